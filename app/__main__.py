@@ -1,0 +1,8 @@
+"""``python -m app``: the GUI with no arguments, the headless subcommands otherwise."""
+
+import sys
+
+from app.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

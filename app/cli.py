@@ -1,0 +1,311 @@
+"""Command-line twin of the app: the original service's endpoints, headless.
+
+``python -m app`` with no arguments opens the GUI. Exit codes: 0 success (also when rows were
+rejected: they are reported), 2 usage error, 3 input error, 4 model error. Errors are one line on
+stderr naming the file (and line), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import APP_NAME, __version__
+from app.core.errors import AbuseDeskError, InputError, JobCancelled, ModelError
+
+EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL = 0, 2, 3, 4
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
+    return value
+
+
+def _thresholds(text: str) -> list[float]:
+    return [_threshold(part) for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=APP_NAME, description="Score text for abuse, offline.")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--model", type=Path, help="model bundle folder (default: newest bundled)")
+    parser.add_argument(
+        "--self-test", action="store_true", help="verify the model and the app, then exit"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("score", help="score a CSV file (the original /batch)")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--text-column", help="column holding the text (default: automatic)")
+    p.add_argument(
+        "--threshold", type=_threshold, help="decision threshold (default: the model's, 0.45)"
+    )
+    p.add_argument(
+        "--format", choices=("csv", "xlsx"), help="output format (default: from the extension)"
+    )
+    p.add_argument("--report", type=Path, help="write the ledger and provenance as JSON")
+    p.add_argument("--encoding", help="override the detected encoding (e.g. utf-8, cp1252)")
+    p.add_argument("--delimiter", help="override the detected delimiter (',', ';', 'tab', '|')")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
+    p.add_argument("texts", nargs="+")
+    p.add_argument("--threshold", type=_threshold)
+    p.add_argument(
+        "--explain", action="store_true", help="also list the terms that moved each score"
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("evaluate", help="confusion matrices and metrics on a labelled CSV")
+    p.add_argument("input", type=Path)
+    p.add_argument("--label-column", required=True)
+    p.add_argument("--positive", nargs="+", metavar="VALUE", help="label values meaning abusive")
+    p.add_argument("--text-column")
+    p.add_argument("--thresholds", type=_thresholds, default=[0.45, 0.5])
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "info", help="model name, version, verification and file hashes (the original /health)"
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("train", help="train a model bundle from the public data")
+    p.add_argument("--data", type=Path, required=True, help="folder with davidson/ and olid/")
+    p.add_argument("--out", type=Path, required=True, help="bundle folder to create")
+    p.add_argument("--name", default="abuse-lr")
+    p.add_argument("--model-version", default="1.0.0")
+    p.add_argument("--seed", type=int)
+
+    sub.add_parser("self-test", help="same as --self-test")
+    sub.add_parser("gui", help="open the desktop app (the default)")
+    return parser
+
+
+def _bundle_path(args: argparse.Namespace) -> Path:
+    from app.core.scoring import default_bundle_path
+
+    return args.model or default_bundle_path()
+
+
+def _load_scorer(args: argparse.Namespace):  # -> Scorer (imported lazily to keep --help fast)
+    from app.core.scoring import Scorer
+
+    return Scorer.load(_bundle_path(args))
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    scorer = _load_scorer(args)
+    m = scorer.bundle.manifest
+    info = {
+        "name": m["name"],
+        "version": m["version"],
+        "verified": True,
+        "path": str(scorer.bundle.path),
+        "created_utc": m.get("created_utc"),
+        "default_threshold": scorer.default_threshold,
+        "features": scorer.model.n_features,
+        "files": scorer.bundle.file_hashes,
+    }
+    if args.json:
+        _print_json(info)
+    else:
+        print(
+            f"{info['name']} {info['version']}: verified ({len(info['files'])} files match the manifest)"
+        )
+        print(
+            f"  path: {info['path']}\n  created: {info['created_utc']}\n  default threshold: {info['default_threshold']}"
+        )
+        for name, digest in info["files"].items():
+            print(f"  {digest}  {name}")
+    return EXIT_OK
+
+
+def cmd_score_text(args: argparse.Namespace) -> int:
+    scorer = _load_scorer(args)
+    threshold = scorer.default_threshold if args.threshold is None else args.threshold
+    results = []
+    for text in args.texts:
+        row = scorer.score_text(text, threshold).as_dict()
+        if args.explain and row["score"] is not None:
+            row["terms"] = [
+                {"term": t.display, "contribution": t.contribution}
+                for t in scorer.explain(text, top_k=10).terms
+            ]
+        results.append(row)
+    if args.json:
+        _print_json({"model_version": scorer.version_label, "results": results})
+        return EXIT_OK
+    for text, row in zip(args.texts, results, strict=True):
+        score = "  -   " if row["score"] is None else f"{row['score']:.4f}"
+        note = " (truncated)" if row["truncated"] else ""
+        print(f"{score}\t{row['label']}{note}\t{text[:80]}")
+        for term in row.get("terms", []):
+            print(f"\t\t{term['contribution']:+.3f} {term['term']}")
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from app.core.batch import BatchOptions, run_batch
+
+    scorer = _load_scorer(args)
+    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
+    fmt = args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
+    options = BatchOptions(
+        input_path=args.input,
+        output_path=args.output,
+        text_column=args.text_column,
+        threshold=scorer.default_threshold if args.threshold is None else args.threshold,
+        output_format=fmt,
+        encoding=args.encoding,
+        delimiter=delimiter,
+    )
+    last = [0.0]
+
+    def progress(p) -> None:
+        now = time.monotonic()
+        if not args.quiet and now - last[0] > 1.0:
+            last[0] = now
+            print(
+                f"\r{p.fraction:6.1%}  {p.rows_read:,} rows  {p.rows_per_second:,.0f} rows/s",
+                end="",
+                file=sys.stderr,
+            )
+
+    report = run_batch(scorer, options, progress=progress)
+    if not args.quiet:
+        print("\r", end="", file=sys.stderr)
+    if args.report:
+        from app.core.atomic import atomic_write_json
+
+        atomic_write_json(args.report, report.as_dict())
+    print(report.summary())
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from app.core.evaluation import summarize
+    from app.core.labeled import read_labeled_scores
+
+    scorer = _load_scorer(args)
+    data = read_labeled_scores(
+        scorer,
+        args.input,
+        label_column=args.label_column,
+        positive_values=args.positive,
+        text_column=args.text_column,
+    )
+    summary = summarize(data.scores, data.labels, args.thresholds)
+    if args.json:
+        _print_json(
+            {
+                "auc": summary["auc"],
+                "best_f1_threshold": summary["best_f1_threshold"],
+                "n": summary["n"],
+                "positives": summary["positives"],
+                "model_version": scorer.version_label,
+                "rows_rejected": len(data.rejected),
+                "rejected": [r.__dict__ for r in data.rejected],
+                "thresholds": summary["thresholds"],
+            }
+        )
+        return EXIT_OK
+    print(
+        f"{summary['n']:,} labelled rows ({summary['positives']:,} abusive), model {scorer.version_label}"
+    )
+    if data.rejected:
+        print(
+            f"{len(data.rejected):,} rows rejected, first: line {data.rejected[0].line}: {data.rejected[0].reason}"
+        )
+    print(
+        f"ROC-AUC {summary['auc']:.4f}; best-F1 threshold {summary['best_f1_threshold']:.4f} (F1 {summary['best_f1']:.4f})"
+    )
+    for m in summary["thresholds"]:
+        print(
+            f"\nthreshold {m['threshold']:.2f}   [[TP {m['tp']:,}  FN {m['fn']:,}]  [FP {m['fp']:,}  TN {m['tn']:,}]] (abusive first)"
+        )
+        print(
+            f"  precision {m['precision']:.4f}  recall {m['recall']:.4f}  F1 {m['f1']:.4f}  "
+            f"accuracy {m['accuracy']:.4f}  queue {m['queue_rate']:.1%}"
+        )
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from app.core.training import DEFAULT_SEED, train_bundle
+
+    result = train_bundle(
+        args.data,
+        args.out,
+        name=args.name,
+        version=args.model_version,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        progress=lambda msg: print(msg, file=sys.stderr),
+    )
+    test = result.manifest["metrics"]["test"]
+    print(
+        f"bundle {result.bundle_path} in {result.seconds:.0f} s; test ROC-AUC "
+        + ", ".join(f"{part} {m['auc']:.4f}" for part, m in test.items())
+    )
+    return EXIT_OK
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from app.core.selftest import run_self_test
+
+    checks = run_self_test(_bundle_path(args))
+    for check in checks:
+        print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    if all(c.ok for c in checks):
+        return EXIT_OK
+    return EXIT_MODEL if not checks[0].ok else 1
+
+
+COMMANDS = {
+    "info": cmd_info,
+    "score-text": cmd_score_text,
+    "score": cmd_score,
+    "evaluate": cmd_evaluate,
+    "train": cmd_train,
+    "self-test": cmd_self_test,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.self_test:
+        args.command = "self-test"
+    if args.command in (None, "gui"):
+        from app.ui.application import run_gui
+
+        return run_gui(args.model)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except ModelError as exc:
+        print(f"{APP_NAME}: model error: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    except (JobCancelled, KeyboardInterrupt):
+        print(f"{APP_NAME}: cancelled; no output was written", file=sys.stderr)
+        return 130
+    except AbuseDeskError as exc:
+        print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{APP_NAME}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT

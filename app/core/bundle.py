@@ -1,0 +1,217 @@
+"""Model bundles: a folder of data files (JSON and ``.npy``), verified before anything is parsed.
+
+Layout of ``models/<name>-<version>/``::
+
+    manifest.json      name, version, provenance, metrics, and the SHA-256 of every other file
+    features.json      vectoriser settings and vocabularies
+    classifier.json    class labels, feature-block order, calibration
+    *.npy              idf weights, coefficients, intercept, evaluation arrays
+    MODEL_CARD.md      the human-readable account of data, model and metrics
+
+Why this shape: a pickle or joblib file runs code when it is loaded, and a bundle can arrive on
+removable media from anywhere. Here the manifest (size-capped) is the only file parsed before
+verification; every other file is read once as bytes, hashed, compared with the manifest, and
+only then parsed from those same bytes, so nothing can change between check and use. Arrays are
+loaded with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import ModelError
+
+BUNDLE_FORMAT = "abuse-desk-bundle"
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_FILE_BYTES = 256 << 20
+_ALLOWED_SUFFIXES = (".json", ".npy", ".md")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class VerifiedBundle:
+    """A bundle whose files all matched the manifest. Holds the parsed contents."""
+
+    path: Path
+    manifest: dict[str, Any]
+    json_files: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def label(self) -> str:
+        """How the UI and reports name this model: ``name version``."""
+        return f"{self.name} {self.version}"
+
+    @property
+    def file_hashes(self) -> dict[str, str]:
+        return {name: entry["sha256"] for name, entry in self.manifest["files"].items()}
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST_NAME
+    if path.is_symlink() or not path.is_file():
+        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} is missing")
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} is {size:,} bytes (limit 1 MiB)")
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(
+            f"model bundle {folder}: {MANIFEST_NAME} is not valid JSON ({exc})"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} is not a JSON object")
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise ModelError(f"model bundle {folder}: not an {BUNDLE_FORMAT} manifest")
+    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+        raise ModelError(
+            f"model bundle {folder}: bundle format version {manifest.get('format_version')!r} "
+            f"is not supported (this app reads version {BUNDLE_FORMAT_VERSION})"
+        )
+    for key in ("name", "version", "files"):
+        if key not in manifest:
+            raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} has no '{key}'")
+    files = manifest["files"]
+    if not isinstance(files, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()
+    ):
+        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} 'files' is malformed")
+    return manifest
+
+
+def _check_listing(folder: Path, listed: Mapping[str, Any]) -> None:
+    for name in listed:
+        # A listed name must be a plain file name: no folders, no "..", no hidden tricks.
+        if "/" in name or "\\" in name or name.startswith(".") or name == MANIFEST_NAME:
+            raise ModelError(f"model bundle {folder}: manifest lists an invalid file name {name!r}")
+        if not name.endswith(_ALLOWED_SUFFIXES):
+            raise ModelError(f"model bundle {folder}: file type of {name!r} is not allowed")
+    present = {}
+    for entry in folder.iterdir():
+        if entry.name == MANIFEST_NAME:
+            continue
+        if entry.is_symlink() or not entry.is_file():
+            raise ModelError(f"model bundle {folder}: {entry.name} is not a regular file")
+        present[entry.name] = entry
+    missing = sorted(set(listed) - set(present))
+    if missing:
+        raise ModelError(f"model bundle {folder}: file {missing[0]} is missing")
+    extra = sorted(set(present) - set(listed))
+    if extra:
+        raise ModelError(f"model bundle {folder}: unexpected file {extra[0]} (not in the manifest)")
+
+
+def _parse(folder: Path, name: str, data: bytes, bundle: VerifiedBundle) -> None:
+    try:
+        if name.endswith(".json"):
+            bundle.json_files[name] = json.loads(data.decode("utf-8"))
+        elif name.endswith(".npy"):
+            bundle.arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+        else:
+            bundle.texts[name] = data.decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"model bundle {folder}: {name} cannot be read ({exc})") from None
+
+
+def load_verified(folder: str | Path) -> VerifiedBundle:
+    """Verify every file of the bundle against its manifest, then parse it.
+
+    Raises ModelError naming the file on any mismatch, missing or extra file.
+    """
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        raise ModelError(f"model bundle {folder} is not a folder")
+    manifest = _read_manifest(folder)
+    listed: dict[str, Any] = manifest["files"]
+    _check_listing(folder, listed)
+    bundle = VerifiedBundle(path=folder, manifest=manifest)
+    for name, entry in listed.items():
+        path = folder / name
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelError(f"model bundle {folder}: {name} is too large ({size:,} bytes)")
+        data = path.read_bytes()
+        if sha256_bytes(data) != entry["sha256"]:
+            raise ModelError(
+                f"model bundle {folder}: {name} does not match its SHA-256 in the manifest "
+                "(the file was changed or damaged)"
+            )
+        _parse(folder, name, data, bundle)
+    return bundle
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_bundle(
+    folder: str | Path,
+    manifest: dict[str, Any],
+    files: Mapping[str, bytes | str | np.ndarray | dict],
+) -> Path:
+    """Write a bundle: each file, then the manifest with their hashes (the manifest goes last).
+
+    ``files`` maps names to bytes, text, a numpy array (saved as .npy) or a JSON-able dict.
+    """
+    from app.core.atomic import atomic_write_bytes, atomic_write_json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, dict[str, Any]] = {}
+    for name, content in files.items():
+        if isinstance(content, np.ndarray):
+            data = npy_bytes(content)
+        elif isinstance(content, dict | list):
+            data = (json.dumps(content, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        elif isinstance(content, str):
+            data = content.encode("utf-8")
+        else:
+            data = bytes(content)
+        atomic_write_bytes(folder / name, data)
+        entries[name] = {"sha256": sha256_bytes(data), "bytes": len(data)}
+    manifest = dict(manifest)
+    manifest["format"] = BUNDLE_FORMAT
+    manifest["format_version"] = BUNDLE_FORMAT_VERSION
+    manifest["files"] = dict(sorted(entries.items()))
+    atomic_write_json(folder / MANIFEST_NAME, manifest)
+    return folder
+
+
+def find_bundles(models_dir: Path) -> list[Path]:
+    """Bundle folders (those with a manifest) under ``models_dir``, sorted by name."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if (p / MANIFEST_NAME).is_file())

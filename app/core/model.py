@@ -1,0 +1,144 @@
+"""The scoring model rebuilt from a verified bundle: TF-IDF blocks + a linear model + calibration.
+
+The scikit-learn vectorisers are reconstructed from data (settings, vocabulary, idf weights), so
+featurisation is exactly the one used in training; the linear part is a dot product. The
+probability of "abusive" is ``sigmoid(a * (x . coef + intercept) + b)`` where ``a, b`` are the
+Platt calibration fitted on validation data (``a = 1, b = 0`` when calibration did not help).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from app.core.bundle import VerifiedBundle
+from app.core.errors import ModelError
+from app.core.normalize import NORMALIZER_VERSION, normalize_text
+
+# Settings a bundle may give a vectoriser. Anything else is refused: a bundle is data, and an
+# unknown key could mean features this code would not reproduce.
+_VECTORIZER_KEYS = {
+    "analyzer",
+    "ngram_range",
+    "lowercase",
+    "token_pattern",
+    "sublinear_tf",
+    "norm",
+    "use_idf",
+    "smooth_idf",
+    "strip_accents",
+}
+_ANALYZERS = {"word", "char", "char_wb"}
+
+
+@dataclass(frozen=True)
+class FeatureBlock:
+    name: str
+    vectorizer: TfidfVectorizer
+    terms: list[str]  # index -> n-gram, for explanations
+    offset: int  # where this block's columns start in the coefficient vector
+
+
+def vectorizer_from_settings(
+    settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray
+) -> TfidfVectorizer:
+    """Rebuild a fitted TfidfVectorizer from its settings, vocabulary and idf weights."""
+    unknown = set(settings) - _VECTORIZER_KEYS
+    if unknown:
+        raise ModelError(f"vectoriser setting(s) not supported: {sorted(unknown)}")
+    if settings.get("analyzer") not in _ANALYZERS:
+        raise ModelError(f"vectoriser analyzer {settings.get('analyzer')!r} is not supported")
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ModelError("vocabulary has duplicate terms")
+    if idf.shape != (len(vocabulary),):
+        raise ModelError(f"idf has shape {idf.shape}, vocabulary has {len(vocabulary)} terms")
+    kwargs = dict(settings)
+    kwargs["ngram_range"] = tuple(kwargs.get("ngram_range", (1, 1)))
+    vectorizer = TfidfVectorizer(
+        vocabulary={term: i for i, term in enumerate(vocabulary)}, dtype=np.float64, **kwargs
+    )
+    vectorizer.idf_ = idf
+    return vectorizer
+
+
+def _float_array(bundle: VerifiedBundle, name: str) -> np.ndarray:
+    try:
+        array = bundle.arrays[name]
+    except KeyError:
+        raise ModelError(f"model bundle {bundle.path}: {name} is missing") from None
+    if array.dtype != np.float64 or not np.all(np.isfinite(array)):
+        raise ModelError(f"model bundle {bundle.path}: {name} must be finite float64")
+    return array
+
+
+class LinearTextModel:
+    """Featurise and score texts. Thread-safe for concurrent reads (no mutable state)."""
+
+    def __init__(self, bundle: VerifiedBundle) -> None:
+        features = bundle.json_files.get("features.json")
+        classifier = bundle.json_files.get("classifier.json")
+        if not isinstance(features, dict) or not isinstance(classifier, dict):
+            raise ModelError(
+                f"model bundle {bundle.path}: features.json or classifier.json missing"
+            )
+        if features.get("normalizer_version") != NORMALIZER_VERSION:
+            raise ModelError(
+                f"model bundle {bundle.path}: text normaliser version "
+                f"{features.get('normalizer_version')!r} differs from this app's {NORMALIZER_VERSION!r}"
+            )
+        blocks: list[FeatureBlock] = []
+        offset = 0
+        for spec in features.get("blocks", []):
+            name = spec["name"]
+            vocabulary = spec["vocabulary"]
+            idf = _float_array(bundle, f"{name}_idf.npy")
+            vectorizer = vectorizer_from_settings(spec["settings"], vocabulary, idf)
+            blocks.append(FeatureBlock(name, vectorizer, vocabulary, offset))
+            offset += len(vocabulary)
+        if not blocks:
+            raise ModelError(f"model bundle {bundle.path}: features.json has no feature blocks")
+        self.blocks = blocks
+        self.coef = _float_array(bundle, "coef.npy")
+        intercept = _float_array(bundle, "intercept.npy")
+        if self.coef.shape != (offset,):
+            raise ModelError(
+                f"model bundle {bundle.path}: coef.npy has shape {self.coef.shape}, "
+                f"the vocabularies have {offset} terms"
+            )
+        if intercept.shape != (1,):
+            raise ModelError(f"model bundle {bundle.path}: intercept.npy must hold one number")
+        self.intercept = float(intercept[0])
+        calibration = classifier.get("calibration", {})
+        self.calibration_slope = float(calibration.get("a", 1.0))
+        self.calibration_offset = float(calibration.get("b", 0.0))
+        if not self.calibration_slope > 0:
+            raise ModelError(f"model bundle {bundle.path}: calibration slope must be positive")
+        self.positive_label = str(classifier.get("positive_label", "abusive"))
+
+    @property
+    def n_features(self) -> int:
+        return int(self.coef.shape[0])
+
+    def features(self, normalized_texts: list[str]) -> sp.csr_matrix:
+        """TF-IDF feature matrix of already-normalised texts (all blocks side by side)."""
+        parts = [block.vectorizer.transform(normalized_texts) for block in self.blocks]
+        return sp.hstack(parts, format="csr")
+
+    def raw_logits(self, texts: list[str]) -> np.ndarray:
+        """Uncalibrated decision values ``x . coef + intercept`` of raw texts."""
+        normalized = [normalize_text(t) for t in texts]
+        return self.features(normalized) @ self.coef + self.intercept
+
+    def calibrated_logits(self, texts: list[str]) -> np.ndarray:
+        return self.calibration_slope * self.raw_logits(texts) + self.calibration_offset
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probability that each text is abusive (float64, one per text)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        return expit(self.calibrated_logits(list(texts)))

@@ -1,0 +1,45 @@
+"""Where the app finds its own files and keeps the user's.
+
+One helper resolves bundled files both from a source checkout and inside a PyInstaller bundle,
+where everything sits under ``sys._MEIPASS``. User folders come from platformdirs so they follow
+each platform's convention (XDG on Linux).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from app import APP_NAME
+
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def install_root() -> Path:
+    """The folder holding ``models/`` and ``resources/``: the checkout, or the frozen bundle."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    return Path(frozen_root) if frozen_root else _SOURCE_ROOT
+
+
+def resource_path(*parts: str) -> Path:
+    """A file under ``resources/`` (icons, style sheets, sample data)."""
+    return install_root().joinpath("resources", *parts)
+
+
+def bundled_models_dir() -> Path:
+    """The read-only folder of model bundles shipped with the app."""
+    return install_root() / "models"
+
+
+def user_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def user_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))

@@ -1,0 +1,120 @@
+"""Scoring texts with a loaded bundle: probabilities, labels, explanations, and edge cases.
+
+``Scorer`` is what the CLI and the UI hold: the verified bundle plus the model rebuilt from it.
+Empty text gets an explicit result (no score) instead of the model's opinion of nothing, and
+very long text is scored on a truncated copy and marked so; both are visible to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.bundle import VerifiedBundle, find_bundles, load_verified
+from app.core.errors import ModelError
+from app.core.explain import Explanation, explain_text
+from app.core.model import LinearTextModel
+from app.core.paths import bundled_models_dir
+
+DEFAULT_THRESHOLD = 0.45
+DEFAULT_MAX_CHARS = 20_000
+ABUSIVE = "abusive"
+BENIGN = "benign"
+
+
+def label_for(score: float, threshold: float) -> str:
+    """The decision rule used everywhere: abusive iff score >= threshold."""
+    return ABUSIVE if score >= threshold else BENIGN
+
+
+@dataclass(frozen=True)
+class TextScore:
+    score: float | None  # None when the text is empty (nothing to score)
+    label: str  # "abusive", "benign" or "empty"
+    threshold: float
+    chars: int  # length of the original text
+    truncated: bool  # scored on the first ``max_chars`` characters only
+    empty: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "score": self.score,
+            "label": self.label,
+            "threshold": self.threshold,
+            "chars": self.chars,
+            "truncated": self.truncated,
+            "empty": self.empty,
+        }
+
+
+class Scorer:
+    """A verified bundle ready to score. Immutable once built, so threads may share it."""
+
+    def __init__(self, bundle: VerifiedBundle, *, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        if max_chars < 1:
+            raise ValueError("max_chars must be at least 1")
+        self.bundle = bundle
+        self.model = LinearTextModel(bundle)
+        self.max_chars = max_chars
+
+    @classmethod
+    def load(cls, path: str | Path, *, max_chars: int = DEFAULT_MAX_CHARS) -> Scorer:
+        return cls(load_verified(path), max_chars=max_chars)
+
+    @property
+    def version_label(self) -> str:
+        return self.bundle.label
+
+    @property
+    def default_threshold(self) -> float:
+        return float(self.bundle.manifest.get("default_threshold", DEFAULT_THRESHOLD))
+
+    def prepare(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Truncate long texts; return (texts to score, truncated mask, empty mask)."""
+        truncated = np.fromiter((len(t) > self.max_chars for t in texts), bool, len(texts))
+        empty = np.fromiter((not t.strip() for t in texts), bool, len(texts))
+        prepared = [
+            t[: self.max_chars] if cut else t for t, cut in zip(texts, truncated, strict=True)
+        ]
+        return prepared, truncated, empty
+
+    def score_many(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scores for many texts: (scores with NaN for empty texts, truncated mask, empty mask)."""
+        prepared, truncated, empty = self.prepare(texts)
+        scores = np.full(len(texts), np.nan)
+        keep = np.flatnonzero(~empty)
+        if keep.size:
+            scores[keep] = self.model.predict_proba([prepared[i] for i in keep])
+        return scores, truncated, empty
+
+    def score_text(self, text: str, threshold: float) -> TextScore:
+        scores, truncated, empty = self.score_many([text])
+        if empty[0]:
+            return TextScore(None, "empty", threshold, len(text), False, True)
+        score = float(scores[0])
+        return TextScore(
+            score, label_for(score, threshold), threshold, len(text), bool(truncated[0]), False
+        )
+
+    def explain(self, text: str, top_k: int | None = 15) -> Explanation:
+        """Terms that moved this text's score, strongest first (on the truncated copy if long)."""
+        return explain_text(self.model, text[: self.max_chars], top_k)
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    version = path.name.rsplit("-", 1)[-1]
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (-1,)
+
+
+def default_bundle_path(models_dir: Path | None = None) -> Path:
+    """The newest bundled model version (by the version at the end of its folder name)."""
+    folder = models_dir or bundled_models_dir()
+    bundles = find_bundles(folder)
+    if not bundles:
+        raise ModelError(f"no model bundle found in {folder}")
+    return max(bundles, key=_version_key)
