@@ -75,6 +75,15 @@ def _rewrite_manifest(folder: Path, change) -> None:
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
 
 
+def _replace_listed_file(folder: Path, name: str, data: bytes) -> None:
+    """Write a file and list it in the manifest with its true hash: only content checks remain."""
+    (folder / name).write_bytes(data)
+    _rewrite_manifest(
+        folder,
+        lambda m: m["files"].update({name: {"sha256": sha256_bytes(data), "bytes": len(data)}}),
+    )
+
+
 def test_loads_clean_copy(tiny_bundle_copy):
     assert load_verified(tiny_bundle_copy).version == "0.0.1"
 
@@ -113,26 +122,13 @@ def test_refuses_pickled_array_even_with_matching_hash(tiny_bundle_copy):
 
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    data = buffer.getvalue()
-    (tiny_bundle_copy / "intercept.npy").write_bytes(data)
-
-    def fix(m):
-        m["files"]["intercept.npy"] = {"sha256": sha256_bytes(data), "bytes": len(data)}
-
-    _rewrite_manifest(tiny_bundle_copy, fix)
+    _replace_listed_file(tiny_bundle_copy, "intercept.npy", buffer.getvalue())
     with pytest.raises(ModelError, match=r"intercept\.npy cannot be read"):
         load_verified(tiny_bundle_copy)
 
 
 def test_refuses_listed_file_of_forbidden_type(tiny_bundle_copy):
-    data = b"not really a pickle"
-    (tiny_bundle_copy / "model.pkl").write_bytes(data)
-    _rewrite_manifest(
-        tiny_bundle_copy,
-        lambda m: m["files"].update(
-            {"model.pkl": {"sha256": sha256_bytes(data), "bytes": len(data)}}
-        ),
-    )
+    _replace_listed_file(tiny_bundle_copy, "model.pkl", b"not really a pickle")
     with pytest.raises(ModelError, match=r"file type of 'model\.pkl' is not allowed"):
         load_verified(tiny_bundle_copy)
 
@@ -153,14 +149,7 @@ def test_refuses_unknown_format_version(tiny_bundle_copy):
 
 
 def test_refuses_inconsistent_shapes(tiny_bundle_copy):
-    data = npy_bytes(np.zeros(3))
-    (tiny_bundle_copy / "coef.npy").write_bytes(data)
-    _rewrite_manifest(
-        tiny_bundle_copy,
-        lambda m: m["files"].update(
-            {"coef.npy": {"sha256": sha256_bytes(data), "bytes": len(data)}}
-        ),
-    )
+    _replace_listed_file(tiny_bundle_copy, "coef.npy", npy_bytes(np.zeros(3)))
     with pytest.raises(ModelError, match=r"coef\.npy has shape \(3,\)"):
         Scorer.load(tiny_bundle_copy)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -234,7 +234,7 @@ def run_batch(
 
     if options.output_format == "csv":
         with atomic_open(options.output_path) as fh:
-            writer = CsvExportWriter(fh, header)
+            writer = CsvExportWriter(cast(TextIO, fh), header)
             consume(writer.write_rows)
             report.seconds = time.perf_counter() - started
         write_provenance_sidecar(options.output_path, report.provenance())

@@ -22,7 +22,7 @@ from app.core.normalize import NORMALIZER_VERSION, normalize_text
 
 # Settings a bundle may give a vectoriser. Anything else is refused: a bundle is data, and an
 # unknown key could mean features this code would not reproduce.
-_VECTORIZER_KEYS = {
+VECTORIZER_KEYS = (
     "analyzer",
     "ngram_range",
     "lowercase",
@@ -32,7 +32,7 @@ _VECTORIZER_KEYS = {
     "use_idf",
     "smooth_idf",
     "strip_accents",
-}
+)
 _ANALYZERS = {"word", "char", "char_wb"}
 
 
@@ -48,7 +48,7 @@ def vectorizer_from_settings(
     settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray
 ) -> TfidfVectorizer:
     """Rebuild a fitted TfidfVectorizer from its settings, vocabulary and idf weights."""
-    unknown = set(settings) - _VECTORIZER_KEYS
+    unknown = set(settings) - set(VECTORIZER_KEYS)
     if unknown:
         raise ModelError(f"vectoriser setting(s) not supported: {sorted(unknown)}")
     if settings.get("analyzer") not in _ANALYZERS:

@@ -31,6 +31,7 @@ from sklearn.pipeline import FeatureUnion
 from app.core.bundle import write_bundle
 from app.core.calibration import compare_platt, fit_platt
 from app.core.evaluation import evaluate_scores
+from app.core.model import VECTORIZER_KEYS
 from app.core.model_card import render_model_card
 from app.core.normalize import NORMALIZER_VERSION, normalize_text
 from app.core.scoring import DEFAULT_THRESHOLD, Scorer
@@ -221,18 +222,7 @@ def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> d
         vocabulary = [""] * len(vectorizer.vocabulary_)
         for term, index in vectorizer.vocabulary_.items():
             vocabulary[index] = term
-        keep = (
-            "analyzer",
-            "ngram_range",
-            "lowercase",
-            "token_pattern",
-            "sublinear_tf",
-            "norm",
-            "use_idf",
-            "smooth_idf",
-            "strip_accents",
-        )
-        settings = {k: vectorizer.get_params()[k] for k in keep}
+        settings = {k: vectorizer.get_params()[k] for k in VECTORIZER_KEYS}
         settings["ngram_range"] = list(settings["ngram_range"])
         blocks.append({"name": name, "settings": settings, "vocabulary": vocabulary})
         files[f"{name}_idf.npy"] = vectorizer.idf_.astype(np.float64)
@@ -278,7 +268,8 @@ def train_bundle(
     split: Split = split_corpus(corpus, seed)
     say(f"{len(corpus.texts):,} items after deduplication; split {split.sizes()}")
 
-    comparisons, fitted = [], []
+    comparisons: list[dict[str, Any]] = []
+    fitted: list[FittedModel] = []
     for candidate in candidates:
         t0 = time.perf_counter()
         model = fit_candidate(candidate, split.train, seed)
@@ -318,7 +309,7 @@ def train_bundle(
     )
 
     val_analysis = ThresholdAnalysis(expit(a * dev_logits + b), development.labels)
-    recommended = [
+    recommended: list[dict[str, Any]] = [
         {
             "name": "default",
             "threshold": DEFAULT_THRESHOLD,
