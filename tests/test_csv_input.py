@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import tempfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,14 @@ def test_sep_line_fixes_delimiter_and_counts_as_line_1(tmp_path: Path) -> None:
     check_blocks(path, result.format, b)
 
 
+def test_bom_never_sticks_to_the_first_column_name(tmp_path: Path) -> None:
+    b = simple(CsvBuilder("utf-8-sig"))
+    path = b.write(tmp_path / "bom.csv")
+    assert sniff(path, encoding="utf-8").format.encoding == "utf-8-sig"
+    check_blocks(path, CsvFormat("utf-8", ",", False), b)  # a caller that ignored the BOM
+    assert read_header(path, CsvFormat("utf-8", ",", False)) == b.expected.header
+
+
 def test_overrides_win_over_detection(tmp_path: Path) -> None:
     path = tmp_path / "o.csv"
     path.write_bytes(b"a;b,c\r\n1;2,3\r\n")
@@ -167,11 +176,17 @@ def test_unreadable_files_are_input_errors(tmp_path: Path) -> None:
 
 def test_bad_header_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "h.csv"
-    path.write_bytes(b"id,te\x00xt\r\n1,a\r\n")
-    with pytest.raises(InputError, match="header line of .*h.csv.*NUL"):
+    path.write_bytes(b"sep=,\r\nid,te\x00xt\r\n1,a\r\n")
+    with pytest.raises(InputError, match=r"header \(line 2\) of .*h.csv: contains NUL"):
+        read_header(path, CsvFormat("utf-8", ",", True))
+    path.write_bytes(b"\r\n\r\nid,te\x00xt\r\n1,a\r\n")  # blank lines before a header are skipped
+    with pytest.raises(InputError, match=r"header \(line 3\)"):
         read_header(path, CsvFormat("utf-8", ",", False))
     path.write_bytes(b'id,"text\r\n1,a\r\n')
-    with pytest.raises(InputError, match="unterminated quote"):
+    with pytest.raises(InputError, match=r"header \(line 1\) .*unterminated quote"):
+        read_header(path, CsvFormat("utf-8", ",", False))
+    path.write_bytes(b"id,caf\xe9\r\n")
+    with pytest.raises(InputError, match="undecodable bytes for UTF-8"):
         read_header(path, CsvFormat("utf-8", ",", False))
 
 
@@ -258,10 +273,15 @@ def test_oversize_fields_are_rejected_and_reading_resumes(tmp_path: Path, block:
     b.row(["5", "z" * limit, "1"])
     b.bad("6,", "w" * 5000, ",1", why="longer than")  # a line far over any line limit
     b.row(["7", "last", "0"])
+    b.bad('8,"st\n', "v" * 500, '",1', why="longer than")  # only its 2nd line is too long
+    b.bad('9,"', '""' * (limit + 1), '",0', why="longer than")  # "" inside quotes is one char
+    b.row(["10", "end", "1"])
     path = b.write(tmp_path / "big.csv")
     got = check(path, sniff(path).format, b.expected, max_field_chars=limit, block_bytes=block)
+    assert got["rejected"][-2].excerpt == '8,"st'  # the record's start, not its long line
     if block == 1 << 20:  # the whole record is in memory: the field is named
-        assert got["rejected"][0].reason == f"field 2 is longer than {limit} characters"
+        named = [r.reason for r in got["rejected"] if r.reason.startswith("field 2 is longer")]
+        assert len(named) >= 3 and got["rejected"][-1].reason == named[-1]
 
 
 def test_field_over_csv_default_limit_is_accepted(tmp_path: Path) -> None:
@@ -278,6 +298,30 @@ def test_file_without_line_breaks_is_streamed_in_bounded_pieces(tmp_path: Path) 
     path = b.write(tmp_path / "oneline.csv")
     got = check(path, sniff(path).format, b.expected, max_field_chars=100, block_bytes=4096)
     assert got["rejected"][0].excerpt == ("1," + "a" * 200_000)[:120]
+
+
+def test_memory_stays_bounded_on_pathological_files(tmp_path: Path) -> None:
+    """Peak memory is set by the field and line limits, not by the file: tripling the file
+    (no line breaks at all, or a quote left open to the end) leaves the peak where it was."""
+
+    def peak_for(data: bytes) -> int:
+        path = tmp_path / "p.csv"
+        path.write_bytes(data)
+        tracemalloc.start()
+        try:
+            got = read_all(path, CsvFormat("utf-8", ",", False), block_bytes=1 << 16)
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        assert len(got["rejected"]) == 1
+        return peak
+
+    for size in (10_000_000, 30_000_000):
+        no_line_breaks = b"id,text\n1," + b"a" * size
+        open_quote = b'id,text\n0,ok\n1,"' + (b"x" * 999 + b"\n") * (size // 1000)
+        for data in (no_line_breaks, open_quote):
+            peak = peak_for(data)
+            assert peak < 16_000_000, (size, peak)  # a few multiples of the 1 MiB field limit
 
 
 # --- chunks, progress, cancel -------------------------------------------------------------
@@ -412,3 +456,50 @@ def test_random_tables_round_trip(case: tuple[str, str, str, list[list[str]], in
 @given(random_tables())
 def test_random_tables_round_trip_long(case: tuple[str, str, str, list[list[str]], int]) -> None:
     _roundtrip(case)
+
+
+FRAGMENTS = [
+    b"a",
+    b",",
+    b'"',
+    b'""',
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\x00",
+    b"\xff",
+    b"\xc3\xa9",
+    b" ",
+    b"xyz" * 3,
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=60).map(b"".join), st.sampled_from([4, 1000]))
+def test_garbage_never_crashes_and_read_size_never_matters(body: bytes, limit: int) -> None:
+    """Whatever follows a good header, every record start is reported once, whatever the reads."""
+    data = b"h1,h2\n" + body
+    physical_lines = 1 + count_breaks(data.decode("latin-1"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "g.csv"
+        path.write_bytes(data)
+        fmt = CsvFormat("utf-8", ",", False)
+        outcomes = []
+        for block in (1 << 20, 1, 3):
+            got = read_all(path, fmt, block_bytes=block, max_field_chars=limit, chunk_rows=3)
+            starts = sorted(got["lines"] + [r.line for r in got["rejected"]])
+            assert len(set(starts)) == len(starts)
+            assert all(2 <= line <= physical_lines for line in starts)
+            assert all(len(row) == 2 for row in got["rows"])
+            rejected = [r.line for r in got["rejected"]]
+            outcomes.append((got["rows"], got["lines"], rejected, sum(got["blank"])))
+    assert outcomes[1] == outcomes[0] and outcomes[2] == outcomes[0]
+
+
+def test_small_field_limit_does_not_leak_into_other_csv_users(tmp_path: Path) -> None:
+    """csv.field_size_limit is process-wide: a small per-call limit must not lower it."""
+    b = CsvBuilder().header(["id", "text"]).row(["1", "ok"])
+    b.bad("2,", "abcdefgh", why="longer than")
+    path = b.write(tmp_path / "small.csv")
+    check(path, sniff(path).format, b.expected, max_field_chars=4)
+    assert csv.field_size_limit() >= 131_072  # at least csv's own default

@@ -1,14 +1,14 @@
 """Stream CSV logs of any size; every record is either accepted or rejected with its line number.
 
 Pipeline: binary file -> incremental decoder (bad bytes become U+DCxx, see `ESCAPE_ERRORS`) ->
-physical lines (split on \\r\\n, \\r or \\n, in ~1 MiB blocks) -> `csv.reader` in strict mode ->
+physical lines (split on \\r\\n, \\r or \\n; read in 64 KiB blocks) -> `csv.reader`, strict ->
 one verdict per record. pandas is not used because it cannot say which physical line a bad
 record came from, and the product's rule is that bad input is reported, never silently dropped.
 
 Ledger: for the records after the header, rows_read == accepted + rejected + blank_lines.
-Memory is bounded by `chunk_rows` records plus one record: fields are capped by
-`csv.field_size_limit` and physical lines by `_Lines.line_limit`, so a file without newlines or
-with an unterminated quote cannot make us hold gigabytes.
+Memory is bounded by `chunk_rows` records, two read blocks and one record, never by the file:
+fields are capped by `csv.field_size_limit` and lines by `_Lines.line_limit`, so a file without
+line breaks or with an unterminated quote cannot make us hold gigabytes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import BinaryIO
 from app.core.csv_sniff import (
     DELIMITERS,
     ESCAPE_ERRORS,
+    SEP_LINE,
     CsvFormat,
     QuoteScanner,
     SniffResult,
@@ -51,14 +52,15 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FIELD_CHARS = 1_048_576
-BLOCK_BYTES = 1 << 20  # bytes decoded per read; also the granularity of `bytes_read`
+# Bytes per read, and the granularity of `bytes_read`. 64 KiB reads as fast as 1 MiB and keeps
+# memory low: a block of short lines held as str objects weighs ~10x its bytes.
+BLOCK_BYTES = 1 << 16
 EXCERPT_CHARS = 120
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")  # one physical line, the way csv ends records
 _EOL = re.compile(r"[\r\n]")
 _BAD = re.compile("[\x00\udc00-\udcff]")
 _UNDECODABLE = re.compile("[\udc00-\udcff]")
-_SEP_LINE = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _RENDER = {0xDC00 + b: f"\\x{b:02x}" for b in range(256)} | {0: "\\x00", 10: "\\n", 13: "\\r"}
 
 
@@ -125,13 +127,29 @@ class _Lines:
         return text
 
     def _blocks(self) -> Iterator[list[str]]:
-        carry = ""
+        # carry: the unfinished last line (it never holds a line break, bar a trailing \r);
+        # pieces: more of that line; rest: text after a skipped long line, still to be split.
+        carry, pieces, pending, rest = "", [], 0, None
         while True:
-            text = carry if self.final else carry + self._read_text()
-            # Hold back a trailing \r: it may be the first half of a \r\n split across reads.
-            end = len(text) - 1 if not self.final and text.endswith("\r") else len(text)
-            lines = _LINE.findall(text, 0, end)
-            carry = text[sum(map(len, lines)) :]
+            new = rest if rest is not None else "" if self.final else self._read_text()
+            rest = None
+            if not (self.final or carry.endswith("\r") or "\n" in new or "\r" in new):
+                # Still inside one line: collect without re-joining, or long lines go quadratic.
+                pieces.append(new)
+                pending += len(new)
+                if len(carry) + pending > self.line_limit:
+                    rest = yield from self._long_line(carry + "".join(pieces))
+                    carry, pieces, pending = "", [], 0
+                continue
+            text = carry + "".join(pieces) + new
+            pieces, pending = [], 0
+            # Split only up to the last line break (the regex would rescan an unfinished tail
+            # from every position) and, until EOF, hold back a trailing \r: it may be the first
+            # half of a \r\n split across reads.
+            end = max(text.rfind("\n"), text.rfind("\r")) + 1
+            if not self.final and end == len(text) and text.endswith("\r"):
+                end = max(text.rfind("\n", 0, end - 1), text.rfind("\r", 0, end - 1)) + 1
+            lines, carry = _LINE.findall(text, 0, end), text[end:]
             if self.final and carry:
                 lines.append(carry)
             if lines:
@@ -139,13 +157,15 @@ class _Lines:
             if self.final:
                 return
             if len(carry) > self.line_limit:
-                carry = yield from self._long_line(carry)
+                rest = yield from self._long_line(carry)
+                carry = ""
 
     def _publish(self, lines: list[str], text: str) -> list[str]:
         if self.lines_out == 0 and self.fmt.sep_line:
-            if not _SEP_LINE.fullmatch(lines[0]):
+            if not SEP_LINE.fullmatch(lines[0]):
                 raise InputError(f"{self.name} does not start with a 'sep=' line any more.")
-            self.lines_out, lines = 1, lines[1:]
+            self.lines_out = self.record_end = 1  # the sep= line counts, as a finished record
+            lines = lines[1:]
             if not lines:
                 return lines
         first = self.lines_out + 1
@@ -226,9 +246,12 @@ class _Reader:
         self.raw = _open(path)
         pre_header_limit = max(4 * max_field_chars, 1 << 20)
         self.src = _Lines(self.raw, fmt, self.name, pre_header_limit, block_bytes, cancelled)
-        # csv's limit is process-wide; this module owns it. It is what bounds a field's memory,
-        # e.g. when an unterminated quote would otherwise swallow the rest of a huge file.
-        csv.field_size_limit(max_field_chars)
+        # csv's limit is process-wide; it is what bounds a field's memory, e.g. when an
+        # unterminated quote would otherwise swallow the rest of a huge file. It is never set
+        # below the default, so other csv users in the process (exports, tests) are unaffected;
+        # a smaller per-call limit is enforced on the parsed row instead (see `chunks`).
+        csv.field_size_limit(max(max_field_chars, DEFAULT_MAX_FIELD_CHARS))
+        self.check_lengths = max_field_chars < DEFAULT_MAX_FIELD_CHARS
         self.reader = csv.reader(self.src.iter, delimiter=fmt.delimiter, strict=True)
         self.offset = 1 if fmt.sep_line else 0  # lines the reader did not count
         self.ncols = 0
@@ -270,30 +293,33 @@ class _Reader:
                     raise InputError(f"{self.name} is empty.") from None
                 raise InputError(f"{self.name} has no header line.") from None
             except csv.Error as exc:
-                reason = self._resync(exc).reason
-                raise InputError(f"Cannot read the header line of {self.name}: {reason}.") from None
-            end = reader.line_num + self.offset
-            start, src.record_end = src.record_end + 1, end
-            if src.flags and src.flags[0][0] <= end:
-                reason = self._flagged(start, end).reason
-                raise InputError(f"Cannot use the header line of {self.name}: {reason}.")
-            if row:
-                self.ncols = len(row)
-                # The longest legal line: every field at the limit, all quotes doubled.
-                src.line_limit = self.ncols * (2 * self.max_field_chars + 3) + 2
-                return row
+                bad = self._resync(exc)
+            else:
+                end = reader.line_num + self.offset
+                start, src.record_end = src.record_end + 1, end
+                if not (src.flags and src.flags[0][0] <= end):
+                    if row:
+                        break
+                    continue
+                bad = self._flagged(start, end)
+            where = f"the header (line {bad.line}) of {self.name}"
+            raise InputError(f"Cannot read {where}: {bad.reason}.")
+        self.ncols = len(row)
+        # The longest legal line: every field at the limit, all quotes doubled.
+        src.line_limit = self.ncols * (2 * self.max_field_chars + 3) + 2
+        return row
 
     def _resync(self, exc: csv.Error) -> RejectedRow:
         """Reject the record csv.Error interrupted and skip to its real end.
 
         The C reader resets and restarts at the next physical line, which is wrong if the error
-        struck inside a quoted field spanning lines; `QuoteScanner` finds the true end (or EOF for an
-        unterminated quote) and those lines are consumed here, counted in `offset`.
+        struck inside a quoted field spanning lines. `QuoteScanner` finds the true end (or EOF,
+        for an unterminated quote); the lines it skips past the reader are counted in `offset`.
         """
         src, message = self.src, str(exc)
         end = self.reader.line_num + self.offset
         start = src.record_end + 1
-        known = src.span(start, end)
+        known, first_line = src.span(start, end), src.line(start)  # before skipping on
         scan = QuoteScanner(self.fmt.delimiter, self.max_field_chars, known is None and end > start)
         ended = True
         for line in known or [src.line(end) or ""]:
@@ -305,7 +331,7 @@ class _Reader:
             ended = scan.end_line()
         src.record_end = end
         # The record is rejected for the csv error; flags only matter for a stand-in's excerpt.
-        excerpt = next((e for n, _, e in self._pop_flags(end) if n == start and e), None)
+        excerpt = next((e for n, _, e in self._pop_flags(end) if n == start and e), first_line)
         if not ended or "unexpected end of data" in message:
             where = f"lines {start}-{end} consumed" if end > start else f"line {start}"
             reason = f"unterminated quote ({where})"
@@ -319,6 +345,12 @@ class _Reader:
         else:
             reason = f"unreadable record: {message}"
         return self._reject(start, end, reason, excerpt)
+
+    def _long_field(self, row: list[str]) -> str:
+        for index, value in enumerate(row, 1):
+            if len(value) > self.max_field_chars:
+                return f"field {index} is longer than {self.max_field_chars:,} characters"
+        return ""
 
     def chunks(self, chunk_rows: int) -> Generator[Chunk, None, None]:
         """Yield records in chunks of `chunk_rows` (accepted + rejected + blank) records."""
@@ -339,6 +371,9 @@ class _Reader:
                     if flags and flags[0][0] <= end:
                         chunk.rejected.append(self._flagged(start, end))
                     elif len(row) == ncols:
+                        if self.check_lengths and (long := self._long_field(row)):
+                            chunk.rejected.append(self._reject(start, end, long))
+                            continue
                         chunk.rows.append(row)
                         chunk.lines.append(start)
                     elif not row:
@@ -364,14 +399,14 @@ class _Reader:
 
 def _open(path: str | Path) -> BinaryIO:
     try:
-        return open(path, "rb")  # closed by _Reader.__exit__ or sniff's with-block
+        return open(path, "rb")  # closed by _Reader.__exit__
     except OSError as exc:
         raise InputError(f"Cannot open {path}: {exc.strerror or exc}.") from None
 
 
 def read_header(path: str | Path, fmt: CsvFormat) -> list[str]:
     """The header exactly as in the file (first non-blank record after any sep= line)."""
-    with _Reader(path, fmt, DEFAULT_MAX_FIELD_CHARS, 1 << 16, None) as reader:
+    with _Reader(path, fmt, DEFAULT_MAX_FIELD_CHARS, BLOCK_BYTES, None) as reader:
         return reader.read_header()
 
 
@@ -388,9 +423,9 @@ def iter_chunks(
     """Stream the data records of `path` in chunks; see the module docstring for the ledger.
 
     `header_expected` guards against the file changing between `sniff` and the run. `cancelled`
-    is polled before each chunk is produced and before each block is read; it raises
-    JobCancelled. A header-only file yields nothing. `block_bytes` tunes read size (tests use
-    tiny blocks to exercise boundaries).
+    is polled when the caller asks for the next chunk and before each block is read; True raises
+    JobCancelled. A header-only file yields nothing. `block_bytes` tunes the read size (tests use
+    tiny reads to exercise block boundaries).
     """
     if chunk_rows < 1 or max_field_chars < 1 or block_bytes < 1:
         raise ValueError("chunk_rows, max_field_chars and block_bytes must be positive")

@@ -44,7 +44,7 @@ _TEXT_NAMES = frozenset(
 )
 _NUMBER = re.compile(r"[+-]?(\d[\d ,.']*|[.,]\d+)([eE][+-]?\d+)?%?")
 _UNDECODABLE = re.compile("[\udc00-\udcff]")
-_SEP_LINE = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n|$)", re.IGNORECASE)
+SEP_LINE = re.compile(r"sep=([^\r\n])(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 _START, _FIELD, _QUOTED, _AFTER_QUOTE = range(4)
 _ESCAPED_HIGH = "".join(chr(0xDC80 + b) for b in range(0x80))  # bytes 0x80-0xFF
@@ -80,10 +80,11 @@ class CsvFormat:
 
 
 def detect_encoding(head: bytes) -> str:
-    """Guess the codec of a file from its first bytes (see the module rules below).
+    """Guess the codec of a file from its first bytes, by these rules in order.
 
-    1. A BOM decides: UTF-8 BOM -> "utf-8-sig"; UTF-16 LE/BE BOM -> "utf-16" (the codec reads it).
-    2. No BOM but NULs at mostly odd (even) offsets: ASCII-heavy UTF-16 LE (BE) -> "utf-16-le"/"-be".
+    1. A BOM decides: UTF-8 BOM -> "utf-8-sig"; UTF-16 LE/BE BOM -> "utf-16" (which reads it).
+    2. No BOM, but NULs at mostly odd (even) offsets, as ASCII-heavy UTF-16 LE (BE) text has:
+       "utf-16-le" ("utf-16-be").
     3. UTF-8 if it decodes, allowing a multi-byte character cut at the end of the sample, and also
        if bad bytes are rare next to valid multi-byte characters: one corrupt byte in a UTF-8 log
        should reject one row, not turn every accented letter of the file into mojibake.
@@ -318,19 +319,17 @@ def sniff(
     text = codecs.decode(head, enc, ESCAPE_ERRORS).removeprefix("\ufeff")
     if len(head) < size:  # drop the last, probably cut, line from the sample
         text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
-    sep = _SEP_LINE.match(text)
+    sep = SEP_LINE.match(text)
     if delimiter is not None:
         delim = _DELIMITER_ALIASES.get(delimiter.lower(), delimiter)
     else:
-        delim = sep.group(1) if sep else detect_delimiter(text[sep.end() if sep else 0 :])
+        delim = sep.group(1) if sep else detect_delimiter(text)
     if delim not in DELIMITERS:
         raise InputError(f"Unsupported delimiter {delim!r} for {path}; use , ; tab or |.")
     fmt = CsvFormat(enc, delim, sep is not None)
     header = csv_input.read_header(path, fmt)
     preview: list[list[str]] = []
-    chunks = csv_input.iter_chunks(
-        path, fmt, header_expected=header, chunk_rows=max(1, preview_rows), block_bytes=1 << 16
-    )
+    chunks = csv_input.iter_chunks(path, fmt, header_expected=header, chunk_rows=1)
     try:
         for chunk in chunks:
             preview.extend(chunk.rows)
