@@ -50,3 +50,52 @@ def tiny_bundle_copy(tiny_training, tmp_path: Path) -> Path:
     target = tmp_path / "tiny-0.0.1"
     shutil.copytree(tiny_training.bundle_path, target)
     return target
+
+
+# --- UI fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_context(tmp_path: Path, bundled_scorer, monkeypatch: pytest.MonkeyPatch):
+    """A full application context on the bundled model, with user folders in tmp_path."""
+    from app.core.activity import ActivityLog
+    from app.core.session import SessionMetrics
+    from app.core.settings import Settings
+    from app.core.state import AppContext, AppState
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ABUSE_DESK_HOME", str(home))
+    state = AppState(scorer=bundled_scorer, threshold=0.45)
+    activity = ActivityLog.open_default(home / "data")
+    ctx = AppContext(
+        state, Settings(), activity, SessionMetrics(), home / "config" / "settings.json"
+    )
+    yield ctx
+    activity.close()
+
+
+@pytest.fixture
+def worker_pool(qapp):
+    """A WorkerPool whose workers must all have finished when the test ends."""
+    from PySide6.QtCore import QThreadPool, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.workers import WorkerPool
+
+    pool = WorkerPool()
+    yield pool
+    finished = pool.wait(10_000)
+    QApplication.processEvents()
+    assert finished and not pool.active, f"workers left running: {[w.name for w in pool.active]}"
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+    QApplication.processEvents()
+    running = [
+        t.objectName() or repr(t)
+        for w in QApplication.allWidgets()
+        if not w.isVisible()
+        for t in w.findChildren(QTimer)
+        if t.isActive()
+    ]
+    assert not running, f"timers left running after the windows closed: {running}"

@@ -130,3 +130,23 @@ def test_output_column_names_never_hide_input_columns(scorer, tmp_path):
     run_batch(scorer, BatchOptions(src, out, threshold=0.45))
     row = _read_output(out)[0]
     assert row["abuse_score"] == "old value" and float(row["abuse_score_2"]) > 0
+
+
+def test_on_rows_sees_every_written_row_with_its_line(scorer, tmp_path):
+    src = _write(tmp_path / "in.csv", "id,text\n1,you idiot\n2,bad,row\n\n3,\n4,lovely day\n")
+    out = tmp_path / "out.csv"
+    seen: list[tuple[list[object], int]] = []
+
+    def on_rows(rows: list[list[object]], lines: list[int]) -> None:
+        seen.extend(zip(rows, lines, strict=True))
+
+    report = run_batch(
+        scorer, BatchOptions(src, out, threshold=0.45, chunk_rows=2), on_rows=on_rows
+    )
+    assert [line for _, line in seen] == [2, 5, 6] and len(seen) == report.rows_written
+    written = _read_output(out)
+    assert [row[0] for row, _ in seen] == [r["id"] for r in written]
+    assert seen[1][0][2] is None and seen[1][0][5] == "blank text"  # blank text: no score
+    assert [row[2] for row, _ in seen if row[2] is not None] == [
+        float(r["abuse_score"]) for r in written if r["abuse_score"]
+    ]

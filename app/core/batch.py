@@ -179,8 +179,14 @@ def run_batch(
     options: BatchOptions,
     progress: Callable[[BatchProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    on_rows: Callable[[list[list[object]], list[int]], None] | None = None,
 ) -> BatchReport:
-    """Score ``options.input_path`` into ``options.output_path``; returns the ledger."""
+    """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
+
+    ``on_rows`` receives each chunk's output rows (exactly as written, before formula
+    neutralisation) with their input line numbers, on the calling thread, so a caller can keep
+    results in memory (the desktop results table) without reading the output back.
+    """
     if options.output_format not in ("csv", "xlsx"):
         raise InputError(f"unknown output format {options.output_format!r} (use csv or xlsx)")
     if options.output_path.resolve() == options.input_path.resolve():
@@ -217,8 +223,11 @@ def run_batch(
             report.rows_rejected += len(chunk.rejected)
             report.rejected.extend(_rejected_entry(r) for r in chunk.rejected)
             if chunk.rows:
-                write(_score_chunk(scorer, chunk.rows, text_index, options.threshold, report))
+                scored = _score_chunk(scorer, chunk.rows, text_index, options.threshold, report)
+                write(scored)
                 report.rows_written += len(chunk.rows)
+                if on_rows:
+                    on_rows(scored, chunk.lines)
             if cancelled and cancelled():
                 raise JobCancelled("cancelled")
             if progress:

@@ -7,6 +7,7 @@ each platform's convention (XDG on Linux).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,13 +34,29 @@ def bundled_models_dir() -> Path:
     return install_root() / "models"
 
 
+# One variable moves every user folder (config, data, logs) under one root: tests, portable
+# installs on removable media, and a second profile for training all use it.
+HOME_ENV = "ABUSE_DESK_HOME"
+
+
+def _user_dir(kind: str) -> Path:
+    root = os.environ.get(HOME_ENV)
+    if root:
+        return Path(root) / kind
+    if kind == "config":
+        return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    if kind == "data":
+        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
 def user_config_dir() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return _user_dir("config")
 
 
 def user_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return _user_dir("data")
 
 
 def user_log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    return _user_dir("log")

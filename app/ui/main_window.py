@@ -1,37 +1,176 @@
-"""The main window: a frame for the panels, and a status bar that names the active model.
+"""The main window: arranges the panels, owns the menus, shortcuts and status bar.
 
-The panels (Score, Batch, Threshold, Activity, Session) live in their own modules; this window
-only arranges them and shows application-wide state.
+Panels are independent widgets that share an ``AppContext``; the window wires the few places where
+one panel hands something to another (Batch -> Threshold) and asks before closing while a job runs.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
+import base64
+import logging
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QByteArray
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from app import APP_NAME, __version__
-from app.core.scoring import Scorer
+from app.core.settings import save_settings
+from app.core.state import ACTIVE_SCORER, RUNNING_JOBS, THRESHOLD, AppContext
+from app.ui.activity_panel import ActivityPanel
+from app.ui.batch_panel import BatchPanel
+from app.ui.score_panel import ScorePanel
+from app.ui.session_panel import SessionPanel
+from app.ui.threshold_panel import ThresholdPanel
+from app.ui.workers import WorkerPool
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, scorer: Scorer, threshold: float, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, pool: WorkerPool | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
-        self.scorer = scorer
+        self.ctx = ctx
+        self.pool = pool or WorkerPool()
         self.setWindowTitle(f"{APP_NAME} {__version__}")
         self.resize(1280, 800)
+        self.score = ScorePanel(ctx, self.pool)
+        self.batch = BatchPanel(ctx, self.pool)
+        self.threshold = ThresholdPanel(ctx, self.pool)
+        self.activity = ActivityPanel(ctx, self.pool)
+        self.session = SessionPanel(ctx, self.pool)
+        self.panels: list[Any] = [
+            self.score,
+            self.batch,
+            self.threshold,
+            self.activity,
+            self.session,
+        ]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        for index, panel in enumerate(self.panels, 1):
+            self.tabs.addTab(panel, f"{panel.title}")
+            self.tabs.setTabToolTip(index - 1, f"{panel.title} (Ctrl+{index})")
         self.setCentralWidget(self.tabs)
-        placeholder = QLabel(
-            f"<h2>{scorer.version_label}</h2>"
-            "<p>The model bundle was verified against its manifest.</p>"
-            "<p>The Score, Batch, Threshold and Activity panels are being built.</p>"
-        )
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.tabs.addTab(placeholder, "Overview")
+        self.batch.labeled_scores_ready.connect(self._send_to_threshold)
+        self._build_menus()
+        self._build_status_bar()
+        self._unsubscribe = ctx.state.observe(self._on_state, None)
+        self._restore_geometry()
 
-        self.model_status = QLabel(f"Model {scorer.version_label} · verified")
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open CSV…", "Ctrl+O", self.open_csv)
+        self._action(
+            file_menu, "&Export results as CSV…", "Ctrl+E", partial(self.export_results, "csv")
+        )
+        self._action(
+            file_menu,
+            "Export results as &XLSX…",
+            "Ctrl+Shift+E",
+            partial(self.export_results, "xlsx"),
+        )
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        for index, panel in enumerate(self.panels, 1):
+            self._action(
+                view_menu,
+                panel.title,
+                f"Ctrl+{index}",
+                lambda i=index - 1: self.tabs.setCurrentIndex(i),
+            )
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About", None, self._about)
+
+    def _action(self, menu: Any, text: str, shortcut: str | None, slot: Any) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        # triggered(bool) would pass `checked` as the slot's first argument: drop it.
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_status_bar(self) -> None:
+        self.jobs_status = QLabel()
+        self.threshold_status = QLabel()
+        self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
-        self.threshold_status = QLabel(f"Threshold {threshold:.2f}")
-        self.statusBar().addPermanentWidget(self.threshold_status)
-        self.statusBar().addPermanentWidget(self.model_status)
+        for label in (self.jobs_status, self.threshold_status, self.model_status):
+            self.statusBar().addPermanentWidget(label)
+        self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        scorer = self.ctx.state.scorer
+        self.model_status.setText(
+            f"Model {scorer.version_label} · verified" if scorer else "Loading model…"
+        )
+        self.threshold_status.setText(f"Threshold {self.ctx.state.threshold:.2f}")
+        jobs = self.ctx.state.running_jobs
+        self.jobs_status.setText(f"{jobs} job{'s' if jobs != 1 else ''} running" if jobs else "")
+
+    def _on_state(self, name: str, _value: Any) -> None:
+        if name in (ACTIVE_SCORER, THRESHOLD, RUNNING_JOBS):
+            self._refresh_status()
+
+    # --- actions ----------------------------------------------------------------------------
+    def open_csv(self) -> None:
+        self.tabs.setCurrentWidget(self.batch)
+        self.batch.choose_files()
+
+    def export_results(self, fmt: str) -> None:
+        self.tabs.setCurrentWidget(self.batch)
+        self.batch.export_dialog(fmt)
+
+    def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
+        self.threshold.show_dataset(name, scores, labels, texts)
+        self.tabs.setCurrentWidget(self.threshold)
+
+    def _about(self) -> None:
+        scorer = self.ctx.state.scorer
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME} {__version__}</b><p>Offline abuse scoring and threshold analysis.</p>"
+            f"<p>Model: {scorer.version_label if scorer else 'not loaded'} (verified)</p>"
+            "<p>This application never uses the network.</p>",
+        )
+
+    # --- closing ----------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        saved = self.ctx.settings.window_geometry
+        if saved:
+            self.restoreGeometry(QByteArray(base64.b64decode(saved)))
+
+    def confirm_close(self) -> bool:
+        """Ask before closing while jobs run (tests replace this to answer for the user)."""
+        answer = QMessageBox.question(
+            self,
+            "Jobs are running",
+            "A batch job is still running. Cancel it and quit? Its output will not be written.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.batch.has_running_jobs() and not self.confirm_close():
+            event.ignore()
+            return
+        for panel in self.panels:
+            panel.shutdown()
+        self.pool.cancel_all()
+        self.pool.wait(10_000)
+        QApplication.processEvents()  # deliver the workers' last signals (e.g. batch_cancelled events)
+        self._unsubscribe()
+        self.ctx.settings.window_geometry = base64.b64encode(
+            bytes(self.saveGeometry().data())
+        ).decode()
+        self.ctx.settings.threshold = self.ctx.state.threshold
+        try:
+            save_settings(self.ctx.settings, self.ctx.settings_path)
+        except OSError as exc:  # settings are a convenience; never block closing on them
+            logging.getLogger(__name__).warning("settings not saved: %s", exc)
+        event.accept()

@@ -1,0 +1,365 @@
+"""The activity log: a local, durable, tamper-evident record of what was scored, how, and when.
+
+It carries the original service's request log to the workstation. Choices and why:
+
+* SQLite in WAL mode with ``synchronous=FULL``; ``record`` returns only after its transaction
+  committed, so an event that was acknowledged survives a crash or power cut.
+* Raw text is not stored by default (the log may hold personal data for longer than needed):
+  an HMAC-SHA256 with a per-install secret lets an analyst prove a given text was scored without
+  the log revealing it. A setting allows storing text.
+* Every event carries the SHA-256 of the previous event's hash and its own canonical content, so
+  editing or deleting a row in the middle breaks the chain (``verify``). Retention purges are
+  logged as events themselves (in the same transaction) and leave an anchor, so a purge is not
+  mistaken for tampering. The newest hash is also kept in ``meta``, so cutting events off the
+  end is noticed too. The chain is not keyed: it shows accidental or casual edits, not an
+  attacker who rewrites every hash.
+* Values are normalised before hashing (times to UTC ISO with milliseconds, numbers to float,
+  NaN to NULL, other values to text) so what is hashed is exactly what SQLite gives back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from app.core.atomic import atomic_open
+from app.core.export import CsvExportWriter
+
+GENESIS = "0" * 64
+_REAL_FIELDS = ("threshold", "score")
+ACTIONS: tuple[str, ...] = tuple(
+    "score_text batch_started batch_finished batch_cancelled batch_failed export "
+    "threshold_applied model_changed retention_purge settings_changed app_started".split()
+)
+# Stored and hashed columns, in this order (the hash covers them as a JSON list).
+_FIELDS: tuple[str, ...] = tuple(
+    "time_utc action model_version threshold score counts file_name file_sha256 text_hmac "
+    "text detail".split()
+)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    {", ".join(f"{name} {'REAL' if name in _REAL_FIELDS else 'TEXT'}" for name in _FIELDS)},
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time_utc);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# Columns a text search looks in (the raw text only exists when storing it is enabled).
+_SEARCHED = "action, model_version, file_name, file_sha256, text_hmac, text, detail, counts"
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    time_utc: str
+    action: str
+    model_version: str | None = None
+    threshold: float | None = None
+    score: float | None = None
+    counts: str | None = None  # JSON object, e.g. {"rows_read": 10, ...}
+    file_name: str | None = None
+    file_sha256: str | None = None
+    text_hmac: str | None = None
+    text: str | None = None
+    detail: str | None = None
+    prev_hash: str = GENESIS
+    hash: str = GENESIS
+
+
+def _content_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
+    canonical = json.dumps(
+        [prev_hash, [values.get(name) for name in _FIELDS]],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def utc_iso(value: str | datetime) -> str:
+    """``value`` as the log's time format: UTC, ISO 8601, milliseconds (so text order is time
+    order). Naive times and date-only strings are taken as UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _json_default(value: Any) -> Any:
+    item = getattr(value, "item", None)  # numpy scalars
+    return item() if callable(item) else str(value)
+
+
+def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The row as SQLite will return it, so the hash computed now matches the one verified.
+    A missing time is now."""
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        value = row.get(name)
+        if name == "time_utc":
+            out[name] = utc_iso(value or datetime.now(UTC))
+        elif value is None:
+            out[name] = None
+        elif name in _REAL_FIELDS:
+            number = float(value)
+            out[name] = None if math.isnan(number) else number  # SQLite stores NaN as NULL
+        else:
+            out[name] = value if isinstance(value, str) else str(value)
+    return out
+
+
+def _contains(needle: str, *haystack: str | None) -> bool:
+    """The search rule: case-insensitive (Unicode casefold) substring, no wildcards."""
+    return any(needle in value.casefold() for value in haystack if value)
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The per-install HMAC key: 32 random bytes, created once, readable by the owner only.
+
+    Written to a temporary file and linked into place only when complete, so a crash never
+    leaves a short key and two processes starting together agree on one key.
+    """
+    if path.exists():
+        key = path.read_bytes()
+        if len(key) >= 32:
+            if os.name == "posix" and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)  # a copied or restored key file may have become readable
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return key
+
+
+class ActivityLog:
+    def __init__(self, db_path: Path, secret: bytes, *, store_raw_text: bool = False) -> None:
+        self.path = Path(db_path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._secret = secret
+        self.store_raw_text = store_raw_text
+        self._lock = threading.Lock()  # one connection, shared by the GUI thread and workers
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.create_function("ad_contains", -1, _contains, deterministic=True)
+
+    @classmethod
+    def open_default(cls, data_dir: Path, *, store_raw_text: bool = False) -> ActivityLog:
+        return cls(
+            data_dir / "activity.sqlite3",
+            load_or_create_secret(data_dir / "activity.key"),
+            store_raw_text=store_raw_text,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def text_hmac(self, text: str) -> str:
+        return hmac.new(
+            self._secret, text.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
+
+    def record(
+        self,
+        action: str,
+        *,
+        text: str | None = None,
+        counts: Mapping[str, Any] | None = None,
+        **values: Any,
+    ) -> Event:
+        """Append one event; returns after it is committed to disk."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown activity action {action!r}")
+        unknown = set(values) - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown activity fields {sorted(unknown)}")
+        row: dict[str, Any] = dict(values, action=action)
+        if counts is not None:
+            row["counts"] = json.dumps(dict(counts), sort_keys=True, default=_json_default)
+        if text is not None:
+            row["text_hmac"] = self.text_hmac(text)
+            row["text"] = text if self.store_raw_text else None
+        row = _normalise(row)
+        with self._lock:
+            self._begin()
+            try:
+                event = self._insert(row)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        return event
+
+    def _begin(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (disk full, I/O error); never mask the real error.
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    def _insert(self, row: dict[str, Any]) -> Event:
+        """Chain and insert a normalised row; the caller holds the lock and a transaction."""
+        last = self._db.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+        prev = last[0] if last else self._anchor()
+        digest = _content_hash(prev, row)
+        cursor = self._db.execute(
+            f"INSERT INTO events ({', '.join(_FIELDS)}, prev_hash, hash) "
+            f"VALUES ({', '.join('?' * len(_FIELDS))}, ?, ?)",
+            [row[name] for name in _FIELDS] + [prev, digest],
+        )
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('chain_head', ?)", [digest])
+        return Event(id=int(cursor.lastrowid or 0), prev_hash=prev, hash=digest, **row)
+
+    def _meta(self, key: str) -> str | None:
+        found = self._db.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
+        return str(found[0]) if found else None
+
+    def _anchor(self) -> str:
+        return self._meta("chain_anchor") or GENESIS
+
+    def query(
+        self,
+        *,
+        action: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        search: str | None = None,
+        limit: int | None = 100_000,
+    ) -> list[Event]:
+        """Events newest first (by id), filtered; ``limit=None`` returns every match.
+
+        ``since`` is inclusive, ``until`` exclusive; both are converted with `utc_iso`.
+        ``search`` matches a case-insensitive substring of the action, model, file name,
+        file SHA-256, text HMAC, stored text, detail or counts, and also the events whose
+        text had exactly this content (by its HMAC), so a text can be found without storing it.
+        """
+        where: list[str] = []
+        args: list[Any] = []
+        if action:
+            where.append("action = ?")
+            args.append(action)
+        if since:
+            where.append("time_utc >= ?")
+            args.append(utc_iso(since))
+        if until:
+            where.append("time_utc < ?")
+            args.append(utc_iso(until))
+        if search:
+            where.append(f"(text_hmac = ? OR ad_contains(?, {_SEARCHED}))")
+            args.extend([self.text_hmac(search), search.casefold()])
+        sql = "SELECT * FROM events" + (f" WHERE {' AND '.join(where)}" if where else "")
+        with self._lock:
+            rows = self._db.execute(
+                sql + " ORDER BY id DESC LIMIT ?", [*args, -1 if limit is None else limit]
+            ).fetchall()
+        return [Event(*row) for row in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def last_id(self) -> int:
+        """Id of the newest event (0 if none): with `count`, a cheap "did anything change"."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+
+    def verify(self) -> tuple[bool, str]:
+        """Check the hash chain over every stored event. Returns (ok, explanation)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
+            expected_prev = self._anchor()
+            head = self._meta("chain_head")
+            integrity = self._db.execute("PRAGMA integrity_check").fetchone()[0]
+        if integrity != "ok":
+            return False, f"database integrity check failed: {integrity}"
+        for row in rows:
+            event = Event(*row)
+            values = asdict(event)
+            if event.prev_hash != expected_prev:
+                return (
+                    False,
+                    f"event {event.id}: chain broken (an earlier event was changed or removed)",
+                )
+            if _content_hash(event.prev_hash, values) != event.hash:
+                return False, f"event {event.id}: content does not match its hash (edited)"
+            expected_prev = event.hash
+        if head is not None and head != expected_prev:
+            last = f"after event {rows[-1][0]}" if rows else "(no events left)"
+            return False, f"chain ends early {last}: the newest events were removed"
+        return True, f"{len(rows):,} events, chain intact"
+
+    def purge_older_than(self, days: int, *, now: datetime | None = None) -> int:
+        """Delete events older than ``days``; returns rows deleted.
+
+        The chain must stay contiguous, so everything up to the newest old event goes (an
+        event logged while the clock was behind goes with its neighbours). The deletion, the
+        new anchor and the "retention_purge" event commit together: a crash cannot leave an
+        unexplained gap.
+        """
+        if days < 0:
+            raise ValueError(f"retention days must be 0 or more, got {days}")
+        moment = datetime.fromisoformat(utc_iso(now or datetime.now(UTC)))
+        try:
+            cutoff = utc_iso(moment - timedelta(days=days))
+        except OverflowError:
+            return 0  # a retention longer than the calendar: nothing is that old
+        with self._lock:
+            self._begin()
+            try:
+                last_old = self._db.execute(
+                    "SELECT id, hash FROM events WHERE time_utc < ? ORDER BY id DESC LIMIT 1",
+                    [cutoff],
+                ).fetchone()
+                deleted = 0
+                if last_old:
+                    deleted = self._db.execute(
+                        "DELETE FROM events WHERE id <= ?", [last_old[0]]
+                    ).rowcount
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('chain_anchor', ?)", [last_old[1]]
+                    )
+                    counts = {"deleted": deleted, "retention_days": days}
+                    purge: dict[str, Any] = {"action": "retention_purge"}
+                    purge["counts"] = json.dumps(counts, sort_keys=True)
+                    purge["detail"] = f"events before {cutoff} removed"
+                    self._insert(_normalise(purge))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        return deleted
+
+    def export_csv(self, path: Path, events: Iterable[Event]) -> int:
+        header = ["id", *_FIELDS, "prev_hash", "hash"]
+        with atomic_open(path) as fh:
+            writer = CsvExportWriter(cast(TextIO, fh), header)
+            for event in events:
+                writer.write_row([getattr(event, name) for name in header])
+            return writer.rows_written

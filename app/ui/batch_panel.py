@@ -1,0 +1,363 @@
+"""The Batch panel (the original service's /batch): preview a CSV, score it in the background,
+look through the results, export them.
+
+Layout: a file bar and a progress bar on top; the preview (with encoding, delimiter, text and
+label column choices) above the results table; the job queue and the ledger on the right.
+
+Labels: the table and every export label rows at the job's label threshold, which is the
+app-wide threshold when the job started. If the app-wide threshold moves, a notice says so and
+offers to re-label from the stored scores (``score >= t``, no re-scoring); export provenance
+names the labels' threshold and the job's. Scored caches are deleted with the panel.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGroupBox,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.batch import BatchProgress
+from app.core.csv_sniff import SniffResult, sniff
+from app.core.errors import AbuseDeskError
+from app.core.results import ResultsTable, filter_mask, guess_label_column, threshold_dataset
+from app.core.state import AppContext
+from app.ui.batch_widgets import BatchJob, JobQueue, LedgerWidget, PreviewWidget
+from app.ui.results_model import ResultsView, hbox
+from app.ui.workers import WorkerPool
+
+DROP_SUFFIXES = (".csv", ".tsv", ".txt")
+_NOTICE_STYLE = "background:#fff4ce; color:#4d3800; border:1px solid #e0c060; padding:4px 8px;"
+
+
+def _group(title: str, widget: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    QVBoxLayout(box).addWidget(widget)
+    return box
+
+
+def _split(orientation: Qt.Orientation, sizes: list[int], *widgets: QWidget) -> QSplitter:
+    splitter = QSplitter(orientation)
+    for widget in widgets:
+        splitter.addWidget(widget)
+    splitter.setSizes(sizes)
+    return splitter
+
+
+class BatchPanel(QWidget):
+    title = "Batch"
+    labeled_scores_ready = Signal(str, object, object, object)  # name, scores, labels, texts
+    job_progress = Signal(object)  # BatchProgress of the running job
+    job_done = Signal(str, str)  # file name, "done" | "cancelled" | "failed"
+    export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
+
+    def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.shown: BatchJob | None = None  # the job whose results are on screen
+        self._path: Path | None = None  # the previewed file
+        self._sniffed: SniffResult | None = None  # its format; None if it cannot be read
+        self._next_id = 1
+        self.jobs = JobQueue(ctx, pool)
+        self._build()
+        self._unobserve = ctx.state.observe(self._threshold_changed, "threshold")
+        self._show(None)
+        self.setAcceptDrops(True)  # Ctrl+O lives in the main window's File menu
+
+    def _build(self) -> None:
+        self.open_button = QPushButton("Open CSV…")
+        self.file_label = QLabel("Open a CSV file (Ctrl+O) or drop .csv, .tsv or .txt files here.")
+        self.start_button = QPushButton("Start scoring")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)  # a reset bar (-1) hides its text
+        self.progress.setFormat("Idle")
+        self.preview, self.results, self.ledger = PreviewWidget(), ResultsView(), LedgerWidget()
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(_NOTICE_STYLE)
+        self.relabel_button = QPushButton("Re-label")
+        self.csv_button, self.xlsx_button = QPushButton("Export CSV…"), QPushButton("Export XLSX…")
+        self.shown_only = QCheckBox("Only rows shown by the filters")
+        self.send_button = QPushButton("Send to Threshold panel")
+        self.send_button.setToolTip("Scores and the file's labels, to choose a threshold from data")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        results = QWidget()
+        box = QVBoxLayout(results)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(hbox((self.notice, 1), self.relabel_button))
+        box.addWidget(self.results, 1)
+        box.addLayout(
+            hbox(self.csv_button, self.xlsx_button, self.shown_only, None, self.send_button)
+        )
+        box.addWidget(self.status)
+        vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        left = _split(vertical, [210, 510], _group("Preview and columns", self.preview),
+                      _group("Results", results))  # fmt: skip
+        side = _split(
+            vertical, [190, 530], _group("Queue", self.jobs), _group("Ledger", self.ledger)
+        )
+        main = _split(horizontal, [940, 320], left, side)
+        main.setStretchFactor(0, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(hbox(self.open_button, (self.file_label, 1), self.start_button))
+        layout.addLayout(hbox(self.progress, self.cancel_button))
+        layout.addWidget(main, 1)
+        self.open_button.clicked.connect(self.choose_files)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.preview.format_changed.connect(self._resniff)
+        self.relabel_button.clicked.connect(self.relabel)
+        self.csv_button.clicked.connect(partial(self.export_dialog, "csv"))
+        self.xlsx_button.clicked.connect(partial(self.export_dialog, "xlsx"))
+        self.send_button.clicked.connect(self.send_to_threshold)
+        self.jobs.progress.connect(self._job_progress)
+        self.jobs.job_done.connect(self._job_done)
+        self.jobs.show_requested.connect(self._show)
+        self.jobs.removed.connect(self._job_removed)
+        self.jobs.export_progress.connect(self._export_progress)
+        self.jobs.export_done.connect(self._export_done)
+
+    # --- opening, previewing, queueing ------------------------------------------------------
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open CSV", self.ctx.settings.last_folder, "Text tables (*.csv *.tsv *.txt)"
+        )
+        self.open_files([Path(p) for p in paths])
+
+    def open_files(self, paths: list[Path]) -> None:
+        """One file is previewed; several are each queued with their detected settings."""
+        for path in paths:
+            self.open_file(path)
+            if len(paths) > 1:
+                self.start()
+
+    def open_file(self, path: Path) -> None:
+        self._path = None
+        self._read(path, None, None, None, None)
+
+    def _resniff(self) -> None:
+        """The user chose an encoding or a delimiter: read the file again with it."""
+        if self._path is not None:
+            self._read(self._path, *self.preview.choices())
+
+    def _read(self, path: Path, encoding: str | None, delimiter: str | None, text: str | None,
+              label: str | None) -> None:  # fmt: skip
+        try:
+            sniffed = sniff(path, encoding=encoding, delimiter=delimiter)
+        except (AbuseDeskError, OSError, UnicodeError) as exc:  # utf-16 without BOM: UnicodeError
+            self._sniffed = None
+            if self._path is not None:  # a bad manual choice: keep the file, let them re-choose
+                self.preview.show_error(str(exc))
+            else:
+                self.preview.setEnabled(False)
+            self.file_label.setText(f"<b>{path.name}</b>: {exc}")
+            self._refresh()
+            return
+        self._path, self._sniffed = path, sniffed
+        self.ctx.settings.last_folder = str(path.parent)
+        header = sniffed.header
+        text = text if text in header else sniffed.text_column
+        label = label if label in header else guess_label_column(header, text)
+        self.preview.show_sniff(sniffed, text, label)
+        kb = sniffed.size_bytes / 1000
+        size = f"{kb / 1000:,.1f} MB" if kb >= 1000 else f"{max(kb, 0.1):,.1f} kB"
+        self.file_label.setText(f"<b>{path.name}</b> · {size} · {sniffed.format.describe()}")
+        self._refresh()
+
+    def start(self) -> None:
+        """Queue the previewed file with the chosen settings; it starts when the queue is free."""
+        encoding, delimiter, text, label = self.preview.choices()
+        if self._path is None or self._sniffed is None or not text or label == text:
+            self.status.setText("Open a file and choose a text column (not the label column).")
+            return
+        if self.ctx.state.scorer is None:
+            self.status.setText("No model is loaded; choose one before scoring.")
+            return
+        job = BatchJob(self._next_id, self._path, encoding, delimiter, text, label)
+        self._next_id += 1
+        self.jobs.enqueue(job)
+        self._refresh()
+
+    def cancel(self) -> None:
+        self.jobs.cancel()
+        if self.jobs.cancelling():
+            self.progress.setFormat("Cancelling…")
+        self._refresh()
+
+    def _job_progress(self, p: BatchProgress) -> None:
+        assert self.jobs.running is not None
+        left = "" if p.seconds_left is None else f" · {p.seconds_left:,.0f} s left"
+        self.progress.setValue(int(p.fraction * 1000))
+        self.progress.setFormat(
+            f"{self.jobs.running.path.name}: {p.rows_read:,} rows · "
+            f"{p.rows_per_second:,.0f} rows/s{left}"
+        )
+        self.job_progress.emit(p)
+
+    def _job_done(self, job: BatchJob) -> None:
+        name = job.path.name
+        if job.result is not None:
+            report = job.result.report
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"{name}: {report.rows_read:,} rows in {report.seconds:.1f} s")
+            self._show(job)
+        else:
+            self.progress.setValue(0)
+            self.progress.setFormat(f"{name}: {job.status}, nothing kept")
+            self.status.setText(job.message)
+        self.job_done.emit(name, job.status)
+        self._refresh()
+
+    def _job_removed(self, job: BatchJob) -> None:
+        if job is self.shown:
+            self._show(None)
+
+    # --- results -------------------------------------------------------------------------------
+
+    def _show(self, job: BatchJob | None) -> None:
+        self.shown = job
+        if job is None or job.result is None:
+            self.results.set_results(ResultsTable.from_arrays([], [], []), 0.5)
+            self.ledger.show_report(None)
+        else:
+            self.results.set_results(job.result.table, job.label_threshold)
+            self.ledger.show_report(job.result.report)
+        self._refresh()
+
+    def relabel(self) -> None:
+        """Labels at the app-wide threshold, from the stored scores (scores never change)."""
+        if self.shown is not None:
+            self.shown.label_threshold = self.ctx.state.threshold
+            self.results.model.set_threshold(self.shown.label_threshold)
+            self.status.setText(f"Labels recomputed at {self.shown.label_threshold:.2f}.")
+        self._refresh()
+
+    def _threshold_changed(self, _name: str, _value: Any) -> None:
+        self._refresh()
+
+    def send_to_threshold(self) -> None:
+        """Emit the scores and the parsed file labels; unknown labels are counted, not sent."""
+        if self.shown is None or self.shown.result is None:
+            return
+        try:
+            data = threshold_dataset(self.shown.result.table)
+        except AbuseDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        if not len(data.scores):
+            self.status.setText(f"Nothing to send: {data.describe()}.")
+            return
+        name = f"{self.shown.path.name} ({self.shown.result.report.model_version})"
+        self.labeled_scores_ready.emit(name, data.scores, data.labels, data.texts)
+        self.status.setText(f"Sent to the Threshold panel: {data.describe()}.")
+
+    # --- export -------------------------------------------------------------------------------
+
+    def export_dialog(self, fmt: str = "csv") -> None:
+        if self.shown is None:
+            return
+        folder = Path(self.ctx.settings.last_folder or Path.home())
+        suggested = folder / f"{self.shown.path.stem}-scored.{fmt}"
+        name, _ = QFileDialog.getSaveFileName(self, "Export results", str(suggested), f"*.{fmt}")
+        if name:
+            self.export(Path(name), fmt)
+
+    def export(self, path: Path, fmt: str) -> None:
+        """Export the shown results in the background (see `export_done`), labelled as shown."""
+        job = self.shown
+        if job is None or job.result is None:
+            self.status.setText("Nothing to export yet.")
+            return
+        spec = self.results.spec() if self.shown_only.isChecked() else None
+        keep = None if spec is None else filter_mask(job.result.table, spec, job.label_threshold)
+        if not self.jobs.export(job, path, fmt, keep, spec):
+            self.status.setText("An export is already running.")
+            return
+        self.ctx.settings.last_folder = str(path.parent)
+        self.status.setText(f"Exporting to {path.name}…")
+        self._refresh()
+
+    def _export_progress(self, rows: int) -> None:
+        self.status.setText(f"Exporting… {rows:,} rows")
+
+    def _export_done(self, path: str, outcome: str) -> None:
+        self.status.setText(f"Export to {path}: {outcome}.")
+        self.export_done.emit(path, outcome)
+        self._refresh()
+
+    # --- state, drag and drop, shutdown -------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Enable what makes sense now, and explain a label-threshold mismatch."""
+        shown = self.shown if self.shown is not None and self.shown.result is not None else None
+        table = shown.result.table if shown is not None and shown.result is not None else None
+        self.start_button.setEnabled(self._sniffed is not None)
+        self.cancel_button.setEnabled(self.jobs.running is not None and not self.jobs.cancelling())
+        idle_export = self.jobs.export_worker is None
+        self.csv_button.setEnabled(shown is not None and idle_export)
+        self.xlsx_button.setEnabled(shown is not None and idle_export)
+        self.shown_only.setEnabled(shown is not None)
+        self.send_button.setEnabled(table is not None and table.gold is not None)
+        current = self.ctx.state.threshold
+        stale = shown is not None and shown.label_threshold != current
+        self.notice.setVisible(stale)
+        self.relabel_button.setVisible(stale)
+        if shown is not None and stale:
+            self.notice.setText(
+                f"Labels were computed at {shown.label_threshold:.2f}; the current threshold is "
+                f"{current:.2f}. Exports use the labels shown: re-run the file, or re-label."
+            )
+            self.relabel_button.setText(f"Re-label at {current:.2f}")
+
+    def has_running_jobs(self) -> bool:
+        return self.jobs.busy()
+
+    def has_unexported_results(self) -> bool:
+        """Finished results that closing the app would discard (caches die with the panel)."""
+        return any(job.result is not None for job in self.jobs.jobs.values())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _dropped_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    def shutdown(self) -> None:
+        """Cancel jobs, stop timers, unsubscribe, delete this session's caches."""
+        self.jobs.shutdown()
+        self.results.stop()
+        self._unobserve()
+        self._unobserve = _no_op
+
+
+def _no_op() -> None:
+    """What `_unobserve` becomes once called, so a second shutdown is harmless."""
+
+
+def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    return [path for path in paths if path.suffix.lower() in DROP_SUFFIXES]

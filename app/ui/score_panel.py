@@ -1,0 +1,243 @@
+"""The Score panel (the original service's /predict): type or paste, see the score as you type.
+
+Scoring is debounced (about 150 ms after the last keystroke) and takes a millisecond or two for
+ordinary texts, so it runs on the GUI thread without ever holding up typing. Each text the user
+settles on is one activity event: the log is written when typing has paused for ``LOG_IDLE_MS``
+(or at once with Ctrl+Enter), so a sentence typed letter by letter is not logged forty times.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.explain import Explanation
+from app.core.scoring import TextScore
+from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
+from app.ui.score_widgets import ABUSIVE_COLOUR, BENIGN_COLOUR, ScoreGauge, highlighted_html
+from app.ui.workers import WorkerPool
+
+DEBOUNCE_MS = 150
+LOG_IDLE_MS = 2_000
+TOP_TERMS = 12
+
+
+class ScorePanel(QWidget):
+    title = "Score"
+
+    def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.result: TextScore | None = None
+        self.explanation: Explanation | None = None
+        self.last_score_ms = 0.0  # compute time of the last update, for the Session figures
+        self._logged_text: str | None = None
+        self._build()
+        self._debounce = QTimer(
+            self, singleShot=True, interval=DEBOUNCE_MS, objectName="scoreDebounce"
+        )
+        self._debounce.timeout.connect(self.score_now)
+        self._log_timer = QTimer(
+            self, singleShot=True, interval=LOG_IDLE_MS, objectName="scoreLogIdle"
+        )
+        self._log_timer.timeout.connect(self.log_current)
+        self.editor.textChanged.connect(self._debounce.start)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._score_and_log)
+        self._unsubscribe = ctx.state.observe(self._on_state, None)
+        self.score_now()
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.editor = QPlainTextEdit()
+        self.editor.setPlaceholderText("Paste or type text here; the score updates as you type.")
+        self.editor.setFont(QFont(self.font().family(), 12))
+        self.notice = QLabel()
+        self.notice.setObjectName("scoreNotice")
+        self.notice.setWordWrap(True)
+
+        self.score_label = QLabel("–")
+        self.score_label.setObjectName("scoreValue")
+        big = QFont(self.font())
+        big.setPointSize(30)
+        big.setBold(True)
+        self.score_label.setFont(big)
+        self.verdict = QLabel()
+        self.verdict.setObjectName("scoreVerdict")
+        self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.verdict.setMinimumWidth(120)
+        self.gauge = ScoreGauge()
+        self.copy_button = QPushButton("Copy result")
+        self.copy_button.clicked.connect(self.copy_result)
+        self.model_line = QLabel()
+        self.model_line.setStyleSheet("color: #555;")
+
+        headline = QHBoxLayout()
+        headline.addWidget(self.score_label)
+        headline.addWidget(self.verdict)
+        headline.addStretch(1)
+        headline.addWidget(self.copy_button)
+
+        self.highlight = QTextBrowser()
+        self.highlight.setObjectName("scoreHighlight")
+        self.highlight.setPlaceholderText(
+            "Words that raise the score are tinted red, words that lower it blue."
+        )
+        self.terms = QTableWidget(0, 2)
+        self.terms.setHorizontalHeaderLabels(["term", "share of score (logit)"])
+        self.terms.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.terms.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.terms.verticalHeader().setVisible(False)
+        self.terms.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Text</b>"))
+        left.addWidget(self.editor, 3)
+        left.addWidget(self.notice)
+        left.addWidget(QLabel("<b>Why</b> — the text with the words that moved the score"))
+        left.addWidget(self.highlight, 2)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("<b>Probability abusive</b>"))
+        right.addLayout(headline)
+        right.addWidget(self.gauge)
+        right.addWidget(self.model_line)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        right.addWidget(line)
+        right.addWidget(QLabel(f"<b>Top terms</b> (up to {TOP_TERMS}, strongest first)"))
+        right.addWidget(self.terms, 1)
+
+        left_widget, right_widget = QWidget(), QWidget()
+        left_widget.setLayout(left)
+        right_widget.setLayout(right)
+        splitter = QSplitter()
+        splitter.addWidget(left_widget)
+        splitter.addWidget(right_widget)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        outer = QVBoxLayout(self)
+        outer.addWidget(splitter)
+
+    # --- behaviour ------------------------------------------------------------------------
+    def _on_state(self, name: str, _value: Any) -> None:
+        if name in (THRESHOLD, ACTIVE_SCORER):
+            self.score_now()  # a new model scores from the next update; a threshold relabels
+
+    def score_now(self) -> None:
+        scorer = self.ctx.state.scorer
+        text = self.editor.toPlainText()
+        threshold = self.ctx.state.threshold
+        if scorer is None:
+            self._show_empty("Loading model…")
+            return
+        self.model_line.setText(f"Model {scorer.version_label} · threshold {threshold:.2f}")
+        started = time.perf_counter()
+        result = scorer.score_text(text, threshold)
+        explanation = None if result.empty else scorer.explain(text, top_k=None)
+        self.last_score_ms = 1000 * (time.perf_counter() - started)
+        self.result, self.explanation = result, explanation
+        if result.empty or explanation is None:
+            self._show_empty("Empty text: nothing to score." if text else "")
+            return
+        self.ctx.session.record_text(self.last_score_ms / 1000, result.label == "abusive")
+        self._show(result, explanation, text)
+        self._log_timer.start()
+
+    def _show_empty(self, notice: str) -> None:
+        self.score_label.setText("–")
+        self.verdict.setText("")
+        self.verdict.setStyleSheet("")
+        self.gauge.set_values(None, self.ctx.state.threshold)
+        self.highlight.clear()
+        self.terms.setRowCount(0)
+        self.notice.setText(notice)
+        self._log_timer.stop()
+
+    def _show(self, result: TextScore, explanation: Explanation, text: str) -> None:
+        assert result.score is not None
+        abusive = result.label == "abusive"
+        colour = ABUSIVE_COLOUR if abusive else BENIGN_COLOUR
+        self.score_label.setText(f"{result.score:.3f}")
+        self.verdict.setText("ABUSIVE" if abusive else "BENIGN")
+        self.verdict.setStyleSheet(
+            f"background: {colour.name()}; color: white; font-weight: bold; padding: 6px 12px; border-radius: 6px;"
+        )
+        self.gauge.set_values(result.score, result.threshold)
+        scorer = self.ctx.state.scorer
+        self.notice.setText(
+            f"Long text: only the first {scorer.max_chars:,} of {result.chars:,} characters were scored."
+            if result.truncated
+            else ""
+        )
+        self.highlight.setHtml(highlighted_html(text[: scorer.max_chars], explanation))
+        top = explanation.terms[:TOP_TERMS]
+        self.terms.setRowCount(len(top))
+        for row, term in enumerate(top):
+            self.terms.setItem(row, 0, QTableWidgetItem(term.display))
+            share = QTableWidgetItem(f"{term.contribution:+.3f}")
+            share.setForeground(ABUSIVE_COLOUR if term.contribution > 0 else BENIGN_COLOUR)
+            share.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.terms.setItem(row, 1, share)
+
+    def _score_and_log(self) -> None:
+        self._debounce.stop()
+        self.score_now()
+        self.log_current()
+
+    def log_current(self) -> None:
+        """One activity event for the text now shown (not again if it was already logged)."""
+        self._log_timer.stop()
+        text = self.editor.toPlainText()
+        if self.result is None or self.result.empty or text == self._logged_text:
+            return
+        self.ctx.log(
+            "score_text",
+            text=text,
+            score=self.result.score,
+            detail=f"{self.result.label}; {self.result.chars:,} chars"
+            + ("; truncated" if self.result.truncated else ""),
+        )
+        self._logged_text = text
+
+    def result_summary(self) -> dict[str, Any]:
+        if self.result is None or self.result.empty or self.explanation is None:
+            return {"score": None, "label": "empty"}
+        return {
+            **self.result.as_dict(),
+            "model_version": self.ctx.state.scorer.version_label,
+            "top_terms": [
+                {"term": t.display, "share": round(t.contribution, 4)}
+                for t in self.explanation.terms[:TOP_TERMS]
+            ],
+        }
+
+    def copy_result(self) -> None:
+        QGuiApplication.clipboard().setText(
+            json.dumps(self.result_summary(), indent=2, ensure_ascii=False)
+        )
+
+    def shutdown(self) -> None:
+        if self._log_timer.isActive():
+            self.log_current()  # the last text the user settled on still counts
+        self._debounce.stop()
+        self._log_timer.stop()
+        self._unsubscribe()

@@ -1,0 +1,359 @@
+"""The Batch panel with real widgets and real workers: score, cancel, filter, export, send."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from app.core.results import ResultsTable
+from app.ui.batch_panel import BatchPanel
+from app.ui.results_model import ResultsView
+
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+LABELS = ["1", "0", "abusive", "benign", "maybe"]  # "maybe" is neither: counted, not sent
+TEXTS = ["you stupid moron", "lovely sunny garden", "what an idiot", "thanks for the coffee"]
+
+
+def _write(path: Path, n: int, *, broken: bool = True, formulas: bool = False) -> Path:
+    """id,text,label rows; optionally a too-long row (line 4) and a blank line (line 6)."""
+    lines = ["id,text,label"]
+    for i in range(n):
+        text = TEXTS[i % len(TEXTS)] + f" #{i}"
+        if formulas and i == 1:
+            text = '=HYPERLINK("http://evil","click")'
+        lines.append(f'{i},"{text.replace(chr(34), chr(34) * 2)}",{LABELS[i % len(LABELS)]}')
+    if broken:
+        lines.insert(3, "x,too,many,fields")  # line 4
+        lines.insert(5, "")  # line 6
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def panel(qtbot, app_context, worker_pool):
+    widget = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()
+
+
+def _run(qtbot, panel: BatchPanel, path: Path, timeout: int = 60_000) -> None:
+    panel.open_file(path)
+    with qtbot.waitSignal(panel.job_done, timeout=timeout) as blocker:
+        panel.start()
+    assert blocker.args[1] == "done", panel.status.text()
+
+
+def _actions(ctx) -> list[str]:
+    return [event.action for event in reversed(ctx.activity.query())]
+
+
+def _cache_files(ctx) -> list[Path]:
+    home = Path(ctx.settings_path).parents[1]
+    return [p for p in (home / "data" / "jobs").rglob("*") if p.is_file()]
+
+
+def test_open_preview_score_and_ledger(qtbot, panel, app_context, tmp_path):
+    src = _write(tmp_path / "in.csv", 40)
+    panel.open_file(src)
+    assert panel.preview.choices() == ("utf-8", ",", "text", "label")  # label auto-selected
+    assert panel.preview.model.rowCount() == 20 and panel.start_button.isEnabled()
+    _run(qtbot, panel, src)
+    report = panel.shown.result.report
+    assert (report.rows_read, report.rows_scored, report.rows_rejected, report.rows_blank) == (
+        42,
+        40,
+        1,
+        1,
+    )
+    assert panel.results.proxy.rowCount() == 40 == panel.results.model.rowCount()
+    assert panel.ledger.values["rows_rejected"].text() == "1"
+    assert panel.ledger.rejected.index(0, 0).data() == "4"
+    assert "expected 3 fields" in panel.ledger.rejected.index(0, 1).data()
+    tip = panel.ledger.rejected.index(0, 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("x,too,many,fields")  # the excerpt of the raw row
+    assert _actions(app_context) == ["batch_started", "batch_finished"]
+    finished = app_context.activity.query(action="batch_finished")[0]
+    assert json.loads(finished.counts)["rows_read"] == 42 and finished.file_name == "in.csv"
+    assert finished.file_sha256 == report.input_sha256
+    assert app_context.session.batches_run == 1 and app_context.state.running_jobs == 0
+    assert not panel.has_running_jobs() and panel.has_unexported_results()
+
+
+def test_cancel_takes_effect_within_a_second_and_keeps_nothing(qtbot, panel, app_context, tmp_path):
+    src = _write(tmp_path / "big.csv", 200_000, broken=False)
+    panel.open_file(src)
+    with qtbot.waitSignal(panel.job_progress, timeout=30_000):
+        panel.start()
+    assert panel.has_running_jobs() and app_context.state.running_jobs == 1
+    with qtbot.waitSignal(panel.job_done, timeout=5_000) as blocker:
+        started = time.monotonic()
+        panel.cancel()
+    elapsed = time.monotonic() - started
+    print(f"\ncancel -> done: {elapsed * 1000:.0f} ms")
+    assert elapsed < 1.0 and blocker.args == ["big.csv", "cancelled"]
+    assert _cache_files(app_context) == []  # not even a .partial
+    assert _actions(app_context) == ["batch_started", "batch_cancelled"]
+    assert app_context.state.running_jobs == 0 and panel.shown is None
+    assert panel.results.model.rowCount() == 0
+
+
+def test_shutdown_cancels_the_running_job_and_deletes_caches(qtbot, panel, app_context, tmp_path):
+    _run(qtbot, panel, _write(tmp_path / "small.csv", 10))
+    assert len(_cache_files(app_context)) == 2  # the scored cache and its provenance
+    panel.open_file(_write(tmp_path / "big.csv", 200_000, broken=False))
+    with qtbot.waitSignal(panel.job_progress, timeout=30_000):
+        panel.start()
+    panel.shutdown()
+    assert _cache_files(app_context)  # still in use by the cancelled worker: kept until done
+    qtbot.waitUntil(lambda: not panel.has_running_jobs(), timeout=2_000)
+    assert _cache_files(app_context) == []
+    assert _actions(app_context)[-1] == "batch_cancelled"
+
+
+def test_failed_job_is_logged(qtbot, panel, app_context, tmp_path):
+    src = _write(tmp_path / "gone.csv", 5)
+    panel.open_file(src)
+    src.unlink()
+    with qtbot.waitSignal(panel.job_done) as blocker:
+        panel.start()
+    assert blocker.args[1] == "failed" and "gone.csv" in panel.status.text()
+    assert _actions(app_context) == ["batch_started", "batch_failed"]
+
+
+def test_export_csv_and_xlsx(qtbot, panel, app_context, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 30, formulas=True))
+    table = panel.shown.result.table
+    for fmt in ("csv", "xlsx"):
+        with qtbot.waitSignal(panel.export_done) as blocker:
+            panel.export(tmp_path / f"out.{fmt}", fmt)
+        assert blocker.args[1].startswith("done"), blocker.args
+    with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 30 and rows[1]["text"] == '\'=HYPERLINK("http://evil","click")'
+    assert [float(r["abuse_score"]) for r in rows] == table.scores.tolist()
+    sidecar = json.loads((tmp_path / "out.csv.provenance.json").read_text())
+    assert sidecar["threshold"] == 0.45 and sidecar["relabelled"] is False
+    assert sidecar["input_sha256"] == panel.shown.result.report.input_sha256
+    book = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c for c in cells if c.data_type == "f"]
+    values = [[c.value for c in row] for row in book["scored"].iter_rows()]
+    assert values[2][1] == '\'=HYPERLINK("http://evil","click")'
+    assert all(isinstance(row[3], float) for row in values[1:])
+    provenance = {row[0].value: row[1].value for row in book["provenance"].iter_rows()}
+    assert {"model_version", "threshold", "input_sha256", "exported_utc"} <= set(provenance)
+    assert _actions(app_context) == ["batch_started", "batch_finished", "export", "export"]
+    assert app_context.activity.query(action="export")[0].file_name == "out.xlsx"
+
+
+def test_threshold_change_offers_relabel_and_export_uses_it(qtbot, panel, app_context, tmp_path):
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 30))
+    assert not panel.notice.isVisibleTo(panel)
+    app_context.state.set_threshold(0.9)
+    assert panel.notice.isVisibleTo(panel) and "0.45" in panel.notice.text()
+    panel.relabel_button.click()
+    assert not panel.notice.isVisibleTo(panel) and panel.results.model.threshold == 0.9
+    panel.results.flagged.setChecked(True)
+    scores = panel.shown.result.table.scores
+    assert panel.results.proxy.rowCount() == int((scores >= 0.9).sum())
+    panel.shown_only.setChecked(True)  # export only the flagged rows, labelled at 0.9
+    with qtbot.waitSignal(panel.export_done):
+        panel.export(tmp_path / "flagged.csv", "csv")
+    with open(tmp_path / "flagged.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == int((scores >= 0.9).sum())
+    assert all(r["abuse_label"] == "abusive" for r in rows)
+    sidecar = json.loads((tmp_path / "flagged.csv.provenance.json").read_text())
+    assert (sidecar["threshold"], sidecar["job_threshold"], sidecar["relabelled"]) == (
+        0.9,
+        0.45,
+        True,
+    )
+    assert sidecar["export_filter"] == "flagged only"
+
+
+def test_send_to_threshold_panel_emits_parsed_labels(qtbot, panel, tmp_path):
+    n = 23
+    _run(qtbot, panel, _write(tmp_path / "in.csv", n, broken=False))
+    assert panel.send_button.isEnabled()
+    with qtbot.waitSignal(panel.labeled_scores_ready) as blocker:
+        panel.send_button.click()
+    name, scores, labels, texts = blocker.args
+    known = [i for i in range(n) if LABELS[i % len(LABELS)] != "maybe"]
+    expected = [1 if LABELS[i % len(LABELS)] in ("1", "abusive") else 0 for i in known]
+    assert "in.csv" in name and labels.dtype == np.int8 and labels.tolist() == expected
+    table = panel.shown.result.table
+    assert np.array_equal(scores, table.scores[known]) and texts == table.texts[known].tolist()
+    assert "4 rows with an unknown label" in panel.status.text()
+
+
+def test_queue_runs_files_in_turn_and_reshows_results(qtbot, panel, app_context, tmp_path):
+    first, second = _write(tmp_path / "a.csv", 12), _write(tmp_path / "b.tsv", 7, broken=False)
+    second.write_text(second.read_text().replace(",", "\t"))
+    panel.open_files([first, second])
+    assert panel.jobs.list.count() == 2 and panel.has_running_jobs()
+    qtbot.waitUntil(lambda: not panel.has_running_jobs(), timeout=30_000)
+    assert [job.status for job in panel.jobs.jobs.values()] == ["done", "done"]
+    assert panel.shown.path == second and panel.results.proxy.rowCount() == 7
+    assert panel.shown.result.report.delimiter == "\t"
+    panel.jobs.list.setCurrentRow(0)
+    panel.jobs._clicked(panel.jobs.list.item(0))
+    assert panel.shown.path == first and panel.results.proxy.rowCount() == 12
+    cache = panel.shown.result.cache_path
+    panel.jobs.remove_selected()
+    assert panel.shown is None and not cache.exists() and panel.jobs.list.count() == 1
+    assert app_context.session.batches_run == 2
+
+
+def test_encoding_and_delimiter_can_be_changed_before_start(panel, tmp_path):
+    src = tmp_path / "semi.csv"
+    src.write_text("id;text\n1;hello there\n2;you idiot\n", encoding="cp1252")
+    panel.open_file(src)
+    assert panel.preview.choices()[:3] == ("utf-8", ";", "text")
+    panel.preview.delimiter.setCurrentIndex(panel.preview.delimiter.findData(","))
+    assert panel.preview.model.columnCount() == 1  # re-read with the chosen delimiter
+    assert panel.preview.text_column.currentData() == "id;text"
+    panel.preview.encoding.setCurrentIndex(panel.preview.encoding.findData("utf-16"))
+    assert not panel.start_button.isEnabled()  # unreadable that way: say so, keep the choices
+    panel.preview.encoding.setCurrentIndex(panel.preview.encoding.findData("cp1252"))
+    panel.preview.delimiter.setCurrentIndex(panel.preview.delimiter.findData(";"))
+    assert panel.preview.choices() == ("cp1252", ";", "text", None)
+    assert panel.start_button.isEnabled()
+
+
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
+def test_drag_and_drop_accepts_csv_tsv_txt_only(panel, tmp_path):
+    src = _write(tmp_path / "drop.txt", 3, broken=False)
+
+    def event(kind, path: Path):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        action = Qt.DropAction.CopyAction
+        if kind == "enter":
+            return QDragEnterEvent(QPoint(5, 5), action, mime, buttons, mods), mime
+        return QDropEvent(QPoint(5, 5), action, mime, buttons, mods), mime
+
+    rejected, _keep = event("enter", tmp_path / "book.xlsx")
+    QApplication.sendEvent(panel, rejected)
+    assert not rejected.isAccepted()
+    accepted, _keep2 = event("enter", src)
+    QApplication.sendEvent(panel, accepted)
+    assert accepted.isAccepted()
+    dropped, _keep3 = event("drop", src)
+    QApplication.sendEvent(panel, dropped)
+    assert "drop.txt" in panel.file_label.text() and panel.start_button.isEnabled()
+
+
+def _random_table(n: int, seed: int = 5, gold: bool = True) -> ResultsTable:
+    rng = np.random.default_rng(seed)
+    scores = rng.random(n)
+    scores[::13] = np.nan
+    words = np.array(["Idiot", "lovely", "team", "moron", "garden"])
+    texts = np.strings.add(
+        words[rng.integers(0, 5, n)].astype(np.dtypes.StringDType()), np.arange(n).astype(str)
+    )
+    labels = np.array(["1", "0", "x"])[rng.integers(0, 3, n)] if gold else None
+    return ResultsTable.from_arrays(np.arange(2, n + 2), scores, texts, labels, "label")
+
+
+def test_filters_and_sorting_match_numpy(qtbot, worker_pool):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    table = _random_table(2_000)
+    view.set_results(table, 0.5)
+    scores, proxy = table.scores, view.proxy
+    assert proxy.rowCount() == 2_000
+    view.flagged.setChecked(True)
+    with np.errstate(invalid="ignore"):
+        assert proxy.rowCount() == int((scores >= 0.5).sum())
+        view.flagged.setChecked(False)
+        view.low.setValue(0.2)
+        view.high.setValue(0.7)
+        assert proxy.rowCount() == int(((scores >= 0.2) & (scores <= 0.7)).sum())
+    view.search.setText("idiot")  # applied after the debounce timer
+    expected = np.strings.startswith(table.texts, "Idiot") & (scores >= 0.2) & (scores <= 0.7)
+    qtbot.waitUntil(lambda: proxy.rowCount() == int(expected.sum()))
+    assert view.count.text() == f"{int(expected.sum()):,} of 2,000 rows"
+    view.search.clear()
+    view.low.setValue(0.0)
+    view.high.setValue(1.0)
+    qtbot.waitUntil(lambda: proxy.rowCount() == 2_000)
+    for order in (Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder):
+        view.view.sortByColumn(1, order)
+        shown = [proxy.data(proxy.index(r, 1), Qt.ItemDataRole.UserRole) for r in range(2_000)]
+        rated = [s for s in shown if not np.isnan(s)]
+        assert rated == sorted(rated, reverse=order == Qt.SortOrder.DescendingOrder)
+        assert all(np.isnan(s) for s in shown[len(rated) :])  # blank texts last either way
+    view.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert proxy.data(proxy.index(0, 0)) == 2_001
+
+
+def test_models_pass_qt_model_tester(qtbot, qtmodeltester, worker_pool):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.set_results(_random_table(300), 0.5)
+    qtmodeltester.check(view.model)
+    qtmodeltester.check(view.proxy)
+    view.flagged.setChecked(True)
+    view.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    view.model.set_threshold(0.3)  # relabelling refilters "flagged only"
+    qtmodeltester.check(view.proxy)
+    assert view.proxy.rowCount() == int((_random_table(300).scores >= 0.3).sum())
+
+
+def test_million_rows_filter_sort_and_scroll(qtbot, worker_pool):
+    n = 1_000_000
+    table = _random_table(n, gold=False)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    timings = {}
+    started = time.perf_counter()
+    view.set_results(table, 0.5)
+    timings["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    view.flagged.setChecked(True)
+    timings["flagged"] = time.perf_counter() - started
+    started = time.perf_counter()
+    view.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    timings["sort by score"] = time.perf_counter() - started
+    flagged = int(np.count_nonzero(table.scores >= 0.5))
+    assert view.proxy.rowCount() == flagged
+    started = time.perf_counter()
+    view.view.scrollToBottom()
+    QApplication.processEvents()
+    timings["scroll to end"] = time.perf_counter() - started
+    viewport = view.view.viewport()
+    assert view.view.indexAt(QPoint(5, viewport.height() - 3)).row() == flagged - 1
+    last = view.proxy.data(view.proxy.index(flagged - 1, 1), Qt.ItemDataRole.UserRole)
+    assert last == np.nanmin(table.scores[table.scores >= 0.5])
+    started = time.perf_counter()
+    view.flagged.setChecked(False)
+    view.search.setText("moron")
+    view.apply()
+    timings["search"] = time.perf_counter() - started
+    assert view.proxy.rowCount() == int(np.strings.startswith(table.texts, "moron").sum())
+    print("\n1M rows: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
+
+
+def test_screenshot_1280x800(qtbot, panel, app_context, tmp_path):
+    _run(qtbot, panel, _write(tmp_path / "reports-week-12.csv", 400, formulas=True))
+    app_context.state.set_threshold(0.5)  # show the re-label notice
+    panel.resize(1280, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert panel.grab().save(str(ARTIFACTS / "batch_panel.png"))

@@ -1,0 +1,109 @@
+"""The whole window: panels wired together, status bar, shortcuts, closing with a job running,
+and a screenshot of every panel with data loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.ui.main_window import MainWindow
+
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+
+
+@pytest.fixture
+def window(qtbot, app_context, worker_pool):
+    win = MainWindow(app_context, worker_pool)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
+    return win
+
+
+def _csv(path: Path, rows: int) -> Path:
+    lines = ["id,text,label"] + [
+        f"{i},{'you are a stupid idiot' if i % 3 == 0 else 'thanks for the lovely lunch'} {i},{int(i % 3 == 0)}"
+        for i in range(rows)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_status_bar_and_shortcuts(qtbot, window, app_context):
+    assert (
+        f"Model {app_context.state.scorer.version_label} · verified" == window.model_status.text()
+    )
+    assert window.threshold_status.text() == "Threshold 0.45"
+    for index in range(len(window.panels)):
+        qtbot.keyClick(
+            window.tabs.currentWidget(),
+            Qt.Key(Qt.Key.Key_1 + index),
+            Qt.KeyboardModifier.ControlModifier,
+        )
+        assert window.tabs.currentIndex() == index
+    app_context.state.set_threshold(0.6)
+    assert window.threshold_status.text() == "Threshold 0.60"
+
+
+def test_applying_a_threshold_relabels_the_score_panel(qtbot, window, app_context):
+    window.score.editor.setPlainText("you are a moron")
+    window.score.score_now()
+    score = window.score.result.score
+    window.threshold.set_threshold(min(1.0, score + 0.01))
+    window.threshold.apply_threshold()
+    assert app_context.state.threshold == pytest.approx(min(1.0, score + 0.01), abs=1e-6)
+    assert window.score.verdict.text() == "BENIGN"
+    assert [e.action for e in app_context.activity.query(action="threshold_applied")] == [
+        "threshold_applied"
+    ]
+
+
+def test_batch_results_with_labels_reach_the_threshold_panel(qtbot, window, tmp_path):
+    window.batch.open_file(_csv(tmp_path / "labelled.csv", 300))
+    with qtbot.waitSignal(window.batch.job_done, timeout=30_000):
+        window.batch.start()
+    window.batch.send_to_threshold()
+    assert window.tabs.currentWidget() is window.threshold
+    dataset = window.threshold.dataset
+    assert dataset is not None and len(dataset.scores) == 300
+    assert int(np.sum(dataset.labels)) == 100
+
+
+def test_closing_with_a_running_job_asks_then_cancels_cleanly(qtbot, window, app_context, tmp_path):
+    window.batch.open_file(_csv(tmp_path / "big.csv", 200_000))
+    with qtbot.waitSignal(window.batch.job_progress, timeout=30_000):
+        window.batch.start()
+    asked = []
+    window.confirm_close = lambda: asked.append(True) or False  # the user says "No"
+    window.close()
+    assert asked and window.isVisible()
+    window.confirm_close = lambda: asked.append(True) or True  # now "Yes"
+    window.close()
+    assert not window.isVisible() and not window.batch.has_running_jobs()
+    QApplication.processEvents()
+    assert app_context.activity.query(action="batch_cancelled")
+    assert not list(tmp_path.glob("*scored*"))
+
+
+def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
+    """Saves tests/_artifacts/window_<panel>.png for each panel, with data loaded."""
+    window.score.editor.setPlainText("Shut up, you pathetic idiot. Nobody wants you here.")
+    window.score.score_now()
+    window.batch.open_file(_csv(tmp_path / "log.csv", 500))
+    with qtbot.waitSignal(window.batch.job_done, timeout=30_000):
+        window.batch.start()
+    window.threshold.set_threshold(0.6)
+    window.activity.refresh()
+    window.session.refresh()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for panel in window.panels:
+        window.tabs.setCurrentWidget(panel)
+        qtbot.wait(50)
+        assert window.grab().save(str(ARTIFACTS / f"window_{panel.title.lower()}.png"))
