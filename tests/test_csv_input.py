@@ -503,3 +503,18 @@ def test_small_field_limit_does_not_leak_into_other_csv_users(tmp_path: Path) ->
     path = b.write(tmp_path / "small.csv")
     check(path, sniff(path).format, b.expected, max_field_chars=4)
     assert csv.field_size_limit() >= 131_072  # at least csv's own default
+
+
+def test_utf16_chosen_for_a_file_without_bom_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes("text,n\nhé,2\n".encode("utf-16-le"))
+    result = sniff(path, encoding="utf-16")
+    assert result.format.encoding == "utf-16-le"
+    assert result.header == ["text", "n"] and result.preview == [["hé", "2"]]
+
+
+def test_utf16_chosen_for_an_8bit_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "cp.csv"
+    path.write_bytes("text,n\nh\xe9,2\n".encode("cp1252"))
+    with pytest.raises(InputError, match="does not look like UTF-16"):
+        sniff(path, encoding="utf-16")

@@ -218,12 +218,18 @@ def test_no_notification_when_nothing_changed() -> None:
     seen = Recorder()
     state.observe(seen)
     state.set_threshold(0.45)
-    state.set_threshold(0.4500000001)  # rounded to 6 places: the same threshold
     state.set_scorer(scorer)
     state.job_finished()  # already 0: stays 0
     assert seen.calls == []
     state.set_scorer(object())
     assert len(seen.calls) == 1
+
+
+def test_threshold_is_kept_exactly() -> None:
+    """A finder's exact threshold must not drift when applied (a score could sit in between)."""
+    state = AppState(threshold=0.45)
+    state.set_threshold(0.4500000001)
+    assert state.threshold == 0.4500000001
 
 
 @pytest.mark.parametrize("bad", [-0.01, 1.01, math.nan, math.inf, -math.inf])

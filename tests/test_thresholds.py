@@ -406,3 +406,23 @@ def test_million_rows() -> None:
     assert a.roc_auc() == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
     best = a.best_f1()
     assert best == a.at(best.threshold)
+
+
+def test_cell_mask_partitions_items_like_the_matrix() -> None:
+    from app.core.thresholds import cell_mask
+
+    rng = np.random.default_rng(3)
+    scores = np.round(rng.random(500), 2)  # ties on purpose
+    labels = rng.integers(0, 2, 500)
+    m = ThresholdAnalysis(scores, labels).at(0.45)
+    masks = [[cell_mask(scores, labels, 0.45, r, c) for c in (0, 1)] for r in (0, 1)]
+    counts = [[int(mask.sum()) for mask in row] for row in masks]
+    assert counts == m.matrix_abusive_first().tolist()
+    assert np.array_equal(sum(mask.astype(int) for row in masks for mask in row), np.ones(500, int))
+
+
+def test_describe_keeps_finder_thresholds_readable() -> None:
+    scores = np.array([0.1, 0.2, 0.98905548946, 0.9, 0.3])
+    labels = np.array([0, 0, 1, 1, 0])
+    text = ThresholdAnalysis(scores, labels).compare(0.98905548946, 0.5).describe()
+    assert text.startswith("At 0.9891 instead of 0.50")

@@ -289,7 +289,18 @@ def _resolve_encoding(encoding: str, head: bytes) -> str:
     except LookupError:
         raise InputError(f"Unknown text encoding {encoding!r}.") from None
     # Reading a BOM file as plain UTF-8 would glue U+FEFF to the first column name.
-    return "utf-8-sig" if name == "utf-8" and head.startswith(codecs.BOM_UTF8) else name
+    if name == "utf-8" and head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    # "UTF-16" chosen for a file without a BOM: Python's utf-16 codec insists on one, so take
+    # the byte order from the zero bytes; with no zero bytes the file is not UTF-16 at all.
+    if name == "utf-16" and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        detected = detect_encoding(head)
+        if detected not in ("utf-16-le", "utf-16-be"):
+            raise InputError(
+                "The file does not look like UTF-16 (no byte-order mark, no zero bytes)."
+            )
+        return detected
+    return name
 
 
 def sniff(

@@ -108,7 +108,8 @@ def read_labeled_scores(
                     "missing label"
                     if not raw_label.strip()
                     else (
-                        f"label {raw_label.strip()!r} is neither a known abusive nor benign value (use --positive)"
+                        f"label {raw_label.strip()!r} is neither a known abusive nor benign value "
+                        "(name the values that mean abusive)"
                     )
                 )
                 result.rejected.append(RejectedRow(line, reason))

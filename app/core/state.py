@@ -66,7 +66,7 @@ class AppState:
         threshold = float(threshold)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        self._set(THRESHOLD, round(threshold, 6))
+        self._set(THRESHOLD, threshold)  # exact: a finder's value must not drift when applied
 
     def job_started(self) -> None:
         self._set(RUNNING_JOBS, self.running_jobs + 1)

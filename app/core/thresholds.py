@@ -99,15 +99,18 @@ class ThresholdMetrics:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"flagged": self.flagged}
 
 
-def _fmt_threshold(t: float) -> str:
-    """Shortest of 2..6 decimals that round-trips; thresholds are usually typed like 0.45."""
+def _fmt_threshold(t: float, max_decimals: int = 6) -> str:
+    """Shortest of 2..max_decimals decimals that round-trips, else rounded to max_decimals.
+
+    Typed thresholds (0.45) stay short; a finder's exact threshold (0.98905548...) reads 0.9891.
+    """
     if not math.isfinite(t):
         return str(t)
-    for d in range(2, 7):
+    for d in range(2, max_decimals + 1):
         text = f"{t:.{d}f}"
         if float(text) == t:
             return text
-    return repr(t)
+    return f"{t:.{max_decimals}f}"
 
 
 def _change(k: int, verb: str, thing: str) -> str:
@@ -132,7 +135,7 @@ class ThresholdDelta:
     def queue_change_per_1000(self) -> float:
         return _fraction(1000 * self.queue_change, self.new.n)
 
-    def describe(self) -> str:
+    def describe(self, max_decimals: int = 4) -> str:
         """One plain-English sentence, e.g. "At 0.45 instead of 0.50: catches 36 more ..."."""
         caught = _change(self.extra_caught, "catches", "abusive item")
         alarms = _change(self.extra_false_alarms, "raises", "false alarm")
@@ -140,10 +143,23 @@ class ThresholdDelta:
             queue = "review queue unchanged"
         else:
             queue = f"review queue {self.queue_change:+,d}, {self.queue_change_per_1000:+,.1f} per 1,000"
-        new_t, ref_t = _fmt_threshold(self.new.threshold), _fmt_threshold(self.reference.threshold)
+        new_t = _fmt_threshold(self.new.threshold, max_decimals)
+        ref_t = _fmt_threshold(self.reference.threshold, max_decimals)
         if new_t == ref_t and self.new.threshold != self.reference.threshold:
             new_t, ref_t = repr(self.new.threshold), repr(self.reference.threshold)
         return f"At {new_t} instead of {ref_t}: {caught} and {alarms} ({queue})."
+
+
+def cell_mask(
+    scores: ArrayLike, labels: ArrayLike, threshold: float, row: int, col: int
+) -> np.ndarray:
+    """Which items fall in one cell of the abusive-first matrix (row: actual, col: predicted;
+    0 = abusive, 1 = benign), by the same rule as everything else: flagged iff score >= t."""
+    if row not in (0, 1) or col not in (0, 1):
+        raise ThresholdInputError(f"matrix cell ({row}, {col}) does not exist")
+    actual = np.asarray(labels) == (1 if row == 0 else 0)
+    flagged = np.asarray(scores, dtype=np.float64) >= float(threshold)
+    return actual & (flagged if col == 0 else ~flagged)
 
 
 class ThresholdAnalysis:

@@ -161,7 +161,7 @@ class BatchPanel(QWidget):
               label: str | None) -> None:  # fmt: skip
         try:
             sniffed = sniff(path, encoding=encoding, delimiter=delimiter)
-        except (AbuseDeskError, OSError, UnicodeError) as exc:  # utf-16 without BOM: UnicodeError
+        except (AbuseDeskError, OSError, UnicodeError) as exc:  # e.g. a codec that needs a BOM
             self._sniffed = None
             if self._path is not None:  # a bad manual choice: keep the file, let them re-choose
                 self.preview.show_error(str(exc))

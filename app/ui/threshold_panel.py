@@ -29,7 +29,7 @@ from app.core.csv_input import RejectedRow, sniff
 from app.core.errors import InputError
 from app.core.labeled import read_labeled_scores
 from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
-from app.core.thresholds import ThresholdAnalysis
+from app.core.thresholds import ThresholdAnalysis, cell_mask
 from app.ui.threshold_plots import (
     ConfusionMatrixCanvas,
     PrecisionRecallCanvas,
@@ -77,10 +77,8 @@ class Dataset:
 
 
 def cell_indices(ds: Dataset, threshold: float, row: int, col: int) -> np.ndarray:
-    """Rows in matrix cell (row, col), abusive first, with the core's rule: flagged iff s >= t."""
-    actual = ds.labels == (1 if row == 0 else 0)
-    flagged = ds.scores >= float(threshold)
-    return np.flatnonzero(actual & (flagged if col == 0 else ~flagged))
+    """Rows in matrix cell (row, col), abusive first (the core decides membership)."""
+    return np.flatnonzero(cell_mask(ds.scores, ds.labels, threshold, row, col))
 
 
 @dataclass
