@@ -502,3 +502,23 @@ def test_sigkill_never_loses_an_acknowledged_event(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigkill_never_loses_an_acknowledged_event_soak(tmp_path: Path) -> None:
     _run_kill_trials(tmp_path, trials=50)
+
+
+def test_concurrent_first_starts_agree_on_one_secret(tmp_path):
+    """Several processes creating the key at once must all end up with the key on disk."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    key_path = tmp_path / "activity.key"
+    code = (
+        "import sys; from pathlib import Path; from app.core.activity_secret import load_or_create_secret;"
+        f"print(load_or_create_secret(Path({str(key_path)!r})).hex())"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    keys = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert keys == {key_path.read_bytes().hex()}

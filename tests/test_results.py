@@ -16,18 +16,17 @@ from hypothesis import strategies as st
 
 from app.core.batch import BatchOptions
 from app.core.errors import InputError, JobCancelled
+from app.core.labeled import guess_label_column
 from app.core.results import (
     ResultsTable,
     ViewSpec,
     compute_view,
-    export_scored,
     filter_mask,
     flagged_mask,
-    guess_label_column,
-    jobs_folder,
-    score_file,
     threshold_dataset,
 )
+from app.core.results_cache import jobs_folder, score_file
+from app.core.results_export import export_scored
 from app.core.scoring import Scorer
 
 WORDS = ["Idiot", "lovely", "ab", "AB", "é", "x y", ""]
@@ -123,6 +122,8 @@ def test_guess_label_column():
     assert guess_label_column(["id", "text", " Class "], "text") == " Class "
     assert guess_label_column(["label", "x"], "label") is None
     assert guess_label_column(["id", "text"], "text") is None
+    assert guess_label_column(["id", "text"], "text", fallback=True) == "id"
+    assert guess_label_column(["id", "text", "Target"], "text", fallback=True) == "Target"
 
 
 def test_million_rows_filter_and_sort():

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.results import ResultsTable
 from app.ui.batch_panel import BatchPanel
-from app.ui.results_model import ResultsView
+from app.ui.results_view import ResultsView
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 LABELS = ["1", "0", "abusive", "benign", "maybe"]  # "maybe" is neither: counted, not sent

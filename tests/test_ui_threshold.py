@@ -20,8 +20,10 @@ from PySide6.QtWidgets import QApplication
 from app.core.labeled import read_labeled_scores
 from app.core.scoring import Scorer
 from app.core.thresholds import ThresholdAnalysis
-from app.ui.threshold_panel import MAX_LISTED, ThresholdPanel
-from app.ui.threshold_widgets import LabelColumnDialog, fmt_threshold
+from app.ui.threshold_cells import MAX_LISTED
+from app.ui.threshold_label_dialog import LabelColumnDialog
+from app.ui.threshold_panel import ThresholdPanel
+from app.ui.threshold_widgets import fmt_threshold
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
@@ -354,3 +356,16 @@ def test_mismatched_columns_are_refused(panel):
     panel.show_dataset("bad", np.array([0.1, 0.2]), np.array([0, 1]), texts=["only one"])
     assert "differ in length" in panel.controls.notice.text()
     assert panel.dataset.name == "Bundled evaluation set (all)"
+
+
+def test_applied_finder_threshold_reads_applied_and_is_logged_once(qtbot, app_context, worker_pool):
+    panel = ThresholdPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    try:
+        panel.find_best_f1()
+        panel.apply_threshold()
+        panel.apply_threshold()  # already app-wide: nothing more to log
+        assert app_context.state.threshold == panel.threshold
+        assert len(app_context.activity.query(action="threshold_applied")) == 1
+    finally:
+        panel.shutdown()

@@ -13,45 +13,55 @@ It carries the original service's request log to the workstation. Choices and wh
   mistaken for tampering. The newest hash is also kept in ``meta``, so cutting events off the
   end is noticed too. The chain is not keyed: it shows accidental or casual edits, not an
   attacker who rewrites every hash.
-* Values are normalised before hashing (times to UTC ISO with milliseconds, numbers to float,
-  NaN to NULL, other values to text) so what is hashed is exactly what SQLite gives back.
+* What an event holds, how it is canonicalised and hashed, and how the chain is checked live in
+  `app.core.activity_chain`; the HMAC key file in `app.core.activity_secret`. This module owns
+  the database: schema, transactions, queries and retention.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import math
-import os
-import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
-from contextlib import suppress
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+from app.core.activity_chain import (
+    FIELDS,
+    GENESIS,
+    REAL_FIELDS,
+    Event,
+    check_chain,
+    content_hash,
+    encode_counts,
+    normalise_row,
+    utc_iso,
+)
+from app.core.activity_secret import load_or_create_secret
 from app.core.atomic import atomic_open
 from app.core.export import CsvExportWriter
 
-GENESIS = "0" * 64
-_REAL_FIELDS = ("threshold", "score")
+__all__ = [
+    "ACTIONS",
+    "GENESIS",
+    "ActivityLog",
+    "Event",
+    "load_or_create_secret",
+    "utc_iso",
+]
+
 ACTIONS: tuple[str, ...] = tuple(
     "score_text batch_started batch_finished batch_cancelled batch_failed export "
     "threshold_applied model_changed retention_purge settings_changed app_started".split()
 )
-# Stored and hashed columns, in this order (the hash covers them as a JSON list).
-_FIELDS: tuple[str, ...] = tuple(
-    "time_utc action model_version threshold score counts file_name file_sha256 text_hmac "
-    "text detail".split()
-)
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
-    {", ".join(f"{name} {'REAL' if name in _REAL_FIELDS else 'TEXT'}" for name in _FIELDS)},
+    {", ".join(f"{name} {'REAL' if name in REAL_FIELDS else 'TEXT'}" for name in FIELDS)},
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
@@ -62,96 +72,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _SEARCHED = "action, model_version, file_name, file_sha256, text_hmac, text, detail, counts"
 
 
-@dataclass(frozen=True)
-class Event:
-    id: int
-    time_utc: str
-    action: str
-    model_version: str | None = None
-    threshold: float | None = None
-    score: float | None = None
-    counts: str | None = None  # JSON object, e.g. {"rows_read": 10, ...}
-    file_name: str | None = None
-    file_sha256: str | None = None
-    text_hmac: str | None = None
-    text: str | None = None
-    detail: str | None = None
-    prev_hash: str = GENESIS
-    hash: str = GENESIS
-
-
-def _content_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
-    canonical = json.dumps(
-        [prev_hash, [values.get(name) for name in _FIELDS]],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def utc_iso(value: str | datetime) -> str:
-    """``value`` as the log's time format: UTC, ISO 8601, milliseconds (so text order is time
-    order). Naive times and date-only strings are taken as UTC."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-def _json_default(value: Any) -> Any:
-    item = getattr(value, "item", None)  # numpy scalars
-    return item() if callable(item) else str(value)
-
-
-def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The row as SQLite will return it, so the hash computed now matches the one verified.
-    A missing time is now."""
-    out: dict[str, Any] = {}
-    for name in _FIELDS:
-        value = row.get(name)
-        if name == "time_utc":
-            out[name] = utc_iso(value or datetime.now(UTC))
-        elif value is None:
-            out[name] = None
-        elif name in _REAL_FIELDS:
-            number = float(value)
-            out[name] = None if math.isnan(number) else number  # SQLite stores NaN as NULL
-        else:
-            out[name] = value if isinstance(value, str) else str(value)
-    return out
-
-
 def _contains(needle: str, *haystack: str | None) -> bool:
     """The search rule: case-insensitive (Unicode casefold) substring, no wildcards."""
     return any(needle in value.casefold() for value in haystack if value)
-
-
-def load_or_create_secret(path: Path) -> bytes:
-    """The per-install HMAC key: 32 random bytes, created once, readable by the owner only.
-
-    Written to a temporary file and linked into place only when complete, so a crash never
-    leaves a short key and two processes starting together agree on one key.
-    """
-    if path.exists():
-        key = path.read_bytes()
-        if len(key) >= 32:
-            if os.name == "posix" and path.stat().st_mode & 0o077:
-                os.chmod(path, 0o600)  # a copied or restored key file may have become readable
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return key
 
 
 class ActivityLog:
@@ -195,28 +118,34 @@ class ActivityLog:
         """Append one event; returns after it is committed to disk."""
         if action not in ACTIONS:
             raise ValueError(f"unknown activity action {action!r}")
-        unknown = set(values) - set(_FIELDS)
+        unknown = set(values) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown activity fields {sorted(unknown)}")
         row: dict[str, Any] = dict(values, action=action)
         if counts is not None:
-            row["counts"] = json.dumps(dict(counts), sort_keys=True, default=_json_default)
+            row["counts"] = encode_counts(counts)
         if text is not None:
             row["text_hmac"] = self.text_hmac(text)
             row["text"] = text if self.store_raw_text else None
-        row = _normalise(row)
+        normalised = normalise_row(row)
+        with self._write_transaction():
+            return self._insert(normalised)
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """Hold the lock and a write transaction; commit if the block succeeds, else roll back.
+
+        ``record`` and ``purge_older_than`` return only after this commit, which is what makes
+        an acknowledged event durable.
+        """
         with self._lock:
-            self._begin()
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                event = self._insert(row)
+                yield
                 self._db.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
-        return event
-
-    def _begin(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (disk full, I/O error); never mask the real error.
@@ -228,11 +157,11 @@ class ActivityLog:
         """Chain and insert a normalised row; the caller holds the lock and a transaction."""
         last = self._db.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last else self._anchor()
-        digest = _content_hash(prev, row)
+        digest = content_hash(prev, row)
         cursor = self._db.execute(
-            f"INSERT INTO events ({', '.join(_FIELDS)}, prev_hash, hash) "
-            f"VALUES ({', '.join('?' * len(_FIELDS))}, ?, ?)",
-            [row[name] for name in _FIELDS] + [prev, digest],
+            f"INSERT INTO events ({', '.join(FIELDS)}, prev_hash, hash) "
+            f"VALUES ({', '.join('?' * len(FIELDS))}, ?, ?)",
+            [row[name] for name in FIELDS] + [prev, digest],
         )
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('chain_head', ?)", [digest])
         return Event(id=int(cursor.lastrowid or 0), prev_hash=prev, hash=digest, **row)
@@ -294,26 +223,12 @@ class ActivityLog:
         """Check the hash chain over every stored event. Returns (ok, explanation)."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
-            expected_prev = self._anchor()
+            anchor = self._anchor()
             head = self._meta("chain_head")
             integrity = self._db.execute("PRAGMA integrity_check").fetchone()[0]
         if integrity != "ok":
             return False, f"database integrity check failed: {integrity}"
-        for row in rows:
-            event = Event(*row)
-            values = asdict(event)
-            if event.prev_hash != expected_prev:
-                return (
-                    False,
-                    f"event {event.id}: chain broken (an earlier event was changed or removed)",
-                )
-            if _content_hash(event.prev_hash, values) != event.hash:
-                return False, f"event {event.id}: content does not match its hash (edited)"
-            expected_prev = event.hash
-        if head is not None and head != expected_prev:
-            last = f"after event {rows[-1][0]}" if rows else "(no events left)"
-            return False, f"chain ends early {last}: the newest events were removed"
-        return True, f"{len(rows):,} events, chain intact"
+        return check_chain([Event(*row) for row in rows], anchor, head)
 
     def purge_older_than(self, days: int, *, now: datetime | None = None) -> int:
         """Delete events older than ``days``; returns rows deleted.
@@ -330,34 +245,27 @@ class ActivityLog:
             cutoff = utc_iso(moment - timedelta(days=days))
         except OverflowError:
             return 0  # a retention longer than the calendar: nothing is that old
-        with self._lock:
-            self._begin()
-            try:
-                last_old = self._db.execute(
-                    "SELECT id, hash FROM events WHERE time_utc < ? ORDER BY id DESC LIMIT 1",
-                    [cutoff],
-                ).fetchone()
-                deleted = 0
-                if last_old:
-                    deleted = self._db.execute(
-                        "DELETE FROM events WHERE id <= ?", [last_old[0]]
-                    ).rowcount
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('chain_anchor', ?)", [last_old[1]]
-                    )
-                    counts = {"deleted": deleted, "retention_days": days}
-                    purge: dict[str, Any] = {"action": "retention_purge"}
-                    purge["counts"] = json.dumps(counts, sort_keys=True)
-                    purge["detail"] = f"events before {cutoff} removed"
-                    self._insert(_normalise(purge))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
+        with self._write_transaction():
+            last_old = self._db.execute(
+                "SELECT id, hash FROM events WHERE time_utc < ? ORDER BY id DESC LIMIT 1",
+                [cutoff],
+            ).fetchone()
+            if not last_old:
+                return 0  # nothing is old enough; the empty transaction just commits
+            deleted = self._db.execute("DELETE FROM events WHERE id <= ?", [last_old[0]]).rowcount
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('chain_anchor', ?)", [last_old[1]]
+            )
+            purge = {
+                "action": "retention_purge",
+                "counts": encode_counts({"deleted": deleted, "retention_days": days}),
+                "detail": f"events before {cutoff} removed",
+            }
+            self._insert(normalise_row(purge))
         return deleted
 
     def export_csv(self, path: Path, events: Iterable[Event]) -> int:
-        header = ["id", *_FIELDS, "prev_hash", "hash"]
+        header = ["id", *FIELDS, "prev_hash", "hash"]
         with atomic_open(path) as fh:
             writer = CsvExportWriter(cast(TextIO, fh), header)
             for event in events:

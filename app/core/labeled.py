@@ -40,6 +40,38 @@ NEGATIVE_WORDS = frozenset(
 )
 
 
+# Usual names of a gold-label column, matched after trimming, folding spaces and case.
+LABEL_COLUMN_NAMES = (
+    "label",
+    "labels",
+    "class",
+    "gold",
+    "target",
+    "subtask_a",
+    "abusive",
+    "is_abusive",
+    "offensive",
+    "toxic",
+)
+
+
+def guess_label_column(
+    header: Sequence[str], text_column: str | None, *, fallback: bool = False
+) -> str | None:
+    """The first column with a usual gold-label name, never the text column.
+
+    With ``fallback`` (a dialog that needs a preselection the user then confirms), the last
+    non-text column is proposed when no name matches; otherwise None.
+    """
+    for name in header:
+        if name != text_column and " ".join(name.split()).casefold() in LABEL_COLUMN_NAMES:
+            return name
+    if not fallback:
+        return None
+    candidates = [h for h in header if h != text_column] or list(header)
+    return candidates[-1] if candidates else None
+
+
 @dataclass
 class LabeledScores:
     scores: np.ndarray

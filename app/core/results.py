@@ -1,42 +1,29 @@
-"""Scored batch results held in memory: vectorised filter/sort, re-labelling, export, datasets.
+"""Scored batch results held in memory: the table, its vectorised filter/sort, labelled datasets.
 
 The desktop results table must stay smooth at a million rows, so nothing here loops over rows in
-Python except the streaming export: a view is a numpy index array computed in one pass (boolean
-masks, ``np.strings.find`` on a lower-cased ``StringDType`` copy, stable ``argsort``), and the
-Qt proxy only looks rows up in it. Texts are stored as ``StringDType`` (one arena, not a million
-``str`` objects). Labels are never stored: a row is abusive iff ``score >= threshold`` (the rule of
-`scoring.label_for`), so re-labelling at another threshold is free and always consistent.
+Python: a view is a numpy index array computed in one pass (boolean masks, ``np.strings.find`` on
+a lower-cased ``StringDType`` copy, stable ``argsort``), and the Qt proxy only looks rows up in
+it. Texts are stored as ``StringDType`` (one arena, not a million ``str`` objects). Labels are
+never stored: a row is abusive iff ``score >= threshold`` (the rule of `scoring.label_for`), so
+re-labelling at another threshold is free and always consistent.
 
-The job also writes a scored cache file (every input column); exports stream that file back
-through the formula-safe writers with labels recomputed at the export threshold.
+Filling a table from a scoring job, and the job's cache file, are `results_cache`; streaming that
+cache back out relabelled is `results_export`.
 """
 
 from __future__ import annotations
 
-import csv
-import shutil
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import cast
 
 import numpy as np
 
-from app.core.atomic import atomic_open, atomic_path
-from app.core.batch import OUTPUT_COLUMNS, BatchOptions, BatchProgress, BatchReport, run_batch
-from app.core.csv_sniff import choose_text_column, sniff
-from app.core.errors import InputError, JobCancelled
-from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
+from app.core.errors import InputError
 from app.core.labeled import label_parser
-from app.core.paths import user_data_dir
-from app.core.scoring import Scorer, label_for
 
 STRINGS = np.dtypes.StringDType()
 SORT_KEYS = ("line", "score", "text", "gold")
-LABEL_COLUMN_NAMES = ("label", "labels", "class", "gold", "subtask_a", "is_abusive", "toxic")
-_CANCEL_EVERY = 2_000  # rows between cancel checks in the export: well under 0.1 s
 
 
 @dataclass
@@ -112,11 +99,12 @@ class ViewSpec:
 
 
 def filter_mask(table: ResultsTable, spec: ViewSpec, threshold: float) -> np.ndarray:
+    """The rows `spec`'s filters keep, as a boolean mask in file order (`compute_view` sorts)."""
     mask = np.ones(len(table), dtype=bool)
     scores = table.scores
-    with np.errstate(invalid="ignore"):
-        if spec.flagged_only:
-            mask &= scores >= threshold
+    if spec.flagged_only:
+        mask &= flagged_mask(scores, threshold)
+    with np.errstate(invalid="ignore"):  # NaN (blank text) compares False: outside any bound
         if spec.min_score is not None:
             mask &= scores >= spec.min_score
         if spec.max_score is not None:
@@ -198,176 +186,3 @@ def threshold_dataset(
         int(blank.sum()),
         unknown,
     )
-
-
-def guess_label_column(header: Sequence[str], text_column: str | None) -> str | None:
-    """The first column with a usual gold-label name (label, class, toxic...), never the text."""
-    for name in header:
-        if name != text_column and " ".join(name.split()).casefold() in LABEL_COLUMN_NAMES:
-            return name
-    return None
-
-
-class _Collector:
-    """Turns `run_batch`'s ``on_rows`` chunks into column arrays (runs on the worker thread)."""
-
-    def __init__(self, text_index: int, gold_index: int | None) -> None:
-        self.text_index, self.gold_index = text_index, gold_index
-        self.parts: list[tuple[np.ndarray, ...]] = []
-
-    def add(self, rows: list[list[object]], lines: list[int]) -> None:
-        score_at = -len(OUTPUT_COLUMNS)  # output rows end with our four columns
-        part = [
-            np.asarray(lines, dtype=np.int64),
-            np.array([row[score_at] for row in rows], dtype=np.float64),  # None -> NaN
-            np.array([row[self.text_index] for row in rows], dtype=STRINGS),
-        ]
-        if self.gold_index is not None:
-            part.append(np.array([row[self.gold_index] for row in rows], dtype=STRINGS))
-        self.parts.append(tuple(part))
-
-    def column(self, i: int, dtype: Any) -> np.ndarray:
-        arrays = [part[i] for part in self.parts]
-        return np.concatenate(arrays) if arrays else np.empty(0, dtype=dtype)
-
-
-@dataclass
-class ScoredFile:
-    report: BatchReport
-    table: ResultsTable
-    cache_path: Path
-
-
-def score_file(
-    scorer: Scorer,
-    options: BatchOptions,
-    gold_column: str | None,
-    progress: Callable[[BatchProgress], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> ScoredFile:
-    """`run_batch` into the cache file named by ``options.output_path``, keeping the results."""
-    sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
-    text_column = choose_text_column(sniffed.header, sniffed.preview, options.text_column)
-    gold_index = None
-    if gold_column is not None:
-        gold_column = choose_text_column(sniffed.header, [], gold_column)
-        if gold_column == text_column:
-            raise InputError(f"The text and the label column are both {text_column!r}.")
-        gold_index = sniffed.header.index(gold_column)
-    collector = _Collector(sniffed.header.index(text_column), gold_index)
-    report = run_batch(scorer, options, progress, cancelled, on_rows=collector.add)
-    table = ResultsTable.from_arrays(
-        collector.column(0, np.int64),
-        collector.column(1, np.float64),
-        collector.column(2, STRINGS),
-        collector.column(3, STRINGS) if gold_index is not None else None,
-        gold_column,
-    )
-    return ScoredFile(report, table, options.output_path)
-
-
-def export_provenance(
-    report: BatchReport, threshold: float, rows: int, spec: ViewSpec | None
-) -> dict[str, Any]:
-    """The job's provenance, with ``threshold`` the one the exported labels were computed at."""
-    provenance = report.provenance()
-    provenance.update(
-        threshold=threshold,
-        job_threshold=report.threshold,
-        relabelled=threshold != report.threshold,
-        exported_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
-        rows_exported=rows,
-        export_filter=(spec or ViewSpec()).describe(),
-    )
-    return provenance
-
-
-def export_scored(
-    cache: Path,
-    dest: Path,
-    fmt: str,
-    *,
-    report: BatchReport,
-    threshold: float,
-    keep: np.ndarray | None = None,
-    spec: ViewSpec | None = None,
-    progress: Callable[[int], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> int:
-    """Stream the scored cache into `dest` (csv or xlsx), relabelled at `threshold`.
-
-    `keep` (a boolean mask in file order, e.g. `filter_mask`) selects rows; `spec` only names
-    that filter in the provenance. Returns the number of rows written. The cache's cells are
-    already neutralised; neutralising again is a no-op, so nothing is quoted twice.
-    """
-    if fmt not in ("csv", "xlsx"):
-        raise InputError(f"unknown export format {fmt!r} (use csv or xlsx)")
-    if dest.resolve() == cache.resolve():
-        raise InputError(f"{dest} is the job's own cache file; choose another name.")
-    with open(cache, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        score_at = len(header) - len(OUTPUT_COLUMNS)
-        written = [0]
-
-        def rows() -> Any:
-            index = -1
-            for index, row in enumerate(reader):
-                if index % _CANCEL_EVERY == 0:
-                    if cancelled and cancelled():
-                        raise JobCancelled("Export cancelled.")
-                    if progress:
-                        progress(index)
-                if keep is not None and (index >= len(keep) or not keep[index]):
-                    continue
-                cell = row[score_at]
-                score = float(cell) if cell else None
-                label = "" if score is None else label_for(score, threshold)
-                written[0] += 1
-                yield [*row[:score_at], score, label, *row[score_at + 2 :]]
-            if keep is not None and index + 1 != len(keep):  # cache and table out of step
-                raise RuntimeError(f"{cache} holds {index + 1} rows, the table {len(keep)}")
-
-        if fmt == "csv":
-            with atomic_open(dest) as out:
-                CsvExportWriter(cast(TextIO, out), header).write_rows(rows())
-            write_provenance_sidecar(dest, export_provenance(report, threshold, written[0], spec))
-        else:
-            with atomic_path(dest) as tmp, XlsxExportWriter(tmp, header) as xlsx:
-                xlsx.write_rows(rows())
-                xlsx.close(export_provenance(report, threshold, written[0], spec))
-    return written[0]
-
-
-def jobs_folder(root: Path | None = None) -> Path:
-    """A private cache folder for this session's scored files (removed by `remove_jobs_folder`).
-
-    Folders older than a day are crash leftovers and are pruned: scored texts may hold personal
-    data, which the app keeps no longer than the session (the activity log keeps none by default).
-    """
-    base = (root or user_data_dir()) / "jobs"
-    base.mkdir(parents=True, exist_ok=True)
-    for old in base.iterdir():
-        if old.is_dir() and time.time() - old.stat().st_mtime > 86_400:
-            shutil.rmtree(old, ignore_errors=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    for n in range(1000):
-        folder = base / f"{stamp}-{n}"
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            continue
-        return folder
-    raise OSError(f"could not create a job folder in {base}")
-
-
-def remove_cache(path: Path) -> None:
-    """Delete a scored cache file and its provenance sidecar, if present."""
-    for target in (path, Path(f"{path}.provenance.json")):
-        target.unlink(missing_ok=True)
-
-
-def summary_counts(report: BatchReport) -> Mapping[str, int]:
-    """The ledger as logged with batch_finished."""
-    keys = ("rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged")
-    return {key: int(getattr(report, key)) for key in keys}

@@ -91,3 +91,26 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, settings.to_json())
     return path
+
+
+# Settings a user changes in the Preferences dialog; each change is logged as an activity event.
+USER_EDITABLE = ("log_retention_days", "store_raw_text", "reference_threshold")
+
+
+def apply_user_changes(settings: Settings, changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Validate and apply edits from the Preferences dialog; returns {field: (old, new)}.
+
+    Raises ValueError naming the field for a value ``load_settings`` would also refuse, so a
+    value that could not be read back is never saved.
+    """
+    applied: dict[str, tuple[Any, Any]] = {}
+    for name, value in changes.items():
+        if name not in USER_EDITABLE:
+            raise ValueError(f"{name} is not a user setting")
+        old = getattr(settings, name)
+        if not _valid(name, value, old):
+            raise ValueError(f"{name}={value!r} is not a valid value")
+        if value != old:
+            setattr(settings, name, type(old)(value))
+            applied[name] = (old, value)
+    return applied

@@ -1,7 +1,8 @@
 """The Activity panel (the original service's request log): filter, export and verify the log.
 
 All log logic lives in ``app.core.activity``: this panel turns its filter widgets into a
-``query`` call, shows the events, and calls ``export_csv``, ``verify`` and ``purge_older_than``.
+``query`` call, shows the events (formatted by ``app.ui.activity_model``), and calls
+``export_csv``, ``verify`` and ``purge_older_than``.
 New events appear without a restart: the panel re-queries when it becomes visible and, while
 visible, every ``AUTO_REFRESH_MS`` if the log changed (a cheap id/count check). Verifying
 re-hashes the whole log, so it runs in a worker.
@@ -9,21 +10,12 @@ re-hashes the whole log, so it runs in a worker.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QDate,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-)
-from PySide6.QtGui import QColor, QFontDatabase, QHideEvent, QShowEvent
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -41,8 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.activity import ACTIONS, Event
+from app.core.activity import ACTIONS
 from app.core.state import AppContext
+from app.ui.activity_model import COLUMN_WIDTHS, EventTableModel, count_summary, privacy_notice
 from app.ui.workers import Worker, WorkerPool
 
 AUTO_REFRESH_MS = 2_000
@@ -50,111 +43,6 @@ SEARCH_DEBOUNCE_MS = 300
 DEFAULT_DAYS = 7
 DISPLAY_LIMIT = 5_000  # rows shown; exports always include every matching event
 OK_COLOUR, FAIL_COLOUR = "#1b7f3b", "#b3261e"
-COLUMNS = (
-    "Time",
-    "Action",
-    "Model",
-    "Threshold",
-    "Score",
-    "Counts / detail",
-    "File",
-    "SHA-256",
-    "Text / HMAC",
-)
-_WIDTHS = (145, 125, 115, 72, 58, 270, 140, 110)
-_ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-def _local_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _counts(raw: str | None) -> str:
-    try:
-        counts = json.loads(raw) if raw else {}
-    except ValueError:
-        return raw or ""
-    if not isinstance(counts, dict):
-        return str(counts)
-    return " · ".join(
-        f"{key} {value:,}" if type(value) is int else f"{key} {value}"  # not bools
-        for key, value in counts.items()
-    )
-
-
-class EventTableModel(QAbstractTableModel):
-    """The queried events, newest first, formatted for reading (full values in tooltips)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[Event] = []
-        self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
-    def set_events(self, events: list[Event]) -> None:
-        self.beginResetModel()
-        self.events = events
-        self.endResetModel()
-
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.events)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def display(self, e: Event, column: int) -> str:
-        if column == 8:
-            if e.text is not None:
-                return " ".join(e.text.split())  # one line per event, whatever the text holds
-            return f"HMAC {e.text_hmac[:16]}…" if e.text_hmac else ""
-        values = (
-            _local_time(e.time_utc),
-            e.action,
-            e.model_version or "",
-            "" if e.threshold is None else f"{e.threshold:.4f}".rstrip("0").rstrip("."),
-            "" if e.score is None else f"{e.score:.3f}",
-            " — ".join(part for part in (_counts(e.counts), e.detail) if part),
-            e.file_name or "",
-            f"{e.file_sha256[:12]}…" if e.file_sha256 else "",
-        )
-        return values[column]
-
-    def tooltip(self, e: Event, column: int) -> str | None:
-        if column == 0:
-            return f"{e.time_utc} (UTC) · event {e.id}"
-        if column == 7:
-            return e.file_sha256
-        if column == 8:
-            if e.text is not None:
-                return e.text[:2000]
-            return f"HMAC-SHA256 of the text: {e.text_hmac}" if e.text_hmac else None
-        text = self.display(e, column)
-        return text or None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        event, column = self.events[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(event, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(event, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (3, 4):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and column in (7, 8) and event.text is None:
-            return self._fixed
-        if role == Qt.ItemDataRole.ForegroundRole and column == 8 and event.text is None:
-            return QColor("#555555")
-        return None
-
-
-def _call(fn: Callable[[], Any]) -> Callable[[Any, Any], Any]:
-    """Adapt a no-argument core call to the Worker job signature."""
-    return lambda _progress, _cancelled: fn()
 
 
 class ActivityPanel(QWidget):
@@ -220,7 +108,7 @@ class ActivityPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate(_WIDTHS):
+        for column, width in enumerate(COLUMN_WIDTHS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(column, width)
 
@@ -251,18 +139,7 @@ class ActivityPanel(QWidget):
     def _update_labels(self) -> None:
         days = self.ctx.settings.log_retention_days
         self.purge_button.setText(f"Purge older than {days} days…")
-        if self.ctx.activity.store_raw_text:
-            privacy = (
-                "<b>Raw texts are stored</b> in this log (setting “store raw text”). "
-                "Without it, each text is kept only as an HMAC-SHA256 fingerprint."
-            )
-        else:
-            privacy = (
-                "Texts are <b>not stored</b>: each is kept as an HMAC-SHA256 fingerprint keyed "
-                "with this installation’s secret. Search for a whole text to find where it was "
-                "scored."
-            )
-        self.privacy.setText(privacy)
+        self.privacy.setText(privacy_notice(self.ctx.activity.store_raw_text))
         self.privacy.setToolTip(f"Log file: {self.ctx.activity.path}")
 
     # --- querying -----------------------------------------------------------------------------
@@ -286,11 +163,10 @@ class ActivityPanel(QWidget):
         self._debounce.stop()
         self._revision = (self.ctx.activity.last_id(), self.ctx.activity.count())
         events = self.ctx.activity.query(**self.filters(), limit=DISPLAY_LIMIT + 1)
+        shown = events[:DISPLAY_LIMIT]
+        self.model.set_events(shown)
         more = len(events) > DISPLAY_LIMIT
-        self.model.set_events(events[:DISPLAY_LIMIT])
-        total = self._revision[1]
-        shown = f"newest {DISPLAY_LIMIT:,}" if more else f"{len(events):,}"
-        self.count_label.setText(f"Showing {shown} of {total:,} event{'' if total == 1 else 's'}")
+        self.count_label.setText(count_summary(len(shown), more, total=self._revision[1]))
         self._update_labels()
 
     def _poll(self) -> None:
@@ -362,7 +238,8 @@ class ActivityPanel(QWidget):
         self.verify_button.setEnabled(False)
         self.result_label.setText("Verifying…")
         self.result_label.setStyleSheet("")
-        worker = Worker(_call(self.ctx.activity.verify), "verify activity log")
+        verify = self.ctx.activity.verify
+        worker = Worker(lambda _progress, _cancelled: verify(), "verify activity log")
         worker.signals.finished.connect(self._on_verified)
         worker.signals.failed.connect(self._on_verify_failed)
         worker.signals.done.connect(self._on_verify_done)

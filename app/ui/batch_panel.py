@@ -1,8 +1,8 @@
 """The Batch panel (the original service's /batch): preview a CSV, score it in the background,
 look through the results, export them.
 
-Layout: a file bar and a progress bar on top; the preview (with encoding, delimiter, text and
-label column choices) above the results table; the job queue and the ledger on the right.
+The widgets and their arrangement are `batch_panel_view`; the background work is the job queue
+of `batch_jobs`. This module is what happens when the user acts and when jobs report back.
 
 Labels: the table and every export label rows at the job's label threshold, which is the
 app-wide threshold when the job started. If the app-wide threshold moves, a notice says so and
@@ -16,48 +16,26 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QGroupBox,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.batch import BatchProgress
 from app.core.csv_sniff import SniffResult, sniff
 from app.core.errors import AbuseDeskError
-from app.core.results import ResultsTable, filter_mask, guess_label_column, threshold_dataset
+from app.core.labeled import guess_label_column
+from app.core.results import ResultsTable, filter_mask, threshold_dataset
 from app.core.state import AppContext
-from app.ui.batch_widgets import BatchJob, JobQueue, LedgerWidget, PreviewWidget
-from app.ui.results_model import ResultsView, hbox
+from app.ui.batch_jobs import BatchJob, JobQueue
+from app.ui.batch_panel_view import BatchPanelView
 from app.ui.workers import WorkerPool
 
 DROP_SUFFIXES = (".csv", ".tsv", ".txt")
-_NOTICE_STYLE = "background:#fff4ce; color:#4d3800; border:1px solid #e0c060; padding:4px 8px;"
 
 
-def _group(title: str, widget: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    QVBoxLayout(box).addWidget(widget)
-    return box
+class BatchPanel(BatchPanelView):
+    """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
 
-
-def _split(orientation: Qt.Orientation, sizes: list[int], *widgets: QWidget) -> QSplitter:
-    splitter = QSplitter(orientation)
-    for widget in widgets:
-        splitter.addWidget(widget)
-    splitter.setSizes(sizes)
-    return splitter
-
-
-class BatchPanel(QWidget):
     title = "Batch"
     labeled_scores_ready = Signal(str, object, object, object)  # name, scores, labels, texts
     job_progress = Signal(object)  # BatchProgress of the running job
@@ -65,59 +43,18 @@ class BatchPanel(QWidget):
     export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
 
     def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(JobQueue(ctx, pool), parent)
         self.ctx = ctx
         self.shown: BatchJob | None = None  # the job whose results are on screen
         self._path: Path | None = None  # the previewed file
         self._sniffed: SniffResult | None = None  # its format; None if it cannot be read
         self._next_id = 1
-        self.jobs = JobQueue(ctx, pool)
-        self._build()
+        self._connect_signals()
         self._unobserve = ctx.state.observe(self._threshold_changed, "threshold")
         self._show(None)
         self.setAcceptDrops(True)  # Ctrl+O lives in the main window's File menu
 
-    def _build(self) -> None:
-        self.open_button = QPushButton("Open CSV…")
-        self.file_label = QLabel("Open a CSV file (Ctrl+O) or drop .csv, .tsv or .txt files here.")
-        self.start_button = QPushButton("Start scoring")
-        self.cancel_button = QPushButton("Cancel")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)  # a reset bar (-1) hides its text
-        self.progress.setFormat("Idle")
-        self.preview, self.results, self.ledger = PreviewWidget(), ResultsView(), LedgerWidget()
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet(_NOTICE_STYLE)
-        self.relabel_button = QPushButton("Re-label")
-        self.csv_button, self.xlsx_button = QPushButton("Export CSV…"), QPushButton("Export XLSX…")
-        self.shown_only = QCheckBox("Only rows shown by the filters")
-        self.send_button = QPushButton("Send to Threshold panel")
-        self.send_button.setToolTip("Scores and the file's labels, to choose a threshold from data")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        results = QWidget()
-        box = QVBoxLayout(results)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addLayout(hbox((self.notice, 1), self.relabel_button))
-        box.addWidget(self.results, 1)
-        box.addLayout(
-            hbox(self.csv_button, self.xlsx_button, self.shown_only, None, self.send_button)
-        )
-        box.addWidget(self.status)
-        vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
-        left = _split(vertical, [210, 510], _group("Preview and columns", self.preview),
-                      _group("Results", results))  # fmt: skip
-        side = _split(
-            vertical, [190, 530], _group("Queue", self.jobs), _group("Ledger", self.ledger)
-        )
-        main = _split(horizontal, [940, 320], left, side)
-        main.setStretchFactor(0, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(hbox(self.open_button, (self.file_label, 1), self.start_button))
-        layout.addLayout(hbox(self.progress, self.cancel_button))
-        layout.addWidget(main, 1)
+    def _connect_signals(self) -> None:
         self.open_button.clicked.connect(self.choose_files)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
@@ -203,26 +140,16 @@ class BatchPanel(QWidget):
 
     def _job_progress(self, p: BatchProgress) -> None:
         assert self.jobs.running is not None
-        left = "" if p.seconds_left is None else f" · {p.seconds_left:,.0f} s left"
-        self.progress.setValue(int(p.fraction * 1000))
-        self.progress.setFormat(
-            f"{self.jobs.running.path.name}: {p.rows_read:,} rows · "
-            f"{p.rows_per_second:,.0f} rows/s{left}"
-        )
+        self.progress.show_progress(self.jobs.running.path.name, p)
         self.job_progress.emit(p)
 
     def _job_done(self, job: BatchJob) -> None:
-        name = job.path.name
+        self.progress.show_finished(job)
         if job.result is not None:
-            report = job.result.report
-            self.progress.setValue(1000)
-            self.progress.setFormat(f"{name}: {report.rows_read:,} rows in {report.seconds:.1f} s")
             self._show(job)
         else:
-            self.progress.setValue(0)
-            self.progress.setFormat(f"{name}: {job.status}, nothing kept")
             self.status.setText(job.message)
-        self.job_done.emit(name, job.status)
+        self.job_done.emit(job.path.name, job.status)
         self._refresh()
 
     def _job_removed(self, job: BatchJob) -> None:
@@ -306,15 +233,15 @@ class BatchPanel(QWidget):
 
     def _refresh(self) -> None:
         """Enable what makes sense now, and explain a label-threshold mismatch."""
-        shown = self.shown if self.shown is not None and self.shown.result is not None else None
-        table = shown.result.table if shown is not None and shown.result is not None else None
+        result = self.shown.result if self.shown is not None else None
+        shown = self.shown if result is not None else None
         self.start_button.setEnabled(self._sniffed is not None)
         self.cancel_button.setEnabled(self.jobs.running is not None and not self.jobs.cancelling())
         idle_export = self.jobs.export_worker is None
         self.csv_button.setEnabled(shown is not None and idle_export)
         self.xlsx_button.setEnabled(shown is not None and idle_export)
         self.shown_only.setEnabled(shown is not None)
-        self.send_button.setEnabled(table is not None and table.gold is not None)
+        self.send_button.setEnabled(result is not None and result.table.gold is not None)
         current = self.ctx.state.threshold
         stale = shown is not None and shown.label_threshold != current
         self.notice.setVisible(stale)

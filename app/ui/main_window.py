@@ -22,6 +22,7 @@ from app.ui.activity_panel import ActivityPanel
 from app.ui.batch_panel import BatchPanel
 from app.ui.score_panel import ScorePanel
 from app.ui.session_panel import SessionPanel
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.threshold_panel import ThresholdPanel
 from app.ui.workers import WorkerPool
 
@@ -73,6 +74,8 @@ class MainWindow(QMainWindow):
         )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", "Ctrl+Q", self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._action(edit_menu, "&Preferences…", "Ctrl+,", self.edit_preferences)
         view_menu = self.menuBar().addMenu("&View")
         for index, panel in enumerate(self.panels, 1):
             self._action(
@@ -123,6 +126,11 @@ class MainWindow(QMainWindow):
     def export_results(self, fmt: str) -> None:
         self.tabs.setCurrentWidget(self.batch)
         self.batch.export_dialog(fmt)
+
+    def edit_preferences(self) -> None:
+        dialog = SettingsDialog(self.ctx, self)
+        if dialog.exec():
+            dialog.apply()
 
     def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
         self.threshold.show_dataset(name, scores, labels, texts)

@@ -1,46 +1,20 @@
-"""Qt models and the table view over numpy-backed batch results, fast at a million rows.
+"""Qt table models over batch data: `ResultsModel` for scored results, `RowsModel` for small tables.
 
-`ResultsModel` shows a `ResultsTable` in file order; `ResultsProxy` is a `QAbstractProxyModel`
-whose row mapping is the index array `app.core.results.compute_view` returns. Why not
-`QSortFilterProxyModel`: it calls `filterAcceptsRow`/`lessThan` per row, which in Python takes
-tens of seconds at 1M rows; one vectorised numpy pass takes a fraction of a second. Only the rows
-on screen ever reach Python through `data`, and `table_view` fixes the row height so the view
-never measures rows. `ResultsView` puts the filters (flagged only, score range, search) on top.
+`ResultsModel` shows a `ResultsTable` in file order and computes each cell only when a view asks,
+so a million rows cost nothing until they scroll into sight; filtering and sorting are the
+`results_proxy.ResultsProxy` on top of it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import (
-    QAbstractItemModel,
-    QAbstractProxyModel,
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
 
-from app.core.results import ResultsTable, ViewSpec, compute_view
+from app.core.results import ResultsTable
 from app.core.scoring import label_for
 
 Index = QModelIndex | QPersistentModelIndex
@@ -54,42 +28,11 @@ _ABUSIVE = QBrush(QColor("#b3261e"))
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw value: int line, float score, str text
 _SHOWN_CHARS = 400  # a one-line cell shows the start of a long text; the tooltip shows more
 _TIP_CHARS = 2_000
-SEARCH_DELAY_MS = 250  # typing a word refilters once, not once per key
 
 
-def hbox(*items: QWidget | tuple[QWidget, int] | int | None) -> QHBoxLayout:
-    """A row of widgets; (widget, n) gives it stretch n, an int adds spacing, None a stretch."""
-    row = QHBoxLayout()
-    for item in items:
-        if item is None:
-            row.addStretch(1)
-        elif isinstance(item, int):
-            row.addSpacing(item)
-        elif isinstance(item, tuple):
-            row.addWidget(*item)
-        else:
-            row.addWidget(item)
-    return row
-
-
-def table_view(model: QAbstractItemModel) -> QTableView:
-    """A read-only table with fixed-height rows: the fast path that scrolls 1M rows smoothly."""
-    view = QTableView()
-    view.setModel(model)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setWordWrap(False)
-    view.setAlternatingRowColors(True)
-    view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    rows = view.verticalHeader()
-    rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    rows.setDefaultSectionSize(view.fontMetrics().height() + 8)
-    rows.hide()
-    view.horizontalHeader().setHighlightSections(False)
-    return view
-
-
-def _one_line(text: str, limit: int) -> str:
+def _one_line(text: str, role: int) -> str:
+    """A cell on one line: the start of a long text, more of it in the tooltip."""
+    limit = _SHOWN_CHARS if role == _DISPLAY else _TIP_CHARS
     short = text[:limit].replace("\r\n", " ↵ ").replace("\n", " ↵ ").replace("\r", " ↵ ")
     return short + ("…" if len(text) > limit else "")
 
@@ -126,7 +69,7 @@ class RowsModel(QAbstractTableModel):
         value = row[index.column()] if index.column() < len(row) else ""
         if role == _TIP and self._tips is not None:
             return self._tips[index.row()]
-        return _one_line(value, _SHOWN_CHARS if role == _DISPLAY else _TIP_CHARS)
+        return _one_line(value, role)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if role != _DISPLAY or orientation != Qt.Orientation.Horizontal:
@@ -206,185 +149,4 @@ class ResultsModel(QAbstractTableModel):
         text = str(values[row])
         if role == SORT_ROLE:
             return text
-        return _one_line(text, _SHOWN_CHARS if role == _DISPLAY else _TIP_CHARS)
-
-
-class ResultsProxy(QAbstractProxyModel):
-    """Filtered, sorted rows of a `ResultsModel`; the mapping is a numpy index array."""
-
-    def __init__(self, source: ResultsModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.spec = ViewSpec()
-        self.rows = np.empty(0, dtype=np.intp)  # view row -> source row
-        self._inverse: np.ndarray | None = None  # source row -> view row (-1: hidden), lazily
-        self.setSourceModel(source)
-        # A source reset swaps the arrays: reset with it, so no view reads old rows in between.
-        source.modelAboutToBeReset.connect(self.beginResetModel)
-        source.modelReset.connect(self._source_reset)
-        source.dataChanged.connect(self._source_data_changed)
-        source.headerDataChanged.connect(self.headerDataChanged)
-        self.refresh()
-
-    def results(self) -> ResultsModel:
-        source = self.sourceModel()
-        assert isinstance(source, ResultsModel)
-        return source
-
-    def set_spec(self, spec: ViewSpec) -> None:
-        self.spec = spec
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Recompute the mapping. A reset (not layoutChanged): nothing to remap at 1M rows."""
-        self.beginResetModel()
-        self._source_reset()
-
-    def _source_reset(self) -> None:
-        """Compute the mapping and end the reset that `refresh` or the source began."""
-        source = self.results()
-        self.rows = compute_view(source.table, self.spec, source.threshold)
-        self._inverse = None
-        self.endResetModel()
-
-    def _source_data_changed(self, *_: object) -> None:
-        # Only relabelling changes source data; it moves rows in and out of "flagged only".
-        if self.spec.flagged_only:
-            self.refresh()
-        elif len(self.rows):
-            last = self.columnCount() - 1
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, last))
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        key = self.results().key(column) if 0 <= column < self.columnCount() else "line"
-        key = "score" if key == "label" else key  # labels are a function of the score
-        descending = order == Qt.SortOrder.DescendingOrder
-        self.set_spec(replace(self.spec, sort_key=key, descending=descending))
-
-    # --- QAbstractProxyModel plumbing ---------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.results().columnCount()
-
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if parent.isValid() or not (0 <= row < len(self.rows) and 0 <= column < self.columnCount()):
-            return QModelIndex()
-        return self.createIndex(row, column)
-
-    def parent(self, child: Index | None = None) -> Any:  # type: ignore[override]
-        if child is None:  # QObject.parent(), which this name shadows
-            return QObject.parent(self)
-        return QModelIndex()
-
-    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self.rows) > 0 and self.columnCount() > 0
-
-    def sibling(self, row: int, column: int, idx: Index) -> QModelIndex:
-        return self.index(row, column)
-
-    def mapToSource(self, proxy: Index) -> QModelIndex:
-        if not proxy.isValid() or not 0 <= proxy.row() < len(self.rows):
-            return QModelIndex()
-        return self.results().index(int(self.rows[proxy.row()]), proxy.column())
-
-    def mapFromSource(self, source: Index) -> QModelIndex:
-        if not source.isValid():
-            return QModelIndex()
-        if self._inverse is None:
-            self._inverse = np.full(self.results().rowCount(), -1, dtype=np.intp)
-            self._inverse[self.rows] = np.arange(len(self.rows))
-        row = int(self._inverse[source.row()]) if source.row() < len(self._inverse) else -1
-        return self.index(row, source.column()) if row >= 0 else QModelIndex()
-
-    def data(self, index: Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        return self.results().value(int(self.rows[index.row()]), index.column(), role)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal:
-            return self.results().headerData(section, orientation, role)
-        return section + 1 if role == _DISPLAY and 0 <= section < len(self.rows) else None
-
-    def source_rows(self) -> np.ndarray:
-        return self.rows
-
-
-class ResultsView(QWidget):
-    """The results table behind its filters: flagged only, score range, text search."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.model = ResultsModel(self)
-        self.proxy = ResultsProxy(self.model, self)
-        self.view = table_view(self.proxy)
-        self.view.setSortingEnabled(True)
-        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.flagged = QCheckBox("Flagged only")
-        self.low, self.high = QDoubleSpinBox(), QDoubleSpinBox()
-        for spin, value in ((self.low, 0.0), (self.high, 1.0)):
-            spin.setRange(0.0, 1.0)
-            spin.setDecimals(3)
-            spin.setSingleStep(0.05)
-            spin.setValue(value)
-            spin.setKeyboardTracking(False)  # filter on Enter or arrows, not on each digit
-            spin.valueChanged.connect(self.apply)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search text (case-insensitive)…")
-        self.search.setClearButtonEnabled(True)
-        self.search.setAcceptDrops(False)  # a dropped file is for the panel, not a search
-        self.count = QLabel("")
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(SEARCH_DELAY_MS)
-        self._timer.timeout.connect(self.apply)
-        self.search.textChanged.connect(self._timer.start)
-        self.flagged.toggled.connect(self.apply)
-        self.proxy.modelReset.connect(self._update_count)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(
-            hbox(self.flagged, 12, QLabel("Score from"), self.low, QLabel("to"), self.high, 12,
-                 (self.search, 1), self.count)
-        )  # fmt: skip
-        layout.addWidget(self.view, 1)
-
-    def set_results(self, table: ResultsTable, threshold: float) -> None:
-        self.model.set_table(table, threshold)
-        header = self.view.horizontalHeader()
-        for col, width in enumerate((70, 80, 120)):
-            self.view.setColumnWidth(col, width)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(ResultsModel.KEYS.index("text"), QHeaderView.ResizeMode.Stretch)
-        if table.gold is not None:
-            self.view.setColumnWidth(ResultsModel.KEYS.index("gold"), 150)
-
-    def spec(self) -> ViewSpec:
-        """The filters as the core's ViewSpec (a bound at 0 or 1 excludes nothing)."""
-        low, high = self.low.value(), self.high.value()
-        return replace(
-            self.proxy.spec,
-            flagged_only=self.flagged.isChecked(),
-            min_score=low if low > 0.0 else None,
-            max_score=high if high < 1.0 else None,
-            search=self.search.text().strip(),
-        )
-
-    def apply(self) -> None:
-        self._timer.stop()
-        self.proxy.set_spec(self.spec())
-
-    def stop(self) -> None:
-        """Apply a pending search now: no timer may outlive the panel or run while hidden."""
-        if self._timer.isActive():
-            self.apply()
-
-    def _update_count(self) -> None:
-        self.count.setText(f"{self.proxy.rowCount():,} of {self.model.rowCount():,} rows")
-
-    def hideEvent(self, event: Any) -> None:
-        self.stop()
-        super().hideEvent(event)
+        return _one_line(text, role)
