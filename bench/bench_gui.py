@@ -46,8 +46,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     os.environ["ABUSE_DESK_HOME"] = str(tmp / "home")
     scorer = Scorer.load(default_bundle_path())
-    ctx = AppContext(AppState(scorer=scorer), Settings(), ActivityLog.open_default(tmp / "home" / "data"),
-                     SessionMetrics())
+    ctx = AppContext(
+        AppState(scorer=scorer),
+        Settings(),
+        ActivityLog.open_default(tmp / "home" / "data"),
+        SessionMetrics(),
+    )
     pool = WorkerPool()
     figures: dict[str, float] = {}
 
