@@ -57,9 +57,10 @@ class Candidate:
     experts: tuple[tuple[str, float], ...] = (("all", 1.0),)
 
     def describe(self) -> str:
+        # e.g. "word 1-2-grams min_df=1 + char_wb 2-5-grams min_df=2"
         parts = [
-            f"{name} {s['analyzer']} {tuple(s['ngram_range'])} min_df={s['min_df']}"
-            for name, s in self.blocks
+            f"{s['analyzer']} {s['ngram_range'][0]}-{s['ngram_range'][1]}-grams min_df={s['min_df']}"
+            for _name, s in self.blocks
         ]
         model = f"{'NB-LR' if self.nb_scaling else 'LR'} C={self.C:g}"
         if self.experts != (("all", 1.0),):
@@ -239,7 +240,7 @@ def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> d
     files["intercept.npy"] = np.array([model.effective_intercept()])
     files["eval_scores.npy"] = eval_scores.astype(np.float64)
     files["eval_labels.npy"] = test.labels.astype(np.int8)
-    files["eval_origin.npy"] = test.origins.astype("<U16")
+    files["eval_origin.npy"] = np.array(test.origins.tolist())  # narrowest unicode dtype
     return files
 
 
