@@ -164,6 +164,7 @@ class ScorePanel(QWidget):
 
     def _show_empty(self, notice: str) -> None:
         self.score_label.setText("–")
+        self.score_label.setStyleSheet("color: #aaa;")
         self.verdict.setText("")
         self.verdict.setStyleSheet("")
         self.gauge.set_values(None, self.ctx.state.threshold)
@@ -177,6 +178,7 @@ class ScorePanel(QWidget):
         abusive = result.label == "abusive"
         colour = ABUSIVE_COLOUR if abusive else BENIGN_COLOUR
         self.score_label.setText(f"{result.score:.3f}")
+        self.score_label.setStyleSheet("")
         self.verdict.setText("ABUSIVE" if abusive else "BENIGN")
         self.verdict.setStyleSheet(
             f"background: {colour.name()}; color: white; font-weight: bold; padding: 6px 12px; border-radius: 6px;"
