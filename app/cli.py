@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 from app import APP_NAME, __version__
@@ -57,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", help="override the detected encoding (e.g. utf-8, cp1252)")
     p.add_argument("--delimiter", help="override the detected delimiter (',', ';', 'tab', '|')")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted CSV job from its checkpoint (XLSX jobs restart)",
+    )
 
     p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
     p.add_argument("texts", nargs="+")
@@ -85,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="abuse-lr")
     p.add_argument("--model-version", default="1.0.0")
     p.add_argument("--seed", type=int)
+
+    p = sub.add_parser("log", help="check or export the activity log")
+    log = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    p = log.add_parser("verify", help="check the activity log's hash chain")
+    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+    p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
+    p.add_argument("output", type=Path)
+    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
 
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
@@ -185,7 +199,12 @@ def cmd_score(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-    report = run_batch(scorer, options, progress=progress)
+    if args.resume and fmt == "csv" and not args.quiet:
+        from app.core.batch_checkpoint import describe
+
+        if note := describe(args.output):
+            print(note, file=sys.stderr)
+    report = run_batch(scorer, options, progress=progress, resume=args.resume)
     if not args.quiet:
         print("\r", end="", file=sys.stderr)
     if args.report:
@@ -263,6 +282,53 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _open_log(db: Path | None):  # -> ActivityLog (imported lazily)
+    """The activity log at `db` (default: the user's); InputError if missing or not a log.
+
+    Checked read-only first, so pointing --db at a wrong file never creates or alters it.
+    """
+    import sqlite3
+
+    from app.core.activity import ActivityLog
+    from app.core.paths import user_data_dir
+
+    path = db or user_data_dir() / "activity.sqlite3"
+    if not path.is_file():
+        raise InputError(f"no activity log at {path}")
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as probe:
+            found = probe.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='events'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise InputError(f"cannot read the activity log {path}: {exc}") from None
+    if not found:
+        raise InputError(f"{path} is not an activity log (no events table)")
+    try:
+        return ActivityLog(path, b"")  # the HMAC key is not needed to verify or export
+    except sqlite3.Error as exc:
+        raise InputError(f"cannot open the activity log {path}: {exc}") from None
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    log = _open_log(args.db)
+    try:
+        if args.log_command == "verify":
+            ok, message = log.verify()
+            print(f"{'ok' if ok else 'broken'}: {message}")
+            return EXIT_OK if ok else 1
+        events = list(reversed(log.query(limit=None)))
+        written = log.export_csv(args.output, events)
+        print(f"wrote {written:,} events to {args.output}")
+        return EXIT_OK
+    except sqlite3.Error as exc:
+        raise InputError(f"cannot read the activity log {log.path}: {exc}") from None
+    finally:
+        log.close()
+
+
 def cmd_self_test(args: argparse.Namespace) -> int:
     from app.core.selftest import run_self_test
 
@@ -281,6 +347,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "train": cmd_train,
     "self-test": cmd_self_test,
+    "log": cmd_log,
 }
 
 
@@ -300,8 +367,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelError as exc:
         print(f"{APP_NAME}: model error: {exc}", file=sys.stderr)
         return EXIT_MODEL
-    except (JobCancelled, KeyboardInterrupt):
+    except JobCancelled:
         print(f"{APP_NAME}: cancelled; no output was written", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        hint = "; score again with --resume to continue" if args.command == "score" else ""
+        print(f"{APP_NAME}: interrupted; no output was written{hint}", file=sys.stderr)
         return 130
     except AbuseDeskError as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)

@@ -357,3 +357,70 @@ def test_screenshot_1280x800(qtbot, panel, app_context, tmp_path):
     qtbot.waitExposed(panel)
     ARTIFACTS.mkdir(exist_ok=True)
     assert panel.grab().save(str(ARTIFACTS / "batch_panel.png"))
+
+
+# --- limits: file-size warning, concurrent jobs ----------------------------------------------
+
+
+def test_a_file_above_the_warning_size_is_flagged_but_can_be_scored(
+    qtbot, app_context, worker_pool, tmp_path
+):
+    src = _write(tmp_path / "big.csv", 30)
+    small = tmp_path / "small.csv"
+    small.write_text("text\nhello\n", encoding="utf-8")
+    app_context.settings.warn_file_bytes = src.stat().st_size - 1
+    widget = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(widget)
+    try:
+        widget.open_file(small)
+        assert widget.size_warning is None and "Large file" not in widget.file_label.text()
+        widget.open_file(src)
+        assert widget.size_warning and "Large file" in widget.size_warning
+        assert "Large file" in widget.file_label.text()
+        assert widget.file_label.toolTip() == widget.size_warning
+        assert widget.start_button.isEnabled()  # a warning, not a refusal
+        _run(qtbot, widget, src)
+        assert widget.shown.result.report.rows_scored == 30  # nothing lost
+    finally:
+        widget.shutdown()
+
+
+def test_one_scoring_job_at_a_time_by_default_and_the_wait_is_explained(
+    qtbot, panel, app_context, tmp_path
+):
+    assert panel.jobs.limits.max_concurrent_jobs == 1
+    first, second = _write(tmp_path / "a.csv", 12), _write(tmp_path / "b.csv", 9)
+    panel.open_file(first)
+    panel.start()
+    panel.open_file(second)
+    panel.start()
+    assert len(panel.jobs.workers) == 1 and list(panel.jobs.queue) == [2]
+    assert "at most 1 scoring job runs at a time" in panel.status.text()
+    assert "b.csv · queued" in panel.jobs.list.item(1).text()
+    qtbot.waitUntil(lambda: not panel.has_running_jobs(), timeout=30_000)
+    assert [job.status for job in panel.jobs.jobs.values()] == ["done", "done"]
+
+
+def test_max_concurrent_jobs_runs_that_many_side_by_side(qtbot, app_context, worker_pool, tmp_path):
+    app_context.settings.max_concurrent_jobs = 2
+    widget = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(widget)
+    progressed: set[str] = set()
+    widget.jobs.progress.connect(lambda job, _p: progressed.add(job.path.name))
+    try:
+        paths = [_write(tmp_path / f"{name}.csv", 3_000, broken=False) for name in "abc"]
+        for path in paths:
+            widget.open_file(path)
+            widget.start()
+        assert len(widget.jobs.workers) == 2 and list(widget.jobs.queue) == [3]
+        assert "at most 2 scoring jobs run at a time" in widget.status.text()
+        assert [job.status for job in widget.jobs.running_jobs()] == ["running", "running"]
+        qtbot.waitUntil(lambda: not widget.has_running_jobs(), timeout=60_000)
+        jobs = list(widget.jobs.jobs.values())
+        assert [job.status for job in jobs] == ["done", "done", "done"]
+        assert [job.result.report.rows_scored for job in jobs] == [3_000] * 3
+        assert progressed <= {"a.csv", "b.csv", "c.csv"}
+        assert _actions(app_context).count("batch_finished") == 3
+        assert app_context.state.running_jobs == 0 and app_context.session.batches_run == 3
+    finally:
+        widget.shutdown()

@@ -113,3 +113,97 @@ def test_keystroke_to_score_time_and_screenshot(qtbot, panel):
     panel.score_now()
     ARTIFACTS.mkdir(exist_ok=True)
     assert panel.grab().save(str(ARTIFACTS / "score_panel.png"))
+
+
+# --- the activity-log spam guard ---------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _settle(panel: ScorePanel, text: str) -> None:
+    panel.editor.setPlainText(text)
+    panel.score_now()
+    panel.log_current()
+
+
+def test_rate_limit_counts_suppressed_texts_and_the_next_event_records_them(
+    qtbot, app_context, worker_pool
+):
+    from app.core.limits import RateGuard
+
+    clock = FakeClock()
+    widget = ScorePanel(app_context, worker_pool, rate_guard=RateGuard(2, clock=clock))
+    qtbot.addWidget(widget)
+    widget.show()
+    try:
+        _settle(widget, "first text")
+        _settle(widget, "second text")
+        assert app_context.activity.count() == 2 and widget.rate_notice.isHidden()
+        _settle(widget, "third text you idiot")
+        assert app_context.activity.count() == 2  # over the limit: counted, not logged
+        assert widget.rate_notice.isVisible()
+        assert "1 further text scored but not logged" in widget.rate_notice.text()
+        widget.log_current()  # Ctrl+Enter on the same text does not count it twice
+        assert widget.rate_guard.suppressed == 1
+        _settle(widget, "fourth text")
+        assert widget.rate_guard.suppressed == 2 and "2 further texts" in widget.rate_notice.text()
+        clock.now += 60  # the window slides: logging resumes
+        _settle(widget, "fifth text")
+        assert app_context.activity.count() == 3 and widget.rate_notice.isHidden()
+        event = app_context.activity.query()[0]
+        assert event.text_hmac == app_context.activity.text_hmac("fifth text")
+        assert json.loads(event.counts) == {"suppressed_since_last": 2}
+        assert "2 further texts scored but not logged individually (rate limit)" in event.detail
+        _settle(widget, "sixth text")  # the count is recorded once, not repeated
+        assert app_context.activity.query()[0].counts is None
+    finally:
+        widget.shutdown()
+
+
+def test_texts_suppressed_at_close_are_recorded_not_lost(qtbot, app_context, worker_pool):
+    from app.core.limits import RateGuard
+
+    widget = ScorePanel(app_context, worker_pool, rate_guard=RateGuard(1, clock=FakeClock()))
+    qtbot.addWidget(widget)
+    _settle(widget, "logged")
+    _settle(widget, "suppressed one")
+    _settle(widget, "suppressed two")
+    widget.editor.setPlainText("logged")  # back to a logged text: nothing new to log
+    widget.score_now()
+    assert app_context.activity.count() == 1
+    widget.shutdown()
+    summary = app_context.activity.query()[0]
+    assert summary.action == "score_text" and summary.text_hmac is None
+    assert json.loads(summary.counts) == {"suppressed_since_last": 2}
+    assert "2 further texts" in summary.detail
+
+
+def test_the_last_suppressed_text_is_logged_at_close(qtbot, app_context, worker_pool):
+    from app.core.limits import RateGuard
+
+    widget = ScorePanel(app_context, worker_pool, rate_guard=RateGuard(1, clock=FakeClock()))
+    qtbot.addWidget(widget)
+    _settle(widget, "logged")
+    _settle(widget, "suppressed")
+    _settle(widget, "still showing")
+    widget.shutdown()
+    assert app_context.activity.count() == 2
+    last = app_context.activity.query()[0]
+    assert last.text_hmac == app_context.activity.text_hmac("still showing")
+    assert json.loads(last.counts) == {"suppressed_since_last": 1}  # the one in between
+
+
+def test_the_log_rate_comes_from_the_settings(qtbot, app_context, worker_pool):
+    app_context.settings.max_logged_texts_per_minute = 7
+    widget = ScorePanel(app_context, worker_pool)
+    qtbot.addWidget(widget)
+    try:
+        assert widget.rate_guard.per_window == 7 and widget.rate_guard.window == 60
+    finally:
+        widget.shutdown()

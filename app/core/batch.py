@@ -9,6 +9,10 @@ The ledger: ``rows_read = rows_scored + rows_rejected + rows_blank``. Rejected r
 records) are listed with their line numbers and reasons and are not in the output. Blank rows are
 empty lines (not in the output) and rows whose text cell is empty (in the output, without score,
 noted "blank text").
+
+CSV jobs are checkpointed after every chunk and can be resumed (``resume=True``) with a
+byte-identical result; a cancelled job deletes its work, any other interruption keeps it. XLSX
+jobs are not checkpointed and restart. See `app.core.batch_checkpoint` for the design.
 """
 
 from __future__ import annotations
@@ -19,20 +23,26 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any
 
 import numpy as np
 
 from app import __version__
-from app.core.atomic import atomic_open, atomic_path
+from app.core import batch_checkpoint
+from app.core.atomic import atomic_path
 from app.core.csv_input import RejectedRow, iter_chunks
 from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError, JobCancelled
-from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
+from app.core.export import XlsxExportWriter, write_provenance_sidecar
 from app.core.scoring import Scorer, label_for
 
 OUTPUT_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
 DEFAULT_CHUNK_ROWS = 5_000
+# What a checkpoint restores into the report on resume (everything but the run's own timing).
+_LEDGER = (
+    "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
+    "rejected started_utc".split()
+)
 
 
 @dataclass(frozen=True)
@@ -180,12 +190,18 @@ def run_batch(
     progress: Callable[[BatchProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     on_rows: Callable[[list[list[object]], list[int]], None] | None = None,
+    *,
+    resume: bool = False,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
 
     ``on_rows`` receives each chunk's output rows (exactly as written, before formula
     neutralisation) with their input line numbers, on the calling thread, so a caller can keep
-    results in memory (the desktop results table) without reading the output back.
+    results in memory (the desktop results table) without reading the output back. On resume
+    it only sees the rows scored in this run.
+
+    ``resume=True`` continues an interrupted CSV job from its checkpoint (InputError if the job
+    differs, e.g. the input or threshold changed); with no checkpoint the job simply starts.
     """
     if options.output_format not in ("csv", "xlsx"):
         raise InputError(f"unknown output format {options.output_format!r} (use csv or xlsx)")
@@ -208,26 +224,50 @@ def run_batch(
     report.input_sha256 = file_sha256(options.input_path, cancelled)
     text_index = sniffed.header.index(text_column)
     header = _unique_output_columns(list(sniffed.header))
+    chunk_rows, skip, earlier = options.chunk_rows, 0, 0.0
+    job: dict[str, Any] = {}
+    saved: batch_checkpoint.Checkpoint | None = None
+    if options.output_format == "csv":
+        job = batch_checkpoint.job_identity(scorer, options, report, header)
+        saved = batch_checkpoint.load(options.output_path) if resume else None
+    if saved is not None:
+        if why := batch_checkpoint.mismatch(saved.job, job):
+            raise InputError(
+                f"cannot resume {options.output_path}: {why}; run without resume to start over"
+            )
+        for key in _LEDGER:
+            setattr(report, key, saved.ledger[key])
+        chunk_rows, skip, earlier = saved.chunk_rows, saved.chunks_done, saved.ledger["seconds"]
     chunks = iter_chunks(
         options.input_path,
         sniffed.format,
         header_expected=sniffed.header,
-        chunk_rows=options.chunk_rows,
+        chunk_rows=chunk_rows,
         cancelled=cancelled,
     )
 
-    def consume(write: Callable[[list[list[object]]], None]) -> None:
-        for chunk in chunks:
+    def elapsed() -> float:
+        return earlier + time.perf_counter() - started
+
+    def consume(
+        write: Callable[[list[list[object]]], None], commit: Callable[[int], None] | None
+    ) -> None:
+        for done, chunk in enumerate(chunks, 1):
+            if done <= skip:  # already in the resumed work file and ledger
+                continue
             report.rows_read += len(chunk.rows) + len(chunk.rejected) + chunk.blank_lines
             report.rows_blank += chunk.blank_lines
             report.rows_rejected += len(chunk.rejected)
             report.rejected.extend(_rejected_entry(r) for r in chunk.rejected)
+            scored: list[list[object]] = []
             if chunk.rows:
                 scored = _score_chunk(scorer, chunk.rows, text_index, options.threshold, report)
                 write(scored)
                 report.rows_written += len(chunk.rows)
-                if on_rows:
-                    on_rows(scored, chunk.lines)
+            if commit:
+                commit(done)
+            if scored and on_rows:
+                on_rows(scored, chunk.lines)
             if cancelled and cancelled():
                 raise JobCancelled("cancelled")
             if progress:
@@ -237,22 +277,32 @@ def run_batch(
                         sniffed.size_bytes,
                         report.rows_read,
                         report.rows_scored,
-                        time.perf_counter() - started,
+                        elapsed(),
                     )
                 )
 
     if options.output_format == "csv":
-        with atomic_open(options.output_path) as fh:
-            writer = CsvExportWriter(cast(TextIO, fh), header)
-            consume(writer.write_rows)
-            report.seconds = time.perf_counter() - started
+        work = batch_checkpoint.CheckpointedCsv(options.output_path, header, job, saved)
+
+        def commit(done: int) -> None:
+            ledger = {key: getattr(report, key) for key in _LEDGER} | {"seconds": elapsed()}
+            work.commit(chunk_rows, done, ledger)
+
+        try:
+            commit(skip)
+            consume(work.writer.write_rows, commit)
+            work.finish()
+        except BaseException as exc:
+            work.abandon(keep=not isinstance(exc, JobCancelled))
+            raise
+        report.seconds = elapsed()
         write_provenance_sidecar(options.output_path, report.provenance())
     else:
         with atomic_path(options.output_path) as tmp, XlsxExportWriter(tmp, header) as xlsx:
-            consume(xlsx.write_rows)
-            report.seconds = time.perf_counter() - started
+            consume(xlsx.write_rows, None)
+            report.seconds = elapsed()
             xlsx.close(report.provenance())
-    report.seconds = time.perf_counter() - started
+    report.seconds = elapsed()
     if not report.balanced:  # a bug, never bad input: refuse to present an unbalanced ledger
         raise RuntimeError(f"ledger does not balance: {report.as_dict()}")
     return report

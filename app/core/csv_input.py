@@ -52,14 +52,24 @@ DEFAULT_MAX_FIELD_CHARS = 1_048_576
 # memory low: a block of short lines held as str objects weighs ~10x its bytes.
 BLOCK_BYTES = 1 << 16
 
-_RENDER = {0xDC00 + b: f"\\x{b:02x}" for b in range(256)} | {0: "\\x00", 10: "\\n", 13: "\\r"}
+# How an excerpt shows what would otherwise be invisible or misleading: bad bytes as \xNN, line
+# breaks as \r \n, other control characters (C0 bar tab, DEL, C1) and the characters that reorder
+# or break displayed text (bidi marks, embeddings, overrides, isolates; U+2028/U+2029) as \xNN or
+# \uNNNN. A rejected record is attacker-controlled; "abc\u202e..." must not show reversed.
+_INVISIBLE = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029]
+_INVISIBLE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_RENDER = (
+    {c: f"\\x{c:02x}" if c < 0x80 else f"\\u{c:04x}" for c in _INVISIBLE if c != 9}
+    | {0xDC00 + b: f"\\x{b:02x}" for b in range(256)}
+    | {10: "\\n", 13: "\\r"}
+)
 
 
 @dataclass
 class RejectedRow:
     line: int  # 1-based physical line where the record starts (the sep= line is line 1)
     reason: str
-    excerpt: str = ""  # start of the raw record; bad bytes as \xNN, line breaks as \r \n
+    excerpt: str = ""  # start of the raw record; bad bytes as \xNN, line breaks as \r \n (_RENDER)
 
 
 @dataclass

@@ -15,11 +15,12 @@ import numpy as np
 from app.core.bundle import VerifiedBundle, find_bundles, load_verified
 from app.core.errors import ModelError
 from app.core.explain import Explanation, explain_text
+from app.core.limits import Limits
 from app.core.model import LinearTextModel
 from app.core.paths import bundled_models_dir
 
 DEFAULT_THRESHOLD = 0.45
-DEFAULT_MAX_CHARS = 20_000
+DEFAULT_MAX_CHARS = Limits().max_text_chars  # every limit lives in app.core.limits
 ABUSIVE = "abusive"
 BENIGN = "benign"
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from app.core.atomic import atomic_write_json
+from app.core.limits import Limits
 from app.core.paths import user_config_dir
 
 SCHEMA_VERSION = 1
 SETTINGS_FILE = "settings.json"
 MAX_RETENTION_DAYS = 36_500  # keeps `now - timedelta(days)` inside the calendar
+_LIMIT_FIELDS = ("warn_file_bytes", "max_concurrent_jobs", "max_logged_texts_per_minute")
 
 
 @dataclass
@@ -29,6 +31,10 @@ class Settings:
     log_retention_days: int = 90
     store_raw_text: bool = False  # activity log stores an HMAC of texts unless this is set
     reference_threshold: float = 0.50
+    # Limits a user may tune by editing the file (see app.core.limits; each must be >= 1).
+    warn_file_bytes: int = Limits().warn_file_bytes
+    max_concurrent_jobs: int = Limits().max_concurrent_jobs
+    max_logged_texts_per_minute: int = Limits().max_logged_texts_per_minute
     problems: list[str] = field(default_factory=list, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -51,6 +57,8 @@ def _valid(name: str, value: Any, default: Any) -> bool:
         ok = isinstance(value, int) and not isinstance(value, bool)
         if name == "log_retention_days":  # 0 days would purge the whole log
             return ok and 1 <= value <= MAX_RETENTION_DAYS
+        if name in _LIMIT_FIELDS:  # a limit of 0 would block everything
+            return ok and value >= 1
         return ok and value >= 0
     return isinstance(value, type(default))
 

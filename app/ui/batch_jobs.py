@@ -1,8 +1,8 @@
 """The Batch panel's job queue: the list of jobs, and the background work behind it.
 
-`JobQueue` runs scoring jobs one at a time (each is a `Worker` around
-`app.core.results_cache.score_file`) and an export beside them, and logs each job's activity
-events. Scoring, filtering and exporting themselves live in `app.core`; nothing here touches rows.
+`JobQueue` runs up to `Limits.max_concurrent_jobs` scoring jobs at a time (default one; each is
+a `Worker` around `app.core.results_cache.score_file`; the rest wait in the queue and say why)
+and an export beside them, and logs each job's activity events. Scoring, filtering and exporting themselves live in `app.core`; nothing here touches rows.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.batch import BatchOptions
+from app.core.limits import Limits
 from app.core.results import ViewSpec
 from app.core.results_cache import ScoredFile, jobs_folder, remove_cache, score_file, summary_counts
 from app.core.results_export import export_scored
@@ -56,20 +57,26 @@ class BatchJob:
 class JobQueue(QWidget):
     """The list of jobs, and the workers behind them. Signals are delivered on the GUI thread."""
 
-    progress = Signal(object)  # BatchProgress of the running job
+    progress = Signal(object, object)  # the running BatchJob, its BatchProgress
     job_done = Signal(object)  # the BatchJob, whatever its outcome
     show_requested = Signal(object)  # a finished BatchJob the user picked
     removed = Signal(object)  # a BatchJob the user removed, with its results
     export_progress = Signal(int)  # rows read
     export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
 
-    def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        pool: WorkerPool,
+        parent: QWidget | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx, self.pool = ctx, pool
+        self.limits = limits or Limits.from_settings(ctx.settings)
         self.jobs: dict[int, BatchJob] = {}
         self.queue: deque[int] = deque()
-        self.running: BatchJob | None = None
-        self.worker: Worker | None = None
+        self.workers: dict[int, Worker] = {}  # running job id -> its worker, in start order
         self.export_worker: Worker | None = None
         self._export: tuple[BatchJob, Path, str, float, ViewSpec | None] | None = None
         self._outcome = ""
@@ -86,14 +93,27 @@ class JobQueue(QWidget):
         self.list.itemClicked.connect(self._clicked)
         remove.clicked.connect(self.remove_selected)
 
-    def busy(self) -> bool:
-        return self.running is not None or bool(self.queue) or self.export_worker is not None
+    @property
+    def running(self) -> BatchJob | None:
+        """The oldest running scoring job, if any."""
+        return next((self.jobs[i] for i in self.workers), None)
 
-    def enqueue(self, job: BatchJob) -> None:
+    def running_jobs(self) -> list[BatchJob]:
+        return [self.jobs[i] for i in self.workers]
+
+    def busy(self) -> bool:
+        return bool(self.workers) or bool(self.queue) or self.export_worker is not None
+
+    def enqueue(self, job: BatchJob) -> str | None:
+        """Queue `job`; it starts now if fewer than `max_concurrent_jobs` are running. Returns
+        why it waits (the concurrency limit), or None if it started."""
         self.jobs[job.id] = job
         self.queue.append(job.id)
         self._show_status(job)
         self._start_next()
+        if job.status != "queued":
+            return None
+        return self.limits.queue_message(len(self.workers)) or "Queued."
 
     def _show_status(self, job: BatchJob) -> None:
         items = [self.list.item(i) for i in range(self.list.count())]
@@ -105,9 +125,10 @@ class JobQueue(QWidget):
         item.setText(f"{job.path.name} · {job.status}")
 
     def _start_next(self) -> None:
-        if self.running is not None or not self.queue:
-            return
-        job = self.running = self.jobs[self.queue.popleft()]
+        while self.queue and len(self.workers) < self.limits.max_concurrent_jobs:
+            self._start_job(self.jobs[self.queue.popleft()])
+
+    def _start_job(self, job: BatchJob) -> None:
         threshold = job.label_threshold = self.ctx.state.threshold
         self._folder = self._folder or jobs_folder()
         job.cache = self._folder / f"{job.id:03d}-{job.path.stem}.scored.csv"
@@ -116,7 +137,14 @@ class JobQueue(QWidget):
             chunk_rows=CHUNK_ROWS,
         )  # fmt: skip
         run = partial(score_file, self.ctx.state.scorer, options, job.gold_column)
-        self.worker = self._start(Worker(run, f"batch {job.path.name}"), "job")
+        worker = Worker(run, f"batch {job.path.name}")
+        relay = _JobRelay(self, job)
+        # Slots are methods of a QObject living here (never lambdas): Qt queues them to the GUI
+        # thread. The relay names the job, since several may run at once.
+        for signal in ("progress", "finished", "failed", "cancelled", "done"):
+            getattr(worker.signals, signal).connect(getattr(relay, signal))
+        self.workers[job.id] = worker
+        self.pool.start(worker)
         job.status = "running"
         self._show_status(job)
         self.ctx.state.job_started()
@@ -129,18 +157,19 @@ class JobQueue(QWidget):
         return self.pool.start(worker)
 
     def cancel(self) -> None:
-        """Stop the running job; the core notices before its next chunk (well under 1 s)."""
-        if self.worker is not None:
-            self.worker.cancel()
+        """Stop the running jobs; the core notices before its next chunk (well under 1 s)."""
+        for worker in self.workers.values():
+            worker.cancel()
 
     def cancelling(self) -> bool:
-        return self.worker is not None and self.worker.is_cancelled
+        """True while every running job has been told to stop and has not yet ended."""
+        return bool(self.workers) and all(w.is_cancelled for w in self.workers.values())
 
     def remove_selected(self) -> None:
         item = self.list.currentItem()
         job = self.jobs.get(item.data(Qt.ItemDataRole.UserRole)) if item else None
         exporting = self._export is not None and self._export[0] is job
-        if job is None or job is self.running or exporting:
+        if job is None or job.id in self.workers or exporting:
             return
         if job.id in self.queue:
             self.queue.remove(job.id)
@@ -155,13 +184,13 @@ class JobQueue(QWidget):
         if job is not None and job.result is not None:
             self.show_requested.emit(job)
 
-    def _job_progress(self, progress: object) -> None:
-        if not self.cancelling():  # after Cancel, stale progress would contradict the button
-            self.progress.emit(progress)
+    def _job_progress(self, job: BatchJob, progress: object) -> None:
+        worker = self.workers.get(job.id)
+        if worker is not None and not worker.is_cancelled:  # stale progress after Cancel
+            self.progress.emit(job, progress)
 
-    def _job_finished(self, result: ScoredFile) -> None:
-        job, report = self.running, result.report
-        assert job is not None
+    def _job_finished(self, job: BatchJob, result: ScoredFile) -> None:
+        report = result.report
         job.result, job.status = result, "done"
         self.ctx.log(
             "batch_finished",
@@ -172,22 +201,18 @@ class JobQueue(QWidget):
         )
         self.ctx.session.record_batch(report.rows_scored, report.rows_flagged, report.seconds)
 
-    def _job_failed(self, message: str) -> None:
-        assert self.running is not None
-        self.running.status, self.running.message = "failed", message
-        self.ctx.log("batch_failed", file_name=self.running.path.name, detail=message)
+    def _job_failed(self, job: BatchJob, message: str) -> None:
+        job.status, job.message = "failed", message
+        self.ctx.log("batch_failed", file_name=job.path.name, detail=message)
 
-    def _job_cancelled(self) -> None:
-        job = self.running
-        assert job is not None and job.cache is not None
+    def _job_cancelled(self, job: BatchJob) -> None:
+        assert job.cache is not None
         job.status = "cancelled"
         remove_cache(job.cache)  # a cancel after the last chunk leaves a complete cache
         self.ctx.log("batch_cancelled", file_name=job.path.name, threshold=job.label_threshold)
 
-    def _job_done(self) -> None:
-        job = self.running
-        assert job is not None
-        self.running = self.worker = None
+    def _job_done(self, job: BatchJob) -> None:
+        del self.workers[job.id]
         self.ctx.state.job_finished()
         self._show_status(job)
         self.job_done.emit(job)
@@ -249,7 +274,7 @@ class JobQueue(QWidget):
         there). A folder left behind by a crash is pruned by `jobs_folder` a day later."""
         self._closing = True
         self.queue.clear()
-        for worker in (self.worker, self.export_worker):
+        for worker in [*self.workers.values(), self.export_worker]:
             if worker is not None:
                 worker.cancel()
         self._clean_up_if_closing()
@@ -258,6 +283,30 @@ class JobQueue(QWidget):
         if self._closing and not self.busy() and self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+
+class _JobRelay(QObject):
+    """Delivers one scoring job's worker signals to the queue, on the GUI thread, with the job."""
+
+    def __init__(self, queue: JobQueue, job: BatchJob) -> None:
+        super().__init__(queue)
+        self.queue, self.job = queue, job
+
+    def progress(self, progress: object) -> None:
+        self.queue._job_progress(self.job, progress)
+
+    def finished(self, result: ScoredFile) -> None:
+        self.queue._job_finished(self.job, result)
+
+    def failed(self, message: str) -> None:
+        self.queue._job_failed(self.job, message)
+
+    def cancelled(self) -> None:
+        self.queue._job_cancelled(self.job)
+
+    def done(self) -> None:
+        self.queue._job_done(self.job)
+        self.deleteLater()
 
 
 def _keywords(run: Any, progress: Any, cancelled: Any) -> Any:

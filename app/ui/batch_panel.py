@@ -12,6 +12,7 @@ names the labels' threshold and the job's. Scored caches are deleted with the pa
 
 from __future__ import annotations
 
+import html
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from app.core.batch import BatchProgress
 from app.core.csv_sniff import SniffResult, sniff
 from app.core.errors import AbuseDeskError
 from app.core.labeled import guess_label_column
+from app.core.limits import Limits, format_bytes
 from app.core.results import ResultsTable, filter_mask, threshold_dataset
 from app.core.state import AppContext
 from app.ui.batch_jobs import BatchJob, JobQueue
@@ -43,8 +45,10 @@ class BatchPanel(BatchPanelView):
     export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
 
     def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
-        super().__init__(JobQueue(ctx, pool), parent)
-        self.ctx = ctx
+        limits = Limits.from_settings(ctx.settings)
+        super().__init__(JobQueue(ctx, pool, limits=limits), parent)
+        self.ctx, self.limits = ctx, limits
+        self.size_warning: str | None = None  # the previewed file is above warn_file_bytes
         self.shown: BatchJob | None = None  # the job whose results are on screen
         self._path: Path | None = None  # the previewed file
         self._sniffed: SniffResult | None = None  # its format; None if it cannot be read
@@ -99,7 +103,7 @@ class BatchPanel(BatchPanelView):
         try:
             sniffed = sniff(path, encoding=encoding, delimiter=delimiter)
         except (AbuseDeskError, OSError, UnicodeError) as exc:  # e.g. a codec that needs a BOM
-            self._sniffed = None
+            self._sniffed, self.size_warning = None, None
             if self._path is not None:  # a bad manual choice: keep the file, let them re-choose
                 self.preview.show_error(str(exc))
             else:
@@ -113,9 +117,13 @@ class BatchPanel(BatchPanelView):
         text = text if text in header else sniffed.text_column
         label = label if label in header else guess_label_column(header, text)
         self.preview.show_sniff(sniffed, text, label)
-        kb = sniffed.size_bytes / 1000
-        size = f"{kb / 1000:,.1f} MB" if kb >= 1000 else f"{max(kb, 0.1):,.1f} kB"
-        self.file_label.setText(f"<b>{path.name}</b> · {size} · {sniffed.format.describe()}")
+        size = format_bytes(sniffed.size_bytes)
+        text = f"<b>{path.name}</b> · {size} · {sniffed.format.describe()}"
+        self.size_warning = self.limits.file_size_warning(sniffed.size_bytes)
+        if self.size_warning:  # a warning only: Start stays enabled
+            text += f'<br><span style="color:#8a5a00;">⚠ {html.escape(self.size_warning)}</span>'
+        self.file_label.setText(text)
+        self.file_label.setToolTip(self.size_warning or "")
         self._refresh()
 
     def start(self) -> None:
@@ -129,7 +137,9 @@ class BatchPanel(BatchPanelView):
             return
         job = BatchJob(self._next_id, self._path, encoding, delimiter, text, label)
         self._next_id += 1
-        self.jobs.enqueue(job)
+        waiting = self.jobs.enqueue(job)
+        if waiting:  # the concurrency limit: say why it waits; the job is kept in the queue
+            self.status.setText(f"{job.path.name}: {waiting}")
         self._refresh()
 
     def cancel(self) -> None:
@@ -138,9 +148,8 @@ class BatchPanel(BatchPanelView):
             self.progress.setFormat("Cancelling…")
         self._refresh()
 
-    def _job_progress(self, p: BatchProgress) -> None:
-        assert self.jobs.running is not None
-        self.progress.show_progress(self.jobs.running.path.name, p)
+    def _job_progress(self, job: BatchJob, p: BatchProgress) -> None:
+        self.progress.show_progress(job.path.name, p)
         self.job_progress.emit(p)
 
     def _job_done(self, job: BatchJob) -> None:

@@ -5,6 +5,7 @@ They only display what `app.core` read or reported; reading, scoring and countin
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -135,7 +136,11 @@ class LedgerWidget(QWidget):
             f" delimiter, text column {report.text_column!r}, {report.seconds:.1f} s"
         )
         rows = [[r["line"], r["reason"]] for r in report.rejected]
-        tips = [f"{r['reason']}\n{r['excerpt']}" for r in report.rejected]  # the raw start
+        # Explicit, escaped rich text: a raw excerpt that looks like HTML must show as text.
+        tips = [
+            f"<p>{html.escape(r['reason'])}</p><pre>{html.escape(r['excerpt'])}</pre>"
+            for r in report.rejected
+        ]
         self.rejected.set_rows(["Line", "Reason"], rows, tips)
         self.table.setColumnWidth(0, 56)
 

@@ -4,6 +4,11 @@ Scoring is debounced (about 150 ms after the last keystroke) and takes a millise
 ordinary texts, so it runs on the GUI thread without ever holding up typing. Each text the user
 settles on is one activity event: the log is written when typing has paused for ``LOG_IDLE_MS``
 (or at once with Ctrl+Enter), so a sentence typed letter by letter is not logged forty times.
+
+Paste-scoring spam guard: at most ``Limits.max_logged_texts_per_minute`` texts a minute go to
+the log individually. Beyond that a `RateGuard` counts them and a notice says so; the next logged
+event carries the count (``counts["suppressed_since_last"]`` and a note in its detail), and
+closing the panel records any count still pending, so no scored text goes unaccounted for.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.explain import Explanation
+from app.core.limits import Limits, RateGuard, suppressed_note
 from app.core.scoring import TextScore
 from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.score_widgets import ABUSIVE_COLOUR, BENIGN_COLOUR, ScoreGauge, highlighted_html
@@ -43,9 +49,18 @@ TOP_TERMS = 12
 class ScorePanel(QWidget):
     title = "Score"
 
-    def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        pool: WorkerPool,
+        parent: QWidget | None = None,
+        rate_guard: RateGuard | None = None,
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        per_minute = Limits.from_settings(ctx.settings).max_logged_texts_per_minute
+        self.rate_guard = rate_guard or RateGuard(per_minute)
+        self._suppressed_text: str | None = None  # the last text counted instead of logged
         self.result: TextScore | None = None
         self.explanation: Explanation | None = None
         self.last_score_ms = 0.0  # compute time of the last update, for the Session figures
@@ -72,6 +87,11 @@ class ScorePanel(QWidget):
         self.notice = QLabel()
         self.notice.setObjectName("scoreNotice")
         self.notice.setWordWrap(True)
+        self.rate_notice = QLabel()
+        self.rate_notice.setObjectName("scoreRateNotice")
+        self.rate_notice.setWordWrap(True)
+        self.rate_notice.setStyleSheet("color: #8a5a00;")
+        self.rate_notice.hide()
 
         self.score_label = QLabel("–")
         self.score_label.setObjectName("scoreValue")
@@ -113,6 +133,7 @@ class ScorePanel(QWidget):
         left.addWidget(QLabel("<b>Text</b>"))
         left.addWidget(self.editor, 3)
         left.addWidget(self.notice)
+        left.addWidget(self.rate_notice)
         left.addWidget(QLabel("<b>Why</b> — the text with the words that moved the score"))
         left.addWidget(self.highlight, 2)
         right = QVBoxLayout()
@@ -205,20 +226,63 @@ class ScorePanel(QWidget):
         self.score_now()
         self.log_current()
 
-    def log_current(self) -> None:
-        """One activity event for the text now shown (not again if it was already logged)."""
+    def log_current(self, *, force: bool = False) -> None:
+        """One activity event for the text now shown (not again if it was already logged).
+
+        Above the rate limit the text is counted instead (once), and the count goes with the
+        next logged event; ``force`` (used at shutdown) logs regardless of the limit.
+        """
         self._log_timer.stop()
         text = self.editor.toPlainText()
         if self.result is None or self.result.empty or text == self._logged_text:
             return
+        if text == self._suppressed_text and not force:
+            return  # already counted: a second Ctrl+Enter does not count it twice
+        if force:
+            self.rate_guard.force()
+        elif not self.rate_guard.allow():
+            self._suppressed_text = text
+            self._show_rate_notice()
+            return
+        if text == self._suppressed_text:  # forced after being counted: now logged instead
+            self.rate_guard.suppressed = max(0, self.rate_guard.suppressed - 1)
+        suppressed = self.rate_guard.take_suppressed()
+        detail = f"{self.result.label}; {self.result.chars:,} chars"
+        detail += "; truncated" if self.result.truncated else ""
+        detail += f"; {suppressed_note(suppressed)}" if suppressed else ""
         self.ctx.log(
             "score_text",
             text=text,
             score=self.result.score,
-            detail=f"{self.result.label}; {self.result.chars:,} chars"
-            + ("; truncated" if self.result.truncated else ""),
+            detail=detail,
+            counts={"suppressed_since_last": suppressed} if suppressed else None,
         )
-        self._logged_text = text
+        self._logged_text, self._suppressed_text = text, None
+        self.rate_notice.hide()
+
+    def _show_rate_notice(self) -> None:
+        guard = self.rate_guard
+        wait = guard.seconds_until_free()
+        self.rate_notice.setText(
+            f"Activity log limit ({guard.per_window} texts a minute) reached: "
+            f"{suppressed_note(guard.suppressed)}. The next logged text records the count"
+            + (f" (logging resumes in about {wait:.0f} s)." if wait >= 1 else ".")
+        )
+        self.rate_notice.show()
+
+    def flush_suppressed(self) -> None:
+        """Record a pending suppressed count now, as a summary event without a text."""
+        suppressed = self.rate_guard.take_suppressed()
+        if not suppressed:
+            return
+        self.rate_guard.force()
+        self.ctx.log(
+            "score_text",
+            detail=suppressed_note(suppressed),
+            counts={"suppressed_since_last": suppressed},
+        )
+        self._suppressed_text = None
+        self.rate_notice.hide()
 
     def result_summary(self) -> dict[str, Any]:
         if self.result is None or self.result.empty or self.explanation is None:
@@ -238,8 +302,9 @@ class ScorePanel(QWidget):
         )
 
     def shutdown(self) -> None:
-        if self._log_timer.isActive():
-            self.log_current()  # the last text the user settled on still counts
+        if self._log_timer.isActive() or self._suppressed_text is not None:
+            self.log_current(force=True)  # the last text the user settled on still counts
+        self.flush_suppressed()  # texts counted but not yet recorded are not lost
         self._debounce.stop()
         self._log_timer.stop()
         self._unsubscribe()
