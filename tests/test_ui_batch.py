@@ -79,7 +79,7 @@ def test_open_preview_score_and_ledger(qtbot, panel, app_context, tmp_path):
     assert panel.ledger.rejected.index(0, 0).data() == "4"
     assert "expected 3 fields" in panel.ledger.rejected.index(0, 1).data()
     tip = panel.ledger.rejected.index(0, 1).data(Qt.ItemDataRole.ToolTipRole)
-    assert tip.endswith("x,too,many,fields")  # the excerpt of the raw row
+    assert tip.endswith("<pre>x,too,many,fields</pre>")  # the excerpt of the raw row, as text
     assert _actions(app_context) == ["batch_started", "batch_finished"]
     finished = app_context.activity.query(action="batch_finished")[0]
     assert json.loads(finished.counts)["rows_read"] == 42 and finished.file_name == "in.csv"
