@@ -70,7 +70,7 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Persist the rename itself (POSIX only; Windows cannot open a folder this way)."""
     if os.name != "posix":
         return
@@ -102,7 +102,7 @@ def _atomic(final_path: str | os.PathLike[str], *, fsync_temp: bool) -> Iterator
         # a temporary file behind either.
         _remove_quietly(tmp)
         raise
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from app.core.atomic import PARTIAL_SUFFIX, atomic_write_json
+from app.core.atomic import PARTIAL_SUFFIX, atomic_write_json, fsync_dir
 from app.core.errors import InputError
 from app.core.export import CsvExportWriter
 
@@ -178,7 +178,7 @@ class CheckpointedCsv:
         os.fsync(self.fh.fileno())
         self.fh.close()
         os.replace(self.partial, self.output)
-        _fsync_dir(self.output.parent)
+        fsync_dir(self.output.parent)
         with suppress(FileNotFoundError):
             self.path.unlink()
 
@@ -188,17 +188,6 @@ class CheckpointedCsv:
             self.fh.close()
         if not keep:
             discard(self.output)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    with suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def describe(output: Path) -> str | None:
