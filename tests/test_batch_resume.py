@@ -17,6 +17,7 @@ from app.core.batch import BatchOptions, BatchReport, run_batch
 from app.core.batch_checkpoint import work_paths
 from app.core.errors import InputError, JobCancelled
 from app.core.scoring import Scorer
+from tests.cli_runner import run_cli
 from tests.conftest import REPO
 
 CHUNK = 40
@@ -236,15 +237,8 @@ def _kill_and_resume(bundle: Path, src: Path, out: Path, expected: bytes, rng: r
         proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()  # never a file with the final name before completion
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "--model", str(bundle), "score", str(src), "-o", str(out)]
-        + ["--threshold", "0.45", "--resume"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
+    result = run_cli(
+        "--model", str(bundle), "score", str(src), "-o", str(out), "--threshold", "0.45", "--resume"
     )
     assert result.returncode == 0, result.stderr
     assert "resuming scored.csv after" in result.stderr
@@ -278,15 +272,17 @@ def test_cli_refuses_to_resume_a_changed_job_in_one_line(tiny_training, scorer, 
     src = _input(tmp_path / "in.csv", n=300)
     out = tmp_path / "scored.csv"
     _interrupt(scorer, _options(src, out), 2)
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "--model", str(tiny_training.bundle_path), "score"]
-        + [str(src), "-o", str(out), "--threshold", "0.7", "--resume", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stdin=subprocess.DEVNULL,
+    result = run_cli(
+        "--model",
+        str(tiny_training.bundle_path),
+        "score",
+        str(src),
+        "-o",
+        str(out),
+        "--threshold",
+        "0.7",
+        "--resume",
+        "--quiet",
     )
     assert result.returncode == 3 and result.stderr.count("\n") == 1
     assert "cannot resume" in result.stderr and "threshold changed" in result.stderr

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import csv
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.core.activity import ActivityLog
-from tests.conftest import REPO
+from tests.cli_runner import run_cli
 
 
 def run_log(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), ABUSE_DESK_HOME=str(home))
-    return subprocess.run(
-        [sys.executable, "-m", "app", "log", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli("log", *args, timeout=60, ABUSE_DESK_HOME=str(home))
 
 
 @pytest.fixture
