@@ -107,3 +107,16 @@ def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
         window.tabs.setCurrentWidget(panel)
         qtbot.wait(50)
         assert window.grab().save(str(ARTIFACTS / f"window_{panel.title.lower()}.png"))
+
+
+def test_preferences_change_the_threshold_panels_reference(window, app_context, monkeypatch):
+    from app.ui.settings_dialog import SettingsDialog
+
+    def accept_with_new_reference(dialog):
+        dialog.reference.setValue(0.6)
+        return 1
+
+    monkeypatch.setattr(SettingsDialog, "exec", accept_with_new_reference)
+    window.edit_preferences()
+    assert app_context.settings.reference_threshold == 0.6
+    assert window.threshold.controls.reference_spin.value() == 0.6

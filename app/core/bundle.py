@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.atomic import atomic_write_bytes, atomic_write_json
 from app.core.errors import ModelError
 
 BUNDLE_FORMAT = "abuse-desk-bundle"
@@ -186,8 +187,6 @@ def write_bundle(
 
     ``files`` maps names to bytes, text, a numpy array (saved as .npy) or a JSON-able dict.
     """
-    from app.core.atomic import atomic_write_bytes, atomic_write_json
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries: dict[str, dict[str, Any]] = {}

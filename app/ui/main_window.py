@@ -130,7 +130,11 @@ class MainWindow(QMainWindow):
     def edit_preferences(self) -> None:
         dialog = SettingsDialog(self.ctx, self)
         if dialog.exec():
-            dialog.apply()
+            changes = dialog.apply()
+            if "reference_threshold" in changes:  # the panel reads it only at start otherwise
+                self.threshold.controls.reference_spin.setValue(
+                    self.ctx.settings.reference_threshold
+                )
 
     def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
         self.threshold.show_dataset(name, scores, labels, texts)
