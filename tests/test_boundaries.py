@@ -39,6 +39,7 @@ def test_no_pickle_style_loading_in_app():
     assert offenders == []
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket.socket")  # the point of it
 def test_sockets_are_disabled_in_this_suite():
     with pytest.raises(Exception, match="[Ss]ocket"):
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -376,6 +376,29 @@ def test_xlsx_rolls_over_to_new_sheets(tmp_path: Path) -> None:
     assert collected == [[i, neutralize_cell(t)] for i, t in rows]
 
 
+def test_xlsx_row_data_is_written_in_large_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # XlsxWriter's own 8 KiB buffer means one write() (and one GIL release) every ~20 rows,
+    # which starved the GUI thread for the whole of every chunk; see _enlarge_row_buffer.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    row = [1, "some ordinary text " * 10, 0.5]  # ~250 bytes of XML per row
+    with atomic_path(tmp_path / "big.xlsx") as tmp:
+        writer = XlsxExportWriter(tmp, ["id", "text", "score"], max_rows_per_sheet=1_500)
+        writer.write_rows([row] * 2_000)  # ~500 KB: over 8 KiB, under the 1 MiB buffer
+        row_files = [p for p in scratch.rglob("*") if p.is_file()]
+        assert len(row_files) == 2  # one per sheet: the rollover sheet is buffered too
+        assert [p.stat().st_size for p in row_files] == [0, 0]
+        stats = writer.close({"k": "v"})
+    assert stats.rows_written == 2_000 and stats.sheets == 2
+    wb = openpyxl.load_workbook(tmp_path / "big.xlsx", read_only=True)
+    rows = [r for name in ("scored", "scored (2)") for r in wb[name].iter_rows(values_only=True)]
+    assert rows.count(("id", "text", "score")) == 2
+    assert [list(r) for r in rows if r[0] != "id"] == [row] * 2_000
+
+
 def test_xlsx_failure_midway_leaves_target_and_no_temp_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
