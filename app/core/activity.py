@@ -56,7 +56,10 @@ __all__ = [
 
 ACTIONS: tuple[str, ...] = tuple(
     "score_text batch_started batch_finished batch_cancelled batch_failed export "
-    "threshold_applied model_changed retention_purge settings_changed app_started".split()
+    "threshold_applied model_changed retention_purge settings_changed app_started "
+    # model versions (app.core.model_switch, app.core.registry)
+    "model_imported model_activated model_rolled_back challenger_set challenger_cleared "
+    "model_promoted unsigned_model_used".split()
 )
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,10 @@ BUNDLE_FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_FILE_BYTES = 256 << 20
+SIGNATURE_NAME = "manifest.sig"  # the one file not listed in the manifest: it signs the manifest
+MAX_SIGNATURE_BYTES = 4096
 _ALLOWED_SUFFIXES = (".json", ".npy", ".md")
+_UNLISTED = (MANIFEST_NAME, SIGNATURE_NAME)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -56,6 +59,8 @@ class VerifiedBundle:
 
     path: Path
     manifest: dict[str, Any]
+    manifest_sha256: str = ""  # of the manifest bytes as read (they pin every other file)
+    signature: Any = None  # app.core.signing.SignatureStatus when a signature check ran
     json_files: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
@@ -78,15 +83,30 @@ class VerifiedBundle:
         return {name: entry["sha256"] for name, entry in self.manifest["files"].items()}
 
 
-def _read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST_NAME
+def _read_capped(folder: Path, name: str, limit: int) -> bytes:
+    path = folder / name
     if path.is_symlink() or not path.is_file():
-        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} is missing")
+        raise ModelError(f"model bundle {folder}: {name} is missing")
     size = path.stat().st_size
-    if size > MAX_MANIFEST_BYTES:
-        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} is {size:,} bytes (limit 1 MiB)")
+    if size > limit:
+        raise ModelError(f"model bundle {folder}: {name} is {size:,} bytes (limit {limit:,})")
+    data = path.read_bytes()
+    if len(data) > limit:  # grew since stat()
+        raise ModelError(f"model bundle {folder}: {name} is over {limit:,} bytes")
+    return data
+
+
+def read_signature(folder: Path) -> bytes | None:
+    """The raw signature file, or None if the bundle has none."""
+    path = folder / SIGNATURE_NAME
+    if not path.exists() and not path.is_symlink():
+        return None
+    return _read_capped(folder, SIGNATURE_NAME, MAX_SIGNATURE_BYTES)
+
+
+def _parse_manifest(folder: Path, raw: bytes) -> dict[str, Any]:
     try:
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
+        manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(
             f"model bundle {folder}: {MANIFEST_NAME} is not valid JSON ({exc})"
@@ -114,13 +134,13 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
 def _check_listing(folder: Path, listed: Mapping[str, Any]) -> None:
     for name in listed:
         # A listed name must be a plain file name: no folders, no "..", no hidden tricks.
-        if "/" in name or "\\" in name or name.startswith(".") or name == MANIFEST_NAME:
+        if "/" in name or "\\" in name or name.startswith(".") or name in _UNLISTED:
             raise ModelError(f"model bundle {folder}: manifest lists an invalid file name {name!r}")
         if not name.endswith(_ALLOWED_SUFFIXES):
             raise ModelError(f"model bundle {folder}: file type of {name!r} is not allowed")
     present = {}
     for entry in folder.iterdir():
-        if entry.name == MANIFEST_NAME:
+        if entry.name in _UNLISTED:
             continue
         if entry.is_symlink() or not entry.is_file():
             raise ModelError(f"model bundle {folder}: {entry.name} is not a regular file")
@@ -145,18 +165,32 @@ def _parse(folder: Path, name: str, data: bytes, bundle: VerifiedBundle) -> None
         raise ModelError(f"model bundle {folder}: {name} cannot be read ({exc})") from None
 
 
-def load_verified(folder: str | Path) -> VerifiedBundle:
+ManifestCheck = Callable[[Path, bytes, "bytes | None"], Any]
+
+
+def load_verified(
+    folder: str | Path, *, check_manifest: ManifestCheck | None = None
+) -> VerifiedBundle:
     """Verify every file of the bundle against its manifest, then parse it.
 
-    Raises ModelError naming the file on any mismatch, missing or extra file.
+    ``check_manifest(folder, manifest_bytes, signature_bytes_or_None)`` runs on the raw manifest
+    before even the manifest is parsed (the signature check: app.core.signing); what it returns
+    is kept as ``bundle.signature``. Raises ModelError naming the file on any mismatch, missing
+    or extra file.
     """
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         raise ModelError(f"model bundle {folder} is not a folder")
-    manifest = _read_manifest(folder)
+    raw = _read_capped(folder, MANIFEST_NAME, MAX_MANIFEST_BYTES)
+    signature = None
+    if check_manifest is not None:
+        signature = check_manifest(folder, raw, read_signature(folder))
+    manifest = _parse_manifest(folder, raw)
     listed: dict[str, Any] = manifest["files"]
     _check_listing(folder, listed)
-    bundle = VerifiedBundle(path=folder, manifest=manifest)
+    bundle = VerifiedBundle(
+        path=folder, manifest=manifest, manifest_sha256=sha256_bytes(raw), signature=signature
+    )
     for name, entry in listed.items():
         path = folder / name
         size = path.stat().st_size

@@ -12,8 +12,11 @@ refused, because its vocabulary would not match what this code produces.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+
+import numpy as np
 
 NORMALIZER_VERSION = "1"
 
@@ -46,6 +49,22 @@ def normalize_text(text: str) -> str:
 def dedupe_key(text: str) -> str:
     """Key under which two texts count as the same item when splitting train and test."""
     return normalize_text(text).lower()
+
+
+def item_ids(texts: list[str]) -> np.ndarray:
+    """A 64-bit id per text (the first 8 bytes of SHA-256 of its `dedupe_key`), as uint64.
+
+    Bundles store these for their evaluation items, without the texts: two bundles evaluated on
+    overlapping test sets can then be compared item by item, on the items both hold.
+    """
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.sha256(dedupe_key(t).encode("utf-8")).digest()[:8], "little")
+            for t in texts
+        ),
+        dtype=np.uint64,
+        count=len(texts),
+    )
 
 
 def placeholder_pattern(term: str) -> re.Pattern[str] | None:

@@ -31,6 +31,12 @@ class Settings:
     log_retention_days: int = 90
     store_raw_text: bool = False  # activity log stores an HMAC of texts unless this is set
     reference_threshold: float = 0.50
+    # Model versions, by bundle folder name ("" = the newest bundled model / none).
+    active_model: str = ""
+    previous_model: str = ""  # what "Roll back" returns to
+    challenger_model: str = ""
+    # An administrator's explicit choice: accept bundles with no signature (each use is logged).
+    allow_unsigned_models: bool = False
     # Limits a user may tune by editing the file (see app.core.limits; each must be >= 1).
     warn_file_bytes: int = Limits().warn_file_bytes
     max_concurrent_jobs: int = Limits().max_concurrent_jobs

@@ -15,6 +15,7 @@ Observer = Callable[[str, Any], None]
 
 # Names of the observable fields; an observer receives (name, new value).
 ACTIVE_SCORER = "scorer"
+CHALLENGER = "challenger"  # a second model that shadow-scores without deciding anything
 THRESHOLD = "threshold"
 RUNNING_JOBS = "running_jobs"
 SETTINGS = "settings"
@@ -25,6 +26,7 @@ class AppState:
     """What every panel shares: the active model, the app-wide threshold, running jobs."""
 
     scorer: Any = None  # app.core.scoring.Scorer (Any: keeps this module import-light)
+    challenger: Any = None  # Scorer or None; its scores are shown and exported, never decide
     threshold: float = 0.45
     running_jobs: int = 0
     _observers: list[tuple[str | None, Observer]] = field(default_factory=list, repr=False)
@@ -61,6 +63,9 @@ class AppState:
 
     def set_scorer(self, scorer: Any) -> None:
         self._set(ACTIVE_SCORER, scorer)
+
+    def set_challenger(self, challenger: Any) -> None:
+        self._set(CHALLENGER, challenger)
 
     def set_threshold(self, threshold: float) -> None:
         threshold = float(threshold)

@@ -33,7 +33,7 @@ from app.core.calibration import compare_platt, fit_platt
 from app.core.evaluation import evaluate_scores
 from app.core.model import VECTORIZER_KEYS
 from app.core.model_card import render_model_card
-from app.core.normalize import NORMALIZER_VERSION, normalize_text
+from app.core.normalize import NORMALIZER_VERSION, item_ids, normalize_text
 from app.core.scoring import DEFAULT_THRESHOLD, Scorer
 from app.core.thresholds import ThresholdAnalysis
 from app.core.training_data import Corpus, Split, load_corpus, split_corpus
@@ -241,6 +241,7 @@ def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> d
     files["eval_scores.npy"] = eval_scores.astype(np.float64)
     files["eval_labels.npy"] = test.labels.astype(np.int8)
     files["eval_origin.npy"] = np.array(test.origins.tolist())  # narrowest unicode dtype
+    files["eval_ids.npy"] = item_ids(test.texts)  # lets two bundles be compared item by item
     return files
 
 
@@ -369,6 +370,7 @@ def train_bundle(
             "scores": "eval_scores.npy",
             "labels": "eval_labels.npy",
             "origin": "eval_origin.npy",
+            "ids": "eval_ids.npy",
             "part": "test",
         },
     }
