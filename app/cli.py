@@ -16,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 from app import APP_NAME, __version__
+from app.cli_models import add_models_parser, cmd_models
 from app.core.errors import AbuseDeskError, InputError, JobCancelled, ModelError
 
 EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL = 0, 2, 3, 4
@@ -38,7 +39,10 @@ def _thresholds(text: str) -> list[float]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=APP_NAME, description="Score text for abuse, offline.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
-    parser.add_argument("--model", type=Path, help="model bundle folder (default: newest bundled)")
+    parser.add_argument(
+        "--model",
+        help="model bundle folder or installed version (default: the active model)",
+    )
     parser.add_argument(
         "--self-test", action="store_true", help="verify the model and the app, then exit"
     )
@@ -100,21 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", type=Path)
     p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
 
+    add_models_parser(sub)
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser
 
 
-def _bundle_path(args: argparse.Namespace) -> Path:
-    from app.core.scoring import default_bundle_path
-
-    return args.model or default_bundle_path()
-
-
 def _load_scorer(args: argparse.Namespace):  # -> Scorer (imported lazily to keep --help fast)
-    from app.core.scoring import Scorer
+    """``--model`` (a folder or an installed version), else the active model from the settings;
+    either way under the signature policy."""
+    from app.core.registry import ModelRegistry
+    from app.core.settings import load_settings
 
-    return Scorer.load(_bundle_path(args))
+    settings = load_settings()
+    registry = ModelRegistry.default(settings)
+    if args.model:
+        return registry.load(args.model)
+    scorer, _challenger, problems = registry.load_startup(settings)
+    for problem in problems:
+        print(f"{APP_NAME}: warning: {problem}", file=sys.stderr)
+    return scorer
+
+
+def _bundle_path(args: argparse.Namespace) -> Path:
+    return Path(_load_scorer(args).bundle.path)
 
 
 def _print_json(obj: object) -> None:
@@ -330,9 +343,11 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
+    from app.core.registry import ModelRegistry
     from app.core.selftest import run_self_test
+    from app.core.settings import load_settings
 
-    checks = run_self_test(_bundle_path(args))
+    checks = run_self_test(_bundle_path(args), ModelRegistry.default(load_settings()).check)
     for check in checks:
         print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     if all(c.ok for c in checks):
@@ -348,6 +363,7 @@ COMMANDS = {
     "train": cmd_train,
     "self-test": cmd_self_test,
     "log": cmd_log,
+    "models": cmd_models,
 }
 
 

@@ -52,6 +52,36 @@ def tiny_bundle_copy(tiny_training, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A test-only Ed25519 key pair: (private key file, folder holding its public key)."""
+    from app.core.signing import generate_key_pair
+
+    folder = tmp_path_factory.mktemp("keys")
+    generate_key_pair(folder / "test-team.key", folder / "public" / "test-team.pem")
+    return folder / "test-team.key", folder / "public"
+
+
+@pytest.fixture
+def signed_tiny_bundle(tiny_bundle_copy: Path, signing_key: tuple[Path, Path]) -> Path:
+    """A private copy of the tiny bundle, signed with the test key."""
+    from app.core.signing import sign_bundle
+
+    sign_bundle(tiny_bundle_copy, signing_key[0])
+    return tiny_bundle_copy
+
+
+@pytest.fixture
+def model_registry(tmp_path: Path, signing_key: tuple[Path, Path]):
+    """A registry over the repo's bundled models and an empty user folder in tmp_path, trusting
+    the shipped keys and the test key; unsigned bundles refused."""
+    from app.core.registry import ModelRegistry
+    from app.core.signing import TrustStore
+
+    trust = TrustStore.load([REPO / "resources" / "trusted_keys", signing_key[1]])
+    return ModelRegistry(REPO / "models", tmp_path / "user-models", trust)
+
+
 # --- UI fixtures ------------------------------------------------------------------------------
 
 

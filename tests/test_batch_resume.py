@@ -238,7 +238,16 @@ def _kill_and_resume(bundle: Path, src: Path, out: Path, expected: bytes, rng: r
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()  # never a file with the final name before completion
     result = run_cli(
-        "--model", str(bundle), "score", str(src), "-o", str(out), "--threshold", "0.45", "--resume"
+        "--model",
+        str(bundle),
+        "score",
+        str(src),
+        "-o",
+        str(out),
+        "--threshold",
+        "0.45",
+        "--resume",
+        allow_unsigned=True,  # the tiny test model is not signed
     )
     assert result.returncode == 0, result.stderr
     assert "resuming scored.csv after" in result.stderr
@@ -283,6 +292,7 @@ def test_cli_refuses_to_resume_a_changed_job_in_one_line(tiny_training, scorer, 
         "0.7",
         "--resume",
         "--quiet",
+        allow_unsigned=True,
     )
     assert result.returncode == 3 and result.stderr.count("\n") == 1
     assert "cannot resume" in result.stderr and "threshold changed" in result.stderr

@@ -169,13 +169,14 @@ ManifestCheck = Callable[[Path, bytes, "bytes | None"], Any]
 
 
 def load_verified(
-    folder: str | Path, *, check_manifest: ManifestCheck | None = None
+    folder: str | Path, *, check_manifest: ManifestCheck | None = None, parse: bool = True
 ) -> VerifiedBundle:
     """Verify every file of the bundle against its manifest, then parse it.
 
     ``check_manifest(folder, manifest_bytes, signature_bytes_or_None)`` runs on the raw manifest
     before even the manifest is parsed (the signature check: app.core.signing); what it returns
-    is kept as ``bundle.signature``. Raises ModelError naming the file on any mismatch, missing
+    is kept as ``bundle.signature``. With ``parse=False`` files are only checked (a cheap
+    listing), and the returned bundle holds the manifest alone. Raises ModelError naming the file on any mismatch, missing
     or extra file.
     """
     folder = Path(folder)
@@ -202,7 +203,8 @@ def load_verified(
                 f"model bundle {folder}: {name} does not match its SHA-256 in the manifest "
                 "(the file was changed or damaged)"
             )
-        _parse(folder, name, data, bundle)
+        if parse:
+            _parse(folder, name, data, bundle)
     return bundle
 
 

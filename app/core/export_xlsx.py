@@ -85,8 +85,11 @@ _ROW_BUFFER_BYTES = 1 << 20
 def _enlarge_row_buffer(ws: Any) -> None:
     """Reopen a constant_memory sheet's row file with a large buffer (before any row is
     written to it). Relies on XlsxWriter internals, so it does nothing if they change."""
-    fh, name = getattr(ws, "row_data_fh", None), getattr(ws, "row_data_filename", None)
-    if fh is None or name is None or fh.tell() != 0 or getattr(ws, "fh", None) is not fh:
+    fh = getattr(ws, "row_data_fh", None)
+    name = getattr(ws, "row_data_filename", None)
+    if getattr(ws, "fh", None) is not fh or fh is None or name is None:
+        return
+    if fh.tell() != 0:  # rows already written: keep them
         return
     fh.close()
     ws.row_data_fh = open(name, "w+", encoding="utf-8", buffering=_ROW_BUFFER_BYTES)  # noqa: SIM115

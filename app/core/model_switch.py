@@ -46,6 +46,7 @@ def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -
     ctx.state.set_scorer(scorer)
     if challenger is not None and ctx.settings.challenger_model == "":
         ctx.state.set_challenger(None)
+    log_if_unsigned(ctx, scorer, "active model")
     ctx.log(
         action,
         model_version=scorer.version_label,
@@ -82,6 +83,7 @@ def set_challenger(ctx: AppContext, challenger: Any | None) -> bool:
     if challenger is None:
         ctx.log("challenger_cleared", detail=f"was {_label(old)}")
     else:
+        log_if_unsigned(ctx, challenger, "challenger")
         ctx.log(
             "challenger_set",
             file_sha256=manifest_sha256(challenger),
@@ -106,6 +108,18 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
         threshold=threshold,
         detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
     )
+
+
+def log_if_unsigned(ctx: AppContext, scorer: Any, role: str) -> None:
+    """An unsigned bundle is only usable because an administrator allowed it: say so each time."""
+    status = getattr(scorer.bundle, "signature", None)
+    if status is not None and not status.signed:
+        ctx.log(
+            "unsigned_model_used",
+            model_version=scorer.version_label,
+            file_sha256=manifest_sha256(scorer),
+            detail=f"{role}: {scorer.version_label} has no signature (allow_unsigned_models is on)",
+        )
 
 
 def manifest_sha256(scorer: Any) -> str | None:

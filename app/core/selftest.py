@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.bundle import ManifestCheck, load_verified
 from app.core.errors import AbuseDeskError
 from app.core.scoring import Scorer
 from app.core.thresholds import ThresholdAnalysis
@@ -31,17 +32,20 @@ class Check:
     detail: str
 
 
-def run_self_test(bundle_path: Path) -> list[Check]:
+def run_self_test(bundle_path: Path, check_manifest: ManifestCheck | None = None) -> list[Check]:
+    """``check_manifest``: the signature policy (``ModelRegistry.check``); None checks hashes only."""
     checks: list[Check] = []
     try:
-        scorer = Scorer.load(bundle_path)
+        scorer = Scorer(load_verified(bundle_path, check_manifest=check_manifest))
     except AbuseDeskError as exc:
         return [Check("bundle verified", False, str(exc))]
+    status = scorer.bundle.signature
+    signed = f", {status.describe()}" if status is not None else ""
     checks.append(
         Check(
             "bundle verified",
             True,
-            f"{scorer.version_label}, {len(scorer.bundle.file_hashes)} files",
+            f"{scorer.version_label}, {len(scorer.bundle.file_hashes)} files{signed}",
         )
     )
 

@@ -89,6 +89,7 @@ class AppContext:
     activity: Any  # app.core.activity.ActivityLog
     session: Any  # app.core.session.SessionMetrics
     settings_path: Any = None  # Path | None; None: the platform's config folder
+    registry: Any = None  # app.core.registry.ModelRegistry (None: the default one, built on use)
 
     def log(self, action: str, **values: Any) -> Any:
         """Record an activity event stamped with the active model and threshold."""

@@ -61,10 +61,16 @@ def install_excepthook(log_path: Path) -> None:
     sys.excepthook = hook
 
 
-def build_context(model_path: Path | None):  # -> AppContext
-    """Settings, activity log (with retention applied), session metrics and the verified model."""
+def build_context(model_path: Path | str | None):  # -> AppContext
+    """Settings, activity log (with retention applied), session metrics and the verified models.
+
+    ``model_path`` (``--model``) overrides the active model for this session only. Problems
+    that did not stop the start (a damaged settings file, a refused active model or challenger)
+    are logged and kept in ``settings.problems`` for the window to show.
+    """
+    from app.core import model_switch
     from app.core.activity import ActivityLog
-    from app.core.scoring import Scorer, default_bundle_path
+    from app.core.registry import ModelRegistry
     from app.core.session import SessionMetrics
     from app.core.settings import load_settings, settings_path
     from app.core.state import AppContext, AppState
@@ -74,10 +80,20 @@ def build_context(model_path: Path | None):  # -> AppContext
         log.warning("settings: %s", problem)
     activity = ActivityLog.open_default(user_data_dir(), store_raw_text=settings.store_raw_text)
     activity.purge_older_than(settings.log_retention_days)
-    scorer = Scorer.load(model_path or default_bundle_path())
-    state = AppState(scorer=scorer, threshold=settings.threshold)
-    ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path())
+    registry = ModelRegistry.default(settings)
+    if model_path:
+        scorer, challenger, problems = registry.load(model_path), None, []
+    else:
+        scorer, challenger, problems = registry.load_startup(settings)
+    for problem in problems:
+        log.warning("models: %s", problem)
+    settings.problems.extend(problems)
+    state = AppState(scorer=scorer, challenger=challenger, threshold=settings.threshold)
+    ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path(), registry)
     ctx.log("app_started", detail=f"{APP_NAME} {__version__}")
+    model_switch.log_if_unsigned(ctx, scorer, "active model")
+    if challenger is not None:
+        model_switch.log_if_unsigned(ctx, challenger, "challenger")
     return ctx
 
 
@@ -110,6 +126,10 @@ def run_gui(model_path: Path | None = None, argv: list[str] | None = None) -> in
         return 4
     window = MainWindow(ctx)
     window.show()
+    if ctx.settings.problems:  # said once, after the window is up, so the user sees both
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(window, APP_NAME, "\n\n".join(ctx.settings.problems))
     code = int(qt_app.exec())
     ctx.activity.close()
     return code

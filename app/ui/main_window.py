@@ -17,9 +17,10 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QT
 
 from app import APP_NAME, __version__
 from app.core.settings import save_settings
-from app.core.state import ACTIVE_SCORER, RUNNING_JOBS, THRESHOLD, AppContext
+from app.core.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity_panel import ActivityPanel
 from app.ui.batch_panel import BatchPanel
+from app.ui.models_panel import ModelsPanel
 from app.ui.score_panel import ScorePanel
 from app.ui.session_panel import SessionPanel
 from app.ui.settings_dialog import SettingsDialog
@@ -41,12 +42,14 @@ class MainWindow(QMainWindow):
         self.threshold = ThresholdPanel(ctx, self.pool)
         self.activity = ActivityPanel(ctx, self.pool)
         self.session = SessionPanel(ctx, self.pool)
-        self.panels: list[Any] = [
+        self.models = ModelsPanel(ctx, self.pool)
+        self.panels: list[Any] = [  # appended panels keep the earlier Ctrl+N shortcuts
             self.score,
             self.batch,
             self.threshold,
             self.activity,
             self.session,
+            self.models,
         ]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -106,16 +109,17 @@ class MainWindow(QMainWindow):
         self._refresh_status()
 
     def _refresh_status(self) -> None:
-        scorer = self.ctx.state.scorer
-        self.model_status.setText(
-            f"Model {scorer.version_label} · verified" if scorer else "Loading model…"
-        )
+        scorer, challenger = self.ctx.state.scorer, self.ctx.state.challenger
+        text = f"Model {scorer.version_label} · verified" if scorer else "Loading model…"
+        if challenger is not None:
+            text += f" · challenger {challenger.version_label}"
+        self.model_status.setText(text)
         self.threshold_status.setText(f"Threshold {self.ctx.state.threshold:.2f}")
         jobs = self.ctx.state.running_jobs
         self.jobs_status.setText(f"{jobs} job{'s' if jobs != 1 else ''} running" if jobs else "")
 
     def _on_state(self, name: str, _value: Any) -> None:
-        if name in (ACTIVE_SCORER, THRESHOLD, RUNNING_JOBS):
+        if name in (ACTIVE_SCORER, CHALLENGER, THRESHOLD, RUNNING_JOBS):
             self._refresh_status()
 
     # --- actions ----------------------------------------------------------------------------

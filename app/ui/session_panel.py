@@ -251,7 +251,11 @@ class SessionPanel(QWidget):
         self.self_test_button.setEnabled(False)
         self.self_test_status.setText(f"Running the self-test on {scorer.version_label}…")
         self.self_test_status.setStyleSheet("")
-        worker = Worker(lambda _progress, _cancelled: selftest.run_self_test(path), "self-test")
+        registry = self.ctx.registry  # its signature policy, when the app has one
+        check = registry.check if registry is not None else None
+        worker = Worker(
+            lambda _progress, _cancelled: selftest.run_self_test(path, check), "self-test"
+        )
         worker.signals.finished.connect(self._on_self_test_finished)
         worker.signals.failed.connect(self._on_self_test_failed)
         worker.signals.done.connect(self._on_self_test_done)

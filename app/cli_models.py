@@ -1,0 +1,189 @@
+"""``python -m app models ...``: the registry from the command line (list, verify, import,
+activate, roll back, challenger) and the training team's signing tools (keygen, sign, trust).
+
+Commands that change which model decides write the same activity-log events as the Models panel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_models_parser(sub: Any) -> None:
+    p = sub.add_parser("models", help="list, verify, import, activate and sign model versions")
+    models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    q = models.add_parser("list", help="every installed version, verified, newest first")
+    q.add_argument("--json", action="store_true")
+    q = models.add_parser("verify", help="check a bundle folder (or installed version) in full")
+    q.add_argument("bundle", help="a bundle folder, or an installed version such as 1.0.0")
+    q.add_argument("--json", action="store_true")
+    q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
+    q.add_argument("source", type=Path)
+    q = models.add_parser("activate", help="make an installed version the active model")
+    q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
+    models.add_parser("rollback", help="return to the previously active version")
+    q = models.add_parser("challenger", help="set (or --clear) the shadow-scoring challenger")
+    q.add_argument("version", nargs="?")
+    q.add_argument("--clear", action="store_true")
+    q = models.add_parser("sign", help="sign a bundle's manifest (the training team)")
+    q.add_argument("bundle", type=Path)
+    q.add_argument("--key", type=Path, required=True, help="Ed25519 private key (PEM)")
+    q = models.add_parser("keygen", help="create a signing key pair (the training team)")
+    q.add_argument("--private", type=Path, required=True)
+    q.add_argument("--public", type=Path, required=True)
+    q = models.add_parser("trust", help="trust a public key on this workstation (an administrator)")
+    q.add_argument("public_key", type=Path)
+
+
+def _registry() -> tuple[Any, Any]:
+    from app.core.registry import ModelRegistry
+    from app.core.settings import load_settings
+
+    settings = load_settings()
+    return ModelRegistry.default(settings), settings
+
+
+def _context():  # -> AppContext with the current active model and challenger loaded
+    from app.core.activity import ActivityLog
+    from app.core.paths import user_data_dir
+    from app.core.session import SessionMetrics
+    from app.core.settings import settings_path
+    from app.core.state import AppContext, AppState
+
+    registry, settings = _registry()
+    active, challenger, problems = registry.load_startup(settings)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    state = AppState(scorer=active, challenger=challenger, threshold=settings.threshold)
+    activity = ActivityLog.open_default(user_data_dir(), store_raw_text=settings.store_raw_text)
+    ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path())
+    ctx.registry = registry
+    return ctx
+
+
+def _print_entry(entry: Any) -> None:
+    state = "verified" if entry.verified else "REFUSED"
+    aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
+    print(f"{entry.ref:28s} {entry.source:8s} {state:9s} {entry.signature_text}")
+    if entry.verified:
+        print(f"{'':28s} created {entry.created_utc}; test ROC-AUC {aucs or 'n/a'}")
+    else:
+        print(f"{'':28s} {entry.problem}")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    action = args.models_command
+    if action in ("list", "verify"):
+        return _list_or_verify(args)
+    if action == "import":
+        return _import(args)
+    if action in ("activate", "rollback", "challenger"):
+        return _switch(args)
+    return _signing(args)
+
+
+def _list_or_verify(args: argparse.Namespace) -> int:
+    from app.core.errors import ModelError
+    from app.core.registry import USER
+
+    registry, settings = _registry()
+    if args.models_command == "list":
+        entries = registry.entries()
+        roles = {settings.active_model: "active", settings.challenger_model: "challenger"}
+        if args.json:
+            rows = [dict(e.as_dict(), role=roles.get(e.ref, "")) for e in entries]
+            print(json.dumps(rows, indent=2))
+        else:
+            for entry in entries:
+                _print_entry(entry)
+            print(
+                f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
+                f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
+            )
+        return 0 if all(e.verified for e in entries) else 1
+    scorer = registry.load(args.bundle)  # full check: signature, hashes, parsing, shapes
+    entry = registry.describe(scorer.bundle.path, USER)
+    if args.json:
+        print(
+            json.dumps(
+                dict(entry.as_dict(), manifest_sha256=scorer.bundle.manifest_sha256), indent=2
+            )
+        )
+    else:
+        print(
+            f"{scorer.version_label}: verified; {entry.signature_text}; "
+            f"manifest SHA-256 {scorer.bundle.manifest_sha256}"
+        )
+    if not entry.verified:  # pragma: no cover - load() above already raised
+        raise ModelError(entry.problem or "not verified")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from app.core.model_import import import_bundle
+
+    ctx = _context()
+    try:
+        entry, installed = import_bundle(ctx.registry, args.source)
+        if installed:
+            ctx.log(
+                "model_imported",
+                model_version=entry.label,
+                file_name=args.source.name,
+                detail=f"{entry.label} from {args.source} ({entry.signature_text})",
+            )
+            print(f"imported {entry.label} into {entry.folder} ({entry.signature_text})")
+        else:
+            print(f"{entry.label} is already installed (identical) at {entry.folder}")
+    finally:
+        ctx.activity.close()
+    return 0
+
+
+def _switch(args: argparse.Namespace) -> int:
+    from app.core import model_switch
+    from app.core.errors import ModelError
+
+    ctx = _context()
+    try:
+        registry = ctx.registry
+        if args.models_command == "activate":
+            changed = model_switch.activate(ctx, registry.load(args.version))
+        elif args.models_command == "rollback":
+            if not ctx.settings.previous_model:
+                raise ModelError("there is no previous model to roll back to")
+            changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
+        elif args.clear or args.version is None:
+            changed = model_switch.set_challenger(ctx, None)
+        else:
+            changed = model_switch.set_challenger(ctx, registry.load(args.version))
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    finally:
+        ctx.activity.close()
+    challenger = ctx.state.challenger
+    print(
+        f"active model: {ctx.state.scorer.version_label}"
+        + (f"; challenger: {challenger.version_label}" if challenger else "")
+        + ("" if changed else " (unchanged)")
+    )
+    return 0
+
+
+def _signing(args: argparse.Namespace) -> int:
+    from app.core import signing
+
+    if args.models_command == "sign":
+        kid = signing.sign_bundle(args.bundle, args.key)
+        print(f"signed {args.bundle} with key {kid}")
+    elif args.models_command == "keygen":
+        kid = signing.generate_key_pair(args.private, args.public)
+        print(f"key {kid}: private {args.private} (keep it secret), public {args.public}")
+    else:
+        kid = signing.add_trusted_key(args.public_key)
+        print(f"trusted key {kid} ({args.public_key.stem}) for bundles on this workstation")
+    return 0

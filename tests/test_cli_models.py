@@ -1,0 +1,122 @@
+"""``python -m app models ...`` end to end, as a script or an administrator would run it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli_runner import run_cli
+from tests.conftest import REPO
+
+
+def _actions(home: Path) -> list[str]:
+    with sqlite3.connect(home / "data" / "activity.sqlite3") as db:
+        return [row[0] for row in db.execute("SELECT action FROM events ORDER BY id")]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def cli(home: Path, *args: str, **kw):
+    return run_cli(*args, ABUSE_DESK_HOME=str(home), **kw)
+
+
+def test_list_shows_the_signed_bundled_model(home):
+    result = cli(home, "models", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    [row] = [r for r in json.loads(result.stdout) if r["ref"] == "abuse-lr-1.0.0"]
+    assert row["verified"] and row["signature"].startswith("signed by abuse-desk-training-2026")
+    assert row["source"] == "bundled" and row["test_auc"]["davidson"] > 0.98
+    text = cli(home, "models", "list").stdout
+    assert "unsigned bundles refused" in text and "abuse-lr-1.0.0" in text
+
+
+def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_key, tmp_path):
+    refused = cli(home, "models", "import", str(signed_tiny_bundle))
+    assert refused.returncode == 4 and "not trusted" in refused.stderr  # key not yet trusted
+    assert "Traceback" not in refused.stderr and refused.stderr.count("\n") == 1
+    trusted = cli(home, "models", "trust", str(signing_key[1] / "test-team.pem"))
+    assert trusted.returncode == 0 and "trusted key" in trusted.stdout
+    imported = cli(home, "models", "import", str(signed_tiny_bundle))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported tiny 0.0.1" in imported.stdout and "signed by test-team" in imported.stdout
+    again = cli(home, "models", "import", str(signed_tiny_bundle))
+    assert "already installed (identical)" in again.stdout
+
+    active = cli(home, "models", "activate", "0.0.1")
+    assert active.returncode == 0 and "active model: tiny 0.0.1" in active.stdout
+    scored = cli(home, "score-text", "hello there", "--json")
+    assert json.loads(scored.stdout)["model_version"] == "tiny 0.0.1"
+
+    chal = cli(home, "models", "challenger", "abuse-lr-1.0.0")
+    assert "challenger: abuse-lr 1.0.0" in chal.stdout
+    roles = {r["ref"]: r["role"] for r in json.loads(cli(home, "models", "list", "--json").stdout)}
+    assert roles == {"abuse-lr-1.0.0": "challenger", "tiny-0.0.1": "active"}
+
+    back = cli(home, "models", "rollback")
+    assert back.returncode == 0 and "active model: abuse-lr 1.0.0" in back.stdout
+    # The challenger was the model rolled back to: comparing it with itself is meaningless.
+    assert "challenger" not in back.stdout
+    assert _actions(home) == [
+        "model_imported",
+        "model_activated",
+        "challenger_set",
+        "model_rolled_back",
+    ]
+    copy = shutil.copytree(signed_tiny_bundle, tmp_path / "unsigned")
+    (copy / "manifest.sig").unlink()
+    unsigned = cli(home, "models", "import", str(copy))
+    assert unsigned.returncode == 4 and "is not signed" in unsigned.stderr
+
+
+def test_keygen_sign_verify(home, tmp_path, tiny_bundle_copy):
+    keys = tmp_path / "team"
+    made = cli(
+        home, "models", "keygen", "--private", str(keys / "t.key"), "--public", str(keys / "t.pem")
+    )
+    assert made.returncode == 0 and (keys / "t.key").exists()
+    signed = cli(home, "models", "sign", str(tiny_bundle_copy), "--key", str(keys / "t.key"))
+    assert signed.returncode == 0 and (tiny_bundle_copy / "manifest.sig").exists()
+    untrusted = cli(home, "models", "verify", str(tiny_bundle_copy))
+    assert untrusted.returncode == 4 and "not trusted" in untrusted.stderr
+    cli(home, "models", "trust", str(keys / "t.pem"))
+    verified = cli(home, "models", "verify", str(tiny_bundle_copy), "--json")
+    assert verified.returncode == 0, verified.stderr
+    facts = json.loads(verified.stdout)
+    assert facts["verified"] and facts["signature"].startswith("signed by t (")
+    assert len(facts["manifest_sha256"]) == 64
+
+
+def test_model_option_obeys_the_signature_policy(home, tiny_bundle_copy):
+    refused = cli(home, "--model", str(tiny_bundle_copy), "info")
+    assert refused.returncode == 4 and "is not signed" in refused.stderr
+    allowed = run_cli("--model", str(tiny_bundle_copy), "info", allow_unsigned=True)
+    assert allowed.returncode == 0 and "tiny 0.0.1: verified" in allowed.stdout
+
+
+def test_self_test_reports_the_signature(home):
+    result = cli(home, "--self-test")
+    assert result.returncode == 0
+    assert "signed by abuse-desk-training-2026" in result.stdout
+
+
+def test_activate_unknown_version_is_one_line(home):
+    result = cli(home, "models", "activate", "9.9.9")
+    assert result.returncode == 4 and "'9.9.9' is not installed" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_tampered_bundled_copy_is_refused_by_verify(home, tmp_path):
+    copy = tmp_path / "abuse-lr-1.0.0"
+    shutil.copytree(REPO / "models" / "abuse-lr-1.0.0", copy)
+    (copy / "manifest.json").write_text(
+        (copy / "manifest.json").read_text().replace("0.45", "0.05", 1)
+    )
+    result = cli(home, "models", "verify", str(copy))
+    assert result.returncode == 4 and "signature does not match" in result.stderr
