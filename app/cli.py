@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="abuse-lr")
     p.add_argument("--model-version", default="1.0.0")
     p.add_argument("--seed", type=int)
+    p.add_argument("--sign-key", type=Path, help="sign the new bundle with this private key")
 
     p = sub.add_parser("log", help="check or export the activity log")
     log = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
@@ -287,6 +288,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=DEFAULT_SEED if args.seed is None else args.seed,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
+    if args.sign_key:  # so it imports on workstations that refuse unsigned bundles
+        from app.core.signing import sign_bundle
+
+        key = sign_bundle(result.bundle_path, args.sign_key)
+        print(f"signed with key {key}", file=sys.stderr)
     test = result.manifest["metrics"]["test"]
     print(
         f"bundle {result.bundle_path} in {result.seconds:.0f} s; test ROC-AUC "

@@ -184,3 +184,19 @@ def test_committed_bundle_meets_quality_floor(bundled_scorer):
     test = bundled_scorer.bundle.manifest["metrics"]["test"]
     assert test["davidson"]["auc"] >= 0.98
     assert test["olid"]["auc"] >= 0.80
+
+
+def test_item_ids_follow_the_dedupe_key():
+    from app.core.normalize import item_ids
+
+    ids = item_ids(["@bob You idiot", "@alice you IDIOT", "you idiot!", "you idiot!"])
+    assert ids.dtype == np.uint64
+    assert ids[0] == ids[1]  # same item once mentions and case are normalised
+    assert ids[2] == ids[3] and ids[0] != ids[2]
+
+
+def test_bundles_carry_eval_ids_aligned_with_eval_scores(tiny_training, bundled_scorer):
+    for arrays in (load_verified(tiny_training.bundle_path).arrays, bundled_scorer.bundle.arrays):
+        ids = arrays["eval_ids.npy"]
+        assert ids.dtype == np.uint64 and ids.shape == arrays["eval_scores.npy"].shape
+        assert len(np.unique(ids)) == len(ids)  # deduplicated before the split: no repeats

@@ -120,3 +120,31 @@ def test_tampered_bundled_copy_is_refused_by_verify(home, tmp_path):
     )
     result = cli(home, "models", "verify", str(copy))
     assert result.returncode == 4 and "signature does not match" in result.stderr
+
+
+def test_train_to_deploy(home, tmp_path, tiny_data_dir, signing_key):
+    """`train --sign-key` makes a bundle that imports and activates on a strict workstation."""
+    out = tmp_path / "new" / "fresh-2.0.0"
+    trained = cli(
+        home,
+        "train",
+        "--data",
+        str(tiny_data_dir),
+        "--out",
+        str(out),
+        "--name",
+        "fresh",
+        "--model-version",
+        "2.0.0",
+        "--sign-key",
+        str(signing_key[0]),
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert (out / "manifest.sig").exists() and (out / "eval_ids.npy").exists()
+    cli(home, "models", "trust", str(signing_key[1] / "test-team.pem"))
+    imported = cli(home, "models", "import", str(out))
+    assert imported.returncode == 0 and "imported fresh 2.0.0" in imported.stdout
+    activated = cli(home, "models", "activate", "fresh 2.0.0")
+    assert "active model: fresh 2.0.0" in activated.stdout
+    info = json.loads(cli(home, "info", "--json").stdout)
+    assert info["version"] == "2.0.0"
