@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delimiter", help="override the detected delimiter (',', ';', 'tab', '|')")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument(
+        "--challenger",
+        help="also score with this model (folder or installed version): shadow columns only",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted CSV job from its checkpoint (XLSX jobs restart)",
@@ -218,7 +222,15 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         if note := describe(args.output):
             print(note, file=sys.stderr)
-    report = run_batch(scorer, options, progress=progress, resume=args.resume)
+    challenger = None
+    if args.challenger:
+        from app.core.registry import ModelRegistry
+        from app.core.settings import load_settings
+
+        challenger = ModelRegistry.default(load_settings()).load(args.challenger)
+    report = run_batch(
+        scorer, options, progress=progress, resume=args.resume, challenger=challenger
+    )
     if not args.quiet:
         print("\r", end="", file=sys.stderr)
     if args.report:

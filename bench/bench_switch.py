@@ -106,7 +106,7 @@ def panel_switch(ctx: AppContext, repeat: int) -> dict[str, float]:
             time.sleep(0.001)
 
     settle()  # the panel lists (and hashes) every version on a worker first
-    for i in range(repeat):
+    for _ in range(repeat):
         current = ctx.state.scorer.bundle.path.name
         panel.select("abuse-lr-1.0.0" if current != "abuse-lr-1.0.0" else "abuse-lr-1.0.0-copy")
         before = ctx.state.scorer

@@ -148,3 +148,40 @@ def test_train_to_deploy(home, tmp_path, tiny_data_dir, signing_key):
     assert "active model: fresh 2.0.0" in activated.stdout
     info = json.loads(cli(home, "info", "--json").stdout)
     assert info["version"] == "2.0.0"
+
+
+def test_score_with_a_challenger_adds_shadow_columns(tmp_path, tiny_training, bundled_scorer):
+    import csv
+
+    from app.core.scoring import Scorer
+
+    texts = ["you are an idiot", "lovely weather today", "", "shut up moron"]
+    src = tmp_path / "in.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["id", "text"], *[[i, t] for i, t in enumerate(texts)]])
+    out = tmp_path / "out.csv"
+    result = run_cli(
+        "score",
+        str(src),
+        "-o",
+        str(out),
+        "--challenger",
+        str(tiny_training.bundle_path),
+        "--quiet",
+        allow_unsigned=True,
+    )
+    assert result.returncode == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    tiny = Scorer.load(tiny_training.bundle_path)
+    for row, text in zip(rows, texts, strict=True):
+        if not text:
+            assert row["challenger_score"] == "" and row["abuse_score"] == ""
+            continue
+        assert float(row["abuse_score"]) == pytest.approx(
+            bundled_scorer.score_text(text, 0.45).score
+        )
+        assert float(row["challenger_score"]) == pytest.approx(tiny.score_text(text, 0.45).score)
+        assert row["challenger_version"] == "tiny 0.0.1"
+    provenance = json.loads((tmp_path / "out.csv.provenance.json").read_text())
+    assert provenance["challenger_version"] == "tiny 0.0.1"

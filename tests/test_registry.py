@@ -234,3 +234,12 @@ def test_copy_of_shipped_bundle_keeps_its_signature(tmp_path):
     entry, installed = import_bundle(registry, copy)
     assert installed and entry.signature is not None and entry.signature.signed
     assert isinstance(registry.load("abuse-lr-1.0.0").bundle.path, Path)
+
+
+def test_promotion_with_a_bad_threshold_changes_nothing(switch_ctx, model_registry):
+    ctx = switch_ctx
+    model_switch.set_challenger(ctx, model_registry.load("tiny-0.0.1"))
+    before = (ctx.state.scorer, ctx.state.challenger, ctx.state.threshold)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        model_switch.promote_challenger(ctx, 1.5, "typo")
+    assert (ctx.state.scorer, ctx.state.challenger, ctx.state.threshold) == before

@@ -1,9 +1,10 @@
 """Batch scoring of a CSV file (the original service's /batch), streamed in chunks.
 
 Memory is set by the chunk size, not the file. The output holds every accepted input row with
-all its columns plus ``abuse_score``, ``abuse_label``, ``model_version`` and ``abuse_note``; it is
-written to a hidden temporary file that is renamed into place only when complete, so a cancelled
-or crashed job never leaves a file that looks finished.
+all its columns plus ``abuse_score``, ``abuse_label``, ``model_version`` and ``abuse_note`` (then
+a challenger's columns, if the job has one: see `app.core.batch_rows`); it is written to a hidden
+temporary file that is renamed into place only when complete, so a cancelled or crashed job
+never leaves a file that looks finished.
 
 The ledger: ``rows_read = rows_scored + rows_rejected + rows_blank``. Rejected rows (malformed
 records) are listed with their line numbers and reasons and are not in the output. Blank rows are
@@ -25,23 +26,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from app import __version__
 from app.core import batch_checkpoint
 from app.core.atomic import atomic_path
+from app.core.batch_rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
 from app.core.csv_input import RejectedRow, iter_chunks
 from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError, JobCancelled
 from app.core.export import XlsxExportWriter, write_provenance_sidecar
-from app.core.scoring import Scorer, label_for
+from app.core.scoring import Scorer
 
-OUTPUT_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
+__all__ = ["OUTPUT_COLUMNS", "BatchOptions", "BatchProgress", "BatchReport", "run_batch"]
 DEFAULT_CHUNK_ROWS = 5_000
 # What a checkpoint restores into the report on resume (everything but the run's own timing).
 _LEDGER = (
     "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
-    "rejected started_utc".split()
+    "rows_disagreeing rejected started_utc".split()
 )
 
 
@@ -91,11 +91,14 @@ class BatchReport:
     rows_written: int = 0
     rows_flagged: int = 0
     rows_truncated: int = 0
+    rows_disagreeing: int = 0  # scored rows the challenger labels differently (0 without one)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
     text_column: str = ""
     model_version: str = ""
+    challenger_version: str = ""  # "" when the job had no challenger
+    challenger_manifest_sha256: str = ""
     threshold: float = 0.0
     input_sha256: str = ""
     started_utc: str = ""
@@ -125,7 +128,23 @@ class BatchReport:
             "rows_rejected",
             "rows_blank",
         )
-        return {key: getattr(self, key) for key in keys}
+        provenance = {key: getattr(self, key) for key in keys}
+        if self.challenger_version:  # absent without a challenger: such outputs are unchanged
+            provenance.update(
+                challenger_version=self.challenger_version,
+                challenger_manifest_sha256=self.challenger_manifest_sha256,
+                rows_disagreeing=self.rows_disagreeing,
+            )
+        return provenance
+
+    def disagreement(self) -> str:
+        """One line on the challenger ("" without one), for summaries and the log."""
+        if not self.challenger_version:
+            return ""
+        return (
+            f"challenger {self.challenger_version} disagrees on {self.rows_disagreeing:,} of "
+            f"{self.rows_scored:,} scored rows"
+        )
 
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
@@ -135,6 +154,8 @@ class BatchReport:
             f"rejected, {self.rows_blank:,} blank; wrote {self.output} in {self.seconds:.1f} s "
             f"({rate:,.0f} rows/s)"
         )
+        if self.challenger_version:
+            text += f"\n{self.disagreement()}"
         if self.rejected:
             first = self.rejected[0]
             text += f"\nfirst rejected row: line {first['line']}: {first['reason']}"
@@ -151,39 +172,6 @@ def file_sha256(path: Path, cancelled: Callable[[], bool] | None = None) -> str:
     return digest.hexdigest()
 
 
-def _unique_output_columns(header: list[str]) -> list[str]:
-    """Our column names, suffixed if the input already uses them, so no input column is hidden."""
-    taken, names = set(header), []
-    for name in OUTPUT_COLUMNS:
-        candidate, n = name, 2
-        while candidate in taken:
-            candidate, n = f"{name}_{n}", n + 1
-        taken.add(candidate)
-        names.append(candidate)
-    return header + names
-
-
-def _score_chunk(
-    scorer: Scorer, rows: list[list[str]], text_index: int, threshold: float, report: BatchReport
-) -> list[list[object]]:
-    scores, truncated, empty = scorer.score_many([row[text_index] for row in rows])
-    out: list[list[object]] = []
-    version = scorer.version_label
-    for row, score, cut, blank in zip(
-        rows, scores.tolist(), truncated.tolist(), empty.tolist(), strict=True
-    ):
-        if blank:
-            out.append([*row, None, "", version, "blank text"])
-            continue
-        note = f"scored the first {scorer.max_chars:,} characters" if cut else ""
-        out.append([*row, score, label_for(score, threshold), version, note])
-    report.rows_blank += int(np.count_nonzero(empty))
-    report.rows_scored += len(rows) - int(np.count_nonzero(empty))
-    report.rows_truncated += int(np.count_nonzero(truncated & ~empty))
-    report.rows_flagged += int(np.count_nonzero(scores[~empty] >= threshold))
-    return out
-
-
 def run_batch(
     scorer: Scorer,
     options: BatchOptions,
@@ -192,6 +180,7 @@ def run_batch(
     on_rows: Callable[[list[list[object]], list[int]], None] | None = None,
     *,
     resume: bool = False,
+    challenger: Scorer | None = None,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
 
@@ -201,7 +190,13 @@ def run_batch(
     it only sees the rows scored in this run.
 
     ``resume=True`` continues an interrupted CSV job from its checkpoint (InputError if the job
-    differs, e.g. the input or threshold changed); with no checkpoint the job simply starts.
+    differs, e.g. the input, threshold or challenger changed); with no checkpoint the job
+    simply starts.
+
+    ``challenger`` shadow-scores every row: its score, label (at the same threshold) and
+    version follow the active model's columns (`batch_rows.CHALLENGER_COLUMNS`), and the report
+    counts the rows the two labels differ on. It decides nothing: every other column, count and
+    the flagged total are the active model's.
     """
     if options.output_format not in ("csv", "xlsx"):
         raise InputError(f"unknown output format {options.output_format!r} (use csv or xlsx)")
@@ -218,25 +213,30 @@ def run_batch(
         delimiter=sniffed.format.delimiter,
         text_column=text_column,
         model_version=scorer.version_label,
+        challenger_version=challenger.version_label if challenger is not None else "",
+        challenger_manifest_sha256=(
+            challenger.bundle.manifest_sha256 if challenger is not None else ""
+        ),
         threshold=options.threshold,
         started_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
     )
     report.input_sha256 = file_sha256(options.input_path, cancelled)
     text_index = sniffed.header.index(text_column)
-    header = _unique_output_columns(list(sniffed.header))
+    header = unique_output_columns(sniffed.header, challenger is not None)
     chunk_rows, skip, earlier = options.chunk_rows, 0, 0.0
     job: dict[str, Any] = {}
     saved: batch_checkpoint.Checkpoint | None = None
     if options.output_format == "csv":
-        job = batch_checkpoint.job_identity(scorer, options, report, header)
+        job = batch_checkpoint.job_identity(scorer, options, report, header, challenger)
         saved = batch_checkpoint.load(options.output_path) if resume else None
     if saved is not None:
         if why := batch_checkpoint.mismatch(saved.job, job):
             raise InputError(
                 f"cannot resume {options.output_path}: {why}; run without resume to start over"
             )
+        ledger = {"rows_disagreeing": 0, **saved.ledger}  # older checkpoints have no such count
         for key in _LEDGER:
-            setattr(report, key, saved.ledger[key])
+            setattr(report, key, ledger[key])
         chunk_rows, skip, earlier = saved.chunk_rows, saved.chunks_done, saved.ledger["seconds"]
     chunks = iter_chunks(
         options.input_path,
@@ -261,7 +261,9 @@ def run_batch(
             report.rejected.extend(_rejected_entry(r) for r in chunk.rejected)
             scored: list[list[object]] = []
             if chunk.rows:
-                scored = _score_chunk(scorer, chunk.rows, text_index, options.threshold, report)
+                scored = score_rows(
+                    scorer, challenger, chunk.rows, text_index, options.threshold, report
+                )
                 write(scored)
                 report.rows_written += len(chunk.rows)
             if commit:

@@ -7,17 +7,18 @@ Design (CSV output only):
   ``.<out>.checkpoint.json`` beside it.
 * After every chunk the work file is flushed and fsynced, *then* the checkpoint is replaced
   atomically. It records the job's identity (input path, size and SHA-256 of the whole input,
-  model version and bundle fingerprint, threshold, text column, encoding, delimiter, output
-  format, output header), the chunk size, the chunks done, the work file's byte length after
-  them and the ledger so far (counters, rejected rows, start time, elapsed seconds). The data
-  a checkpoint vouches for is always on disk before it; bytes written after the last checkpoint
-  (a kill mid-chunk) are cut off on resume.
+  model version and bundle fingerprint, the challenger's if any, threshold, text column,
+  encoding, delimiter, output format, output header), the chunk size, the chunks done, the work
+  file's byte length after them and the ledger so far (counters, rejected rows, start time,
+  elapsed seconds). The data a checkpoint vouches for is always on disk before it; bytes
+  written after the last checkpoint (a kill mid-chunk) are cut off on resume.
 * Resume (``run_batch(..., resume=True)``) loads the checkpoint, refuses with `InputError` if
-  anything in the identity differs (the input changed, another model or threshold...), truncates
-  the work file to the recorded length, re-reads and skips the chunks already done (parsing is
-  cheap next to scoring, and re-reading keeps line numbers and rejections exactly as in one
-  pass) and continues with the recorded chunk size. The result is byte-identical to an
-  uninterrupted run. Without ``resume`` a stale checkpoint is discarded and the job starts over.
+  anything in the identity differs (the input changed, another model, challenger or
+  threshold...), truncates the work file to the recorded length, re-reads and skips the chunks
+  already done (parsing is cheap next to scoring, and re-reading keeps line numbers and
+  rejections exactly as in one pass) and continues with the recorded chunk size. The result is
+  byte-identical to an uninterrupted run. Without ``resume`` a stale checkpoint is discarded
+  and the job starts over.
 * At the end the work file is renamed over the output, then the checkpoint is removed. A crash
   between the two leaves a checkpoint without a work file: resume starts over.
 * Cancellation (`JobCancelled`) is a decision, so it deletes the work file and checkpoint; any
@@ -97,17 +98,31 @@ def load(output: Path) -> Checkpoint | None:
     return checkpoint
 
 
+def _fingerprint(scorer: Scorer) -> str:
+    """The bundle's files, hashed: two bundles with one version label still differ here."""
+    hashes = json.dumps(scorer.bundle.file_hashes, sort_keys=True).encode()
+    return hashlib.sha256(hashes).hexdigest()
+
+
 def job_identity(
-    scorer: Scorer, options: BatchOptions, report: BatchReport, header: list[str]
+    scorer: Scorer,
+    options: BatchOptions,
+    report: BatchReport,
+    header: list[str],
+    challenger: Scorer | None = None,
 ) -> dict[str, Any]:
-    """What must be the same for a checkpoint to be resumed into this job's output."""
-    fingerprint = json.dumps(scorer.bundle.file_hashes, sort_keys=True).encode()
-    return {
+    """What must be the same for a checkpoint to be resumed into this job's output.
+
+    The challenger is part of it: its columns are in every row, so a resumed job must not mix
+    two challengers' scores (or rows with and without them) in one file. Without a challenger
+    the key is absent, so checkpoints written before challengers existed still resume.
+    """
+    identity = {
         "input": str(options.input_path.resolve()),
         "input_size": options.input_path.stat().st_size,
         "input_sha256": report.input_sha256,
         "model_version": scorer.version_label,
-        "model_fingerprint": hashlib.sha256(fingerprint).hexdigest(),
+        "model_fingerprint": _fingerprint(scorer),
         "threshold": options.threshold,
         "text_column": report.text_column,
         "encoding": report.encoding,
@@ -115,10 +130,26 @@ def job_identity(
         "output_format": options.output_format,
         "output_header": header,
     }
+    if challenger is not None:
+        identity["challenger"] = {
+            "version": challenger.version_label,
+            "fingerprint": _fingerprint(challenger),
+        }
+    return identity
+
+
+def _challenger_name(challenger: Mapping[str, Any] | None) -> str:
+    return "none" if not challenger else str(challenger.get("version"))
 
 
 def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
     """Why a saved job is not this job (first differing item), or None if they are the same."""
+    then, now = saved.get("challenger"), current.get("challenger")
+    if then != now:  # named first: it also changes the header, which would be less clear
+        what = f"{_challenger_name(then)} then, {_challenger_name(now)} now"
+        if then and now and then.get("version") == now.get("version"):
+            what += ", with other model files"
+        return f"challenger model changed ({what})"
     for key in sorted(set(saved) | set(current)):
         if saved.get(key) != current.get(key):
             what = "input file content" if key in ("input_sha256", "input_size") else key

@@ -98,6 +98,8 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
     challenger = ctx.state.challenger
     if challenger is None:
         raise ValueError("there is no challenger to promote")
+    if not 0.0 <= threshold <= 1.0:  # checked before anything changes: all or nothing
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     old_threshold = ctx.state.threshold
     activate(ctx, challenger, action="model_promoted")
     ctx.state.set_threshold(threshold)

@@ -23,7 +23,7 @@ from app.core.errors import InputError
 from app.core.labeled import label_parser
 
 STRINGS = np.dtypes.StringDType()
-SORT_KEYS = ("line", "score", "text", "gold")
+SORT_KEYS = ("line", "score", "text", "gold", "challenger_score")
 
 
 @dataclass
@@ -35,6 +35,10 @@ class ResultsTable:
     texts: np.ndarray  # StringDType
     gold: np.ndarray | None = None  # StringDType raw cells of the file's label column, if chosen
     gold_column: str | None = None
+    # A challenger's scores (NaN where the text was blank) when the job had one; they are shown
+    # and exported beside the active model's, and never decide anything (labels, filters).
+    challenger_scores: np.ndarray | None = None
+    challenger_version: str = ""
     _lower: np.ndarray | None = field(default=None, init=False, repr=False)  # for search
 
     @classmethod
@@ -45,6 +49,9 @@ class ResultsTable:
         texts: Sequence[str] | np.ndarray,
         gold: Sequence[str] | np.ndarray | None = None,
         gold_column: str | None = None,
+        *,
+        challenger_scores: Sequence[float] | np.ndarray | None = None,
+        challenger_version: str = "",
     ) -> ResultsTable:
         table = cls(
             np.asarray(lines, dtype=np.int64),
@@ -52,10 +59,13 @@ class ResultsTable:
             np.asarray(texts, dtype=STRINGS),
             None if gold is None else np.asarray(gold, dtype=STRINGS),
             gold_column if gold is not None else None,
+            None if challenger_scores is None else np.asarray(challenger_scores, np.float64),
+            challenger_version if challenger_scores is not None else "",
         )
         sizes = {len(table.lines), len(table.scores), len(table.texts)}
-        if table.gold is not None:
-            sizes.add(len(table.gold))
+        for optional in (table.gold, table.challenger_scores):
+            if optional is not None:
+                sizes.add(len(optional))
         if len(sizes) != 1:
             raise ValueError(f"results columns differ in length: {sorted(sizes)}")
         return table
@@ -130,16 +140,19 @@ def compute_view(table: ResultsTable, spec: ViewSpec, threshold: float) -> np.nd
     idx = np.flatnonzero(filter_mask(table, spec, threshold))
     if spec.sort_key == "line":
         return idx[::-1].copy() if spec.descending else idx
-    if spec.sort_key == "score":
-        scores = table.scores[idx]
+    if spec.sort_key in ("score", "challenger_score"):
+        column = table.scores if spec.sort_key == "score" else table.challenger_scores
+        if column is None:
+            return idx
+        scores = column[idx]
         blank = np.isnan(scores)
         rated, unrated = idx[~blank], idx[blank]
         return np.concatenate([rated[_stable_order(scores[~blank], spec.descending)], unrated])
     if spec.sort_key == "gold" and table.gold is None:
         return idx
-    column = table.gold if spec.sort_key == "gold" else table.texts
-    assert column is not None
-    return idx[_stable_order(column[idx], spec.descending)]
+    strings = table.gold if spec.sort_key == "gold" else table.texts
+    assert strings is not None
+    return idx[_stable_order(strings[idx], spec.descending)]
 
 
 @dataclass

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from app.core.batch import OUTPUT_COLUMNS, BatchOptions, BatchProgress, BatchReport, run_batch
+from app.core.batch import BatchOptions, BatchProgress, BatchReport, run_batch
+from app.core.batch_rows import OUTPUT_COLUMNS
 from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError
 from app.core.paths import user_data_dir
@@ -29,16 +30,22 @@ from app.core.scoring import Scorer
 class _Collector:
     """Turns `run_batch`'s ``on_rows`` chunks into column arrays (runs on the worker thread)."""
 
-    def __init__(self, text_index: int, gold_index: int | None) -> None:
+    def __init__(
+        self, width: int, text_index: int, gold_index: int | None, challenger: bool
+    ) -> None:
+        # Output rows are the `width` input cells, our columns, then the challenger's if any.
+        self.score_at = width
+        self.challenger_at = width + len(OUTPUT_COLUMNS) if challenger else None
         self.text_index, self.gold_index = text_index, gold_index
         self.parts: list[tuple[np.ndarray, ...]] = []
 
     def add(self, rows: list[list[object]], lines: list[int]) -> None:
-        score_at = -len(OUTPUT_COLUMNS)  # output rows end with our four columns
+        at = self.challenger_at
         part = [
             np.asarray(lines, dtype=np.int64),
-            np.array([row[score_at] for row in rows], dtype=np.float64),  # None -> NaN
+            np.array([row[self.score_at] for row in rows], dtype=np.float64),  # None -> NaN
             np.array([row[self.text_index] for row in rows], dtype=STRINGS),
+            np.array([row[at] for row in rows] if at is not None else [], dtype=np.float64),
         ]
         if self.gold_index is not None:
             part.append(np.array([row[self.gold_index] for row in rows], dtype=STRINGS))
@@ -62,8 +69,11 @@ def score_file(
     gold_column: str | None,
     progress: Callable[[BatchProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    *,
+    challenger: Scorer | None = None,
 ) -> ScoredFile:
-    """`run_batch` into the cache file named by ``options.output_path``, keeping the results."""
+    """`run_batch` into the cache file named by ``options.output_path``, keeping the results
+    (with ``challenger``'s scores beside the active model's, if given)."""
     sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
     text_column = choose_text_column(sniffed.header, sniffed.preview, options.text_column)
     gold_index = None
@@ -72,14 +82,20 @@ def score_file(
         if gold_column == text_column:
             raise InputError(f"The text and the label column are both {text_column!r}.")
         gold_index = sniffed.header.index(gold_column)
-    collector = _Collector(sniffed.header.index(text_column), gold_index)
-    report = run_batch(scorer, options, progress, cancelled, on_rows=collector.add)
+    collector = _Collector(
+        len(sniffed.header), sniffed.header.index(text_column), gold_index, challenger is not None
+    )
+    report = run_batch(
+        scorer, options, progress, cancelled, on_rows=collector.add, challenger=challenger
+    )
     table = ResultsTable.from_arrays(
         collector.column(0, np.int64),
         collector.column(1, np.float64),
         collector.column(2, STRINGS),
-        collector.column(3, STRINGS) if gold_index is not None else None,
+        collector.column(4, STRINGS) if gold_index is not None else None,
         gold_column,
+        challenger_scores=collector.column(3, np.float64) if challenger is not None else None,
+        challenger_version=report.challenger_version,
     )
     return ScoredFile(report, table, options.output_path)
 
@@ -113,6 +129,7 @@ def remove_cache(path: Path) -> None:
 
 
 def summary_counts(report: BatchReport) -> Mapping[str, int]:
-    """The ledger as logged with batch_finished."""
-    keys = ("rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged")
+    """The ledger as logged with batch_finished (with the disagreements, given a challenger)."""
+    keys = ["rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged"]
+    keys += ["rows_disagreeing"] if report.challenger_version else []
     return {key: int(getattr(report, key)) for key in keys}

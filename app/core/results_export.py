@@ -2,7 +2,8 @@
 
 Exports read the cache file (every input column) rather than the in-memory table (only the
 columns the view needs), with each label recomputed at the export threshold by
-`scoring.label_for`, the rule the results table shows labels by.
+`scoring.label_for`, the rule the results table shows labels by. A challenger's label, when the
+job had one, is recomputed at the same threshold, as the table shows it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from app.core.atomic import atomic_open, atomic_path
-from app.core.batch import OUTPUT_COLUMNS, BatchReport
+from app.core.batch import BatchReport
+from app.core.batch_rows import OUTPUT_COLUMNS, added_columns
 from app.core.errors import InputError, JobCancelled
 from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
 from app.core.results import ViewSpec
@@ -39,6 +41,12 @@ def export_provenance(
         export_filter=(spec or ViewSpec()).describe(),
     )
     return provenance
+
+
+def _relabelled(cell: str, threshold: float) -> tuple[float | None, str]:
+    """A cached score cell as a number, with its label at `threshold` ("" if blank)."""
+    score = float(cell) if cell else None
+    return score, "" if score is None else label_for(score, threshold)
 
 
 def export_scored(
@@ -66,7 +74,9 @@ def export_scored(
     with open(cache, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
-        score_at = len(header) - len(OUTPUT_COLUMNS)
+        # Input columns, then ours, then the challenger's (the report says whether it had one).
+        score_at = len(header) - len(added_columns(bool(report.challenger_version)))
+        challenger_at = score_at + len(OUTPUT_COLUMNS) if report.challenger_version else None
         written = [0]
 
         def rows() -> Any:
@@ -79,11 +89,12 @@ def export_scored(
                         progress(index)
                 if keep is not None and (index >= len(keep) or not keep[index]):
                     continue
-                cell = row[score_at]
-                score = float(cell) if cell else None
-                label = "" if score is None else label_for(score, threshold)
                 written[0] += 1
-                yield [*row[:score_at], score, label, *row[score_at + 2 :]]
+                out: list[object] = [*row]
+                for at in (score_at, challenger_at):
+                    if at is not None:  # score and label: a number, and relabelled
+                        out[at : at + 2] = _relabelled(row[at], threshold)
+                yield out
             if keep is not None and index + 1 != len(keep):  # cache and table out of step
                 raise RuntimeError(f"{cache} holds {index + 1} rows, the table {len(keep)}")
 

@@ -30,6 +30,7 @@ from app.core.limits import Limits
 from app.core.results import ViewSpec
 from app.core.results_cache import ScoredFile, jobs_folder, remove_cache, score_file, summary_counts
 from app.core.results_export import export_scored
+from app.core.scoring import Scorer
 from app.core.state import AppContext
 from app.ui.batch_layout import hbox
 from app.ui.workers import Worker, WorkerPool
@@ -52,6 +53,10 @@ class BatchJob:
     message: str = ""  # why it failed
     result: ScoredFile | None = None
     label_threshold: float = 0.0  # labels shown and exported: the job's, until re-labelled
+    # The models captured when the job started: a switch while it runs must not mix two
+    # models' scores in one file, so the job finishes with these (Scorers are immutable).
+    scorer: Scorer | None = None
+    challenger: Scorer | None = None
 
 
 class JobQueue(QWidget):
@@ -136,7 +141,8 @@ class JobQueue(QWidget):
             job.path, job.cache, threshold, job.text_column, "csv", job.encoding, job.delimiter,
             chunk_rows=CHUNK_ROWS,
         )  # fmt: skip
-        run = partial(score_file, self.ctx.state.scorer, options, job.gold_column)
+        job.scorer, job.challenger = self.ctx.state.scorer, self.ctx.state.challenger
+        run = partial(score_file, job.scorer, options, job.gold_column, challenger=job.challenger)
         worker = Worker(run, f"batch {job.path.name}")
         relay = _JobRelay(self, job)
         # Slots are methods of a QObject living here (never lambdas): Qt queues them to the GUI
@@ -148,7 +154,8 @@ class JobQueue(QWidget):
         job.status = "running"
         self._show_status(job)
         self.ctx.state.job_started()
-        self.ctx.log("batch_started", file_name=job.path.name, threshold=threshold)
+        shadow = f"challenger {job.challenger.version_label}" if job.challenger else None
+        self.ctx.log("batch_started", file_name=job.path.name, threshold=threshold, detail=shadow)
 
     def _start(self, worker: Worker, kind: str) -> Worker:
         # Slots are methods of this QObject (never lambdas): Qt queues them to the GUI thread.
@@ -198,18 +205,30 @@ class JobQueue(QWidget):
             file_name=job.path.name,
             file_sha256=report.input_sha256,
             threshold=report.threshold,
+            model_version=report.model_version,  # the job's model, whatever is active now
+            detail=report.disagreement() or None,
         )
         self.ctx.session.record_batch(report.rows_scored, report.rows_flagged, report.seconds)
 
     def _job_failed(self, job: BatchJob, message: str) -> None:
         job.status, job.message = "failed", message
-        self.ctx.log("batch_failed", file_name=job.path.name, detail=message)
+        self.ctx.log("batch_failed", file_name=job.path.name, detail=message, **self._model_of(job))
 
     def _job_cancelled(self, job: BatchJob) -> None:
         assert job.cache is not None
         job.status = "cancelled"
         remove_cache(job.cache)  # a cancel after the last chunk leaves a complete cache
-        self.ctx.log("batch_cancelled", file_name=job.path.name, threshold=job.label_threshold)
+        self.ctx.log(
+            "batch_cancelled",
+            file_name=job.path.name,
+            threshold=job.label_threshold,
+            **self._model_of(job),
+        )
+
+    @staticmethod
+    def _model_of(job: BatchJob) -> dict[str, str]:
+        """The model the job ran with (the active one may have changed since it started)."""
+        return {"model_version": job.scorer.version_label} if job.scorer is not None else {}
 
     def _job_done(self, job: BatchJob) -> None:
         del self.workers[job.id]

@@ -112,6 +112,11 @@ class LedgerWidget(QWidget):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             grid.addWidget(QLabel(key.removeprefix("rows_").capitalize()), i, 0)
             grid.addWidget(value, i, 1)
+        # Only for a job with a challenger: scored rows the two models label differently.
+        self.disagreeing, self.disagreeing_name = QLabel("–"), QLabel("Disagreeing")
+        self.disagreeing.setAlignment(Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.disagreeing_name, len(self.FIELDS), 0)
+        grid.addWidget(self.disagreeing, len(self.FIELDS), 1)
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.rejected = RowsModel(self)
@@ -128,12 +133,22 @@ class LedgerWidget(QWidget):
             label.setText("–" if report is None else f"{getattr(report, key):,}")
         self.rejected.set_rows(["Line", "Reason"], [])
         self.note.setText("")
+        shadow = report is not None and bool(report.challenger_version)
+        self.disagreeing_name.setVisible(shadow)
+        self.disagreeing.setVisible(shadow)
         if report is None:
             return
+        if shadow:
+            self.disagreeing.setText(f"{report.rows_disagreeing:,} at {report.threshold:.2f}")
+            self.disagreeing.setToolTip(
+                f"Scored rows that {report.challenger_version} (challenger) labels differently"
+                f" from {report.model_version}"
+            )
         self.values["rows_flagged"].setText(f"{report.rows_flagged:,} at {report.threshold:.2f}")
         self.note.setText(
             f"{encoding_label(report.encoding)}, {DELIMITER_NAMES[report.delimiter].split()[0]}"
             f" delimiter, text column {report.text_column!r}, {report.seconds:.1f} s"
+            + (f"; {report.disagreement()}" if shadow else "")
         )
         rows = [[r["line"], r["reason"]] for r in report.rejected]
         # Explicit, escaped rich text: a raw excerpt that looks like HTML must show as text.
@@ -164,7 +179,10 @@ class JobProgressBar(QProgressBar):
         if job.result is not None:
             report = job.result.report
             self.setValue(1000)
-            self.setFormat(f"{name}: {report.rows_read:,} rows in {report.seconds:.1f} s")
+            text = f"{name}: {report.rows_read:,} rows in {report.seconds:.1f} s"
+            if report.challenger_version:
+                text += f" · challenger disagrees on {report.rows_disagreeing:,}"
+            self.setFormat(text)
         else:
             self.setValue(0)
             self.setFormat(f"{name}: {job.status}, nothing kept")

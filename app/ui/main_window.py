@@ -20,6 +20,7 @@ from app.core.settings import save_settings
 from app.core.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity_panel import ActivityPanel
 from app.ui.batch_panel import BatchPanel
+from app.ui.compare_panel import ComparePanel
 from app.ui.models_panel import ModelsPanel
 from app.ui.score_panel import ScorePanel
 from app.ui.session_panel import SessionPanel
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.activity = ActivityPanel(ctx, self.pool)
         self.session = SessionPanel(ctx, self.pool)
         self.models = ModelsPanel(ctx, self.pool)
+        self.compare = ComparePanel(ctx, self.pool)
         self.panels: list[Any] = [  # appended panels keep the earlier Ctrl+N shortcuts
             self.score,
             self.batch,
@@ -50,6 +52,7 @@ class MainWindow(QMainWindow):
             self.activity,
             self.session,
             self.models,
+            self.compare,
         ]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

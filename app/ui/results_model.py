@@ -25,6 +25,7 @@ _DISPLAY, _TIP, _ALIGN = (
 )
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ABUSIVE = QBrush(QColor("#b3261e"))
+_DISAGREES = QBrush(QColor("#fff4ce"))  # the Batch panel's notice colour
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw value: int line, float score, str text
 _SHOWN_CHARS = 400  # a one-line cell shows the start of a long text; the tooltip shows more
 _TIP_CHARS = 2_000
@@ -78,47 +79,71 @@ class RowsModel(QAbstractTableModel):
 
 
 class ResultsModel(QAbstractTableModel):
-    """Columns line, score, label (at `threshold`), text and, if chosen, the file's label column.
+    """Columns line, score, label (at `threshold`), the challenger's score and label if the job
+    had one, text and, if chosen, the file's label column.
 
     Labels are derived from scores on the fly, so `set_threshold` relabels in O(visible rows).
+    A challenger's label uses the same threshold; where it differs from the main label the cell
+    is tinted, since those rows are what a comparison of models is about.
     """
 
-    KEYS = ("line", "score", "label", "text", "gold")
+    KEYS = ("line", "score", "label", "challenger_score", "challenger_label", "text", "gold")
+    _HEADERS = {"line": "Line", "score": "Score", "text": "Text"}
+    _LABELS = ("label", "challenger_label")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.table = ResultsTable.from_arrays([], [], [])
         self.threshold = 0.5
+        self.columns = self._columns(self.table)  # the KEYS this table shows, in order
+
+    @staticmethod
+    def _columns(table: ResultsTable) -> tuple[str, ...]:
+        return tuple(
+            key
+            for key in ResultsModel.KEYS
+            if not (key.startswith("challenger") and table.challenger_scores is None)
+            and not (key == "gold" and table.gold is None)
+        )
 
     def set_table(self, table: ResultsTable, threshold: float) -> None:
         self.beginResetModel()
         self.table, self.threshold = table, threshold
+        self.columns = self._columns(table)
         self.endResetModel()
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         if len(self.table):
-            col = self.KEYS.index("label")
-            self.dataChanged.emit(self.index(0, col), self.index(len(self.table) - 1, col))
+            for key in self._LABELS:
+                if key in self.columns:
+                    col = self.columns.index(key)
+                    last = self.index(len(self.table) - 1, col)
+                    self.dataChanged.emit(self.index(0, col), last)
 
     def key(self, column: int) -> str:
-        return self.KEYS[column]
+        return self.columns[column]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.table)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 4 + (self.table.gold is not None)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if role != _DISPLAY or orientation != Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
             return None
-        if not 0 <= section < self.columnCount():
+        key = self.columns[section]
+        if role == _TIP and key.startswith("challenger"):
+            return f"Challenger {self.table.challenger_version}: shadow scores, never decide"
+        if role != _DISPLAY:
             return None
-        if self.KEYS[section] == "gold":
+        if key == "gold":
             return f"File: {self.table.gold_column}"
-        label = f"Label @ {self.threshold:.2f}" if len(self.table) else "Label"
-        return ("Line", "Score", label, "Text")[section]
+        if key in self._LABELS:
+            name = "Label" if key == "label" else "Challenger label"
+            return f"{name} @ {self.threshold:.2f}" if len(self.table) else name
+        return "Challenger score" if key == "challenger_score" else self._HEADERS[key]
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
         if not index.isValid():
@@ -127,21 +152,23 @@ class ResultsModel(QAbstractTableModel):
 
     def value(self, row: int, column: int, role: int = _DISPLAY) -> Any:
         """`data` without building an index; the proxy calls it directly."""
-        key, table = self.KEYS[column], self.table
+        key, table = self.columns[column], self.table
         if role == _ALIGN:
-            return _RIGHT if key in ("line", "score") else None
+            return _RIGHT if key in ("line", "score", "challenger_score") else None
         if key == "line":
             line = int(table.lines[row])
             return line if role in (_DISPLAY, SORT_ROLE) else None
-        score = float(table.scores[row])
-        if key == "score":
+        if key in ("score", "challenger_score"):
+            score = self._score(key, row)
             if role == SORT_ROLE:
                 return score
             return None if role != _DISPLAY else "" if math.isnan(score) else f"{score:.4f}"
-        if key == "label":
-            label = "blank text" if math.isnan(score) else label_for(score, self.threshold)
+        if key in self._LABELS:
+            label = self._label(key, row)
             if role == Qt.ItemDataRole.ForegroundRole:
                 return _ABUSIVE if label == "abusive" else None
+            if role == Qt.ItemDataRole.BackgroundRole and key == "challenger_label":
+                return _DISAGREES if label != self._label("label", row) else None
             return label if role in (_DISPLAY, SORT_ROLE) else None
         values = table.texts if key == "text" else table.gold
         if role not in (_DISPLAY, _TIP, SORT_ROLE) or values is None:
@@ -150,3 +177,11 @@ class ResultsModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return text
         return _one_line(text, role)
+
+    def _score(self, key: str, row: int) -> float:
+        scores = self.table.scores if key == "score" else self.table.challenger_scores
+        return math.nan if scores is None else float(scores[row])
+
+    def _label(self, key: str, row: int) -> str:
+        score = self._score("score" if key == "label" else "challenger_score", row)
+        return "blank text" if math.isnan(score) else label_for(score, self.threshold)

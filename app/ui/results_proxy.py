@@ -68,7 +68,8 @@ class ResultsProxy(QAbstractProxyModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         key = self.results().key(column) if 0 <= column < self.columnCount() else "line"
-        key = "score" if key == "label" else key  # labels are a function of the score
+        # Labels are a function of the score (the challenger's of its own score).
+        key = {"label": "score", "challenger_label": "challenger_score"}.get(key, key)
         descending = order == Qt.SortOrder.DescendingOrder
         self.set_spec(replace(self.spec, sort_key=key, descending=descending))
 

@@ -26,6 +26,14 @@ from app.ui.results_model import ResultsModel
 from app.ui.results_proxy import ResultsProxy
 
 SEARCH_DELAY_MS = 250  # typing a word refilters once, not once per key
+_WIDTHS = {
+    "line": 70,
+    "score": 80,
+    "label": 120,
+    "challenger_score": 120,
+    "challenger_label": 160,
+    "gold": 150,
+}
 
 
 class ResultsView(QWidget):
@@ -70,12 +78,13 @@ class ResultsView(QWidget):
     def set_results(self, table: ResultsTable, threshold: float) -> None:
         self.model.set_table(table, threshold)
         header = self.view.horizontalHeader()
-        for col, width in enumerate((70, 80, 120)):
-            self.view.setColumnWidth(col, width)
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(ResultsModel.KEYS.index("text"), QHeaderView.ResizeMode.Stretch)
-        if table.gold is not None:
-            self.view.setColumnWidth(ResultsModel.KEYS.index("gold"), 150)
+        # Modes belong to positions, not keys: the text column moves with the challenger's.
+        modes = QHeaderView.ResizeMode
+        for col, key in enumerate(self.model.columns):
+            header.setSectionResizeMode(col, modes.Stretch if key == "text" else modes.Interactive)
+            if key in _WIDTHS:
+                self.view.setColumnWidth(col, _WIDTHS[key])
 
     def spec(self) -> ViewSpec:
         """The filters as the core's ViewSpec (a bound at 0 or 1 excludes nothing)."""

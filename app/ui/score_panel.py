@@ -9,6 +9,9 @@ Paste-scoring spam guard: at most ``Limits.max_logged_texts_per_minute`` texts a
 the log individually. Beyond that a `RateGuard` counts them and a notice says so; the next logged
 event carries the count (``counts["suppressed_since_last"]`` and a note in its detail), and
 closing the panel records any count still pending, so no scored text goes unaccounted for.
+
+With a challenger set, a line under the result says what it scores and whether it agrees; it
+decides nothing, and is recorded in the settled text's event detail and the copied result.
 """
 
 from __future__ import annotations
@@ -37,8 +40,15 @@ from PySide6.QtWidgets import (
 from app.core.explain import Explanation
 from app.core.limits import Limits, RateGuard, suppressed_note
 from app.core.scoring import TextScore
-from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
-from app.ui.score_widgets import ABUSIVE_COLOUR, BENIGN_COLOUR, ScoreGauge, highlighted_html
+from app.core.shadow import ShadowScore, shadow_score
+from app.core.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
+from app.ui.score_widgets import (
+    ABUSIVE_COLOUR,
+    BENIGN_COLOUR,
+    ChallengerLine,
+    ScoreGauge,
+    highlighted_html,
+)
 from app.ui.workers import WorkerPool
 
 DEBOUNCE_MS = 150
@@ -62,6 +72,7 @@ class ScorePanel(QWidget):
         self.rate_guard = rate_guard or RateGuard(per_minute)
         self._suppressed_text: str | None = None  # the last text counted instead of logged
         self.result: TextScore | None = None
+        self.shadow: ShadowScore | None = None  # the challenger's view of the same text
         self.explanation: Explanation | None = None
         self.last_score_ms = 0.0  # compute time of the last update, for the Session figures
         self._logged_text: str | None = None
@@ -108,6 +119,7 @@ class ScorePanel(QWidget):
         self.copy_button.clicked.connect(self.copy_result)
         self.model_line = QLabel()
         self.model_line.setStyleSheet("color: #555;")
+        self.challenger_line = ChallengerLine()
 
         headline = QHBoxLayout()
         headline.addWidget(self.score_label)
@@ -141,6 +153,7 @@ class ScorePanel(QWidget):
         right.addLayout(headline)
         right.addWidget(self.gauge)
         right.addWidget(self.model_line)
+        right.addWidget(self.challenger_line)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         right.addWidget(line)
@@ -160,7 +173,7 @@ class ScorePanel(QWidget):
 
     # --- behaviour ------------------------------------------------------------------------
     def _on_state(self, name: str, _value: Any) -> None:
-        if name in (THRESHOLD, ACTIVE_SCORER):
+        if name in (THRESHOLD, ACTIVE_SCORER, CHALLENGER):
             self.score_now()  # a new model scores from the next update; a threshold relabels
 
     def score_now(self) -> None:
@@ -176,6 +189,7 @@ class ScorePanel(QWidget):
         explanation = None if result.empty else scorer.explain(text, top_k=None)
         self.last_score_ms = 1000 * (time.perf_counter() - started)
         self.result, self.explanation = result, explanation
+        self.shadow = shadow_score(self.ctx.state.challenger, text, result)
         if result.empty or explanation is None:
             self._show_empty("Empty text: nothing to score." if text else "")
             return
@@ -192,6 +206,7 @@ class ScorePanel(QWidget):
         self.highlight.clear()
         self.terms.setRowCount(0)
         self.notice.setText(notice)
+        self.challenger_line.show_shadow(None)  # nothing to compare
         self._log_timer.stop()
 
     def _show(self, result: TextScore, explanation: Explanation, text: str) -> None:
@@ -205,6 +220,7 @@ class ScorePanel(QWidget):
             f"background: {colour.name()}; color: white; font-weight: bold; padding: 6px 12px; border-radius: 6px;"
         )
         self.gauge.set_values(result.score, result.threshold)
+        self.challenger_line.show_shadow(self.shadow)
         scorer = self.ctx.state.scorer
         self.notice.setText(
             f"Long text: only the first {scorer.max_chars:,} of {result.chars:,} characters were scored."
@@ -249,6 +265,7 @@ class ScorePanel(QWidget):
         suppressed = self.rate_guard.take_suppressed()
         detail = f"{self.result.label}; {self.result.chars:,} chars"
         detail += "; truncated" if self.result.truncated else ""
+        detail += f"; {self.shadow.detail()}" if self.shadow is not None else ""
         detail += f"; {suppressed_note(suppressed)}" if suppressed else ""
         self.ctx.log(
             "score_text",
@@ -294,6 +311,7 @@ class ScorePanel(QWidget):
                 {"term": t.display, "share": round(t.contribution, 4)}
                 for t in self.explanation.terms[:TOP_TERMS]
             ],
+            **({"challenger": self.shadow.as_dict()} if self.shadow is not None else {}),
         }
 
     def copy_result(self) -> None:

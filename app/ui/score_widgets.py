@@ -1,4 +1,5 @@
-"""Small widgets of the Score panel: the score gauge and the highlighted-text renderer."""
+"""Small widgets of the Score panel: the score gauge, the challenger's line and the
+highlighted-text renderer."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import html
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.core.explain import Explanation, find_spans
+from app.core.shadow import ShadowScore
 
 ABUSIVE_COLOUR = QColor(200, 40, 40)
 BENIGN_COLOUR = QColor(30, 110, 190)
@@ -63,6 +65,38 @@ class ScoreGauge(QWidget):
             f"threshold {self.threshold:.2f}",
         )
         painter.end()
+
+
+_AGREES_STYLE = "color: #555; margin-bottom: 4px;"
+# A disagreement is what a reviewer looks for: the Batch panel's notice colours, not grey text.
+_DISAGREES_STYLE = (
+    "background: #fff4ce; color: #4d3800; border: 1px solid #e0c060; border-radius: 4px;"
+    " padding: 3px 8px; margin-bottom: 4px; font-weight: bold;"
+)
+
+
+class ChallengerLine(QLabel):
+    """What the challenger says about the text, under the main result; hidden without one."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scoreChallenger")
+        self.setWordWrap(True)
+        self.setIndent(0)  # else a once-bordered (disagreeing) style leaves the text indented
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a version label is shown, never rendered
+        self.setToolTip("A second model scores the same text; it never decides anything.")
+        self.disagrees = False
+        self.hide()
+
+    def show_shadow(self, shadow: ShadowScore | None) -> None:
+        self.disagrees = shadow is not None and not shadow.agrees
+        if shadow is None:
+            self.clear()
+            self.hide()
+            return
+        self.setText(shadow.line())
+        self.setStyleSheet(_DISAGREES_STYLE if self.disagrees else _AGREES_STYLE)
+        self.show()
 
 
 def highlighted_html(

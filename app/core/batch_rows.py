@@ -1,0 +1,106 @@
+"""The rows a batch job writes: the input row, the active model's cells, the challenger's cells.
+
+An output row is every input cell followed by `OUTPUT_COLUMNS` and, when the job has a
+challenger (a second model that shadow-scores and never decides), `CHALLENGER_COLUMNS`. Without
+a challenger the rows are exactly what they were before challengers existed, so outputs, caches
+and checkpoints of such jobs do not change.
+
+The challenger's label uses the job's threshold (the same rule, `scoring.label_for`), so a
+difference between the two label columns is a difference between the models, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from app.core.scoring import Scorer, label_for
+
+OUTPUT_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
+CHALLENGER_COLUMNS = ("challenger_score", "challenger_label", "challenger_version")
+
+
+class RowCounts(Protocol):
+    """The ledger counters `score_rows` adds to (a `batch.BatchReport`)."""
+
+    rows_blank: int
+    rows_scored: int
+    rows_truncated: int
+    rows_flagged: int
+    rows_disagreeing: int
+
+
+def added_columns(challenger: bool) -> tuple[str, ...]:
+    """The columns a job appends to each input row, in order."""
+    return OUTPUT_COLUMNS + (CHALLENGER_COLUMNS if challenger else ())
+
+
+def unique_output_columns(header: Sequence[str], challenger: bool = False) -> list[str]:
+    """Our column names, suffixed if the input already uses them, so no input column is hidden."""
+    taken, names = set(header), []
+    for name in added_columns(challenger):
+        candidate, n = name, 2
+        while candidate in taken:
+            candidate, n = f"{name}_{n}", n + 1
+        taken.add(candidate)
+        names.append(candidate)
+    return [*header, *names]
+
+
+def score_rows(
+    scorer: Scorer,
+    challenger: Scorer | None,
+    rows: list[list[str]],
+    text_index: int,
+    threshold: float,
+    counts: RowCounts,
+) -> list[list[object]]:
+    """Score one chunk of input rows into output rows, adding to the ledger `counts`."""
+    texts = [row[text_index] for row in rows]
+    scores, truncated, empty = scorer.score_many(texts)
+    out: list[list[object]] = []
+    version = scorer.version_label
+    for row, score, cut, blank in zip(
+        rows, scores.tolist(), truncated.tolist(), empty.tolist(), strict=True
+    ):
+        if blank:
+            out.append([*row, None, "", version, "blank text"])
+            continue
+        note = f"scored the first {scorer.max_chars:,} characters" if cut else ""
+        out.append([*row, score, label_for(score, threshold), version, note])
+    blanks = int(np.count_nonzero(empty))
+    counts.rows_blank += blanks
+    counts.rows_scored += len(rows) - blanks
+    counts.rows_truncated += int(np.count_nonzero(truncated & ~empty))
+    counts.rows_flagged += int(np.count_nonzero(scores[~empty] >= threshold))
+    if challenger is not None:
+        _add_challenger(challenger, texts, scores, empty, threshold, out, counts)
+    return out
+
+
+def _add_challenger(
+    challenger: Scorer,
+    texts: list[str],
+    scores: np.ndarray,
+    empty: np.ndarray,
+    threshold: float,
+    out: list[list[object]],
+    counts: RowCounts,
+) -> None:
+    """Append the challenger's cells to each output row; count the rows the labels differ on.
+
+    Blank-text rows are the active model's call (both models use the same blank rule, but the
+    active one decides what counts as scored), and get blank challenger cells.
+    """
+    other, _, _ = challenger.score_many(texts)
+    version = challenger.version_label
+    for row, score, blank in zip(out, other.tolist(), empty.tolist(), strict=True):
+        if blank:
+            row.extend((None, "", ""))
+        else:
+            row.extend((score, label_for(score, threshold), version))
+    scored = ~empty
+    differ = (scores[scored] >= threshold) != (other[scored] >= threshold)
+    counts.rows_disagreeing += int(np.count_nonzero(differ))
