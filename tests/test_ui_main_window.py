@@ -120,3 +120,46 @@ def test_preferences_change_the_threshold_panels_reference(window, app_context, 
     window.edit_preferences()
     assert app_context.settings.reference_threshold == 0.6
     assert window.threshold.controls.reference_spin.value() == 0.6
+
+
+def test_switching_in_the_models_tab_reaches_the_next_keystroke(
+    qtbot, window, app_context, model_registry, signed_tiny_bundle
+):
+    """The whole path: import, make active in the Models tab, type in the Score tab."""
+    from app.core.model_import import import_bundle
+
+    qtbot.waitUntil(lambda: not window.models.busy, timeout=10_000)  # its first listing
+    app_context.registry = window.models.registry = model_registry
+    import_bundle(model_registry, signed_tiny_bundle)
+    window.models.refresh()
+    qtbot.waitUntil(lambda: not window.models.busy, timeout=10_000)
+    window.score.editor.setPlainText("you are a moron")
+    window.score.score_now()
+    bundled = app_context.state.scorer
+    assert (
+        window.score.score_label.text()
+        == f"{bundled.score_text('you are a moron', 0.45).score:.3f}"
+    )
+
+    window.tabs.setCurrentWidget(window.models)
+    assert window.models.select("tiny-0.0.1")
+    qtbot.mouseClick(window.models.view.activate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app_context.state.scorer is not bundled, timeout=10_000)
+    tiny = app_context.state.scorer
+    assert tiny.version_label == "tiny 0.0.1"
+    assert window.model_status.text().startswith("Model tiny 0.0.1")
+
+    window.tabs.setCurrentWidget(window.score)
+    qtbot.keyClicks(window.score.editor, "!")  # the next keystroke
+    typed = window.score.editor.toPlainText()
+    assert typed != "you are a moron"
+    expected = tiny.score_text(typed, app_context.state.threshold).score
+    qtbot.waitUntil(lambda: window.score.score_label.text() == f"{expected:.3f}", timeout=2_000)
+    assert "tiny 0.0.1" in window.score.model_line.text()
+
+    window.tabs.setCurrentWidget(window.models)
+    assert window.models.select("abuse-lr-1.0.0")
+    qtbot.mouseClick(window.models.view.challenger_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app_context.state.challenger is not None, timeout=10_000)
+    assert window.model_status.text().endswith("challenger abuse-lr 1.0.0")
+    qtbot.waitUntil(lambda: not window.models.busy, timeout=10_000)
