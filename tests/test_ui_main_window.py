@@ -70,7 +70,7 @@ def test_batch_results_with_labels_reach_the_threshold_panel(qtbot, window, tmp_
     with qtbot.waitSignal(window.batch.job_done, timeout=30_000):
         window.batch.start()
     window.batch.send_to_threshold()
-    assert window.tabs.currentWidget() is window.threshold
+    assert window.tabs.currentWidget() is window.threshold_tab
     dataset = window.threshold.dataset
     assert dataset is not None and len(dataset.scores) == 300
     assert int(np.sum(dataset.labels)) == 100

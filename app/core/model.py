@@ -9,12 +9,9 @@ Platt calibration fitted on validation data (``a = 1, b = 0`` when calibration d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from app.core.bundle import VerifiedBundle
 from app.core.errors import ModelError
@@ -35,6 +32,10 @@ VECTORIZER_KEYS = (
 )
 _ANALYZERS = {"word", "char", "char_wb"}
 
+if TYPE_CHECKING:  # scikit-learn and SciPy take ~0.9 s to import: only when a model is built,
+    import scipy.sparse as sp  # which the GUI does on a worker after its window is shown
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
 
 @dataclass(frozen=True)
 class FeatureBlock:
@@ -48,6 +49,8 @@ def vectorizer_from_settings(
     settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray
 ) -> TfidfVectorizer:
     """Rebuild a fitted TfidfVectorizer from its settings, vocabulary and idf weights."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     unknown = set(settings) - set(VECTORIZER_KEYS)
     if unknown:
         raise ModelError(f"vectoriser setting(s) not supported: {sorted(unknown)}")
@@ -126,6 +129,8 @@ class LinearTextModel:
 
     def features(self, normalized_texts: list[str]) -> sp.csr_matrix:
         """TF-IDF feature matrix of already-normalised texts (all blocks side by side)."""
+        import scipy.sparse as sp
+
         parts = [block.vectorizer.transform(normalized_texts) for block in self.blocks]
         return sp.hstack(parts, format="csr")
 
@@ -141,4 +146,6 @@ class LinearTextModel:
         """Probability that each text is abusive (float64, one per text)."""
         if not texts:
             return np.zeros(0, dtype=np.float64)
+        from scipy.special import expit  # imported on first use (see TYPE_CHECKING above)
+
         return expit(self.calibrated_logits(list(texts)))

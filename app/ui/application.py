@@ -61,14 +61,10 @@ def install_excepthook(log_path: Path) -> None:
     sys.excepthook = hook
 
 
-def build_context(model_path: Path | str | None):  # -> AppContext
-    """Settings, activity log (with retention applied), session metrics and the verified models.
-
-    ``model_path`` (``--model``) overrides the active model for this session only. Problems
-    that did not stop the start (a damaged settings file, a refused active model or challenger)
-    are logged and kept in ``settings.problems`` for the window to show.
-    """
-    from app.core import model_switch
+def build_context(model_path: Path | str | None, *, load_models: bool = True):  # -> AppContext
+    """Settings, activity log (with retention applied), session metrics and the model registry;
+    with ``load_models`` also the verified models (the GUI loads them on a worker instead, see
+    `app.ui.startup`, so that its window shows first)."""
     from app.core.activity import ActivityLog
     from app.core.registry import ModelRegistry
     from app.core.session import SessionMetrics
@@ -81,23 +77,37 @@ def build_context(model_path: Path | str | None):  # -> AppContext
     activity = ActivityLog.open_default(user_data_dir(), store_raw_text=settings.store_raw_text)
     activity.purge_older_than(settings.log_retention_days)
     registry = ModelRegistry.default(settings)
-    if model_path:
-        scorer, challenger, problems = registry.load(model_path), None, []
-    else:
-        scorer, challenger, problems = registry.load_startup(settings)
-    for problem in problems:
-        log.warning("models: %s", problem)
-    settings.problems.extend(problems)
-    state = AppState(scorer=scorer, challenger=challenger, threshold=settings.threshold)
+    state = AppState(threshold=settings.threshold)
     ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path(), registry)
     ctx.log("app_started", detail=f"{APP_NAME} {__version__}")
-    model_switch.log_if_unsigned(ctx, scorer, "active model")
-    if challenger is not None:
-        model_switch.log_if_unsigned(ctx, challenger, "challenger")
+    if load_models:
+        install_models(ctx, *load_models_for(registry, settings, model_path))
     return ctx
 
 
-def run_gui(model_path: Path | None = None, argv: list[str] | None = None) -> int:
+def load_models_for(registry, settings, model_path: Path | str | None):  # type: ignore[no-untyped-def]
+    """(active, challenger, problems): ``--model`` for this session only, else the settings'
+    choice with fallbacks (`ModelRegistry.load_startup`). Slow (~0.3 s plus imports): a worker's job."""
+    if model_path:
+        return registry.load(model_path), None, []
+    return registry.load_startup(settings)
+
+
+def install_models(ctx, scorer, challenger, problems: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Put the loaded models into the state (on the GUI thread); log what must be logged."""
+    from app.core import model_switch
+
+    for problem in problems:
+        log.warning("models: %s", problem)
+    ctx.settings.problems.extend(problems)
+    ctx.state.set_scorer(scorer)
+    ctx.state.set_challenger(challenger)
+    model_switch.log_if_unsigned(ctx, scorer, "active model")
+    if challenger is not None:
+        model_switch.log_if_unsigned(ctx, challenger, "challenger")
+
+
+def run_gui(model_path: Path | str | None = None, argv: list[str] | None = None) -> int:
     if not has_display():
         print(
             f"{APP_NAME}: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it on a desktop, "
@@ -105,31 +115,29 @@ def run_gui(model_path: Path | None = None, argv: list[str] | None = None) -> in
             file=sys.stderr,
         )
         return 2
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from app.core.errors import AbuseDeskError
     from app.ui.main_window import MainWindow
+    from app.ui.startup import StartupLoader
 
     log_path = install_file_log()
     install_excepthook(log_path)
     qt_app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     qt_app.setApplicationName(APP_NAME)
     qt_app.setApplicationVersion(__version__)
-    from app.core.errors import AbuseDeskError
-
     try:
-        ctx = build_context(model_path)
-    except AbuseDeskError as exc:  # a refused model bundle or an unreadable user folder
-        from PySide6.QtWidgets import QMessageBox
-
+        ctx = build_context(model_path, load_models=False)
+    except AbuseDeskError as exc:  # an unreadable user folder
         log.error("start-up failed: %s", exc)
         QMessageBox.critical(None, f"{APP_NAME} cannot start", str(exc))
         return 4
     window = MainWindow(ctx)
-    window.show()
-    if ctx.settings.problems:  # said once, after the window is up, so the user sees both
-        from PySide6.QtWidgets import QMessageBox
-
-        QMessageBox.warning(window, APP_NAME, "\n\n".join(ctx.settings.problems))
+    window.show()  # before the model is loaded: the Score panel says "Loading model…"
+    loader = StartupLoader(ctx, window, model_path)
+    loader.start()
     code = int(qt_app.exec())
+    code = loader.exit_code or code
+    window.pool.wait(10_000)
     ctx.activity.close()
     return code

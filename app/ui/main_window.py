@@ -20,12 +20,11 @@ from app.core.settings import save_settings
 from app.core.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity_panel import ActivityPanel
 from app.ui.batch_panel import BatchPanel
-from app.ui.compare_panel import ComparePanel
+from app.ui.lazy_panel import LazyPanel
 from app.ui.models_panel import ModelsPanel
 from app.ui.score_panel import ScorePanel
 from app.ui.session_panel import SessionPanel
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.threshold_panel import ThresholdPanel
 from app.ui.workers import WorkerPool
 
 
@@ -40,19 +39,19 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.score = ScorePanel(ctx, self.pool)
         self.batch = BatchPanel(ctx, self.pool)
-        self.threshold = ThresholdPanel(ctx, self.pool)
+        self.threshold_tab = LazyPanel("Threshold", self._build_threshold)
         self.activity = ActivityPanel(ctx, self.pool)
         self.session = SessionPanel(ctx, self.pool)
         self.models = ModelsPanel(ctx, self.pool)
-        self.compare = ComparePanel(ctx, self.pool)
+        self.compare_tab = LazyPanel("Compare", self._build_compare)
         self.panels: list[Any] = [  # appended panels keep the earlier Ctrl+N shortcuts
             self.score,
             self.batch,
-            self.threshold,
+            self.threshold_tab,
             self.activity,
             self.session,
             self.models,
-            self.compare,
+            self.compare_tab,
         ]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -65,6 +64,25 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._unsubscribe = ctx.state.observe(self._on_state, None)
         self._restore_geometry()
+
+    # The two matplotlib panels are built on first use (see LazyPanel): the window shows sooner.
+    def _build_threshold(self) -> Any:
+        from app.ui.threshold_panel import ThresholdPanel
+
+        return ThresholdPanel(self.ctx, self.pool)
+
+    def _build_compare(self) -> Any:
+        from app.ui.compare_panel import ComparePanel
+
+        return ComparePanel(self.ctx, self.pool)
+
+    @property
+    def threshold(self) -> Any:
+        return self.threshold_tab.panel
+
+    @property
+    def compare(self) -> Any:
+        return self.compare_tab.panel
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -138,14 +156,14 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.ctx, self)
         if dialog.exec():
             changes = dialog.apply()
-            if "reference_threshold" in changes:  # the panel reads it only at start otherwise
+            if "reference_threshold" in changes and self.threshold_tab.built:
                 self.threshold.controls.reference_spin.setValue(
                     self.ctx.settings.reference_threshold
                 )
 
     def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
         self.threshold.show_dataset(name, scores, labels, texts)
-        self.tabs.setCurrentWidget(self.threshold)
+        self.tabs.setCurrentWidget(self.threshold_tab)
 
     def _about(self) -> None:
         scorer = self.ctx.state.scorer

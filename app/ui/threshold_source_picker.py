@@ -64,7 +64,9 @@ class SourcePicker(QObject):
         Used at start and when the model changes: samples scored by another model must go.
         """
         self._datasets = bundled_datasets(scorer)
-        if not self._datasets:
+        if scorer is None:
+            self._controls.show_notice("Loading model…")
+        elif not self._datasets:
             self._controls.show_notice("This model ships no evaluation set: open a labelled CSV.")
         self._relist(BUNDLED if self._datasets else None)
 
