@@ -4,19 +4,27 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# Hash-pinned locks (regenerate with `make lock`); every install below uses them.
+LOCK := packaging/requirements.lock
+DEV_LOCK := packaging/requirements-dev.lock
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint bench self-test clean sysdeps
+.PHONY: run test check lint bench self-test clean sysdeps lock wheelhouse offline-check sbom bundle bundle-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e .
+# The project installs with --no-build-isolation, so the build backend (setuptools, wheel) must be
+# in the venv: the runtime install takes its pinned, hashed lines from the dev lock.
+$(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK) | $(PY)
+	awk '/^(setuptools|wheel)==/ {p = 1} p {print} p && !/\\$$/ {p = 0}' $(DEV_LOCK) > $(VENV)/build-backend.lock
+	$(PY) -m pip install -q --require-hashes -r $(LOCK) -r $(VENV)/build-backend.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[dev]"
+$(DEV_STAMP): pyproject.toml $(LOCK) $(DEV_LOCK) | $(PY)
+	$(PY) -m pip install -q --require-hashes -r $(DEV_LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@ $(STAMP)
 
 # Qt needs a few system libraries (EGL, xkbcommon, fontconfig, fonts) that a bare machine may lack.
@@ -26,7 +34,12 @@ sysdeps: $(STAMP)
 run: $(STAMP) sysdeps
 	$(PY) -m app
 
-test: $(DEV_STAMP) sysdeps
+# The whole suite, as CI runs it: lint and tests, then the release artefacts are built and proven
+# (the frozen bundle's self-test, the offline install with the network removed, the SBOM).
+test: check bundle bundle-check offline-check sbom
+
+# The quick loop while developing: lint and the pytest suite only.
+check: $(DEV_STAMP) sysdeps
 	@mkdir -p .xdg-runtime && chmod 700 .xdg-runtime
 	QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=$(CURDIR)/.xdg-runtime $(PY) -m ruff check app tests bench
 	$(VENV)/bin/lint-imports
@@ -44,5 +57,27 @@ bench: $(DEV_STAMP)
 self-test: $(STAMP)
 	$(PY) -m app --self-test
 
+# Re-resolve the locks from pyproject.toml (pip-tools in a throwaway venv under build/).
+# `make lock LOCK_ARGS=--upgrade` also moves every transitive pin to its newest version.
+lock:
+	bash packaging/lock.sh $(LOCK_ARGS)
+
+# The offline install kit (README, Air-gapped installation). WHEELHOUSE_ARGS=--dev adds the dev lock.
+wheelhouse: $(STAMP)
+	bash packaging/make-wheelhouse.sh --python $(PY) $(WHEELHOUSE_ARGS)
+
+offline-check: $(STAMP)
+	bash packaging/check-offline-install.sh --python $(PY)
+
+sbom: $(DEV_STAMP)
+	bash packaging/make-sbom.sh $(PY)
+
+# The self-contained folder dist/abuse-desk/ (PyInstaller) and its checks.
+bundle: $(DEV_STAMP)
+	bash packaging/build-bundle.sh $(PY)
+
+bundle-check: bundle
+	bash packaging/check-bundle.sh
+
 clean:
-	rm -rf $(VENV) build dist .xdg-runtime tests/_artifacts
+	rm -rf $(VENV) build dist wheelhouse .xdg-runtime tests/_artifacts

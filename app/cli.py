@@ -362,12 +362,23 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 def cmd_self_test(args: argparse.Namespace) -> int:
     from app.core.registry import ModelRegistry
-    from app.core.selftest import run_self_test
+    from app.core.selftest import Check, run_self_test
     from app.core.settings import load_settings
 
     checks = run_self_test(_bundle_path(args), ModelRegistry.default(load_settings()).check)
-    for check in checks:
+    gui: list[Check] = []
+    for check in checks:  # printed before Qt starts, so they show even if Qt aborts the process
+        print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", flush=True)
+    if checks[0].ok:  # then prove Qt, fonts and plots work here (no display: offscreen)
+        try:
+            from app.ui.selfcheck import gui_checks
+        except ImportError as exc:  # PySide6 or matplotlib missing or unloadable
+            gui = [Check("Qt platform", False, f"the GUI stack cannot be imported: {exc}")]
+        else:
+            gui = gui_checks()
+    for check in gui:
         print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    checks += gui
     if all(c.ok for c in checks):
         return EXIT_OK
     return EXIT_MODEL if not checks[0].ok else 1

@@ -24,7 +24,7 @@ def test_info_reports_verified_bundle(bundled_scorer):
 def test_self_test_passes():
     result = run_cli("--self-test")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[FAIL]" not in result.stdout and result.stdout.count("[ok]") == 4
+    assert "[FAIL]" not in result.stdout and result.stdout.count("[ok]") == 9
 
 
 def test_score_text_json_matches_core(bundled_scorer):

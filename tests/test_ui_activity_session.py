@@ -279,15 +279,15 @@ def test_model_hashes_and_card_are_shown(session_panel, app_context):
     assert "##" not in card  # rendered, not shown as Markdown source
 
 
-def test_self_test_runs_in_a_worker_and_shows_four_ok_checks(qtbot, session_panel, worker_pool):
+def test_self_test_runs_in_a_worker_and_shows_six_ok_checks(qtbot, session_panel, worker_pool):
     qtbot.mouseClick(session_panel.self_test_button, Qt.MouseButton.LeftButton)
     assert not session_panel.self_test_button.isEnabled()
     assert worker_pool.active  # running in the pool, not on the GUI thread
-    qtbot.waitUntil(lambda: len(session_panel.self_test_checks) == 4, timeout=30_000)
+    qtbot.waitUntil(lambda: len(session_panel.self_test_checks) == 6, timeout=30_000)
     assert all(check.ok for check in session_panel.self_test_checks)
-    results = [session_panel.checks.item(row, 1).text() for row in range(4)]
-    assert results == ["✓ ok"] * 4
-    assert session_panel.self_test_status.text().startswith("All 4 checks passed")
+    results = [session_panel.checks.item(row, 1).text() for row in range(6)]
+    assert results == ["✓ ok"] * 6
+    assert session_panel.self_test_status.text().startswith("All 6 checks passed")
     qtbot.waitUntil(session_panel.self_test_button.isEnabled, timeout=TIMEOUT)
 
 
@@ -325,7 +325,7 @@ def test_session_screenshot(qtbot, session_panel, app_context):
     metrics.record_batch(12_480, 1_337, 3.2)
     session_panel.refresh()
     session_panel.run_self_test()
-    qtbot.waitUntil(lambda: len(session_panel.self_test_checks) == 4, timeout=30_000)
+    qtbot.waitUntil(lambda: len(session_panel.self_test_checks) == 6, timeout=30_000)
     qtbot.waitUntil(session_panel.self_test_button.isEnabled, timeout=TIMEOUT)
     ARTIFACTS.mkdir(exist_ok=True)
     assert session_panel.grab().save(str(ARTIFACTS / "session_panel.png"))

@@ -19,9 +19,14 @@ _SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def install_root() -> Path:
-    """The folder holding ``models/`` and ``resources/``: the checkout, or the frozen bundle."""
+    """The folder holding ``models/`` and ``resources/``: the frozen bundle's, the source
+    checkout, or, for an installed wheel, ``<prefix>/share/abuse-desk`` (pyproject data-files)."""
     frozen_root = getattr(sys, "_MEIPASS", None)
-    return Path(frozen_root) if frozen_root else _SOURCE_ROOT
+    if frozen_root:
+        return Path(frozen_root)
+    if (_SOURCE_ROOT / "models").is_dir():
+        return _SOURCE_ROOT
+    return Path(sys.prefix) / "share" / APP_NAME
 
 
 def resource_path(*parts: str) -> Path:

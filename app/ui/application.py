@@ -107,11 +107,16 @@ def install_models(ctx, scorer, challenger, problems: list[str]) -> None:  # typ
         model_switch.log_if_unsigned(ctx, challenger, "challenger")
 
 
+def _command() -> str:
+    """How the user started us, for messages: the frozen bundle's program or python -m app."""
+    return Path(sys.executable).name if getattr(sys, "frozen", False) else "python -m app"
+
+
 def run_gui(model_path: Path | str | None = None, argv: list[str] | None = None) -> int:
     if not has_display():
         print(
             f"{APP_NAME}: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it on a desktop, "
-            "under xvfb-run, or use the command-line subcommands (python -m app --help).",
+            f"under xvfb-run, or use the command-line subcommands ({_command()} --help).",
             file=sys.stderr,
         )
         return 2
@@ -126,6 +131,10 @@ def run_gui(model_path: Path | str | None = None, argv: list[str] | None = None)
     qt_app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     qt_app.setApplicationName(APP_NAME)
     qt_app.setApplicationVersion(__version__)
+    from app.ui.fonts import ensure_fonts
+
+    if family := ensure_fonts(qt_app):  # text must never render as boxes
+        log.warning("no usable system font; using the bundled %s", family)
     try:
         ctx = build_context(model_path, load_models=False)
     except AbuseDeskError as exc:  # an unreadable user folder

@@ -157,7 +157,7 @@ class SessionPanel(QWidget):
         test_layout.addLayout(row)
         self.checks = _table(("Check", "Result", "Detail"))
         self.checks.setFixedHeight(
-            4 * ROW_HEIGHT
+            selftest.CHECK_COUNT * ROW_HEIGHT
             + self.checks.horizontalHeader().sizeHint().height()
             + 2 * self.checks.frameWidth()
             + 4
