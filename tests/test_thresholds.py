@@ -44,6 +44,12 @@ def samples(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return scores, labels
 
 
+def _next(score: float, toward: float) -> float:
+    """The adjacent float (past the largest finite one: infinity, without numpy's warning)."""
+    with np.errstate(over="ignore"):
+        return float(np.nextafter(score, toward))
+
+
 @st.composite
 def samples_and_threshold(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float]:
     scores, labels = draw(samples())
@@ -52,8 +58,8 @@ def samples_and_threshold(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, floa
             st.sampled_from(list(scores)),  # exactly on a score: the >= boundary
             st.sampled_from(GRID),
             any_score,
-            st.sampled_from(list(scores)).map(lambda s: float(np.nextafter(s, np.inf))),
-            st.sampled_from(list(scores)).map(lambda s: float(np.nextafter(s, -np.inf))),
+            st.sampled_from(list(scores)).map(lambda s: _next(s, np.inf)),
+            st.sampled_from(list(scores)).map(lambda s: _next(s, -np.inf)),
             st.sampled_from([np.inf, -np.inf]),
         )
     )
