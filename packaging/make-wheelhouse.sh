@@ -40,8 +40,8 @@ if ! "$PY" -c 'import platform, sys; sys.exit(not (sys.implementation.name == "c
   exit 2
 fi
 # Building the app's wheel uses the locked build backend (no build isolation, no download).
-if ! "$PY" -c 'import setuptools, wheel, sys; sys.exit(int(setuptools.__version__.split(".")[0]) < 69)' 2>/dev/null; then
-  echo "make-wheelhouse: $PY lacks setuptools>=69 and wheel (run make test or make run first)" >&2
+if ! "$PY" -c 'import setuptools, wheel, sys; sys.exit(int(setuptools.__version__.split(".")[0]) < 77)' 2>/dev/null; then
+  echo "make-wheelhouse: $PY lacks setuptools>=77 and wheel (run make test or make run first)" >&2
   exit 2
 fi
 VERSION=$("$PY" -c 'import ast, pathlib
