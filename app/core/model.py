@@ -31,27 +31,43 @@ VECTORIZER_KEYS = (
     "strip_accents",
 )
 _ANALYZERS = {"word", "char", "char_wb"}
+# Settings of a block with the count-idf-sqrt feature map (app.core.additive). Its "weighting"
+# key is unknown to apps older than the map, so they refuse such a bundle instead of scoring it
+# with the wrong features.
+ADDITIVE_KEYS = (
+    "analyzer",
+    "ngram_range",
+    "lowercase",
+    "token_pattern",
+    "strip_accents",
+    "weighting",
+)
 
 if TYPE_CHECKING:  # scikit-learn and SciPy take ~0.9 s to import: only when a model is built,
     import scipy.sparse as sp  # which the GUI does on a worker after its window is shown
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
 
 @dataclass(frozen=True)
 class FeatureBlock:
     name: str
-    vectorizer: TfidfVectorizer
+    vectorizer: Any  # TfidfVectorizer, or CountIdfVectorizer for the count-idf-sqrt map
     terms: list[str]  # index -> n-gram, for explanations
     offset: int  # where this block's columns start in the coefficient vector
 
 
 def vectorizer_from_settings(
     settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray
-) -> TfidfVectorizer:
-    """Rebuild a fitted TfidfVectorizer from its settings, vocabulary and idf weights."""
+) -> Any:
+    """Rebuild a fitted vectoriser from its settings, vocabulary and idf weights: scikit-learn's
+    TfidfVectorizer, or the count-idf-sqrt map when the settings say ``weighting``."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    unknown = set(settings) - set(VECTORIZER_KEYS)
+    from app.core.additive import WEIGHTING, CountIdfVectorizer
+
+    additive = "weighting" in settings
+    if additive and settings["weighting"] != WEIGHTING:
+        raise ModelError(f"feature weighting {settings['weighting']!r} is not supported")
+    unknown = set(settings) - set(ADDITIVE_KEYS if additive else VECTORIZER_KEYS)
     if unknown:
         raise ModelError(f"vectoriser setting(s) not supported: {sorted(unknown)}")
     if settings.get("analyzer") not in _ANALYZERS:
@@ -61,10 +77,11 @@ def vectorizer_from_settings(
     if idf.shape != (len(vocabulary),):
         raise ModelError(f"idf has shape {idf.shape}, vocabulary has {len(vocabulary)} terms")
     kwargs = dict(settings)
+    kwargs.pop("weighting", None)
     kwargs["ngram_range"] = tuple(kwargs.get("ngram_range", (1, 1)))
-    vectorizer = TfidfVectorizer(
-        vocabulary={term: i for i, term in enumerate(vocabulary)}, dtype=np.float64, **kwargs
-    )
+    vocabulary_map = {term: i for i, term in enumerate(vocabulary)}
+    kind = CountIdfVectorizer if additive else TfidfVectorizer
+    vectorizer = kind(vocabulary=vocabulary_map, dtype=np.float64, **kwargs)
     vectorizer.idf_ = idf
     return vectorizer
 
@@ -122,6 +139,15 @@ class LinearTextModel:
         if not self.calibration_slope > 0:
             raise ModelError(f"model bundle {bundle.path}: calibration slope must be positive")
         self.positive_label = str(classifier.get("positive_label", "abusive"))
+        # count-idf-sqrt models score without feature vectors (an order of magnitude faster)
+        from app.core.fast_scorer import FastAdditiveScorer
+
+        self.fast: FastAdditiveScorer | None = None
+        if FastAdditiveScorer.supports(blocks):
+            try:
+                self.fast = FastAdditiveScorer(blocks, self.coef, self.intercept)
+            except ValueError:  # a vocabulary the fast path cannot use: the reference scores it
+                self.fast = None
 
     @property
     def n_features(self) -> int:
@@ -137,6 +163,8 @@ class LinearTextModel:
     def raw_logits(self, texts: list[str]) -> np.ndarray:
         """Uncalibrated decision values ``x . coef + intercept`` of raw texts."""
         normalized = [normalize_text(t) for t in texts]
+        if self.fast is not None:
+            return self.fast.logits(normalized)
         return self.features(normalized) @ self.coef + self.intercept
 
     def calibrated_logits(self, texts: list[str]) -> np.ndarray:

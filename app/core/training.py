@@ -28,10 +28,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
+from app.core.additive import WEIGHTING, CountIdfVectorizer
 from app.core.bundle import write_bundle
 from app.core.calibration import compare_platt, fit_platt
 from app.core.evaluation import evaluate_scores
-from app.core.model import VECTORIZER_KEYS
+from app.core.model import ADDITIVE_KEYS, VECTORIZER_KEYS
 from app.core.model_card import render_model_card
 from app.core.normalize import NORMALIZER_VERSION, item_ids, normalize_text
 from app.core.scoring import DEFAULT_THRESHOLD, Scorer
@@ -47,7 +48,9 @@ class Candidate:
     """One configuration compared on validation."""
 
     name: str
-    blocks: Sequence[tuple[str, dict[str, Any]]]  # (block name, TfidfVectorizer settings)
+    # (block name, vectoriser settings): TfidfVectorizer's, or with "weighting": "count-idf-sqrt"
+    # CountIdfVectorizer's (app.core.additive; no sublinear_tf/norm/idf options then)
+    blocks: Sequence[tuple[str, dict[str, Any]]]
     C: float
     nb_scaling: bool  # scale features by naive-Bayes log-count ratios (NB-LR, Wang & Manning 2012)
     # (training subset, weight) per linear "expert"; their logits are averaged with the weights.
@@ -175,13 +178,16 @@ class FittedModel:
         )
 
 
+def make_vectorizer(settings: dict[str, Any]) -> Any:
+    """The unfitted vectoriser a candidate's block settings describe."""
+    kwargs = {k: v for k, v in settings.items() if k != "weighting"}
+    if settings.get("weighting") == WEIGHTING:
+        return CountIdfVectorizer(dtype=np.float64, **kwargs)
+    return TfidfVectorizer(dtype=np.float64, **kwargs)
+
+
 def fit_candidate(candidate: Candidate, corpus: Corpus, seed: int) -> FittedModel:
-    union = FeatureUnion(
-        [
-            (name, TfidfVectorizer(dtype=np.float64, **settings))
-            for name, settings in candidate.blocks
-        ]
-    )
+    union = FeatureUnion([(name, make_vectorizer(settings)) for name, settings in candidate.blocks])
     X_all = union.fit_transform([normalize_text(t) for t in corpus.texts])
     experts = []
     for subset, weight in candidate.experts:
@@ -223,7 +229,11 @@ def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> d
         vocabulary = [""] * len(vectorizer.vocabulary_)
         for term, index in vectorizer.vocabulary_.items():
             vocabulary[index] = term
-        settings = {k: vectorizer.get_params()[k] for k in VECTORIZER_KEYS}
+        additive = isinstance(vectorizer, CountIdfVectorizer)
+        keys = [k for k in ADDITIVE_KEYS if k != "weighting"] if additive else VECTORIZER_KEYS
+        settings = {k: vectorizer.get_params()[k] for k in keys}
+        if additive:
+            settings["weighting"] = WEIGHTING
         settings["ngram_range"] = list(settings["ngram_range"])
         blocks.append({"name": name, "settings": settings, "vocabulary": vocabulary})
         files[f"{name}_idf.npy"] = vectorizer.idf_.astype(np.float64)
