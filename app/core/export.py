@@ -76,12 +76,17 @@ class CsvExportWriter:
 
     def _text(self, value: str) -> str:
         value = neutralize_cell(value)
-        if _LONE_SURROGATE.search(value):
+        if not value.isascii() and _LONE_SURROGATE.search(value):
             value, count = _LONE_SURROGATE.subn("\ufffd", value)
             self.surrogates_replaced += count
         return value
 
     def _cell(self, value: object) -> str:
+        kind = type(value)  # exact types first: the common cells skip the generic checks
+        if kind is str:
+            return self._text(value)  # type: ignore[arg-type]
+        if kind is float:
+            return "" if value != value else repr(value)  # NaN stays blank; repr round-trips
         if value is None:
             return ""
         number = number_text(value)

@@ -1,20 +1,21 @@
 """Scoring count-idf-sqrt models without building feature vectors (see `app.core.additive`).
 
 For such a model a block's share of the logit is ``S / sqrt(Q)``, where S sums
-``count * idf * coef`` and Q sums ``count * idf**2`` over the block's n-gram occurrences. So a
-batch needs two sums per text and block, not a sparse matrix, and they are computed a batch at a
-time with C-level loops (``map`` over dictionary lookups) and numpy, never a Python loop per
-token:
+``count * idf * coef`` and Q sums ``count * idf**2`` over the block's n-gram occurrences: a text
+needs two sums per block, not a sparse matrix. What makes them cheap:
 
-* word n-grams: each token's vocabulary index by one lookup; a bigram is a pair of known
-  unigrams (checked when the model loads), so bigram lookups are a vectorised binary search
-  of ``left * V + right`` in the sorted pair keys;
-* ``char_wb`` n-grams never cross a space, so each distinct word's (S, Q) is computed once from
-  its n-grams and cached: a text then costs one lookup per word.
+* Both analysers work inside whitespace-separated chunks: ``char_wb`` n-grams never cross a
+  space, and a word token (a run of word characters) never contains one. So each distinct chunk
+  ("idiot!", "you") is analysed once and cached (`ChunkCache`): its char-block sums and its word
+  tokens' vocabulary rows. A batch is then joined into one string, split once, and looked up
+  chunk by chunk in C (``map(dict.get)``); everything after that is numpy.
+* Word bigrams pair adjacent tokens. A bigram is in the vocabulary only if both words are (with
+  min_df pruning a pair is never more frequent than its words; checked when the model loads),
+  so pairs are looked up by the integer key ``left * V + right`` in a numpy hash table.
 
 The result equals the reference (`CountIdfVectorizer` + dot product) up to floating-point
 summation order (checked to 1e-9 in tests and at every training). The cache holds at most
-`CACHE_WORDS` words (about 40 MB); words past that are computed each time, never dropped.
+`CACHE_CHUNKS` chunks (about 60 MB); chunks past that are analysed each time, never dropped.
 """
 
 from __future__ import annotations
@@ -28,58 +29,144 @@ import numpy as np
 
 from app.core.additive import CountIdfVectorizer
 
-CACHE_WORDS = 250_000
+CACHE_CHUNKS = 300_000
+SEP = "\x00"  # joins a batch: neither whitespace nor a word character
+_JOIN = " " + SEP + " "
+SEPARATOR = -2  # what the cache answers for SEP
 
 
-def _indices(lookup: dict[str, int], items: list[str]) -> np.ndarray:
-    """Vocabulary index of each item, -1 when unknown (the loop runs in C)."""
-    return np.fromiter(map(lookup.get, items, repeat(-1)), dtype=np.int64, count=len(items))
+def _rows(lookup: dict[Any, int], items: list[Any]) -> np.ndarray:
+    """Row of each item in ``lookup``, -1 when absent (the loop runs in C)."""
+    return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
 
 
 def _per_text(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(owner, weights=values, minlength=n) if len(owner) else np.zeros(n)
 
 
+def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices ``starts[i] .. starts[i] + lengths[i] - 1`` for every i, concatenated."""
+    total = int(lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(total) + np.repeat(starts - offsets, lengths)
+
+
+class PairTable:
+    """An open-addressing hash table of int64 keys in numpy, looked up a whole array at once."""
+
+    def __init__(self, keys: list[int]) -> None:
+        bits = max(4, (2 * max(1, len(keys)) - 1).bit_length())
+        self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
+        self.keys = np.full(1 << bits, -1, dtype=np.int64)
+        self.values = np.full(1 << bits, -1, dtype=np.int64)
+        self.max_probe = 0
+        slots = self._slots(np.asarray(keys, dtype=np.int64)).tolist()
+        for value, (key, slot) in enumerate(zip(keys, slots, strict=True)):
+            probe = 0
+            while self.keys[(slot + probe) & self.mask] != -1:
+                probe += 1
+            self.keys[(slot + probe) & self.mask] = key
+            self.values[(slot + probe) & self.mask] = value
+            self.max_probe = max(self.max_probe, probe)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        mixed = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+        return (mixed >> self.shift).astype(np.int64)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, -1 when absent (keys must be >= 0)."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        pending = np.arange(len(keys))
+        slots = self._slots(keys)
+        for probe in range(self.max_probe + 1):
+            if not len(pending):
+                break
+            at = (slots[pending] + probe) & self.mask
+            hit = self.keys[at] == keys[pending]
+            found[pending[hit]] = self.values[at[hit]]
+            pending = pending[~hit & (self.keys[at] != -1)]
+        return found
+
+
+class _Growing:
+    """A numpy array that doubles when full (rows are written once, never moved for readers:
+    a reader holding the old array still sees every row it could have been told about)."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.data = np.zeros(1024, dtype=dtype)
+
+    def put(self, start: int, values: list[Any]) -> None:
+        end = start + len(values)
+        if end > len(self.data):
+            grown = np.zeros(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+            grown[: len(self.data)] = self.data
+            self.data = grown
+        self.data[start:end] = values
+
+
+class ChunkCache:
+    """Per whitespace chunk: each char block's (S, Q), and the rows of its word tokens."""
+
+    def __init__(self, word: Any, chars: list[Any]) -> None:
+        self.word, self.chars = word, chars
+        self.index: dict[str, int] = {SEP: SEPARATOR}
+        self.count = self.token_count = 0
+        self.sums = [(_Growing(np.float64), _Growing(np.float64)) for _ in chars]
+        self.token_start, self.token_len = _Growing(np.int64), _Growing(np.int64)
+        self.tokens = _Growing(np.int64)
+        self._lock = threading.Lock()  # only misses write; threads may score concurrently
+
+    def add(self, chunks: set[str]) -> None:
+        with self._lock:
+            for chunk in chunks:
+                if chunk in self.index or self.count >= CACHE_CHUNKS:
+                    continue
+                row = self.count
+                for (s, q), block in zip(self.sums, self.chars, strict=True):
+                    cs, cq = block.chunk_sums(chunk)
+                    s.put(row, [cs])
+                    q.put(row, [cq])
+                tokens = self.word.token_rows(chunk) if self.word is not None else []
+                self.token_start.put(row, [self.token_count])
+                self.token_len.put(row, [len(tokens)])
+                self.tokens.put(self.token_count, tokens)
+                self.token_count += len(tokens)
+                self.count += 1
+                self.index[chunk] = row  # last: readers never see a half-written row
+
+
 class _WordBlock:
     def __init__(self, vectorizer: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
-        self.pattern = re.compile(vectorizer.token_pattern)
+        self.findall = re.compile(vectorizer.token_pattern).findall
         self.bigrams = vectorizer.ngram_range[1] == 2
-        unigram_ids = [i for i, term in enumerate(terms) if " " not in term]
-        self.index = {terms[i]: k for k, i in enumerate(unigram_ids)}
-        self.w, self.q = w[unigram_ids], q[unigram_ids]
-        # Bigram "a b" as the key a*V + b over unigram indices. With min_df pruning a pair is never
-        # more frequent than its words, so every vocabulary pair has two known words; checked.
-        size = len(unigram_ids)
+        unigram_rows = [i for i, term in enumerate(terms) if " " not in term]
+        self.index = {terms[i]: k for k, i in enumerate(unigram_rows)}
+        self.w, self.q, self.size = w[unigram_rows], q[unigram_rows], len(unigram_rows)
         keys, rows = [], []
         for i, term in enumerate(terms):
             if " " in term:
                 left, right = term.split(" ", 1)
                 if left not in self.index or right not in self.index or " " in right:
                     raise ValueError(f"bigram {term!r} has a word outside the vocabulary")
-                keys.append(self.index[left] * size + self.index[right])
+                keys.append(self.index[left] * self.size + self.index[right])
                 rows.append(i)
-        order = np.argsort(keys)
-        self.pair_keys = np.asarray(keys, dtype=np.int64)[order]
-        pair_rows = np.asarray(rows, dtype=np.int64)[order]
-        self.pair_w, self.pair_q, self.size = w[pair_rows], q[pair_rows], size
+        self.pairs = PairTable(keys)
+        self.pair_w, self.pair_q = w[rows], q[rows]
 
-    def sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        n = len(texts)
-        token_lists = list(map(self.pattern.findall, texts))
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
-        ids = _indices(self.index, list(chain.from_iterable(token_lists)))
-        owner = np.repeat(np.arange(n), lengths)
-        known = ids >= 0
-        s = _per_text(owner[known], self.w[ids[known]], n)
-        q = _per_text(owner[known], self.q[ids[known]], n)
-        if self.bigrams and len(ids) > 1 and len(self.pair_keys):
-            both = known[1:] & known[:-1] & (owner[1:] == owner[:-1])
-            left = np.flatnonzero(both)
-            keys = ids[left] * self.size + ids[left + 1]
-            pos = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
-            hit = self.pair_keys[pos] == keys
-            s += _per_text(owner[left[hit]], self.pair_w[pos[hit]], n)
-            q += _per_text(owner[left[hit]], self.pair_q[pos[hit]], n)
+    def token_rows(self, chunk: str) -> list[int]:
+        return [self.index.get(token, -1) for token in self.findall(chunk)]
+
+    def sums(self, rows: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``rows``: vocabulary row of every token in text order (-1 unknown); ``owner``: its text."""
+        known = rows >= 0
+        s = _per_text(owner[known], self.w[rows[known]], n)
+        q = _per_text(owner[known], self.q[rows[known]], n)
+        if self.bigrams and len(rows) > 1 and len(self.pair_w):
+            left = np.flatnonzero(known[1:] & known[:-1] & (owner[1:] == owner[:-1]))
+            pair = self.pairs.lookup(rows[left] * self.size + rows[left + 1])
+            hit = pair >= 0
+            s += _per_text(owner[left[hit]], self.pair_w[pair[hit]], n)
+            q += _per_text(owner[left[hit]], self.pair_q[pair[hit]], n)
         return s, q
 
 
@@ -87,14 +174,10 @@ class _CharBlock:
     def __init__(self, vectorizer: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
         self.min_n, self.max_n = vectorizer.ngram_range
         self.grams = {term: (wi, qi) for term, wi, qi in zip(terms, w.tolist(), q.tolist())}  # noqa: B905
-        self.cache: dict[str, int] = {}  # word -> row of self.cache_s / self.cache_q
-        self.cache_s = np.zeros(1024)
-        self.cache_q = np.zeros(1024)
-        self._lock = threading.Lock()  # only misses write; threads may score concurrently
 
-    def word_sums(self, word: str) -> tuple[float, float]:
-        """(S, Q) of one whitespace-separated word, n-grams exactly as scikit-learn's char_wb."""
-        padded = " " + word + " "
+    def chunk_sums(self, chunk: str) -> tuple[float, float]:
+        """(S, Q) of one whitespace-separated chunk, n-grams exactly as scikit-learn's char_wb."""
+        padded = " " + chunk + " "
         length = len(padded)
         grams = self.grams
         s = q = 0.0
@@ -108,50 +191,8 @@ class _CharBlock:
                 if offset + n >= length:
                     break
                 offset += 1
-            if offset == 0:  # the word is shorter than n: counted once, longer n-grams skipped
+            if offset == 0:  # the chunk is shorter than n: counted once, longer n-grams skipped
                 break
-        return s, q
-
-    def _add(self, words: set[str]) -> dict[str, tuple[float, float]]:
-        """Cache new words (values first, then the index, so readers never see a gap);
-        return the sums of those past the cache's limit."""
-        extra: dict[str, tuple[float, float]] = {}
-        with self._lock:
-            for word in words:
-                if word in self.cache:
-                    continue
-                sums = self.word_sums(word)
-                row = len(self.cache)
-                if row >= CACHE_WORDS:
-                    extra[word] = sums
-                    continue
-                if row >= len(self.cache_s):
-                    self.cache_s = np.concatenate([self.cache_s, np.zeros(len(self.cache_s))])
-                    self.cache_q = np.concatenate([self.cache_q, np.zeros(len(self.cache_q))])
-                self.cache_s[row], self.cache_q[row] = sums
-                self.cache[word] = row
-        return extra
-
-    def sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        n = len(texts)
-        word_lists = list(map(str.split, texts))
-        lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=n)
-        words = list(chain.from_iterable(word_lists))
-        rows = _indices(self.cache, words)
-        owner = np.repeat(np.arange(n), lengths)
-        extra: dict[str, tuple[float, float]] = {}
-        missing = np.flatnonzero(rows < 0)
-        if len(missing):
-            extra = self._add({words[i] for i in missing})
-            rows[missing] = _indices(self.cache, [words[i] for i in missing])
-        cached = rows >= 0
-        values_s, values_q = self.cache_s, self.cache_q  # read after the rows: never too short
-        s = _per_text(owner[cached], values_s[rows[cached]], n)
-        q = _per_text(owner[cached], values_q[rows[cached]], n)
-        for i in np.flatnonzero(~cached):  # only past the cache's limit
-            ws, wq = extra[words[i]]
-            s[owner[i]] += ws
-            q[owner[i]] += wq
         return s, q
 
 
@@ -160,17 +201,26 @@ class FastAdditiveScorer:
 
     def __init__(self, blocks: list[Any], coef: np.ndarray, intercept: float) -> None:
         self.intercept = intercept
-        self.blocks: list[_WordBlock | _CharBlock] = []
+        self.order: list[tuple[str, int]] = []  # ("word", 0) or ("char", i), in block order
+        word: _WordBlock | None = None
+        chars: list[_CharBlock] = []
         for block in blocks:
             vec = block.vectorizer
             part = coef[block.offset : block.offset + len(block.terms)]
             w, q = part * vec.idf_, vec.idf_ * vec.idf_
-            kind = _WordBlock if vec.analyzer == "word" else _CharBlock
-            self.blocks.append(kind(vec, block.terms, w, q))
+            if vec.analyzer == "word":
+                word = _WordBlock(vec, block.terms, w, q)
+                self.order.append(("word", 0))
+            else:
+                self.order.append(("char", len(chars)))
+                chars.append(_CharBlock(vec, block.terms, w, q))
+        self.word, self.chars = word, chars
+        self.cache = ChunkCache(word, chars)
 
     @staticmethod
     def supports(blocks: list[Any]) -> bool:
-        """Whether every block is one this scorer reproduces exactly."""
+        """Whether every block is one this scorer reproduces exactly (one word block at most)."""
+        words = 0
         for block in blocks:
             vec = block.vectorizer
             if not isinstance(vec, CountIdfVectorizer) or vec.strip_accents is not None:
@@ -179,20 +229,87 @@ class FastAdditiveScorer:
                 return False
             low, high = vec.ngram_range
             if vec.analyzer == "word":
+                words += 1
                 if vec.stop_words is not None or low != 1 or high not in (1, 2):
                     return False
                 if re.compile(vec.token_pattern).groups > 1:
                     return False
             elif vec.analyzer != "char_wb" or low < 1:
                 return False
-        return True
+        return words <= 1
+
+    def _chunks(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """All whitespace chunks of all texts (with separators), and for each chunk of a text:
+        its position in that list, its cache row (-1 if new) and its text."""
+        n = len(texts)
+        joined = _JOIN.join(texts)
+        if joined.count(SEP) == n - 1:  # no text holds the separator: one split for all
+            chunks = joined.split()
+            rows = _rows(self.cache.index, chunks)
+            owner = np.cumsum(rows == SEPARATOR)
+            positions = np.flatnonzero(rows != SEPARATOR)
+            return chunks, positions, rows[positions], owner[positions]
+        lists = list(map(str.split, texts))
+        chunks = list(chain.from_iterable(lists))
+        owner = np.repeat(np.arange(n), np.fromiter(map(len, lists), dtype=np.int64, count=n))
+        rows = _rows(self.cache.index, chunks)
+        return chunks, np.arange(len(chunks)), rows, owner
 
     def logits(self, normalized: list[str]) -> np.ndarray:
-        lowered = [text.lower() for text in normalized]  # every supported block lower-cases
-        total = np.full(len(lowered), self.intercept)
-        for block in self.blocks:
-            s, q = block.sums(lowered)
-            share = np.zeros_like(s)
+        n = len(normalized)
+        total = np.full(n, self.intercept)
+        if not n:
+            return total
+        all_chunks, positions, rows, owner = self._chunks([t.lower() for t in normalized])
+        missing = np.flatnonzero(rows < 0)  # new chunks (or the text's own SEP chunk)
+        chunks = {int(i): all_chunks[positions[i]] for i in missing}
+        if len(missing):
+            self.cache.add(set(chunks.values()))
+            rows[missing] = _rows(self.cache.index, [chunks[int(i)] for i in missing])
+        uncached = np.flatnonzero(rows < 0)  # past the cache's limit, or a literal SEP chunk
+        cached = rows >= 0
+        cache = self.cache
+        shares: list[tuple[np.ndarray, np.ndarray]] = []
+        for kind, i in self.order:
+            if kind == "char":
+                s_arr, q_arr = cache.sums[i][0].data, cache.sums[i][1].data
+                s = _per_text(owner[cached], s_arr[rows[cached]], n)
+                q = _per_text(owner[cached], q_arr[rows[cached]], n)
+                for j in uncached:
+                    cs, cq = self.chars[i].chunk_sums(chunks[int(j)])
+                    s[owner[j]] += cs
+                    q[owner[j]] += cq
+            else:
+                s, q = self._word_sums(chunks, rows, owner, uncached, n)
+            shares.append((s, q))
+        for s, q in shares:
+            share = np.zeros(n)
             np.divide(s, np.sqrt(q), out=share, where=q > 0)
             total += share
         return total
+
+    def _word_sums(
+        self,
+        chunks: dict[int, str],
+        rows: np.ndarray,
+        owner: np.ndarray,
+        uncached: np.ndarray,
+        n: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        cache, word = self.cache, self.word
+        assert word is not None
+        safe = np.where(rows >= 0, rows, 0)
+        lengths = np.where(rows >= 0, cache.token_len.data[safe], 0)
+        token_rows = cache.tokens.data[_segments(cache.token_start.data[safe], lengths)]
+        if len(uncached):  # rare: splice in the tokens of chunks that are not cached
+            extra = {int(j): word.token_rows(chunks[int(j)]) for j in uncached}
+            lengths = lengths.copy()
+            for j, toks in extra.items():
+                lengths[j] = len(toks)
+            starts = np.cumsum(lengths) - lengths
+            spliced = np.empty(int(lengths.sum()), dtype=np.int64)
+            spliced[_segments(starts[rows >= 0], lengths[rows >= 0])] = token_rows
+            for j, toks in extra.items():
+                spliced[starts[j] : starts[j] + len(toks)] = toks
+            token_rows = spliced
+        return word.sums(token_rows, np.repeat(owner, lengths), n)

@@ -74,11 +74,15 @@ class Scorer:
 
     def prepare(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Truncate long texts; return (texts to score, truncated mask, empty mask)."""
-        truncated = np.fromiter((len(t) > self.max_chars for t in texts), bool, len(texts))
-        empty = np.fromiter((not t.strip() for t in texts), bool, len(texts))
-        prepared = [
-            t[: self.max_chars] if cut else t for t, cut in zip(texts, truncated, strict=True)
-        ]
+        n = len(texts)
+        truncated = np.fromiter(map(len, texts), np.int64, n) > self.max_chars
+        # "not t.strip()": empty or whitespace only (str.isspace is False for "")
+        empty = np.fromiter(map(str.isspace, texts), bool, n) | (
+            np.fromiter(map(len, texts), np.int64, n) == 0
+        )
+        prepared = list(texts)
+        for i in np.flatnonzero(truncated):  # rare: C-level loops above, a Python one here
+            prepared[i] = texts[i][: self.max_chars]
         return prepared, truncated, empty
 
     def score_many(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

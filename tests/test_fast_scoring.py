@@ -1,0 +1,150 @@
+"""The fast paths must give the reference's numbers: normalisation, and count-idf-sqrt scoring."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.core import fast_scorer
+from app.core.fast_scorer import PairTable
+from app.core.normalize import URL_TOKEN, USER_TOKEN, normalize_text
+from app.core.scoring import Scorer
+
+# --- normalisation ------------------------------------------------------------------------------
+
+_URL = re.compile(r"(?i:https?://|www\.)\S+|\bURL\b")
+_MENTION = re.compile(r"@\w+:?")
+_RETWEET = re.compile(r"(?<!\w)RT(?!\w)[:\s]*")
+_REPEATED = re.compile(rf"\b({URL_TOKEN}|{USER_TOKEN})(?:\s+\1\b)+")
+
+
+def reference_normalize(text: str) -> str:
+    """The normaliser as first written (every rewrite, always): the fast one must equal it."""
+    text = html.unescape(html.unescape(text))
+    text = _RETWEET.sub(" ", text)
+    text = _URL.sub(f" {URL_TOKEN} ", text)
+    text = _MENTION.sub(f" {USER_TOKEN} ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return _REPEATED.sub(r"\1", text)
+
+
+FRAGMENTS = [
+    "&amp;", "&amp;#8220;", "&lt;", "&", "RT", "RT:", "rt", "@bob", "@USER", "@", "http://t.co/x",
+    "HTTPS://A.B", "wWw.site.org", "WWW.", "URL", "url", "xxurl", "xxuser", " ", "\u00a0", "\u2028",
+    "\x1c", "\t", "\n", "idiot", "é", "🙂", ":", ".", "_",
+]  # fmt: skip
+texts = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=12).map(
+    "".join
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(texts)
+def test_fast_normalize_equals_the_reference(text: str) -> None:
+    assert normalize_text(text) == reference_normalize(text)
+
+
+# --- count-idf-sqrt scoring ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def additive_scorer(tiny_data_dir, tmp_path_factory):
+    from app.core.training import Candidate, train_bundle
+
+    def block(name, analyzer, ngrams):
+        settings = {"analyzer": analyzer, "ngram_range": ngrams, "min_df": 1}
+        return name, dict(settings, weighting="count-idf-sqrt")
+
+    candidate = Candidate(
+        "additive",
+        (block("word", "word", (1, 2)), block("char", "char_wb", (2, 4))),
+        4.0,
+        True,
+        (("all", 1.0), ("olid", 0.5)),
+    )
+    out = tmp_path_factory.mktemp("additive") / "tiny-add-0.0.1"
+    result = train_bundle(
+        tiny_data_dir, out, name="tiny-add", version="0.0.1", seed=3, candidates=(candidate,)
+    )
+    assert result.roundtrip_max_abs_diff < 1e-9  # training checks the fast path against itself
+    return Scorer.load(result.bundle_path)
+
+
+def reference_logits(scorer: Scorer, texts: list[str]) -> np.ndarray:
+    model = scorer.model
+    normalized = [normalize_text(t) for t in texts]
+    features = sp.hstack([b.vectorizer.transform(normalized) for b in model.blocks]).tocsr()
+    return features @ model.coef + model.intercept
+
+
+def test_the_fast_path_is_used_for_count_idf_sqrt_bundles_only(additive_scorer, bundled_scorer):
+    assert additive_scorer.model.fast is not None
+    assert bundled_scorer.model.fast is None  # version 1 (sublinear TF-IDF) keeps scikit-learn
+
+
+ODD = [
+    "", " ", "a", "ab", "\x00", "a \x00 b", "\x00\x00 ab \x00", "héllo wörld ab", "x_y z1 22 3",
+    "🙂 ok", "ok  ok", "AB cd", "a b c dd ee f gg", "you.are.an idiot", "idiot,idiot idiot",
+    "RT @bob: you idiot http://t.co/x", "&amp; &lt;3", "ﬁne ǅ ß ΣΑΣ",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("batch", [ODD, ODD[:3], [ODD[5]], ["you are an idiot"], []])
+def test_odd_batches_match_the_reference(additive_scorer, batch):
+    fast = additive_scorer.model.raw_logits(batch)
+    assert fast.shape == (len(batch),)
+    np.testing.assert_allclose(fast, reference_logits(additive_scorer, batch), rtol=0, atol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=30))
+def test_random_batches_match_the_reference(additive_scorer, batch):
+    fast = additive_scorer.model.raw_logits(batch)
+    np.testing.assert_allclose(fast, reference_logits(additive_scorer, batch), rtol=0, atol=1e-9)
+
+
+def test_past_the_cache_limit_nothing_changes(additive_scorer, monkeypatch):
+    scorer = Scorer(additive_scorer.bundle)  # a fresh, empty cache
+    monkeypatch.setattr(fast_scorer, "CACHE_CHUNKS", 5)
+    batch = [f"word{i} you idiot number{i} lovely day" for i in range(40)] + ODD
+    expected = reference_logits(scorer, batch)
+    for _ in range(2):  # the second pass meets a full cache
+        np.testing.assert_allclose(scorer.model.raw_logits(batch), expected, rtol=0, atol=1e-9)
+    assert scorer.model.fast.cache.count == 5
+
+
+def test_threads_scoring_at_once_agree(additive_scorer):
+    scorer = Scorer(additive_scorer.bundle)
+    batches = [[f"text {t} {i} idiot w{i * t}" for i in range(300)] for t in range(4)]
+    expected = [reference_logits(scorer, b) for b in batches]
+    results: dict[int, np.ndarray] = {}
+
+    def run(t: int) -> None:
+        for _ in range(5):
+            results[t] = scorer.model.raw_logits(batches[t])
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for t in range(4):
+        np.testing.assert_allclose(results[t], expected[t], rtol=0, atol=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**40), max_size=300, unique=True),
+    st.lists(st.integers(0, 2**40), max_size=300),
+)
+def test_pair_table_answers_like_a_dict(keys, probes):
+    table = PairTable(keys)
+    expected = [{k: i for i, k in enumerate(keys)}.get(p, -1) for p in probes + keys]
+    assert table.lookup(np.asarray(probes + keys, dtype=np.int64)).tolist() == expected
