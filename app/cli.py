@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -65,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--challenger",
         help="also score with this model (folder or installed version): shadow columns only",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes that score in parallel (default: one per core, up to 4; 1: none)",
     )
     p.add_argument(
         "--resume",
@@ -204,6 +211,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         output_format=fmt,
         encoding=args.encoding,
         delimiter=delimiter,
+        workers=args.workers if args.workers > 0 else min(4, os.cpu_count() or 1),
     )
     last = [0.0]
 

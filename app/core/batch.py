@@ -38,6 +38,7 @@ from app.core.scoring import Scorer
 
 __all__ = ["OUTPUT_COLUMNS", "BatchOptions", "BatchProgress", "BatchReport", "run_batch"]
 DEFAULT_CHUNK_ROWS = 5_000
+PARALLEL_MIN_BYTES = 4 << 20
 # What a checkpoint restores into the report on resume (everything but the run's own timing).
 _LEDGER = (
     "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
@@ -55,6 +56,10 @@ class BatchOptions:
     encoding: str | None = None  # None: detected
     delimiter: str | None = None  # None: detected
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    # Worker processes that score ahead of the reader/writer (app.core.parallel); 1 scores in
+    # this process. Files under PARALLEL_MIN_BYTES are always scored here (start-up would cost
+    # more than it saves).
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -249,12 +254,28 @@ def run_batch(
     def elapsed() -> float:
         return earlier + time.perf_counter() - started
 
+    pool = None
+    if options.workers > 1 and sniffed.size_bytes >= PARALLEL_MIN_BYTES:
+        from app.core.parallel import ChunkScorer
+
+        pool = ChunkScorer(scorer, challenger, options.workers)
+
+    def numbered() -> Any:
+        for done, chunk in enumerate(chunks, 1):
+            if done > skip:  # earlier chunks are already in the resumed work file and ledger
+                yield done, chunk
+
+    def scored_chunks() -> Any:
+        if pool is None:
+            for item in numbered():
+                yield item, None
+            return
+        yield from pool.ahead(numbered(), lambda item: [r[text_index] for r in item[1].rows])
+
     def consume(
         write: Callable[[list[list[object]]], None], commit: Callable[[int], None] | None
     ) -> None:
-        for done, chunk in enumerate(chunks, 1):
-            if done <= skip:  # already in the resumed work file and ledger
-                continue
+        for (done, chunk), precomputed in scored_chunks():
             report.rows_read += len(chunk.rows) + len(chunk.rejected) + chunk.blank_lines
             report.rows_blank += chunk.blank_lines
             report.rows_rejected += len(chunk.rejected)
@@ -262,7 +283,13 @@ def run_batch(
             scored: list[list[object]] = []
             if chunk.rows:
                 scored = score_rows(
-                    scorer, challenger, chunk.rows, text_index, options.threshold, report
+                    scorer,
+                    challenger,
+                    chunk.rows,
+                    text_index,
+                    options.threshold,
+                    report,
+                    precomputed,
                 )
                 write(scored)
                 report.rows_written += len(chunk.rows)
@@ -283,6 +310,29 @@ def run_batch(
                     )
                 )
 
+    try:
+        _write(options, header, job, saved, skip, chunk_rows, report, elapsed, consume)
+    finally:
+        if pool is not None:
+            pool.close()
+    report.seconds = elapsed()
+    if not report.balanced:  # a bug, never bad input: refuse to present an unbalanced ledger
+        raise RuntimeError(f"ledger does not balance: {report.as_dict()}")
+    return report
+
+
+def _write(
+    options: BatchOptions,
+    header: list[str],
+    job: dict[str, Any],
+    saved: batch_checkpoint.Checkpoint | None,
+    skip: int,
+    chunk_rows: int,
+    report: BatchReport,
+    elapsed: Callable[[], float],
+    consume: Callable[..., None],
+) -> None:
+    """Run ``consume`` into the output: a checkpointed CSV or an atomically written XLSX."""
     if options.output_format == "csv":
         work = batch_checkpoint.CheckpointedCsv(options.output_path, header, job, saved)
 
@@ -304,10 +354,6 @@ def run_batch(
             consume(xlsx.write_rows, None)
             report.seconds = elapsed()
             xlsx.close(report.provenance())
-    report.seconds = elapsed()
-    if not report.balanced:  # a bug, never bad input: refuse to present an unbalanced ledger
-        raise RuntimeError(f"ledger does not balance: {report.as_dict()}")
-    return report
 
 
 def _rejected_entry(row: RejectedRow) -> dict[str, Any]:

@@ -56,10 +56,19 @@ def score_rows(
     text_index: int,
     threshold: float,
     counts: RowCounts,
+    scored: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None = None,
 ) -> list[list[object]]:
-    """Score one chunk of input rows into output rows, adding to the ledger `counts`."""
+    """Score one chunk of input rows into output rows, adding to the ledger `counts`.
+
+    ``scored``: the chunk's (scores, truncated, empty, challenger scores) when a worker process
+    computed them already (`app.core.parallel`); otherwise they are computed here.
+    """
     texts = [row[text_index] for row in rows]
-    scores, truncated, empty = scorer.score_many(texts)
+    other = None
+    if scored is None:
+        scores, truncated, empty = scorer.score_many(texts)
+    else:
+        scores, truncated, empty, other = scored
     out: list[list[object]] = []
     version = scorer.version_label
     for row, score, cut, blank in zip(
@@ -76,13 +85,15 @@ def score_rows(
     counts.rows_truncated += int(np.count_nonzero(truncated & ~empty))
     counts.rows_flagged += int(np.count_nonzero(scores[~empty] >= threshold))
     if challenger is not None:
-        _add_challenger(challenger, texts, scores, empty, threshold, out, counts)
+        if other is None:
+            other = challenger.score_many(texts)[0]
+        _add_challenger(challenger, other, scores, empty, threshold, out, counts)
     return out
 
 
 def _add_challenger(
     challenger: Scorer,
-    texts: list[str],
+    other: np.ndarray,
     scores: np.ndarray,
     empty: np.ndarray,
     threshold: float,
@@ -94,7 +105,6 @@ def _add_challenger(
     Blank-text rows are the active model's call (both models use the same blank rule, but the
     active one decides what counts as scored), and get blank challenger cells.
     """
-    other, _, _ = challenger.score_many(texts)
     version = challenger.version_label
     for row, score, blank in zip(out, other.tolist(), empty.tolist(), strict=True):
         if blank:

@@ -54,20 +54,30 @@ def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 class PairTable:
     """An open-addressing hash table of int64 keys in numpy, looked up a whole array at once."""
 
-    def __init__(self, keys: list[int]) -> None:
+    def __init__(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
         bits = max(4, (2 * max(1, len(keys)) - 1).bit_length())
         self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
         self.keys = np.full(1 << bits, -1, dtype=np.int64)
         self.values = np.full(1 << bits, -1, dtype=np.int64)
-        self.max_probe = 0
-        slots = self._slots(np.asarray(keys, dtype=np.int64)).tolist()
-        for value, (key, slot) in enumerate(zip(keys, slots, strict=True)):
-            probe = 0
-            while self.keys[(slot + probe) & self.mask] != -1:
-                probe += 1
-            self.keys[(slot + probe) & self.mask] = key
-            self.values[(slot + probe) & self.mask] = value
-            self.max_probe = max(self.max_probe, probe)
+        # Linear probing, inserted in rounds: in round p every unplaced key tries home + p, and
+        # where several want the same free slot the first wins. A key placed in round p found
+        # home .. home+p-1 taken, and nothing is ever removed, so lookups probe the same way.
+        home = self._slots(keys)
+        todo = np.arange(len(keys))
+        probe = 0
+        while len(todo):
+            slots = (home[todo] + probe) & self.mask
+            free = self.keys[slots] == -1
+            _, first = np.unique(slots[free], return_index=True)
+            won = todo[free][first]
+            self.keys[slots[free][first]] = keys[won]
+            self.values[slots[free][first]] = won
+            placed = np.zeros(len(todo), dtype=bool)
+            placed[np.flatnonzero(free)[first]] = True
+            todo = todo[~placed]
+            probe += 1
+        self.max_probe = max(0, probe - 1)
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
         mixed = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
@@ -142,14 +152,13 @@ class _WordBlock:
         unigram_rows = [i for i, term in enumerate(terms) if " " not in term]
         self.index = {terms[i]: k for k, i in enumerate(unigram_rows)}
         self.w, self.q, self.size = w[unigram_rows], q[unigram_rows], len(unigram_rows)
-        keys, rows = [], []
-        for i, term in enumerate(terms):
-            if " " in term:
-                left, right = term.split(" ", 1)
-                if left not in self.index or right not in self.index or " " in right:
-                    raise ValueError(f"bigram {term!r} has a word outside the vocabulary")
-                keys.append(self.index[left] * self.size + self.index[right])
-                rows.append(i)
+        rows = np.flatnonzero(np.fromiter((" " in t for t in terms), dtype=bool, count=len(terms)))
+        halves = [terms[i].split(" ", 1) for i in rows]
+        left = np.array([self.index.get(h[0], -1) for h in halves], dtype=np.int64)
+        right = np.array([self.index.get(h[1], -1) for h in halves], dtype=np.int64)
+        if len(rows) and (left.min() < 0 or right.min() < 0):
+            raise ValueError("a bigram has a word outside the vocabulary")
+        keys = left * self.size + right
         self.pairs = PairTable(keys)
         self.pair_w, self.pair_q = w[rows], q[rows]
 
