@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-version", default="1.0.0")
     p.add_argument("--seed", type=int)
     p.add_argument("--sign-key", type=Path, help="sign the new bundle with this private key")
+    p.add_argument(
+        "--recipe",
+        choices=("v1", "search"),
+        default="v1",
+        help="v1: the candidates of the shipped abuse-lr 1.0.0 (reproduces it); search: the "
+        "count-idf-sqrt candidates under study for the next version",
+    )
 
     p = sub.add_parser("log", help="check or export the activity log")
     log = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
@@ -298,7 +305,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from app.core.training import DEFAULT_SEED, train_bundle
+    from app.core.training import DEFAULT_CANDIDATES, DEFAULT_SEED, V1_CANDIDATES, train_bundle
 
     result = train_bundle(
         args.data,
@@ -306,6 +313,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         name=args.name,
         version=args.model_version,
         seed=DEFAULT_SEED if args.seed is None else args.seed,
+        candidates=V1_CANDIDATES if args.recipe == "v1" else DEFAULT_CANDIDATES,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
     if args.sign_key:  # so it imports on workstations that refuse unsigned bundles

@@ -71,3 +71,26 @@ def tiny_candidates():
             (("all", 1.0), ("olid", 0.5)),
         ),
     )
+
+
+def tiny_additive_candidates():
+    """Count-idf-sqrt candidates (the fast scorer's feature map), one with identity mitigation."""
+    from app.core.training import Candidate
+
+    def block(name, analyzer, ngrams):
+        settings = {"analyzer": analyzer, "ngram_range": ngrams, "min_df": 1}
+        return name, dict(settings, weighting="count-idf-sqrt")
+
+    blocks = (block("word", "word", (1, 2)), block("char", "char_wb", (2, 4)))
+    return (
+        Candidate("additive", blocks, 4.0, True, (("all", 1.0), ("olid", 0.5))),
+        Candidate(
+            "additive-mitigated",
+            blocks,
+            4.0,
+            True,
+            (("all", 1.0), ("olid", 0.5)),
+            augmentation=(2, 1),
+            identity_cap="words+char",
+        ),
+    )

@@ -6,6 +6,8 @@ linear, so explanations stay exact, and it is monotone, so rankings (ROC-AUC) do
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
@@ -38,8 +40,12 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 
 def compare_platt(
-    logits: np.ndarray, labels: np.ndarray, seed: int, folds: int = 5
-) -> dict[str, float]:
+    logits: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    folds: int = 5,
+    origins: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Out-of-fold comparison of raw vs Platt-scaled probabilities on held-out data.
 
     The folds are shuffled (seeded): the held-out data is grouped by dataset in no order we rely
@@ -52,9 +58,19 @@ def compare_platt(
         a, b = fit_platt(logits[fit_idx], labels[fit_idx])
         calibrated[eval_idx] = expit(a * logits[eval_idx] + b)
     raw = expit(logits)
-    return {
+    result: dict[str, Any] = {
         "raw_brier": brier_score(raw, labels),
         "raw_ece": expected_calibration_error(raw, labels),
         "platt_brier_cv": brier_score(calibrated, labels),
         "platt_ece_cv": expected_calibration_error(calibrated, labels),
     }
+    if origins is not None:  # one calibration for all: how well it fits each dataset
+        result["by_origin"] = {
+            str(origin): {
+                "raw_ece": expected_calibration_error(raw[mask], labels[mask]),
+                "platt_ece_cv": expected_calibration_error(calibrated[mask], labels[mask]),
+            }
+            for origin in sorted(set(np.asarray(origins).tolist()))
+            for mask in [np.asarray(origins) == origin]
+        }
+    return result

@@ -1,10 +1,13 @@
 """Reproducible training of a model bundle from the public data.
 
-Steps: load and deduplicate (``training_data``), split, fit each candidate configuration on the
-training part and compare them on validation, calibrate the winner on validation if that helps,
-evaluate once on the test part, write the bundle, then reload it through the verifying loader and
-check that it reproduces the trained pipeline's probabilities. Seeds are fixed and the hashes of
-the data files are recorded, so the same data gives the same arrays.
+Steps: load and deduplicate (``training_data``), split, fit each candidate configuration
+(``training_fit``) on the training part and compare them on validation (AUC per dataset, and
+identity-term bias on the tuning templates), refit the chosen one on train+validation with an
+out-of-fold calibration, evaluate once on the test part and on the identity evaluation sentences,
+measure leave-one-dataset-out transfer (``generalization``) for it and for the version-1
+configuration, write the bundle, then reload it through the verifying loader and check that it
+reproduces the trained pipeline's probabilities. Seeds are fixed and the hashes of the data files
+are recorded, so the same data gives the same arrays.
 """
 
 from __future__ import annotations
@@ -19,58 +22,39 @@ from typing import Any
 
 import numpy as np
 import scipy
-import scipy.sparse as sp
 import sklearn
 from scipy.special import expit
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion
 
 from app.core.additive import WEIGHTING, CountIdfVectorizer
 from app.core.bundle import write_bundle
 from app.core.calibration import compare_platt, fit_platt
 from app.core.evaluation import evaluate_scores
+from app.core.generalization import leave_one_dataset_out
 from app.core.model import ADDITIVE_KEYS, VECTORIZER_KEYS
 from app.core.model_card import render_model_card
-from app.core.normalize import NORMALIZER_VERSION, item_ids, normalize_text
+from app.core.normalize import NORMALIZER_VERSION, item_ids
 from app.core.scoring import DEFAULT_THRESHOLD, Scorer
 from app.core.thresholds import ThresholdAnalysis
 from app.core.training_data import Corpus, Split, load_corpus, split_corpus
+from app.core.training_fit import (  # noqa: F401  (re-exported: the training API)
+    Candidate,
+    FittedModel,
+    NBScaler,
+    fit_candidate,
+    make_vectorizer,
+    out_of_fold_logits,
+)
+from app.core.training_report import (
+    BIAS_THRESHOLD,
+    candidate_row,
+    false_positive_rate,
+    identity_report,
+    per_origin_auc,
+    target_checks,
+)
 
 DEFAULT_SEED = 20261130
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One configuration compared on validation."""
-
-    name: str
-    # (block name, vectoriser settings): TfidfVectorizer's, or with "weighting": "count-idf-sqrt"
-    # CountIdfVectorizer's (app.core.additive; no sublinear_tf/norm/idf options then)
-    blocks: Sequence[tuple[str, dict[str, Any]]]
-    C: float
-    nb_scaling: bool  # scale features by naive-Bayes log-count ratios (NB-LR, Wang & Manning 2012)
-    # (training subset, weight) per linear "expert"; their logits are averaged with the weights.
-    # "all" is every training item, a dataset name that dataset only. A weighted mean of linear
-    # models on the same features is itself one linear model, so the bundle format and the
-    # explanations do not change.
-    experts: tuple[tuple[str, float], ...] = (("all", 1.0),)
-
-    def describe(self) -> str:
-        # e.g. "word 1-2-grams min_df=1 + char_wb 2-5-grams min_df=2"
-        parts = [
-            f"{s['analyzer']} {s['ngram_range'][0]}-{s['ngram_range'][1]}-grams min_df={s['min_df']}"
-            for _name, s in self.blocks
-        ]
-        model = f"{'NB-LR' if self.nb_scaling else 'LR'} C={self.C:g}"
-        if self.experts != (("all", 1.0),):
-            model += ", weighted mean of experts trained on " + " and ".join(
-                f"{subset} (weight {weight:g})" for subset, weight in self.experts
-            )
-        return f"{' + '.join(parts)}; {model}"
 
 
 def _word(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
@@ -91,7 +75,27 @@ def _char(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
     }
 
 
-DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
+def _aword(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
+    settings = {"analyzer": "word", "ngram_range": ngrams, "min_df": min_df}
+    return "word", dict(settings, weighting=WEIGHTING)
+
+
+def _achar(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
+    settings = {"analyzer": "char_wb", "ngram_range": ngrams, "min_df": min_df}
+    return "char", dict(settings, weighting=WEIGHTING)
+
+
+# The configuration of bundle 1.0.0 (sublinear TF-IDF): trained again as a reference for the
+# comparison and the leave-one-dataset-out figures, never selectable.
+V1_CANDIDATE = Candidate(
+    "v1:nblr+olid-1",
+    (_word((1, 2), 1), _char((2, 5), 2)),
+    4.0,
+    True,
+    (("all", 1.0), ("olid", 1.0)),
+)
+# Every candidate bundle 1.0.0 compared (for reference; pass as candidates= to reproduce it).
+V1_CANDIDATES: tuple[Candidate, ...] = (
     Candidate("word-lr", (_word((1, 2), 2),), 4.0, False),
     Candidate("word-char-lr", (_word((1, 2), 2), _char((2, 5), 2)), 4.0, False),
     Candidate("word-char-nblr", (_word((1, 2), 1), _char((2, 5), 2)), 4.0, True),
@@ -110,116 +114,58 @@ DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
         True,
         (("all", 1.0), ("olid", 0.5)),
     ),
+    Candidate("nblr+olid-1", V1_CANDIDATE.blocks, 4.0, True, (("all", 1.0), ("olid", 1.0))),
+)
+
+_W12, _W11, _CH25 = _aword((1, 2), 1), _aword((1, 1), 1), _achar((2, 5), 2)
+_OLID1 = (("all", 1.0), ("olid", 1.0))
+# Bundle 2.0.0's search (count-idf-sqrt blocks only, so the fast scorer applies).
+DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("a:w12+olid-1", (_W12, _CH25), 4.0, True, _OLID1),
+    Candidate("a:w12+olid-0.5", (_W12, _CH25), 4.0, True, (("all", 1.0), ("olid", 0.5))),
+    Candidate("a:w11+olid-1", (_W11, _CH25), 4.0, True, _OLID1),
+    Candidate("a:w11+olid-1-c2", (_W11, _CH25), 2.0, True, _OLID1),
+    Candidate("a:w11+olid-0.5-c2", (_W11, _CH25), 2.0, True, (("all", 1.0), ("olid", 0.5))),
+    Candidate("a:w11-ch15+olid-1", (_W11, _achar((1, 5), 2)), 4.0, True, _OLID1),
+    Candidate("a:w11+olid-1-c2-cap-w", (_W11, _CH25), 2.0, True, _OLID1, identity_cap="words"),
     Candidate(
-        "nblr+olid-1",
-        (_word((1, 2), 1), _char((2, 5), 2)),
-        4.0,
-        True,
-        (("all", 1.0), ("olid", 1.0)),
+        "a:w11+olid-1-c2-cap-wc", (_W11, _CH25), 2.0, True, _OLID1, identity_cap="words+char"
     ),
+    Candidate(
+        "a:w11+olid-1-c2-aug-cap-wc",
+        (_W11, _CH25),
+        2.0,
+        True,
+        _OLID1,
+        augmentation=(8, 4),
+        identity_cap="words+char",
+    ),
+)
+# Selection: candidates whose mean per-dataset validation AUC is within this of the best count
+# as equivalent (differences between the configurations are of this size, well inside the
+# sampling error of ~2,000 OLID validation items); among them the one that leaves the fewest
+# identity groups above the bias limit on the TUNING templates wins, then the higher AUC.
+SELECTION_TOLERANCE = 0.002
+SELECTION_RULE = (
+    f"candidates within {SELECTION_TOLERANCE} of the highest mean of per-dataset validation "
+    "ROC-AUCs count as equivalent; among them, fewest identity groups whose benign false-positive "
+    f"rate on the tuning templates exceeds 1.5x the validation FPR at {BIAS_THRESHOLD}, then the "
+    "higher AUC; reference configurations are measured but never selected"
 )
 
 
-class NBScaler(TransformerMixin, BaseEstimator):
-    """Multiplies each feature by its naive-Bayes log-count ratio (smoothed by ``alpha``)."""
-
-    def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = alpha
-
-    def fit(self, X: sp.csr_matrix, y: np.ndarray) -> NBScaler:
-        pos = self.alpha + np.asarray(X[y == 1].sum(axis=0)).ravel()
-        neg = self.alpha + np.asarray(X[y == 0].sum(axis=0)).ravel()
-        self.ratio_ = np.log((pos / pos.sum()) / (neg / neg.sum()))
-        return self
-
-    def transform(self, X: sp.csr_matrix) -> sp.csr_matrix:
-        return sp.csr_matrix(X @ sp.diags(self.ratio_))
-
-
-@dataclass
-class Expert:
-    scaler: NBScaler | None
-    classifier: LogisticRegression
-    weight: float = 1.0
-
-    def logits(self, X: sp.csr_matrix) -> np.ndarray:
-        return self.classifier.decision_function(self.scaler.transform(X) if self.scaler else X)
-
-    def coef(self) -> np.ndarray:
-        coef = self.classifier.coef_[0].astype(np.float64)
-        return coef * self.scaler.ratio_ if self.scaler is not None else coef
-
-
-@dataclass
-class FittedModel:
-    candidate: Candidate
-    union: FeatureUnion
-    experts: list[Expert]
-    calibration: tuple[float, float] = (1.0, 0.0)
-
-    def logits(self, texts: list[str]) -> np.ndarray:
-        X = self.union.transform([normalize_text(t) for t in texts])
-        return self._mean([expert.logits(X) for expert in self.experts])
-
-    def _mean(self, values: list[Any]) -> Any:
-        weights = np.array([expert.weight for expert in self.experts])
-        return sum(w * v for w, v in zip(weights / weights.sum(), values, strict=True))
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        a, b = self.calibration
-        return expit(a * self.logits(texts) + b)
-
-    def effective_coef(self) -> np.ndarray:
-        return self._mean([expert.coef() for expert in self.experts])
-
-    def effective_intercept(self) -> float:
-        return float(
-            self._mean([float(expert.classifier.intercept_[0]) for expert in self.experts])
-        )
-
-
-def make_vectorizer(settings: dict[str, Any]) -> Any:
-    """The unfitted vectoriser a candidate's block settings describe."""
-    kwargs = {k: v for k, v in settings.items() if k != "weighting"}
-    if settings.get("weighting") == WEIGHTING:
-        return CountIdfVectorizer(dtype=np.float64, **kwargs)
-    return TfidfVectorizer(dtype=np.float64, **kwargs)
-
-
-def fit_candidate(candidate: Candidate, corpus: Corpus, seed: int) -> FittedModel:
-    union = FeatureUnion([(name, make_vectorizer(settings)) for name, settings in candidate.blocks])
-    X_all = union.fit_transform([normalize_text(t) for t in corpus.texts])
-    experts = []
-    for subset, weight in candidate.experts:
-        mask = np.ones(len(corpus.labels), bool) if subset == "all" else corpus.origins == subset
-        X, y = X_all[mask], corpus.labels[mask]
-        scaler = NBScaler().fit(X, y) if candidate.nb_scaling else None
-        classifier = LogisticRegression(
-            C=candidate.C, solver="liblinear", max_iter=5000, random_state=seed
-        )
-        classifier.fit(scaler.transform(X) if scaler else X, y)
-        experts.append(Expert(scaler, classifier, weight))
-    return FittedModel(candidate, union, experts)
-
-
-def out_of_fold_logits(
-    candidate: Candidate, corpus: Corpus, seed: int, folds: int = 5
-) -> np.ndarray:
-    """Each item's logit from a model fitted without it (shuffled, stratified folds)."""
-    logits = np.empty(len(corpus.texts))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fit_idx, eval_idx in splitter.split(np.zeros(len(corpus.texts)), corpus.strata()):
-        model = fit_candidate(candidate, corpus.subset(fit_idx), seed)
-        logits[eval_idx] = model.logits([corpus.texts[i] for i in eval_idx])
-    return logits
-
-
-def _per_origin_auc(scores: np.ndarray, corpus: Corpus) -> dict[str, float]:
-    out = {}
-    for origin in sorted(set(corpus.origins.tolist())):
-        mask = corpus.origins == origin
-        out[origin] = ThresholdAnalysis(scores[mask], corpus.labels[mask]).roc_auc()
-    return out
+def select(rows: list[dict[str, Any]]) -> int:
+    """Index of the chosen row among the selectable ones (see SELECTION_TOLERANCE)."""
+    eligible = [i for i, row in enumerate(rows) if row.get("selectable", True)]
+    best = max(rows[i]["selection_score"] for i in eligible)
+    close = [i for i in eligible if rows[i]["selection_score"] >= best - SELECTION_TOLERANCE]
+    return min(
+        close,
+        key=lambda i: (
+            len(rows[i]["identity_tuning"]["groups_above_limit"]),
+            -rows[i]["selection_score"],
+        ),
+    )
 
 
 def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> dict[str, Any]:
@@ -272,8 +218,11 @@ def train_bundle(
     version: str = "1.0.0",
     seed: int = DEFAULT_SEED,
     candidates: Sequence[Candidate] = DEFAULT_CANDIDATES,
+    references: Sequence[Candidate] = (V1_CANDIDATE,),
     progress: Progress | None = None,
 ) -> TrainingResult:
+    """Train, compare, evaluate and write a bundle. ``references`` are fitted and measured the
+    same way (validation, leave-one-dataset-out) for comparison but never selected."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     corpus = load_corpus(data_dir)
@@ -281,35 +230,28 @@ def train_bundle(
     say(f"{len(corpus.texts):,} items after deduplication; split {split.sizes()}")
 
     comparisons: list[dict[str, Any]] = []
-    fitted: list[FittedModel] = []
-    for candidate in candidates:
+    for candidate, selectable in [(c, True) for c in candidates] + [(c, False) for c in references]:
         t0 = time.perf_counter()
-        model = fit_candidate(candidate, split.train, seed)
-        val_scores = expit(model.logits(split.validation.texts))
-        aucs = _per_origin_auc(val_scores, split.validation)
-        row = {
-            "name": candidate.name,
-            "description": candidate.describe(),
-            "features": int(model.effective_coef().shape[0]),
-            "validation_auc": ThresholdAnalysis(val_scores, split.validation.labels).roc_auc(),
-            "validation_auc_by_origin": aucs,
-            "selection_score": float(np.mean(list(aucs.values()))),
-            "fit_seconds": round(time.perf_counter() - t0, 1),
-        }
+        row = candidate_row(fit_candidate(candidate, split.train, seed), split.validation)
+        row["selectable"] = selectable
+        row["fit_seconds"] = round(time.perf_counter() - t0, 1)
         comparisons.append(row)
-        fitted.append(model)
-        say(f"  {candidate.describe()}: validation AUC by origin {aucs}")
-    # Select on the mean of per-dataset AUCs so the smaller, harder dataset counts as much.
-    best = int(np.argmax([row["selection_score"] for row in comparisons]))
-    model = fitted[best]
+        say(
+            f"  {candidate.name}: validation AUC by origin {row['validation_auc_by_origin']}, "
+            f"tuning identity FPR ratio {row['identity_tuning']['ratio']}"
+        )
+    best = select(comparisons)
+    candidate = candidates[best]
 
     # The chosen configuration is refitted on train + validation (more data, same settings).
     # Calibration and the recommended thresholds then come from out-of-fold logits on that same
     # development data, so neither is fitted on items the scored model has seen.
-    candidate = candidates[best]
     development = split.train.concat(split.validation)
     dev_logits = out_of_fold_logits(candidate, development, seed)
-    calibration_check = compare_platt(dev_logits, development.labels, seed)
+    calibration_check = compare_platt(
+        dev_logits, development.labels, seed, origins=development.origins
+    )
+    calibration_check["out_of_fold_auc_by_origin"] = per_origin_auc(dev_logits, development)
     model = fit_candidate(candidate, development, seed)
     if calibration_check["platt_brier_cv"] < calibration_check["raw_brier"]:
         model.calibration = fit_platt(dev_logits, development.labels)
@@ -349,6 +291,13 @@ def train_bundle(
         split.test.origins,
         thresholds=[0.5, DEFAULT_THRESHOLD, recommended[1]["threshold"]],
     )
+    test_fpr = false_positive_rate(test_scores, split.test.labels, BIAS_THRESHOLD)
+    identity = identity_report(model, test_fpr, "evaluation")
+    identity["tuning"] = identity_report(model, test_fpr, "tuning")
+    identity["capped_features"] = int(len(model.capped))
+    say(f"identity terms: {identity['benign_fpr']:.3f} benign FPR vs {test_fpr:.3f} overall")
+    lodo = leave_one_dataset_out(candidate, split, seed, say)
+    lodo_references = [leave_one_dataset_out(ref, split, seed, say) for ref in references]
     manifest: dict[str, Any] = {
         "name": name,
         "version": version,
@@ -369,13 +318,20 @@ def train_bundle(
                 "candidates compared on validation, the chosen one refitted on train+validation",
                 "sizes": split.sizes(),
             },
+            "selection_rule": SELECTION_RULE,
             "selected": comparisons[best]["name"],
+            "selected_description": candidate.describe(),
             "compared": comparisons,
             "calibration": calibration_check,
         },
         "default_threshold": DEFAULT_THRESHOLD,
         "recommended_thresholds": recommended,
-        "metrics": {"test": metrics},
+        "metrics": {
+            "test": metrics,
+            "identity_terms": identity,
+            "leave_one_dataset_out": {"selected": lodo, "references": lodo_references},
+            "targets": target_checks(metrics, identity, lodo, lodo_references),
+        },
         "evaluation_arrays": {
             "scores": "eval_scores.npy",
             "labels": "eval_labels.npy",
