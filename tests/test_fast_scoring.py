@@ -115,9 +115,12 @@ def test_past_the_cache_limit_nothing_changes(additive_scorer, monkeypatch):
     monkeypatch.setattr(fast_scorer, "CACHE_CHUNKS", 5)
     batch = [f"word{i} you idiot number{i} lovely day" for i in range(40)] + ODD
     expected = reference_logits(scorer, batch)
-    for _ in range(2):  # the second pass meets a full cache
+    caches = []
+    for _ in range(2):  # the second pass meets a full cache: it starts an empty one
         np.testing.assert_allclose(scorer.model.raw_logits(batch), expected, rtol=0, atol=1e-9)
-    assert scorer.model.fast.cache.count == 5
+        caches.append(scorer.model.fast.cache)
+        assert caches[-1].count == 5
+    assert caches[0] is not caches[1]
 
 
 def test_threads_scoring_at_once_agree(additive_scorer):

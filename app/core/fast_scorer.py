@@ -15,7 +15,7 @@ needs two sums per block, not a sparse matrix. What makes them cheap:
 
 The result equals the reference (`CountIdfVectorizer` + dot product) up to floating-point
 summation order (checked to 1e-9 in tests and at every training). The cache holds at most
-`CACHE_CHUNKS` chunks (about 60 MB); chunks past that are analysed each time, never dropped.
+`CACHE_CHUNKS` chunks (about 60 MB); when full, the next batch starts an empty one.
 """
 
 from __future__ import annotations
@@ -247,21 +247,23 @@ class FastAdditiveScorer:
                 return False
         return words <= 1
 
-    def _chunks(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    def _chunks(
+        self, cache: ChunkCache, texts: list[str]
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """All whitespace chunks of all texts (with separators), and for each chunk of a text:
         its position in that list, its cache row (-1 if new) and its text."""
         n = len(texts)
         joined = _JOIN.join(texts)
         if joined.count(SEP) == n - 1:  # no text holds the separator: one split for all
             chunks = joined.split()
-            rows = _rows(self.cache.index, chunks)
+            rows = _rows(cache.index, chunks)
             owner = np.cumsum(rows == SEPARATOR)
             positions = np.flatnonzero(rows != SEPARATOR)
             return chunks, positions, rows[positions], owner[positions]
         lists = list(map(str.split, texts))
         chunks = list(chain.from_iterable(lists))
         owner = np.repeat(np.arange(n), np.fromiter(map(len, lists), dtype=np.int64, count=n))
-        rows = _rows(self.cache.index, chunks)
+        rows = _rows(cache.index, chunks)
         return chunks, np.arange(len(chunks)), rows, owner
 
     def logits(self, normalized: list[str]) -> np.ndarray:
@@ -269,15 +271,20 @@ class FastAdditiveScorer:
         total = np.full(n, self.intercept)
         if not n:
             return total
-        all_chunks, positions, rows, owner = self._chunks([t.lower() for t in normalized])
+        # One cache for the whole batch (rows and values must come from the same one). A full
+        # cache is replaced by an empty one, so a long session keeps caching the chunks it sees
+        # now instead of only those it saw first.
+        cache = self.cache
+        if cache.count >= CACHE_CHUNKS:
+            cache = self.cache = ChunkCache(self.word, self.chars)
+        all_chunks, positions, rows, owner = self._chunks(cache, [t.lower() for t in normalized])
         missing = np.flatnonzero(rows < 0)  # new chunks (or the text's own SEP chunk)
         chunks = {int(i): all_chunks[positions[i]] for i in missing}
         if len(missing):
-            self.cache.add(set(chunks.values()))
-            rows[missing] = _rows(self.cache.index, [chunks[int(i)] for i in missing])
+            cache.add(set(chunks.values()))
+            rows[missing] = _rows(cache.index, [chunks[int(i)] for i in missing])
         uncached = np.flatnonzero(rows < 0)  # past the cache's limit, or a literal SEP chunk
         cached = rows >= 0
-        cache = self.cache
         shares: list[tuple[np.ndarray, np.ndarray]] = []
         for kind, i in self.order:
             if kind == "char":
@@ -289,7 +296,7 @@ class FastAdditiveScorer:
                     s[owner[j]] += cs
                     q[owner[j]] += cq
             else:
-                s, q = self._word_sums(chunks, rows, owner, uncached, n)
+                s, q = self._word_sums(cache, chunks, rows, owner, uncached, n)
             shares.append((s, q))
         for s, q in shares:
             share = np.zeros(n)
@@ -299,13 +306,14 @@ class FastAdditiveScorer:
 
     def _word_sums(
         self,
+        cache: ChunkCache,
         chunks: dict[int, str],
         rows: np.ndarray,
         owner: np.ndarray,
         uncached: np.ndarray,
         n: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        cache, word = self.cache, self.word
+        word = self.word
         assert word is not None
         safe = np.where(rows >= 0, rows, 0)
         lengths = np.where(rows >= 0, cache.token_len.data[safe], 0)
