@@ -28,7 +28,6 @@ from app.core.compare import (
     migrate_threshold,
     pair_bundled_evaluations,
 )
-from app.core.csv_input import sniff
 from app.core.errors import InputError
 from app.core.model_switch import promote_challenger
 from app.core.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
@@ -41,7 +40,7 @@ from app.ui.compare_view import (
     NOTHING_TO_COMPARE,
     ComparePanelView,
 )
-from app.ui.threshold_label_dialog import LabelColumnDialog
+from app.ui.threshold_label_dialog import ask_label_columns
 from app.ui.threshold_loader import LabeledCsvLoader
 from app.ui.threshold_widgets import fmt_threshold
 from app.ui.workers import WorkerPool
@@ -200,15 +199,12 @@ class ComparePanel(QWidget):
         if not path:
             return
         try:
-            sniffed = sniff(path)
+            choice = ask_label_columns(self, path)
         except (InputError, OSError) as exc:
             self.source_bar.show_error(f"Cannot read {Path(path).name}: {exc}")
             return
-        dialog = LabelColumnDialog(Path(path).name, sniffed.header, sniffed.text_column, self)
-        if dialog.exec():
-            self.load_labeled_csv(
-                path, dialog.label_column(), dialog.positive_values(), dialog.text_column()
-            )
+        if choice is not None:
+            self.load_labeled_csv(path, *choice)
 
     def load_labeled_csv(
         self,

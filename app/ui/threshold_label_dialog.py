@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.csv_sniff import sniff
 from app.core.labeled import guess_label_column
 
 
@@ -75,3 +77,19 @@ class LabelColumnDialog(QDialog):
         """The values typed as meaning abusive, or None for the reader's standard words."""
         values = [v.strip() for v in self.positive_edit.text().split(",") if v.strip()]
         return values or None
+
+
+def ask_label_columns(
+    parent: QWidget, path: str | Path
+) -> tuple[str, list[str] | None, str | None] | None:
+    """Read ``path``'s header and ask which column holds the labels (and which texts).
+
+    Returns (label column, positive values, text column), or None if the user cancels. Raises
+    InputError or OSError when the file cannot be read, for the caller to show where it shows
+    errors. Shared by the Threshold and Compare panels' "open labelled CSV".
+    """
+    sniffed = sniff(path)
+    dialog = LabelColumnDialog(Path(path).name, sniffed.header, sniffed.text_column, parent)
+    if not dialog.exec():
+        return None
+    return dialog.label_column(), dialog.positive_values(), dialog.text_column()

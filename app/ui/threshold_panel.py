@@ -20,12 +20,11 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter, QTabWidget, QWidget
 
-from app.core.csv_input import sniff
 from app.core.errors import InputError
 from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.threshold_cells import CellItemsPage
 from app.ui.threshold_controls import ThresholdControls
-from app.ui.threshold_label_dialog import LabelColumnDialog
+from app.ui.threshold_label_dialog import ask_label_columns
 from app.ui.threshold_matrix import ConfusionMatrixCanvas
 from app.ui.threshold_plots import PrecisionRecallCanvas, ThresholdCurvesCanvas
 from app.ui.threshold_source_picker import SourcePicker
@@ -118,15 +117,12 @@ class ThresholdPanel(QWidget):
         if not path:
             return
         try:
-            sniffed = sniff(path)
+            choice = ask_label_columns(self, path)
         except (InputError, OSError) as exc:
             self.controls.show_notice(f"Cannot read {Path(path).name}: {exc}", error=True)
             return
-        dialog = LabelColumnDialog(Path(path).name, sniffed.header, sniffed.text_column, self)
-        if dialog.exec():
-            self.load_labeled_csv(
-                path, dialog.label_column(), dialog.positive_values(), dialog.text_column()
-            )
+        if choice is not None:
+            self.load_labeled_csv(path, *choice)
 
     def load_labeled_csv(
         self,
