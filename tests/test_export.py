@@ -540,3 +540,24 @@ def test_sigkill_never_leaves_a_partial_final_file(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigkill_never_leaves_a_partial_final_file_soak(tmp_path: Path) -> None:
     _run_kill_trials(tmp_path, trials=25)
+
+
+def test_write_rows_equals_write_row_cell_for_cell() -> None:
+    """write_rows takes a column-wise fast path; it must write exactly what write_row does."""
+    rng = random.Random(1)
+    values = [
+        "", "=1+1", " -2", "plain", "\ud800x", "ü", "@x", "\t=", "'x", None,
+        0.5, float("nan"), float("inf"), 3, True, np.float64(0.25), np.int64(7), np.bool_(False),
+    ]  # fmt: skip
+    for _ in range(300):
+        width = rng.randint(1, 6)
+        rows = [[rng.choice(values) for _ in range(width)] for _ in range(rng.randint(0, 20))]
+        one, many = io.StringIO(), io.StringIO()
+        by_row = CsvExportWriter(one, [f"h{i}" for i in range(width)])
+        at_once = CsvExportWriter(many, [f"h{i}" for i in range(width)])
+        for row in rows:
+            by_row.write_row(row)
+        at_once.write_rows(rows)
+        assert many.getvalue() == one.getvalue()
+        assert at_once.surrogates_replaced == by_row.surrogates_replaced
+        assert at_once.rows_written == by_row.rows_written == len(rows)

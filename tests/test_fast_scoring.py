@@ -151,3 +151,16 @@ def test_pair_table_answers_like_a_dict(keys, probes):
     table = PairTable(keys)
     expected = [{k: i for i, k in enumerate(keys)}.get(p, -1) for p in probes + keys]
     assert table.lookup(np.asarray(probes + keys, dtype=np.int64)).tolist() == expected
+
+
+def test_scores_do_not_depend_on_the_cache_state(additive_scorer, monkeypatch):
+    """Bit for bit: a resumed job (cold cache) or a worker process (its own cache) must write
+    the same digits as one uninterrupted run."""
+    batch = [f"word{i} you idiot number{i} lovely day {'x' * (i % 7)}!" for i in range(60)] + ODD
+    cold = Scorer(additive_scorer.bundle).model.raw_logits(batch)
+    warm_scorer = Scorer(additive_scorer.bundle)
+    warm_scorer.model.raw_logits(batch[::-1])
+    warm = warm_scorer.model.raw_logits(batch)
+    monkeypatch.setattr(fast_scorer, "CACHE_CHUNKS", 7)  # most chunks past a full cache
+    full = Scorer(additive_scorer.bundle).model.raw_logits(batch)
+    assert np.array_equal(cold, warm) and np.array_equal(cold, full)

@@ -101,8 +101,21 @@ class CsvExportWriter:
         self._rows_written += 1
 
     def write_rows(self, rows: Iterable[Sequence[object]]) -> None:
-        for row in rows:
-            self.write_row(row)
+        """Write many rows; cell by cell exactly as `write_row`, but column by column, so a
+        column of plain text (most of them) goes through `_text` alone in one C-level map."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        if not rows:
+            return
+        widths = set(map(len, rows))
+        if widths != {self._width}:
+            bad = next(w for w in widths if w != self._width)
+            raise ValueError(f"row has {bad} cells, the header has {self._width}")
+        columns = []
+        for column in zip(*rows, strict=True):
+            convert = self._text if set(map(type, column)) == {str} else self._cell
+            columns.append(map(convert, column))
+        self._writer.writerows(zip(*columns, strict=True))
+        self._rows_written += len(rows)
 
 
 def _jsonable(value: object) -> Any:

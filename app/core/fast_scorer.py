@@ -288,13 +288,16 @@ class FastAdditiveScorer:
         shares: list[tuple[np.ndarray, np.ndarray]] = []
         for kind, i in self.order:
             if kind == "char":
-                s_arr, q_arr = cache.sums[i][0].data, cache.sums[i][1].data
-                s = _per_text(owner[cached], s_arr[rows[cached]], n)
-                q = _per_text(owner[cached], q_arr[rows[cached]], n)
+                # Per-chunk values first, then one sum per text in chunk order: the same
+                # additions whether a chunk came from the cache or not, so a score never
+                # depends on the cache's state (resumed and parallel jobs write the same bytes).
+                s_chunk = np.zeros(len(rows))
+                q_chunk = np.zeros(len(rows))
+                s_chunk[cached] = cache.sums[i][0].data[rows[cached]]
+                q_chunk[cached] = cache.sums[i][1].data[rows[cached]]
                 for j in uncached:
-                    cs, cq = self.chars[i].chunk_sums(chunks[int(j)])
-                    s[owner[j]] += cs
-                    q[owner[j]] += cq
+                    s_chunk[j], q_chunk[j] = self.chars[i].chunk_sums(chunks[int(j)])
+                s, q = _per_text(owner, s_chunk, n), _per_text(owner, q_chunk, n)
             else:
                 s, q = self._word_sums(cache, chunks, rows, owner, uncached, n)
             shares.append((s, q))
