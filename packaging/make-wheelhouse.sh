@@ -67,7 +67,9 @@ rm -rf build/lib build/bdist.*
 "$PY" -m pip wheel -q --no-deps --no-build-isolation . -w "$OUT"
 
 # The wheel must carry the model: refuse to ship one that does not (pyproject data-files).
-if ! "$PY" -m zipfile -l "$OUT"/abuse_desk-"$VERSION"-*.whl | grep -q 'data/data/share/abuse-desk/models/.*/manifest.sig'; then
+# (The listing is read whole first: `grep -q` closing the pipe early would break it under pipefail.)
+listing=$("$PY" -m zipfile -l "$OUT"/abuse_desk-"$VERSION"-*.whl)
+if ! grep -q 'data/data/share/abuse-desk/models/.*/manifest.sig' <<< "$listing"; then
   echo "make-wheelhouse: the app's wheel carries no signed model (pyproject data-files)" >&2
   exit 1
 fi
