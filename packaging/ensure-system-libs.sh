@@ -15,7 +15,10 @@ xcb_ok() {
   local plugin
   plugin=$("$PY" -c "import PySide6, pathlib; print(next(pathlib.Path(PySide6.__file__).parent.glob('Qt/plugins/platforms/libqxcb.so'), ''))")
   [ -z "$plugin" ] && return 0  # not Linux/X11: nothing to check
-  ! ldd "$plugin" 2>/dev/null | grep -q "not found"
+  # Read ldd's output whole: `grep -q` closing the pipe early would fail it under pipefail.
+  local libs
+  libs=$(ldd "$plugin" 2>/dev/null || true)
+  ! grep -q "not found" <<< "$libs"
 }
 
 if offscreen_ok && xcb_ok; then exit 0; fi
