@@ -31,18 +31,10 @@ from app.core.session import SessionMetrics  # noqa: E402
 from app.core.settings import Settings  # noqa: E402
 from app.core.signing import TrustStore  # noqa: E402
 from app.core.state import AppContext, AppState  # noqa: E402
+from bench.bench_core import median_time  # noqa: E402
 from bench.results import record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
