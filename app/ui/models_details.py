@@ -14,11 +14,11 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from app.ui.model_card_view import model_card_box
 from app.ui.models_jobs import MODEL_CARD, ListedModel
 from app.ui.models_table import auc_text, created_text
 
@@ -107,11 +107,7 @@ class ModelDetails(QSplitter):
         roles.setStyleSheet(f"color: {MUTED_COLOUR};")
         layout.addWidget(roles)
 
-        card_box = QGroupBox("Model card")
-        card_layout = QVBoxLayout(card_box)
-        self.card = QTextBrowser()
-        self.card.setOpenLinks(False)  # offline app: a card's links must not open anything
-        card_layout.addWidget(self.card)
+        card_box, self.card = model_card_box()
 
         self.addWidget(facts_box)
         self.addWidget(card_box)

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core import selftest
 from app.core.state import ACTIVE_SCORER, AppContext
+from app.ui.model_card_view import model_card_box
 from app.ui.workers import Worker, WorkerPool
 
 REFRESH_MS = 1_000
@@ -175,11 +175,7 @@ class SessionPanel(QWidget):
         left_layout.addWidget(model_box, 1)
         left_layout.addWidget(test_box)
 
-        card_box = QGroupBox("Model card")
-        card_layout = QVBoxLayout(card_box)
-        self.card = QTextBrowser()
-        self.card.setOpenLinks(False)  # offline app: a card's links must not open anything
-        card_layout.addWidget(self.card)
+        card_box, self.card = model_card_box()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
