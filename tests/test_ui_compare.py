@@ -225,7 +225,7 @@ def test_labelled_csv_end_to_end_through_the_worker(
     texts, labels = labelled_texts(600, seed=21)
     path = write_labelled_csv(tmp_path / "sample.csv", texts, labels)
     monkeypatch.setattr(
-        "app.ui.compare_panel.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+        "app.ui.threshold_label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
     )
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: 1)  # accepts its guesses
     qtbot.mouseClick(panel.view.message_open_button, Qt.MouseButton.LeftButton)

@@ -340,7 +340,7 @@ def test_screenshot_at_1280x800(panel, qtbot):
 def test_open_labelled_csv_from_the_source_combo(panel, qtbot, tmp_path, monkeypatch):
     path = write_labelled_csv(tmp_path / "picked.csv", [("you idiot", "1"), ("hello", "0")])
     monkeypatch.setattr(
-        "app.ui.threshold_panel.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+        "app.ui.threshold_label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
     )
     asked = []
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: asked.append(self) or 1)
@@ -350,6 +350,18 @@ def test_open_labelled_csv_from_the_source_combo(panel, qtbot, tmp_path, monkeyp
     assert asked[0].label_column() == "label" and asked[0].text_column() == "comment"
     qtbot.waitUntil(lambda: panel.dataset.name == "picked.csv")
     assert combo.currentText() == "picked.csv" and panel.dataset.analysis.n == 2
+
+
+def test_an_unreadable_labelled_csv_is_reported_in_the_panel(panel, tmp_path, monkeypatch):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    monkeypatch.setattr(
+        "app.ui.threshold_label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+    )
+    monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: pytest.fail("no column dialog"))
+    panel.open_labeled_csv()
+    assert panel.controls.notice.text().startswith("Cannot read empty.csv:")
+    assert panel.dataset.name == "Bundled evaluation set (all)"
 
 
 def test_mismatched_columns_are_refused(panel):

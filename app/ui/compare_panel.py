@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
 from app.core.compare import (
     Migration,
@@ -40,7 +40,7 @@ from app.ui.compare_view import (
     NOTHING_TO_COMPARE,
     ComparePanelView,
 )
-from app.ui.threshold_label_dialog import ask_label_columns
+from app.ui.threshold_label_dialog import ask_labeled_csv
 from app.ui.threshold_loader import LabeledCsvLoader
 from app.ui.threshold_widgets import fmt_threshold
 from app.ui.workers import WorkerPool
@@ -192,19 +192,9 @@ class ComparePanel(QWidget):
 
     def open_labeled_csv(self) -> None:
         """Ask for a file and its label column, then score it with both models."""
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open labelled CSV", self._ctx.settings.last_folder,
-            "CSV files (*.csv *.tsv *.txt);;All files (*)",
-        )  # fmt: skip
-        if not path:
-            return
-        try:
-            choice = ask_label_columns(self, path)
-        except (InputError, OSError) as exc:
-            self.source_bar.show_error(f"Cannot read {Path(path).name}: {exc}")
-            return
-        if choice is not None:
-            self.load_labeled_csv(path, *choice)
+        picked = ask_labeled_csv(self, self._ctx.settings.last_folder, self.source_bar.show_error)
+        if picked is not None:
+            self.load_labeled_csv(picked[0], *picked[1])
 
     def load_labeled_csv(
         self,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.csv_sniff import sniff
+from app.core.errors import InputError
 from app.core.labeled import guess_label_column
 
 
@@ -79,17 +81,27 @@ class LabelColumnDialog(QDialog):
         return values or None
 
 
-def ask_label_columns(
-    parent: QWidget, path: str | Path
-) -> tuple[str, list[str] | None, str | None] | None:
-    """Read ``path``'s header and ask which column holds the labels (and which texts).
+def ask_labeled_csv(
+    parent: QWidget, folder: str, show_error: Callable[[str], object]
+) -> tuple[Path, tuple[str, list[str] | None, str | None]] | None:
+    """Ask for a labelled CSV file, then for its label column (and texts).
 
-    Returns (label column, positive values, text column), or None if the user cancels. Raises
-    InputError or OSError when the file cannot be read, for the caller to show where it shows
-    errors. Shared by the Threshold and Compare panels' "open labelled CSV".
+    Returns (path, (label column, positive values, text column)), or None if the user cancels
+    either dialog or the file cannot be read (then ``show_error`` is given the reason). Shared by
+    the Threshold and Compare panels' "open labelled CSV".
     """
-    sniffed = sniff(path)
-    dialog = LabelColumnDialog(Path(path).name, sniffed.header, sniffed.text_column, parent)
+    chosen, _ = QFileDialog.getOpenFileName(
+        parent, "Open labelled CSV", folder, "CSV files (*.csv *.tsv *.txt);;All files (*)"
+    )
+    if not chosen:
+        return None
+    path = Path(chosen)
+    try:
+        sniffed = sniff(path)
+    except (InputError, OSError) as exc:
+        show_error(f"Cannot read {path.name}: {exc}")
+        return None
+    dialog = LabelColumnDialog(path.name, sniffed.header, sniffed.text_column, parent)
     if not dialog.exec():
         return None
-    return dialog.label_column(), dialog.positive_values(), dialog.text_column()
+    return path, (dialog.label_column(), dialog.positive_values(), dialog.text_column())

@@ -18,13 +18,12 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QWidget
 
-from app.core.errors import InputError
 from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.threshold_cells import CellItemsPage
 from app.ui.threshold_controls import ThresholdControls
-from app.ui.threshold_label_dialog import ask_label_columns
+from app.ui.threshold_label_dialog import ask_labeled_csv
 from app.ui.threshold_matrix import ConfusionMatrixCanvas
 from app.ui.threshold_plots import PrecisionRecallCanvas, ThresholdCurvesCanvas
 from app.ui.threshold_source_picker import SourcePicker
@@ -110,19 +109,12 @@ class ThresholdPanel(QWidget):
 
     def open_labeled_csv(self) -> None:
         """Ask for a file and its label column, then load it in the background."""
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open labelled CSV", self._ctx.settings.last_folder,
-            "CSV files (*.csv *.tsv *.txt);;All files (*)",
-        )  # fmt: skip
-        if not path:
-            return
-        try:
-            choice = ask_label_columns(self, path)
-        except (InputError, OSError) as exc:
-            self.controls.show_notice(f"Cannot read {Path(path).name}: {exc}", error=True)
-            return
-        if choice is not None:
-            self.load_labeled_csv(path, *choice)
+        picked = ask_labeled_csv(self, self._ctx.settings.last_folder, self._show_error)
+        if picked is not None:
+            self.load_labeled_csv(picked[0], *picked[1])
+
+    def _show_error(self, message: str) -> None:
+        self.controls.show_notice(message, error=True)
 
     def load_labeled_csv(
         self,
