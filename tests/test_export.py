@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.utils.escape import unescape
 
 from app.core.atomic import (
@@ -561,3 +563,36 @@ def test_write_rows_equals_write_row_cell_for_cell() -> None:
         assert many.getvalue() == one.getvalue()
         assert at_once.surrogates_replaced == by_row.surrogates_replaced
         assert at_once.rows_written == by_row.rows_written == len(rows)
+
+
+_CELL_TEXT = st.text(
+    alphabet=st.sampled_from(list("ab ,\"'\r\n\x00\t=+-@;\u00a0\u3000\uff1dü🙂") + ["\ud800"]),
+    max_size=6,
+)
+# Columns of one kind each (what the fast paths take), or mixed (what they must leave alone).
+_COLUMN = {
+    "text": _CELL_TEXT,
+    "float": st.floats(allow_nan=True, allow_infinity=True),
+    "mixed": st.one_of(_CELL_TEXT, st.none(), st.floats(), st.integers()),
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_write_rows_fast_columns_equal_write_row(data: st.DataObject) -> None:
+    """Homogeneous text and float columns take write_rows' fast paths (no per-cell call, C-level
+    line assembly); the bytes must still be csv.writer's, cell for cell."""
+    width = data.draw(st.integers(1, 5))
+    kinds = [data.draw(st.sampled_from(sorted(_COLUMN))) for _ in range(width)]
+    n = data.draw(st.integers(1, 12))
+    rows = [[data.draw(_COLUMN[kind]) for kind in kinds] for _ in range(n)]
+    one, many = io.StringIO(), io.StringIO()
+    by_row = CsvExportWriter(one, [f"h{i}" for i in range(width)])
+    at_once = CsvExportWriter(many, [f"h{i}" for i in range(width)])
+    for row in rows:
+        by_row.write_row(row)
+    at_once.write_rows(rows)
+    assert many.getvalue() == one.getvalue()
+    assert at_once.surrogates_replaced == by_row.surrogates_replaced
+    reread = list(csv.reader(io.StringIO(many.getvalue().lstrip("\ufeff"), newline="")))
+    assert len(reread) == n + 1

@@ -164,3 +164,49 @@ def test_scores_do_not_depend_on_the_cache_state(additive_scorer, monkeypatch):
     monkeypatch.setattr(fast_scorer, "CACHE_CHUNKS", 7)  # most chunks past a full cache
     full = Scorer(additive_scorer.bundle).model.raw_logits(batch)
     assert np.array_equal(cold, warm) and np.array_equal(cold, full)
+
+
+chunk_texts = st.text(
+    alphabet=st.one_of(st.sampled_from(list("abyou!.'_é🙂\x00") + ["\ud800"]), st.characters()),
+    min_size=1,
+    max_size=9,
+).filter(lambda c: not any(ch.isspace() for ch in c))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(chunk_texts, min_size=1, max_size=40))
+def test_vectorised_char_sums_equal_the_per_chunk_loop_bit_for_bit(additive_scorer, chunks):
+    """`sums_many` looks n-grams up as integers, all chunks at once; it must add the same values
+    in the same order as the per-chunk loop (scikit-learn's char_wb rules, short chunks too)."""
+    block = additive_scorer.model.fast.chars[0]
+    assert block.table is not None  # the integer path, not its fallback
+    s, q = block.sums_many(chunks)
+    expected = [block.chunk_sums(c) for c in chunks]
+    assert s.tolist() == [e[0] for e in expected] and q.tolist() == [e[1] for e in expected]
+
+
+def test_char_n_grams_outside_the_alphabet_never_match(additive_scorer):
+    block = additive_scorer.model.fast.chars[0]
+    outside = chr(0x10FFFD)  # a private-use character no training text contains
+    assert ord(outside) not in block.alphabet.tolist()
+    s, q = block.sums_many([outside * 3, "ab" + outside, outside])
+    assert s.tolist() == [block.chunk_sums(c)[0] for c in (outside * 3, "ab" + outside, outside)]
+    assert q[0] == 0.0 and q[2] == 0.0  # no n-gram of a chunk made only of it is known
+
+
+def test_an_alphabet_too_large_for_integer_keys_falls_back_to_the_loop(additive_scorer):
+    from app.core.fast_chars import CharBlock
+
+    block = additive_scorer.model.fast.chars[0]
+    terms = list(block.grams)
+    w = np.array([block.grams[t][0] for t in terms])
+    q = np.array([block.grams[t][1] for t in terms])
+
+    class Wide:  # n-grams so long that base ** max_n does not fit in 62 bits
+        ngram_range = (2, 12)
+
+    wide = CharBlock(Wide, terms, w, q)
+    assert wide.table is None
+    chunks = ["you", "idiot!", "é🙂", "a"]
+    s, _ = wide.sums_many(chunks)
+    assert s.tolist() == [wide.chunk_sums(c)[0] for c in chunks]

@@ -116,9 +116,7 @@ def test_exports_check_fails_on_a_formula_element(bundled_model_path, monkeypatc
 
 
 def test_exports_check_fails_when_scores_do_not_round_trip(tmp_path, monkeypatch):
-    real = CsvExportWriter._cell
-    rounded = lambda self, value: "0.3" if isinstance(value, float) else real(self, value)  # noqa: E731
-    monkeypatch.setattr(CsvExportWriter, "_cell", rounded)
+    monkeypatch.setattr(CsvExportWriter, "float_text", staticmethod(lambda value: "0.3"))
     with pytest.raises(selftest_io.SelfTestFailure, match=r"^CSV score '0.3' is not 0.25$"):
         selftest_io.check_exports(tmp_path, [("=1+1", 0.25, "benign")])
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -265,12 +266,14 @@ def run_batch(
             if done > skip:  # earlier chunks are already in the resumed work file and ledger
                 yield done, chunk
 
+    text_of = itemgetter(text_index)
+
     def scored_chunks() -> Any:
         if pool is None:
             for item in numbered():
                 yield item, None
             return
-        yield from pool.ahead(numbered(), lambda item: [r[text_index] for r in item[1].rows])
+        yield from pool.ahead(numbered(), lambda item: list(map(text_of, item[1].rows)))
 
     def consume(
         write: Callable[[list[list[object]]], None], commit: Callable[[int], None] | None

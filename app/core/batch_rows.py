@@ -12,11 +12,12 @@ difference between the two label columns is a difference between the models, not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Protocol
 
 import numpy as np
 
-from app.core.scoring import Scorer, label_for
+from app.core.scoring import Scorer, label_for, labels_for
 
 OUTPUT_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
 CHALLENGER_COLUMNS = ("challenger_score", "challenger_label", "challenger_version")
@@ -63,12 +64,46 @@ def score_rows(
     ``scored``: the chunk's (scores, truncated, empty, challenger scores) when a worker process
     computed them already (`app.core.parallel`); otherwise they are computed here.
     """
-    texts = [row[text_index] for row in rows]
+    texts: list[str] | None = None
     other = None
     if scored is None:
+        texts = list(map(itemgetter(text_index), rows))
         scores, truncated, empty = scorer.score_many(texts)
     else:
         scores, truncated, empty, other = scored
+    version = scorer.version_label
+    if not empty.any() and not truncated.any():  # the usual chunk: one comprehension, no branches
+        out = [
+            [*row, score, label, version, ""]
+            for row, score, label in zip(
+                rows, scores.tolist(), labels_for(scores, threshold), strict=True
+            )
+        ]
+    else:
+        out = _rows_with_notes(scorer, rows, scores, truncated, empty, threshold)
+    blanks = int(np.count_nonzero(empty))
+    counts.rows_blank += blanks
+    counts.rows_scored += len(rows) - blanks
+    counts.rows_truncated += int(np.count_nonzero(truncated & ~empty))
+    counts.rows_flagged += int(np.count_nonzero(scores[~empty] >= threshold))
+    if challenger is not None:
+        if other is None:
+            if texts is None:
+                texts = list(map(itemgetter(text_index), rows))
+            other = challenger.score_many(texts)[0]
+        _add_challenger(challenger, other, scores, empty, threshold, out, counts)
+    return out
+
+
+def _rows_with_notes(
+    scorer: Scorer,
+    rows: list[list[str]],
+    scores: np.ndarray,
+    truncated: np.ndarray,
+    empty: np.ndarray,
+    threshold: float,
+) -> list[list[object]]:
+    """Output rows of a chunk with blank or truncated texts (their cells say so)."""
     out: list[list[object]] = []
     version = scorer.version_label
     for row, score, cut, blank in zip(
@@ -79,15 +114,6 @@ def score_rows(
             continue
         note = f"scored the first {scorer.max_chars:,} characters" if cut else ""
         out.append([*row, score, label_for(score, threshold), version, note])
-    blanks = int(np.count_nonzero(empty))
-    counts.rows_blank += blanks
-    counts.rows_scored += len(rows) - blanks
-    counts.rows_truncated += int(np.count_nonzero(truncated & ~empty))
-    counts.rows_flagged += int(np.count_nonzero(scores[~empty] >= threshold))
-    if challenger is not None:
-        if other is None:
-            other = challenger.score_many(texts)[0]
-        _add_challenger(challenger, other, scores, empty, threshold, out, counts)
     return out
 
 

@@ -17,7 +17,7 @@ FORMULA_TRIGGERS: frozenset[str] = frozenset("=+-@\t\r\n\x00;" + "\uff1d\uff0b\u
 # Spreadsheet apps skip these before deciding whether a cell is a formula, so " =1+1" is one.
 _SKIPPED_LEADING = " \u00a0\u3000"
 # A cell whose first character is none of these can be returned at once (most cells).
-_SUSPECT_FIRST = FORMULA_TRIGGERS | frozenset(_SKIPPED_LEADING)
+SUSPECT_FIRST = FORMULA_TRIGGERS | frozenset(_SKIPPED_LEADING)
 
 
 def neutralize_cell(value: str) -> str:
@@ -26,7 +26,7 @@ def neutralize_cell(value: str) -> str:
     The check looks at the first character, or the first one after leading spaces, NBSPs and
     ideographic spaces. Removing exactly one leading "'" restores a neutralized value.
     """
-    if not value or value[0] not in _SUSPECT_FIRST:
+    if not value or value[0] not in SUSPECT_FIRST:
         return value
     first = value.lstrip(_SKIPPED_LEADING)[:1]
     if first and first in FORMULA_TRIGGERS:

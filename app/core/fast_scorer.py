@@ -8,7 +8,10 @@ needs two sums per block, not a sparse matrix. What makes them cheap:
   space, and a word token (a run of word characters) never contains one. So each distinct chunk
   ("idiot!", "you") is analysed once and cached (`ChunkCache`): its char-block sums and its word
   tokens' vocabulary rows. A batch is then joined into one string, split once, and looked up
-  chunk by chunk in C (``map(dict.get)``); everything after that is numpy.
+  chunk by chunk in C (``map(dict.get)``); everything after that is numpy. The chunks a batch
+  meets for the first time are analysed together too (`app.core.fast_chars`): their char
+  n-grams become integers looked up in a numpy hash table, and per chunk the values are added
+  in the order a one-chunk loop would add them, so a chunk's sums never depend on its batch.
 * Word bigrams pair adjacent tokens. A bigram is in the vocabulary only if both words are (with
   min_df pruning a pair is never more frequent than its words; checked when the model loads),
   so pairs are looked up by the integer key ``left * V + right`` in a numpy hash table.
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from app.core.additive import CountIdfVectorizer
+from app.core.fast_chars import CharBlock, PairTable, _per_text, _segments
 
 CACHE_CHUNKS = 300_000
 SEP = "\x00"  # joins a batch: neither whitespace nor a word character
@@ -38,64 +42,6 @@ SEPARATOR = -2  # what the cache answers for SEP
 def _rows(lookup: dict[Any, int], items: list[Any]) -> np.ndarray:
     """Row of each item in ``lookup``, -1 when absent (the loop runs in C)."""
     return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
-
-
-def _per_text(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(owner, weights=values, minlength=n) if len(owner) else np.zeros(n)
-
-
-def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices ``starts[i] .. starts[i] + lengths[i] - 1`` for every i, concatenated."""
-    total = int(lengths.sum())
-    offsets = np.cumsum(lengths) - lengths
-    return np.arange(total) + np.repeat(starts - offsets, lengths)
-
-
-class PairTable:
-    """An open-addressing hash table of int64 keys in numpy, looked up a whole array at once."""
-
-    def __init__(self, keys: np.ndarray) -> None:
-        keys = np.asarray(keys, dtype=np.int64)
-        bits = max(4, (2 * max(1, len(keys)) - 1).bit_length())
-        self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
-        self.keys = np.full(1 << bits, -1, dtype=np.int64)
-        self.values = np.full(1 << bits, -1, dtype=np.int64)
-        # Linear probing, inserted in rounds: in round p every unplaced key tries home + p, and
-        # where several want the same free slot the first wins. A key placed in round p found
-        # home .. home+p-1 taken, and nothing is ever removed, so lookups probe the same way.
-        home = self._slots(keys)
-        todo = np.arange(len(keys))
-        probe = 0
-        while len(todo):
-            slots = (home[todo] + probe) & self.mask
-            free = self.keys[slots] == -1
-            _, first = np.unique(slots[free], return_index=True)
-            won = todo[free][first]
-            self.keys[slots[free][first]] = keys[won]
-            self.values[slots[free][first]] = won
-            placed = np.zeros(len(todo), dtype=bool)
-            placed[np.flatnonzero(free)[first]] = True
-            todo = todo[~placed]
-            probe += 1
-        self.max_probe = max(0, probe - 1)
-
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        mixed = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
-        return (mixed >> self.shift).astype(np.int64)
-
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """The value of each key, -1 when absent (keys must be >= 0)."""
-        found = np.full(len(keys), -1, dtype=np.int64)
-        pending = np.arange(len(keys))
-        slots = self._slots(keys)
-        for probe in range(self.max_probe + 1):
-            if not len(pending):
-                break
-            at = (slots[pending] + probe) & self.mask
-            hit = self.keys[at] == keys[pending]
-            found[pending[hit]] = self.values[at[hit]]
-            pending = pending[~hit & (self.keys[at] != -1)]
-        return found
 
 
 class _Growing:
@@ -126,23 +72,29 @@ class ChunkCache:
         self.tokens = _Growing(np.int64)
         self._lock = threading.Lock()  # only misses write; threads may score concurrently
 
-    def add(self, chunks: set[str]) -> None:
+    def add(self, chunks: list[str]) -> None:
+        """Analyse the chunks not cached yet, all at once, while there is room."""
         with self._lock:
-            for chunk in chunks:
-                if chunk in self.index or self.count >= CACHE_CHUNKS:
-                    continue
-                row = self.count
-                for (s, q), block in zip(self.sums, self.chars, strict=True):
-                    cs, cq = block.chunk_sums(chunk)
-                    s.put(row, [cs])
-                    q.put(row, [cq])
-                tokens = self.word.token_rows(chunk) if self.word is not None else []
-                self.token_start.put(row, [self.token_count])
-                self.token_len.put(row, [len(tokens)])
-                self.tokens.put(self.token_count, tokens)
-                self.token_count += len(tokens)
-                self.count += 1
-                self.index[chunk] = row  # last: readers never see a half-written row
+            new = [c for c in dict.fromkeys(chunks) if c not in self.index]
+            new = new[: max(0, CACHE_CHUNKS - self.count)]
+            if not new:
+                return
+            row = self.count
+            for (s, q), block in zip(self.sums, self.chars, strict=True):
+                cs, cq = block.sums_many(new)
+                s.put(row, cs)
+                q.put(row, cq)
+            if self.word is not None:
+                tokens, lengths = self.word.token_rows_many(new)
+            else:
+                tokens, lengths = np.zeros(0, np.int64), np.zeros(len(new), np.int64)
+            self.token_start.put(row, self.token_count + np.cumsum(lengths) - lengths)
+            self.token_len.put(row, lengths)
+            self.tokens.put(self.token_count, tokens)
+            self.token_count += len(tokens)
+            self.count += len(new)
+            # last: readers never see a row before its values are written
+            self.index.update(zip(new, range(row, row + len(new)), strict=True))
 
 
 class _WordBlock:
@@ -165,6 +117,14 @@ class _WordBlock:
     def token_rows(self, chunk: str) -> list[int]:
         return [self.index.get(token, -1) for token in self.findall(chunk)]
 
+    def token_rows_many(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary rows of the tokens of all chunks in order (-1 unknown), and their count
+        per chunk. Every loop here runs in C."""
+        lists = list(map(self.findall, chunks))
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        tokens = list(chain.from_iterable(lists))
+        return _rows(self.index, tokens), lengths
+
     def sums(self, rows: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``rows``: vocabulary row of every token in text order (-1 unknown); ``owner``: its text."""
         known = rows >= 0
@@ -179,32 +139,6 @@ class _WordBlock:
         return s, q
 
 
-class _CharBlock:
-    def __init__(self, vectorizer: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
-        self.min_n, self.max_n = vectorizer.ngram_range
-        self.grams = {term: (wi, qi) for term, wi, qi in zip(terms, w.tolist(), q.tolist())}  # noqa: B905
-
-    def chunk_sums(self, chunk: str) -> tuple[float, float]:
-        """(S, Q) of one whitespace-separated chunk, n-grams exactly as scikit-learn's char_wb."""
-        padded = " " + chunk + " "
-        length = len(padded)
-        grams = self.grams
-        s = q = 0.0
-        for n in range(self.min_n, self.max_n + 1):
-            offset = 0
-            while True:
-                entry = grams.get(padded[offset : offset + n])
-                if entry is not None:
-                    s += entry[0]
-                    q += entry[1]
-                if offset + n >= length:
-                    break
-                offset += 1
-            if offset == 0:  # the chunk is shorter than n: counted once, longer n-grams skipped
-                break
-        return s, q
-
-
 class FastAdditiveScorer:
     """Raw logits (``x . coef + intercept``) of normalised texts for a count-idf-sqrt model."""
 
@@ -212,7 +146,7 @@ class FastAdditiveScorer:
         self.intercept = intercept
         self.order: list[tuple[str, int]] = []  # ("word", 0) or ("char", i), in block order
         word: _WordBlock | None = None
-        chars: list[_CharBlock] = []
+        chars: list[CharBlock] = []
         for block in blocks:
             vec = block.vectorizer
             part = coef[block.offset : block.offset + len(block.terms)]
@@ -222,7 +156,7 @@ class FastAdditiveScorer:
                 self.order.append(("word", 0))
             else:
                 self.order.append(("char", len(chars)))
-                chars.append(_CharBlock(vec, block.terms, w, q))
+                chars.append(CharBlock(vec, block.terms, w, q))
         self.word, self.chars = word, chars
         self.cache = ChunkCache(word, chars)
 
@@ -281,7 +215,7 @@ class FastAdditiveScorer:
         missing = np.flatnonzero(rows < 0)  # new chunks (or the text's own SEP chunk)
         chunks = {int(i): all_chunks[positions[i]] for i in missing}
         if len(missing):
-            cache.add(set(chunks.values()))
+            cache.add(list(chunks.values()))
             rows[missing] = _rows(cache.index, [chunks[int(i)] for i in missing])
         uncached = np.flatnonzero(rows < 0)  # past the cache's limit, or a literal SEP chunk
         cached = rows >= 0
@@ -295,8 +229,9 @@ class FastAdditiveScorer:
                 q_chunk = np.zeros(len(rows))
                 s_chunk[cached] = cache.sums[i][0].data[rows[cached]]
                 q_chunk[cached] = cache.sums[i][1].data[rows[cached]]
-                for j in uncached:
-                    s_chunk[j], q_chunk[j] = self.chars[i].chunk_sums(chunks[int(j)])
+                if len(uncached):
+                    extra = self.chars[i].sums_many([chunks[int(j)] for j in uncached])
+                    s_chunk[uncached], q_chunk[uncached] = extra
                 s, q = _per_text(owner, s_chunk, n), _per_text(owner, q_chunk, n)
             else:
                 s, q = self._word_sums(cache, chunks, rows, owner, uncached, n)

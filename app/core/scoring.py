@@ -30,6 +30,11 @@ def label_for(score: float, threshold: float) -> str:
     return ABUSIVE if score >= threshold else BENIGN
 
 
+def labels_for(scores: np.ndarray, threshold: float) -> list[str]:
+    """`label_for` of each score, for a whole array at once."""
+    return np.where(np.asarray(scores) >= threshold, ABUSIVE, BENIGN).tolist()
+
+
 @dataclass(frozen=True)
 class TextScore:
     score: float | None  # None when the text is empty (nothing to score)
