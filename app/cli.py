@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("v1", "search"),
         default="v1",
         help="v1: the candidates of the shipped abuse-lr 1.0.0 (reproduces it); search: the "
-        "count-idf-sqrt candidates under study for the next version",
+        "count-idf-sqrt candidates of abuse-lr 2.0.0 (reproduces it with --model-version 2.0.0)",
     )
 
     p = sub.add_parser("log", help="check or export the activity log")

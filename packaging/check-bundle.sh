@@ -29,8 +29,15 @@ fail() { echo "check-bundle: FAILED: $*" >&2; exit 1; }
 echo "== self-test"
 run --self-test || fail "the frozen self-test"
 
-echo "== models verify $MODEL"
+echo "== models verify $MODEL (and every other bundled version)"
 run models verify "$MODEL" || fail "models verify $MODEL"
+for folder in "$BUNDLE"/_internal/models/*/; do  # what the frozen folder holds
+    run models verify "$(basename "$folder")" || fail "models verify $(basename "$folder")"
+done
+
+echo "== score-text on abuse-lr 2.0.0 (the fast scorer, frozen)"
+out=$(run --model abuse-lr-2.0.0 score-text "you idiot" --json) || fail "score-text with 2.0.0"
+grep -q '"model_version": "abuse-lr 2.0.0"' <<<"$out" || fail "2.0.0 did not score: $out"
 
 echo "== score-text"
 out=$(run score-text "you idiot" --json) || fail "score-text"

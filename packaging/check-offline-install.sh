@@ -101,8 +101,9 @@ echo "== python -m app --self-test"
 venv/bin/python -m app --self-test
 echo "== python -m app score-text \"you idiot\""
 venv/bin/python -m app score-text "you idiot"
-echo "== abuse-desk-cli models verify abuse-lr-1.0.0; models list"
+echo "== abuse-desk-cli models verify abuse-lr-1.0.0 and abuse-lr-2.0.0; models list"
 venv/bin/abuse-desk-cli models verify abuse-lr-1.0.0
+venv/bin/abuse-desk-cli models verify abuse-lr-2.0.0
 venv/bin/abuse-desk-cli models list
 EOF
 

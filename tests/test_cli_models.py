@@ -57,7 +57,9 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
     chal = cli(home, "models", "challenger", "abuse-lr-1.0.0")
     assert "challenger: abuse-lr 1.0.0" in chal.stdout
     roles = {r["ref"]: r["role"] for r in json.loads(cli(home, "models", "list", "--json").stdout)}
-    assert roles == {"abuse-lr-1.0.0": "challenger", "tiny-0.0.1": "active"}
+    assert roles["abuse-lr-1.0.0"] == "challenger" and roles["tiny-0.0.1"] == "active"
+    assert "abuse-lr-2.0.0" in roles  # the other bundled version: installed, no role
+    assert {role for ref, role in roles.items() if ref.startswith("abuse-lr-2")} == {""}
 
     back = cli(home, "models", "rollback")
     assert back.returncode == 0 and "active model: abuse-lr 1.0.0" in back.stdout

@@ -20,6 +20,12 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 TIMEOUT = 10_000
 BUNDLED = "abuse-lr-1.0.0"
 TINY = "tiny-0.0.1"
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def bundled_refs() -> list[str]:
+    """The bundled versions (folders of models/), sorted."""
+    return sorted(p.name for p in MODELS.iterdir() if (p / "manifest.json").is_file())
 
 
 def wait_idle(qtbot, panel: ModelsPanel) -> None:
@@ -71,7 +77,12 @@ def select(qtbot, panel: ModelsPanel, ref: str) -> None:
 
 
 def test_bundled_model_listed_active_signed_verified(panel, ctx, model_registry):
-    assert [e.ref for e in panel.model.entries] == [e.ref for e in model_registry.entries()]
+    refs = [e.ref for e in panel.model.entries]
+    assert refs == [e.ref for e in model_registry.entries()]
+    assert set(refs) == set(bundled_refs()) and len(refs) >= 2  # 1.0.0 and 2.0.0 ship
+    for other in set(refs) - {BUNDLED}:
+        assert row_texts(panel, other)[ROLE] == ""  # installed, neither active nor challenger
+        assert row_texts(panel, other)[VERIFIED] == "✓"
     cells = row_texts(panel, BUNDLED)
     assert cells[ROLE] == "active"
     assert (cells[NAME], cells[VERSION]) == ("abuse-lr", "1.0.0")
@@ -92,7 +103,8 @@ def test_bundled_model_listed_active_signed_verified(panel, ctx, model_registry)
     assert not panel.view.challenger_button.isEnabled()
     assert not panel.view.rollback_button.isEnabled()
     assert not panel.view.stop_challenger_button.isEnabled()
-    assert "Checked 1 installed version: 1 verified." == panel.view.message.text()
+    n = len(refs)
+    assert f"Checked {n} installed versions: {n} verified." == panel.view.message.text()
 
 
 def test_default_registry_built_when_missing(qtbot, app_context, worker_pool):
@@ -130,7 +142,7 @@ def test_import_signed_folder_adds_row_and_logs(qtbot, panel, ctx, signed_tiny_b
     import_via_folder(qtbot, panel, signed_tiny_bundle)
     assert "already installed" in panel.view.message.text()
     assert len(events(ctx, "model_imported")) == 1
-    assert len(panel.model.entries) == 2
+    assert len(panel.model.entries) == len(bundled_refs()) + 1
 
 
 def test_import_zip(qtbot, panel, ctx, signed_tiny_bundle, tmp_path):
@@ -150,7 +162,7 @@ def test_import_zip(qtbot, panel, ctx, signed_tiny_bundle, tmp_path):
 def test_cancelled_dialog_does_nothing(qtbot, panel, ctx):
     panel.choose_import_folder = lambda: None
     click(qtbot, panel.view.import_folder_button)
-    assert not panel.busy and len(panel.model.entries) == 1
+    assert not panel.busy and len(panel.model.entries) == len(bundled_refs())
 
 
 def test_unsigned_bundle_refused(qtbot, panel, ctx, tiny_bundle_copy):
@@ -158,7 +170,7 @@ def test_unsigned_bundle_refused(qtbot, panel, ctx, tiny_bundle_copy):
     text = panel.view.message.text()
     assert panel.view.message_kind == "error" and panel.view.message.isVisible()
     assert text.startswith("Import refused:") and "is not signed" in text
-    assert [e.ref for e in panel.model.entries] == [BUNDLED]
+    assert sorted(e.ref for e in panel.model.entries) == bundled_refs()
     assert not any(ctx.registry.user_dir.iterdir())  # no staging folder left behind
     assert events(ctx, "model_imported") == []
 
@@ -172,7 +184,7 @@ def test_tampered_bundle_refused(qtbot, panel, ctx, signed_tiny_bundle):
     text = panel.view.message.text()
     assert panel.view.message_kind == "error"
     assert f"{npy.name} does not match its SHA-256" in text
-    assert [e.ref for e in panel.model.entries] == [BUNDLED]
+    assert sorted(e.ref for e in panel.model.entries) == bundled_refs()
 
 
 def test_refused_installed_version_is_marked(qtbot, panel, ctx, signed_tiny_bundle):

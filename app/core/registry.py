@@ -15,7 +15,7 @@ from typing import Any
 from app.core.bundle import MANIFEST_NAME, VerifiedBundle, find_bundles, load_verified
 from app.core.errors import AbuseDeskError, ModelError
 from app.core.paths import bundled_models_dir, user_data_dir
-from app.core.scoring import Scorer
+from app.core.scoring import DEFAULT_MODEL, Scorer
 from app.core.signing import SignatureStatus, TrustStore, signature_policy
 
 BUNDLED, USER = "bundled", "user"
@@ -176,15 +176,21 @@ class ModelRegistry:
         """A verified Scorer under the signature policy."""
         return Scorer(load_verified(self.find(ref), check_manifest=self.check))
 
-    def newest_bundled(self) -> Path:
-        bundles = [(p, s) for p, s in self._folders() if s == BUNDLED]
+    def default_bundled(self) -> Path:
+        """The default bundled model (`scoring.DEFAULT_MODEL`), else the newest bundled one."""
+        bundles = [p for p, s in self._folders() if s == BUNDLED]
         if not bundles:
             raise ModelError(f"no model bundle found in {self.bundled_dir}")
-        return max(bundles, key=lambda item: version_key(item[0].name.rpartition("-")[2]))[0]
+        default = [p for p in bundles if p.name == DEFAULT_MODEL]
+        return (
+            default[0]
+            if default
+            else max(bundles, key=lambda p: version_key(p.name.rpartition("-")[2]))
+        )
 
     def load_startup(self, settings: Any) -> tuple[Scorer, Scorer | None, list[str]]:
         """The active model and challenger the settings name, with fallbacks that never stop the
-        app: a missing or refused active model falls back to the newest bundled one (and the
+        app: a missing or refused active model falls back to the default bundled one (and the
         reason is returned for the user to see); a refused challenger is dropped."""
         problems: list[str] = []
         active = None
@@ -194,7 +200,7 @@ class ModelRegistry:
             except (AbuseDeskError, OSError) as exc:
                 problems.append(f"active model {settings.active_model!r} not used: {exc}")
         if active is None:
-            active = self.load(self.newest_bundled())
+            active = self.load(self.default_bundled())
         challenger = None
         if settings.challenger_model and settings.challenger_model != active.bundle.path.name:
             try:

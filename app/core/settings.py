@@ -31,7 +31,7 @@ class Settings:
     log_retention_days: int = 90
     store_raw_text: bool = False  # activity log stores an HMAC of texts unless this is set
     reference_threshold: float = 0.50
-    # Model versions, by bundle folder name ("" = the newest bundled model / none).
+    # Model versions, by bundle folder name ("" = the default bundled model / none).
     active_model: str = ""
     previous_model: str = ""  # what "Roll back" returns to
     challenger_model: str = ""
