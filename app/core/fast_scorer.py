@@ -187,14 +187,16 @@ class FastAdditiveScorer:
         """All whitespace chunks of all texts (with separators), and for each chunk of a text:
         its position in that list, its cache row (-1 if new) and its text."""
         n = len(texts)
-        joined = _JOIN.join(texts)
+        # Lower-cased once for the whole batch: the same as each text's lower(), since even the
+        # context rule of the final sigma stops at the separator's spaces as at a text's end.
+        joined = _JOIN.join(texts).lower()
         if joined.count(SEP) == n - 1:  # no text holds the separator: one split for all
             chunks = joined.split()
             rows = _rows(cache.index, chunks)
             owner = np.cumsum(rows == SEPARATOR)
             positions = np.flatnonzero(rows != SEPARATOR)
             return chunks, positions, rows[positions], owner[positions]
-        lists = list(map(str.split, texts))
+        lists = [text.lower().split() for text in texts]
         chunks = list(chain.from_iterable(lists))
         owner = np.repeat(np.arange(n), np.fromiter(map(len, lists), dtype=np.int64, count=n))
         rows = _rows(cache.index, chunks)
@@ -211,13 +213,14 @@ class FastAdditiveScorer:
         cache = self.cache
         if cache.count >= CACHE_CHUNKS:
             cache = self.cache = ChunkCache(self.word, self.chars)
-        all_chunks, positions, rows, owner = self._chunks(cache, [t.lower() for t in normalized])
+        all_chunks, positions, rows, owner = self._chunks(cache, normalized)
         missing = np.flatnonzero(rows < 0)  # new chunks (or the text's own SEP chunk)
-        chunks = {int(i): all_chunks[positions[i]] for i in missing}
         if len(missing):
-            cache.add(list(chunks.values()))
-            rows[missing] = _rows(cache.index, [chunks[int(i)] for i in missing])
+            new = list(map(all_chunks.__getitem__, positions[missing].tolist()))
+            cache.add(new)
+            rows[missing] = _rows(cache.index, new)
         uncached = np.flatnonzero(rows < 0)  # past the cache's limit, or a literal SEP chunk
+        chunks = {int(j): all_chunks[positions[j]] for j in uncached}
         cached = rows >= 0
         shares: list[tuple[np.ndarray, np.ndarray]] = []
         for kind, i in self.order:

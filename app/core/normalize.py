@@ -23,13 +23,19 @@ NORMALIZER_VERSION = "1"
 URL_TOKEN = "xxurl"
 USER_TOKEN = "xxuser"
 
-_URL = re.compile(r"(?i:https?://|www\.)\S+|\bURL\b")
+# Lookarounds come after a literal wherever possible ("URL(?<!\wURL)" is "\bURL\b"): the regex engine
+# then skips ahead to the literal instead of trying the lookaround at every position.
+_URL = re.compile(r"(?i:https?://|www\.)\S+|URL(?<!\wURL)(?!\w)")
 _MENTION = re.compile(r"@\w+:?")  # "RT @name: text" -- the colon is retweet syntax
 # "RT" is a retweet marker only when it stands alone in upper case (usually before a mention).
-_RETWEET = re.compile(r"(?<!\w)RT(?!\w)[:\s]*")
+_RETWEET = re.compile(r"RT(?<!\wRT)(?!\w)[:\s]*")  # (?<!\w)RT(?!\w)[:\s]*
 # Several mentions in a row ("@a @b @c") are one fact, "addressed to people"; collapsing them keeps
 # long reply chains (common in one dataset only) from weighing more than one mention.
-_REPEATED_PLACEHOLDER = re.compile(rf"\b({URL_TOKEN}|{USER_TOKEN})(?:\s+\1\b)+")
+# \b(xxurl|xxuser)(?:\s+\1\b)+, written after the placeholders' common prefix "xxu"
+_SHARED = URL_TOKEN[:3]
+_REPEATED_PLACEHOLDER = re.compile(
+    rf"{_SHARED}(?<!\w{_SHARED})({URL_TOKEN[3:]}|{USER_TOKEN[3:]})(?:\s+{_SHARED}\1\b)+"
+)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -57,7 +63,7 @@ def normalize_text(text: str) -> str:
         text = _MENTION.sub(f" {USER_TOKEN} ", text)
     text = " ".join(text.split())  # runs of whitespace to one space, trimmed (as \s+ and strip)
     if URL_TOKEN in text or USER_TOKEN in text:
-        text = _REPEATED_PLACEHOLDER.sub(r"\1", text)
+        text = _REPEATED_PLACEHOLDER.sub(rf"{_SHARED}\1", text)
     return text
 
 
