@@ -94,3 +94,23 @@ def test_v2_test_metrics_are_reproduced_from_its_evaluation_arrays(v2):
             arrays["eval_scores.npy"][mask], arrays["eval_labels.npy"][mask]
         )
         assert analysis.roc_auc() == pytest.approx(test[origin]["auc"], abs=1e-12)
+
+
+def test_v2_scores_without_importing_scikit_learn_until_an_explanation_needs_it():
+    """Worker processes and the CLI score 2.0.0 from the bundle's settings alone; scikit-learn
+    (~90 MB, ~0.6 s per process) is imported only when a feature vector is really needed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from app.core.scoring import Scorer\n"
+        f"scorer = Scorer.load({str(V2)!r})\n"
+        "scores = scorer.score_many(['you are an idiot', 'have a lovely day'])[0]\n"
+        "assert scores[0] > 0.5 > scores[1], scores\n"
+        "assert not any(m.startswith(('sklearn', 'scipy.sparse')) for m in sys.modules)\n"
+        "terms = [c.term for c in scorer.explain('you are an idiot').terms]\n"
+        "assert 'idiot' in terms and 'sklearn' in sys.modules, terms\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-WEIGHTING = "count-idf-sqrt"
+from app.core.model import WEIGHTING  # noqa: F401  (re-exported: the setting's value)
 
 
 def smooth_idf(counts: sp.csr_matrix) -> np.ndarray:

@@ -75,8 +75,8 @@ class CharBlock:
     vocabulary's alphabet is a digit 1..A, so an n-gram is an exact base-(A+1) number (a
     character outside the alphabet puts its n-grams out of the vocabulary)."""
 
-    def __init__(self, vectorizer: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
-        self.min_n, self.max_n = vectorizer.ngram_range
+    def __init__(self, spec: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
+        self.min_n, self.max_n = spec.ngram_range  # spec: a model.FeatureBlock
         self.grams = {term: (wi, qi) for term, wi, qi in zip(terms, w.tolist(), q.tolist())}  # noqa: B905
         self.w, self.q = w, q
         self.alphabet = np.array(sorted({ord(c) for term in terms for c in term}), np.uint32)

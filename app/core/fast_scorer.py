@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from app.core.additive import CountIdfVectorizer
 from app.core.fast_chars import CharBlock, PairTable, _per_text, _segments
 
 CACHE_CHUNKS = 300_000
@@ -98,9 +97,9 @@ class ChunkCache:
 
 
 class _WordBlock:
-    def __init__(self, vectorizer: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
-        self.findall = re.compile(vectorizer.token_pattern).findall
-        self.bigrams = vectorizer.ngram_range[1] == 2
+    def __init__(self, spec: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
+        self.findall = re.compile(spec.token_pattern).findall  # spec: a model.FeatureBlock
+        self.bigrams = spec.ngram_range[1] == 2
         unigram_rows = [i for i, term in enumerate(terms) if " " not in term]
         self.index = {terms[i]: k for k, i in enumerate(unigram_rows)}
         self.w, self.q, self.size = w[unigram_rows], q[unigram_rows], len(unigram_rows)
@@ -147,16 +146,15 @@ class FastAdditiveScorer:
         self.order: list[tuple[str, int]] = []  # ("word", 0) or ("char", i), in block order
         word: _WordBlock | None = None
         chars: list[CharBlock] = []
-        for block in blocks:
-            vec = block.vectorizer
+        for block in blocks:  # model.FeatureBlock: settings only, no scikit-learn object
             part = coef[block.offset : block.offset + len(block.terms)]
-            w, q = part * vec.idf_, vec.idf_ * vec.idf_
-            if vec.analyzer == "word":
-                word = _WordBlock(vec, block.terms, w, q)
+            w, q = part * block.idf, block.idf * block.idf
+            if block.analyzer == "word":
+                word = _WordBlock(block, block.terms, w, q)
                 self.order.append(("word", 0))
             else:
                 self.order.append(("char", len(chars)))
-                chars.append(CharBlock(vec, block.terms, w, q))
+                chars.append(CharBlock(block, block.terms, w, q))
         self.word, self.chars = word, chars
         self.cache = ChunkCache(word, chars)
 
@@ -164,20 +162,17 @@ class FastAdditiveScorer:
     def supports(blocks: list[Any]) -> bool:
         """Whether every block is one this scorer reproduces exactly (one word block at most)."""
         words = 0
-        for block in blocks:
-            vec = block.vectorizer
-            if not isinstance(vec, CountIdfVectorizer) or vec.strip_accents is not None:
+        for block in blocks:  # bundles cannot set stop words (model.ADDITIVE_KEYS)
+            if not block.additive or block.strip_accents is not None or not block.lowercase:
                 return False
-            if not vec.lowercase:
-                return False
-            low, high = vec.ngram_range
-            if vec.analyzer == "word":
+            low, high = block.ngram_range
+            if block.analyzer == "word":
                 words += 1
-                if vec.stop_words is not None or low != 1 or high not in (1, 2):
+                if low != 1 or high not in (1, 2):
                     return False
-                if re.compile(vec.token_pattern).groups > 1:
+                if re.compile(block.token_pattern).groups > 1:
                     return False
-            elif vec.analyzer != "char_wb" or low < 1:
+            elif block.analyzer != "char_wb" or low < 1:
                 return False
         return words <= 1
 
