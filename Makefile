@@ -53,6 +53,7 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py --only core,batch --model models/abuse-lr-2.0.0
 
 self-test: $(STAMP)
 	$(PY) -m app --self-test

@@ -98,3 +98,20 @@ def test_startup_probe_records_window_model_and_first_score(tmp_path):
     times = json.loads(probe.read_text())
     assert times["window"] <= times["model"] <= times["first_score"]
     assert times["score_shown"] == 1.0
+
+
+def test_models_loaded_for_the_gui_are_ready_to_explain(model_registry):
+    """Vectorisers are built on first use (so workers and the CLI can skip scikit-learn); the
+    GUI loads on a worker thread and explains on its own, so loading builds them there."""
+    from app.core.settings import Settings
+    from app.ui.application import load_models_for
+    from app.ui.models_jobs import load_model
+
+    lazy = model_registry.load("abuse-lr-2.0.0")
+    assert not any("vectorizer" in vars(block) for block in lazy.model.blocks)
+    for scorer in (
+        load_models_for(model_registry, Settings(), "abuse-lr-2.0.0")[0],
+        load_models_for(model_registry, Settings(), None)[0],  # the default, 1.0.0
+        load_model(model_registry, "abuse-lr-2.0.0"),
+    ):
+        assert all("vectorizer" in vars(block) for block in scorer.model.blocks)

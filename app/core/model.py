@@ -198,6 +198,13 @@ class LinearTextModel:
             except ValueError:  # a vocabulary the fast path cannot use: the reference scores it
                 self.fast = None
 
+    def build_vectorizers(self) -> None:
+        """Build every block's scikit-learn vectoriser now instead of on first use. The GUI loads
+        models on a worker thread but scores and explains on its own: calling this there moves
+        the import and the build (~1 s) off the first keystroke."""
+        for block in self.blocks:
+            _ = block.vectorizer
+
     @property
     def n_features(self) -> int:
         return int(self.coef.shape[0])

@@ -89,8 +89,13 @@ def load_models_for(registry, settings, model_path: Path | str | None):  # type:
     """(active, challenger, problems): ``--model`` for this session only, else the settings'
     choice with fallbacks (`ModelRegistry.load_startup`). Slow (~0.3 s plus imports): a worker's job."""
     if model_path:
-        return registry.load(model_path), None, []
-    return registry.load_startup(settings)
+        scorer, challenger, problems = registry.load(model_path), None, []
+    else:
+        scorer, challenger, problems = registry.load_startup(settings)
+    for loaded in (scorer, challenger):
+        if loaded is not None:  # here on the worker, not at the first keystroke
+            loaded.model.build_vectorizers()
+    return scorer, challenger, problems
 
 
 def install_models(ctx, scorer, challenger, problems: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -83,9 +83,11 @@ def import_model(registry: ModelRegistry, source: Path) -> ImportOutcome:
 def load_model(registry: ModelRegistry, ref: str) -> Scorer:
     """A verified Scorer under the registry's signature policy."""
     try:
-        return registry.load(ref)
+        scorer = registry.load(ref)
     except OSError as exc:
         raise ModelError(f"model {ref} could not be read: {exc}") from None
+    scorer.model.build_vectorizers()  # on this worker: the GUI thread explains with them
+    return scorer
 
 
 class ModelJobs(QObject):
