@@ -308,9 +308,9 @@ def main() -> None:
                 str(n): args.e2e_large_repeat if n >= LARGE else args.e2e_repeat for n in sizes
             },
             "e2e_cores": cores_used,
-            "peak_rss": "child's kernel high-water mark (GNU time %M)"
-            if GNU_TIME
-            else "VmHWM polled",
+            "peak_rss": "peak_rss_mb: the main process's VmHWM (polled); largest_process: "
+            + ("GNU time %M (folds in the workers)" if GNU_TIME else "as peak_rss_mb (no GNU time)")
+            + "; tree: summed RSS of all processes (polled every 20 ms)",
             "peer": peer.peer_status(),
         },
     )
