@@ -84,9 +84,9 @@ def reference_logits(scorer: Scorer, texts: list[str]) -> np.ndarray:
     return features @ model.coef + model.intercept
 
 
-def test_the_fast_path_is_used_for_count_idf_sqrt_bundles_only(additive_scorer, bundled_scorer):
-    assert additive_scorer.model.fast is not None
-    assert bundled_scorer.model.fast is None  # version 1 (sublinear TF-IDF) keeps scikit-learn
+def test_each_feature_map_gets_its_own_fast_path(additive_scorer, bundled_scorer):
+    assert type(additive_scorer.model.fast).__name__ == "FastAdditiveScorer"
+    assert type(bundled_scorer.model.fast).__name__ == "SublinearTfidfScorer"  # 1.0.0
 
 
 ODD = [

@@ -133,16 +133,22 @@ class CharBlock:
         if self.table is None:  # an alphabet too large for integer keys: one chunk at a time
             pairs = [self.chunk_sums(c) for c in chunks]
             return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-        padded = " " + "  ".join(chunks) + " "  # " c1 " + " c2 " + ...
-        lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)) + 2
-        keys, owners = self._keys(self._digits([padded]), lengths)
-        valid = np.flatnonzero(keys >= 0)
-        rows = self.table.lookup(keys[valid])
-        hit = rows >= 0
-        owner, rows = owners[valid[hit]], rows[hit]
+        rows, owner = self.rows_many(chunks, np.arange(len(chunks)))
         # bincount adds in array order: per chunk n = min_n.. then offset, as chunk_sums does
         n = len(chunks)
         return _per_text(owner, self.w[rows], n), _per_text(owner, self.q[rows], n)
+
+    def rows_many(self, chunks: list[str], owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary row of every n-gram of the chunks that is in the vocabulary, and the
+        ``owner`` of its chunk; in order (by chunk, then n, then offset). Needs ``table``."""
+        assert self.table is not None
+        padded = " " + "  ".join(chunks) + " "  # " c1 " + " c2 " + ...
+        lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)) + 2
+        keys, chunk_of = self._keys(self._digits([padded]), lengths)
+        valid = np.flatnonzero(keys >= 0)
+        rows = self.table.lookup(keys[valid])
+        hit = rows >= 0
+        return rows[hit], owner[chunk_of[valid[hit]]]
 
     def chunk_sums(self, chunk: str) -> tuple[float, float]:
         """(S, Q) of one whitespace-separated chunk, n-grams exactly as scikit-learn's char_wb

@@ -188,15 +188,18 @@ class LinearTextModel:
         if not self.calibration_slope > 0:
             raise ModelError(f"model bundle {bundle.path}: calibration slope must be positive")
         self.positive_label = str(classifier.get("positive_label", "abusive"))
-        # count-idf-sqrt models score without feature vectors (an order of magnitude faster)
+        # Scored without scikit-learn when a fast path reproduces the features: count-idf-sqrt
+        # models without feature vectors at all, sublinear TF-IDF ones (1.0.0) from counts.
         from app.core.fast_scorer import FastAdditiveScorer
+        from app.core.tfidf_fast import SublinearTfidfScorer
 
-        self.fast: FastAdditiveScorer | None = None
-        if FastAdditiveScorer.supports(blocks):
-            try:
-                self.fast = FastAdditiveScorer(blocks, self.coef, self.intercept)
-            except ValueError:  # a vocabulary the fast path cannot use: the reference scores it
-                self.fast = None
+        self.fast: FastAdditiveScorer | SublinearTfidfScorer | None = None
+        for kind in (FastAdditiveScorer, SublinearTfidfScorer):
+            if self.fast is None and kind.supports(blocks):
+                try:
+                    self.fast = kind(blocks, self.coef, self.intercept)
+                except ValueError:  # a vocabulary it cannot use: scikit-learn scores it
+                    self.fast = None
 
     def build_vectorizers(self) -> None:
         """Build every block's scikit-learn vectoriser now instead of on first use. The GUI loads
