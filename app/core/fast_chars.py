@@ -7,6 +7,7 @@ vocabulary's alphabet) and is looked up in a `PairTable`, so no Python code runs
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -77,8 +78,7 @@ class CharBlock:
 
     def __init__(self, spec: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
         self.min_n, self.max_n = spec.ngram_range  # spec: a model.FeatureBlock
-        self.grams = {term: (wi, qi) for term, wi, qi in zip(terms, w.tolist(), q.tolist())}  # noqa: B905
-        self.w, self.q = w, q
+        self.terms, self.w, self.q = terms, w, q
         self.alphabet = np.array(sorted({ord(c) for term in terms for c in term}), np.uint32)
         self.base = len(self.alphabet) + 1
         self.table: PairTable | None = None
@@ -149,6 +149,12 @@ class CharBlock:
         rows = self.table.lookup(keys[valid])
         hit = rows >= 0
         return rows[hit], owner[chunk_of[valid[hit]]]
+
+    @cached_property
+    def grams(self) -> dict[str, tuple[float, float]]:
+        """term -> (w, q), for `chunk_sums` only (built when first needed: ~15 MB)."""
+        pairs = zip(self.w.tolist(), self.q.tolist(), strict=True)
+        return dict(zip(self.terms, pairs, strict=True))
 
     def chunk_sums(self, chunk: str) -> tuple[float, float]:
         """(S, Q) of one whitespace-separated chunk, n-grams exactly as scikit-learn's char_wb

@@ -27,6 +27,8 @@ import numpy as np
 
 from app.core.fast_chars import CharBlock, PairTable
 
+SLICE_TEXTS = 1000
+
 
 def _rows(lookup: dict[str, int], items: list[str]) -> np.ndarray:
     return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
@@ -119,10 +121,16 @@ class SublinearTfidfScorer:
         return True
 
     def logits(self, normalized: list[str]) -> np.ndarray:
+        # Slices keep the temporaries (a few int64 arrays per n-gram) to ~20 MB at a time.
+        parts = [
+            self._logits(normalized[start : start + SLICE_TEXTS])
+            for start in range(0, len(normalized), SLICE_TEXTS)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _logits(self, normalized: list[str]) -> np.ndarray:
         n = len(normalized)
         total = np.full(n, self.intercept)
-        if not n:
-            return total
         lowered = [text.lower() for text in normalized]
         for finder, idf, coef in self.blocks:
             rows, owner = finder.rows(lowered)
