@@ -114,8 +114,9 @@ def breakdown(scorer: Scorer, texts: list[str]) -> tuple[dict[str, float], str]:
             fast.logits(normalized)
             out["fast_logits"] = time.perf_counter() - t0
             cache = getattr(fast, "cache", None)
-            entries = getattr(cache, "count", None)
-            return out, f"fast additive scorer (chunk cache: {entries:,} chunks after the runs)"
+            if cache is None:  # sublinear TF-IDF (1.0.0): counts, no cache
+                return out, "TF-IDF fast path (no scikit-learn; n-gram counts per text)"
+            return out, f"fast additive scorer (chunk cache: {cache.count:,} chunks after the runs)"
         parts = []
         for block in model.blocks:
             t0 = time.perf_counter()

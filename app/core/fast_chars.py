@@ -79,7 +79,7 @@ class CharBlock:
     def __init__(self, spec: Any, terms: list[str], w: np.ndarray, q: np.ndarray) -> None:
         self.min_n, self.max_n = spec.ngram_range  # spec: a model.FeatureBlock
         self.terms, self.w, self.q = terms, w, q
-        self.alphabet = np.array(sorted({ord(c) for term in terms for c in term}), np.uint32)
+        self.alphabet = np.array(sorted(map(ord, set("".join(terms)))), np.uint32)
         self.base = len(self.alphabet) + 1
         self.table: PairTable | None = None
         if terms and self.base**self.max_n < 2**62 and max(map(len, terms)) <= self.max_n:
