@@ -4,6 +4,11 @@ The scikit-learn vectorisers are reconstructed from data (settings, vocabulary, 
 featurisation is exactly the one used in training; the linear part is a dot product. The
 probability of "abusive" is ``sigmoid(a * (x . coef + intercept) + b)`` where ``a, b`` are the
 Platt calibration fitted on validation data (``a = 1, b = 0`` when calibration did not help).
+
+Scoring normally takes a fast path that reproduces those features without scikit-learn (equal
+within 1e-9): `app.core.fast_scorer` for count-idf-sqrt blocks (2.0.0), `app.core.tfidf_fast`
+for sublinear TF-IDF (1.0.0). The vectorisers are then built only for explanations, or for
+settings no fast path reproduces.
 """
 
 from __future__ import annotations
