@@ -8,9 +8,15 @@ vocabulary's alphabet) and is looked up in a `PairTable`, so no Python code runs
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import repeat
 from typing import Any
 
 import numpy as np
+
+
+def lookup_rows(lookup: dict[Any, int], items: list[Any]) -> np.ndarray:
+    """Row of each item in ``lookup``, -1 when absent (the loop runs in C)."""
+    return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
 
 
 def _per_text(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -25,22 +25,18 @@ from __future__ import annotations
 
 import re
 import threading
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from app.core.fast_chars import CharBlock, PairTable, _per_text, _segments
+from app.core.fast_chars import lookup_rows as _rows
 
 CACHE_CHUNKS = 300_000
 SEP = "\x00"  # joins a batch: neither whitespace nor a word character
 _JOIN = " " + SEP + " "
 SEPARATOR = -2  # what the cache answers for SEP
-
-
-def _rows(lookup: dict[Any, int], items: list[Any]) -> np.ndarray:
-    """Row of each item in ``lookup``, -1 when absent (the loop runs in C)."""
-    return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
 
 
 class _Growing:

@@ -20,21 +20,18 @@ model scored this way never imports scikit-learn (~90 MB and ~0.6 s per process)
 from __future__ import annotations
 
 import re
-from itertools import chain, compress, repeat
+from itertools import chain, compress
 from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
 
 from app.core.fast_chars import CharBlock, PairTable
+from app.core.fast_chars import lookup_rows as _rows
 
 SLICE_TEXTS = 1000
 _HAS_SPACE = methodcaller("__contains__", " ")
 _PARTITION = methodcaller("partition", " ")
-
-
-def _rows(lookup: dict[str, int], items: list[str]) -> np.ndarray:
-    return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
 
 
 class _Words:
