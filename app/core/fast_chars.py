@@ -7,6 +7,7 @@ vocabulary's alphabet) and is looked up in a `PairTable`, so no Python code runs
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from itertools import repeat
 from typing import Any
@@ -14,16 +15,28 @@ from typing import Any
 import numpy as np
 
 
+def analysis_reproduced(block: Any) -> bool:
+    """Whether the fast paths split a block's text exactly as scikit-learn does: lower-cased,
+    no accent stripping (bundles cannot set stop words), word 1-1 or 1-2 grams with at most one
+    group in the token pattern, or char_wb n-grams. ``block``: a model.FeatureBlock."""
+    if not block.lowercase or block.strip_accents is not None:
+        return False
+    low, high = block.ngram_range
+    if block.analyzer == "word":
+        return low == 1 and high in (1, 2) and re.compile(block.token_pattern).groups <= 1
+    return block.analyzer == "char_wb" and low >= 1
+
+
 def lookup_rows(lookup: dict[Any, int], items: list[Any]) -> np.ndarray:
     """Row of each item in ``lookup``, -1 when absent (the loop runs in C)."""
     return np.array(list(map(lookup.get, items, repeat(-1))), dtype=np.int64).reshape(-1)
 
 
-def _per_text(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+def per_text(owner: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(owner, weights=values, minlength=n) if len(owner) else np.zeros(n)
 
 
-def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Indices ``starts[i] .. starts[i] + lengths[i] - 1`` for every i, concatenated."""
     total = int(lengths.sum())
     offsets = np.cumsum(lengths) - lengths
@@ -124,7 +137,7 @@ class CharBlock:
         for n in range(self.min_n, self.max_n + 1):
             full = lengths >= n  # offsets 0 .. L - n; L == n is the whole string, counted once
             count = np.where(full, lengths - n + 1, 0)
-            at = _segments(starts[full], count[full])
+            at = segments(starts[full], count[full])
             keys.append(prefix[n][at] if len(at) else np.zeros(0, np.int64))
             owners.append(np.repeat(index[full], count[full]))
             if n == self.min_n:  # strings shorter than min_n: the whole string, once
@@ -142,7 +155,7 @@ class CharBlock:
         rows, owner = self.rows_many(chunks, np.arange(len(chunks)))
         # bincount adds in array order: per chunk n = min_n.. then offset, as chunk_sums does
         n = len(chunks)
-        return _per_text(owner, self.w[rows], n), _per_text(owner, self.q[rows], n)
+        return per_text(owner, self.w[rows], n), per_text(owner, self.q[rows], n)
 
     def rows_many(self, chunks: list[str], owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The vocabulary row of every n-gram of the chunks that is in the vocabulary, and the

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.fast_chars import CharBlock, PairTable, _per_text, _segments
+from app.core.fast_chars import CharBlock, PairTable, analysis_reproduced, per_text, segments
 from app.core.fast_chars import lookup_rows as _rows
 
 CACHE_CHUNKS = 300_000
@@ -123,14 +123,14 @@ class _WordBlock:
     def sums(self, rows: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``rows``: vocabulary row of every token in text order (-1 unknown); ``owner``: its text."""
         known = rows >= 0
-        s = _per_text(owner[known], self.w[rows[known]], n)
-        q = _per_text(owner[known], self.q[rows[known]], n)
+        s = per_text(owner[known], self.w[rows[known]], n)
+        q = per_text(owner[known], self.q[rows[known]], n)
         if self.bigrams and len(rows) > 1 and len(self.pair_w):
             left = np.flatnonzero(known[1:] & known[:-1] & (owner[1:] == owner[:-1]))
             pair = self.pairs.lookup(rows[left] * self.size + rows[left + 1])
             hit = pair >= 0
-            s += _per_text(owner[left[hit]], self.pair_w[pair[hit]], n)
-            q += _per_text(owner[left[hit]], self.pair_q[pair[hit]], n)
+            s += per_text(owner[left[hit]], self.pair_w[pair[hit]], n)
+            q += per_text(owner[left[hit]], self.pair_q[pair[hit]], n)
         return s, q
 
 
@@ -157,20 +157,9 @@ class FastAdditiveScorer:
     @staticmethod
     def supports(blocks: list[Any]) -> bool:
         """Whether every block is one this scorer reproduces exactly (one word block at most)."""
-        words = 0
-        for block in blocks:  # bundles cannot set stop words (model.ADDITIVE_KEYS)
-            if not block.additive or block.strip_accents is not None or not block.lowercase:
-                return False
-            low, high = block.ngram_range
-            if block.analyzer == "word":
-                words += 1
-                if low != 1 or high not in (1, 2):
-                    return False
-                if re.compile(block.token_pattern).groups > 1:
-                    return False
-            elif block.analyzer != "char_wb" or low < 1:
-                return False
-        return words <= 1
+        if not all(block.additive and analysis_reproduced(block) for block in blocks):
+            return False
+        return sum(block.analyzer == "word" for block in blocks) <= 1
 
     def _chunks(
         self, cache: ChunkCache, texts: list[str]
@@ -226,7 +215,7 @@ class FastAdditiveScorer:
                 if len(uncached):
                     extra = self.chars[i].sums_many([chunks[int(j)] for j in uncached])
                     s_chunk[uncached], q_chunk[uncached] = extra
-                s, q = _per_text(owner, s_chunk, n), _per_text(owner, q_chunk, n)
+                s, q = per_text(owner, s_chunk, n), per_text(owner, q_chunk, n)
             else:
                 s, q = self._word_sums(cache, chunks, rows, owner, uncached, n)
             shares.append((s, q))
@@ -249,7 +238,7 @@ class FastAdditiveScorer:
         assert word is not None
         safe = np.where(rows >= 0, rows, 0)
         lengths = np.where(rows >= 0, cache.token_len.data[safe], 0)
-        token_rows = cache.tokens.data[_segments(cache.token_start.data[safe], lengths)]
+        token_rows = cache.tokens.data[segments(cache.token_start.data[safe], lengths)]
         if len(uncached):  # rare: splice in the tokens of chunks that are not cached
             extra = {int(j): word.token_rows(chunks[int(j)]) for j in uncached}
             lengths = lengths.copy()
@@ -257,7 +246,7 @@ class FastAdditiveScorer:
                 lengths[j] = len(toks)
             starts = np.cumsum(lengths) - lengths
             spliced = np.empty(int(lengths.sum()), dtype=np.int64)
-            spliced[_segments(starts[rows >= 0], lengths[rows >= 0])] = token_rows
+            spliced[segments(starts[rows >= 0], lengths[rows >= 0])] = token_rows
             for j, toks in extra.items():
                 spliced[starts[j] : starts[j] + len(toks)] = toks
             token_rows = spliced

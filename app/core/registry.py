@@ -15,7 +15,7 @@ from typing import Any
 from app.core.bundle import MANIFEST_NAME, VerifiedBundle, find_bundles, load_verified
 from app.core.errors import AbuseDeskError, ModelError
 from app.core.paths import bundled_models_dir, user_data_dir
-from app.core.scoring import DEFAULT_MODEL, Scorer
+from app.core.scoring import Scorer, default_bundle_path
 from app.core.signing import SignatureStatus, TrustStore, signature_policy
 
 BUNDLED, USER = "bundled", "user"
@@ -177,16 +177,9 @@ class ModelRegistry:
         return Scorer(load_verified(self.find(ref), check_manifest=self.check))
 
     def default_bundled(self) -> Path:
-        """The default bundled model (`scoring.DEFAULT_MODEL`), else the newest bundled one."""
-        bundles = [p for p, s in self._folders() if s == BUNDLED]
-        if not bundles:
-            raise ModelError(f"no model bundle found in {self.bundled_dir}")
-        default = [p for p in bundles if p.name == DEFAULT_MODEL]
-        return (
-            default[0]
-            if default
-            else max(bundles, key=lambda p: version_key(p.name.rpartition("-")[2]))
-        )
+        """The default bundled model (`scoring.default_bundle_path`: `DEFAULT_MODEL`, else the
+        newest bundled version)."""
+        return default_bundle_path(self.bundled_dir)
 
     def load_startup(self, settings: Any) -> tuple[Scorer, Scorer | None, list[str]]:
         """The active model and challenger the settings name, with fallbacks that never stop the

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.fast_chars import CharBlock, PairTable
+from app.core.fast_chars import CharBlock, PairTable, analysis_reproduced
 from app.core.fast_chars import lookup_rows as _rows
 
 SLICE_TEXTS = 1000
@@ -111,15 +111,7 @@ class SublinearTfidfScorer:
             s = block.settings
             if block.additive or not s.get("sublinear_tf") or s.get("norm", "l2") != "l2":
                 return False
-            if not s.get("use_idf", True) or block.strip_accents is not None:
-                return False
-            if not block.lowercase:
-                return False
-            low, high = block.ngram_range
-            if block.analyzer == "word":
-                if low != 1 or high not in (1, 2) or re.compile(block.token_pattern).groups > 1:
-                    return False
-            elif block.analyzer != "char_wb" or low < 1:
+            if not s.get("use_idf", True) or not analysis_reproduced(block):
                 return False
         return True
 
