@@ -1,0 +1,1 @@
+"""The adversarial suite: careless and hostile use, each case asserting its exact outcome."""
