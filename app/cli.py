@@ -17,28 +17,22 @@ from contextlib import closing
 from pathlib import Path
 
 from app import APP_NAME, __version__
+from app.cli_common import (
+    EXIT_MODEL,
+    EXIT_OK,
+    OneLineParser,
+    run_command,
+    threshold_arg,
+    thresholds_arg,
+    workers_arg,
+)
 from app.cli_models import add_models_parser, cmd_models
-from app.core.errors import AbuseDeskError, InputError, JobCancelled, ModelError
-
-EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL = 0, 2, 3, 4
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"threshold must be between 0 and 1, got {value}")
-    return value
-
-
-def _thresholds(text: str) -> list[float]:
-    return [_threshold(part) for part in text.split(",") if part.strip()]
+from app.core.errors import InputError
+from app.core.messages import fmt_number, fmt_threshold, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=APP_NAME, description="Score text for abuse, offline.")
+    parser = OneLineParser(prog=APP_NAME, description="Score text for abuse, offline.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument(
         "--model",
@@ -54,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--text-column", help="column holding the text (default: automatic)")
     p.add_argument(
-        "--threshold", type=_threshold, help="decision threshold (default: the model's, 0.45)"
+        "--threshold", type=threshold_arg, help="decision threshold (default: the model's, 0.45)"
     )
     p.add_argument(
         "--format", choices=("csv", "xlsx"), help="output format (default: from the extension)"
@@ -69,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--workers",
-        type=int,
+        type=workers_arg,
         default=0,
         help="processes that score in parallel (default: one per core, up to 4; 1: none)",
     )
@@ -81,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
     p.add_argument("texts", nargs="+")
-    p.add_argument("--threshold", type=_threshold)
+    p.add_argument("--threshold", type=threshold_arg)
     p.add_argument(
         "--explain", action="store_true", help="also list the terms that moved each score"
     )
@@ -92,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", required=True)
     p.add_argument("--positive", nargs="+", metavar="VALUE", help="label values meaning abusive")
     p.add_argument("--text-column")
-    p.add_argument("--thresholds", type=_thresholds, default=[0.45, 0.5])
+    p.add_argument("--thresholds", type=thresholds_arg, default=[0.45, 0.5])
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -196,11 +190,12 @@ def cmd_score_text(args: argparse.Namespace) -> int:
         _print_json({"model_version": scorer.version_label, "results": results})
         return EXIT_OK
     for text, row in zip(args.texts, results, strict=True):
-        score = "  -   " if row["score"] is None else f"{row['score']:.4f}"
+        score = "  -   " if row["score"] is None else fmt_number(row["score"])
         note = " (truncated)" if row["truncated"] else ""
-        print(f"{score}\t{row['label']}{note}\t{text[:80]}")
+        # Escaped: a hostile text must not move the cursor, clear the screen or reorder lines.
+        print(f"{score}\t{row['label']}{note}\t{printable(text[:80])}")
         for term in row.get("terms", []):
-            print(f"\t\t{term['contribution']:+.3f} {term['term']}")
+            print(f"\t\t{term['contribution']:+.3f} {printable(term['term'])}")
     return EXIT_OK
 
 
@@ -280,6 +275,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "rows_rejected": len(data.rejected),
                 "rejected": [r.__dict__ for r in data.rejected],
                 "thresholds": summary["thresholds"],
+                "notes": summary["notes"],
             }
         )
         return EXIT_OK
@@ -287,19 +283,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"{summary['n']:,} labelled rows ({summary['positives']:,} abusive), model {scorer.version_label}"
     )
     if data.rejected:
-        print(
-            f"{len(data.rejected):,} rows rejected, first: line {data.rejected[0].line}: {data.rejected[0].reason}"
-        )
+        first = data.rejected[0]
+        print(f"{len(data.rejected):,} rows rejected, first: line {first.line}: {first.reason}")
     print(
-        f"ROC-AUC {summary['auc']:.4f}; best-F1 threshold {summary['best_f1_threshold']:.4f} (F1 {summary['best_f1']:.4f})"
+        f"ROC-AUC {fmt_number(summary['auc'])}; best-F1 threshold "
+        f"{fmt_number(summary['best_f1_threshold'])} (F1 {fmt_number(summary['best_f1'])})"
     )
+    for note in summary["notes"]:
+        print(f"note: {note}")
     for m in summary["thresholds"]:
         print(
-            f"\nthreshold {m['threshold']:.2f}   [[TP {m['tp']:,}  FN {m['fn']:,}]  [FP {m['fp']:,}  TN {m['tn']:,}]] (abusive first)"
+            f"\nthreshold {fmt_threshold(m['threshold'])}   [[TP {m['tp']:,}  FN {m['fn']:,}]  "
+            f"[FP {m['fp']:,}  TN {m['tn']:,}]] (abusive first)"
         )
         print(
-            f"  precision {m['precision']:.4f}  recall {m['recall']:.4f}  F1 {m['f1']:.4f}  "
-            f"accuracy {m['accuracy']:.4f}  queue {m['queue_rate']:.1%}"
+            f"  precision {fmt_number(m['precision'])}  recall {fmt_number(m['recall'])}  "
+            f"F1 {fmt_number(m['f1'])}  accuracy {fmt_number(m['accuracy'])}  "
+            f"queue {m['queue_rate']:.1%}"
         )
     return EXIT_OK
 
@@ -420,24 +420,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.application import run_gui
 
         return run_gui(args.model)
-    try:
-        return COMMANDS[args.command](args)
-    except InputError as exc:
-        print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except ModelError as exc:
-        print(f"{APP_NAME}: model error: {exc}", file=sys.stderr)
-        return EXIT_MODEL
-    except JobCancelled:
-        print(f"{APP_NAME}: cancelled; no output was written", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        hint = "; score again with --resume to continue" if args.command == "score" else ""
-        print(f"{APP_NAME}: interrupted; no output was written{hint}", file=sys.stderr)
-        return 130
-    except AbuseDeskError as exc:
-        print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"{APP_NAME}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_INPUT
+    hint = "; score again with --resume to continue" if args.command == "score" else ""
+    return run_command(lambda: COMMANDS[args.command](args), interrupted_hint=hint)

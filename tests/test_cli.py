@@ -120,7 +120,7 @@ def test_evaluate_json_equals_sklearn(tmp_path, bundled_scorer):
     ("args", "code", "needle"),
     [
         (["score", "missing.csv", "-o", "x.csv"], 3, "missing.csv"),
-        (["score-text"], 2, "usage"),
+        (["score-text"], 2, "(see abuse-desk score-text --help)"),
         (["score-text", "x", "--threshold", "1.5"], 2, "between 0 and 1"),
         (["--model", "no-such-bundle", "info"], 4, "no-such-bundle"),
     ],

@@ -62,10 +62,12 @@ INJECTIONS = [
     "\uff0b1",  # ＋
     "\uff0d1",  # －
     "\uff20A1",  # ＠
+    "\ufe62A1",  # ﹢
+    "\u2212A1",  # −
     " =1+1",
     "\u00a0=1",
     "\u3000=1",
-    "-5",
+    "-5+A1",
     "\r=1",
     "\n=1",
     "\x00=1",
@@ -74,11 +76,16 @@ INJECTIONS = [
     "   \u00a0\u3000+cmd",
     "=1+1\n=2",
 ]
-HARMLESS = ["hello", "a=b", "5-3", "", "'already", "   ", "\u00a0", "x-1", "1e5", "Ünïcødé =1"]
+HARMLESS = [
+    *["hello", "a=b", "5-3", "", "'already", "   ", "\u00a0", "x-1", "1e5", "Ünïcødé =1"],
+    *["-5", "-1.5", "+5", "-1,5", "-5%", "-1e3"],  # plain numbers stay numbers (README)
+]
 
 # Independent statement of the documented rule, used to derive expectations.
-DOCUMENTED_TRIGGERS = set("=+-@\t\r\n\x00;") | {"\uff1d", "\uff0b", "\uff0d", "\uff20"}
-SKIPPED = " \u00a0\u3000"
+DOCUMENTED_TRIGGERS = set("=+-@\t\r\n\x00;") | set(
+    "\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212"
+)
+SKIPPED = " \u00a0\u3000\u2000\u200b\ufeff\u2028\u2029\u0085\x0b\x0c\x1c"
 
 
 def _is_illegal_xml(ch: str) -> bool:
@@ -131,8 +138,10 @@ def test_neutralize_matches_rule_on_random_text() -> None:
     alphabet = sorted(DOCUMENTED_TRIGGERS) + list(SKIPPED) + list("ab'1 é😀\u2028")
     for _ in range(3000):
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
-        stripped = value.lstrip(SKIPPED)
-        expected = "'" + value if stripped and stripped[0] in DOCUMENTED_TRIGGERS else value
+        stripped = value.lstrip("'").lstrip(SKIPPED)
+        number = stripped.lstrip("+-").isdigit() and stripped[:1] in "+-"  # e.g. "-1"
+        formula = stripped and stripped[0] in DOCUMENTED_TRIGGERS and not number
+        expected = "'" + value if formula else value
         assert neutralize_cell(value) == expected, repr(value)
 
 
@@ -262,10 +271,11 @@ def test_xlsx_cells_are_text_or_numbers_and_never_formulas(tmp_path: Path) -> No
     assert wb.sheetnames == ["scored", PROVENANCE_SHEET]
     ws = wb["scored"]
     got = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
-    assert got[0] == [neutralize_cell(h) for h in header]
+    # String cells are never evaluated: text is stored exactly, with no "'" (README, Exports).
+    assert got[0] == header
     for original, back in zip(rows[:-2], got[1:], strict=False):
         assert back[0] == original[0] and isinstance(back[0], int)
-        assert back[1] == _xml_safe(neutralize_cell(original[1]))
+        assert back[1] == _xml_safe(original[1])
         # Numeric with XlsxWriter's 16 significant digits, or exact text where that would overflow.
         if isinstance(back[2], str):
             assert float(back[2]) == original[2]
@@ -275,19 +285,19 @@ def test_xlsx_cells_are_text_or_numbers_and_never_formulas(tmp_path: Path) -> No
             )
         assert back[3] is original[3]
     assert got[-2] == [None, None, None, None]  # None and NaN are blank
-    assert got[-1] == [99, neutralize_cell("@np"), float(np.float32(0.25)), False]
+    assert got[-1] == [99, "@np", float(np.float32(0.25)), False]
 
-    # Every injection vector without XML-illegal characters is stored exactly neutralized.
+    # Every injection vector without XML-illegal characters is stored exactly as it was.
     stored = {r[0]: r[1] for r in got[1:-2]}
     for i, text in enumerate(INJECTIONS):
         if not any(_is_illegal_xml(ch) for ch in text):
-            assert stored[i] == neutralize_cell(text)
+            assert stored[i] == text
 
     prov = [[c for c in r] for r in wb[PROVENANCE_SHEET].iter_rows(values_only=True)]
     assert prov[0] == ["key", "value"]
     assert [r[0] for r in prov[1:]] == list(provenance)
     assert all(isinstance(r[1], str) for r in prov[1:])
-    assert dict(prov[1:])["note"] == neutralize_cell(provenance["note"])
+    assert dict(prov[1:])["note"] == provenance["note"]
     assert float(dict(prov[1:])["threshold"]) == provenance["threshold"]
 
 
@@ -300,7 +310,7 @@ def test_xlsx_illegal_xml_characters_replaced_and_counted(tmp_path: Path) -> Non
     got = [
         _cell_text(r[0]) for r in openpyxl.load_workbook(out)["scored"].iter_rows(values_only=True)
     ]
-    assert got[1:] == [_xml_safe(neutralize_cell(t)) for t in texts]
+    assert got[1:] == [_xml_safe(t) for t in texts]
 
 
 def _recover_long_cells(path: Path) -> dict[tuple[str, str], str]:
@@ -316,8 +326,7 @@ def _recover_long_cells(path: Path) -> dict[tuple[str, str], str]:
         assert main.endswith(OVERFLOW_MARKER)
         pieces.sort()
         assert [p for p, _ in pieces] == list(range(1, len(pieces) + 1))
-        assert all(t.startswith("'") for _, t in pieces)
-        full[(sheet, cell)] = main.removesuffix(OVERFLOW_MARKER) + "".join(t[1:] for _, t in pieces)
+        full[(sheet, cell)] = main.removesuffix(OVERFLOW_MARKER) + "".join(t for _, t in pieces)
     return full
 
 
@@ -343,7 +352,7 @@ def test_xlsx_long_cells_are_continued_not_truncated(tmp_path: Path) -> None:
                     assert _utf16_units(_cell_text(value)) <= EXCEL_MAX_CELL_CHARS
 
     full = _recover_long_cells(out)
-    assert full[("scored", "A3")] == neutralize_cell(long_ascii)
+    assert full[("scored", "A3")] == long_ascii
     assert full[("scored", "A4")] == long_emoji
     assert full[("scored", "A5")] == huge
     assert full[(PROVENANCE_SHEET, "B2")] == provenance["long_note"]
@@ -372,10 +381,10 @@ def test_xlsx_rolls_over_to_new_sheets(tmp_path: Path) -> None:
     collected = []
     for name in names:
         got = [list(r) for r in wb[name].iter_rows(values_only=True)]
-        assert got[0] == [_xml_safe(neutralize_cell(h)) for h in header]
+        assert got[0] == [_xml_safe(h) for h in header]
         assert 1 <= len(got) - 1 <= per_sheet
         collected += got[1:]
-    assert collected == [[i, neutralize_cell(t)] for i, t in rows]
+    assert collected == [[i, t] for i, t in rows]
 
 
 def test_xlsx_row_data_is_written_in_large_blocks(

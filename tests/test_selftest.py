@@ -95,20 +95,25 @@ def test_exports_check_fails_when_the_csv_keeps_a_formula(bundled_model_path, mo
     assert detail == "CSV text cell '=1+1', expected \"'=1+1\""
 
 
-def test_exports_check_fails_when_the_xlsx_keeps_a_formula_text(bundled_model_path, monkeypatch):
-    monkeypatch.setattr(export_xlsx, "neutralize_cell", lambda value: value)
+def test_exports_check_fails_when_the_xlsx_alters_the_text(bundled_model_path, monkeypatch):
+    # XLSX text is a string cell, stored exactly: a writer that still prefixes "'" is caught.
+    monkeypatch.setattr(export_xlsx, "xlsx_number", lambda text: None)
+    real = XlsxExportWriter._prepare
+    monkeypatch.setattr(
+        XlsxExportWriter, "_prepare", lambda self, text, *a, **k: real(self, "'" + text, *a, **k)
+    )
     detail = failed_check(bundled_model_path, "exports").detail
-    assert detail == "the XLSX lacks the text cell '=1+1"
+    assert detail.startswith("the XLSX lacks the text(s) [") and "'=1+1'" in detail
 
 
 def test_exports_check_fails_on_a_formula_element(bundled_model_path, monkeypatch):
     real = XlsxExportWriter._put_text
 
-    def put_text(ws, row, col, text):  # what a careless writer would do with "=..." text
-        if text.startswith("'="):
-            ws.write_formula(row, col, text[1:])
+    def put_text(ws, row, col, text, text_format=None):  # a careless writer's "=..." text
+        if text.startswith("="):
+            ws.write_formula(row, col, text)
         else:
-            real(ws, row, col, text)
+            real(ws, row, col, text, text_format)
 
     monkeypatch.setattr(XlsxExportWriter, "_put_text", staticmethod(put_text))
     detail = failed_check(bundled_model_path, "exports").detail

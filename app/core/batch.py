@@ -35,6 +35,8 @@ from app.core.csv_input import RejectedRow, iter_chunks
 from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError, JobCancelled
 from app.core.export import XlsxExportWriter, write_provenance_sidecar
+from app.core.export_xlsx import check_xlsx_width
+from app.core.messages import fmt_threshold
 from app.core.scoring import Scorer
 
 __all__ = ["OUTPUT_COLUMNS", "BatchOptions", "BatchProgress", "BatchReport", "run_batch"]
@@ -156,7 +158,7 @@ class BatchReport:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
         text = (
             f"{self.rows_read:,} rows read: {self.rows_scored:,} scored "
-            f"({self.rows_flagged:,} flagged at {self.threshold:.2f}), {self.rows_rejected:,} "
+            f"({self.rows_flagged:,} flagged at {fmt_threshold(self.threshold)}), {self.rows_rejected:,} "
             f"rejected, {self.rows_blank:,} blank; wrote {self.output} in {self.seconds:.1f} s "
             f"({rate:,.0f} rows/s)"
         )
@@ -210,7 +212,12 @@ def run_batch(
         raise InputError(f"{options.output_path}: output would overwrite the input")
     started = time.perf_counter()
     sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
-    text_column = choose_text_column(sniffed.header, sniffed.preview, options.text_column)
+    text_column = choose_text_column(
+        sniffed.header, sniffed.preview, options.text_column, source=options.input_path
+    )
+    if options.output_format == "xlsx":  # refused before the input is hashed or scored
+        width = len(unique_output_columns(sniffed.header, challenger is not None))
+        check_xlsx_width(width, options.input_path)
     report = BatchReport(
         input=str(options.input_path),
         output=str(options.output_path),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import InputError
+from app.core.messages import capped_list
 
 SNIFF_BYTES = 1 << 20  # how far `sniff` reads: detection sample and preview
 DELIMITERS = (",", ";", "\t", "|")
@@ -173,7 +174,11 @@ def _mostly_numeric(values: list[str]) -> bool:
 
 
 def choose_text_column(
-    header: list[str], preview: list[list[str]], requested: str | None = None
+    header: list[str],
+    preview: list[list[str]],
+    requested: str | None = None,
+    *,
+    source: object = None,
 ) -> str:
     """Return the name of the column to score, by these rules in order.
 
@@ -187,8 +192,18 @@ def choose_text_column(
        numeric; free text is long). No such column -> InputError.
 
     The result is a name, so a name that appears twice in the header cannot identify a column:
-    that case raises InputError instead of silently taking the first one.
+    that case raises InputError instead of silently taking the first one. The InputError
+    names `source` (the user's file) when given, and lists at most a few columns.
     """
+    try:
+        return _choose_text_column(header, preview, requested)
+    except InputError as exc:
+        if source is None:
+            raise
+        raise InputError(f"{source}: {exc}") from None
+
+
+def _choose_text_column(header: list[str], preview: list[list[str]], requested: str | None) -> str:
     if not header:
         raise InputError("The file has no header row, so there is no column to choose.")
     if requested is not None:
@@ -197,7 +212,7 @@ def choose_text_column(
         matches = sorted({h for h in header if _norm(h) == _norm(requested)})
         if len(matches) == 1:
             return _unique(header, matches[0])
-        available = ", ".join(repr(h) for h in header)
+        available = capped_list(header)
         if matches:
             raise InputError(f"Column {requested!r} is ambiguous; the columns are: {available}.")
         raise InputError(f"There is no column {requested!r}; the columns are: {available}.")

@@ -1,17 +1,22 @@
 """XLSX export that cannot attack the person who opens it (see `app.core.export` for why).
 
-* Text is always written with ``write_string``; the workbook contains no formula cells at all,
-  and every text cell goes through `neutralize_cell` in case it is later edited.
+* Text is always written with ``write_string``: the workbook contains no formula cells at all,
+  and a string cell is never evaluated, so the analyst's text is stored exactly as it was (no
+  "'" prefix). A text that would be a formula if typed (`needs_text_format`) also gets the "@"
+  (Text) number format, so editing the cell in Excel keeps it text instead of running it.
+* An input cell whose text a spreadsheet shows back unchanged as a number ("-1.5", "20") is a
+  numeric cell (`export_cells.xlsx_number`); every other input cell stays text, exactly.
 * Characters XML 1.0 forbids are replaced by U+FFFD and counted, so the file always opens.
 * Excel cells hold at most 32,767 UTF-16 units and Excel would silently cut longer text. Instead,
   such a cell keeps as much as fits followed by `OVERFLOW_MARKER`, and the rest is listed, in
-  parts, on a sheet named `OVERFLOW_SHEET` (columns: sheet, cell, column, part, text). Each part
-  text is stored with one extra leading "'" (so no part can ever look like a formula). The full
-  neutralized text is: main cell minus the trailing marker + each part minus its first character,
-  in part order. The overflow sheet is written at close() (a streaming sheet cannot gain columns
-  or header cells afterwards), so sheet order is always: data sheets, overflow, provenance.
+  parts, on a sheet named `OVERFLOW_SHEET` (columns: sheet, cell, column, part, text). The full
+  text is: main cell minus the trailing marker + each part, in part order. The overflow sheet is
+  written at close() (a streaming sheet cannot gain columns or header cells afterwards), so
+  sheet order is always: data sheets, overflow, provenance.
 * A data sheet holds at most `EXCEL_MAX_ROWS` rows (header included); the export continues on
   "scored (2)", "scored (3)", ..., each with the header repeated.
+* A sheet holds at most `EXCEL_MAX_COLS` columns: `check_xlsx_width` refuses a wider job before
+  any work is done.
 """
 
 from __future__ import annotations
@@ -30,18 +35,34 @@ from typing import Any, TextIO
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from app.core.export_cells import is_bool, neutralize_cell, number_text
+from app.core.errors import InputError
+from app.core.export_cells import is_bool, neutralize_cell, number_text, xlsx_number
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767  # counted in UTF-16 code units, like Excel does
-_EXCEL_MAX_COLS = 16_384
+EXCEL_MAX_COLS = 16_384
 OVERFLOW_SHEET = "overflow"
 PROVENANCE_SHEET = "provenance"
 OVERFLOW_MARKER = f" […continued in sheet '{OVERFLOW_SHEET}'…]"
-_OVERFLOW_HEADER = ("sheet", "cell", "column", "part", "text (drop the first ' character)")
+_OVERFLOW_HEADER = ("sheet", "cell", "column", "part", "text")
 
 # XML 1.0 forbids C0 controls other than TAB/LF/CR, U+FFFE/U+FFFF and lone surrogates.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_xlsx_width(columns: int, source: object) -> None:
+    """InputError naming `source` (the user's input file) when a sheet cannot hold `columns`
+    columns (the input's plus ours): said before scoring, not after an hour of it."""
+    if columns > EXCEL_MAX_COLS:
+        raise InputError(
+            f"{source}: {columns:,} columns (the input's and the score columns) do not fit an "
+            f"XLSX sheet (at most {EXCEL_MAX_COLS:,}); write CSV instead (-o name.csv)"
+        )
+
+
+def needs_text_format(text: str) -> bool:
+    """True if typing `text` into a cell would make a formula: such cells get the Text format."""
+    return neutralize_cell(text) != text
 
 
 @dataclass(frozen=True)
@@ -125,8 +146,8 @@ class XlsxExportWriter:
     ) -> None:
         if not 2 <= max_rows_per_sheet <= EXCEL_MAX_ROWS:
             raise ValueError(f"max_rows_per_sheet must be in 2..{EXCEL_MAX_ROWS}")
-        if not 1 <= len(header) <= _EXCEL_MAX_COLS:
-            raise ValueError(f"the header must have 1..{_EXCEL_MAX_COLS} columns")
+        if not 1 <= len(header) <= EXCEL_MAX_COLS:
+            raise ValueError(f"the header must have 1..{EXCEL_MAX_COLS} columns")
         if sheet_name.casefold() in (OVERFLOW_SHEET, PROVENANCE_SHEET):
             raise ValueError(f"sheet name {sheet_name!r} is reserved")
         self._header = [str(name) for name in header]
@@ -152,6 +173,8 @@ class XlsxExportWriter:
                 "tmpdir": self._tmpdir.name,
             },
         )
+        # The "@" (Text) format: a formula-looking text stays text when the cell is edited.
+        self._text_format = self._workbook.add_format({"num_format": "@"})
         try:
             self._start_sheet()  # fails early on an invalid sheet name
         except BaseException:
@@ -184,19 +207,19 @@ class XlsxExportWriter:
         for col, title in enumerate(self._header):
             # Count the header's replacements once, not once per repeated header.
             text = self._prepare(title, name, 0, col, title, count=self._sheets == 1)
-            self._put_text(self._ws, 0, col, text)
+            self._put_text(self._ws, 0, col, text, self._text_format)
         self._sheet_row = 1
 
     @staticmethod
-    def _put_text(ws: Any, row: int, col: int, text: str) -> None:
-        if ws.write_string(row, col, text) != 0:  # -1 out of range, -2 truncated: both bugs
+    def _put_text(ws: Any, row: int, col: int, text: str, text_format: Any = None) -> None:
+        cell_format = text_format if text_format is not None and needs_text_format(text) else None
+        if ws.write_string(row, col, text, cell_format) != 0:  # -1 out of range, -2 truncated
             raise RuntimeError(f"XlsxWriter refused cell {xl_rowcol_to_cell(row, col)}")
 
     def _prepare(
         self, text: str, sheet: str, row: int, col: int, column: str, *, count: bool = True
     ) -> str:
-        """Neutralize, make XML-safe and, if too long, spool the tail to the overflow sheet."""
-        text = neutralize_cell(text)
+        """Make XML-safe and, if too long, spool the tail to the overflow sheet."""
         if _ILLEGAL_XML.search(text):
             text, replaced = _ILLEGAL_XML.subn("\ufffd", text)
             self._illegal += replaced if count else 0
@@ -209,11 +232,11 @@ class XlsxExportWriter:
             self._spool = tempfile.TemporaryFile(
                 "w+", encoding="utf-8", newline="\n", dir=self._tmpdir.name
             )
-        label = _ILLEGAL_XML.sub("\ufffd", column)[:255]  # neutralized when written
+        label = _ILLEGAL_XML.sub("\ufffd", column)[:255]
         cell = xl_rowcol_to_cell(row, col)
         for part, chunk in enumerate(tail, start=1):
             # One JSON document per line: newlines inside the text are escaped by json.
-            self._spool.write(json.dumps([sheet, cell, label, part, "'" + chunk]) + "\n")
+            self._spool.write(json.dumps([sheet, cell, label, part, chunk]) + "\n")
         self._overflowed += 1 if count else 0
         return head + OVERFLOW_MARKER
 
@@ -239,8 +262,12 @@ class XlsxExportWriter:
                 ws.write_number(row, col, number)
         else:
             text = value if isinstance(value, str) else str(value)
+            shown = xlsx_number(text)
+            if shown is not None:  # a spreadsheet shows it back exactly as the text: a number
+                ws.write_number(row, col, shown)
+                return
             prepared = self._prepare(text, ws.name, row, col, self._header[col])
-            self._put_text(ws, row, col, prepared)
+            self._put_text(ws, row, col, prepared, self._text_format)
 
     def write_row(self, row: Sequence[object]) -> None:
         if self._closed:
@@ -292,13 +319,13 @@ class XlsxExportWriter:
             for row, line in enumerate(self._spool, start=1):
                 sheet, cell, label, part, text = json.loads(line)
                 for col, value in enumerate((sheet, cell, label)):
-                    self._put_text(ws, row, col, neutralize_cell(value))
+                    self._put_text(ws, row, col, value, self._text_format)
                 ws.write_number(row, 3, part)
-                self._put_text(ws, row, 4, text)
+                self._put_text(ws, row, 4, text, self._text_format)
         ws = self._workbook.add_worksheet(PROVENANCE_SHEET)
         for row, pair in enumerate(cells):
             for col, text in enumerate(pair):
-                self._put_text(ws, row, col, text)
+                self._put_text(ws, row, col, text, self._text_format)
         self._workbook.close()
 
     def abort(self) -> None:

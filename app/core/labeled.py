@@ -109,13 +109,14 @@ def read_labeled_scores(
     cancelled: Callable[[], bool] | None = None,
 ) -> LabeledScores:
     sniffed = sniff(path)
-    label_name = choose_text_column(sniffed.header, [], label_column)  # same exact/fuzzy name rule
+    # The same exact/fuzzy name rule as the text column.
+    label_name = choose_text_column(sniffed.header, [], label_column, source=path)
     if text_column is None:
         others = [h for h in sniffed.header if h != label_name]
         preview = [[row[sniffed.header.index(h)] for h in others] for row in sniffed.preview]
-        text_name = choose_text_column(others, preview)
+        text_name = choose_text_column(others, preview, source=path)
     else:
-        text_name = choose_text_column(sniffed.header, sniffed.preview, text_column)
+        text_name = choose_text_column(sniffed.header, sniffed.preview, text_column, source=path)
     if text_name == label_name:
         raise InputError(f"{path}: the text column and the label column are both {label_name!r}")
     ti, li = sniffed.header.index(text_name), sniffed.header.index(label_name)

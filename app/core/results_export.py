@@ -21,6 +21,8 @@ from app.core.batch import BatchReport
 from app.core.batch_rows import OUTPUT_COLUMNS, added_columns
 from app.core.errors import InputError, JobCancelled
 from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
+from app.core.export_cells import restore_cell
+from app.core.export_xlsx import check_xlsx_width
 from app.core.results import ViewSpec
 from app.core.scoring import label_for
 
@@ -64,8 +66,9 @@ def export_scored(
     """Stream the scored cache into `dest` (csv or xlsx), relabelled at `threshold`.
 
     `keep` (a boolean mask in file order, e.g. `filter_mask`) selects rows; `spec` only names
-    that filter in the provenance. Returns the number of rows written. The cache's cells are
-    already neutralised; neutralising again is a no-op, so nothing is quoted twice.
+    that filter in the provenance. Returns the number of rows written. The cache is a CSV
+    whose cells were neutralised; each is restored to the analyst's text (`restore_cell`) and
+    written by the format's own rule, so nothing is quoted twice and XLSX text is exact.
     """
     if fmt not in ("csv", "xlsx"):
         raise InputError(f"unknown export format {fmt!r} (use csv or xlsx)")
@@ -73,7 +76,9 @@ def export_scored(
         raise InputError(f"{dest} is the job's own cache file; choose another name.")
     with open(cache, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
-        header = next(reader)
+        header = [restore_cell(name) for name in next(reader)]
+        if fmt == "xlsx":
+            check_xlsx_width(len(header), dest)
         # Input columns, then ours, then the challenger's (the report says whether it had one).
         score_at = len(header) - len(added_columns(bool(report.challenger_version)))
         challenger_at = score_at + len(OUTPUT_COLUMNS) if report.challenger_version else None
@@ -90,7 +95,7 @@ def export_scored(
                 if keep is not None and (index >= len(keep) or not keep[index]):
                     continue
                 written[0] += 1
-                out: list[object] = [*row]
+                out: list[object] = list(map(restore_cell, row))
                 for at in (score_at, challenger_at):
                     if at is not None:  # score and label: a number, and relabelled
                         out[at : at + 2] = _relabelled(row[at], threshold)

@@ -1,0 +1,113 @@
+"""The CLI's two ends: an argument parser whose errors are one line, and the error funnel.
+
+Every failure of ``python -m app`` is one line on stderr (`app.core.messages.one_line`): usage
+errors exit 2 with "abuse-desk score: error: ... (see abuse-desk score --help)" instead of
+argparse's usage block; input, file and settings errors exit 3, model errors 4. Anything else is
+a bug: one line "internal error: <type>: <message>", exit 1, and the traceback only when
+``ABUSE_DESK_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import NoReturn
+
+from app import APP_NAME
+from app.core.errors import AbuseDeskError, InputError, JobCancelled, ModelError
+from app.core.messages import one_line
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "ABUSE_DESK_DEBUG"
+
+
+def say(message: str) -> None:
+    """Print `message` to stderr as one line (folded, escaped, capped)."""
+    print(one_line(message), file=sys.stderr, flush=True)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors; its subparsers are of this class too (argparse's
+    default ``parser_class`` is the parent's type)."""
+
+    def error(self, message: str) -> NoReturn:
+        say(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        sys.exit(EXIT_USAGE)
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text.strip()}")
+    return value + 0.0  # -0.0 becomes 0.0
+
+
+def threshold_arg(text: str) -> float:
+    """``--threshold``: a finite number in [0, 1]."""
+    return _unit_float(text)
+
+
+def thresholds_arg(text: str) -> list[float]:
+    """``--thresholds``: a comma-separated list of thresholds, none empty, at least one."""
+    parts = text.split(",")
+    if not text.strip() or any(not part.strip() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated thresholds such as 0.45,0.5, got {text!r}"
+        )
+    return [_unit_float(part) for part in parts]
+
+
+def workers_arg(text: str) -> int:
+    """``--workers``: 0 (automatic) or a positive whole number."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (automatic) or more, got {value}")
+    return value
+
+
+def _os_error_text(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{where}: {reason}" if where else reason
+
+
+def run_command(command: Callable[[], int], interrupted_hint: str = "") -> int:
+    """Run `command` and turn every way it can fail into one line on stderr and an exit code."""
+    try:
+        return command()
+    except InputError as exc:
+        say(f"{APP_NAME}: error: {exc}")
+        return EXIT_INPUT
+    except ModelError as exc:
+        say(f"{APP_NAME}: model error: {exc}")
+        return EXIT_MODEL
+    except JobCancelled:
+        say(f"{APP_NAME}: cancelled; no output was written")
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        say(f"{APP_NAME}: interrupted; no output was written{interrupted_hint}")
+        return EXIT_INTERRUPTED
+    except AbuseDeskError as exc:
+        say(f"{APP_NAME}: error: {exc}")
+        return EXIT_INTERNAL
+    except OSError as exc:  # a file the user named (or the disk under it) failed us
+        say(f"{APP_NAME}: error: {_os_error_text(exc)}")
+        return EXIT_INPUT
+    except Exception as exc:  # a bug: say so in one line; the traceback is for debugging
+        if os.environ.get(DEBUG_ENV) == "1":
+            traceback.print_exc()
+        say(f"{APP_NAME}: internal error: {type(exc).__name__}: {exc}")
+        return EXIT_INTERNAL

@@ -1,0 +1,101 @@
+"""Messages fit for one line of a terminal: folded, escaped, capped, with honest numbers.
+
+Every CLI failure is one line (`one_line`) of at most `MAX_CHARS` characters: newlines and other
+controls are folded so a hostile file name or cell cannot add lines or rewrite the terminal, a
+too-long path is shortened in the middle so the reason after it still fits, and a list of
+columns is cut with "… and N more" (`capped_list`). `printable` escapes a text echoed back to
+the terminal; `fmt_number` prints thresholds and scores without "-0" and without rounding a
+0.999999 up to "1.00".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+MAX_CHARS = 300
+ELLIPSIS = "…"
+# C0/C1 controls, DEL, line/paragraph separators and the bidirectional controls that let a text
+# reorder what the terminal shows ("Trojan Source"): none may reach the terminal as is.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FOLD = re.compile("[\r\n\t\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every control and bidi character escaped (\\x1b, \\r, \\u202e): what the
+    terminal shows is exactly what the text holds."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def shorten_middle(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters by replacing its middle with "…" (keeps both ends of a
+    path: the folder it is in and the file name)."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    head = (limit - 1) // 2
+    tail = limit - 1 - head
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+
+
+def one_line(message: str, limit: int = MAX_CHARS) -> str:
+    """`message` as one line of at most `limit` characters.
+
+    Line breaks and tabs fold to one space, other controls are escaped. If the line is too long,
+    its longest words (paths, usually) are shortened in the middle first, so the reason around
+    them survives; only then is the end cut with "…".
+    """
+    text = printable(_FOLD.sub(" ", message).strip())
+    while len(text) > limit:
+        words = text.split(" ")
+        longest = max(range(len(words)), key=lambda i: len(words[i]))
+        excess = len(text) - limit
+        keep = max(len(words[longest]) - excess, 24)
+        if keep >= len(words[longest]):
+            break
+        words[longest] = shorten_middle(words[longest], keep)
+        text = " ".join(words)
+    if len(text) > limit:
+        text = text[: limit - 1] + ELLIPSIS
+    return text
+
+
+def capped_list(items: Iterable[object], limit: int = 8, *, quote: bool = True) -> str:
+    """Comma-separated items (repr-quoted by default), the first `limit` of them, then
+    "… and N more": a header of 20,000 columns must not become a 500 KB message."""
+    values = list(items)
+    shown = [repr(str(v)) if quote else str(v) for v in values[:limit]]
+    text = ", ".join(shorten_middle(s, 40) for s in shown)
+    if len(values) > limit:
+        text += f" {ELLIPSIS} and {len(values) - limit:,} more"
+    return text
+
+
+def fmt_number(value: float | None, digits: int = 4) -> str:
+    """`value` with `digits` decimals, as long as that does not lie: "-0" prints as "0", and a
+    value that rounding would turn into a different end of the scale (0.999999 → "1.0000",
+    1e-7 → "0.0000") is printed in full instead. None and NaN print as "n/a"."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if value == 0:
+        return f"{0.0:.{digits}f}"  # also -0.0
+    text = f"{value:.{digits}f}"
+    if float(text) in (0.0, 1.0, -1.0) and float(text) != value:
+        text = repr(float(value))
+    return text.lstrip("-") if float(text) == 0 else text
+
+
+def fmt_threshold(value: float) -> str:
+    """A threshold as typed (0.45, 0.999999, 0.3333333333333333): the shortest text that
+    reads back as the same number, never "-0"."""
+    if value == 0:
+        return "0"
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
