@@ -111,7 +111,7 @@ def test_xlsx_output(scorer, tmp_path):
     sheet = book["scored"]
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][:4] == ["text", "who", "abuse_score", "abuse_label"]
-    assert values[2][0] == "'@SUM(1,1)"
+    assert values[2][0] == "@SUM(1,1)"  # a string cell, never evaluated: stored exactly
     assert isinstance(values[1][2], float)
     assert all(c.data_type != "f" for ws in book.worksheets for row in ws.iter_rows() for c in row)
     keys = {row[0].value for row in book["provenance"].iter_rows()}
