@@ -15,7 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app import APP_NAME
 from app.core.errors import AbuseDeskError, InputError, JobCancelled, ModelError
@@ -38,6 +38,21 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         say(f"{self.prog}: error: {message} (see {self.prog} --help)")
         sys.exit(EXIT_USAGE)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("parser_class", _SubcommandParser)
+        return super().add_subparsers(**kwargs)
+
+
+class _SubcommandParser(OneLineParser):
+    """A subcommand's parser: it reports its own unknown arguments, so the message names the
+    subcommand ("abuse-desk score: error: unrecognized arguments: ...") and its --help."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 def _unit_float(text: str) -> float:
