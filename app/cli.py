@@ -22,6 +22,7 @@ from app.cli_common import (
     EXIT_OK,
     OneLineParser,
     run_command,
+    say,
     threshold_arg,
     thresholds_arg,
     workers_arg,
@@ -135,7 +136,7 @@ def _load_scorer(args: argparse.Namespace):  # -> Scorer (imported lazily to kee
         return registry.load(args.model)
     scorer, _challenger, problems = registry.load_startup(settings)
     for problem in problems:
-        print(f"{APP_NAME}: warning: {problem}", file=sys.stderr)
+        say(f"{APP_NAME}: warning: {problem}")
     return scorer
 
 

@@ -148,7 +148,7 @@ def test_export_csv_and_xlsx(qtbot, panel, app_context, tmp_path):
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert not [c for c in cells if c.data_type == "f"]
     values = [[c.value for c in row] for row in book["scored"].iter_rows()]
-    assert values[2][1] == '\'=HYPERLINK("http://evil","click")'
+    assert values[2][1] == '=HYPERLINK("http://evil","click")'  # a string cell, exact
     assert all(isinstance(row[3], float) for row in values[1:])
     provenance = {row[0].value: row[1].value for row in book["provenance"].iter_rows()}
     assert {"model_version", "threshold", "input_sha256", "exported_utc"} <= set(provenance)
