@@ -1,10 +1,11 @@
 """Spreadsheet export (CSV and XLSX) that cannot attack the person who opens it.
 
 Scored text is attacker-controlled: a message such as ``=HYPERLINK("http://evil","click")`` or
-``=cmd|' /C calc'!A0`` becomes a live formula when a CSV is opened in Excel or LibreOffice, or
-when an XLSX text cell is edited. Every *text* cell therefore goes through `neutralize_cell`,
-which prefixes a single quote when the text could be read as a formula. Numbers produced by the
-app (scores, row numbers) are written as numbers and never altered.
+``=cmd|' /C calc'!A0`` becomes a live formula when a CSV is opened in Excel or LibreOffice. Every
+CSV *text* cell therefore goes through `neutralize_cell`, which prefixes a single quote when the
+text could be read as a formula (plain numbers such as "-1.5" excepted: they cannot run). XLSX
+text goes into string cells, which are never evaluated, exactly as it was (`export_xlsx`).
+Numbers produced by the app (scores, row numbers) are written as numbers and never altered.
 
 This module is the public entry point: the CSV writer and its provenance sidecar live here; the
 XLSX writer (`XlsxExportWriter`, with its overflow and sheet-splitting rules) lives in
