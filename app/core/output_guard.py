@@ -83,7 +83,8 @@ def refuse_same(output: Path, protected: Mapping[str, Path | None]) -> None:
     """InputError if `output` is any of `protected` (label -> path), compared as files."""
     for label, path in protected.items():
         if path is not None and portable_fs.same_file(output, path):
-            raise InputError(f"{output}: refusing to overwrite {label} ({path})")
+            also = "" if str(path) == str(output) else f" ({path})"
+            raise InputError(f"{output}: refusing to write there, it is {label}{also}")
 
 
 def _refuse_database(output: Path) -> None:
@@ -182,7 +183,9 @@ def check_output(
         sidecar_path = provenance_path(output)
         for label, path in protected.items():
             if path is not None and portable_fs.same_file(sidecar_path, path):
-                raise InputError(f"{output}: its provenance file would overwrite {label} ({path})")
+                raise InputError(
+                    f"{output}: refusing to write there, its provenance file is {label}"
+                )
     _refuse_special(output)
     _refuse_database(output)
     _check_names(output, derived_names(output, checkpointed=checkpointed, sidecar=sidecar))
@@ -205,3 +208,23 @@ def output_lock(output: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def check_score_paths(input_path: Path, output: Path, report: Path | None, fmt: str) -> None:
+    """`score`'s outputs (``-o``, its provenance sidecar for CSV, ``--report``) against the input
+    and each other, before the model is even loaded."""
+    csv_job = fmt == "csv"
+    check_output(
+        output,
+        {"the input": input_path, "the report": report},
+        checkpointed=csv_job,
+        sidecar=csv_job,
+    )
+    if report is not None:
+        sidecar = provenance_path(output) if csv_job else None
+        protected = {
+            "the input": input_path,
+            "the output": output,
+            "the output's provenance": sidecar,
+        }
+        check_output(report, protected)

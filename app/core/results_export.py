@@ -21,6 +21,7 @@ from app.core.batch import BatchReport
 from app.core.batch_rows import OUTPUT_COLUMNS, added_columns
 from app.core.errors import InputError, JobCancelled
 from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
+from app.core.output_guard import check_output
 from app.core.results import ViewSpec
 from app.core.scoring import label_for
 
@@ -71,6 +72,9 @@ def export_scored(
         raise InputError(f"unknown export format {fmt!r} (use csv or xlsx)")
     if dest.resolve() == cache.resolve():
         raise InputError(f"{dest} is the job's own cache file; choose another name.")
+    # The same checks as a batch job's output: never the scored input, a database, a folder...
+    protected = {"the scored input": Path(report.input), "the job's cache file": cache}
+    check_output(dest, protected, sidecar=fmt == "csv")
     with open(cache, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
