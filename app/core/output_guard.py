@@ -178,6 +178,7 @@ def check_output(
     activity log and SQLite files are always protected. `checkpointed`/`sidecar`: the job also
     creates a checkpoint and work file / a ``.provenance.json``, whose names must fit too.
     """
+    _check_names(output, derived_names(output, checkpointed=checkpointed, sidecar=sidecar))
     refuse_same(output, protected)
     if sidecar:  # "-o x.csv" must not write its sidecar over the input or the report
         sidecar_path = provenance_path(output)
@@ -188,7 +189,6 @@ def check_output(
                 )
     _refuse_special(output)
     _refuse_database(output)
-    _check_names(output, derived_names(output, checkpointed=checkpointed, sidecar=sidecar))
     _probe_folder(output)
 
 
