@@ -21,6 +21,7 @@ import pytest
 from tests.cli_runner import run_cli
 from tests.conftest import REPO
 
+
 def lock_path(output: Path) -> Path:
     """The lock beside a short-named output (imported lazily so this file loads on old code)."""
     from app.core.output_guard import lock_path as real
