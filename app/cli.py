@@ -200,12 +200,18 @@ def cmd_score_text(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _score_format(args: argparse.Namespace) -> str:
+    return args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from app.core.batch import BatchOptions, run_batch
+    from app.core.output_guard import check_score_paths
 
+    fmt = _score_format(args)
+    check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
     scorer = _load_scorer(args)
     delimiter = "\t" if args.delimiter == "tab" else args.delimiter
-    fmt = args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
     options = BatchOptions(
         input_path=args.input,
         output_path=args.output,
@@ -361,6 +367,10 @@ def _open_log(db: Path | None):  # -> ActivityLog (imported lazily)
 def cmd_log(args: argparse.Namespace) -> int:
     import sqlite3
 
+    if args.log_command == "export":  # never onto the log itself, or any other database
+        from app.core.output_guard import activity_db_path, check_output
+
+        check_output(args.output, {"the activity log": args.db or activity_db_path()})
     log = _open_log(args.db)
     try:
         if args.log_command == "verify":
@@ -421,5 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.application import run_gui
 
         return run_gui(args.model)
-    hint = "; score again with --resume to continue" if args.command == "score" else ""
+    from app.core.private_tmp import clean_stale
+
+    clean_stale()  # temporary files of runs that were killed
+    resumable = args.command == "score" and _score_format(args) == "csv"  # XLSX restarts
+    hint = "; score again with --resume to continue" if resumable else ""
     return run_command(lambda: COMMANDS[args.command](args), interrupted_hint=hint)

@@ -118,6 +118,12 @@ def test_run_batch_ledger_and_output(corpus, scorer, tmp_path: Path, name: str) 
         _assert_one_sentence_naming(info.value, path, exp.unreadable)
         assert list(tmp_path.iterdir()) == []
         return
+    if not exp.rows and not exp.rejected:  # a header and nothing to score: refused, no output
+        with pytest.raises(InputError) as info:
+            run_batch(scorer, options)
+        _assert_one_sentence_naming(info.value, path, "no rows to score")
+        assert list(tmp_path.iterdir()) == []
+        return
     report = run_batch(scorer, options)
     assert report.balanced and report.rows_read == exp.records
     assert report.rows_rejected == len(exp.rejected) and report.rows_written == len(exp.rows)
@@ -204,6 +210,11 @@ def _batch_on_garbage(scorer: Scorer, data: bytes) -> None:
             return
         unique = [h for h in header if header.count(h) == 1]
         if not unique:
+            return
+        if not sniff(path).has_records:  # nothing but a header: refused before any work
+            with pytest.raises(InputError, match="no rows to score"):
+                run_batch(scorer, BatchOptions(path, out, threshold=0.5, text_column=unique[0]))
+            assert not out.exists()
             return
         seen: list[int] = []
         options = BatchOptions(path, out, threshold=0.5, text_column=unique[0], chunk_rows=3)

@@ -16,7 +16,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from datetime import UTC, datetime
@@ -392,9 +391,9 @@ def test_xlsx_row_data_is_written_in_large_blocks(
 ) -> None:
     # XlsxWriter's own 8 KiB buffer means one write() (and one GIL release) every ~20 rows,
     # which starved the GUI thread for the whole of every chunk; see _enlarge_row_buffer.
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    # Row files live in the app's private tmp folder (app.core.private_tmp), not the system's.
+    monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
+    scratch = tmp_path / "home" / "data" / "tmp"
     row = [1, "some ordinary text " * 10, 0.5]  # ~250 bytes of XML per row
     with atomic_path(tmp_path / "big.xlsx") as tmp:
         writer = XlsxExportWriter(tmp, ["id", "text", "score"], max_rows_per_sheet=1_500)
@@ -413,9 +412,9 @@ def test_xlsx_row_data_is_written_in_large_blocks(
 def test_xlsx_failure_midway_leaves_target_and_no_temp_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    # Row files live in the app's private tmp folder (app.core.private_tmp), not the system's.
+    monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
+    scratch = tmp_path / "home" / "data" / "tmp"
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "scored.xlsx"
@@ -426,7 +425,7 @@ def test_xlsx_failure_midway_leaves_target_and_no_temp_files(
             raise JobCancelled("user pressed cancel")
     assert out.read_bytes() == b"previous complete export"
     assert _only_final_or_partials(out_dir, out) == []
-    assert list(scratch.iterdir()) == []  # the writer's own temp files are gone too
+    assert list(scratch.iterdir()) == []  # the writer's own temp folder is gone too
 
     with pytest.raises(RuntimeError):  # leaving the block without close() is a bug
         with atomic_path(out) as tmp, XlsxExportWriter(tmp, ["text"]) as writer:

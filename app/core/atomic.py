@@ -42,6 +42,11 @@ def _temp_path_for(final: Path) -> Path:
     return final.with_name(f".{stem_text}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
 
 
+def temp_name_for(final: Path) -> str:
+    """The name a work file of `final` gets (the random part varies, never its length)."""
+    return _temp_path_for(final).name
+
+
 def _create_temp(final: Path) -> Path:
     """Create an empty, exclusively-new temporary file next to `final` and return its path.
 

@@ -36,7 +36,9 @@ from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError, JobCancelled
 from app.core.export import XlsxExportWriter, write_provenance_sidecar
 from app.core.export_xlsx import check_xlsx_width
+from app.core.input_guard import input_identity, open_input
 from app.core.messages import fmt_threshold
+from app.core.output_guard import check_output, output_lock
 from app.core.scoring import Scorer
 
 __all__ = ["OUTPUT_COLUMNS", "BatchOptions", "BatchProgress", "BatchReport", "run_batch"]
@@ -172,7 +174,7 @@ class BatchReport:
 
 def file_sha256(path: Path, cancelled: Callable[[], bool] | None = None) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while block := fh.read(1 << 22):
             if cancelled and cancelled():
                 raise JobCancelled("cancelled")
@@ -208,10 +210,32 @@ def run_batch(
     """
     if options.output_format not in ("csv", "xlsx"):
         raise InputError(f"unknown output format {options.output_format!r} (use csv or xlsx)")
-    if options.output_path.resolve() == options.input_path.resolve():
-        raise InputError(f"{options.output_path}: output would overwrite the input")
+    csv_job = options.output_format == "csv"
+    check_output(
+        options.output_path,
+        {"the input": options.input_path},
+        checkpointed=csv_job,
+        sidecar=csv_job,
+    )
+    before = input_identity(options.input_path)
+    with output_lock(options.output_path):  # held until the output and provenance are in place
+        return _run_batch(scorer, options, progress, cancelled, on_rows, resume, challenger, before)
+
+
+def _run_batch(
+    scorer: Scorer,
+    options: BatchOptions,
+    progress: Callable[[BatchProgress], None] | None,
+    cancelled: Callable[[], bool] | None,
+    on_rows: Callable[[list[list[object]], list[int]], None] | None,
+    resume: bool,
+    challenger: Scorer | None,
+    before: tuple[int, ...],
+) -> BatchReport:
     started = time.perf_counter()
     sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
+    if not sniffed.has_records:
+        raise InputError(f"{options.input_path} has a header line but no rows to score.")
     text_column = choose_text_column(
         sniffed.header, sniffed.preview, options.text_column, source=options.input_path
     )
@@ -251,12 +275,14 @@ def run_batch(
         for key in _LEDGER:
             setattr(report, key, ledger[key])
         chunk_rows, skip, earlier = saved.chunk_rows, saved.chunks_done, saved.ledger["seconds"]
+    digest = hashlib.sha256()  # the bytes actually scored, for the provenance
     chunks = iter_chunks(
         options.input_path,
         sniffed.format,
         header_expected=sniffed.header,
         chunk_rows=chunk_rows,
         cancelled=cancelled,
+        digest=digest,
     )
 
     def elapsed() -> float:
@@ -319,6 +345,15 @@ def run_batch(
                         elapsed(),
                     )
                 )
+        # Every byte is read: before the output is finished, make sure it was one input.
+        if (
+            digest.hexdigest() != report.input_sha256
+            or input_identity(options.input_path) != before
+        ):
+            raise InputError(
+                f"{options.input_path} changed while it was being scored; no output was written, "
+                "score it again."
+            )
 
     try:
         _write(options, header, job, saved, skip, chunk_rows, report, elapsed, consume)
@@ -353,12 +388,13 @@ def _write(
         try:
             commit(skip)
             consume(work.writer.write_rows, commit)
+            report.seconds = elapsed()
+            # Provenance first: once the output appears, what describes it is already there.
+            write_provenance_sidecar(options.output_path, report.provenance())
             work.finish()
         except BaseException as exc:
             work.abandon(keep=not isinstance(exc, JobCancelled))
             raise
-        report.seconds = elapsed()
-        write_provenance_sidecar(options.output_path, report.provenance())
     else:
         with atomic_path(options.output_path) as tmp, XlsxExportWriter(tmp, header) as xlsx:
             consume(xlsx.write_rows, None)

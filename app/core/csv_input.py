@@ -14,12 +14,11 @@ an unterminated quote cannot make us hold gigabytes.
 
 from __future__ import annotations
 
-import codecs
 import csv
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from app.core.csv_lines import EXCERPT_CHARS, PhysicalLines, raise_if_cancelled
 from app.core.csv_sniff import (
@@ -33,6 +32,7 @@ from app.core.csv_sniff import (
     sniff,
 )
 from app.core.errors import InputError
+from app.core.input_guard import open_input, text_codec
 
 __all__ = [
     "Chunk",
@@ -95,16 +95,16 @@ class _Reader:
         max_field_chars: int,
         block_bytes: int,
         cancelled: Callable[[], bool] | None,
+        digest: Any = None,
     ) -> None:
         self.name, self.fmt, self.max_field_chars = str(path), fmt, max_field_chars
         self.cancelled = cancelled
         if fmt.delimiter not in DELIMITERS:
             raise InputError(f"Unsupported delimiter {fmt.delimiter!r}; use , ; tab or |.")
-        try:
-            codecs.lookup(fmt.encoding)
-        except LookupError:
-            raise InputError(f"Unknown text encoding {fmt.encoding!r}.") from None
-        self.raw = _open(path)
+        text_codec(fmt.encoding, path)
+        self.raw: BinaryIO = open_input(path)
+        if digest is not None:  # provenance hashes exactly the bytes this pass reads
+            self.raw = cast(BinaryIO, _Hashing(self.raw, digest))
         pre_header_limit = max(4 * max_field_chars, 1 << 20)
         self.src = PhysicalLines(self.raw, fmt, self.name, pre_header_limit, block_bytes, cancelled)
         # csv's limit is process-wide; it is what bounds a field's memory, e.g. when an
@@ -257,11 +257,19 @@ class _Reader:
             yield chunk
 
 
-def _open(path: str | Path) -> BinaryIO:
-    try:
-        return open(path, "rb")  # closed by _Reader.__exit__
-    except OSError as exc:
-        raise InputError(f"Cannot open {path}: {exc.strerror or exc}.") from None
+class _Hashing:
+    """A binary file that feeds every byte it reads to a hash (only ``read`` is used)."""
+
+    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+        self._raw, self._digest = raw, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._digest.update(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def read_header(path: str | Path, fmt: CsvFormat) -> list[str]:
@@ -279,17 +287,19 @@ def iter_chunks(
     max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
     cancelled: Callable[[], bool] | None = None,
     block_bytes: int = BLOCK_BYTES,
+    digest: Any = None,
 ) -> Generator[Chunk, None, None]:
     """Stream the data records of `path` in chunks; see the module docstring for the ledger.
 
     `header_expected` guards against the file changing between `sniff` and the run. `cancelled`
     is polled when the caller asks for the next chunk and before each block is read; True raises
     JobCancelled. A header-only file yields nothing. `block_bytes` tunes the read size (tests use
-    tiny reads to exercise block boundaries).
+    tiny reads to exercise block boundaries). `digest` (a hashlib object) is fed every byte
+    read, so a hash of the input describes exactly what was scored.
     """
     if chunk_rows < 1 or max_field_chars < 1 or block_bytes < 1:
         raise ValueError("chunk_rows, max_field_chars and block_bytes must be positive")
-    with _Reader(path, fmt, max_field_chars, block_bytes, cancelled) as reader:
+    with _Reader(path, fmt, max_field_chars, block_bytes, cancelled, digest) as reader:
         reader.check_cancelled()
         header = reader.read_header()
         if header_expected is not None and header != list(header_expected):

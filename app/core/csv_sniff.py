@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import InputError
+from app.core.input_guard import open_input, refuse_binary, text_codec
 from app.core.messages import capped_list
 
 SNIFF_BYTES = 1 << 20  # how far `sniff` reads: detection sample and preview
@@ -37,6 +38,9 @@ _ENCODING_LABELS = {
     "utf-16": "UTF-16 (BOM)",
     "utf-16-le": "UTF-16 LE",
     "utf-16-be": "UTF-16 BE",
+    "utf-32": "UTF-32 (BOM)",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
     "cp1252": "Windows-1252",
 }
 _DELIMITER_LABELS = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
@@ -95,8 +99,13 @@ def detect_encoding(head: bytes) -> str:
         raise InputError("The file is empty.")
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    # UTF-32 first: its little-endian BOM begins with UTF-16's.
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if utf32 := _utf32_order(head):
+        return utf32
     pairs = len(head) // 2
     if pairs >= 2:
         even_nuls, odd_nuls = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
@@ -116,6 +125,20 @@ def detect_encoding(head: bytes) -> str:
         return "utf-8"
     multibyte = len(text) - len(text.encode("ascii", "ignore")) - bad
     return "utf-8" if multibyte >= 20 * bad else "cp1252"
+
+
+def _utf32_order(head: bytes) -> str | None:
+    """ "utf-32-le"/"utf-32-be" for BOM-less UTF-32 of mostly BMP text, else None: in each
+    4-byte unit the two high bytes are zero (and the top one always is)."""
+    units = len(head) // 4
+    if units < 2:
+        return None
+    zeros = [head[i : 4 * units : 4].count(0) for i in range(4)]
+    if zeros[3] == units and zeros[2] >= 0.9 * units and zeros[0] <= 0.05 * units:
+        return "utf-32-le"
+    if zeros[0] == units and zeros[1] >= 0.9 * units and zeros[3] <= 0.05 * units:
+        return "utf-32-be"
+    return None
 
 
 def _is_utf8_prefix(tail: bytes) -> bool:
@@ -296,13 +319,11 @@ class SniffResult:
     preview: list[list[str]]  # first data rows that `iter_chunks` accepts
     text_column: str | None  # `choose_text_column`'s pick, None if it found no candidate
     size_bytes: int
+    has_records: bool = True  # False: nothing but the header (and blank lines)
 
 
-def _resolve_encoding(encoding: str, head: bytes) -> str:
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise InputError(f"Unknown text encoding {encoding!r}.") from None
+def _resolve_encoding(encoding: str, head: bytes, path: str | Path) -> str:
+    name = text_codec(encoding, path)
     # Reading a BOM file as plain UTF-8 would glue U+FEFF to the first column name.
     if name == "utf-8" and head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -315,6 +336,10 @@ def _resolve_encoding(encoding: str, head: bytes) -> str:
                 "The file does not look like UTF-16 (no byte-order mark, no zero bytes)."
             )
         return detected
+    if name == "utf-32" and not head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        if not (order := _utf32_order(head)):
+            raise InputError(f"{path} does not look like UTF-32 (no byte-order mark).")
+        return order
     return name
 
 
@@ -332,16 +357,15 @@ def sniff(
     from app.core import csv_input  # imported late: csv_input builds on this module
 
     try:
-        with open(path, "rb") as raw:
+        with open_input(path) as raw:
             size = os.fstat(raw.fileno()).st_size
             head = raw.read(SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"Cannot open {path}: {exc.strerror or exc}.") from None
     if not head:
         raise InputError(f"{path} is empty.")
-    if head.startswith(b"PK\x03\x04"):
-        raise InputError(f"{path} is a ZIP or Excel workbook, not CSV; save it as CSV first.")
-    enc = _resolve_encoding(encoding, head) if encoding else detect_encoding(head)
+    enc = _resolve_encoding(encoding, head, path) if encoding else detect_encoding(head)
+    refuse_binary(path, head, enc)
     text = codecs.decode(head, enc, ESCAPE_ERRORS).removeprefix("\ufeff")
     if len(head) < size:  # drop the last, probably cut, line from the sample
         text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
@@ -355,11 +379,14 @@ def sniff(
     fmt = CsvFormat(enc, delim, sep is not None)
     header = csv_input.read_header(path, fmt)
     preview: list[list[str]] = []
+    records = False  # any record past the header, accepted or rejected (blank lines are not)
     chunks = csv_input.iter_chunks(path, fmt, header_expected=header, chunk_rows=1)
     try:
         for chunk in chunks:
             preview.extend(chunk.rows)
+            records = records or bool(chunk.rows or chunk.rejected)
             if len(preview) >= preview_rows or chunk.bytes_read >= SNIFF_BYTES:
+                records = True  # stopped looking: assume more
                 break
     finally:
         chunks.close()
@@ -368,4 +395,4 @@ def sniff(
         text_column: str | None = choose_text_column(header, preview)
     except InputError:
         text_column = None
-    return SniffResult(fmt, header, preview, text_column, size)
+    return SniffResult(fmt, header, preview, text_column, size, records)

@@ -37,6 +37,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from app.core.errors import InputError
 from app.core.export_cells import is_bool, neutralize_cell, number_text, xlsx_number
+from app.core.private_tmp import PrivateTmp
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767  # counted in UTF-16 code units, like Excel does
@@ -158,9 +159,8 @@ class XlsxExportWriter:
         self._closed = False
         # A private folder for XlsxWriter's per-sheet temp files and our overflow spool, so
         # abort() can remove everything in one go.
-        self._tmpdir = tempfile.TemporaryDirectory(
-            prefix="abuse-desk-xlsx-", ignore_cleanup_errors=True
-        )
+        # Private and under the app's data folder (`app.core.private_tmp`): it holds scored text.
+        self._tmpdir = PrivateTmp()
         self._spool: TextIO | None = None
         self._workbook = xlsxwriter.Workbook(
             str(path),

@@ -64,13 +64,17 @@ def open_new_file(path: Path, mode: int = 0o600) -> int:
     return os.open(path, flags, mode)
 
 
-def open_regular_file(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+def open_regular_file(
+    path: Path, flags: int = os.O_RDONLY, mode: int = 0o600, *, follow_links: bool = False
+) -> int:
     """Open `path` without following a final symbolic link; refuse anything but a regular file.
 
     A FIFO is opened non-blocking so that checking it can never hang; it is then refused.
+    ``follow_links=True`` is for a user's input, which may well be a link to the real file: the
+    link is followed, and what it leads to must still be a regular file.
     """
-    nofollow = _nofollow_flag()
-    if not nofollow:
+    nofollow = 0 if follow_links else _nofollow_flag()
+    if not nofollow and not follow_links:
         _refuse_link(path)
     extra = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | nofollow
     try:
@@ -83,7 +87,7 @@ def open_regular_file(path: Path, flags: int = os.O_RDONLY, mode: int = 0o600) -
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise NotARegularFile(errno.EINVAL, "not a regular file", str(path))
-    if not nofollow and not same_inode(path, info):
+    if not nofollow and not follow_links and not same_inode(path, info):
         os.close(fd)  # swapped for a link between the check and the open
         raise NotARegularFile(errno.ELOOP, "changed while opening", str(path))
     if extra & getattr(os, "O_NONBLOCK", 0):

@@ -23,6 +23,7 @@ from app.core.errors import InputError, JobCancelled
 from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
 from app.core.export_cells import restore_cell
 from app.core.export_xlsx import check_xlsx_width
+from app.core.output_guard import check_output
 from app.core.results import ViewSpec
 from app.core.scoring import label_for
 
@@ -74,6 +75,9 @@ def export_scored(
         raise InputError(f"unknown export format {fmt!r} (use csv or xlsx)")
     if dest.resolve() == cache.resolve():
         raise InputError(f"{dest} is the job's own cache file; choose another name.")
+    # The same checks as a batch job's output: never the scored input, a database, a folder...
+    protected = {"the scored input": Path(report.input), "the job's cache file": cache}
+    check_output(dest, protected, sidecar=fmt == "csv")
     with open(cache, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = [restore_cell(name) for name in next(reader)]

@@ -128,9 +128,11 @@ def run_gui(model_path: Path | str | None = None, argv: list[str] | None = None)
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.core.errors import AbuseDeskError
+    from app.core.private_tmp import clean_stale
     from app.ui.main_window import MainWindow
     from app.ui.startup import StartupLoader
 
+    clean_stale()  # temporary files of runs that were killed
     log_path = install_file_log()
     install_excepthook(log_path)
     qt_app = QApplication.instance() or QApplication(argv or sys.argv[:1])

@@ -112,3 +112,22 @@ def test_pid_alive() -> None:
     proc.wait()
     assert not portable_fs.pid_alive(proc.pid)
     assert not portable_fs.pid_alive(0)
+
+
+def test_open_regular_file_following_links_for_inputs(tmp_path: Path, branch: str) -> None:
+    # A user's input may be a link to the real file; what it leads to must still be a file.
+    target = tmp_path / "data.csv"
+    target.write_text("a\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fd = portable_fs.open_regular_file(link, follow_links=True)
+    assert os.read(fd, 10) == b"a\n"
+    os.close(fd)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    to_fifo = tmp_path / "to-pipe"
+    to_fifo.symlink_to(fifo)
+    with pytest.raises(NotARegularFile):  # followed, then refused, without blocking
+        portable_fs.open_regular_file(to_fifo, follow_links=True)
+    with pytest.raises(NotARegularFile):  # the default still refuses the link itself
+        portable_fs.open_regular_file(link)
