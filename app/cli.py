@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -70,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers",
         type=int,
-        default=0,
-        help="processes that score in parallel (default: one per core, up to 4; 1: none)",
+        help="processes that score in parallel (default: one per core, up to 4; 1: none; "
+        "at most one per core)",
     )
     p.add_argument(
         "--resume",
@@ -204,9 +205,37 @@ def cmd_score_text(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled as Ctrl+C (work kept for --resume), exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
+def _stop_on_signals() -> None:
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):  # SIGHUP does not exist on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from app.core.batch import BatchOptions, run_batch
+    from app.core.parallel import usable_workers
 
+    workers = min(4, os.cpu_count() or 1)
+    if args.workers is not None:
+        try:
+            workers, note = usable_workers(args.workers)
+        except ValueError as exc:
+            print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if note:
+            print(f"{APP_NAME}: note: {note}", file=sys.stderr)
+    _stop_on_signals()
     scorer = _load_scorer(args)
     delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     fmt = args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
@@ -218,7 +247,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         output_format=fmt,
         encoding=args.encoding,
         delimiter=delimiter,
-        workers=args.workers if args.workers > 0 else min(4, os.cpu_count() or 1),
+        workers=workers,
     )
     last = [0.0]
 
@@ -232,11 +261,6 @@ def cmd_score(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-    if args.resume and fmt == "csv" and not args.quiet:
-        from app.core.batch_checkpoint import describe
-
-        if note := describe(args.output):
-            print(note, file=sys.stderr)
     challenger = None
     if args.challenger:
         from app.core.registry import ModelRegistry
@@ -244,7 +268,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         challenger = ModelRegistry.default(load_settings()).load(args.challenger)
     report = run_batch(
-        scorer, options, progress=progress, resume=args.resume, challenger=challenger
+        scorer,
+        options,
+        progress=progress,
+        resume=args.resume,
+        challenger=challenger,
+        notice=lambda note: print(f"{APP_NAME}: note: {note}", file=sys.stderr),
     )
     if not args.quiet:
         print("\r", end="", file=sys.stderr)
@@ -431,10 +460,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobCancelled:
         print(f"{APP_NAME}: cancelled; no output was written", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         hint = "; score again with --resume to continue" if args.command == "score" else ""
         print(f"{APP_NAME}: interrupted; no output was written{hint}", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_code", 130)
     except AbuseDeskError as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
         return 1

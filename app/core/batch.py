@@ -43,7 +43,7 @@ PARALLEL_MIN_BYTES = 8 << 20  # below ~8 MB starting the workers costs more than
 # What a checkpoint restores into the report on resume (everything but the run's own timing).
 _LEDGER = (
     "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
-    "rows_disagreeing rejected started_utc".split()
+    "rows_disagreeing started_utc".split()
 )
 
 
@@ -187,6 +187,7 @@ def run_batch(
     *,
     resume: bool = False,
     challenger: Scorer | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
 
@@ -196,8 +197,9 @@ def run_batch(
     it only sees the rows scored in this run.
 
     ``resume=True`` continues an interrupted CSV job from its checkpoint (InputError if the job
-    differs, e.g. the input, threshold or challenger changed); with no checkpoint the job
-    simply starts.
+    differs, e.g. the input, threshold or challenger changed); with no checkpoint, or one that
+    does not verify against its work files, the job starts from the beginning. ``notice``
+    receives one line saying which (or that an XLSX job restarts).
 
     ``challenger`` shadow-scores every row: its score, label (at the same threshold) and
     version follow the active model's columns (`batch_rows.CHALLENGER_COLUMNS`), and the report
@@ -234,15 +236,16 @@ def run_batch(
     saved: batch_checkpoint.Checkpoint | None = None
     if options.output_format == "csv":
         job = batch_checkpoint.job_identity(scorer, options, report, header, challenger)
-        saved = batch_checkpoint.load(options.output_path) if resume else None
+        if resume:
+            saved, note = batch_checkpoint.load(options.output_path, job)
+            if notice:
+                notice(note)
+    elif resume and notice:
+        notice(f"{options.output_path.name}: XLSX jobs are not checkpointed; starting over")
     if saved is not None:
-        if why := batch_checkpoint.mismatch(saved.job, job):
-            raise InputError(
-                f"cannot resume {options.output_path}: {why}; run without resume to start over"
-            )
-        ledger = {"rows_disagreeing": 0, **saved.ledger}  # older checkpoints have no such count
         for key in _LEDGER:
-            setattr(report, key, ledger[key])
+            setattr(report, key, saved.ledger[key])
+        report.rejected = list(saved.rejected)
         chunk_rows, skip, earlier = saved.chunk_rows, saved.chunks_done, saved.ledger["seconds"]
     chunks = iter_chunks(
         options.input_path,
@@ -318,9 +321,9 @@ def run_batch(
     finally:
         if pool is not None:
             pool.close()
+        if saved is not None:
+            saved.close()
     report.seconds = elapsed()
-    if not report.balanced:  # a bug, never bad input: refuse to present an unbalanced ledger
-        raise RuntimeError(f"ledger does not balance: {report.as_dict()}")
     return report
 
 
@@ -341,22 +344,41 @@ def _write(
 
         def commit(done: int) -> None:
             ledger = {key: getattr(report, key) for key in _LEDGER} | {"seconds": elapsed()}
-            work.commit(chunk_rows, done, ledger)
+            work.commit(chunk_rows, done, ledger, report.rejected)
 
         try:
             commit(skip)
             consume(work.writer.write_rows, commit)
+            _check_ledger(options, report)
             work.finish()
         except BaseException as exc:
-            work.abandon(keep=not isinstance(exc, JobCancelled))
+            work.abandon(keep=not isinstance(exc, JobCancelled | _Unbalanced))
             raise
         report.seconds = elapsed()
         write_provenance_sidecar(options.output_path, report.provenance())
     else:
         with atomic_path(options.output_path) as tmp, XlsxExportWriter(tmp, header) as xlsx:
             consume(xlsx.write_rows, None)
+            _check_ledger(options, report)
             report.seconds = elapsed()
             xlsx.close(report.provenance())
+
+
+class _Unbalanced(InputError):
+    """The counts do not add up: the output is not put in place, and the work is dropped."""
+
+
+def _check_ledger(options: BatchOptions, report: BatchReport) -> None:
+    """Refuse to put an output in place whose ledger does not balance (read = scored +
+    rejected + blank, and every row written is a scored or blank-text one)."""
+    if report.balanced and report.rows_written <= report.rows_scored + report.rows_blank:
+        if len(report.rejected) == report.rows_rejected:
+            return
+    raise _Unbalanced(
+        f"{options.output_path}: not written, its counts do not add up ({report.rows_read:,} "
+        f"read, {report.rows_scored:,} scored, {report.rows_rejected:,} rejected, "
+        f"{report.rows_blank:,} blank)"
+    )
 
 
 def _rejected_entry(row: RejectedRow) -> dict[str, Any]:
