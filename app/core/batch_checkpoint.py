@@ -138,6 +138,7 @@ def load(output: Path, job: Mapping[str, Any]) -> tuple[Checkpoint | None, str]:
     """The checkpoint to resume `output` from, or None and a note saying why the job starts
     from the beginning. InputError if it is sound but belongs to another job."""
     partial, path, rejected = _all_paths(output)
+    _refuse_folders(output)
     try:
         raw = _read_small(path)
     except FileNotFoundError:
@@ -307,21 +308,25 @@ def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None
     return None
 
 
+def _refuse_folders(output: Path) -> None:
+    """A folder at a work file's name is not ours to delete: refuse before anything else."""
+    for item in _all_paths(output):
+        with suppress(OSError):
+            if stat.S_ISDIR(os.lstat(item).st_mode):
+                raise InputError(
+                    f"cannot write {output}: a folder is in the way of its work file "
+                    f"{item.name}; move it away and try again"
+                )
+
+
 def discard(output: Path) -> None:
     """Remove the checkpoint first, then the work files (never a checkpoint without its data).
 
     A link at one of these names is removed itself (unlink never follows it); a folder there is
-    refused: it is not ours to delete."""
-    for item in _all_paths(output)[1:] + _all_paths(output)[:1]:
-        try:
-            info = os.lstat(item)
-        except FileNotFoundError:
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError(
-                f"cannot write {output}: a folder is in the way of its work file {item.name}; "
-                "move it away and try again"
-            )
+    refused."""
+    _refuse_folders(output)
+    partial, checkpoint, rejected = _all_paths(output)
+    for item in (checkpoint, partial, rejected):
         with suppress(FileNotFoundError):
             item.unlink()
 
