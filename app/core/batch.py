@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.core import batch_checkpoint
+from app.core import batch_checkpoint, checkpoint_schema
 from app.core.atomic import atomic_path
 from app.core.batch_rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
 from app.core.csv_input import RejectedRow, iter_chunks
@@ -235,7 +235,7 @@ def run_batch(
     job: dict[str, Any] = {}
     saved: batch_checkpoint.Checkpoint | None = None
     if options.output_format == "csv":
-        job = batch_checkpoint.job_identity(scorer, options, report, header, challenger)
+        job = checkpoint_schema.job_identity(scorer, options, report, header, challenger)
         if resume:
             saved, note = batch_checkpoint.load(options.output_path, job)
             if notice:

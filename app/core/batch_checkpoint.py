@@ -38,22 +38,18 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core import checkpoint_schema
 from app.core.atomic import PARTIAL_SUFFIX, atomic_write_json, fsync_dir
-from app.core.checkpoint_schema import BadCheckpoint
+from app.core.checkpoint_schema import BadCheckpoint, mismatch
 from app.core.errors import InputError
 from app.core.export import CsvExportWriter
 from app.core.portable_fs import NotARegularFile, open_new_file, open_regular_file
-
-if TYPE_CHECKING:
-    from app.core.batch import BatchOptions, BatchReport
-    from app.core.scoring import Scorer
 
 _MAX_NAME_BYTES = 180  # keep ".<name>.checkpoint.json" under the usual 255-byte limit
 _MAX_CHECKPOINT_BYTES = 16 << 20  # a header of thousands of columns fits many times over
@@ -248,66 +244,6 @@ def _rejected_entries(path: Path, size: int) -> list[dict[str, Any]]:
     return entries
 
 
-def _fingerprint(scorer: Scorer) -> str:
-    """The bundle's files, hashed: two bundles with one version label still differ here."""
-    hashes = json.dumps(scorer.bundle.file_hashes, sort_keys=True).encode()
-    return hashlib.sha256(hashes).hexdigest()
-
-
-def job_identity(
-    scorer: Scorer,
-    options: BatchOptions,
-    report: BatchReport,
-    header: list[str],
-    challenger: Scorer | None = None,
-) -> dict[str, Any]:
-    """What must be the same for a checkpoint to be resumed into this job's output.
-
-    The input is identified by its content (SHA-256 of every byte, computed for provenance
-    anyway) and size, not its modification time: a copied or restored file with the same bytes
-    resumes, a file with one byte changed does not. The challenger is part of it: its columns
-    are in every row, so a resumed job must not mix two challengers' scores in one file.
-    """
-    identity = {
-        "input": str(options.input_path.resolve()),
-        "input_size": options.input_path.stat().st_size,
-        "input_sha256": report.input_sha256,
-        "model_version": scorer.version_label,
-        "model_fingerprint": _fingerprint(scorer),
-        "threshold": options.threshold,
-        "text_column": report.text_column,
-        "encoding": report.encoding,
-        "delimiter": report.delimiter,
-        "output_format": options.output_format,
-        "output_header": header,
-    }
-    if challenger is not None:
-        identity["challenger"] = {
-            "version": challenger.version_label,
-            "fingerprint": _fingerprint(challenger),
-        }
-    return identity
-
-
-def _challenger_name(challenger: Mapping[str, Any] | None) -> str:
-    return "none" if not challenger else str(challenger.get("version"))
-
-
-def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
-    """Why a saved job is not this job (first differing item), or None if they are the same."""
-    then, now = saved.get("challenger"), current.get("challenger")
-    if then != now:  # named first: it also changes the header, which would be less clear
-        what = f"{_challenger_name(then)} then, {_challenger_name(now)} now"
-        if then and now and then.get("version") == now.get("version"):
-            what += ", with other model files"
-        return f"challenger model changed ({what})"
-    for key in sorted(set(saved) | set(current)):
-        if saved.get(key) != current.get(key):
-            what = "input file content" if key in ("input_sha256", "input_size") else key
-            return f"{what} changed ({saved.get(key)!r} then, {current.get(key)!r} now)"
-    return None
-
-
 def _refuse_folders(output: Path) -> None:
     """A folder at a work file's name is not ours to delete: refuse before anything else."""
     for item in _all_paths(output):
@@ -331,14 +267,27 @@ def discard(output: Path) -> None:
             item.unlink()
 
 
+@contextmanager
+def naming(output: Path) -> Iterator[None]:
+    """A failure on a work file (full disk, no permission...) is reported as one on the output:
+    the user knows that name, not ours."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
 class _Sink:
     """Text for the work file; dropped while `muted` (the header already in a resumed file)."""
 
-    def __init__(self, target: _HashedFile, muted: bool) -> None:
-        self.target, self.muted = target, muted
+    def __init__(self, target: _HashedFile, output: Path, muted: bool) -> None:
+        self.target, self.output, self.muted = target, output, muted
 
     def write(self, text: str) -> int:
-        return len(text) if self.muted else self.target.write(text)
+        if self.muted:
+            return len(text)
+        with naming(self.output):
+            return self.target.write(text)
 
 
 class CheckpointedCsv:
@@ -350,18 +299,20 @@ class CheckpointedCsv:
         self.output, self.job, self.key = output, job, workstation_key()
         self.partial, self.path, rejected = _all_paths(output)
         resumed = resume is not None and resume.files is not None
-        if not resumed:
-            discard(output)
-            self.work = _HashedFile(_create(output, self.partial, 0o666), hashlib.sha256(), 0)
-            self.rejected = _HashedFile(_create(output, rejected, 0o600), hashlib.sha256(), 0)
-            self.listed = 0
-        else:
-            assert resume is not None and resume.files is not None
-            self.work, self.rejected = resume.files
-            self.listed = len(resume.rejected)
-        sink = _Sink(self.work, muted=resumed)  # a resumed file has its header
-        self.writer = CsvExportWriter(sink, header)  # type: ignore[arg-type]
-        sink.muted = False
+        with naming(output):
+            if not resumed:
+                discard(output)
+                self.work = _HashedFile(_create(output, self.partial, 0o666), hashlib.sha256(), 0)
+                # 0600: the rejected rows' excerpts are the analyst's texts
+                self.rejected = _HashedFile(_create(output, rejected, 0o600), hashlib.sha256(), 0)
+                self.listed = 0
+            else:
+                assert resume is not None and resume.files is not None
+                self.work, self.rejected = resume.files
+                self.listed = len(resume.rejected)
+            sink = _Sink(self.work, output, muted=resumed)  # a resumed file has its header
+            self.writer = CsvExportWriter(sink, header)  # type: ignore[arg-type]
+            sink.muted = False
 
     def commit(
         self,
@@ -371,6 +322,16 @@ class CheckpointedCsv:
         rejected: list[dict[str, Any]],
     ) -> None:
         """Make the rows written so far durable, then record them in the checkpoint."""
+        with naming(self.output):
+            self._commit(chunk_rows, chunks_done, ledger, rejected)
+
+    def _commit(
+        self,
+        chunk_rows: int,
+        chunks_done: int,
+        ledger: dict[str, Any],
+        rejected: list[dict[str, Any]],
+    ) -> None:
         for entry in rejected[self.listed :]:
             self.rejected.write(json.dumps(entry, ensure_ascii=True) + "\n")
         self.listed = len(rejected)
@@ -392,10 +353,11 @@ class CheckpointedCsv:
 
     def finish(self) -> None:
         """Rename the complete work file over the output, then drop the checkpoint and list."""
-        self.work.sync()
-        self.work.close()
-        self.rejected.close()
-        os.replace(self.partial, self.output)
+        with naming(self.output):
+            self.work.sync()
+            self.work.close()
+            self.rejected.close()
+            os.replace(self.partial, self.output)
         fsync_dir(self.output.parent)
         for item in (self.path, rejected_path(self.output)):
             with suppress(FileNotFoundError):

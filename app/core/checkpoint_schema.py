@@ -1,4 +1,5 @@
-"""What a batch checkpoint must look like before anything in it is believed.
+"""What a batch checkpoint must look like before anything in it is believed, and which job
+it belongs to (`job_identity`, `mismatch`).
 
 A checkpoint (`app.core.batch_checkpoint`) is a claim about a work file: "the first N bytes of
 this file are the rows of the first K chunks of this job, and these are their counts". Anyone
@@ -23,8 +24,13 @@ import hashlib
 import hmac
 import json
 import math
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.core.batch import BatchOptions, BatchReport
+    from app.core.scoring import Scorer
 
 FORMAT = 2
 _KEY_LABEL = b"\xffabuse-desk batch checkpoint v2"
@@ -180,3 +186,63 @@ def _check_ledger(data: dict[str, Any]) -> None:
         raise BadCheckpoint("rows_read does not fit the chunks done")
     if (rejected == 0) != (data["rejected_bytes"] == 0):
         raise BadCheckpoint("rejected rows and their list disagree")
+
+
+def _fingerprint(scorer: Scorer) -> str:
+    """The bundle's files, hashed: two bundles with one version label still differ here."""
+    hashes = json.dumps(scorer.bundle.file_hashes, sort_keys=True).encode()
+    return hashlib.sha256(hashes).hexdigest()
+
+
+def job_identity(
+    scorer: Scorer,
+    options: BatchOptions,
+    report: BatchReport,
+    header: list[str],
+    challenger: Scorer | None = None,
+) -> dict[str, Any]:
+    """What must be the same for a checkpoint to be resumed into this job's output.
+
+    The input is identified by its content (SHA-256 of every byte, computed for provenance
+    anyway) and size, not its modification time: a copied or restored file with the same bytes
+    resumes, a file with one byte changed does not. The challenger is part of it: its columns
+    are in every row, so a resumed job must not mix two challengers' scores in one file.
+    """
+    identity = {
+        "input": str(options.input_path.resolve()),
+        "input_size": options.input_path.stat().st_size,
+        "input_sha256": report.input_sha256,
+        "model_version": scorer.version_label,
+        "model_fingerprint": _fingerprint(scorer),
+        "threshold": options.threshold,
+        "text_column": report.text_column,
+        "encoding": report.encoding,
+        "delimiter": report.delimiter,
+        "output_format": options.output_format,
+        "output_header": header,
+    }
+    if challenger is not None:
+        identity["challenger"] = {
+            "version": challenger.version_label,
+            "fingerprint": _fingerprint(challenger),
+        }
+    return identity
+
+
+def _challenger_name(challenger: Mapping[str, Any] | None) -> str:
+    return "none" if not challenger else str(challenger.get("version"))
+
+
+def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
+    """Why a saved job is not this job (first differing item), or None if they are the same."""
+    then, now = saved.get("challenger"), current.get("challenger")
+    if then != now:  # named first: it also changes the header, which would be less clear
+        what = f"{_challenger_name(then)} then, {_challenger_name(now)} now"
+        if then and now and then.get("version") == now.get("version"):
+            what += ", with other model files"
+        return f"challenger model changed ({what})"
+    for key in sorted(set(saved) | set(current)):
+        if saved.get(key) != current.get(key):
+            what = "input file content" if key in ("input_sha256", "input_size") else key
+            return f"{what} changed ({saved.get(key)!r} then, {current.get(key)!r} now)"
+    return None

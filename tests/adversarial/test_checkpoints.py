@@ -396,15 +396,21 @@ def test_resume_without_a_checkpoint_says_it_starts_from_the_beginning(
     assert out.read_bytes() == baseline["bytes"]
 
 
-def test_a_swapped_input_of_the_same_size_is_refused(tiny_training, baseline, job):
-    src = job["tmp"] / "in.csv"
+def test_a_swapped_input_of_the_same_size_is_refused(
+    tiny_training, baseline, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
+    src, out = tmp_path / "in.csv", tmp_path / "scored.csv"
     data = bytearray(baseline["src"].read_bytes())
-    data[-5] = ord("X") if data[-5] != ord("X") else ord("Y")
     src.write_bytes(bytes(data))
-    result = _cli(tiny_training, src, job["out"], job["home"])
+    options = BatchOptions(src, out, 0.45, chunk_rows=CHUNK)
+    _interrupt(Scorer.load(tiny_training.bundle_path), options)
+    data[-5] = ord("X") if data[-5] != ord("X") else ord("Y")  # same size, other content
+    src.write_bytes(bytes(data))
+    result = _cli(tiny_training, src, out, tmp_path / "home")
     assert result.returncode == 3
-    _assert_one_line(result, f"cannot resume {job['out']}", "input file content changed")
-    assert job["partial"].exists() and job["checkpoint"].exists() and not job["out"].exists()
+    _assert_one_line(result, f"cannot resume {out}", "input file content changed")
+    assert all(p.exists() for p in work_paths(out)) and not out.exists()
 
 
 # --- the ledger must balance before the output is put in place ------------------------------
@@ -427,7 +433,8 @@ def test_an_unbalanced_ledger_never_renames_the_output_into_place(
     options = BatchOptions(baseline["src"], out, 0.45, chunk_rows=CHUNK, output_format=fmt)
     with pytest.raises(InputError, match=f"{out}: not written, its counts do not add up"):
         run_batch(Scorer.load(tiny_training.bundle_path), options)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name != "home"]  # no work file left either
 
 
 # --- workers ---------------------------------------------------------------------------------
@@ -598,3 +605,50 @@ def test_an_atomic_write_never_writes_through_a_link_swapped_for_its_temp_file(
     with pytest.raises(NotARegularFile):
         atomic.atomic_write_text(tmp_path / "report.json", "{}")
     assert victim.read_bytes() == before and not (tmp_path / "report.json").exists()
+
+
+# --- failures on the work files name the output; both branches of the no-follow open --------
+
+
+def test_a_full_disk_names_the_output_not_the_work_file(
+    tiny_training, baseline, tmp_path, monkeypatch
+):
+    from app.core import batch_checkpoint
+
+    monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
+
+    def full(self: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(batch_checkpoint._HashedFile, "sync", full)
+    out = tmp_path / "scored.csv"
+    with pytest.raises(InputError) as caught:
+        run_batch(Scorer.load(tiny_training.bundle_path), BatchOptions(baseline["src"], out, 0.45))
+    assert str(caught.value) == f"cannot write {out}: No space left on device"
+    assert not out.exists()
+
+
+@POSIX
+@pytest.mark.parametrize("branch", ["posix", "fallback"])
+def test_resume_never_follows_a_linked_work_file_on_either_branch(
+    tiny_training, baseline, job, victim, monkeypatch, branch
+):
+    from app.core import portable_fs
+
+    if branch == "fallback":  # as on Windows: no O_NOFOLLOW, lstat before and identity after
+        monkeypatch.setattr(portable_fs, "_NOFOLLOW_NAME", "O_NOFOLLOW_MISSING")
+    before = victim.read_bytes()
+    job["partial"].unlink()
+    job["partial"].symlink_to(victim)
+    notes: list[str] = []
+    options = BatchOptions(baseline["src"], job["out"], 0.45, chunk_rows=CHUNK)
+    run_batch(Scorer.load(tiny_training.bundle_path), options, resume=True, notice=notes.append)
+    assert len(notes) == 1 and notes[0].startswith(f"checkpoint for {job['out']} {START_OVER}")
+    assert victim.read_bytes() == before and job["out"].read_bytes() == baseline["bytes"]
+
+
+def test_resume_of_an_xlsx_job_says_it_starts_over(tiny_training, baseline, tmp_path):
+    out = tmp_path / "scored.xlsx"
+    result = _cli(tiny_training, baseline["src"], out, tmp_path / "home")
+    assert result.returncode == 0 and out.exists()
+    _assert_one_line(result, "scored.xlsx: XLSX jobs are not checkpointed; starting over")
