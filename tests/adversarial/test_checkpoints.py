@@ -511,6 +511,7 @@ def _start_parallel_job(
         stderr=subprocess.PIPE,
         text=True,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, as a terminal gives a command
     )
     checkpoint = work_paths(out)[1]
     deadline = time.monotonic() + 60
@@ -564,13 +565,20 @@ def test_no_worker_survives_a_kill_9_of_the_parent(tiny_training, big_input, tmp
 
 @POSIX
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores for two workers")
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(
+    ("signum", "group"),
+    [(signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGHUP", "Ctrl+C_to_the_process_group"],
+)
 def test_a_terminated_job_keeps_its_work_and_says_so_in_one_line(
-    tiny_training, big_input, tmp_path, signum
+    tiny_training, big_input, tmp_path, signum, group
 ):
     out = tmp_path / "out.csv"
     proc, children = _start_parallel_job(tiny_training, big_input, out, tmp_path / "home")
-    os.kill(proc.pid, signum)
+    if group:  # Ctrl+C reaches the workers too: only the main process may speak
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum
     assert "Traceback" not in stderr and stderr.count("\n") == 1, stderr
