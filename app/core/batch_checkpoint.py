@@ -151,8 +151,11 @@ def load(output: Path, job: Mapping[str, Any]) -> tuple[Checkpoint | None, str]:
     opened: list[_HashedFile] = []
     try:
         opened.append(_adopt(partial, data["partial_bytes"], data["partial_sha256"], "work"))
-        opened.append(_adopt(rejected, data["rejected_bytes"], data["rejected_sha256"], "list"))
-        entries = _rejected_entries(rejected, data["rejected_bytes"])
+        listed: list[bytes] = []  # the list's bytes as hashed: never read again by name
+        opened.append(
+            _adopt(rejected, data["rejected_bytes"], data["rejected_sha256"], "list", listed)
+        )
+        entries = _rejected_entries(b"".join(listed))
         if len(entries) != data["ledger"]["rows_rejected"]:
             raise BadCheckpoint("rejected rows and their list disagree")
     except (BadCheckpoint, OSError) as exc:
@@ -187,9 +190,12 @@ def _read_small(path: Path) -> bytes:
     return raw
 
 
-def _adopt(path: Path, size: int, sha256: str, what: str) -> _HashedFile:
+def _adopt(
+    path: Path, size: int, sha256: str, what: str, keep: list[bytes] | None = None
+) -> _HashedFile:
     """Open a work file for appending after its first `size` bytes, if they hash to `sha256`
-    (a longer file is cut back to `size`; a shorter or different one is not resumable)."""
+    (a longer file is cut back to `size`; a shorter or different one is not resumable).
+    ``keep`` receives those bytes, block by block."""
     try:
         fd = open_regular_file(path, os.O_RDWR)
     except FileNotFoundError:
@@ -207,6 +213,8 @@ def _adopt(path: Path, size: int, sha256: str, what: str) -> _HashedFile:
                 raise BadCheckpoint(f"the {what} file is shorter than recorded")
             digest.update(block)
             left -= len(block)
+            if keep is not None:
+                keep.append(block)
         if digest.hexdigest() != sha256:
             raise BadCheckpoint(f"the {what} file's bytes differ from the recorded hash")
         os.ftruncate(fd, size)  # bytes after the checkpoint: a chunk cut short by the crash
@@ -217,13 +225,11 @@ def _adopt(path: Path, size: int, sha256: str, what: str) -> _HashedFile:
     return _HashedFile(fd, digest, size)
 
 
-def _rejected_entries(path: Path, size: int) -> list[dict[str, Any]]:
-    """The rejected rows listed in the first `size` bytes (already hash-checked) of `path`."""
-    if not size:
+def _rejected_entries(data: bytes) -> list[dict[str, Any]]:
+    """The rejected rows listed in `data` (the hash-checked bytes of the list)."""
+    if not data:
         return []
-    fd = open_regular_file(path)
-    with os.fdopen(fd, "rb") as fh:
-        lines = fh.read(size).split(b"\n")
+    lines = data.split(b"\n")
     if lines.pop() != b"":
         raise BadCheckpoint("the rejected list ends mid-line")
     entries = []

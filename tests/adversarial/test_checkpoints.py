@@ -9,6 +9,7 @@ missing, duplicated or cut rows, never a write through a link.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -660,3 +661,27 @@ def test_resume_of_an_xlsx_job_says_it_starts_over(tiny_training, baseline, tmp_
     result = _cli(tiny_training, baseline["src"], out, tmp_path / "home")
     assert result.returncode == 0 and out.exists()
     _assert_one_line(result, "scored.xlsx: XLSX jobs are not checkpointed; starting over")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b'{"line": 3, "reason": "planted", "excerpt": "x"}\n',  # one row more than counted
+        b'{"line": "3", "reason": 1}\n',  # a row of the wrong shape
+        b'{"line": 3, "reason": "no newline", "excerpt": "x"}',  # cut mid-line
+    ],
+    ids=["row_count_differs", "malformed_row", "cut_mid_line"],
+)
+def test_a_rejected_list_rewritten_with_its_hash_is_still_checked(
+    tiny_training, baseline, job, extra
+):
+    with open(job["rejected"], "ab") as fh:
+        fh.write(extra)
+    data = job["rejected"].read_bytes()
+
+    def rehash(body: dict[str, Any]) -> None:
+        body["rejected_bytes"] = len(data)
+        body["rejected_sha256"] = hashlib.sha256(data).hexdigest()
+
+    _edit(job, rehash, sign=True)
+    _assert_started_over(_resume(tiny_training, baseline, job), baseline, job)
