@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -65,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers",
         type=workers_arg,
-        default=0,
-        help="processes that score in parallel (default: one per core, up to 4; 1: none)",
+        help="processes that score in parallel (default: one per core, up to 4; 1: none; "
+        "at most one per core)",
     )
     p.add_argument(
         "--resume",
@@ -204,12 +205,36 @@ def _score_format(args: argparse.Namespace) -> str:
     return args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled as Ctrl+C (work kept for --resume), exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
+def _stop_on_signals() -> None:
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):  # SIGHUP does not exist on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from app.core.batch import BatchOptions, run_batch
     from app.core.output_guard import check_score_paths
+    from app.core.parallel import usable_workers
 
     fmt = _score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
+    workers = min(4, os.cpu_count() or 1)
+    if args.workers is not None:  # the parser has refused anything below 1
+        workers, note = usable_workers(args.workers)
+        if note:
+            say(f"{APP_NAME}: note: {note}")
+    _stop_on_signals()
     scorer = _load_scorer(args)
     delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     options = BatchOptions(
@@ -220,7 +245,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         output_format=fmt,
         encoding=args.encoding,
         delimiter=delimiter,
-        workers=args.workers if args.workers > 0 else min(4, os.cpu_count() or 1),
+        workers=workers,
     )
     last = [0.0]
 
@@ -234,11 +259,6 @@ def cmd_score(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-    if args.resume and fmt == "csv" and not args.quiet:
-        from app.core.batch_checkpoint import describe
-
-        if note := describe(args.output):
-            print(note, file=sys.stderr)
     challenger = None
     if args.challenger:
         from app.core.registry import ModelRegistry
@@ -246,7 +266,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         challenger = ModelRegistry.default(load_settings()).load(args.challenger)
     report = run_batch(
-        scorer, options, progress=progress, resume=args.resume, challenger=challenger
+        scorer,
+        options,
+        progress=progress,
+        resume=args.resume,
+        challenger=challenger,
+        notice=lambda note: say(f"{APP_NAME}: note: {note}"),
     )
     if not args.quiet:
         print("\r", end="", file=sys.stderr)

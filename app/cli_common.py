@@ -83,13 +83,14 @@ def thresholds_arg(text: str) -> list[float]:
 
 
 def workers_arg(text: str) -> int:
-    """``--workers``: 0 (automatic) or a positive whole number."""
+    """``--workers``: a whole number of processes, 1 or more (the cap at the number of cores is
+    applied, with a note, by `app.core.parallel.usable_workers`)."""
     try:
         value = int(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (automatic) or more, got {value}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
 
 
@@ -112,9 +113,9 @@ def run_command(command: Callable[[], int], interrupted_hint: str = "") -> int:
     except JobCancelled:
         say(f"{APP_NAME}: cancelled; no output was written")
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM/SIGHUP raised as one (exit 128 + signal)
         say(f"{APP_NAME}: interrupted; no output was written{interrupted_hint}")
-        return EXIT_INTERRUPTED
+        return getattr(exc, "exit_code", EXIT_INTERRUPTED)
     except AbuseDeskError as exc:
         say(f"{APP_NAME}: error: {exc}")
         return EXIT_INTERNAL

@@ -42,6 +42,20 @@ def bundled_scorer(bundled_model_path: Path):
     return Scorer.load(bundled_model_path)
 
 
+@pytest.fixture(scope="session")
+def private_home(tmp_path_factory: pytest.TempPathFactory):
+    """User folders of the test session (ABUSE_DESK_HOME), for in-process code that reads or
+    creates user files (the workstation key of checkpoints): never the real user's."""
+    previous = os.environ.get("ABUSE_DESK_HOME")
+    home = tmp_path_factory.mktemp("home")
+    os.environ["ABUSE_DESK_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("ABUSE_DESK_HOME", None)
+    else:
+        os.environ["ABUSE_DESK_HOME"] = previous
+
+
 @pytest.fixture
 def tiny_bundle_copy(tiny_training, tmp_path: Path) -> Path:
     """A private copy of the tiny bundle that a test may damage."""

@@ -13,6 +13,8 @@ from app.core.batch import BatchOptions, run_batch
 from app.core.errors import InputError, JobCancelled
 from app.core.scoring import Scorer
 
+pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
+
 
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))

@@ -20,6 +20,8 @@ from app.core.results_cache import score_file, summary_counts
 from app.core.results_export import export_scored
 from app.core.scoring import Scorer, label_for
 
+pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
+
 CHUNK = 40
 
 

@@ -12,6 +12,8 @@ from app.core.batch import BatchOptions, run_batch
 from app.core.errors import AbuseDeskError, JobCancelled
 from app.core.scoring import Scorer
 
+pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
+
 
 @pytest.fixture(autouse=True)
 def small_files_go_parallel(monkeypatch):

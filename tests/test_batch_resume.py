@@ -20,6 +20,8 @@ from app.core.scoring import Scorer
 from tests.cli_runner import run_cli
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
+
 CHUNK = 40
 TIMING = ("seconds", "started_utc")
 
@@ -163,18 +165,25 @@ def test_a_stale_checkpoint_is_discarded_without_resume(scorer, tmp_path):
     assert _ledger(report) == _ledger(expected)
 
 
-def test_corrupt_checkpoint_or_short_work_file_is_refused(scorer, tmp_path):
+def test_corrupt_checkpoint_or_short_work_file_starts_over(scorer, tmp_path):
+    # Changed: these were refused; a checkpoint that does not verify now starts the job over
+    # with a note (tests/adversarial/test_checkpoints.py has every kind of damage).
     src = _input(tmp_path / "in.csv", n=300)
+    _, expected_out = _baseline(scorer, src, tmp_path / "baseline")
     out = tmp_path / "scored.csv"
-    _interrupt(scorer, _options(src, out), 3)
-    partial, checkpoint = work_paths(out)
-    with open(partial, "r+b") as fh:
-        fh.truncate(10)
-    with pytest.raises(InputError, match="shorter than its checkpoint"):
-        run_batch(scorer, _options(src, out), resume=True)
-    checkpoint.write_text("{not json")
-    with pytest.raises(InputError, match="unreadable checkpoint"):
-        run_batch(scorer, _options(src, out), resume=True)
+    for damage in ("short", "json"):
+        _interrupt(scorer, _options(src, out), 3)
+        partial, checkpoint = work_paths(out)
+        if damage == "short":
+            with open(partial, "r+b") as fh:
+                fh.truncate(10)
+        else:
+            checkpoint.write_text("{not json")
+        notes: list[str] = []
+        run_batch(scorer, _options(src, out), resume=True, notice=notes.append)
+        assert notes and "starting over" in notes[0]
+        assert out.read_bytes() == expected_out.read_bytes()
+        out.unlink()
 
 
 def test_cancel_deletes_the_work_and_checkpoint(scorer, tmp_path):
@@ -208,6 +217,7 @@ import sys, time
 from pathlib import Path
 from app.core.batch import BatchOptions, run_batch
 from app.core.scoring import Scorer
+
 scorer = Scorer.load(sys.argv[1])
 def progress(p):
     print(p.rows_read, flush=True)
@@ -218,7 +228,8 @@ run_batch(scorer, options, progress=progress)
 
 
 def _kill_and_resume(bundle: Path, src: Path, out: Path, expected: bytes, rng: random.Random):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    home = out.parent / "home"  # one workstation key for the killed job and the resume
+    env = dict(os.environ, PYTHONPATH=str(REPO), ABUSE_DESK_HOME=str(home))
     proc = subprocess.Popen(
         [sys.executable, "-c", _WORKER, str(bundle), str(src), str(out), str(CHUNK)],
         stdout=subprocess.PIPE,
@@ -248,6 +259,7 @@ def _kill_and_resume(bundle: Path, src: Path, out: Path, expected: bytes, rng: r
         "0.45",
         "--resume",
         allow_unsigned=True,  # the tiny test model is not signed
+        ABUSE_DESK_HOME=str(home),
     )
     assert result.returncode == 0, result.stderr
     assert "resuming scored.csv after" in result.stderr
@@ -293,6 +305,7 @@ def test_cli_refuses_to_resume_a_changed_job_in_one_line(tiny_training, scorer, 
         "--resume",
         "--quiet",
         allow_unsigned=True,
+        ABUSE_DESK_HOME=os.environ["ABUSE_DESK_HOME"],  # the key that signed the checkpoint
     )
     assert result.returncode == 3 and result.stderr.count("\n") == 1
     assert "cannot resume" in result.stderr and "threshold changed" in result.stderr

@@ -26,6 +26,8 @@ from app.core.export import neutralize_cell
 from app.core.scoring import Scorer
 from tests.make_csv_corpus import Expectation, build_corpus, write_corpus
 
+pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
+
 NAMES = [item.exp.name for item in build_corpus()]
 
 

@@ -21,6 +21,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
+from app.core.portable_fs import open_new_file, open_regular_file
+
 __all__ = [
     "PARTIAL_SUFFIX",
     "atomic_open",
@@ -50,15 +52,15 @@ def temp_name_for(final: Path) -> str:
 def _create_temp(final: Path) -> Path:
     """Create an empty, exclusively-new temporary file next to `final` and return its path.
 
-    O_EXCL guarantees we never adopt (and later delete) a file someone else owns; 0o666 lets the
-    umask decide permissions, so the output ends up with the same rights as a normally written one
-    (mkstemp would make it 0600).
+    O_EXCL (and O_NOFOLLOW, through `portable_fs.open_new_file`) guarantees we never adopt (and
+    later delete) a file someone else owns, nor write through a link planted at the name; 0o666
+    lets the umask decide permissions, so the output ends up with the same rights as a normally
+    written one (mkstemp would make it 0600).
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(16):
         tmp = _temp_path_for(final)
         try:
-            fd = os.open(tmp, flags, 0o666)
+            fd = open_new_file(tmp, 0o666)
         except FileExistsError:
             continue
         os.close(fd)
@@ -68,7 +70,8 @@ def _create_temp(final: Path) -> Path:
 
 def _fsync_path(path: Path) -> None:
     # O_RDWR rather than O_RDONLY: on Windows FlushFileBuffers needs a handle with write access.
-    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    # Never through a link: the temporary name could have been swapped since we created it.
+    fd = open_regular_file(path, os.O_RDWR)
     try:
         os.fsync(fd)
     finally:
@@ -141,8 +144,10 @@ def atomic_open(
         raise ValueError(f"atomic_open needs a write mode such as 'w' or 'wb', not {mode!r}")
     binary = "b" in mode
     with _atomic(final_path, fsync_temp=False) as tmp:
+        # Reopened without following a link, so a link swapped in for our temporary file is
+        # refused rather than written through.
         with open(
-            tmp,
+            open_regular_file(tmp, os.O_RDWR),
             mode,
             encoding=None if binary else encoding,
             newline=None if binary else newline,

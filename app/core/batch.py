@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.core import batch_checkpoint
+from app.core import batch_checkpoint, checkpoint_schema
 from app.core.atomic import atomic_path
 from app.core.batch_rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
 from app.core.csv_input import RejectedRow, iter_chunks
@@ -47,7 +47,7 @@ PARALLEL_MIN_BYTES = 8 << 20  # below ~8 MB starting the workers costs more than
 # What a checkpoint restores into the report on resume (everything but the run's own timing).
 _LEDGER = (
     "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
-    "rows_disagreeing rejected started_utc".split()
+    "rows_disagreeing started_utc".split()
 )
 
 
@@ -191,6 +191,7 @@ def run_batch(
     *,
     resume: bool = False,
     challenger: Scorer | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
 
@@ -200,8 +201,9 @@ def run_batch(
     it only sees the rows scored in this run.
 
     ``resume=True`` continues an interrupted CSV job from its checkpoint (InputError if the job
-    differs, e.g. the input, threshold or challenger changed); with no checkpoint the job
-    simply starts.
+    differs, e.g. the input, threshold or challenger changed); with no checkpoint, or one that
+    does not verify against its work files, the job starts from the beginning. ``notice``
+    receives one line saying which (or that an XLSX job restarts).
 
     ``challenger`` shadow-scores every row: its score, label (at the same threshold) and
     version follow the active model's columns (`batch_rows.CHALLENGER_COLUMNS`), and the report
@@ -219,7 +221,9 @@ def run_batch(
     )
     before = input_identity(options.input_path)
     with output_lock(options.output_path):  # held until the output and provenance are in place
-        return _run_batch(scorer, options, progress, cancelled, on_rows, resume, challenger, before)
+        return _run_batch(
+            scorer, options, progress, cancelled, on_rows, resume, challenger, before, notice
+        )
 
 
 def _run_batch(
@@ -231,6 +235,7 @@ def _run_batch(
     resume: bool,
     challenger: Scorer | None,
     before: tuple[int, ...],
+    notice: Callable[[str], None] | None,
 ) -> BatchReport:
     started = time.perf_counter()
     sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
@@ -264,16 +269,17 @@ def _run_batch(
     job: dict[str, Any] = {}
     saved: batch_checkpoint.Checkpoint | None = None
     if options.output_format == "csv":
-        job = batch_checkpoint.job_identity(scorer, options, report, header, challenger)
-        saved = batch_checkpoint.load(options.output_path) if resume else None
+        job = checkpoint_schema.job_identity(scorer, options, report, header, challenger)
+        if resume:
+            saved, note = batch_checkpoint.load(options.output_path, job)
+            if notice:
+                notice(note)
+    elif resume and notice:
+        notice(f"{options.output_path.name}: XLSX jobs are not checkpointed; starting over")
     if saved is not None:
-        if why := batch_checkpoint.mismatch(saved.job, job):
-            raise InputError(
-                f"cannot resume {options.output_path}: {why}; run without resume to start over"
-            )
-        ledger = {"rows_disagreeing": 0, **saved.ledger}  # older checkpoints have no such count
         for key in _LEDGER:
-            setattr(report, key, ledger[key])
+            setattr(report, key, saved.ledger[key])
+        report.rejected = list(saved.rejected)
         chunk_rows, skip, earlier = saved.chunk_rows, saved.chunks_done, saved.ledger["seconds"]
     digest = hashlib.sha256()  # the bytes actually scored, for the provenance
     chunks = iter_chunks(
@@ -360,9 +366,9 @@ def _run_batch(
     finally:
         if pool is not None:
             pool.close()
+        if saved is not None:
+            saved.close()
     report.seconds = elapsed()
-    if not report.balanced:  # a bug, never bad input: refuse to present an unbalanced ledger
-        raise RuntimeError(f"ledger does not balance: {report.as_dict()}")
     return report
 
 
@@ -383,23 +389,42 @@ def _write(
 
         def commit(done: int) -> None:
             ledger = {key: getattr(report, key) for key in _LEDGER} | {"seconds": elapsed()}
-            work.commit(chunk_rows, done, ledger)
+            work.commit(chunk_rows, done, ledger, report.rejected)
 
         try:
             commit(skip)
             consume(work.writer.write_rows, commit)
+            _check_ledger(options, report)
             report.seconds = elapsed()
             # Provenance first: once the output appears, what describes it is already there.
             write_provenance_sidecar(options.output_path, report.provenance())
             work.finish()
         except BaseException as exc:
-            work.abandon(keep=not isinstance(exc, JobCancelled))
+            work.abandon(keep=not isinstance(exc, JobCancelled | _Unbalanced))
             raise
     else:
         with atomic_path(options.output_path) as tmp, XlsxExportWriter(tmp, header) as xlsx:
             consume(xlsx.write_rows, None)
+            _check_ledger(options, report)
             report.seconds = elapsed()
             xlsx.close(report.provenance())
+
+
+class _Unbalanced(InputError):
+    """The counts do not add up: the output is not put in place, and the work is dropped."""
+
+
+def _check_ledger(options: BatchOptions, report: BatchReport) -> None:
+    """Refuse to put an output in place whose ledger does not balance (read = scored +
+    rejected + blank, and every row written is a scored or blank-text one)."""
+    if report.balanced and report.rows_written <= report.rows_scored + report.rows_blank:
+        if len(report.rejected) == report.rows_rejected:
+            return
+    raise _Unbalanced(
+        f"{options.output_path}: not written, its counts do not add up ({report.rows_read:,} "
+        f"read, {report.rows_scored:,} scored, {report.rows_rejected:,} rejected, "
+        f"{report.rows_blank:,} blank)"
+    )
 
 
 def _rejected_entry(row: RejectedRow) -> dict[str, Any]:
