@@ -233,6 +233,12 @@ def _challenger_name(challenger: Mapping[str, Any] | None) -> str:
     return "none" if not challenger else str(challenger.get("version"))
 
 
+def _short(value: object) -> str:
+    """A value for a one-line message: hashes cut to 12 digits (enough to tell two apart)."""
+    text = repr(value)
+    return text[:13] + "…'" if isinstance(value, str) and len(value) == 64 else text
+
+
 def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
     """Why a saved job is not this job (first differing item), or None if they are the same."""
     then, now = saved.get("challenger"), current.get("challenger")
@@ -244,5 +250,5 @@ def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None
     for key in sorted(set(saved) | set(current)):
         if saved.get(key) != current.get(key):
             what = "input file content" if key in ("input_sha256", "input_size") else key
-            return f"{what} changed ({saved.get(key)!r} then, {current.get(key)!r} now)"
+            return f"{what} changed ({_short(saved.get(key))} then, {_short(current.get(key))} now)"
     return None
