@@ -41,7 +41,6 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_FILE_BYTES = 256 << 20
 SIGNATURE_NAME = "manifest.sig"  # the one file not listed in the manifest: it signs the manifest
 MAX_SIGNATURE_BYTES = 4096
-_ALLOWED_SUFFIXES = (".json", ".npy", ".md")
 _UNLISTED = (MANIFEST_NAME, SIGNATURE_NAME)
 
 
@@ -108,7 +107,7 @@ def read_signature(folder: Path) -> bytes | None:
     return _read_capped(folder, SIGNATURE_NAME, MAX_SIGNATURE_BYTES)
 
 
-def _parse_manifest(folder: Path, raw: bytes) -> dict[str, Any]:
+def parse_manifest(folder: Path, raw: bytes) -> dict[str, Any]:
     try:
         manifest = parse_json(raw)
     except BundleDataError as exc:
@@ -131,12 +130,7 @@ def _parse_manifest(folder: Path, raw: bytes) -> dict[str, Any]:
 
 
 def _check_listing(folder: Path, listed: Mapping[str, Any]) -> None:
-    for name in listed:
-        # A listed name must be a plain file name: no folders, no "..", no hidden tricks.
-        if "/" in name or "\\" in name or name.startswith(".") or name in _UNLISTED:
-            raise ModelError(f"model bundle {folder}: manifest lists an invalid file name {name!r}")
-        if not name.endswith(_ALLOWED_SUFFIXES):
-            raise ModelError(f"model bundle {folder}: file type of {name!r} is not allowed")
+    # listed names are plain data file names (app.core.bundle_schema.check_manifest)
     present = {}
     for entry in folder.iterdir():
         if entry.name in _UNLISTED:
@@ -205,7 +199,7 @@ def load_verified(
     signature = None
     if check_manifest is not None:
         signature = check_manifest(folder, raw, read_signature(folder))
-    manifest = _parse_manifest(folder, raw)
+    manifest = parse_manifest(folder, raw)
     listed: dict[str, Any] = manifest["files"]
     _check_listing(folder, listed)
     bundle = VerifiedBundle(

@@ -24,6 +24,9 @@ from app.core.token_patterns import NAME_KEY, TEXT_KEY, resolve
 SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # a model name or version
 BLOCK_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # names the block's <name>_idf.npy
 SHA256 = re.compile(r"[0-9a-f]{64}")
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a file the manifest lists
+FILE_TYPES = (".json", ".npy", ".md")  # data only: nothing that runs code when loaded
+UNLISTED = ("manifest.json", "manifest.sig")  # the manifest and its signature list no one
 MAX_TEXT = 4096  # a string in the free-form parts
 MAX_ITEMS = 10_000  # items of a list or keys of an object in the free-form parts
 MAX_BLOCKS = 8
@@ -131,12 +134,18 @@ def check_manifest(manifest: Any) -> None:
     _keys(manifest, "", {"format", "format_version", "name", "version", "files"}, MANIFEST_KEYS)
     for key in ("name", "version"):
         if not SAFE_PART.fullmatch(_text(manifest[key], key, 64)):
-            raise _fail(key, f"{manifest[key]!r} is not a plain name (letters, digits, . _ + -)")
+            shown = manifest[key][:64]
+            raise _fail(key, f"{shown!r} cannot name a folder (letters, digits, . _ + - only)")
     files = _type(manifest["files"], (dict,), "files")
     if not files or len(files) > 64:
         raise _fail("files", f"lists {len(files)} files (1 to 64)")
     for name, entry in files.items():
         where = f"files.{_text(name, 'files', 128)}"
+        # a plain file name: no folders, no "..", nothing hidden, only data file types
+        if not FILE_NAME.fullmatch(name) or ".." in name or name in UNLISTED:
+            raise _fail("files", f"invalid file name {name[:64]!r}")
+        if not name.endswith(FILE_TYPES):
+            raise _fail("files", f"file type of {name!r} is not allowed")
         _keys(entry, where, {"sha256"}, {"sha256", "bytes"})
         if not SHA256.fullmatch(_text(entry["sha256"], f"{where}.sha256", 64)):
             raise _fail(f"{where}.sha256", "is not 64 lower-case hex digits")
@@ -243,13 +252,17 @@ def check_classifier(classifier: Any, block_names: list[str] | None) -> None:
 
 def _vector(array: np.ndarray, name: str, dtype: str, length: int | None) -> None:
     if array.dtype != np.dtype(dtype) or array.ndim != 1:
-        raise BundleDataError(f"{name}: must be a 1-D {dtype} array, not {array.dtype} {array.shape}")
+        raise BundleDataError(
+            f"{name}: must be a 1-D {dtype} array, not {array.dtype} {array.shape}"
+        )
     if length is not None and len(array) != length:
         raise BundleDataError(f"{name}: holds {len(array):,} values, expected {length:,}")
 
 
 def _bounded(array: np.ndarray, name: str, low: float, high: float) -> None:
-    if array.size and not (np.all(np.isfinite(array)) and array.min() >= low and array.max() <= high):
+    if array.size and not (
+        np.all(np.isfinite(array)) and array.min() >= low and array.max() <= high
+    ):
         raise BundleDataError(f"{name}: values must be finite and within [{low:g}, {high:g}]")
 
 
