@@ -218,8 +218,10 @@ def check_features(features: Any) -> list[tuple[str, int]]:
         terms = _type(block["vocabulary"], (list,), f"{where}.vocabulary")
         if not all(type(t) is str for t in terms):
             raise _fail(f"{where}.vocabulary", "every term must be a string")
-        if terms and not 0 < max(map(len, terms)) <= MAX_TERM_CHARS:
-            raise _fail(f"{where}.vocabulary", f"a term is longer than {MAX_TERM_CHARS} characters")
+        if terms and not (min(map(len, terms)) > 0 and max(map(len, terms)) <= MAX_TERM_CHARS):
+            raise _fail(
+                f"{where}.vocabulary", f"every term must have 1 to {MAX_TERM_CHARS} characters"
+            )
         sizes.append((name, len(terms)))
     total = sum(n for _, n in sizes)
     if not 0 < total <= MAX_TERMS:
