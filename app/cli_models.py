@@ -100,6 +100,8 @@ def _list_or_verify(args: argparse.Namespace) -> int:
         else:
             for entry in entries:
                 _print_entry(entry)
+            for problem in registry.trust.problems:  # e.g. a second key under a taken name
+                print(f"warning: {problem}", file=sys.stderr)
             print(
                 f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
                 f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
