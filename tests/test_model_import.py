@@ -156,12 +156,12 @@ def _object_array(folder: Path, key: Path) -> None:
     buffer = io.BytesIO()
     np.save(buffer, np.array([_RunsCode()], dtype=object), allow_pickle=True)
     _list_file(folder, "intercept.npy", buffer.getvalue())
-    sign_bundle(folder, key)
+    sign_bundle_unchecked(folder, key)  # sign_bundle refuses it now
 
 
 def _wrong_shapes(folder: Path, key: Path) -> None:
     _list_file(folder, "coef.npy", npy_bytes(np.zeros(3)))
-    sign_bundle(folder, key)
+    sign_bundle_unchecked(folder, key)  # sign_bundle refuses it now
 
 
 def _unknown_format(folder: Path, key: Path) -> None:

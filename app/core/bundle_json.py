@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ MAX_ARRAY_DIMS = 2
 
 
 _FLAT = frozenset((dict, list))  # the types that nest
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class BundleDataError(ValueError):
@@ -65,6 +67,12 @@ def parse_json(data: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleDataError(f"not valid JSON ({exc})") from None
     check_depth(value)
+    if _SURROGATE_ESCAPE.search(data):  # rare: only an escape can put a surrogate in a string
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            # a lone surrogate cannot be printed or written as UTF-8: every report would fail
+            raise BundleDataError("text that is not valid Unicode (a lone surrogate)") from None
     return value
 
 

@@ -152,7 +152,7 @@ def generate_key_pair(private_path: Path, public_path: Path) -> str:
 def sign_bundle(folder: Path, private_key_path: Path) -> str:
     """Sign a bundle's manifest after checking every file against it; returns the key id."""
     private = read_private_key(private_key_path)
-    load_verified(folder, parse=False)  # never sign a bundle that does not verify
+    load_verified(folder)  # never sign a bundle that does not verify: hashes and schema
     manifest = (folder / MANIFEST_NAME).read_bytes()
     public = private.public_key()
     document = {

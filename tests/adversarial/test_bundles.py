@@ -144,6 +144,18 @@ BUNDLE_CASES: dict[str, tuple[Tamper, str]] = {
         _features(lambda f: f["blocks"][0]["vocabulary"].__setitem__(0, "x" * 100_000)),
         "vocabulary",
     ),
+    "term with a lone surrogate": (
+        _features(
+            lambda f: json.dumps(f).replace('"vocabulary": ["', '"vocabulary": ["\\ud800', 1)
+        ),
+        "lone surrogate",
+    ),
+    "creation time with a lone surrogate": (
+        _manifest(
+            lambda m: json.dumps(m).replace('"created_utc": "', '"created_utc": "\\udfff', 1)
+        ),
+        "lone surrogate",
+    ),
     "empty term": (
         _features(lambda f: f["blocks"][1]["vocabulary"].__setitem__(0, "")),
         "vocabulary",
