@@ -466,3 +466,25 @@ def test_resign_helper_keeps_the_signature_valid(
     )
     assert code == 0, err
     assert installed(home) == ["tiny-0.0.1"]
+
+
+def test_sign_refuses_a_bundle_that_would_not_load(
+    signed_tiny_bundle, signing_key, home, monkeypatch, capsys
+):
+    """The training team's `models sign` checks the whole schema first: a trusted key never
+    signs a bundle with an unusable calibration."""
+    _raw_calibration("b", "1e400")(signed_tiny_bundle, signing_key[0])
+    (signed_tiny_bundle / "manifest.sig").unlink()
+    before = digest(signed_tiny_bundle)
+    code, _, err = run_main(
+        monkeypatch,
+        capsys,
+        home,
+        "models",
+        "sign",
+        str(signed_tiny_bundle),
+        "--key",
+        str(signing_key[0]),
+    )
+    assert_refused(code, err, 4, signed_tiny_bundle, "out of range")
+    assert digest(signed_tiny_bundle) == before  # no signature written
