@@ -227,7 +227,8 @@ class LinearTextModel:
 
     def _probe(self, bundle: VerifiedBundle) -> None:
         """Refuse a model whose scores are not probabilities (NaN, infinite, outside [0, 1])."""
-        scores = self.predict_proba(list(PROBE_TEXTS))
+        with np.errstate(all="ignore"):  # an overflow is reported below, as one line
+            scores = self.predict_proba(list(PROBE_TEXTS))
         bad = ~(np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0))
         if bad.any():
             raise ModelError(

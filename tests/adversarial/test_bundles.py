@@ -256,7 +256,6 @@ BUNDLE_CASES: dict[str, tuple[Tamper, str]] = {
     ),
     "npy format 3.0": (_npy_v3, "intercept.npy"),
     "object dtype (pickle)": (_pickled("eval_origin.npy"), "eval_origin.npy"),
-    "pickled coefficients": (_pickled("coef.npy"), "coef.npy"),
     # manifest.json: every field, NaN and friends, limits
     "default threshold NaN": (_raw_manifest_value("default_threshold", "NaN"), "JSON allows"),
     "default threshold Infinity": (

@@ -203,11 +203,6 @@ ZIP_CASES: dict[str, tuple[Build, str, bool]] = {
         "not in the signed manifest",
         True,
     ),
-    "unsigned extra array": (
-        _with_extra("b/extra.npy", b"\x93NUMPY"),
-        "not in the signed manifest",
-        True,
-    ),
     "case-variant duplicate": (_with_extra("b/COEF.npy", b"x"), "appears twice", True),
     "stray folder entry": (
         _with_extra("other/", b"", stat.S_IFDIR | 0o755),
@@ -216,7 +211,6 @@ ZIP_CASES: dict[str, tuple[Build, str, bool]] = {
     ),
     "folder posing as a file": (_coef_with_mode(stat.S_IFDIR | 0o755), "folder posing", True),
     "FIFO member": (_coef_with_mode(stat.S_IFIFO | 0o644), "not a regular file", True),
-    "device member": (_coef_with_mode(stat.S_IFCHR | 0o644), "not a regular file", True),
     "untrusted signature": (_untrusted, "not trusted", True),
     "manifest edited after signing": (_edited_after_signing, "signature does not match", True),
     "no manifest": (_without("manifest.json"), "holds no manifest.json", True),
