@@ -106,7 +106,7 @@ def load_npy(data: bytes) -> np.ndarray:
     """A numeric array from ``.npy`` bytes, its header checked before anything is allocated:
     no object or structured dtype (those would need pickle), at most MAX_ARRAY_DIMS dimensions
     and MAX_ARRAY_ITEMS items, C order, and exactly as many data bytes as the header declares.
-    The array is a read-only view of ``data`` (the bytes that were hashed)."""
+    The values are those of ``data`` (the bytes that were hashed)."""
     stream = io.BytesIO(data)
     shape, fortran_order, dtype = _header(stream)
     if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None:
@@ -126,4 +126,5 @@ def load_npy(data: bytes) -> np.ndarray:
             f"holds {len(data) - offset:,} data bytes, its header declares "
             f"{items * dtype.itemsize:,}"
         )
-    return np.frombuffer(data, dtype=dtype, count=items, offset=offset).reshape(shape)
+    # a copy, as np.load gives: an aligned, writable array independent of the file's bytes
+    return np.frombuffer(data, dtype=dtype, count=items, offset=offset).reshape(shape).copy()
