@@ -167,9 +167,11 @@ def check_manifest(manifest: Any) -> None:
             where = f"recommended_thresholds[{i}]"
             _keys(rec, where, {"name", "threshold"}, set(rec) if isinstance(rec, dict) else set())
             _text(rec["name"], f"{where}.name", 200)
-    for key in ("training", "metrics", "recommended_thresholds"):
+    for key, kind in (("training", dict), ("metrics", dict), ("recommended_thresholds", list)):
         if key in manifest:
-            check_free(_type(manifest[key], (dict, list), key), key)
+            check_free(_type(manifest[key], (kind,), key), key)
+    if isinstance(manifest.get("metrics"), dict) and "test" in manifest["metrics"]:
+        _type(manifest["metrics"]["test"], (dict,), "metrics.test")  # the registry reads it
 
 
 def check_settings(settings: Any, path: str) -> None:

@@ -227,8 +227,14 @@ class LinearTextModel:
 
     def _probe(self, bundle: VerifiedBundle) -> None:
         """Refuse a model whose scores are not probabilities (NaN, infinite, outside [0, 1])."""
-        with np.errstate(all="ignore"):  # an overflow is reported below, as one line
-            scores = self.predict_proba(list(PROBE_TEXTS))
+        try:
+            with np.errstate(all="ignore"):  # an overflow is reported below, as one line
+                scores = self.predict_proba(list(PROBE_TEXTS))
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            # settings the schema let through but the vectoriser cannot use: still one line
+            raise ModelError(
+                f"model bundle {bundle.path}: cannot score a probe text ({exc})"
+            ) from None
         bad = ~(np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0))
         if bad.any():
             raise ModelError(

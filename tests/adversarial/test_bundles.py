@@ -305,6 +305,11 @@ BUNDLE_CASES: dict[str, tuple[Tamper, str]] = {
         _manifest(lambda m: m["recommended_thresholds"][0].__setitem__("threshold", 3)),
         "threshold",
     ),
+    "metrics as a list": (_manifest(lambda m: m.__setitem__("metrics", [1])), "metrics"),
+    "test metrics as a list": (
+        _manifest(lambda m: m["metrics"].__setitem__("test", ["all"])),
+        "metrics.test",
+    ),
     "libraries as a list": (_manifest(lambda m: m.__setitem__("libraries", ["x"])), "libraries"),
 }
 
