@@ -100,6 +100,8 @@ def _list_or_verify(args: argparse.Namespace) -> int:
         else:
             for entry in entries:
                 _print_entry(entry)
+            for problem in registry.trust.problems:  # e.g. a second key under a taken name
+                print(f"warning: {problem}", file=sys.stderr)
             print(
                 f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
                 f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
@@ -184,6 +186,33 @@ def _signing(args: argparse.Namespace) -> int:
         kid = signing.generate_key_pair(args.private, args.public)
         print(f"key {kid}: private {args.private} (keep it secret), public {args.public}")
     else:
-        kid = signing.add_trusted_key(args.public_key)
+        kid = signing.add_trusted_key(args.public_key, before=lambda k: _log_trust(args, k))
         print(f"trusted key {kid} ({args.public_key.stem}) for bundles on this workstation")
     return 0
+
+
+def _log_trust(args: argparse.Namespace, kid: str) -> None:
+    """Record ``models trust`` before the key is written: no record, no trust."""
+    import sqlite3
+
+    from app.core.activity import ActivityLog
+    from app.core.bundle import sha256_file
+    from app.core.errors import InputError
+    from app.core.paths import user_data_dir
+
+    try:
+        activity = ActivityLog.open_default(user_data_dir())
+        try:
+            activity.record(
+                "key_trusted",
+                file_name=args.public_key.name,
+                file_sha256=sha256_file(args.public_key),
+                detail=f"trusted key {kid} ({args.public_key.stem}) from {args.public_key}",
+            )
+        finally:
+            activity.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise InputError(
+            f"activity log in {user_data_dir()}: cannot record trusting {args.public_key} "
+            f"({exc}); the key was not trusted"
+        ) from None

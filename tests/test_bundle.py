@@ -125,7 +125,7 @@ def test_refuses_pickled_array_even_with_matching_hash(tiny_bundle_copy):
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     _replace_listed_file(tiny_bundle_copy, "intercept.npy", buffer.getvalue())
-    with pytest.raises(ModelError, match=r"intercept\.npy cannot be read"):
+    with pytest.raises(ModelError, match=r"intercept\.npy: dtype object is not allowed"):
         load_verified(tiny_bundle_copy)
 
 
@@ -152,7 +152,7 @@ def test_refuses_unknown_format_version(tiny_bundle_copy):
 
 def test_refuses_inconsistent_shapes(tiny_bundle_copy):
     _replace_listed_file(tiny_bundle_copy, "coef.npy", npy_bytes(np.zeros(3)))
-    with pytest.raises(ModelError, match=r"coef\.npy has shape \(3,\)"):
+    with pytest.raises(ModelError, match=r"coef\.npy: holds 3 values, expected"):
         Scorer.load(tiny_bundle_copy)
 
 

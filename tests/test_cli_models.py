@@ -66,6 +66,7 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
     # The challenger was the model rolled back to: comparing it with itself is meaningless.
     assert "challenger" not in back.stdout
     assert _actions(home) == [
+        "key_trusted",  # `models trust` is logged (issue 12)
         "model_imported",
         "model_activated",
         "challenger_set",

@@ -59,7 +59,7 @@ ACTIONS: tuple[str, ...] = tuple(
     "threshold_applied model_changed retention_purge settings_changed app_started "
     # model versions (app.core.model_switch, app.core.registry)
     "model_imported model_activated model_rolled_back challenger_set challenger_cleared "
-    "model_promoted unsigned_model_used".split()
+    "model_promoted unsigned_model_used key_trusted".split()
 )
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (

@@ -11,8 +11,10 @@ Layout of ``models/<name>-<version>/``::
 Why this shape: a pickle or joblib file runs code when it is loaded, and a bundle can arrive on
 removable media from anywhere. Here the manifest (size-capped) is the only file parsed before
 verification; every other file is read once as bytes, hashed, compared with the manifest, and
-only then parsed from those same bytes, so nothing can change between check and use. Arrays are
-loaded with ``allow_pickle=False``.
+only then parsed from those same bytes, so nothing can change between check and use. Parsing
+has limits (app.core.bundle_json: no NaN, no huge integers or deep nesting, ``.npy`` headers
+checked before allocation, never pickle) and every file is then checked against the bundle's
+schema (app.core.bundle_schema), signed or not.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from app.core.atomic import atomic_write_bytes, atomic_write_json
+from app.core.bundle_json import BundleDataError, load_npy, parse_json
+from app.core.bundle_schema import check_arrays, check_classifier, check_features, check_manifest
 from app.core.errors import ModelError
 
 BUNDLE_FORMAT = "abuse-desk-bundle"
@@ -37,7 +41,6 @@ MAX_MANIFEST_BYTES = 1 << 20
 MAX_FILE_BYTES = 256 << 20
 SIGNATURE_NAME = "manifest.sig"  # the one file not listed in the manifest: it signs the manifest
 MAX_SIGNATURE_BYTES = 4096
-_ALLOWED_SUFFIXES = (".json", ".npy", ".md")
 _UNLISTED = (MANIFEST_NAME, SIGNATURE_NAME)
 
 
@@ -104,40 +107,30 @@ def read_signature(folder: Path) -> bytes | None:
     return _read_capped(folder, SIGNATURE_NAME, MAX_SIGNATURE_BYTES)
 
 
-def _parse_manifest(folder: Path, raw: bytes) -> dict[str, Any]:
+def parse_manifest(folder: Path, raw: bytes) -> dict[str, Any]:
     try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(
-            f"model bundle {folder}: {MANIFEST_NAME} is not valid JSON ({exc})"
-        ) from None
+        manifest = parse_json(raw)
+    except BundleDataError as exc:
+        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME}: {exc}") from None
     if not isinstance(manifest, dict):
         raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} is not a JSON object")
     if manifest.get("format") != BUNDLE_FORMAT:
         raise ModelError(f"model bundle {folder}: not an {BUNDLE_FORMAT} manifest")
     if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+        shown = str(manifest.get("format_version"))[:20]
         raise ModelError(
-            f"model bundle {folder}: bundle format version {manifest.get('format_version')!r} "
+            f"model bundle {folder}: bundle format version {shown} "
             f"is not supported (this app reads version {BUNDLE_FORMAT_VERSION})"
         )
-    for key in ("name", "version", "files"):
-        if key not in manifest:
-            raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} has no '{key}'")
-    files = manifest["files"]
-    if not isinstance(files, dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()
-    ):
-        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME} 'files' is malformed")
+    try:
+        check_manifest(manifest)
+    except BundleDataError as exc:
+        raise ModelError(f"model bundle {folder}: {MANIFEST_NAME}: {exc}") from None
     return manifest
 
 
 def _check_listing(folder: Path, listed: Mapping[str, Any]) -> None:
-    for name in listed:
-        # A listed name must be a plain file name: no folders, no "..", no hidden tricks.
-        if "/" in name or "\\" in name or name.startswith(".") or name in _UNLISTED:
-            raise ModelError(f"model bundle {folder}: manifest lists an invalid file name {name!r}")
-        if not name.endswith(_ALLOWED_SUFFIXES):
-            raise ModelError(f"model bundle {folder}: file type of {name!r} is not allowed")
+    # listed names are plain data file names (app.core.bundle_schema.check_manifest)
     present = {}
     for entry in folder.iterdir():
         if entry.name in _UNLISTED:
@@ -156,13 +149,33 @@ def _check_listing(folder: Path, listed: Mapping[str, Any]) -> None:
 def _parse(folder: Path, name: str, data: bytes, bundle: VerifiedBundle) -> None:
     try:
         if name.endswith(".json"):
-            bundle.json_files[name] = json.loads(data.decode("utf-8"))
+            bundle.json_files[name] = parse_json(data)
         elif name.endswith(".npy"):
-            bundle.arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+            bundle.arrays[name] = load_npy(data)  # header checked before any allocation
         else:
             bundle.texts[name] = data.decode("utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except BundleDataError as exc:
+        raise ModelError(f"model bundle {folder}: {name}: {exc}") from None
+    except UnicodeDecodeError as exc:
         raise ModelError(f"model bundle {folder}: {name} cannot be read ({exc})") from None
+
+
+def _check_contents(bundle: VerifiedBundle) -> None:
+    """The schema of every parsed file (app.core.bundle_schema), naming the file at fault."""
+    current = "features.json"
+    try:
+        sizes, names = None, None
+        if current in bundle.json_files:
+            sizes = check_features(bundle.json_files[current])
+            names = [name for name, _ in sizes]
+        current = "classifier.json"
+        if current in bundle.json_files:
+            check_classifier(bundle.json_files[current], names)
+        current = "arrays"
+        check_arrays(bundle.arrays, sizes)
+    except BundleDataError as exc:
+        where = "" if current == "arrays" else f"{current}: "
+        raise ModelError(f"model bundle {bundle.path}: {where}{exc}") from None
 
 
 ManifestCheck = Callable[[Path, bytes, "bytes | None"], Any]
@@ -186,7 +199,7 @@ def load_verified(
     signature = None
     if check_manifest is not None:
         signature = check_manifest(folder, raw, read_signature(folder))
-    manifest = _parse_manifest(folder, raw)
+    manifest = parse_manifest(folder, raw)
     listed: dict[str, Any] = manifest["files"]
     _check_listing(folder, listed)
     bundle = VerifiedBundle(
@@ -205,6 +218,8 @@ def load_verified(
             )
         if parse:
             _parse(folder, name, data, bundle)
+    if parse:
+        _check_contents(bundle)
     return bundle
 
 

@@ -22,6 +22,20 @@ import numpy as np
 from app.core.bundle import VerifiedBundle
 from app.core.errors import ModelError
 from app.core.normalize import NORMALIZER_VERSION, normalize_text
+from app.core.token_patterns import NAME_KEY, TEXT_KEY, resolve
+
+# Texts every model scores when it is loaded: a bundle whose numbers give NaN, infinity or a
+# value outside [0, 1] for any of them is refused before it can label anything.
+PROBE_TEXTS = (
+    "hello",
+    "you are an idiot and everyone hates you",
+    "thank you so much for your help today!",
+    "ok ok ok ok ok ok ok ok ok ok ok ok ok ok ok ok",
+    "I'll kill it at the gym 💪💪 #goals @friend http://example.com",
+    "Ça va? Что это? 你好 مرحبا",
+    "x" * 2000,
+    "a",
+)
 
 # Settings a bundle may give a vectoriser. Anything else is refused: a bundle is data, and an
 # unknown key could mean features this code would not reproduce.
@@ -30,6 +44,7 @@ VECTORIZER_KEYS = (
     "ngram_range",
     "lowercase",
     "token_pattern",
+    "token_pattern_name",
     "sublinear_tf",
     "norm",
     "use_idf",
@@ -45,6 +60,7 @@ ADDITIVE_KEYS = (
     "ngram_range",
     "lowercase",
     "token_pattern",
+    "token_pattern_name",
     "strip_accents",
     "weighting",
 )
@@ -54,7 +70,6 @@ if TYPE_CHECKING:  # scikit-learn and SciPy take ~0.9 s to import: only when a m
 
 
 WEIGHTING = "count-idf-sqrt"  # the "weighting" setting of the additive map (app.core.additive)
-DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's, when a bundle gives none
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,8 @@ class FeatureBlock:
 
     @property
     def token_pattern(self) -> str:
-        return str(self.settings.get("token_pattern", DEFAULT_TOKEN_PATTERN))
+        """From the fixed list in app.core.token_patterns, never a bundle's own text."""
+        return resolve(self.settings)
 
     @property
     def strip_accents(self) -> str | None:
@@ -129,6 +145,8 @@ def vectorizer_from_settings(
     additive = "weighting" in settings
     kwargs = dict(settings)
     kwargs.pop("weighting", None)
+    kwargs.pop(NAME_KEY, None)
+    kwargs[TEXT_KEY] = resolve(settings)  # the code's own pattern (app.core.token_patterns)
     kwargs["ngram_range"] = tuple(kwargs.get("ngram_range", (1, 1)))
     vocabulary_map = {term: i for i, term in enumerate(vocabulary)}
     kind = CountIdfVectorizer if additive else TfidfVectorizer
@@ -205,6 +223,24 @@ class LinearTextModel:
                     self.fast = kind(blocks, self.coef, self.intercept)
                 except ValueError:  # a vocabulary it cannot use: scikit-learn scores it
                     self.fast = None
+        self._probe(bundle)
+
+    def _probe(self, bundle: VerifiedBundle) -> None:
+        """Refuse a model whose scores are not probabilities (NaN, infinite, outside [0, 1])."""
+        try:
+            with np.errstate(all="ignore"):  # an overflow is reported below, as one line
+                scores = self.predict_proba(list(PROBE_TEXTS))
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            # settings the schema let through but the vectoriser cannot use: still one line
+            raise ModelError(
+                f"model bundle {bundle.path}: cannot score a probe text ({exc})"
+            ) from None
+        bad = ~(np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0))
+        if bad.any():
+            raise ModelError(
+                f"model bundle {bundle.path}: scores a probe text as {scores[bad][0]!r}; "
+                "the model's numbers are unusable"
+            )
 
     def build_vectorizers(self) -> None:
         """Build every block's scikit-learn vectoriser now instead of on first use. The GUI loads

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -23,8 +25,12 @@ from app.core.atomic import fsync_dir
 from app.core.bundle import (
     MANIFEST_NAME,
     MAX_FILE_BYTES,
+    MAX_MANIFEST_BYTES,
+    MAX_SIGNATURE_BYTES,
     SIGNATURE_NAME,
+    ManifestCheck,
     load_verified,
+    parse_manifest,
     sha256_file,
 )
 from app.core.errors import ModelError
@@ -33,7 +39,20 @@ from app.core.scoring import Scorer
 
 MAX_FILES = 64
 MAX_TOTAL_BYTES = 1 << 30
-_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")  # a model name or version
+MAX_RATIO = 200  # deflate reaches ~1000; real bundle files stay under 100
+RATIO_FLOOR = 1 << 20  # a smaller file cannot exhaust anything, whatever its ratio
+# Everything zipfile and zlib raise for a damaged, truncated, lying or unsupported zip.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    struct.error,
+    OSError,
+)
 
 
 def import_bundle(registry: ModelRegistry, source: Path) -> tuple[ModelEntry, bool]:
@@ -48,33 +67,37 @@ def import_bundle(registry: ModelRegistry, source: Path) -> tuple[ModelEntry, bo
     registry.user_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=registry.user_dir))
     try:
-        if source.is_dir() and not source.is_symlink():
-            _copy_folder(source, staging)
-        elif source.is_file() and zipfile.is_zipfile(source):
-            _extract_zip(source, staging)
-        else:
-            raise ModelError(f"{source} is neither a bundle folder nor a zip file")
-        bundle = load_verified(staging, check_manifest=registry.check)  # signature, then hashes
-        Scorer(bundle)  # shapes and settings agree (vocabulary vs coefficients, ...)
-        name, version = str(bundle.manifest["name"]), str(bundle.manifest["version"])
-        for part in (name, version):
-            if not _SAFE_PART.match(part):
-                raise ModelError(f"{source}: name/version {part!r} cannot name a folder")
-        target = registry.user_dir / f"{name}-{version}"
-        existing = _installed(registry, target.name)
-        if existing is not None:
-            if sha256_file(existing / MANIFEST_NAME) == bundle.manifest_sha256:
-                return registry.describe(existing, _source_of(registry, existing)), False
-            raise ModelError(
-                f"{source}: a different bundle named {name} {version} is already installed "
-                f"({existing}); a changed model needs a new version"
-            )
-        staging.rename(target)  # atomic on one filesystem: the bundle appears complete or not
-        fsync_dir(registry.user_dir)
-        return registry.describe(target, USER), True
+        return _install(registry, source, staging)
+    except ModelError as exc:
+        # Checks name the folder they read; the user knows their source, never the staging folder.
+        raise ModelError(str(exc).replace(str(staging), str(source))) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(registry: ModelRegistry, source: Path, staging: Path) -> tuple[ModelEntry, bool]:
+    if source.is_dir() and not source.is_symlink():
+        _copy_folder(source, staging)
+    elif source.is_file() and zipfile.is_zipfile(source):
+        _extract_zip(source, staging, registry.check)
+    else:
+        raise ModelError(f"{source} is neither a bundle folder nor a zip file")
+    bundle = load_verified(staging, check_manifest=registry.check)  # signature, hashes, schema
+    Scorer(bundle)  # shapes and settings agree (vocabulary vs coefficients, ...), probe scores
+    name, version = str(bundle.manifest["name"]), str(bundle.manifest["version"])
+    target = registry.user_dir / f"{name}-{version}"  # plain names: the schema checked them
+    existing = _installed(registry, target.name)
+    if existing is not None:
+        if sha256_file(existing / MANIFEST_NAME) == bundle.manifest_sha256:
+            return registry.describe(existing, _source_of(registry, existing)), False
+        raise ModelError(
+            f"{source}: a different bundle named {name} {version} is already installed "
+            f"({existing}); a changed model needs a new version"
+        )
+    staging.rename(target)  # atomic on one filesystem: the bundle appears complete or not
+    fsync_dir(registry.user_dir)
+    return registry.describe(target, USER), True
 
 
 def _installed(registry: ModelRegistry, folder_name: str) -> Path | None:
@@ -115,14 +138,17 @@ def _copy_folder(source: Path, staging: Path) -> None:
         _copy_capped(source, entry.name, entry.open("rb"), staging / entry.name)
 
 
-def _copy_capped(source: Path, name: str, fh: IO[bytes], target: Path) -> None:
-    """Copy at most MAX_FILE_BYTES: a size that lies (zip headers, a growing file) is caught."""
+def _copy_capped(
+    source: Path, name: str, fh: IO[bytes], target: Path, limit: int = MAX_FILE_BYTES
+) -> None:
+    """Copy at most ``limit`` bytes (a zip member's declared size): a size that lies (zip
+    headers, a growing file) is caught."""
     copied = 0
     with fh, open(target, "xb") as out:
         while block := fh.read(1 << 20):
             copied += len(block)
-            if copied > MAX_FILE_BYTES:
-                raise ModelError(f"{source}: {name} is larger than {MAX_FILE_BYTES:,} bytes")
+            if copied > min(limit, MAX_FILE_BYTES):
+                raise ModelError(f"{source}: {name} is larger than it declares")
             out.write(block)
 
 
@@ -130,8 +156,14 @@ def _zip_member_name(source: Path, info: zipfile.ZipInfo) -> str | None:
     """The file name a zip member installs as; None for a directory entry. Refuses links,
     absolute paths, '..', backslashes, drive letters and anything deeper than one folder."""
     raw = info.filename
-    if (info.external_attr >> 16) and stat.S_ISLNK(info.external_attr >> 16):
+    mode = info.external_attr >> 16
+    if mode and stat.S_ISLNK(mode):
         raise ModelError(f"{source}: {raw!r} is a link; bundles hold regular files only")
+    kind = stat.S_IFMT(mode)  # 0 when the zip records no type (then the name decides)
+    if kind and stat.S_ISDIR(mode) != info.is_dir():
+        raise ModelError(f"{source}: {raw!r} is a folder posing as a file (or the reverse)")
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise ModelError(f"{source}: {raw!r} is not a regular file")
     if info.flag_bits & 0x1:
         raise ModelError(f"{source}: {raw!r} is encrypted")
     if "\\" in raw or raw.startswith("/") or re.match(r"^[A-Za-z]:", raw) or "\x00" in raw:
@@ -148,26 +180,105 @@ def _zip_member_name(source: Path, info: zipfile.ZipInfo) -> str | None:
     return "/".join(parts)
 
 
-def _extract_zip(source: Path, staging: Path) -> None:
-    with zipfile.ZipFile(source) as archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_FILES + 1:
-            raise ModelError(f"{source}: {len(infos)} entries, more than a bundle has")
-        members = [(info, _zip_member_name(source, info)) for info in infos]
-        files = [(info, name) for info, name in members if name is not None]
-        tops = {name.split("/")[0] for _, name in files if "/" in name}
-        flat = {name for _, name in files if "/" not in name}
-        if len(tops) > 1 or (tops and flat):
-            raise ModelError(f"{source}: the zip must hold one bundle folder (or the files alone)")
-        seen: set[str] = set()
-        total = 0
-        for info, name in files:
-            base = name.rsplit("/", 1)[-1]
-            if base in seen:
-                raise ModelError(f"{source}: {base!r} appears twice in the zip")
-            seen.add(base)
-            _check_name(source, base)
-            total += info.file_size
-            if info.file_size > MAX_FILE_BYTES or total > MAX_TOTAL_BYTES:
-                raise ModelError(f"{source}: {base} is too large ({info.file_size:,} bytes)")
-            _copy_capped(source, base, archive.open(info), staging / base)
+def _zip_plan(
+    source: Path, archive: zipfile.ZipFile, check: ManifestCheck
+) -> list[tuple[zipfile.ZipInfo, str]]:
+    """What to extract, decided before anything is: every entry's name, type, method and
+    declared sizes checked, then the manifest read and its signature verified, and only the
+    files the signed manifest lists kept (anything else in the zip is refused)."""
+    infos = archive.infolist()
+    if len(infos) > MAX_FILES + 1:
+        raise ModelError(f"{source}: {len(infos)} entries, more than a bundle has")
+    members = [(info, _zip_member_name(source, info)) for info in infos]
+    files = [(info, name) for info, name in members if name is not None]
+    tops = {name.split("/")[0] for _, name in files if "/" in name}
+    flat = {name for _, name in files if "/" not in name}
+    folders = [info.filename.rstrip("/") for info, name in members if name is None]
+    if len(tops) > 1 or (tops and flat) or any(f not in tops for f in folders):
+        raise ModelError(f"{source}: the zip must hold one bundle folder (or the files alone)")
+    by_name: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info, name in files:
+        base = name.rsplit("/", 1)[-1]
+        if base.casefold() in {n.casefold() for n in by_name}:
+            raise ModelError(f"{source}: {base!r} appears twice in the zip")
+        _check_name(source, base)
+        _check_declared(source, info, base)
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise ModelError(f"{source}: the zip declares more than {MAX_TOTAL_BYTES:,} bytes")
+        by_name[base] = info
+    if MANIFEST_NAME not in by_name:
+        raise ModelError(f"{source}: the zip holds no {MANIFEST_NAME}")
+    listed = _signed_listing(source, archive, by_name, check)
+    for base, info in by_name.items():
+        if base in (MANIFEST_NAME, SIGNATURE_NAME):
+            continue
+        if base not in listed:
+            raise ModelError(f"{source}: unexpected file {base} (not in the signed manifest)")
+        declared = listed[base].get("bytes")
+        if declared is not None and declared != info.file_size:
+            raise ModelError(
+                f"{source}: {base} declares {info.file_size:,} bytes, the manifest {declared:,}"
+            )
+    missing = sorted(set(listed) - set(by_name))
+    if missing:
+        raise ModelError(f"{source}: file {missing[0]} is missing from the zip")
+    return [(info, base) for base, info in by_name.items()]
+
+
+def _check_declared(source: Path, info: zipfile.ZipInfo, base: str) -> None:
+    """Method and sizes from the zip's own directory, before a byte is decompressed."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelError(
+            f"{source}: {base} uses compression method {info.compress_type}; "
+            "bundles are stored or deflated"
+        )
+    if info.file_size > MAX_FILE_BYTES:
+        raise ModelError(f"{source}: {base} is too large ({info.file_size:,} bytes)")
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise ModelError(
+            f"{source}: {base} expands {info.file_size // max(info.compress_size, 1):,} times "
+            f"(limit {MAX_RATIO}); refused as a possible zip bomb"
+        )
+
+
+def _signed_listing(
+    source: Path,
+    archive: zipfile.ZipFile,
+    by_name: dict[str, zipfile.ZipInfo],
+    check: ManifestCheck,
+) -> dict[str, dict]:
+    """The manifest's file list, after its signature is verified on the bytes in the zip."""
+    raw = _read_member(source, archive, by_name[MANIFEST_NAME], MAX_MANIFEST_BYTES)
+    signature = None
+    if SIGNATURE_NAME in by_name:
+        signature = _read_member(source, archive, by_name[SIGNATURE_NAME], MAX_SIGNATURE_BYTES)
+    check(source, raw, signature)
+    files: dict[str, dict] = parse_manifest(source, raw)["files"]
+    return files
+
+
+def _read_member(
+    source: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int
+) -> bytes:
+    if info.file_size > limit:
+        raise ModelError(f"{source}: {info.filename} is over {limit:,} bytes")
+    with archive.open(info) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ModelError(f"{source}: {info.filename} is over {limit:,} bytes")
+    return data
+
+
+def _extract_zip(source: Path, staging: Path, check: ManifestCheck) -> None:
+    """Extract what `_zip_plan` allows; any error of the zip itself is one line naming it."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            for info, base in _zip_plan(source, archive, check):
+                _copy_capped(source, base, archive.open(info), staging / base, info.file_size)
+    except ModelError:
+        raise
+    except _ZIP_ERRORS as exc:
+        why = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise ModelError(f"{source}: the zip is damaged or not supported ({why})") from None

@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class TrustStore:
     @classmethod
     def load(cls, folders: list[Path]) -> TrustStore:
         store = cls()
+        owners: dict[str, str] = {}  # key name -> key id: a name names one key only
         for folder in folders:
             if not folder.is_dir():
                 continue
@@ -71,7 +73,15 @@ class TrustStore:
                 except ModelError as exc:
                     store.problems.append(str(exc))
                     continue
-                store.keys.setdefault(key_id(public), (public, path.stem))
+                kid = key_id(public)
+                if owners.setdefault(path.stem, kid) != kid:
+                    # Two keys under one name would make "signed by <name>" ambiguous.
+                    store.problems.append(
+                        f"{path} is not trusted: the name {path.stem} already names key "
+                        f"{owners[path.stem]}"
+                    )
+                    continue
+                store.keys.setdefault(kid, (public, path.stem))
         return store
 
     @classmethod
@@ -142,7 +152,7 @@ def generate_key_pair(private_path: Path, public_path: Path) -> str:
 def sign_bundle(folder: Path, private_key_path: Path) -> str:
     """Sign a bundle's manifest after checking every file against it; returns the key id."""
     private = read_private_key(private_key_path)
-    load_verified(folder, parse=False)  # never sign a bundle that does not verify
+    load_verified(folder)  # never sign a bundle that does not verify: hashes and schema
     manifest = (folder / MANIFEST_NAME).read_bytes()
     public = private.public_key()
     document = {
@@ -155,17 +165,35 @@ def sign_bundle(folder: Path, private_key_path: Path) -> str:
     return key_id(public)
 
 
-def add_trusted_key(pem_path: Path, folder: Path | None = None) -> str:
-    """Install a public key as trusted (an administrator's act); returns its key id."""
+def add_trusted_key(
+    pem_path: Path,
+    folder: Path | None = None,
+    *,
+    before: Callable[[str], None] | None = None,
+    known: list[Path] | None = None,
+) -> str:
+    """Install a public key as trusted (an administrator's act); returns its key id.
+
+    Refused when another key already has its name (the file's stem) in any trusted-key folder
+    (``known``, by default the shipped and the user's). ``before(key_id)`` runs once the key is
+    accepted and before it is written: the CLI records the act in the activity log there, so a
+    key is never trusted without a record."""
     public = read_public_key(pem_path)
     kid = key_id(public)
     folder = folder or user_config_dir() / TRUSTED_KEYS
+    for known_folder in [*(known if known is not None else default_key_folders()), folder]:
+        existing = known_folder / f"{pem_path.stem}.pem"
+        if existing.exists() or existing.is_symlink():
+            if key_id(read_public_key(existing)) != kid:
+                raise ModelError(
+                    f"{pem_path}: a different trusted key is already named {pem_path.stem} "
+                    f"({existing}); rename the key file to trust it under another name"
+                )
+    if before is not None:
+        before(kid)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{pem_path.stem}.pem"
-    if target.exists() and key_id(read_public_key(target)) != kid:
-        raise ModelError(f"a different trusted key is already named {target.name}")
     atomic_write_bytes(
-        target,
+        folder / f"{pem_path.stem}.pem",
         public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ),

@@ -35,6 +35,7 @@ from app.core.model_card import render_model_card
 from app.core.normalize import NORMALIZER_VERSION, item_ids
 from app.core.scoring import DEFAULT_THRESHOLD, Scorer
 from app.core.thresholds import ThresholdAnalysis
+from app.core.token_patterns import NAME_KEY, TEXT_KEY, pattern_name
 from app.core.training_data import Corpus, Split, load_corpus, split_corpus
 from app.core.training_fit import (  # noqa: F401  (re-exported: the training API)
     Candidate,
@@ -177,7 +178,10 @@ def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> d
             vocabulary[index] = term
         additive = isinstance(vectorizer, CountIdfVectorizer)
         keys = [k for k in ADDITIVE_KEYS if k != "weighting"] if additive else VECTORIZER_KEYS
-        settings = {k: vectorizer.get_params()[k] for k in keys}
+        params = vectorizer.get_params()
+        settings = {k: params[k] for k in keys if k not in (NAME_KEY, TEXT_KEY)}
+        # the pattern's name, never its text: scoring compiles only the code's own patterns
+        settings[NAME_KEY] = pattern_name(params[TEXT_KEY])
         if additive:
             settings["weighting"] = WEIGHTING
         settings["ngram_range"] = list(settings["ngram_range"])
