@@ -185,9 +185,10 @@ def add_trusted_key(
         existing = known_folder / f"{pem_path.stem}.pem"
         if existing.exists() or existing.is_symlink():
             if key_id(read_public_key(existing)) != kid:
+                where = "shipped with the app" if known_folder != folder else "trusted by you"
                 raise ModelError(
-                    f"{pem_path}: a different trusted key is already named {pem_path.stem} "
-                    f"({existing}); rename the key file to trust it under another name"
+                    f"{pem_path}: a different key named {pem_path.stem} is already {where}; "
+                    "rename the key file to trust it under another name"
                 )
     if before is not None:
         before(kid)

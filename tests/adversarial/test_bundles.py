@@ -414,7 +414,7 @@ def test_second_key_with_a_shipped_name_is_refused(home, tmp_path, monkeypatch, 
     shipped = next(resource_path("trusted_keys").glob("*.pem")).stem
     impostor = _second_key(tmp_path, shipped)
     code, _, err = run_main(monkeypatch, capsys, home, "models", "trust", str(impostor))
-    assert_refused(code, err, 4, impostor, "already named")
+    assert_refused(code, err, 4, impostor, "is already")
     assert not (home / "config" / "trusted_keys" / f"{shipped}.pem").exists()
 
 
