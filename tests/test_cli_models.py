@@ -65,9 +65,10 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
     assert back.returncode == 0 and "active model: abuse-lr 1.0.0" in back.stdout
     # The challenger was the model rolled back to: comparing it with itself is meaningless.
     assert "challenger" not in back.stdout
-    assert _actions(home) == [
+    assert _actions(home) == [  # the command line logs scoring too, as the GUI does
         "model_imported",
         "model_activated",
+        "score_text",
         "challenger_set",
         "model_rolled_back",
     ]
