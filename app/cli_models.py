@@ -151,9 +151,11 @@ def _import(args: argparse.Namespace) -> int:
 def _switch(args: argparse.Namespace) -> int:
     from app.core import model_switch
     from app.core.errors import ModelError
+    from app.core.settings import check_saveable
 
     ctx = _context()
     try:
+        check_saveable(ctx.settings_path)  # refused before anything is logged or changed
         registry = ctx.registry
         if args.models_command == "activate":
             changed = model_switch.activate(ctx, registry.load(args.version))

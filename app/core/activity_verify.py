@@ -130,17 +130,18 @@ def _check_rows(
 
 
 def _read_head(db: Path, key: bytes | None, required: bool) -> tuple[str | None, Head | None]:
+    """(problem, head): the head file, checked with the key; a problem is reported only
+    after the chain itself was checked (a broken chain is the more useful message)."""
+    if required and not os.path.lexists(head_path(db)):
+        return f"the head file {head_path(db).name} beside the log is missing", None
     if key is None:
-        if head_path(db).exists():
+        if os.path.lexists(head_path(db)):
             return "the activity key is missing, so the head file cannot be checked", None
         return None, None
     try:
-        head = read_head(db, key)
+        return None, read_head(db, key)
     except HeadError as exc:
         return str(exc), None
-    if head is None and required:
-        return f"the head file {head_path(db).name} is missing", None
-    return None, head
 
 
 def _against_head(head: Head, scan: _Scan, anchor: str) -> str | None:
@@ -176,9 +177,7 @@ def verify_log(db: Path, key: bytes | None) -> tuple[bool, str]:
             if problem := _schema_problem(conn):
                 return False, problem
             anchor = _meta(conn, "chain_anchor") or GENESIS
-            problem, head = _read_head(db, key, _meta(conn, "head_file") == "required")
-            if problem:
-                return False, problem
+            head_problem, head = _read_head(db, key, _meta(conn, "head_file") == "required")
             problem, scan = _check_rows(conn, anchor, head)
             if problem:
                 return False, problem
@@ -188,6 +187,8 @@ def verify_log(db: Path, key: bytes | None) -> tuple[bool, str]:
     if inner_head is not None and inner_head != scan.last_hash:
         last = f"after event {scan.last_id}" if scan.count else "(no events left)"
         return False, f"chain ends early {last}: the newest events were removed"
+    if head_problem:
+        return False, head_problem
     if head is not None and (problem := _against_head(head, scan, anchor)):
         return False, problem
     return True, f"{scan.count:,} events, chain intact"

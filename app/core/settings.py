@@ -194,12 +194,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     newer schema is never replaced (SettingsNotSaved), a damaged file is first kept aside."""
     path = path or settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    check_saveable(path)
     state, payload = _read(path)
-    if state == "newer":
-        raise SettingsNotSaved(
-            f"{path} was written by a newer version of {APP_NAME} (schema version {payload}); it is "
-            "kept as it is, so this change is not saved"
-        )
     if state == "ok" and not _all_valid(payload):
         state = "damaged"
     if state == "damaged":
@@ -213,6 +209,18 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
         settings.problems.append(f"the damaged settings file was kept as {kept}")
     atomic_write_json(path, settings.to_json())
     return path
+
+
+def check_saveable(path: Path | None = None) -> None:
+    """Raise SettingsNotSaved now if a later `save_settings` would be refused (a newer schema's
+    file), so a command can refuse before it logs or changes anything."""
+    path = path or settings_path()
+    state, payload = _read(path)
+    if state == "newer":
+        raise SettingsNotSaved(
+            f"{path} was written by a newer version of {APP_NAME} (schema version {payload}); "
+            "it is kept as it is, so this change is not made"
+        )
 
 
 def _all_valid(data: dict[str, Any]) -> bool:
