@@ -102,12 +102,12 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
     if not 0.0 <= threshold <= 1.0:  # checked before anything changes: all or nothing
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     old_threshold = ctx.state.threshold
-    ctx.log(  # logged before the change, like every switch here
+    activate(ctx, challenger, action="model_promoted")
+    ctx.log(  # logged before the threshold changes, like every switch here
         "threshold_applied",
         threshold=threshold,
         detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
     )
-    activate(ctx, challenger, action="model_promoted")
     ctx.state.set_threshold(threshold)
     ctx.settings.threshold = threshold
     _save(ctx)
