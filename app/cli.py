@@ -14,10 +14,10 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import closing
 from pathlib import Path
 
 from app import APP_NAME, __version__
+from app.cli_activity import activity_log, cli_settings
 from app.cli_common import (
     EXIT_MODEL,
     EXIT_OK,
@@ -28,8 +28,8 @@ from app.cli_common import (
     thresholds_arg,
     workers_arg,
 )
+from app.cli_log import add_log_parser, cmd_log
 from app.cli_models import add_models_parser, cmd_models
-from app.core.errors import InputError
 from app.core.messages import fmt_number, fmt_threshold, printable
 
 
@@ -111,14 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "count-idf-sqrt candidates of abuse-lr 2.0.0 (reproduces it with --model-version 2.0.0)",
     )
 
-    p = sub.add_parser("log", help="check or export the activity log")
-    log = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
-    p = log.add_parser("verify", help="check the activity log's hash chain")
-    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
-    p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
-    p.add_argument("output", type=Path)
-    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
-
+    add_log_parser(sub)
     add_models_parser(sub)
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
@@ -129,9 +122,8 @@ def _load_scorer(args: argparse.Namespace):  # -> Scorer (imported lazily to kee
     """``--model`` (a folder or an installed version), else the active model from the settings;
     either way under the signature policy."""
     from app.core.registry import ModelRegistry
-    from app.core.settings import load_settings
 
-    settings = load_settings()
+    settings = cli_settings()
     registry = ModelRegistry.default(settings)
     if args.model:
         return registry.load(args.model)
@@ -188,6 +180,16 @@ def cmd_score_text(args: argparse.Namespace) -> int:
                 for t in scorer.explain(text, top_k=10).terms
             ]
         results.append(row)
+    with activity_log() as log:  # logged before anything is shown, as the GUI does
+        for text, row in zip(args.texts, results, strict=True):
+            log.record(
+                "score_text",
+                text=text,
+                score=row["score"],
+                threshold=threshold,
+                model_version=scorer.version_label,
+                detail=f"{row['label']}; command line",
+            )
     if args.json:
         _print_json({"model_version": scorer.version_label, "results": results})
         return EXIT_OK
@@ -262,17 +264,20 @@ def cmd_score(args: argparse.Namespace) -> int:
     challenger = None
     if args.challenger:
         from app.core.registry import ModelRegistry
-        from app.core.settings import load_settings
 
-        challenger = ModelRegistry.default(load_settings()).load(args.challenger)
-    report = run_batch(
-        scorer,
-        options,
-        progress=progress,
-        resume=args.resume,
-        challenger=challenger,
-        notice=lambda note: say(f"{APP_NAME}: note: {note}"),
-    )
+        challenger = ModelRegistry.default(cli_settings()).load(args.challenger)
+    from app.cli_activity import batch_logged
+
+    with batch_logged(args.input, options.threshold, scorer, challenger) as finished:
+        report = run_batch(
+            scorer,
+            options,
+            progress=progress,
+            resume=args.resume,
+            challenger=challenger,
+            notice=lambda note: say(f"{APP_NAME}: note: {note}"),
+        )
+        finished(report)
     if not args.quiet:
         print("\r", end="", file=sys.stderr)
     if args.report:
@@ -296,6 +301,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         text_column=args.text_column,
     )
     summary = summarize(data.scores, data.labels, args.thresholds)
+    with activity_log() as log:
+        log.record(
+            "evaluate",
+            file_name=args.input.name,
+            model_version=scorer.version_label,
+            counts={"n": summary["n"], "positives": summary["positives"]}
+            | {"rows_rejected": len(data.rejected)},
+            detail="thresholds " + ", ".join(f"{t:g}" for t in args.thresholds),
+        )
     if args.json:
         _print_json(
             {
@@ -361,63 +375,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _open_log(db: Path | None):  # -> ActivityLog (imported lazily)
-    """The activity log at `db` (default: the user's); InputError if missing or not a log.
-
-    Checked read-only first, so pointing --db at a wrong file never creates or alters it.
-    """
-    import sqlite3
-
-    from app.core.activity import ActivityLog
-    from app.core.paths import user_data_dir
-
-    path = db or user_data_dir() / "activity.sqlite3"
-    if not path.is_file():
-        raise InputError(f"no activity log at {path}")
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as probe:
-            found = probe.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='events'"
-            ).fetchone()
-    except sqlite3.Error as exc:
-        raise InputError(f"cannot read the activity log {path}: {exc}") from None
-    if not found:
-        raise InputError(f"{path} is not an activity log (no events table)")
-    try:
-        return ActivityLog(path, b"")  # the HMAC key is not needed to verify or export
-    except sqlite3.Error as exc:
-        raise InputError(f"cannot open the activity log {path}: {exc}") from None
-
-
-def cmd_log(args: argparse.Namespace) -> int:
-    import sqlite3
-
-    if args.log_command == "export":  # never onto the log itself, or any other database
-        from app.core.output_guard import activity_db_path, check_output
-
-        check_output(args.output, {"the activity log": args.db or activity_db_path()})
-    log = _open_log(args.db)
-    try:
-        if args.log_command == "verify":
-            ok, message = log.verify()
-            print(f"{'ok' if ok else 'broken'}: {message}")
-            return EXIT_OK if ok else 1
-        events = list(reversed(log.query(limit=None)))
-        written = log.export_csv(args.output, events)
-        print(f"wrote {written:,} events to {args.output}")
-        return EXIT_OK
-    except sqlite3.Error as exc:
-        raise InputError(f"cannot read the activity log {log.path}: {exc}") from None
-    finally:
-        log.close()
-
-
 def cmd_self_test(args: argparse.Namespace) -> int:
     from app.core.registry import ModelRegistry
     from app.core.selftest import Check, run_self_test
-    from app.core.settings import load_settings
 
-    checks = run_self_test(_bundle_path(args), ModelRegistry.default(load_settings()).check)
+    checks = run_self_test(_bundle_path(args), ModelRegistry.default(cli_settings()).check)
     gui: list[Check] = []
     for check in checks:  # printed before Qt starts, so they show even if Qt aborts the process
         print(f"[{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", flush=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,16 +41,15 @@ def add_models_parser(sub: Any) -> None:
 
 
 def _registry() -> tuple[Any, Any]:
+    from app.cli_activity import cli_settings
     from app.core.registry import ModelRegistry
-    from app.core.settings import load_settings
 
-    settings = load_settings()
+    settings = cli_settings()
     return ModelRegistry.default(settings), settings
 
 
 def _context():  # -> AppContext with the current active model and challenger loaded
-    from app.core.activity import ActivityLog
-    from app.core.paths import user_data_dir
+    from app.cli_activity import open_activity
     from app.core.session import SessionMetrics
     from app.core.settings import settings_path
     from app.core.state import AppContext, AppState
@@ -59,7 +59,7 @@ def _context():  # -> AppContext with the current active model and challenger lo
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     state = AppState(scorer=active, challenger=challenger, threshold=settings.threshold)
-    activity = ActivityLog.open_default(user_data_dir(), store_raw_text=settings.store_raw_text)
+    activity = open_activity(settings)  # first: a log that cannot be written changes nothing
     ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path())
     ctx.registry = registry
     return ctx
@@ -132,12 +132,16 @@ def _import(args: argparse.Namespace) -> int:
     try:
         entry, installed = import_bundle(ctx.registry, args.source)
         if installed:
-            ctx.log(
-                "model_imported",
-                model_version=entry.label,
-                file_name=args.source.name,
-                detail=f"{entry.label} from {args.source} ({entry.signature_text})",
-            )
+            try:
+                ctx.log(
+                    "model_imported",
+                    model_version=entry.label,
+                    file_name=args.source.name,
+                    detail=f"{entry.label} from {args.source} ({entry.signature_text})",
+                )
+            except BaseException:  # not logged, so not installed: the bundle goes again
+                shutil.rmtree(entry.folder, ignore_errors=True)
+                raise
             print(f"imported {entry.label} into {entry.folder} ({entry.signature_text})")
         else:
             print(f"{entry.label} is already installed (identical) at {entry.folder}")
@@ -149,9 +153,11 @@ def _import(args: argparse.Namespace) -> int:
 def _switch(args: argparse.Namespace) -> int:
     from app.core import model_switch
     from app.core.errors import ModelError
+    from app.core.settings import check_saveable
 
     ctx = _context()
     try:
+        check_saveable(ctx.settings_path)  # refused before anything is logged or changed
         registry = ctx.registry
         if args.models_command == "activate":
             changed = model_switch.activate(ctx, registry.load(args.version))

@@ -29,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.activity import ACTIONS, ActivityLog, Event, load_or_create_secret, utc_iso
+from app.core.activity_secret import ActivityKeyError
 from app.core.export import FORMULA_TRIGGERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,8 +126,10 @@ def test_secret_is_created_once_and_kept(tmp_path: Path) -> None:
         os.chmod(key_path, 0o644)
         assert load_or_create_secret(key_path) == key
         assert key_path.stat().st_mode & 0o777 == 0o600
-    key_path.write_bytes(b"short")  # a damaged key cannot be used: a new one is made
-    assert len(load_or_create_secret(key_path)) == 32
+    key_path.write_bytes(b"short")  # a damaged key is never replaced (old HMACs would break)
+    with pytest.raises(ActivityKeyError, match="damaged"):
+        load_or_create_secret(key_path)
+    assert key_path.read_bytes() == b"short"
 
 
 def test_unknown_actions_and_fields_are_refused(log: ActivityLog) -> None:

@@ -62,7 +62,8 @@ codes = [main(["info"]), main(["score-text", "hello there"]),
 print("EVENTS", events, "CODES", codes)
 sys.exit(1 if events or any(codes) else 0)
 """
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    # Its own user folders: the CLI now logs score-text and score (never the real user's log).
+    env = dict(os.environ, PYTHONPATH=str(REPO), ABUSE_DESK_HOME=str(tmp_path / "home"))
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env
     )

@@ -65,10 +65,11 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
     assert back.returncode == 0 and "active model: abuse-lr 1.0.0" in back.stdout
     # The challenger was the model rolled back to: comparing it with itself is meaningless.
     assert "challenger" not in back.stdout
-    assert _actions(home) == [
+    assert _actions(home) == [  # the command line logs scoring and trust too, as the GUI does
         "key_trusted",  # `models trust` is logged (issue 12)
         "model_imported",
         "model_activated",
+        "score_text",
         "challenger_set",
         "model_rolled_back",
     ]

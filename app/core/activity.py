@@ -10,9 +10,12 @@ It carries the original service's request log to the workstation. Choices and wh
 * Every event carries the SHA-256 of the previous event's hash and its own canonical content, so
   editing or deleting a row in the middle breaks the chain (``verify``). Retention purges are
   logged as events themselves (in the same transaction) and leave an anchor, so a purge is not
-  mistaken for tampering. The newest hash is also kept in ``meta``, so cutting events off the
-  end is noticed too. The chain is not keyed: it shows accidental or casual edits, not an
-  attacker who rewrites every hash.
+  mistaken for tampering. The newest hash is also kept in ``meta``, and outside the database in
+  a head file MACed with the workstation key (`app.core.activity_head`), written in each
+  event's transaction under a cross-process lock: cutting events off the end, renumbering them
+  or dropping the database is noticed. A writer that finds the database and its head file
+  disagreeing refuses to log rather than paper over it.
+* Verification and export read the database read-only and stream (`app.core.activity_verify`).
 * What an event holds, how it is canonicalised and hashed, and how the chain is checked live in
   `app.core.activity_chain`; the HMAC key file in `app.core.activity_secret`. This module owns
   the database: schema, transactions, queries and retention.
@@ -22,10 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -35,14 +39,16 @@ from app.core.activity_chain import (
     GENESIS,
     REAL_FIELDS,
     Event,
-    check_chain,
     content_hash,
     encode_counts,
     normalise_row,
     utc_iso,
 )
-from app.core.activity_secret import load_or_create_secret
+from app.core.activity_head import Head, HeadError, head_lock, head_path, read_head, write_head
+from app.core.activity_secret import load_or_create_secret, read_secret, recovery_hint
+from app.core.activity_verify import verify_log
 from app.core.atomic import atomic_open
+from app.core.errors import InputError
 from app.core.export import CsvExportWriter
 
 __all__ = [
@@ -59,7 +65,9 @@ ACTIONS: tuple[str, ...] = tuple(
     "threshold_applied model_changed retention_purge settings_changed app_started "
     # model versions (app.core.model_switch, app.core.registry)
     "model_imported model_activated model_rolled_back challenger_set challenger_cleared "
-    "model_promoted unsigned_model_used key_trusted".split()
+    "model_promoted unsigned_model_used key_trusted "
+    # the command line's own (app.cli_activity)
+    "evaluate".split()
 )
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
@@ -80,6 +88,25 @@ def _contains(needle: str, *haystack: str | None) -> bool:
     return any(needle in value.casefold() for value in haystack if value)
 
 
+def _holds_events(db: Path) -> bool:
+    """Whether an existing log at `db` holds any event (read-only; a log that cannot be read
+    counts as holding events, so a key is never made for it)."""
+    if not os.path.lexists(db):
+        return False
+    try:
+        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            if ("events",) not in tables:
+                return False
+            return conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return True
+
+
+class LogWriteError(InputError):
+    """An event could not be written (CLI exit 3); the caller must not make its change."""
+
+
 class ActivityLog:
     def __init__(self, db_path: Path, secret: bytes, *, store_raw_text: bool = False) -> None:
         self.path = Path(db_path)
@@ -95,11 +122,14 @@ class ActivityLog:
 
     @classmethod
     def open_default(cls, data_dir: Path, *, store_raw_text: bool = False) -> ActivityLog:
-        return cls(
-            data_dir / "activity.sqlite3",
-            load_or_create_secret(data_dir / "activity.key"),
-            store_raw_text=store_raw_text,
-        )
+        """The user's log. A damaged key, or a missing one beside a log that holds events,
+        raises ActivityKeyError instead of making a new key (old HMACs would stop matching)."""
+        db, key_path = data_dir / "activity.sqlite3", data_dir / "activity.key"
+        key = read_secret(key_path, db)
+        if key is None:
+            has_events = _holds_events(db) or head_path(db).exists()
+            key = load_or_create_secret(key_path, log_has_events=has_events, db=db)
+        return cls(db, key, store_raw_text=store_raw_text)
 
     def close(self) -> None:
         with self._lock:
@@ -136,19 +166,100 @@ class ActivityLog:
 
     @contextmanager
     def _write_transaction(self) -> Iterator[None]:
-        """Hold the lock and a write transaction; commit if the block succeeds, else roll back.
+        """Hold the locks and a write transaction; commit if the block succeeds, else roll back.
 
         ``record`` and ``purge_older_than`` return only after this commit, which is what makes
-        an acknowledged event durable.
+        an acknowledged event durable. The head file is checked first (a log that disagrees
+        with it is not written to) and rewritten just after the commit, still under the lock:
+        a crash in between leaves the head one event behind, which verification accepts (the
+        head is a lower bound) and the next event catches up.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._lock, self._head_lock():
             try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._count_once()
+                self._check_head()
                 yield
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('head_file', 'required')")
                 self._db.execute("COMMIT")
+            except sqlite3.Error as exc:  # read-only, full, locked, damaged: one line
+                self._rollback()
+                raise LogWriteError(
+                    f"cannot write the activity log {self.path}: {exc}; nothing was logged"
+                ) from exc
             except BaseException:
                 self._rollback()
                 raise
+            if self._secret:
+                with suppress(OSError):  # the event is committed; the next one re-anchors
+                    write_head(self.path, self._secret, self._db_head())
+
+    @contextmanager
+    def _head_lock(self) -> Iterator[None]:
+        try:
+            lock = head_lock(self.path)
+            lock.__enter__()
+        except OSError as exc:  # e.g. a read-only folder: the lock file cannot be made
+            raise LogWriteError(
+                f"cannot write the activity log {self.path}: {exc.strerror or exc}; nothing "
+                "was logged"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
+    def _count_once(self) -> None:
+        """``meta.event_count`` saves counting every row at each event; a log from before it
+        (or one whose count is not a number) is counted once, here."""
+        stored = self._meta("event_count")
+        if stored is None or not stored.isdigit():
+            count = self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('event_count', ?)", [str(count)])
+
+    def _db_head(self) -> Head:
+        """The database's own view of its head (the count as kept in ``meta``)."""
+        last = self._db.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
+        anchor = self._anchor()
+        count = int(self._meta("event_count") or 0)
+        last_id, last_hash = (int(last[0]), str(last[1])) if last else (0, anchor)
+        return Head(count, last_id, last_hash, anchor)
+
+    def _check_head(self) -> None:
+        """Refuse to write unless the head file describes this database, or an earlier state
+        of it that the database extends (a crash between commit and head write)."""
+        if not self._secret:
+            return
+        hint = recovery_hint(head_path(self.path), self.path)
+        try:
+            head = read_head(self.path, self._secret)
+        except HeadError as exc:
+            raise HeadError(f"{exc}; nothing is logged: {hint}") from None
+        if head is None:
+            if self._meta("head_file") == "required":
+                raise HeadError(
+                    f"the head file {head_path(self.path)} is missing; nothing is logged: {hint}"
+                )
+            return  # a log from before head files: anchored from this event on
+        now = self._db_head()
+        if head == now or self._extends(head, now):
+            return
+        raise HeadError(
+            f"the activity log {self.path} does not match its head file (events were removed, "
+            "renumbered or the log replaced); nothing is logged: run `log verify`, keep both "
+            "files as evidence and move them aside to start a new log"
+        )
+
+    def _extends(self, head: Head, now: Head) -> bool:
+        """Whether the database is `head` plus events appended after it."""
+        if head.anchor != now.anchor or now.count - head.count != now.last_id - head.last_id:
+            return False
+        if now.count <= head.count:
+            return False
+        if head.count == 0:
+            return True
+        found = self._db.execute("SELECT hash FROM events WHERE id = ?", [head.last_id]).fetchone()
+        return found is not None and found[0] == head.last_hash
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back (disk full, I/O error); never mask the real error.
@@ -167,7 +278,14 @@ class ActivityLog:
             [row[name] for name in FIELDS] + [prev, digest],
         )
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('chain_head', ?)", [digest])
+        self._bump_count(1)
         return Event(id=int(cursor.lastrowid or 0), prev_hash=prev, hash=digest, **row)
+
+    def _bump_count(self, delta: int) -> None:
+        """Keep ``meta.event_count`` in step inside the transaction (the head file's count)."""
+        self._db.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'event_count'", [delta]
+        )
 
     def _meta(self, key: str) -> str | None:
         found = self._db.execute("SELECT value FROM meta WHERE key=?", [key]).fetchone()
@@ -223,15 +341,9 @@ class ActivityLog:
             return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
     def verify(self) -> tuple[bool, str]:
-        """Check the hash chain over every stored event. Returns (ok, explanation)."""
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
-            anchor = self._anchor()
-            head = self._meta("chain_head")
-            integrity = self._db.execute("PRAGMA integrity_check").fetchone()[0]
-        if integrity != "ok":
-            return False, f"database integrity check failed: {integrity}"
-        return check_chain([Event(*row) for row in rows], anchor, head)
+        """Check the chain, every row and the head file, read-only and streaming (see
+        `app.core.activity_verify`). Returns (ok, explanation)."""
+        return verify_log(self.path, self._secret or None)
 
     def purge_older_than(self, days: int, *, now: datetime | None = None) -> int:
         """Delete events older than ``days``; returns rows deleted.
@@ -256,6 +368,7 @@ class ActivityLog:
             if not last_old:
                 return 0  # nothing is old enough; the empty transaction just commits
             deleted = self._db.execute("DELETE FROM events WHERE id <= ?", [last_old[0]]).rowcount
+            self._bump_count(-deleted)
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('chain_anchor', ?)", [last_old[1]]
             )

@@ -1,7 +1,7 @@
-"""Activity events and their hash chain: what an event holds, how it is canonicalised and hashed,
-and how a stored sequence of events is checked.
+"""Activity events and their hash chain: what an event holds, how it is canonicalised and hashed.
 
-No database here: `app.core.activity` stores events; this module decides what their hashes are.
+No database here: `app.core.activity` stores events and `app.core.activity_verify` checks a
+stored sequence of them; this module decides what their hashes are.
 
 Values are normalised before hashing (times to UTC ISO with milliseconds, numbers to float,
 NaN to NULL, other values to text) so what is hashed is exactly what SQLite gives back.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,25 +91,3 @@ def content_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def check_chain(events: Sequence[Event], anchor: str, head: str | None) -> tuple[bool, str]:
-    """Check stored events (oldest first) against the chain. Returns (ok, explanation).
-
-    ``anchor`` is the hash the first event must follow (GENESIS, or the last purged event's);
-    ``head`` is the newest hash recorded separately, so removing the newest events shows too.
-    """
-    expected_prev = anchor
-    for event in events:
-        if event.prev_hash != expected_prev:
-            return (
-                False,
-                f"event {event.id}: chain broken (an earlier event was changed or removed)",
-            )
-        if content_hash(event.prev_hash, asdict(event)) != event.hash:
-            return False, f"event {event.id}: content does not match its hash (edited)"
-        expected_prev = event.hash
-    if head is not None and head != expected_prev:
-        last = f"after event {events[-1].id}" if events else "(no events left)"
-        return False, f"chain ends early {last}: the newest events were removed"
-    return True, f"{len(events):,} events, chain intact"

@@ -1,49 +1,100 @@
-"""The per-install secret that keys the activity log's text HMACs.
+"""The per-install secret that keys the activity log's text HMACs and its head file.
 
 With this key an analyst can prove a given text was scored, while the log itself never reveals
-the text; without it, the HMACs cannot be checked against guessed texts.
+the text; without it, the HMACs cannot be checked against guessed texts. So a key that is damaged
+(wrong length, unreadable, a link, not a file) is never replaced: a new key would make every old
+HMAC unmatchable. Logging is refused instead, with the way out in the message. A key that is
+missing while the log already holds events is the same loss and is refused the same way.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 from contextlib import suppress
 from pathlib import Path
+
+from app.core.errors import InputError
+from app.core.portable_fs import open_regular_file
 
 SECRET_BYTES = 32
 
 
-def load_or_create_secret(path: Path) -> bytes:
+class ActivityKeyError(InputError):
+    """The activity key cannot be used; logging is refused (CLI exit 3)."""
+
+
+def recovery_hint(key: Path, db: Path | None = None) -> str:
+    log = db.name if db is not None else "the activity log"
+    return (
+        f"restore {key.name} from a backup, or move {log} and {key.name} aside (both) to "
+        "start a new log"
+    )
+
+
+def _damaged(path: Path, why: str, db: Path | None) -> ActivityKeyError:
+    return ActivityKeyError(
+        f"the activity log key {path} is damaged ({why}); nothing is logged and nothing "
+        f"changed, so old entries stay checkable: {recovery_hint(path, db)}"
+    )
+
+
+def read_secret(path: Path, db: Path | None = None) -> bytes | None:
+    """The key at `path`, or None if there is none; ActivityKeyError if it is damaged.
+
+    Opened without following links and never blocking on a FIFO (`portable_fs`).
+    """
+    try:
+        fd = open_regular_file(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):  # a dangling link
+            raise _damaged(path, "a symbolic link", db) from None
+        return None
+    except OSError as exc:
+        raise _damaged(path, exc.strerror or str(exc), db) from None
+    with os.fdopen(fd, "rb") as fh:
+        key = fh.read(SECRET_BYTES + 1)
+        mode = os.fstat(fh.fileno()).st_mode
+        if len(key) == SECRET_BYTES and os.name == "posix" and mode & 0o077:
+            with suppress(OSError):  # a copied or restored key file may have become readable
+                os.fchmod(fh.fileno(), stat.S_IMODE(mode) & 0o600)
+    if len(key) != SECRET_BYTES:
+        size = f"{len(key)} bytes" if len(key) <= SECRET_BYTES else "too long"
+        raise _damaged(path, f"{size}, expected {SECRET_BYTES}", db)
+    return key
+
+
+def load_or_create_secret(
+    path: Path, *, log_has_events: bool = False, db: Path | None = None
+) -> bytes:
     """The per-install HMAC key: 32 random bytes, created once, readable by the owner only.
 
-    Written to a temporary file and linked into place only when complete, so a crash never
-    leaves a short key and two processes starting together agree on one key.
+    A missing key is created only for a log with no events yet (`log_has_events`). Written to a
+    temporary file and linked into place only when complete, so a crash never leaves a short
+    key and two processes starting together agree on one key.
     """
-    damaged = False
-    if path.exists():
-        key = path.read_bytes()
-        if len(key) >= SECRET_BYTES:
-            if os.name == "posix" and path.stat().st_mode & 0o077:
-                os.chmod(path, 0o600)  # a copied or restored key file may have become readable
-            return key
-        damaged = True
+    key = read_secret(path, db)
+    if key is not None:
+        return key
+    if log_has_events:
+        raise ActivityKeyError(
+            f"the activity log key {path} is missing but the log already holds events; a new "
+            f"key would make their text fingerprints unmatchable: {recovery_hint(path, db)}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(SECRET_BYTES)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
             fh.flush()
             os.fsync(fh.fileno())
-        if damaged:
-            os.replace(tmp, path)  # a short key is useless: replace it
-        else:
-            try:
-                os.link(tmp, path)  # fails if another process created the key first
-            except FileExistsError:
-                return load_or_create_secret(path)  # use theirs, so both agree on one key
+        try:
+            os.link(tmp, path)  # fails if another process created the key first
+        except FileExistsError:
+            return load_or_create_secret(path, log_has_events=True, db=db)  # use theirs
     finally:
         with suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -37,6 +37,14 @@ def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -
     old = ctx.state.scorer
     if old is not None and bundle_folder(old) == bundle_folder(scorer):
         return False
+    # Logged first: if the log cannot be written, nothing below happens.
+    log_if_unsigned(ctx, scorer, "active model")
+    ctx.log(
+        action,
+        model_version=scorer.version_label,
+        file_sha256=manifest_sha256(scorer),
+        detail=f"{_label(old)} -> {scorer.version_label}",
+    )
     ctx.settings.previous_model = bundle_folder(old) if old is not None else ""
     ctx.settings.active_model = bundle_folder(scorer)
     challenger = ctx.state.challenger
@@ -46,13 +54,6 @@ def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -
     ctx.state.set_scorer(scorer)
     if challenger is not None and ctx.settings.challenger_model == "":
         ctx.state.set_challenger(None)
-    log_if_unsigned(ctx, scorer, "active model")
-    ctx.log(
-        action,
-        model_version=scorer.version_label,
-        file_sha256=manifest_sha256(scorer),
-        detail=f"{_label(old)} -> {scorer.version_label}",
-    )
     return True
 
 
@@ -77,10 +78,7 @@ def set_challenger(ctx: AppContext, challenger: Any | None) -> bool:
         and bundle_folder(old) == bundle_folder(challenger)
     ):
         return False
-    ctx.settings.challenger_model = bundle_folder(challenger) if challenger is not None else ""
-    _save(ctx)
-    ctx.state.set_challenger(challenger)
-    if challenger is None:
+    if challenger is None:  # logged first: if the log cannot be written, nothing changes
         ctx.log("challenger_cleared", detail=f"was {_label(old)}")
     else:
         log_if_unsigned(ctx, challenger, "challenger")
@@ -89,6 +87,9 @@ def set_challenger(ctx: AppContext, challenger: Any | None) -> bool:
             file_sha256=manifest_sha256(challenger),
             detail=f"challenger {challenger.version_label}",
         )
+    ctx.settings.challenger_model = bundle_folder(challenger) if challenger is not None else ""
+    _save(ctx)
+    ctx.state.set_challenger(challenger)
     return True
 
 
@@ -102,14 +103,14 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     old_threshold = ctx.state.threshold
     activate(ctx, challenger, action="model_promoted")
-    ctx.state.set_threshold(threshold)
-    ctx.settings.threshold = threshold
-    _save(ctx)
-    ctx.log(
+    ctx.log(  # logged before the threshold changes, like every switch here
         "threshold_applied",
         threshold=threshold,
         detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
     )
+    ctx.state.set_threshold(threshold)
+    ctx.settings.threshold = threshold
+    _save(ctx)
 
 
 def log_if_unsigned(ctx: AppContext, scorer: Any, role: str) -> None:

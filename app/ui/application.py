@@ -75,7 +75,10 @@ def build_context(model_path: Path | str | None, *, load_models: bool = True):  
     for problem in settings.problems:
         log.warning("settings: %s", problem)
     activity = ActivityLog.open_default(user_data_dir(), store_raw_text=settings.store_raw_text)
-    activity.purge_older_than(settings.log_retention_days)
+    if settings.retention_paused:  # defaults chosen for an unreadable file never purge
+        log.warning("settings: log retention paused until it is set again in Preferences")
+    else:
+        activity.purge_older_than(settings.log_retention_days)
     registry = ModelRegistry.default(settings)
     state = AppState(threshold=settings.threshold)
     ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path(), registry)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from app import APP_NAME, __version__
+from app.core.errors import AbuseDeskError
 from app.core.settings import save_settings
 from app.core.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity_panel import ActivityPanel
@@ -125,7 +126,17 @@ class MainWindow(QMainWindow):
         self.threshold_status = QLabel()
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
-        for label in (self.jobs_status, self.threshold_status, self.model_status):
+        # Settings that could not be used are said here for the whole session (the start-up
+        # message box can be dismissed and forgotten); the tooltip holds the details.
+        self.settings_notice = QLabel()
+        self.settings_notice.setObjectName("settingsNotice")
+        self.settings_notice.setStyleSheet("color: #a40000;")
+        if self.ctx.settings.problems:
+            self.settings_notice.setText("Settings could not be used: running with defaults")
+            self.settings_notice.setToolTip("\n\n".join(self.ctx.settings.problems))
+        self.settings_notice.setVisible(bool(self.ctx.settings.problems))
+        labels = (self.settings_notice, self.jobs_status, self.threshold_status, self.model_status)
+        for label in labels:
             self.statusBar().addPermanentWidget(label)
         self._refresh_status()
 
@@ -155,7 +166,11 @@ class MainWindow(QMainWindow):
     def edit_preferences(self) -> None:
         dialog = SettingsDialog(self.ctx, self)
         if dialog.exec():
-            changes = dialog.apply()
+            try:
+                changes = dialog.apply()
+            except AbuseDeskError as exc:  # the log or the settings file refused: nothing changed
+                QMessageBox.warning(self, "Preferences not changed", str(exc))
+                return
             if "reference_threshold" in changes and self.threshold_tab.built:
                 self.threshold.controls.reference_spin.setValue(
                     self.ctx.settings.reference_threshold
@@ -208,6 +223,7 @@ class MainWindow(QMainWindow):
         self.ctx.settings.threshold = self.ctx.state.threshold
         try:
             save_settings(self.ctx.settings, self.ctx.settings_path)
-        except OSError as exc:  # settings are a convenience; never block closing on them
+        except (OSError, AbuseDeskError) as exc:  # never block closing on settings (a newer
+            # schema's file is refused on purpose and kept as it is)
             logging.getLogger(__name__).warning("settings not saved: %s", exc)
         event.accept()

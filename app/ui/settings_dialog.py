@@ -6,6 +6,7 @@ activity event (who changed what is part of the record the log exists to keep).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -65,12 +66,17 @@ class SettingsDialog(QDialog):
 
     def apply(self) -> dict[str, tuple[Any, Any]]:
         """Apply the dialog's values: settings, the live activity log, the file, the log event."""
-        changes = apply_user_changes(self.ctx.settings, self.values())
+        # Applied to a copy, logged, saved, and only then made current: a change that cannot
+        # be logged or saved (a newer settings file is never overwritten) is not made at all.
+        updated = replace(self.ctx.settings, problems=list(self.ctx.settings.problems))
+        changes = apply_user_changes(updated, self.values())
         if changes:
-            self.ctx.activity.store_raw_text = self.ctx.settings.store_raw_text
-            save_settings(self.ctx.settings, self.ctx.settings_path)
             self.ctx.log(
                 "settings_changed",
                 detail="; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()),
             )
+            save_settings(updated, self.ctx.settings_path)
+            for name in changes:
+                setattr(self.ctx.settings, name, getattr(updated, name))
+            self.ctx.activity.store_raw_text = self.ctx.settings.store_raw_text
         return changes

@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QWidget
 
+from app.core.errors import AbuseDeskError
 from app.core.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.threshold_cells import CellItemsPage
 from app.ui.threshold_controls import ThresholdControls
@@ -231,23 +232,29 @@ class ThresholdPanel(QWidget):
         ds, previous = self.dataset, self._ctx.state.threshold
         if ds is None or self._is_app_wide(self._threshold):
             return
-        self._applying = True  # our own change: _on_state must not replace the reason logged
-        try:
-            self._ctx.state.set_threshold(self._threshold)
-        except ValueError as exc:  # e.g. "flag nothing" just above a score of 1.0
-            self.controls.show_notice(str(exc), error=True)
+        applied = float(self._threshold)
+        if not 0.0 <= applied <= 1.0:  # e.g. "flag nothing" just above a score of 1.0
+            self.controls.show_notice(
+                f"threshold must be between 0 and 1, got {applied}", error=True
+            )
             return
-        finally:
-            self._applying = False
-        applied = self._ctx.state.threshold
         m = ds.analysis.at(applied)
         why = f"; {self._why}" if self._why else ""
-        self._ctx.log(
-            "threshold_applied",
-            threshold=applied,
-            detail=f"from {ds.name} (previous {fmt_threshold(previous, 6)}){why}",
-            counts={"n": m.n, "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn},
-        )
+        try:  # logged before the change: a change that cannot be logged is not made
+            self._ctx.log(
+                "threshold_applied",
+                threshold=applied,
+                detail=f"from {ds.name} (previous {fmt_threshold(previous, 6)}){why}",
+                counts={"n": m.n, "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn},
+            )
+        except AbuseDeskError as exc:
+            self.controls.show_notice(f"Not applied: {exc}", error=True)
+            return
+        self._applying = True  # our own change: _on_state must not replace the reason logged
+        try:
+            self._ctx.state.set_threshold(applied)
+        finally:
+            self._applying = False
         self.controls.show_notice(f"{fmt_threshold(applied)} is now the app-wide threshold.")
         self._refresh()
 

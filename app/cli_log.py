@@ -1,0 +1,88 @@
+"""``python -m app log verify|export``: check or export the activity log, read-only.
+
+Neither command writes to the log, its head file or its key: the database is opened with
+``mode=ro`` and events are streamed (`app.core.activity_verify`), so a log of any size is
+checked in bounded memory. A file that is not a log, a folder, a locked or empty database is
+one line, exit 3; a log that fails verification prints ``broken: ...`` and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import closing
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+
+def add_log_parser(sub: Any) -> None:
+    p = sub.add_parser("log", help="check or export the activity log")
+    log = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    p = log.add_parser("verify", help="check the activity log's hash chain and head file")
+    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+    p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
+    p.add_argument("output", type=Path)
+    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from app.core.paths import user_data_dir
+
+    return Path(args.db) if args.db else user_data_dir() / "activity.sqlite3"
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    db = _db_path(args)
+    if args.log_command == "verify":
+        return _verify(db)
+    return _export(db, Path(args.output))
+
+
+def _verify(db: Path) -> int:
+    from app.core.activity_head import head_path
+    from app.core.activity_secret import read_secret
+    from app.core.activity_verify import verify_log
+
+    if not os.path.lexists(db) and os.path.lexists(head_path(db)):
+        print(f"broken: {db} is missing but its head file {head_path(db).name} remains")
+        return 1
+    key = read_secret(db.parent / "activity.key", db)  # a damaged key: one line, exit 3
+    ok, message = verify_log(db, key)
+    print(f"{'ok' if ok else 'broken'}: {message}")
+    return 0 if ok else 1
+
+
+def _refuse_overwrite(db: Path, output: Path) -> None:
+    """The export never replaces the log, its head or key, or any other SQLite database: the
+    same output checks as every command's (`app.core.output_guard`)."""
+    from app.core.activity_head import head_path
+    from app.core.output_guard import check_output
+
+    protected = {
+        "the activity log": db,
+        "the activity log's head file": head_path(db),
+        "the activity log's key": db.parent / "activity.key",
+    }
+    check_output(output, protected)
+
+
+def _export(db: Path, output: Path) -> int:
+    import sqlite3
+
+    from app.core.activity_verify import COLUMNS, iter_events, open_readonly
+    from app.core.atomic import atomic_open
+    from app.core.errors import InputError
+    from app.core.export import CsvExportWriter
+
+    _refuse_overwrite(db, output)
+    with closing(open_readonly(db)) as conn:
+        try:
+            with atomic_open(output) as fh:
+                writer = CsvExportWriter(cast(TextIO, fh), list(COLUMNS))
+                for event in iter_events(conn):
+                    writer.write_row([getattr(event, name) for name in COLUMNS])
+                written = writer.rows_written
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot read the activity log {db}: {exc}") from None
+    print(f"wrote {written:,} events to {output}")
+    return 0
