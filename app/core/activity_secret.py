@@ -27,16 +27,13 @@ class ActivityKeyError(InputError):
 
 def recovery_hint(key: Path, db: Path | None = None) -> str:
     log = db.name if db is not None else "the activity log"
-    return (
-        f"restore {key.name} from a backup, or move {log} and {key.name} aside (both) to "
-        "start a new log"
-    )
+    return f"restore it from a backup, or move {log} and {key.name} aside for a new log"
 
 
 def _damaged(path: Path, why: str, db: Path | None) -> ActivityKeyError:
     return ActivityKeyError(
-        f"the activity log key {path} is damaged ({why}); nothing is logged and nothing "
-        f"changed, so old entries stay checkable: {recovery_hint(path, db)}"
+        f"activity log key {path} is damaged ({why}); nothing was changed: "
+        f"{recovery_hint(path, db)}"
     )
 
 
@@ -79,8 +76,8 @@ def load_or_create_secret(
         return key
     if log_has_events:
         raise ActivityKeyError(
-            f"the activity log key {path} is missing but the log already holds events; a new "
-            f"key would make their text fingerprints unmatchable: {recovery_hint(path, db)}"
+            f"activity log key {path} is missing but the log holds events (a new key could not "
+            f"check them): {recovery_hint(path, db)}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(SECRET_BYTES)
