@@ -251,9 +251,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     )
     last = [0.0]
 
+    show_progress = not args.quiet and sys.stderr.isatty()  # a log file gets no \r lines
+
     def progress(p) -> None:
         now = time.monotonic()
-        if not args.quiet and now - last[0] > 1.0:
+        if show_progress and now - last[0] > 1.0:
             last[0] = now
             print(
                 f"\r{p.fraction:6.1%}  {p.rows_read:,} rows  {p.rows_per_second:,.0f} rows/s",
@@ -278,8 +280,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             notice=lambda note: say(f"{APP_NAME}: note: {note}"),
         )
         finished(report)
-    if not args.quiet:
-        print("\r", end="", file=sys.stderr)
+    if last[0]:
+        print(file=sys.stderr)  # end the progress line before the summary
     if args.report:
         from app.core.atomic import atomic_write_json
 

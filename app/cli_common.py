@@ -4,17 +4,20 @@ Every failure of ``python -m app`` is one line on stderr (`app.core.messages.one
 errors exit 2 with "abuse-desk score: error: ... (see abuse-desk score --help)" instead of
 argparse's usage block; input, file and settings errors exit 3, model errors 4. Anything else is
 a bug: one line "internal error: <type>: <message>", exit 1, and the traceback only when
-``ABUSE_DESK_DEBUG=1``.
+``ABUSE_DESK_DEBUG=1``. A reader that closes the pipe (``| head``) ends the command quietly with
+141, as a shell reports for other tools stopped by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, NoReturn
 
 from app import APP_NAME
@@ -23,6 +26,7 @@ from app.core.messages import one_line
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader left
 DEBUG_ENV = "ABUSE_DESK_DEBUG"
 
 
@@ -35,9 +39,25 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse with one-line errors; its subparsers are of this class too (argparse's
     default ``parser_class`` is the parent's type)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # "--text-colum" must not quietly mean --text-column: a typo is an error, with a hint.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
-        say(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        say(f"{self.prog}: error: {message}{self._did_you_mean(message)} (see {self.prog} --help)")
         sys.exit(EXIT_USAGE)
+
+    def _did_you_mean(self, message: str) -> str:
+        if not message.startswith("unrecognized arguments: "):
+            return ""
+        known = [s for action in self._actions for s in action.option_strings]
+        for word in message.split(": ", 1)[1].split():
+            if word.startswith("--"):
+                guess = difflib.get_close_matches(word.split("=", 1)[0], known, n=1)
+                if guess:
+                    return f"; did you mean {guess[0]}?"
+        return ""
 
     def add_subparsers(self, **kwargs: Any) -> Any:
         kwargs.setdefault("parser_class", _SubcommandParser)
@@ -100,10 +120,20 @@ def _os_error_text(exc: OSError) -> str:
     return f"{where}: {reason}" if where else reason
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush cannot fail again."""
+    with suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def run_command(command: Callable[[], int], interrupted_hint: str = "") -> int:
     """Run `command` and turn every way it can fail into one line on stderr and an exit code."""
     try:
-        return command()
+        code = command()
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except InputError as exc:
         say(f"{APP_NAME}: error: {exc}")
         return EXIT_INPUT
@@ -119,6 +149,9 @@ def run_command(command: Callable[[], int], interrupted_hint: str = "") -> int:
     except AbuseDeskError as exc:
         say(f"{APP_NAME}: error: {exc}")
         return EXIT_INTERNAL
+    except BrokenPipeError:  # `... | head`: the reader left; stop quietly, as Unix tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as exc:  # a file the user named (or the disk under it) failed us
         say(f"{APP_NAME}: error: {_os_error_text(exc)}")
         return EXIT_INPUT

@@ -153,12 +153,14 @@ def _import(args: argparse.Namespace) -> int:
 def _switch(args: argparse.Namespace) -> int:
     from app.core import model_switch
     from app.core.errors import ModelError
+    from app.core.messages import fmt_threshold
     from app.core.settings import check_saveable
 
     ctx = _context()
     try:
         check_saveable(ctx.settings_path)  # refused before anything is logged or changed
         registry = ctx.registry
+        before_active, before_challenger = ctx.state.scorer, ctx.state.challenger
         if args.models_command == "activate":
             changed = model_switch.activate(ctx, registry.load(args.version))
         elif args.models_command == "rollback":
@@ -179,6 +181,16 @@ def _switch(args: argparse.Namespace) -> int:
         + (f"; challenger: {challenger.version_label}" if challenger else "")
         + ("" if changed else " (unchanged)")
     )
+    if changed and before_challenger is not None and challenger is None:
+        if args.models_command == "challenger":
+            print(f"challenger cleared: {before_challenger.version_label} no longer shadow-scores")
+        else:
+            print(f"challenger cleared: {before_challenger.version_label} is now the active model")
+    if changed and args.models_command != "challenger" and before_active is not None:
+        print(
+            f"threshold unchanged ({fmt_threshold(ctx.state.threshold)}); "
+            f"`models rollback` returns to {before_active.version_label}"
+        )
     return 0
 
 

@@ -63,8 +63,11 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
 
     back = cli(home, "models", "rollback")
     assert back.returncode == 0 and "active model: abuse-lr 1.0.0" in back.stdout
-    # The challenger was the model rolled back to: comparing it with itself is meaningless.
-    assert "challenger" not in back.stdout
+    # The challenger was the model rolled back to: comparing it with itself is meaningless,
+    # so it is cleared, said and logged; the way back is named.
+    assert "; challenger:" not in back.stdout
+    assert "challenger cleared: abuse-lr 1.0.0 is now the active model" in back.stdout
+    assert "`models rollback` returns to tiny 0.0.1" in back.stdout
     assert _actions(home) == [  # the command line logs scoring and trust too, as the GUI does
         "key_trusted",  # `models trust` is logged (issue 12)
         "model_imported",
@@ -72,6 +75,7 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
         "score_text",
         "challenger_set",
         "model_rolled_back",
+        "challenger_cleared",
     ]
     copy = shutil.copytree(signed_tiny_bundle, tmp_path / "unsigned")
     (copy / "manifest.sig").unlink()

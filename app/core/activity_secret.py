@@ -26,8 +26,16 @@ class ActivityKeyError(InputError):
 
 
 def recovery_hint(key: Path, db: Path | None = None) -> str:
-    log = db.name if db is not None else "the activity log"
-    return f"restore it from a backup, or move {log} and {key.name} aside for a new log"
+    """What to do: every file that belongs to the log must go together, or the same refusal
+    comes back (a head file left behind still says the log held events)."""
+    log = db.name if db is not None else "activity.sqlite3"
+    head = db.with_suffix(".head").name if db is not None else "activity.head"
+    return (
+        f"restore it from a backup, or move {log}, {head} and {KEY_NAME} aside to start a new log"
+    )
+
+
+KEY_NAME = "activity.key"
 
 
 def _damaged(path: Path, why: str, db: Path | None) -> ActivityKeyError:
@@ -76,8 +84,8 @@ def load_or_create_secret(
         return key
     if log_has_events:
         raise ActivityKeyError(
-            f"activity log key {path} is missing but the log holds events (a new key could not "
-            f"check them): {recovery_hint(path, db)}"
+            f"activity log key {path} is missing but the log holds events: "
+            f"{recovery_hint(path, db)}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(SECRET_BYTES)

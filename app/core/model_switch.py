@@ -37,6 +37,8 @@ def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -
     old = ctx.state.scorer
     if old is not None and bundle_folder(old) == bundle_folder(scorer):
         return False
+    challenger = ctx.state.challenger
+    clears = challenger is not None and bundle_folder(challenger) == bundle_folder(scorer)
     # Logged first: if the log cannot be written, nothing below happens.
     log_if_unsigned(ctx, scorer, "active model")
     ctx.log(
@@ -45,10 +47,11 @@ def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -
         file_sha256=manifest_sha256(scorer),
         detail=f"{_label(old)} -> {scorer.version_label}",
     )
+    if clears and action != "model_promoted":  # a promotion's event already says so
+        ctx.log("challenger_cleared", detail=f"{_label(challenger)} is now the active model")
     ctx.settings.previous_model = bundle_folder(old) if old is not None else ""
     ctx.settings.active_model = bundle_folder(scorer)
-    challenger = ctx.state.challenger
-    if challenger is not None and bundle_folder(challenger) == bundle_folder(scorer):
+    if clears:
         ctx.settings.challenger_model = ""
     _save(ctx)
     ctx.state.set_scorer(scorer)

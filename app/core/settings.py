@@ -112,7 +112,13 @@ def _read(path: Path) -> tuple[str, Any]:
     if len(raw) > MAX_SETTINGS_BYTES:
         return "damaged", f"larger than {MAX_SETTINGS_BYTES:,} bytes"
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "damaged", "not a text file"
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        return "damaged", f"not valid JSON at line {exc.lineno}, column {exc.colno}"
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         return "damaged", f"not valid JSON: {str(exc)[:80]}"
     if not isinstance(data, dict):
@@ -140,16 +146,16 @@ def load_settings(path: Path | None = None) -> Settings:
     if state == "newer":
         settings.retention_paused = True
         settings.problems.append(
-            f"{path} was written by a newer version of {APP_NAME} (schema version {payload}); using "
-            "defaults, the file is kept as it is and no setting is saved over it"
+            f"{path} is from a newer {APP_NAME} (schema version {payload}); using defaults and "
+            "saving nothing over it: use the newer version, or move the file aside"
         )
         return settings
     if state == "damaged":
         settings.retention_paused = True
         settings.problems.append(
-            f"{path} could not be read ({payload}); using defaults, log retention "
-            f"paused; the file will be kept as {path.name}{BROKEN_SUFFIX}<time> before anything "
-            "is saved"
+            f"{path} could not be read ({payload}); using defaults, log retention paused; it is "
+            f"renamed {path.name}{BROKEN_SUFFIX}<date> before any setting is saved, so nothing "
+            "in it is lost"
         )
         return settings
     for f in fields(Settings):
@@ -218,8 +224,8 @@ def check_saveable(path: Path | None = None) -> None:
     state, payload = _read(path)
     if state == "newer":
         raise SettingsNotSaved(
-            f"{path} was written by a newer version of {APP_NAME} (schema version {payload}); "
-            "it is kept as it is, so this change is not made"
+            f"{path} is from a newer {APP_NAME} (schema version {payload}); it is kept, so this "
+            "change is not made: use the newer version, or move the file aside"
         )
 
 

@@ -76,7 +76,10 @@ def build_context(model_path: Path | str | None, *, load_models: bool = True):  
         log.warning("settings: %s", problem)
     activity = ActivityLog.open_default(user_data_dir(), store_raw_text=settings.store_raw_text)
     if settings.retention_paused:  # defaults chosen for an unreadable file never purge
-        log.warning("settings: log retention paused until it is set again in Preferences")
+        log.warning(
+            "settings: log retention paused (nothing is purged) until it is confirmed with OK "
+            "in Preferences"
+        )
     else:
         activity.purge_older_than(settings.log_retention_days)
     registry = ModelRegistry.default(settings)

@@ -139,8 +139,8 @@ def test_a_newer_schema_is_never_saved_over(tmp_path: Path):
     before = path.read_bytes()
     loaded = load_settings(path)
     assert loaded == Settings() and loaded.retention_paused
-    assert "newer version" in loaded.problems[0]
-    with pytest.raises(SettingsNotSaved, match="newer version"):
+    assert "newer" in loaded.problems[0]
+    with pytest.raises(SettingsNotSaved, match="newer"):
         save_settings(loaded, path)
     assert path.read_bytes() == before and not _broken_copies(tmp_path)
 
@@ -154,7 +154,7 @@ def test_the_cli_refuses_a_model_switch_over_a_newer_schema(tmp_path: Path):
     result = run_cli("models", "activate", "2.0.0", ABUSE_DESK_HOME=str(home))
     assert result.returncode == 3, result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]
-    assert len(errors) == 1 and str(path) in errors[0] and "newer version" in errors[0]
+    assert len(errors) == 1 and str(path) in errors[0] and "newer" in errors[0]
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before
 
