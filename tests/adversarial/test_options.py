@@ -92,3 +92,33 @@ def test_a_newline_in_an_option_value_stays_on_one_line() -> None:
     result = run_cli("score-text", "hi", "--threshold", "0.5\nabuse-desk: all good")
     line = _assert_usage_error(result, "score-text")
     assert "all good" in line  # folded into the one line, not a second forged line
+
+
+# --- typos: never silently taken for another option -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("--text-colum", "--text-column"), ("--treshold", "--threshold"), ("--thresh", "--threshold")],
+)
+def test_a_mistyped_option_is_refused_with_a_suggestion(tmp_path: Path, typo: str, meant: str):
+    result = run_cli("score", "in.csv", "-o", "o.csv", typo, "0.5")
+    line = _assert_usage_error(result, "score")
+    assert f"did you mean {meant}?" in line
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    # More output than a pipe holds (64 KiB), and a reader that leaves after one byte.
+    env = {**__import__("os").environ, "PYTHONPATH": str(REPO), "ABUSE_DESK_HOME": str(tmp_path)}
+    texts = " ".join(f"you_total_idiot_number{n}" for n in range(600))  # ~100 KB of JSON
+    cmd = f"{sys.executable} -m app score-text --json {texts} | head -c 1 >/dev/null; echo ${{PIPESTATUS[0]}}"
+    done = subprocess.run(
+        ["bash", "-c", cmd], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
+    )
+    assert done.stderr == "", done.stderr  # no "Broken pipe" error line, no traceback
+    assert done.stdout.strip() == "141", done.stdout
