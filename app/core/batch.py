@@ -169,6 +169,15 @@ class BatchReport:
         if self.rejected:
             first = self.rejected[0]
             text += f"\nfirst rejected row: line {first['line']}: {first['reason']}"
+            # An unterminated quote swallows the lines after it into one rejected row: the
+            # row count alone would hide them, so say how many lines went that way.
+            spans = [r for r in self.rejected if "consumed)" in str(r.get("reason", ""))]
+            if spans:
+                text += (
+                    f"\nwarning: {len(spans):,} rejected row(s) took several lines each (an "
+                    f"unterminated quote runs on to the next quote), first at line "
+                    f"{spans[0]['line']}: those lines were not scored; fix the quote and score again"
+                )
         return text
 
 

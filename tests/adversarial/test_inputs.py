@@ -231,3 +231,14 @@ def test_nothing_to_score_is_a_clear_error(tmp_path: Path, case: str) -> None:
     source = tmp_path / "in.csv"
     source.write_bytes(data)
     _assert_refused(tmp_path, source, needle)
+
+
+def test_rows_swallowed_by_an_unterminated_quote_are_named_in_the_summary(tmp_path: Path) -> None:
+    source = tmp_path / "odd.csv"
+    source.write_text('id;text\n1;hello\n2;"unterminated\n3;you idiot\n4;fine\n', encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = run_cli("score", str(source), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "2 rows read: 1 scored" in result.stdout
+    assert "line 3: unterminated quote (lines 3-5 consumed)" in result.stdout
+    assert "warning: 1 rejected row(s) took several lines each" in result.stdout
