@@ -270,18 +270,20 @@ def cmd_score(args: argparse.Namespace) -> int:
         challenger = ModelRegistry.default(cli_settings()).load(args.challenger)
     from app.cli_activity import batch_logged
 
-    with batch_logged(args.input, options.threshold, scorer, challenger) as finished:
-        report = run_batch(
-            scorer,
-            options,
-            progress=progress,
-            resume=args.resume,
-            challenger=challenger,
-            notice=lambda note: say(f"{APP_NAME}: note: {note}"),
-        )
-        finished(report)
-    if last[0]:
-        print(file=sys.stderr)  # end the progress line before the summary
+    try:
+        with batch_logged(args.input, options.threshold, scorer, challenger) as finished:
+            report = run_batch(
+                scorer,
+                options,
+                progress=progress,
+                resume=args.resume,
+                challenger=challenger,
+                notice=lambda note: say(f"{APP_NAME}: note: {note}"),
+                before_commit=finished,  # logged before the output appears: no log, no output
+            )
+    finally:
+        if last[0]:
+            print(file=sys.stderr)  # end the progress line before a summary or an error
     if args.report:
         from app.core.atomic import atomic_write_json
 

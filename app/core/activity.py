@@ -110,6 +110,13 @@ class LogWriteError(InputError):
 class ActivityLog:
     def __init__(self, db_path: Path, secret: bytes, *, store_raw_text: bool = False) -> None:
         self.path = Path(db_path)
+        if secret and not os.path.lexists(self.path) and os.path.lexists(head_path(self.path)):
+            # The head says a log existed: a new, empty database here would hide its deletion.
+            raise HeadError(
+                f"activity log {self.path} is missing but its head file "
+                f"{head_path(self.path).name} remains; nothing is logged: "
+                f"{recovery_hint(self.path, self.path)}"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._secret = secret
         self.store_raw_text = store_raw_text

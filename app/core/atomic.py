@@ -44,6 +44,28 @@ def _temp_path_for(final: Path) -> Path:
     return final.with_name(f".{stem_text}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}")
 
 
+def stale_temps(final: Path) -> list[Path]:
+    """Work files of `final` left by a process that died (SIGKILL, power loss): regular files
+    named exactly as `_temp_path_for` names them. Only call this while holding the output's
+    lock, when no live job can own one."""
+    stem = final.name.encode("utf-8", "surrogateescape")[:_MAX_NAME_BYTES]
+    prefix = "." + (stem.decode("utf-8", "ignore") or "file") + "."
+    found = []
+    with suppress(OSError):
+        for entry in os.scandir(final.parent):
+            name = entry.name
+            middle = name[len(prefix) : -len(PARTIAL_SUFFIX)]
+            if (
+                name.startswith(prefix)
+                and name.endswith(PARTIAL_SUFFIX)
+                and len(middle) == 16
+                and all(c in "0123456789abcdef" for c in middle)
+                and entry.is_file(follow_symlinks=False)
+            ):
+                found.append(Path(entry.path))
+    return found
+
+
 def temp_name_for(final: Path) -> str:
     """The name a work file of `final` gets (the random part varies, never its length)."""
     return _temp_path_for(final).name

@@ -201,8 +201,13 @@ def run_batch(
     resume: bool = False,
     challenger: Scorer | None = None,
     notice: Callable[[str], None] | None = None,
+    before_commit: Callable[[BatchReport], None] | None = None,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
+
+    ``before_commit`` receives the finished report after every row is written and the ledger
+    balances, but before the output is put in place: the CLI logs the job there, so an output
+    whose event cannot be written never appears (if it raises, the work is dropped).
 
     ``on_rows`` receives each chunk's output rows (exactly as written, before formula
     neutralisation) with their input line numbers, on the calling thread, so a caller can keep
@@ -230,22 +235,39 @@ def run_batch(
     )
     before = input_identity(options.input_path)
     with output_lock(options.output_path):  # held until the output and provenance are in place
-        return _run_batch(
-            scorer, options, progress, cancelled, on_rows, resume, challenger, before, notice
-        )
+        hooks = _Hooks(progress, cancelled, on_rows, notice, before_commit)
+        return _run_batch(scorer, options, hooks, resume, challenger, before)
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    """The caller's callbacks (see `run_batch`), passed down as one."""
+
+    progress: Callable[[BatchProgress], None] | None
+    cancelled: Callable[[], bool] | None
+    on_rows: Callable[[list[list[object]], list[int]], None] | None
+    notice: Callable[[str], None] | None
+    before_commit: Callable[[BatchReport], None] | None
+
+
+class _InputChanged(InputError):
+    """The input changed under the job: its work files can never be resumed, so they go."""
 
 
 def _run_batch(
     scorer: Scorer,
     options: BatchOptions,
-    progress: Callable[[BatchProgress], None] | None,
-    cancelled: Callable[[], bool] | None,
-    on_rows: Callable[[list[list[object]], list[int]], None] | None,
+    hooks: _Hooks,
     resume: bool,
     challenger: Scorer | None,
     before: tuple[int, ...],
-    notice: Callable[[str], None] | None,
 ) -> BatchReport:
+    progress, cancelled, on_rows, notice = (
+        hooks.progress,
+        hooks.cancelled,
+        hooks.on_rows,
+        hooks.notice,
+    )
     started = time.perf_counter()
     sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
     if not sniffed.has_records:
@@ -365,13 +387,13 @@ def _run_batch(
             digest.hexdigest() != report.input_sha256
             or input_identity(options.input_path) != before
         ):
-            raise InputError(
+            raise _InputChanged(
                 f"{options.input_path} changed while it was being scored; no output was written, "
                 "score it again."
             )
 
     try:
-        _write(options, header, job, saved, skip, chunk_rows, report, elapsed, consume)
+        _write(options, header, job, saved, skip, chunk_rows, report, elapsed, consume, hooks)
     finally:
         if pool is not None:
             pool.close()
@@ -391,6 +413,7 @@ def _write(
     report: BatchReport,
     elapsed: Callable[[], float],
     consume: Callable[..., None],
+    hooks: _Hooks,
 ) -> None:
     """Run ``consume`` into the output: a checkpointed CSV or an atomically written XLSX."""
     if options.output_format == "csv":
@@ -405,17 +428,24 @@ def _write(
             consume(work.writer.write_rows, commit)
             _check_ledger(options, report)
             report.seconds = elapsed()
+            if hooks.before_commit:
+                hooks.before_commit(report)
             # Provenance first: once the output appears, what describes it is already there.
             write_provenance_sidecar(options.output_path, report.provenance())
             work.finish()
         except BaseException as exc:
-            work.abandon(keep=not isinstance(exc, JobCancelled | _Unbalanced))
+            # Kept for --resume only when a resume can continue it (Ctrl+C, a crash, a log
+            # that could not be written); a cancelled, unbalanced or changed-input job is gone.
+            gone = JobCancelled | _Unbalanced | _InputChanged
+            work.abandon(keep=not isinstance(exc, gone))
             raise
     else:
         with atomic_path(options.output_path) as tmp, XlsxExportWriter(tmp, header) as xlsx:
             consume(xlsx.write_rows, None)
             _check_ledger(options, report)
             report.seconds = elapsed()
+            if hooks.before_commit:
+                hooks.before_commit(report)
             xlsx.close(report.provenance())
 
 

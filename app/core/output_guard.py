@@ -26,10 +26,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from app.core import portable_fs
+from app import APP_NAME
+from app.core import atomic, portable_fs
 from app.core.errors import InputError
 from app.core.input_guard import kind_of
-from app.core.paths import user_data_dir
+from app.core.paths import jobs_root, user_config_dir, user_data_dir, user_log_dir
 
 __all__ = [
     "SQLITE_MAGIC",
@@ -100,15 +101,37 @@ def _refuse_database(output: Path) -> None:
             raise InputError(f"{output}: refusing to overwrite an SQLite database's journal")
 
 
-def _refuse_special(output: Path) -> None:
+def _refuse_special(path: Path, of: Path | None = None) -> None:
+    """`path` must be a file or nothing; `of` is the user's output when `path` is its sidecar."""
+    output = of or path
     try:
-        info = os.stat(output)  # follows links: what a write would reach
+        info = os.stat(path)  # follows links: what a write would reach
     except FileNotFoundError:
         return
     except OSError as exc:
         raise InputError(f"{output}: cannot check the output: {exc.strerror or exc}") from None
     if kind := kind_of(info.st_mode):
+        if of is not None:
+            raise InputError(f"{output}: its provenance file {path.name} would replace {kind}")
         raise InputError(f"{output}: is {kind}, not a file; choose a file name")
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.abspath(path)).resolve()
+
+
+def _refuse_app_folders(output: Path) -> None:
+    """Settings, the activity log, its key and head file, installed models and private work
+    folders live under the app's own folders: no output of a user's goes there."""
+    where = Path(os.path.abspath(output)).resolve()
+    if where.is_relative_to(_real(jobs_root())):  # the desktop app's own session cache
+        return
+    for folder in (user_config_dir(), user_data_dir(), user_log_dir()):
+        if where.is_relative_to(_real(folder)):
+            raise InputError(
+                f"{output}: refusing to write into {APP_NAME}'s own folder {folder} (settings, "
+                "activity log, models); choose another folder"
+            )
 
 
 def name_max(folder: Path) -> int:
@@ -124,7 +147,6 @@ def name_max(folder: Path) -> int:
 
 def derived_names(output: Path, *, checkpointed: bool, sidecar: bool) -> list[str]:
     """Every name a job writing `output` creates beside it, the output's own name first."""
-    from app.core import atomic
 
     names = [output.name, lock_path(output).name]
     finals = [output] + ([provenance_path(output)] if sidecar else [])
@@ -187,8 +209,12 @@ def check_output(
                 raise InputError(
                     f"{output}: refusing to write there, its provenance file is {label}"
                 )
+    _refuse_app_folders(output)
     _refuse_special(output)
     _refuse_database(output)
+    if sidecar:  # a folder or FIFO at the sidecar's name would only fail after the scoring
+        _refuse_special(provenance_path(output), of=output)
+        _refuse_database(provenance_path(output))
     _probe_folder(output)
 
 
@@ -205,6 +231,12 @@ def output_lock(output: Path) -> Iterator[None]:
     except OSError as exc:
         raise InputError(f"{output}: cannot lock the output: {exc.strerror or exc}") from None
     try:
+        # Under the lock no live job owns a work file of this output: leftovers of a killed
+        # one (an XLSX job's half-written temporary file) are removed, never adopted.
+        for final in (output, provenance_path(output)):
+            for stale in atomic.stale_temps(final):
+                with suppress(OSError):
+                    stale.unlink()
         yield
     finally:
         lock.release()

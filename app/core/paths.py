@@ -65,3 +65,9 @@ def user_data_dir() -> Path:
 
 def user_log_dir() -> Path:
     return _user_dir("log")
+
+
+def jobs_root(data_dir: Path | None = None) -> Path:
+    """Where the desktop app caches the scored files of its session (the one place under the
+    app's own folders that batch jobs write to)."""
+    return (data_dir or user_data_dir()) / "jobs"

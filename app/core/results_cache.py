@@ -22,7 +22,7 @@ from app.core.batch import BatchOptions, BatchProgress, BatchReport, run_batch
 from app.core.batch_rows import OUTPUT_COLUMNS
 from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError
-from app.core.paths import user_data_dir
+from app.core.paths import jobs_root
 from app.core.results import STRINGS, ResultsTable
 from app.core.scoring import Scorer
 
@@ -106,7 +106,7 @@ def jobs_folder(root: Path | None = None) -> Path:
     Folders older than a day are crash leftovers and are pruned: scored texts may hold personal
     data, which the app keeps no longer than the session (the activity log keeps none by default).
     """
-    base = (root or user_data_dir()) / "jobs"
+    base = jobs_root(root)
     base.mkdir(parents=True, exist_ok=True)
     for old in base.iterdir():
         if old.is_dir() and time.time() - old.stat().st_mtime > 86_400:

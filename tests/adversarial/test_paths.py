@@ -502,6 +502,8 @@ def test_input_changed_during_the_job_fails(
         run_batch(bundled_scorer, options, progress=progress)
     assert not out.exists() and not Path(f"{out}.provenance.json").exists()
     assert not lock_path(out).exists()
+    # Work files of scored text that no resume could use (the input is not the same) are gone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
 def test_provenance_hashes_the_bytes_scored(tmp_path: Path, work: Path) -> None:
