@@ -49,10 +49,10 @@ MISSING_WORDS = frozenset(
 
 ABUSIVE, BENIGN, REJECTED = "abusive", "benign", "rejected"
 MAX_DISTINCT = 1000  # a label column has a few values; more means the wrong column was chosen
-HOW_TO_NAME = "pass --positive V[,V...] (in the app: “Abusive values”)"
+HOW_TO_NAME = "name them with --positive V[,V...] (in the app: “Abusive values”)"
 
 
-def _show(value: str, width: int = 24) -> str:
+def _show(value: str, width: int = 16) -> str:
     if not value:
         return "(blank)"
     return repr(value if len(value) <= width else value[: width - 1] + "…")
@@ -116,7 +116,7 @@ class LabelMapping:
         """Values by rows, most first (then by value, so the order is stable)."""
         return sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))
 
-    def _listing(self, shown: int = 6) -> str:
+    def _listing(self, shown: int = 5) -> str:
         items = self.ordered()
         text = ", ".join(f"{_show(v)} ×{n:,}" for v, n in items[:shown])
         return text + (f" … and {len(items) - shown:,} more" if len(items) > shown else "")
@@ -132,8 +132,8 @@ class LabelMapping:
             has = "has" if len(unknown) == 1 else "have"
             raise InputError(
                 f"{self.source}: cannot tell which labels in column {self.column!r} mean "
-                f"abusive ({some}{' …' if len(unknown) > 3 else ''} {has} no standard meaning); "
-                f"values: {self._listing()} — {HOW_TO_NAME}"
+                f"abusive ({some}{' …' if len(unknown) > 3 else ''} {has} no standard meaning): "
+                f"{self._listing()}; {HOW_TO_NAME}"
             )
         seen = {v.casefold() for v in self.counts}
         absent = [p for p in self.rule.positive_values or () if p.casefold() not in seen]
