@@ -28,6 +28,7 @@ from app.cli_common import (
     thresholds_arg,
     workers_arg,
 )
+from app.cli_labels import flatten_positive, mapping_json, positive_arg, print_mapping
 from app.cli_log import add_log_parser, cmd_log
 from app.cli_models import add_models_parser, cmd_models
 from app.core.messages import fmt_number, fmt_threshold, printable
@@ -86,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="confusion matrices and metrics on a labelled CSV")
     p.add_argument("input", type=Path)
     p.add_argument("--label-column", required=True)
-    p.add_argument("--positive", nargs="+", metavar="VALUE", help="label values meaning abusive")
+    p.add_argument(
+        "--positive",
+        nargs="+",
+        type=positive_arg,
+        metavar="V[,V...]",
+        help="label values meaning abusive (any case); every other value is then benign",
+    )
     p.add_argument("--text-column")
     p.add_argument("--thresholds", type=thresholds_arg, default=[0.45, 0.5])
     p.add_argument("--json", action="store_true")
@@ -301,7 +308,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         scorer,
         args.input,
         label_column=args.label_column,
-        positive_values=args.positive,
+        positive_values=flatten_positive(args.positive),
         text_column=args.text_column,
     )
     summary = summarize(data.scores, data.labels, args.thresholds)
@@ -327,11 +334,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "thresholds": summary["thresholds"],
                 "notes": summary["notes"],
             }
+            | mapping_json(data.mapping)
         )
         return EXIT_OK
     print(
         f"{summary['n']:,} labelled rows ({summary['positives']:,} abusive), model {scorer.version_label}"
     )
+    print_mapping(data.mapping)
     if data.rejected:
         first = data.rejected[0]
         print(f"{len(data.rejected):,} rows rejected, first: line {first.line}: {first.reason}")

@@ -247,7 +247,7 @@ def test_labelled_csv_loads_in_a_worker_and_reports_rejected_rows(
         ("shut up you stupid clown", "abusive"),
         ("see you at the meeting", ""),  # line 5: missing label
         ("thanks for the help", "benign"),
-        ("nobody likes you, loser", "maybe"),  # line 7: unknown label
+        ("nobody likes you, loser", "?"),  # line 7: no label given
         ("great game last night", "no"),
     ]
     path = write_labelled_csv(tmp_path / "labelled.csv", rows)
@@ -261,8 +261,12 @@ def test_labelled_csv_loads_in_a_worker_and_reports_rejected_rows(
     assert panel.dataset.texts == direct.texts
     rejected = panel.controls.rejected.text()
     assert rejected.startswith(
-        "2 of 7 rows rejected: line 5 (missing label), line 7 (label 'maybe'"
+        "2 of 7 rows rejected: line 5 (missing label), line 7 (label '?' means no label"
     )
+    # Each spelling and what it was taken as, with the data shown.
+    summary = panel.controls.summary.text()
+    for shown in ("'1' 1 → abusive", "(blank) 1 → rejected", "'?' 1 → rejected"):
+        assert shown in summary
     panel.slider.setValue(50)
     assert_shows(panel, ThresholdAnalysis(direct.scores, direct.labels), 0.5)
     panel.show_cell(0, 0)
@@ -381,3 +385,21 @@ def test_applied_finder_threshold_reads_applied_and_is_logged_once(qtbot, app_co
         assert len(app_context.activity.query(action="threshold_applied")) == 1
     finally:
         panel.shutdown()
+
+
+def test_labelled_csv_with_unmappable_labels_is_refused_naming_them(
+    panel, qtbot, app_context, tmp_path
+):
+    rows = [("you idiot", "0"), ("hello", "1"), ("have a nice day", "2"), ("moron", "2")]
+    path = write_labelled_csv(tmp_path / "davidson.csv", rows)
+    panel.load_labeled_csv(path, "label")
+    qtbot.waitUntil(lambda: app_context.state.running_jobs == 0)
+    notice = panel.controls.notice.text()
+    assert "davidson.csv" in notice and "'2' has no standard meaning" in notice
+    assert "'2' ×2" in notice and "Abusive values" in notice
+    assert panel.dataset.name == "Bundled evaluation set (all)"  # nothing guessed, nothing shown
+    panel.load_labeled_csv(path, "label", ["0"])
+    qtbot.waitUntil(lambda: panel.dataset is not None and panel.dataset.name == "davidson.csv")
+    summary = panel.controls.summary.text()
+    for shown in ("'2' 2 → benign", "'0' 1 → abusive", "'1' 1 → benign"):
+        assert shown in summary

@@ -1,9 +1,10 @@
 """Reading an analyst's labelled CSV and scoring it, for evaluation and the threshold explorer.
 
-Label values are matched after trimming and case-folding. With ``positive_values`` given, those
-values mean abusive and every other non-empty value benign. Without it, a documented vocabulary
-is used (``POSITIVE_WORDS`` / ``NEGATIVE_WORDS``) and an unknown value rejects the row, naming it,
-rather than guessing. Rows with an empty label or empty text are rejected with their line numbers.
+What each label value means is decided by `app.core.label_mapping` (the one rule, shared with the
+Batch panel): the file is read twice, first its labels only, so that a column that cannot be
+mapped with certainty, or an abusive value that never occurs, is refused before any scoring; the
+mapping reported is counted on the second read, the one actually scored. Rows with an empty
+text, or a label taken as "rejected", are rejected with their line numbers.
 """
 
 from __future__ import annotations
@@ -11,34 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from app.core.csv_input import RejectedRow, iter_chunks
 from app.core.csv_sniff import choose_text_column, sniff
 from app.core.errors import InputError
+from app.core.label_mapping import ABUSIVE, BENIGN, LabelMapping, LabelRule
 from app.core.scoring import Scorer
-
-POSITIVE_WORDS = frozenset(
-    {
-        "1",
-        "true",
-        "yes",
-        "y",
-        "abusive",
-        "abuse",
-        "off",
-        "offensive",
-        "hate",
-        "toxic",
-        "flagged",
-        "positive",
-    }
-)
-NEGATIVE_WORDS = frozenset(
-    {"0", "false", "no", "n", "benign", "not", "neither", "none", "clean", "ok", "negative"}
-)
-
 
 # Usual names of a gold-label column, matched after trimming, folding spaces and case.
 LABEL_COLUMN_NAMES = (
@@ -82,19 +64,35 @@ class LabeledScores:
     label_column: str
     rows_read: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
+    mapping: LabelMapping | None = None  # each label value, its rows, what it was taken as
 
 
 def label_parser(positive_values: Sequence[str] | None) -> Callable[[str], int | None]:
-    """A function from a raw label cell to 1, 0, or None (not understood)."""
-    if positive_values:
-        positives = {v.strip().casefold() for v in positive_values}
-        return lambda raw: 1 if raw.strip().casefold() in positives else 0
+    """A function from a raw label cell to 1, 0, or None (rejected or unknown): `LabelRule`."""
+    rule = LabelRule.of(positive_values)
+    codes = {ABUSIVE: 1, BENIGN: 0}
+    return lambda raw: codes.get(rule.taken_as(raw.strip()) or "")
 
-    def parse(raw: str) -> int | None:
-        value = raw.strip().casefold()
-        return 1 if value in POSITIVE_WORDS else 0 if value in NEGATIVE_WORDS else None
 
-    return parse
+def _survey_labels(
+    path: str | Path,
+    sniffed: Any,
+    columns: tuple[int, int],
+    mapping: LabelMapping,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    """First read: count the labels of rows with a text, and refuse what cannot be mapped."""
+    ti, li = columns
+    for chunk in iter_chunks(
+        path, sniffed.format, header_expected=sniffed.header, cancelled=cancelled
+    ):
+        for row in chunk.rows:
+            if row[ti].strip():
+                mapping.add(row[li].strip())
+        if progress:  # the labels-only read is the first tenth of the work
+            progress(chunk.bytes_read // 10, sniffed.size_bytes)
+    mapping.check()
 
 
 def read_labeled_scores(
@@ -120,11 +118,16 @@ def read_labeled_scores(
     if text_name == label_name:
         raise InputError(f"{path}: the text column and the label column are both {label_name!r}")
     ti, li = sniffed.header.index(text_name), sniffed.header.index(label_name)
-    parse = label_parser(positive_values)
+    rule = LabelRule.of(positive_values)
+    _survey_labels(
+        path, sniffed, (ti, li), LabelMapping(str(path), label_name, rule), progress, cancelled
+    )
+    mapping = LabelMapping(str(path), label_name, rule)
     scores, labels, lines, texts = [], [], [], []
     result = LabeledScores(
-        np.empty(0), np.empty(0, np.int8), np.empty(0, np.int64), None, text_name, label_name
-    )
+        np.empty(0), np.empty(0, np.int8), np.empty(0, np.int64), None, text_name, label_name,
+        mapping=mapping,
+    )  # fmt: skip
     for chunk in iter_chunks(
         path, sniffed.format, header_expected=sniffed.header, cancelled=cancelled
     ):
@@ -132,33 +135,31 @@ def read_labeled_scores(
         result.rejected.extend(chunk.rejected)
         keep_rows, keep_texts_chunk = [], []
         for row, line in zip(chunk.rows, chunk.lines, strict=True):
-            raw_label = row[li]
-            label = parse(raw_label) if raw_label.strip() else None
             if not row[ti].strip():
                 result.rejected.append(RejectedRow(line, "blank text"))
-            elif label is None:
-                reason = (
-                    "missing label"
-                    if not raw_label.strip()
-                    else (
-                        f"label {raw_label.strip()!r} is neither a known abusive nor benign value "
-                        "(name the values that mean abusive)"
-                    )
-                )
-                result.rejected.append(RejectedRow(line, reason))
-            else:
-                keep_rows.append(label)
+                continue
+            value = row[li].strip()
+            taken = mapping.add(value)
+            if taken in (ABUSIVE, BENIGN):
+                keep_rows.append(1 if taken == ABUSIVE else 0)
                 keep_texts_chunk.append(row[ti])
                 lines.append(line)
+            else:
+                result.rejected.append(RejectedRow(line, rule.reason(value)))
         if keep_texts_chunk:
             scores.append(scorer.score_many(keep_texts_chunk)[0])
             labels.extend(keep_rows)
             if keep_texts:
                 texts.extend(keep_texts_chunk)
         if progress:
-            progress(chunk.bytes_read, sniffed.size_bytes)
+            size = sniffed.size_bytes
+            progress(size // 10 + chunk.bytes_read * 9 // 10, size)
+    mapping.check()  # again: the file may have changed since the first read
     if not labels:
-        raise InputError(f"{path}: no row has both a text and a usable label")
+        raise InputError(
+            f"{path}: no row has both a text and a usable label "
+            f"(column {label_name!r}: {mapping.summary() or 'no rows'})"
+        )
     result.scores = np.concatenate(scores)
     result.labels = np.asarray(labels, dtype=np.int8)
     result.lines = np.asarray(lines, dtype=np.int64)

@@ -5,6 +5,7 @@ Layout and display only: the panel connects the signals and decides what to show
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Sequence
 
@@ -213,7 +214,8 @@ class ThresholdControls(QScrollArea):
         self.summary.setText(
             f"{a.n:,} rows, {a.positives:,} abusive ({100 * a.positives / a.n:.1f}%)"
             + ("" if math.isnan(auc) else f", ROC AUC {auc:.3f}")  # NaN: a single class
-            + (f"<br><span style='color:#666'>{note}</span>" if note else "")
+            # Escaped: the note quotes the file's label values and column names.
+            + (f"<br><span style='color:#666'>{html.escape(note, False)}</span>" if note else "")
         )
         self.rejected.setText(describe_rejected(rejected, a.n + len(rejected)))
         self.rejected.setToolTip("\n".join(f"line {r.line}: {r.reason}" for r in rejected[:50]))

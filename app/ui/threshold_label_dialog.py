@@ -48,10 +48,12 @@ class LabelColumnDialog(QDialog):
         if text_column in header:
             self.text_combo.setCurrentText(text_column)
         self.positive_edit = QLineEdit()
-        self.positive_edit.setPlaceholderText("e.g. offensive, hate   (blank: 1/yes/abusive/…)")
+        self.positive_edit.setPlaceholderText("e.g. offensive, hate   (blank: 1/0, yes/no, …)")
         self.positive_edit.setToolTip(
-            "Values meaning abusive, separated by commas; every other value then means benign. "
-            "Blank: the standard words are used and unknown values are rejected and reported."
+            "Values meaning abusive, separated by commas (any case); every other value then "
+            "means benign, except blank and “?”/“n/a”, which are left out. Blank: the standard "
+            "words (1/0, yes/no, true/false, abusive/benign, …); a column with any other value "
+            "is refused rather than guessed. The data summary lists what each value became."
         )
         form = QFormLayout()
         form.addRow("Label column", self.label_combo)

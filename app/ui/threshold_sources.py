@@ -113,7 +113,9 @@ class LabeledCsvJob:
             cancelled=cancelled,
             **self.options,
         )
-        note = f"labels from “{data.label_column}”, texts from “{data.text_column}”"
+        # The mapping is shown with the data: no number rests on a mapping the user did not see.
+        mapping = data.mapping.summary() if data.mapping else ""
+        note = f"labels from “{data.label_column}” ({mapping}), texts from “{data.text_column}”"
         return Dataset.build(
             self.path.name, data.scores, data.labels, texts=data.texts, lines=data.lines,
             note=note, rejected=data.rejected,
