@@ -132,6 +132,8 @@ class ActivityLog:
         """The user's log. A damaged key, or a missing one beside a log that holds events,
         raises ActivityKeyError instead of making a new key (old HMACs would stop matching)."""
         db, key_path = data_dir / "activity.sqlite3", data_dir / "activity.key"
+        if os.path.islink(db) or (os.path.lexists(db) and not os.path.isfile(db)):
+            raise LogWriteError(f"activity log {db} is not a regular file; nothing is logged")
         key = read_secret(key_path, db)
         if key is None:
             has_events = _holds_events(db) or head_path(db).exists()

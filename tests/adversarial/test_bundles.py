@@ -447,7 +447,8 @@ def test_trust_is_not_granted_when_it_cannot_be_logged(home, tmp_path, monkeypat
     (home / "data").mkdir(parents=True)
     (home / "data" / "activity.sqlite3").mkdir()  # the log cannot be opened
     code, _, err = run_main(monkeypatch, capsys, home, "models", "trust", str(key))
-    assert_refused(code, err, 3, key, "not trusted")
+    # Refused on the log, which is what is broken; nothing trusted.
+    assert_refused(code, err, 3, home / "data" / "activity.sqlite3", "not a regular file")
     assert not (home / "config" / "trusted_keys" / "analyst-team.pem").exists()
 
 
