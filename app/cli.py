@@ -21,6 +21,7 @@ from app.cli_activity import activity_log, cli_settings
 from app.cli_common import (
     EXIT_MODEL,
     EXIT_OK,
+    EXIT_USAGE,
     OneLineParser,
     run_command,
     say,
@@ -73,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue an interrupted CSV job from its checkpoint (XLSX jobs restart)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files at -o/--report even if they are not earlier outputs",
     )
 
     p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
@@ -204,7 +210,10 @@ def cmd_score_text(args: argparse.Namespace) -> int:
 
 
 def _score_format(args: argparse.Namespace) -> str:
-    return args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
+    """The extension decides (.xlsx: XLSX, else CSV); a contradicting --format was refused."""
+    from app.core.output_names import output_format
+
+    return output_format(args.output, args.format)
 
 
 class Stopped(KeyboardInterrupt):
@@ -229,8 +238,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from app.core.output_guard import check_score_paths
     from app.core.parallel import usable_workers
 
+    from app.cli_outputs import check_score_outputs
+
     fmt = _score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
+    outputs = check_score_outputs(args, fmt)  # an existing file: ours, --overwrite, or refused
     workers = min(4, os.cpu_count() or 1)
     if args.workers is not None:  # the parser has refused anything below 1
         workers, note = usable_workers(args.workers)
@@ -268,7 +280,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         challenger = ModelRegistry.default(cli_settings()).load(args.challenger)
     from app.cli_activity import batch_logged
 
-    with batch_logged(args.input, options.threshold, scorer, challenger) as finished:
+    with batch_logged(
+        args.input, options.threshold, scorer, challenger, outputs.facts
+    ) as finished:
         report = run_batch(
             scorer,
             options,
@@ -285,6 +299,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         atomic_write_json(args.report, report.as_dict())
     print(report.summary())
+    outputs.say_replaced()
     return EXIT_OK
 
 
@@ -410,6 +425,17 @@ COMMANDS = {
 }
 
 
+def _format_refusal(args: argparse.Namespace) -> str:
+    """A usage error (one line) if --format contradicts the output's extension."""
+    from app.core.output_names import FormatConflict
+
+    try:
+        _score_format(args)
+    except FormatConflict as exc:
+        return f"{APP_NAME} score: error: {exc} (see {APP_NAME} score --help)"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_test:
@@ -421,6 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.core.private_tmp import clean_stale
 
     clean_stale()  # temporary files of runs that were killed
+    if args.command == "score" and (refusal := _format_refusal(args)):
+        say(refusal)
+        return EXIT_USAGE
     resumable = args.command == "score" and _score_format(args) == "csv"  # XLSX restarts
     hint = "; score again with --resume to continue" if resumable else ""
     return run_command(lambda: COMMANDS[args.command](args), interrupted_hint=hint)

@@ -23,6 +23,11 @@ def add_log_parser(sub: Any) -> None:
     p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
     p.add_argument("output", type=Path)
     p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing file even if it is not an earlier export",
+    )
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -35,7 +40,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     db = _db_path(args)
     if args.log_command == "verify":
         return _verify(db)
-    return _export(db, Path(args.output))
+    return _export(db, Path(args.output), args.overwrite)
 
 
 def _verify(db: Path) -> int:
@@ -66,8 +71,10 @@ def _refuse_overwrite(db: Path, output: Path) -> None:
     check_output(output, protected)
 
 
-def _export(db: Path, output: Path) -> int:
+def _export(db: Path, output: Path, overwrite: bool) -> int:
     import sqlite3
+
+    from app.cli_outputs import check_log_export
 
     from app.core.activity_verify import COLUMNS, iter_events, open_readonly
     from app.core.atomic import atomic_open
@@ -75,6 +82,7 @@ def _export(db: Path, output: Path) -> int:
     from app.core.export import CsvExportWriter
 
     _refuse_overwrite(db, output)
+    outputs = check_log_export(output, overwrite)  # an earlier export, --overwrite, or refused
     with closing(open_readonly(db)) as conn:
         try:
             with atomic_open(output) as fh:
@@ -85,4 +93,5 @@ def _export(db: Path, output: Path) -> int:
         except sqlite3.Error as exc:
             raise InputError(f"cannot read the activity log {db}: {exc}") from None
     print(f"wrote {written:,} events to {output}")
+    outputs.say_replaced()
     return 0
