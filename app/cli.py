@@ -234,11 +234,10 @@ def _stop_on_signals() -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from app.cli_outputs import check_score_outputs
     from app.core.batch import BatchOptions, run_batch
     from app.core.output_guard import check_score_paths
     from app.core.parallel import usable_workers
-
-    from app.cli_outputs import check_score_outputs
 
     fmt = _score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
@@ -280,9 +279,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         challenger = ModelRegistry.default(cli_settings()).load(args.challenger)
     from app.cli_activity import batch_logged
 
-    with batch_logged(
-        args.input, options.threshold, scorer, challenger, outputs.facts
-    ) as finished:
+    with batch_logged(args.input, options.threshold, scorer, challenger, outputs.facts) as finished:
         report = run_batch(
             scorer,
             options,

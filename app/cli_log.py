@@ -57,31 +57,17 @@ def _verify(db: Path) -> int:
     return 0 if ok else 1
 
 
-def _refuse_overwrite(db: Path, output: Path) -> None:
-    """The export never replaces the log, its head or key, or any other SQLite database: the
-    same output checks as every command's (`app.core.output_guard`)."""
-    from app.core.activity_head import head_path
-    from app.core.output_guard import check_output
-
-    protected = {
-        "the activity log": db,
-        "the activity log's head file": head_path(db),
-        "the activity log's key": db.parent / "activity.key",
-    }
-    check_output(output, protected)
-
-
 def _export(db: Path, output: Path, overwrite: bool) -> int:
     import sqlite3
 
     from app.cli_outputs import check_log_export
-
     from app.core.activity_verify import COLUMNS, iter_events, open_readonly
     from app.core.atomic import atomic_open
     from app.core.errors import InputError
     from app.core.export import CsvExportWriter
+    from app.core.output_names import check_log_export_target
 
-    _refuse_overwrite(db, output)
+    check_log_export_target(db, output)  # never the log, its head, key, or any database
     outputs = check_log_export(output, overwrite)  # an earlier export, --overwrite, or refused
     with closing(open_readonly(db)) as conn:
         try:

@@ -31,7 +31,9 @@ from app.core.errors import InputError
 __all__ = [
     "CSV_EXTENSIONS",
     "FormatConflict",
+    "check_log_export_target",
     "check_replace",
+    "export_name_refusal",
     "output_format",
     "replaced_note",
 ]
@@ -72,6 +74,16 @@ def output_format(output: Path, requested: str | None) -> str:
     return requested
 
 
+def export_name_refusal(path: Path, fmt: str) -> str | None:
+    """For a save dialog: why `path` cannot hold a `fmt` export (its extension says otherwise),
+    or None if it can."""
+    try:
+        output_format(path, fmt)
+    except FormatConflict:
+        return f"Not exported: {path.name} is not a .{fmt} name; choose a name ending in .{fmt}."
+    return None
+
+
 def _head(path: Path) -> bytes | None:
     """The first bytes of a regular file (never blocks on a FIFO), or None if unreadable."""
     try:
@@ -100,7 +112,9 @@ def _ends_with_ours(header: list[str]) -> bool:
 
     for ours in (OUTPUT_COLUMNS + CHALLENGER_COLUMNS, OUTPUT_COLUMNS):
         tail = header[-len(ours) :] if len(header) >= len(ours) else []
-        if tail and all(re.fullmatch(rf"{name}(_\d+)?", cell) for name, cell in zip(ours, tail)):
+        if tail and all(
+            re.fullmatch(rf"{name}(_\d+)?", cell) for name, cell in zip(ours, tail, strict=True)
+        ):
             return True
     return False
 
@@ -200,6 +214,20 @@ def check_replace(
         f"{output}: already exists and is not an earlier abuse-desk output ({_WHAT[kind]}); "
         f"choose another name, or {hint}"
     )
+
+
+def check_log_export_target(db: Path, output: Path) -> None:
+    """A log export never replaces the log, its head or key, or any other SQLite database:
+    the same output checks as every command's (`output_guard.check_output`)."""
+    from app.core.activity_head import head_path
+    from app.core.output_guard import check_output
+
+    protected = {
+        "the activity log": db,
+        "the activity log's head file": head_path(db),
+        "the activity log's key": db.parent / "activity.key",
+    }
+    check_output(output, protected)
 
 
 def replaced_note(paths: list[Path]) -> str:
