@@ -210,9 +210,10 @@ def check_replace(
         return "earlier"
     if overwrite:
         return "overwrite"
+    link = f", a link to {os.path.realpath(output)}" if os.path.islink(output) else ""
     raise InputError(
-        f"{output}: already exists and is not an earlier abuse-desk output ({_WHAT[kind]}); "
-        f"choose another name, or {hint}"
+        f"{output}: already exists{link} and is not an earlier abuse-desk output "
+        f"({_WHAT[kind]}); choose another name, or {hint}"
     )
 
 
