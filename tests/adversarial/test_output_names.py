@@ -308,7 +308,8 @@ def test_gui_export_replaces_a_confirmed_file_and_refuses_a_wrong_extension(
         chosen = (str(tmp_path / "book.xlsx"), "*.csv")
         monkeypatch.setattr(module.QFileDialog, "getSaveFileName", lambda *a, **k: chosen)
         panel.export_dialog("csv")  # CSV text under an .xlsx name: refused
-        assert "book.xlsx" in panel.status.text()
+        assert "book.xlsx" in panel.status.text() and "Not exported" in panel.status.text()
+        assert panel.jobs.export_worker is None  # no export was started
         assert (tmp_path / "book.xlsx").read_bytes() == NOTES
     finally:
         panel.shutdown()
@@ -326,3 +327,33 @@ def test_core_export_refuses_a_foreign_file_without_overwrite(tmp_path: Path) ->
     with pytest.raises(InputError, match="notes.csv"):
         export_scored(cache, tmp_path / "notes.csv", "csv", report=report, threshold=0.5)
     assert (tmp_path / "notes.csv").read_bytes() == NOTES
+
+
+@pytest.mark.parametrize("case", ["unconfirmed-suffix", "activity-db", "xlsx-name"])
+def test_gui_activity_export_refusals(
+    qtbot, app_context, worker_pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """The dialog confirmed "notes", not the "notes.csv" the panel adds; the log itself (an
+    SQLite file) is never a target; CSV text is never written under an .xlsx name."""
+    from app.ui import activity_panel as module
+
+    app_context.log("app_started")  # something to export
+    target = {
+        "unconfirmed-suffix": tmp_path / "notes.csv",
+        "activity-db": Path(app_context.activity.path),
+        "xlsx-name": tmp_path / "book.xlsx",
+    }[case]
+    if case != "activity-db":
+        target.write_bytes(NOTES)
+    before = target.read_bytes()
+    chosen = str(tmp_path / "notes") if case == "unconfirmed-suffix" else str(target)
+    monkeypatch.setattr(module.QFileDialog, "getSaveFileName", lambda *a, **k: (chosen, ""))
+    panel = module.ActivityPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    try:
+        panel._on_export_clicked()
+        assert panel.result_label.text().startswith("✗"), panel.result_label.text()
+        assert target.name in panel.result_label.text()
+        assert target.read_bytes() == before
+    finally:
+        panel.shutdown()
