@@ -31,6 +31,7 @@ from app.cli_common import (
 )
 from app.cli_log import add_log_parser, cmd_log
 from app.cli_models import add_models_parser, cmd_models
+from app.cli_outputs import format_refusal
 from app.core.messages import fmt_number, fmt_threshold, printable
 
 
@@ -54,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=threshold_arg, help="decision threshold (default: the model's, 0.45)"
     )
     p.add_argument(
-        "--format", choices=("csv", "xlsx"), help="output format (default: from the extension)"
+        "--format",
+        choices=("csv", "xlsx"),
+        help="output format (default: from the extension; must not contradict it)",
     )
     p.add_argument("--report", type=Path, help="write the ledger and provenance as JSON")
     p.add_argument("--encoding", help="override the detected encoding (e.g. utf-8, cp1252)")
@@ -422,17 +425,6 @@ COMMANDS = {
 }
 
 
-def _format_refusal(args: argparse.Namespace) -> str:
-    """A usage error (one line) if --format contradicts the output's extension."""
-    from app.core.output_names import FormatConflict
-
-    try:
-        _score_format(args)
-    except FormatConflict as exc:
-        return f"{APP_NAME} score: error: {exc} (see {APP_NAME} score --help)"
-    return ""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_test:
@@ -443,10 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(args.model)
     from app.core.private_tmp import clean_stale
 
-    clean_stale()  # temporary files of runs that were killed
-    if args.command == "score" and (refusal := _format_refusal(args)):
-        say(refusal)
+    if args.command == "score" and (refusal := format_refusal(args.output, args.format)):
+        say(refusal)  # a usage error, before anything is touched
         return EXIT_USAGE
+    clean_stale()  # temporary files of runs that were killed
     resumable = args.command == "score" and _score_format(args) == "csv"  # XLSX restarts
     hint = "; score again with --resume to continue" if resumable else ""
     return run_command(lambda: COMMANDS[args.command](args), interrupted_hint=hint)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app import APP_NAME
 from app.cli_common import say
-from app.core.output_names import check_replace, replaced_note
+from app.core.output_names import FormatConflict, check_replace, output_format, replaced_note
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,12 @@ def check_log_export(output: Path, overwrite: bool) -> Outputs:
     state = check_replace(output, "log", overwrite=overwrite)
     facts = OutputFacts(output, "csv", None, False, state is not None)
     return Outputs(facts, [output] if state == "earlier" else [])
+
+
+def format_refusal(output: Path, requested: str | None) -> str:
+    """`score`'s usage error (one line) if --format contradicts the output's extension."""
+    try:
+        output_format(output, requested)
+    except FormatConflict as exc:
+        return f"{APP_NAME} score: error: {exc} (see {APP_NAME} score --help)"
+    return ""
