@@ -21,6 +21,7 @@ from app.cli_activity import activity_log, cli_settings
 from app.cli_common import (
     EXIT_MODEL,
     EXIT_OK,
+    EXIT_USAGE,
     OneLineParser,
     run_command,
     say,
@@ -31,6 +32,7 @@ from app.cli_common import (
 from app.cli_labels import flatten_positive, mapping_json, positive_arg, print_mapping
 from app.cli_log import add_log_parser, cmd_log
 from app.cli_models import add_models_parser, cmd_models
+from app.cli_outputs import format_refusal
 from app.core.messages import fmt_number, fmt_threshold, printable
 
 
@@ -54,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=threshold_arg, help="decision threshold (default: the model's, 0.45)"
     )
     p.add_argument(
-        "--format", choices=("csv", "xlsx"), help="output format (default: from the extension)"
+        "--format",
+        choices=("csv", "xlsx"),
+        help="output format (default: from the extension; must not contradict it)",
     )
     p.add_argument("--report", type=Path, help="write the ledger and provenance as JSON")
     p.add_argument("--encoding", help="override the detected encoding (e.g. utf-8, cp1252)")
@@ -74,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue an interrupted CSV job from its checkpoint (XLSX jobs restart)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files at -o/--report even if they are not earlier outputs",
     )
 
     p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
@@ -211,7 +220,10 @@ def cmd_score_text(args: argparse.Namespace) -> int:
 
 
 def _score_format(args: argparse.Namespace) -> str:
-    return args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
+    """The extension decides (.xlsx: XLSX, else CSV); a contradicting --format was refused."""
+    from app.core.output_names import output_format
+
+    return output_format(args.output, args.format)
 
 
 class Stopped(KeyboardInterrupt):
@@ -232,12 +244,14 @@ def _stop_on_signals() -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from app.cli_outputs import check_score_outputs
     from app.core.batch import BatchOptions, run_batch
     from app.core.output_guard import check_score_paths
     from app.core.parallel import usable_workers
 
     fmt = _score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
+    outputs = check_score_outputs(args, fmt)  # an existing file: ours, --overwrite, or refused
     workers = min(4, os.cpu_count() or 1)
     if args.workers is not None:  # the parser has refused anything below 1
         workers, note = usable_workers(args.workers)
@@ -278,7 +292,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from app.cli_activity import batch_logged
 
     try:
-        with batch_logged(args.input, options.threshold, scorer, challenger) as finished:
+        with batch_logged(
+            args.input, options.threshold, scorer, challenger, outputs.facts
+        ) as finished:
             report = run_batch(
                 scorer,
                 options,
@@ -296,6 +312,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         atomic_write_json(args.report, report.as_dict())
     print(report.summary())
+    outputs.say_replaced()
     return EXIT_OK
 
 
@@ -433,6 +450,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(args.model)
     from app.core.private_tmp import clean_stale
 
+    if args.command == "score" and (refusal := format_refusal(args.output, args.format)):
+        say(refusal)  # a usage error, before anything is touched
+        return EXIT_USAGE
     clean_stale()  # temporary files of runs that were killed
     resumable = args.command == "score" and _score_format(args) == "csv"  # XLSX restarts
     hint = "; score again with --resume to continue" if resumable else ""

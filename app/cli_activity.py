@@ -69,18 +69,27 @@ def log_one(action: str, **values: Any) -> None:
 
 @contextmanager
 def batch_logged(
-    input_path: Any, threshold: float, scorer: Any, challenger: Any = None
+    input_path: Any, threshold: float, scorer: Any, challenger: Any = None, output: Any = None
 ) -> Iterator[Callable[[Any], None]]:
     """Log ``batch_started`` before a CSV is scored (no log, no scoring), and yield the
     function that logs ``batch_finished`` with the report; a failure or interruption is
-    logged too (best effort: the error being raised is what the user must see)."""
+    logged too (best effort: the error being raised is what the user must see). `output`
+    (`app.cli_outputs.OutputFacts`) says what is written, so an auditor sees it in both."""
     from app.core.errors import JobCancelled
+
+    def detail(*parts: str | None, text_column: str | None = None) -> str | None:
+        written = output.detail(text_column) if output is not None else None
+        return "; ".join(p for p in (written, *parts) if p) or None
 
     with activity_log() as log:
         model = {"model_version": scorer.version_label}
         shadow = f"challenger {challenger.version_label}" if challenger is not None else None
         log.record(
-            "batch_started", file_name=input_path.name, threshold=threshold, detail=shadow, **model
+            "batch_started",
+            file_name=input_path.name,
+            threshold=threshold,
+            detail=detail(shadow),
+            **model,
         )
 
         def finished(report: Any) -> None:
@@ -93,7 +102,7 @@ def batch_logged(
                 file_sha256=report.input_sha256,
                 threshold=report.threshold,
                 model_version=report.model_version,
-                detail=report.disagreement() or None,
+                detail=detail(report.disagreement(), text_column=report.text_column),
             )
 
         try:

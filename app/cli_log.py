@@ -23,6 +23,11 @@ def add_log_parser(sub: Any) -> None:
     p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
     p.add_argument("output", type=Path)
     p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing file even if it is not an earlier export",
+    )
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -35,7 +40,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     db = _db_path(args)
     if args.log_command == "verify":
         return _verify(db)
-    return _export(db, Path(args.output))
+    return _export(db, Path(args.output), args.overwrite)
 
 
 def _verify(db: Path) -> int:
@@ -52,29 +57,18 @@ def _verify(db: Path) -> int:
     return 0 if ok else 1
 
 
-def _refuse_overwrite(db: Path, output: Path) -> None:
-    """The export never replaces the log, its head or key, or any other SQLite database: the
-    same output checks as every command's (`app.core.output_guard`)."""
-    from app.core.activity_head import head_path
-    from app.core.output_guard import check_output
-
-    protected = {
-        "the activity log": db,
-        "the activity log's head file": head_path(db),
-        "the activity log's key": db.parent / "activity.key",
-    }
-    check_output(output, protected)
-
-
-def _export(db: Path, output: Path) -> int:
+def _export(db: Path, output: Path, overwrite: bool) -> int:
     import sqlite3
 
+    from app.cli_outputs import check_log_export
     from app.core.activity_verify import COLUMNS, iter_events, open_readonly
     from app.core.atomic import atomic_open
     from app.core.errors import InputError
     from app.core.export import CsvExportWriter
+    from app.core.output_names import check_log_export_target
 
-    _refuse_overwrite(db, output)
+    check_log_export_target(db, output)  # never the log, its head, key, or any database
+    outputs = check_log_export(output, overwrite)  # an earlier export, --overwrite, or refused
     with closing(open_readonly(db)) as conn:
         try:
             with atomic_open(output) as fh:
@@ -85,4 +79,5 @@ def _export(db: Path, output: Path) -> int:
         except sqlite3.Error as exc:
             raise InputError(f"cannot read the activity log {db}: {exc}") from None
     print(f"wrote {written:,} events to {output}")
+    outputs.say_replaced()
     return 0

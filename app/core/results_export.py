@@ -24,6 +24,7 @@ from app.core.export import CsvExportWriter, XlsxExportWriter, write_provenance_
 from app.core.export_cells import restore_cell
 from app.core.export_xlsx import check_xlsx_width
 from app.core.output_guard import check_output
+from app.core.output_names import check_replace
 from app.core.results import ViewSpec
 from app.core.scoring import label_for
 
@@ -63,9 +64,12 @@ def export_scored(
     spec: ViewSpec | None = None,
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    overwrite: bool = False,
 ) -> int:
     """Stream the scored cache into `dest` (csv or xlsx), relabelled at `threshold`.
 
+    An existing `dest` is replaced only if it is an earlier export of ours or `overwrite` is
+    given (the GUI gives it once its save dialog has asked the user to confirm replacing).
     `keep` (a boolean mask in file order, e.g. `filter_mask`) selects rows; `spec` only names
     that filter in the provenance. Returns the number of rows written. The cache is a CSV
     whose cells were neutralised; each is restored to the analyst's text (`restore_cell`) and
@@ -78,6 +82,7 @@ def export_scored(
     # The same checks as a batch job's output: never the scored input, a database, a folder...
     protected = {"the scored input": Path(report.input), "the job's cache file": cache}
     check_output(dest, protected, sidecar=fmt == "csv")
+    check_replace(dest, fmt, overwrite=overwrite, hint="choose it in the save dialog to replace it")
     with open(cache, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = [restore_cell(name) for name in next(reader)]

@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.activity import ACTIONS
+from app.core.errors import InputError
+from app.core.output_names import check_log_export_target, check_replace, export_name_refusal
 from app.core.state import AppContext
 from app.ui.activity_model import COLUMN_WIDTHS, EventTableModel, count_summary, privacy_notice
 from app.ui.workers import Worker, WorkerPool
@@ -201,8 +203,13 @@ class ActivityPanel(QWidget):
         self.refresh()
 
     # --- actions ------------------------------------------------------------------------------
-    def export_csv(self, path: Path) -> int:
-        """Write every event matching the filters (not only those shown); returns the count."""
+    def export_csv(self, path: Path, *, overwrite: bool = True) -> int:
+        """Write every event matching the filters (not only those shown); returns the count.
+
+        Never onto the log, its head or key, or a database; an existing file only if
+        `overwrite` (the save dialog asked about that very name) or it is an earlier export."""
+        check_log_export_target(self.ctx.activity.path, Path(path))
+        check_replace(Path(path), "log", overwrite=overwrite, hint="choose it in the dialog")
         filters = self.filters()
         events = self.ctx.activity.query(**filters, limit=None)
         written = int(self.ctx.activity.export_csv(Path(path), events))
@@ -224,11 +231,15 @@ class ActivityPanel(QWidget):
         if not chosen:
             return
         path = Path(chosen)
+        confirmed = bool(path.suffix)  # the dialog asked about this name, not about name.csv
         if not path.suffix:
             path = path.with_suffix(".csv")
+        if (refusal := export_name_refusal(path, "csv")) is not None:
+            self._show_result(False, refusal)
+            return
         try:
-            self.export_csv(path)
-        except OSError as exc:
+            self.export_csv(path, overwrite=confirmed)
+        except (OSError, InputError) as exc:
             self._show_result(False, f"Export failed: {exc}")
 
     def verify(self) -> None:

@@ -248,6 +248,7 @@ class JobQueue(QWidget):
         run = partial(
             export_scored, result.cache_path, path, fmt,
             report=result.report, threshold=threshold, keep=keep, spec=spec,
+            overwrite=True,  # the save dialog has asked the user before replacing a file
         )  # fmt: skip
         self._export, self._outcome = (job, path, fmt, threshold, spec), "done"
         self.ctx.state.job_started()

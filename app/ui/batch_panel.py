@@ -26,6 +26,7 @@ from app.core.csv_sniff import SniffResult, sniff
 from app.core.errors import AbuseDeskError
 from app.core.labeled import guess_label_column
 from app.core.limits import Limits, format_bytes
+from app.core.output_names import export_name_refusal
 from app.core.results import ResultsTable, filter_mask, threshold_dataset
 from app.core.state import AppContext
 from app.ui.batch_jobs import BatchJob, JobQueue
@@ -212,8 +213,13 @@ class BatchPanel(BatchPanelView):
         folder = Path(self.ctx.settings.last_folder or Path.home())
         suggested = folder / f"{self.shown.path.stem}-scored.{fmt}"
         name, _ = QFileDialog.getSaveFileName(self, "Export results", str(suggested), f"*.{fmt}")
-        if name:
-            self.export(Path(name), fmt)
+        if not name:
+            return
+        path = Path(name)
+        if (refusal := export_name_refusal(path, fmt)) is not None:
+            self.status.setText(refusal)  # a CSV named .xlsx (or the reverse) opens as garbage
+            return
+        self.export(path, fmt)
 
     def export(self, path: Path, fmt: str) -> None:
         """Export the shown results in the background (see `export_done`), labelled as shown."""

@@ -403,14 +403,15 @@ def test_second_job_on_the_same_output_is_refused(tmp_path: Path, work: Path) ->
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        args = ["score", str(work / "in.csv"), "-o", str(out), "--quiet"]
+        # --overwrite: "previous result" is not our output; the lock is what refuses here.
+        args = ["score", str(work / "in.csv"), "-o", str(out), "--quiet", "--overwrite"]
         line = _refused(tmp_path, args, str(out))
         assert f"is being written by another job (pid {holder.pid})" in line
     finally:
         holder.kill()
         holder.wait()
     # The holder died without releasing: the OS did, so the next job runs.
-    result = run_cli("score", str(work / "in.csv"), "-o", str(out), "--quiet")
+    result = run_cli("score", str(work / "in.csv"), "-o", str(out), "--quiet", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert not lock_path(out).exists()
 
