@@ -18,6 +18,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
+from pathlib import Path
 from typing import Any, NoReturn
 
 from app import APP_NAME
@@ -100,6 +101,23 @@ def thresholds_arg(text: str) -> list[float]:
             f"expected comma-separated thresholds such as 0.45,0.5, got {text!r}"
         )
     return [_unit_float(part) for part in parts]
+
+
+def path_arg(text: str) -> Path:
+    """Every path argument: an empty or all-space path is a usage error. ``Path("")`` is the
+    current folder, which no command means; "" usually comes from an unset shell variable."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file or folder path, got {text!r}")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"a path cannot contain a NUL character: {text!r}")
+    return Path(text)
+
+
+def path_or_version_arg(text: str) -> str:
+    """``--model`` and ``models verify``: a path or an installed version, refused when empty
+    (an empty ``--model`` would otherwise silently mean "the active model")."""
+    path_arg(text)
+    return text
 
 
 def workers_arg(text: str) -> int:

@@ -10,8 +10,9 @@ import argparse
 import json
 import shutil
 import sys
-from pathlib import Path
 from typing import Any
+
+from app.cli_common import path_arg, path_or_version_arg
 
 
 def add_models_parser(sub: Any) -> None:
@@ -20,10 +21,14 @@ def add_models_parser(sub: Any) -> None:
     q = models.add_parser("list", help="every installed version, verified, newest first")
     q.add_argument("--json", action="store_true")
     q = models.add_parser("verify", help="check a bundle folder (or installed version) in full")
-    q.add_argument("bundle", help="a bundle folder, or an installed version such as 1.0.0")
+    q.add_argument(
+        "bundle",
+        type=path_or_version_arg,
+        help="a bundle folder or zip, or an installed version such as 1.0.0",
+    )
     q.add_argument("--json", action="store_true")
     q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
-    q.add_argument("source", type=Path)
+    q.add_argument("source", type=path_arg)
     q = models.add_parser("activate", help="make an installed version the active model")
     q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
     models.add_parser("rollback", help="return to the previously active version")
@@ -31,13 +36,13 @@ def add_models_parser(sub: Any) -> None:
     q.add_argument("version", nargs="?")
     q.add_argument("--clear", action="store_true")
     q = models.add_parser("sign", help="sign a bundle's manifest (the training team)")
-    q.add_argument("bundle", type=Path)
-    q.add_argument("--key", type=Path, required=True, help="Ed25519 private key (PEM)")
+    q.add_argument("bundle", type=path_arg)
+    q.add_argument("--key", type=path_arg, required=True, help="Ed25519 private key (PEM)")
     q = models.add_parser("keygen", help="create a signing key pair (the training team)")
-    q.add_argument("--private", type=Path, required=True)
-    q.add_argument("--public", type=Path, required=True)
+    q.add_argument("--private", type=path_arg, required=True)
+    q.add_argument("--public", type=path_arg, required=True)
     q = models.add_parser("trust", help="trust a public key on this workstation (an administrator)")
-    q.add_argument("public_key", type=Path)
+    q.add_argument("public_key", type=path_arg)
 
 
 def _registry() -> tuple[Any, Any]:
