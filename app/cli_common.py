@@ -82,7 +82,12 @@ def _unit_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        what = "too large" if any(c.isdigit() for c in text) else "not a finite number"
+        raise argparse.ArgumentTypeError(f"{what}: {text!r}")
+    mantissa = text.strip().lower().split("e", 1)[0]
+    if value == 0 and any(c in "123456789" for c in mantissa):
+        # 1e-400 is not zero, but it reads as 0.0: it would silently flag everything.
+        raise argparse.ArgumentTypeError(f"too small to tell from 0: {text!r}")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text.strip()}")
     return value + 0.0  # -0.0 becomes 0.0
