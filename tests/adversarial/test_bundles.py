@@ -200,6 +200,14 @@ BUNDLE_CASES: dict[str, tuple[Tamper, str]] = {
         _classifier(lambda c: c.__setitem__("classes", ["a", "b", "c"])),
         "classes",
     ),
+    "positive label benign (scores would mean the opposite)": (
+        _classifier(lambda c: c.__setitem__("positive_label", "benign")),
+        "positive_label",
+    ),
+    "classes swapped": (
+        _classifier(lambda c: c.__setitem__("classes", ["abusive", "benign"])),
+        "classes",
+    ),
     "blocks in another order": (
         _classifier(lambda c: c.__setitem__("feature_blocks", ["char", "word"])),
         "feature_blocks",
