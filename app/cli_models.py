@@ -10,6 +10,7 @@ import argparse
 import json
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from app.cli_common import path_arg, path_or_version_arg
@@ -112,18 +113,19 @@ def _list_or_verify(args: argparse.Namespace) -> int:
                 f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
             )
         return 0 if all(e.verified for e in entries) else 1
-    scorer = registry.load(args.bundle)  # full check: signature, hashes, parsing, shapes
-    entry = registry.describe(scorer.bundle.path, USER)
+    if Path(args.bundle).is_file():  # a zip: every check of `models import`, nothing installed
+        from app.core.model_import import verify_source
+
+        entry, manifest_sha256 = verify_source(registry, Path(args.bundle))
+    else:
+        scorer = registry.load(args.bundle)  # full check: signature, hashes, parsing, shapes
+        entry = registry.describe(scorer.bundle.path, USER)
+        manifest_sha256 = scorer.bundle.manifest_sha256
     if args.json:
-        print(
-            json.dumps(
-                dict(entry.as_dict(), manifest_sha256=scorer.bundle.manifest_sha256), indent=2
-            )
-        )
+        print(json.dumps(dict(entry.as_dict(), manifest_sha256=manifest_sha256), indent=2))
     else:
         print(
-            f"{scorer.version_label}: verified; {entry.signature_text}; "
-            f"manifest SHA-256 {scorer.bundle.manifest_sha256}"
+            f"{entry.label}: verified; {entry.signature_text}; manifest SHA-256 {manifest_sha256}"
         )
     if not entry.verified:  # pragma: no cover - load() above already raised
         raise ModelError(entry.problem or "not verified")
