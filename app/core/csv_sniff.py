@@ -105,11 +105,11 @@ def detect_encoding(head: bytes) -> str:
     if utf32 := _utf32_order(head):
         return utf32
     pairs = len(head) // 2
-    if pairs >= 2:
+    if pairs >= 2 and not _plain_first_line(head):
         even_nuls, odd_nuls = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
-        if odd_nuls >= 0.3 * pairs and even_nuls <= 0.05 * pairs and _utf16_newline(head, 0):
+        if odd_nuls >= 0.3 * pairs and even_nuls <= 0.05 * pairs:
             return "utf-16-le"
-        if even_nuls >= 0.3 * pairs and odd_nuls <= 0.05 * pairs and _utf16_newline(head, 1):
+        if even_nuls >= 0.3 * pairs and odd_nuls <= 0.05 * pairs:
             return "utf-16-be"
     text = head.decode("utf-8", ESCAPE_ERRORS)
     # A multi-byte character cut by the end of the sample decodes as 1-3 escaped bytes at the very
@@ -139,18 +139,11 @@ def _utf32_order(head: bytes) -> str | None:
     return None
 
 
-def _utf16_newline(head: bytes, low: int) -> bool:
-    """False if the first line break of `head` is a plain one-byte LF, not a UTF-16 one.
-
-    A plain ASCII header line followed by NUL-laden data is not UTF-16 (it is a text line and
-    binary data): in UTF-16 LE (`low` 0) an LF is the unit 0A 00 at an even offset, in BE (`low`
-    1) 00 0A ending at an odd one. A sample without any LF byte is not ruled out.
-    """
-    at = head.find(b"\n")
-    if at < 0:
-        return True
-    zero = at + 1 if low == 0 else at - 1
-    return at % 2 == low and 0 <= zero < len(head) and head[zero] == 0
+def _plain_first_line(head: bytes) -> bool:
+    """True if `head` starts with a line of one-byte printable ASCII (no NUL before the first LF):
+    a text header over NUL-laden data, which UTF-16 (with a zero in every ASCII unit) is not."""
+    line = head[: max(head.find(b"\n"), 0)]
+    return bool(line) and all(32 <= b < 127 or b in (9, 13) for b in line)
 
 
 def _is_utf8_prefix(tail: bytes) -> bool:

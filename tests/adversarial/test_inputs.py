@@ -220,11 +220,12 @@ def test_wrong_unicode_encoding_names_the_file_and_what_it_looks_like(tmp_path: 
     assert why in line
 
 
-def test_ascii_header_then_nul_data_is_binary_not_utf16(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", [b"a\0", b"\0a"], ids=["zeros-odd", "zeros-even"])
+def test_ascii_header_then_nul_data_is_binary_not_utf16(tmp_path: Path, unit: bytes) -> None:
     """Zero bytes at every other offset after a plain ASCII header line: not UTF-16 without a
-    BOM (its line break is a one-byte LF), so the many NULs make it "not a text file"."""
+    BOM (its header has no zero bytes), so the many NULs make it "not a text file"."""
     source = tmp_path / "nul.csv"
-    source.write_bytes(b"text\n" + b"a\0" * 600)
+    source.write_bytes(b"text\n" + unit * 600)
     _assert_refused(tmp_path, source, "not a text file (many NUL bytes")
 
 
