@@ -23,6 +23,8 @@ from app.cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     OneLineParser,
+    path_arg,
+    path_or_version_arg,
     run_command,
     say,
     threshold_arg,
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument(
         "--model",
+        type=path_or_version_arg,
         help="model bundle folder or installed version (default: the active model)",
     )
     parser.add_argument(
@@ -49,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("score", help="score a CSV file (the original /batch)")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("input", type=path_arg)
+    p.add_argument("-o", "--output", type=path_arg, required=True)
     p.add_argument("--text-column", help="column holding the text (default: automatic)")
     p.add_argument(
         "--threshold", type=threshold_arg, help="decision threshold (default: the model's, 0.45)"
@@ -60,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("csv", "xlsx"),
         help="output format (default: from the extension; must not contradict it)",
     )
-    p.add_argument("--report", type=Path, help="write the ledger and provenance as JSON")
+    p.add_argument("--report", type=path_arg, help="write the ledger and provenance as JSON")
     p.add_argument("--encoding", help="override the detected encoding (e.g. utf-8, cp1252)")
     p.add_argument("--delimiter", help="override the detected delimiter (',', ';', 'tab', '|')")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -94,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("evaluate", help="confusion matrices and metrics on a labelled CSV")
-    p.add_argument("input", type=Path)
+    p.add_argument("input", type=path_arg)
     p.add_argument("--label-column", required=True)
     p.add_argument(
         "--positive",
@@ -113,12 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("train", help="train a model bundle from the public data")
-    p.add_argument("--data", type=Path, required=True, help="folder with davidson/ and olid/")
-    p.add_argument("--out", type=Path, required=True, help="bundle folder to create")
+    p.add_argument("--data", type=path_arg, required=True, help="folder with davidson/ and olid/")
+    p.add_argument("--out", type=path_arg, required=True, help="bundle folder to create")
     p.add_argument("--name", default="abuse-lr")
     p.add_argument("--model-version", default="1.0.0")
     p.add_argument("--seed", type=int)
-    p.add_argument("--sign-key", type=Path, help="sign the new bundle with this private key")
+    p.add_argument("--sign-key", type=path_arg, help="sign the new bundle with this private key")
     p.add_argument(
         "--recipe",
         choices=("v1", "search"),

@@ -18,6 +18,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
+from pathlib import Path
 from typing import Any, NoReturn
 
 from app import APP_NAME
@@ -81,7 +82,12 @@ def _unit_float(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        what = "too large" if any(c.isdigit() for c in text) else "not a finite number"
+        raise argparse.ArgumentTypeError(f"{what}: {text!r}")
+    mantissa = text.strip().lower().split("e", 1)[0]
+    if value == 0 and any(c in "123456789" for c in mantissa):
+        # 1e-400 is not zero, but it reads as 0.0: it would silently flag everything.
+        raise argparse.ArgumentTypeError(f"too small to tell from 0: {text!r}")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text.strip()}")
     return value + 0.0  # -0.0 becomes 0.0
@@ -100,6 +106,23 @@ def thresholds_arg(text: str) -> list[float]:
             f"expected comma-separated thresholds such as 0.45,0.5, got {text!r}"
         )
     return [_unit_float(part) for part in parts]
+
+
+def path_arg(text: str) -> Path:
+    """Every path argument: an empty or all-space path is a usage error. ``Path("")`` is the
+    current folder, which no command means; "" usually comes from an unset shell variable."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file or folder path, got {text!r}")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"a path cannot contain a NUL character: {text!r}")
+    return Path(text)
+
+
+def path_or_version_arg(text: str) -> str:
+    """``--model`` and ``models verify``: a path or an installed version, refused when empty
+    (an empty ``--model`` would otherwise silently mean "the active model")."""
+    path_arg(text)
+    return text
 
 
 def workers_arg(text: str) -> int:

@@ -14,15 +14,17 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+from app.cli_common import path_arg
+
 
 def add_log_parser(sub: Any) -> None:
     p = sub.add_parser("log", help="check or export the activity log")
     log = p.add_subparsers(dest="log_command", metavar="ACTION", required=True)
     p = log.add_parser("verify", help="check the activity log's hash chain and head file")
-    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+    p.add_argument("--db", type=path_arg, help="log database (default: the user's activity log)")
     p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
-    p.add_argument("output", type=Path)
-    p.add_argument("--db", type=Path, help="log database (default: the user's activity log)")
+    p.add_argument("output", type=path_arg)
+    p.add_argument("--db", type=path_arg, help="log database (default: the user's activity log)")
     p.add_argument(
         "--overwrite",
         action="store_true",

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli_common import path_arg, path_or_version_arg
+
 
 def add_models_parser(sub: Any) -> None:
     p = sub.add_parser("models", help="list, verify, import, activate and sign model versions")
@@ -20,10 +22,14 @@ def add_models_parser(sub: Any) -> None:
     q = models.add_parser("list", help="every installed version, verified, newest first")
     q.add_argument("--json", action="store_true")
     q = models.add_parser("verify", help="check a bundle folder (or installed version) in full")
-    q.add_argument("bundle", help="a bundle folder, or an installed version such as 1.0.0")
+    q.add_argument(
+        "bundle",
+        type=path_or_version_arg,
+        help="a bundle folder or zip, or an installed version such as 1.0.0",
+    )
     q.add_argument("--json", action="store_true")
     q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
-    q.add_argument("source", type=Path)
+    q.add_argument("source", type=path_arg)
     q = models.add_parser("activate", help="make an installed version the active model")
     q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
     models.add_parser("rollback", help="return to the previously active version")
@@ -31,13 +37,13 @@ def add_models_parser(sub: Any) -> None:
     q.add_argument("version", nargs="?")
     q.add_argument("--clear", action="store_true")
     q = models.add_parser("sign", help="sign a bundle's manifest (the training team)")
-    q.add_argument("bundle", type=Path)
-    q.add_argument("--key", type=Path, required=True, help="Ed25519 private key (PEM)")
+    q.add_argument("bundle", type=path_arg)
+    q.add_argument("--key", type=path_arg, required=True, help="Ed25519 private key (PEM)")
     q = models.add_parser("keygen", help="create a signing key pair (the training team)")
-    q.add_argument("--private", type=Path, required=True)
-    q.add_argument("--public", type=Path, required=True)
+    q.add_argument("--private", type=path_arg, required=True)
+    q.add_argument("--public", type=path_arg, required=True)
     q = models.add_parser("trust", help="trust a public key on this workstation (an administrator)")
-    q.add_argument("public_key", type=Path)
+    q.add_argument("public_key", type=path_arg)
 
 
 def _registry() -> tuple[Any, Any]:
@@ -107,18 +113,19 @@ def _list_or_verify(args: argparse.Namespace) -> int:
                 f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
             )
         return 0 if all(e.verified for e in entries) else 1
-    scorer = registry.load(args.bundle)  # full check: signature, hashes, parsing, shapes
-    entry = registry.describe(scorer.bundle.path, USER)
+    if Path(args.bundle).is_file():  # a zip: every check of `models import`, nothing installed
+        from app.core.model_import import verify_source
+
+        entry, manifest_sha256 = verify_source(registry, Path(args.bundle))
+    else:
+        scorer = registry.load(args.bundle)  # full check: signature, hashes, parsing, shapes
+        entry = registry.describe(scorer.bundle.path, USER)
+        manifest_sha256 = scorer.bundle.manifest_sha256
     if args.json:
-        print(
-            json.dumps(
-                dict(entry.as_dict(), manifest_sha256=scorer.bundle.manifest_sha256), indent=2
-            )
-        )
+        print(json.dumps(dict(entry.as_dict(), manifest_sha256=manifest_sha256), indent=2))
     else:
         print(
-            f"{scorer.version_label}: verified; {entry.signature_text}; "
-            f"manifest SHA-256 {scorer.bundle.manifest_sha256}"
+            f"{entry.label}: verified; {entry.signature_text}; manifest SHA-256 {manifest_sha256}"
         )
     if not entry.verified:  # pragma: no cover - load() above already raised
         raise ModelError(entry.problem or "not verified")

@@ -231,18 +231,28 @@ def check_features(features: Any) -> list[tuple[str, int]]:
     return sizes
 
 
+POSITIVE_LABEL = "abusive"  # what a score measures (app.core.scoring's ABUSIVE label)
+CLASSES = ("benign", "abusive")  # class 0, class 1: coefficients push towards the second
+
+
 def check_classifier(classifier: Any, block_names: list[str] | None) -> None:
     """classifier.json: a linear model over the named blocks, with a finite calibration."""
     allowed = {"type", "positive_label", "classes", "feature_blocks", "calibration"}
     _keys(classifier, "", set(), allowed)
     if classifier.get("type", "linear") != "linear":
         raise _fail("type", f"{str(classifier['type'])[:40]!r} is not 'linear'")
+    # The scorer implements one meaning: the score is P(abusive), class 1 of (benign, abusive).
+    # A bundle that claims another would be read with its labels silently swapped: refused.
     if "positive_label" in classifier:
-        _text(classifier["positive_label"], "positive_label", 64)
+        label = _text(classifier["positive_label"], "positive_label", 64)
+        if label != POSITIVE_LABEL:
+            raise _fail("positive_label", f"{label!r}: this app scores only {POSITIVE_LABEL!r}")
     if "classes" in classifier:
         classes = _type(classifier["classes"], (list,), "classes")
         if len(classes) != 2 or len({_text(c, "classes", 64) for c in classes}) != 2:
             raise _fail("classes", "must be two different labels")
+        if tuple(classes) != CLASSES:
+            raise _fail("classes", f"must be {list(CLASSES)!r} in this order (the app's scale)")
     if "feature_blocks" in classifier and block_names is not None:
         if classifier["feature_blocks"] != block_names:
             raise _fail("feature_blocks", "differs from the blocks of features.json")

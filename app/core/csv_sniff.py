@@ -17,20 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import InputError
-from app.core.input_guard import open_input, refuse_binary, text_codec
+from app.core.input_guard import ESCAPE_ERRORS, open_input, refuse_binary, text_codec
 from app.core.messages import capped_list
 
 SNIFF_BYTES = 1 << 20  # how far `sniff` reads: detection sample and preview
 DELIMITERS = (",", ";", "\t", "|")
 """Supported delimiters, in tie-break order: a comma wins any tie (it is the format's default)."""
 
-ESCAPE_ERRORS = "abuse_desk.escape"
-"""Codec error handler that turns every undecodable byte 0xNN into the lone surrogate U+DCNN.
-
-Python's own "surrogateescape" cannot escape bytes below 0x80, which broken UTF-16 produces, and
-raising would make one bad byte fatal for the whole file. Valid decodes of the supported codecs
-never yield lone surrogates, so U+DC00..U+DCFF in decoded text always means "bad byte here".
-"""
+# ESCAPE_ERRORS (defined in input_guard, which refuses codecs that cannot use it) names the
+# codec error handler that turns every undecodable byte 0xNN into the lone surrogate U+DCNN.
+# Python's own "surrogateescape" cannot escape bytes below 0x80, which broken UTF-16 produces,
+# and raising would make one bad byte fatal for the whole file. Valid decodes of the supported
+# codecs never yield lone surrogates, so U+DC00..U+DCFF in decoded text always means "bad byte".
 
 _ENCODING_LABELS = {
     "utf-8": "UTF-8",
@@ -107,7 +105,7 @@ def detect_encoding(head: bytes) -> str:
     if utf32 := _utf32_order(head):
         return utf32
     pairs = len(head) // 2
-    if pairs >= 2:
+    if pairs >= 2 and not _plain_first_line(head):
         even_nuls, odd_nuls = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
         if odd_nuls >= 0.3 * pairs and even_nuls <= 0.05 * pairs:
             return "utf-16-le"
@@ -139,6 +137,13 @@ def _utf32_order(head: bytes) -> str | None:
     if zeros[0] == units and zeros[1] >= 0.9 * units and zeros[3] <= 0.05 * units:
         return "utf-32-be"
     return None
+
+
+def _plain_first_line(head: bytes) -> bool:
+    """True if `head` starts with a line of one-byte printable ASCII (no NUL before the first LF):
+    a text header over NUL-laden data, which UTF-16 (with a zero in every ASCII unit) is not."""
+    line = head[: max(head.find(b"\n"), 0)]
+    return bool(line) and all(32 <= b < 127 or b in (9, 13) for b in line)
 
 
 def _is_utf8_prefix(tail: bytes) -> bool:
@@ -328,19 +333,29 @@ def _resolve_encoding(encoding: str, head: bytes, path: str | Path) -> str:
     if name == "utf-8" and head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     # "UTF-16" chosen for a file without a BOM: Python's utf-16 codec insists on one, so take
-    # the byte order from the zero bytes; with no zero bytes the file is not UTF-16 at all.
+    # the byte order from the zero bytes; a file whose bytes say otherwise is refused.
     if name == "utf-16" and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         detected = detect_encoding(head)
         if detected not in ("utf-16-le", "utf-16-be"):
-            raise InputError(
-                "The file does not look like UTF-16 (no byte-order mark, no zero bytes)."
-            )
+            raise _unlike(path, "UTF-16", head, detected)
         return detected
     if name == "utf-32" and not head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         if not (order := _utf32_order(head)):
-            raise InputError(f"{path} does not look like UTF-32 (no byte-order mark).")
+            raise _unlike(path, "UTF-32", head, detect_encoding(head))
         return order
     return name
+
+
+def _unlike(path: str | Path, wanted: str, head: bytes, detected: str) -> InputError:
+    """Refusal of a BOM-less file for ``--encoding utf-16/32`` that says what the bytes do show."""
+    why = "no byte-order mark, no zero bytes" if 0 not in head else "no byte-order mark"
+    if 0 in head and not detected.startswith(("utf-16", "utf-32")):
+        why = f"no byte-order mark, zero bytes not where {wanted} has them"
+    looks = encoding_label(detected)
+    return InputError(
+        f"{path} does not look like {wanted} ({why}); it looks like {looks}. "
+        "Leave out --encoding to use the detected encoding."
+    )
 
 
 def sniff(

@@ -7,7 +7,9 @@
   file that is not UTF-16/32) are refused as "not a text file (looks like ...)": decoded as
   cp1252 they would score garbage, with exit 0.
 * ``--encoding`` must name a text encoding: ``base64``, ``rot13``, ``zlib``, ``hex`` are codecs
-  Python knows, but not ways to read text from bytes.
+  Python knows, but not ways to read text from bytes. ``idna`` and ``punycode`` are text
+  codecs that refuse any error handler but "strict", so they cannot read a file with the
+  app's escaping of bad bytes (`ESCAPE_ERRORS`): they are refused the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from typing import BinaryIO
 from app.core import portable_fs
 from app.core.errors import InputError
 
-__all__ = ["input_identity", "kind_of", "open_input", "refuse_binary", "text_codec"]
+__all__ = [
+    "ESCAPE_ERRORS",
+    "input_identity",
+    "kind_of",
+    "open_input",
+    "refuse_binary",
+    "text_codec",
+]
+
+ESCAPE_ERRORS = "abuse_desk.escape"  # registered by csv_sniff, which documents it
 
 _KINDS = {
     stat.S_IFDIR: "a folder",
@@ -113,4 +124,11 @@ def text_codec(encoding: str, path: str | Path) -> str:
         raise InputError(
             f"{path}: {encoding!r} is not a text encoding; use e.g. utf-8, cp1252 or utf-16."
         )
+    try:  # non-final: an incomplete first byte is not an error, a refused handler is
+        codecs.getincrementaldecoder(info.name)(errors=ESCAPE_ERRORS).decode(b"a")
+    except (UnicodeError, LookupError, TypeError, ValueError):
+        raise InputError(
+            f"{path}: {encoding!r} cannot be used to read files (it cannot mark bad bytes); "
+            "use e.g. utf-8, cp1252 or utf-16."
+        ) from None
     return info.name

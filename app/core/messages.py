@@ -17,19 +17,27 @@ from collections.abc import Iterable
 MAX_CHARS = 300
 ELLIPSIS = "…"
 # C0/C1 controls, DEL, line/paragraph separators and the bidirectional controls that let a text
-# reorder what the terminal shows ("Trojan Source"): none may reach the terminal as is.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# reorder what the terminal shows ("Trojan Source"): none may reach the terminal as is. Lone
+# surrogates too: an argument's or a file's invalid byte 0xNN arrives as U+DC00+NN (Python's
+# surrogate escape, the app's ESCAPE_ERRORS) and would be written back out as the raw byte, so
+# a 0x9B (the one-byte CSI) could drive the terminal.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_ESCAPED_BYTES = range(0xDC00, 0xDD00)  # U+DCNN stands for the undecodable byte 0xNN
 _FOLD = re.compile("[\r\n\t\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
+    if code in _ESCAPED_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    """`text` with every control and bidi character escaped (\\x1b, \\r, \\u202e): what the
-    terminal shows is exactly what the text holds."""
+    """`text` with every control and bidi character escaped (\\x1b, \\r, \\u202e), and every
+    undecodable byte shown as \\xNN: what the terminal shows is exactly what the text holds."""
     return _UNSAFE.sub(_escape, text)
 
 

@@ -11,6 +11,7 @@ verified are the bytes installed, even if the removable medium changes meanwhile
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import stat
@@ -18,6 +19,8 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -29,6 +32,7 @@ from app.core.bundle import (
     MAX_SIGNATURE_BYTES,
     SIGNATURE_NAME,
     ManifestCheck,
+    VerifiedBundle,
     load_verified,
     parse_manifest,
     sha256_file,
@@ -61,13 +65,31 @@ def import_bundle(registry: ModelRegistry, source: Path) -> tuple[ModelEntry, bo
     Returns (entry, installed): installed is False when the identical bundle is already there.
     Raises ModelError naming the cause for anything it refuses.
     """
+    with _staging(registry, source, ".import-") as staging:
+        return _install(registry, Path(source), staging)
+
+
+def verify_source(registry: ModelRegistry, source: Path) -> tuple[ModelEntry, str]:
+    """Check ``source`` (a zip, or a folder) exactly as `import_bundle` does, in a staging folder
+    that is removed afterwards: nothing is installed. Returns the entry (naming ``source``) and
+    the manifest's SHA-256; raises ModelError naming ``source`` for anything import refuses."""
     source = Path(source)
-    if not source.exists():
+    with _staging(registry, source, ".verify-") as staging:
+        bundle = _stage_and_check(registry, source, staging)
+        entry = registry.describe(staging, "not installed")
+        return dataclasses.replace(entry, folder=source), bundle.manifest_sha256
+
+
+@contextmanager
+def _staging(registry: ModelRegistry, source: Path, prefix: str) -> Iterator[Path]:
+    """A private staging folder (mkdtemp: mode 0700) in the user model folder, removed on exit;
+    refusals name the user's source, never the staging folder."""
+    if not Path(source).exists():
         raise ModelError(f"{source} does not exist")
     registry.user_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=registry.user_dir))
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=registry.user_dir))
     try:
-        return _install(registry, source, staging)
+        yield staging
     except ModelError as exc:
         # Checks name the folder they read; the user knows their source, never the staging folder.
         raise ModelError(str(exc).replace(str(staging), str(source))) from None
@@ -76,7 +98,7 @@ def import_bundle(registry: ModelRegistry, source: Path) -> tuple[ModelEntry, bo
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _install(registry: ModelRegistry, source: Path, staging: Path) -> tuple[ModelEntry, bool]:
+def _stage_and_check(registry: ModelRegistry, source: Path, staging: Path) -> VerifiedBundle:
     if source.is_dir() and not source.is_symlink():
         _copy_folder(source, staging)
     elif source.is_file() and zipfile.is_zipfile(source):
@@ -85,6 +107,11 @@ def _install(registry: ModelRegistry, source: Path, staging: Path) -> tuple[Mode
         raise ModelError(f"{source} is neither a bundle folder nor a zip file")
     bundle = load_verified(staging, check_manifest=registry.check)  # signature, hashes, schema
     Scorer(bundle)  # shapes and settings agree (vocabulary vs coefficients, ...), probe scores
+    return bundle
+
+
+def _install(registry: ModelRegistry, source: Path, staging: Path) -> tuple[ModelEntry, bool]:
+    bundle = _stage_and_check(registry, source, staging)
     name, version = str(bundle.manifest["name"]), str(bundle.manifest["version"])
     target = registry.user_dir / f"{name}-{version}"  # plain names: the schema checked them
     existing = _installed(registry, target.name)

@@ -227,8 +227,7 @@ def check_signature(
     if kid not in trust.keys:
         raise ModelError(
             f"model bundle {folder} is signed by key {kid}, which is not trusted here "
-            f"(trusted: {', '.join(trust.describe()) or 'none'}); an administrator can trust "
-            "its public key with `models trust KEY.pem`"
+            f"({len(trust.keys)} trusted); to accept it: models trust KEY.pem"
         )
     public, name = trust.keys[kid]
     try:

@@ -200,6 +200,14 @@ BUNDLE_CASES: dict[str, tuple[Tamper, str]] = {
         _classifier(lambda c: c.__setitem__("classes", ["a", "b", "c"])),
         "classes",
     ),
+    "positive label benign (scores would mean the opposite)": (
+        _classifier(lambda c: c.__setitem__("positive_label", "benign")),
+        "positive_label",
+    ),
+    "classes swapped": (
+        _classifier(lambda c: c.__setitem__("classes", ["abusive", "benign"])),
+        "classes",
+    ),
     "blocks in another order": (
         _classifier(lambda c: c.__setitem__("feature_blocks", ["char", "word"])),
         "feature_blocks",
@@ -493,3 +501,69 @@ def test_sign_refuses_a_bundle_that_would_not_load(
     )
     assert_refused(code, err, 4, signed_tiny_bundle, "out of range")
     assert digest(signed_tiny_bundle) == before  # no signature written
+
+
+# `models verify ZIP`: the README documents `models verify PATH|VERSION`; a zip gets every check
+# of `models import` in a staging folder that is removed, and nothing is installed.
+def _zip_of(bundle: Path, archive: Path) -> Path:
+    from tests.adversarial.test_zips import _members, _zip
+
+    archive.write_bytes(_zip(_members(bundle)))
+    return archive
+
+
+def _leftovers(home: Path) -> list[str]:
+    folder = home / "data" / "models"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_verify_of_a_good_zip_checks_it_and_installs_nothing(
+    as_json, signed_tiny_bundle, home, tmp_path, monkeypatch, capsys
+):
+    archive = _zip_of(signed_tiny_bundle, tmp_path / "good.zip")
+    before = digest(archive)
+    extra = ["--json"] if as_json else []
+    code, out, err = run_main(monkeypatch, capsys, home, "models", "verify", str(archive), *extra)
+    assert code == 0, err
+    assert err == ""
+    if as_json:
+        shown = json.loads(out)
+        assert shown["verified"] is True and shown["name"] == "tiny"
+        assert shown["ref"] == "good.zip" and ".verify-" not in out
+    else:
+        assert out.startswith("tiny 0.0.1: verified;") and "not installed" not in out
+    assert digest(archive) == before
+    assert _leftovers(home) == []  # nothing installed, no staging folder left behind
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unknown compression method 99", "manifest edited after signing", "bad CRC in a data file"],
+)
+def test_verify_of_a_hostile_zip_is_refused_like_import(
+    case, signed_tiny_bundle, signing_key, home, tmp_path, monkeypatch, capsys
+):
+    from tests.adversarial.test_zips import ZIP_CASES
+
+    build, words, _ = ZIP_CASES[case]
+    archive = tmp_path / "incoming.zip"
+    archive.write_bytes(build(signed_tiny_bundle, signing_key[0], tmp_path))
+    before = digest(archive)
+    code, _, err = run_main(monkeypatch, capsys, home, "models", "verify", str(archive))
+    assert_refused(code, err, 4, archive, words)
+    assert ".verify-" not in err
+    assert digest(archive) == before
+    assert _leftovers(home) == []
+
+
+def test_verify_of_a_zip_with_a_bad_bundle_names_the_zip(
+    signed_tiny_bundle, signing_key, home, tmp_path, monkeypatch, capsys
+):
+    BUNDLE_CASES["positive label benign (scores would mean the opposite)"][0](
+        signed_tiny_bundle, signing_key[0]
+    )
+    archive = _zip_of(signed_tiny_bundle, tmp_path / "benign.zip")
+    code, _, err = run_main(monkeypatch, capsys, home, "models", "verify", str(archive))
+    assert_refused(code, err, 4, archive, "positive_label")
+    assert ".verify-" not in err and _leftovers(home) == []

@@ -177,6 +177,65 @@ def test_unknown_encoding_is_one_line(tmp_path: Path, encoding: str) -> None:
     assert "in.csv" in line
 
 
+@pytest.mark.parametrize("encoding", ["idna", "punycode"])
+def test_text_codec_that_refuses_the_escape_handler_is_refused(tmp_path: Path, encoding: str):
+    """Text codecs, but they allow no error handler except "strict": refused up front, exit 3,
+    not an "internal error" from the first decode."""
+    source = tmp_path / "in.csv"
+    source.write_text(CSV_TEXT, encoding="utf-8")
+    line = _assert_refused(tmp_path, source, encoding, "--encoding", encoding)
+    assert "cannot be used to read files" in line and "internal error" not in line
+
+
+# --enc utf-16/utf-32 on a file without a BOM: the refusal names the file and says what it is
+WRONG_UNICODE = {
+    "utf-16 named for UTF-8": (CSV_TEXT.encode("utf-8"), "utf-16", "no zero bytes", "UTF-8"),
+    "utf-16 named for UTF-32 LE": (
+        CSV_TEXT.encode("utf-32-le"),
+        "utf-16",
+        "(no byte-order mark)",
+        "looks like UTF-32 LE",
+    ),
+    "utf-32 named for UTF-16 BE": (
+        CSV_TEXT.encode("utf-16-be"),
+        "utf-32",
+        "(no byte-order mark)",
+        "looks like UTF-16 BE",
+    ),
+    "utf-16 named for NUL-laden data": (
+        b"text\n" + b"a\0\0" * 600,
+        "utf-16",
+        "zero bytes not where UTF-16 has them",
+        "does not look like UTF-16",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_UNICODE)
+def test_wrong_unicode_encoding_names_the_file_and_what_it_looks_like(tmp_path: Path, case):
+    data, encoding, why, looks = WRONG_UNICODE[case]
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    line = _assert_refused(tmp_path, source, looks, "--encoding", encoding)
+    assert why in line
+
+
+@pytest.mark.parametrize("unit", [b"a\0", b"\0a"], ids=["zeros-odd", "zeros-even"])
+def test_ascii_header_then_nul_data_is_binary_not_utf16(tmp_path: Path, unit: bytes) -> None:
+    """Zero bytes at every other offset after a plain ASCII header line: not UTF-16 without a
+    BOM (its header has no zero bytes), so the many NULs make it "not a text file"."""
+    source = tmp_path / "nul.csv"
+    source.write_bytes(b"text\n" + unit * 600)
+    _assert_refused(tmp_path, source, "not a text file (many NUL bytes")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_bomless_utf16_is_still_detected(tmp_path: Path, codec: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(CSV_TEXT.encode(codec))
+    assert sniff(source).format.encoding == codec
+
+
 # --- UTF-32 ---------------------------------------------------------------------------------
 
 UTF32 = {

@@ -5,6 +5,10 @@ traceback only on request (issue 12, "Messages")."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -139,6 +143,39 @@ def test_score_text_escapes_control_characters(text: str, raw: str, shown: str) 
     result = run_cli("score-text", text)
     assert result.returncode == 0, result.stderr
     assert raw not in result.stdout and shown in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("A\udc9b31mB", "A\\x9b31mB"),  # invalid UTF-8 byte 0x9B (one-byte CSI) in an argument
+        ("x\udc1b[2J", "x\\x1b[2J"),  # a bad byte below 0x80, as broken UTF-16 escapes it
+        ("a\ud800b", "a\\ud800b"),  # a lone surrogate that stands for no byte
+    ],
+)
+def test_printable_shows_escaped_bytes_as_hex(text: str, shown: str) -> None:
+
+    assert printable(text) == shown
+    assert one_line(f"bad: {text}") == f"bad: {shown}"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX argument of raw bytes")
+def test_score_text_does_not_echo_an_invalid_byte_raw() -> None:
+    """`score-text "$(printf 'A\\x9b31mB')"`: the argument's 0x9B arrives as U+DC9B and went
+    back out as the raw byte, a C1 control sequence for the terminal."""
+    from tests.conftest import REPO
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), ABUSE_DESK_HOME=tempfile.mkdtemp())
+    result = subprocess.run(
+        [sys.executable.encode(), b"-m", b"app", b"score-text", b"A\x9b31mB"],
+        capture_output=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"\x9b" not in result.stdout and b"A\\x9b31mB" in result.stdout
 
 
 # --- the funnel: bugs, OSErrors ---------------------------------------------------------------

@@ -65,6 +65,33 @@ CASES = [
     (["models", "explode"], "models", "explode"),
     (["models", "activate"], "models activate", "version"),
     (["models", "keygen", "--private", "k"], "models keygen", "--public"),
+    # an empty or all-space path (an unset shell variable) is no path, never "the current folder"
+    (["score", "in.csv", "-o", ""], "score", "-o/--output"),
+    (["score", "", "-o", "o.csv"], "score", "input"),
+    (["score", "in.csv", "-o", "o.csv", "--report", ""], "score", "--report"),
+    (["score", "in.csv", "-o", "o.csv", "--report", "   "], "score", "--report"),
+    (["evaluate", " ", "--label-column", "y"], "evaluate", "input"),
+    (["train", "--data", "", "--out", "x"], "train", "--data"),
+    (["train", "--data", "d", "--out", "\t"], "train", "--out"),
+    (["train", "--data", "d", "--out", "x", "--sign-key", ""], "train", "--sign-key"),
+    (["log", "export", ""], "log export", "output"),
+    (["log", "export", "out.csv", "--db", ""], "log export", "--db"),
+    (["log", "verify", "--db", " "], "log verify", "--db"),
+    (["models", "verify", ""], "models verify", "bundle"),
+    (["models", "import", ""], "models import", "source"),
+    (["models", "sign", "", "--key", "k.pem"], "models sign", "bundle"),
+    (["models", "keygen", "--private", "", "--public", "p"], "models keygen", "--private"),
+    (["models", "trust", " "], "models trust", "public_key"),
+    (["--model", "", "score-text", "hi"], "", "--model"),
+    # a number that is not zero in the text but 0.0 as a float would flag everything
+    (["score", "in.csv", "-o", "o.csv", "--threshold", "1e-400"], "score", "too small"),
+    (["score-text", "hi", "--threshold", "5e-999"], "score-text", "too small"),
+    (
+        ["evaluate", "in.csv", "--label-column", "y", "--thresholds", "0.5,1e-400"],
+        "evaluate",
+        "1e-400",
+    ),
+    (["score", "in.csv", "-o", "o.csv", "--threshold", "1e400"], "score", "too large"),
 ]
 
 
@@ -122,3 +149,11 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path: Path) 
     )
     assert done.stderr == "", done.stderr  # no "Broken pipe" error line, no traceback
     assert done.stdout.strip() == "141", done.stdout
+
+
+@pytest.mark.parametrize("text", ["0e-400", "0.0e-999", "1e-320"])
+def test_a_true_zero_or_a_tiny_nonzero_threshold_is_accepted(text: str) -> None:
+    """Only a value that turns into 0.0 although its digits are not zero is refused."""
+    from app.cli_common import threshold_arg
+
+    assert threshold_arg(text) == float(text)
