@@ -26,6 +26,7 @@ from app.core.errors import ModelError
 from app.core.model_import import import_bundle
 from app.core.registry import ModelRegistry
 from app.core.signing import generate_key_pair, sign_bundle
+from tests.adversarial.bundle_kit import resign
 
 MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / "abuse-desk-pickle-ran"
 
@@ -210,20 +211,8 @@ def _subfolder(folder: Path, key: Path) -> None:
     (folder / "nested").mkdir()
 
 
-def sign_bundle_unchecked(folder: Path, key: Path) -> None:
-    """Sign a manifest the loader cannot even list (sign_bundle verifies first, on purpose)."""
-    import base64
-
-    from app.core.signing import key_id, read_private_key
-
-    private = read_private_key(key)
-    document = {
-        "format": "abuse-desk-signature",
-        "algorithm": "ed25519",
-        "key_id": key_id(private.public_key()),
-        "signature": base64.b64encode(private.sign((folder / MANIFEST_NAME).read_bytes())).decode(),
-    }
-    (folder / SIGNATURE_NAME).write_text(json.dumps(document))
+# A manifest the loader cannot even list is signed without the checks sign_bundle makes first.
+sign_bundle_unchecked = resign
 
 
 FOLDER_CASES = {
