@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=path_arg, required=True)
     p.add_argument("--text-column", help="column holding the text (default: automatic)")
     p.add_argument(
-        "--threshold", type=threshold_arg, help="decision threshold (default: the model's, 0.45)"
+        "--threshold",
+        type=threshold_arg,
+        help="decision threshold (default: the app-wide threshold applied in the Threshold panel)",
     )
     p.add_argument(
         "--format",
@@ -90,7 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
     p.add_argument("texts", nargs="+")
-    p.add_argument("--threshold", type=threshold_arg)
+    p.add_argument(
+        "--threshold",
+        type=threshold_arg,
+        help="decision threshold (default: the app-wide threshold applied in the Threshold panel)",
+    )
     p.add_argument(
         "--explain", action="store_true", help="also list the terms that moved each score"
     )
@@ -187,9 +193,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _decision_threshold(args: argparse.Namespace) -> float:
+    """``--threshold`` if given, else the app-wide threshold a supervisor applied (the same
+    setting the desktop app decides with), never silently the model's own default."""
+    return cli_settings().threshold if args.threshold is None else args.threshold
+
+
+def _threshold_source(args: argparse.Namespace) -> str:
+    if args.threshold is not None:
+        return "given with --threshold"
+    return "the app-wide threshold; --threshold overrides it"
+
+
 def cmd_score_text(args: argparse.Namespace) -> int:
     scorer = _load_scorer(args)
-    threshold = scorer.default_threshold if args.threshold is None else args.threshold
+    threshold = _decision_threshold(args)
     results = []
     for text in args.texts:
         row = scorer.score_text(text, threshold).as_dict()
@@ -267,7 +285,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         input_path=args.input,
         output_path=args.output,
         text_column=args.text_column,
-        threshold=scorer.default_threshold if args.threshold is None else args.threshold,
+        threshold=_decision_threshold(args),
         output_format=fmt,
         encoding=args.encoding,
         delimiter=delimiter,
@@ -315,6 +333,10 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         atomic_write_json(args.report, report.as_dict())
     print(report.summary())
+    print(
+        f"model {report.model_version} at threshold {fmt_threshold(report.threshold)} "
+        f"({_threshold_source(args)})"
+    )
     outputs.say_replaced()
     return EXIT_OK
 

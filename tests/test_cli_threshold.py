@@ -1,0 +1,52 @@
+"""The command line decides at the app-wide threshold a supervisor applied (issue 13's first step):
+the same setting the desktop app uses, unless --threshold says otherwise, and it says which."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_runner import run_cli
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    settings = {"schema_version": 1, "threshold": 0.6}
+    (home / "config" / "settings.json").write_text(json.dumps(settings))
+    return home
+
+
+def test_score_text_uses_the_app_wide_threshold(home: Path) -> None:
+    result = run_cli("score-text", "you are an idiot", "--json", ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout)["results"][0]
+    assert row["threshold"] == 0.6
+    assert row["label"] == ("abusive" if row["score"] >= 0.6 else "benign")
+    given = run_cli(
+        "score-text", "you are an idiot", "--json", "--threshold", "0.2", ABUSE_DESK_HOME=str(home)
+    )
+    assert json.loads(given.stdout)["results"][0]["threshold"] == 0.2
+
+
+def test_score_labels_at_the_app_wide_threshold_and_says_so(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,you are an idiot\n2,have a nice day\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = run_cli("score", str(source), "-o", str(out), ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    assert "flagged at 0.6)" in result.stdout
+    assert "at threshold 0.6 (the app-wide threshold; --threshold overrides it)" in result.stdout
+    provenance = json.loads(Path(f"{out}.provenance.json").read_text())
+    assert provenance["threshold"] == 0.6
+    export = tmp_path / "log.csv"
+    assert run_cli("log", "export", str(export), ABUSE_DESK_HOME=str(home)).returncode == 0
+    assert "batch_finished" in export.read_text(encoding="utf-8-sig")
+    again = run_cli(
+        "score", str(source), "-o", str(out), "--threshold", "0.3", ABUSE_DESK_HOME=str(home)
+    )
+    assert again.returncode == 0, again.stderr
+    assert "at threshold 0.3 (given with --threshold)" in again.stdout
