@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument(
         "--challenger",
-        help="also score with this model (folder or installed version): shadow columns only",
+        help="also score with this model (folder or installed version): shadow columns only "
+        "(default: the app-wide challenger chosen in the Models panel; 'none': no challenger)",
     )
     p.add_argument(
         "--workers",
@@ -146,16 +147,22 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_scorer(args: argparse.Namespace):  # -> Scorer (imported lazily to keep --help fast)
     """``--model`` (a folder or an installed version), else the active model from the settings;
     either way under the signature policy."""
+    return _load_models(args)[0]
+
+
+def _load_models(args: argparse.Namespace):  # -> (Scorer, Scorer | None)
+    """The deciding model and the app-wide challenger the settings name (none with ``--model``:
+    a challenger is chosen against the active model)."""
     from app.core.registry import ModelRegistry
 
     settings = cli_settings()
     registry = ModelRegistry.default(settings)
     if args.model:
-        return registry.load(args.model)
-    scorer, _challenger, problems = registry.load_startup(settings)
+        return registry.load(args.model), None
+    scorer, challenger, problems = registry.load_startup(settings)
     for problem in problems:
         say(f"{APP_NAME}: warning: {problem}")
-    return scorer
+    return scorer, challenger
 
 
 def _bundle_path(args: argparse.Namespace) -> Path:
@@ -279,7 +286,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         if note:
             say(f"{APP_NAME}: note: {note}")
     _stop_on_signals()
-    scorer = _load_scorer(args)
+    scorer, configured_challenger = _load_models(args)
     delimiter = "\t" if args.delimiter == "tab" else args.delimiter
     options = BatchOptions(
         input_path=args.input,
@@ -305,8 +312,11 @@ def cmd_score(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-    challenger = None
-    if args.challenger:
+    if args.challenger is None:  # the app-wide challenger, as the desktop app shadow-scores
+        challenger = configured_challenger
+    elif args.challenger.strip().lower() == "none":
+        challenger = None
+    else:
         from app.core.registry import ModelRegistry
 
         challenger = ModelRegistry.default(cli_settings()).load(args.challenger)
@@ -337,6 +347,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         f"model {report.model_version} at threshold {fmt_threshold(report.threshold)} "
         f"({_threshold_source(args)})"
     )
+    if challenger is not None:
+        why = "the app-wide challenger" if args.challenger is None else "given with --challenger"
+        print(f"challenger {challenger.version_label} shadow-scored every row ({why})")
     outputs.say_replaced()
     return EXIT_OK
 

@@ -50,3 +50,26 @@ def test_score_labels_at_the_app_wide_threshold_and_says_so(home: Path, tmp_path
     )
     assert again.returncode == 0, again.stderr
     assert "at threshold 0.3 (given with --threshold)" in again.stdout
+
+
+def test_score_shadow_scores_with_the_app_wide_challenger(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    chosen = run_cli("models", "challenger", "abuse-lr-2.0.0", ABUSE_DESK_HOME=str(home))
+    assert chosen.returncode == 0, chosen.stderr
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,you are an idiot\n2,have a nice day\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = run_cli("score", str(source), "-o", str(out), ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    assert "challenger abuse-lr 2.0.0 shadow-scored every row (the app-wide challenger)" in (
+        result.stdout
+    )
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert "challenger_score" in header
+    plain = tmp_path / "plain.csv"
+    off = run_cli(
+        "score", str(source), "-o", str(plain), "--challenger", "none", ABUSE_DESK_HOME=str(home)
+    )
+    assert off.returncode == 0, off.stderr
+    assert "challenger_score" not in plain.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert "shadow-scored" not in off.stdout
