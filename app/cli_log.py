@@ -33,9 +33,9 @@ def add_log_parser(sub: Any) -> None:
 
 
 def _db_path(args: argparse.Namespace) -> Path:
-    from app.core.paths import user_data_dir
+    from app.core.paths import activity_db_path
 
-    return Path(args.db) if args.db else user_data_dir() / "activity.sqlite3"
+    return Path(args.db) if args.db else activity_db_path()
 
 
 def cmd_log(args: argparse.Namespace) -> int:
@@ -49,11 +49,12 @@ def _verify(db: Path) -> int:
     from app.core.activity_head import head_path
     from app.core.activity_secret import read_secret
     from app.core.activity_verify import verify_log
+    from app.core.paths import activity_key_path
 
     if not os.path.lexists(db) and os.path.lexists(head_path(db)):
         print(f"broken: {db} is missing but its head file {head_path(db).name} remains")
         return 1
-    key = read_secret(db.parent / "activity.key", db)  # a damaged key: one line, exit 3
+    key = read_secret(activity_key_path(db), db)  # a damaged key: one line, exit 3
     ok, message = verify_log(db, key)
     print(f"{'ok' if ok else 'broken'}: {message}")
     return 0 if ok else 1

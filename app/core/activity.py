@@ -50,6 +50,7 @@ from app.core.activity_verify import verify_log
 from app.core.atomic import atomic_open
 from app.core.errors import InputError
 from app.core.export import CsvExportWriter
+from app.core.paths import activity_db_path, activity_key_path
 
 __all__ = [
     "ACTIONS",
@@ -131,7 +132,8 @@ class ActivityLog:
     def open_default(cls, data_dir: Path, *, store_raw_text: bool = False) -> ActivityLog:
         """The user's log. A damaged key, or a missing one beside a log that holds events,
         raises ActivityKeyError instead of making a new key (old HMACs would stop matching)."""
-        db, key_path = data_dir / "activity.sqlite3", data_dir / "activity.key"
+        db = activity_db_path(data_dir)
+        key_path = activity_key_path(db)
         if os.path.islink(db) or (os.path.lexists(db) and not os.path.isfile(db)):
             raise LogWriteError(f"activity log {db} is not a regular file; nothing is logged")
         key = read_secret(key_path, db)

@@ -16,6 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from app.core.errors import InputError
+from app.core.paths import ACTIVITY_DB_NAME, ACTIVITY_KEY_NAME
 from app.core.portable_fs import open_regular_file
 
 SECRET_BYTES = 32
@@ -28,14 +29,9 @@ class ActivityKeyError(InputError):
 def recovery_hint(key: Path, db: Path | None = None) -> str:
     """What to do: every file that belongs to the log must go together, or the same refusal
     comes back (a head file left behind still says the log held events)."""
-    log = db.name if db is not None else "activity.sqlite3"
+    log = db.name if db is not None else ACTIVITY_DB_NAME
     head = db.with_suffix(".head").name if db is not None else "activity.head"
-    return (
-        f"restore it from a backup, or move {log}, {head} and {KEY_NAME} aside to start a new log"
-    )
-
-
-KEY_NAME = "activity.key"
+    return f"restore it from a backup, or move {log}, {head} and {ACTIVITY_KEY_NAME} aside to start a new log"
 
 
 def _damaged(path: Path, why: str, db: Path | None) -> ActivityKeyError:

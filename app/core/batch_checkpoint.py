@@ -81,9 +81,9 @@ def workstation_key() -> bytes:
     """The checkpoint MAC key, derived from the activity log's workstation key (created the
     same way, by the same loader, if this is the first thing the workstation does)."""
     from app.core.activity_secret import load_or_create_secret
-    from app.core.paths import user_data_dir
+    from app.core.paths import activity_db_path, activity_key_path
 
-    path = user_data_dir() / "activity.key"
+    path = activity_key_path(activity_db_path())
     try:
         return checkpoint_schema.mac_key(load_or_create_secret(path))
     except (OSError, ValueError) as exc:

@@ -42,6 +42,8 @@ _KINDS = {
     stat.S_IFSOCK: "a socket",
 }
 # Leading bytes of the formats a user most often picks by mistake.
+SQLITE_MAGIC = b"SQLite format 3\x00"  # also how outputs recognise a database
+
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "PNG image"),
     (b"GIF87a", "GIF image"),
@@ -52,7 +54,7 @@ _MAGIC = (
     (b"\xfd7zXZ\x00", "xz archive"),
     (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
     (b"\x28\xb5\x2f\xfd", "zstd archive"),
-    (b"SQLite format 3\x00", "SQLite database"),
+    (SQLITE_MAGIC, "SQLite database"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "old Excel/Office document; save it as CSV first"),
     (b"\x7fELF", "program"),
 )

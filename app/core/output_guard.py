@@ -29,12 +29,16 @@ from pathlib import Path
 from app import APP_NAME
 from app.core import atomic, portable_fs
 from app.core.errors import InputError
-from app.core.input_guard import kind_of
-from app.core.paths import jobs_root, user_config_dir, user_data_dir, user_log_dir
+from app.core.input_guard import SQLITE_MAGIC, kind_of
+from app.core.paths import (
+    activity_db_path,
+    jobs_root,
+    user_config_dir,
+    user_data_dir,
+    user_log_dir,
+)
 
 __all__ = [
-    "SQLITE_MAGIC",
-    "activity_db_path",
     "check_output",
     "derived_names",
     "lock_path",
@@ -43,16 +47,10 @@ __all__ = [
     "refuse_same",
 ]
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 PROVENANCE_SUFFIX = ".provenance.json"
 _FALLBACK_NAME_MAX = 255  # bytes: NTFS, ext4, APFS, and most others
 _STEM_BYTES = 180  # as atomic.py and batch_checkpoint.py cut long names for their work files
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
-
-
-def activity_db_path() -> Path:
-    """The user's activity log (the same name `app.core.state` and the CLI open)."""
-    return user_data_dir() / "activity.sqlite3"
 
 
 def provenance_path(output: Path) -> Path:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from app.core import portable_fs
 from app.core.errors import InputError
+from app.core.paths import activity_key_path
 
 __all__ = [
     "CSV_EXTENSIONS",
@@ -226,7 +227,7 @@ def check_log_export_target(db: Path, output: Path) -> None:
     protected = {
         "the activity log": db,
         "the activity log's head file": head_path(db),
-        "the activity log's key": db.parent / "activity.key",
+        "the activity log's key": activity_key_path(db),
     }
     check_output(output, protected)
 

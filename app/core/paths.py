@@ -71,3 +71,18 @@ def jobs_root(data_dir: Path | None = None) -> Path:
     """Where the desktop app caches the scored files of its session (the one place under the
     app's own folders that batch jobs write to)."""
     return (data_dir or user_data_dir()) / "jobs"
+
+
+# The activity log's files: named here once, for the log itself, the CLI and every output guard.
+ACTIVITY_DB_NAME = "activity.sqlite3"
+ACTIVITY_KEY_NAME = "activity.key"
+
+
+def activity_db_path(data_dir: Path | None = None) -> Path:
+    """The user's activity log database."""
+    return (data_dir or user_data_dir()) / ACTIVITY_DB_NAME
+
+
+def activity_key_path(db: Path) -> Path:
+    """The workstation key kept beside the activity log `db`."""
+    return db.parent / ACTIVITY_KEY_NAME

@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 from app.core.activity import ActivityLog, load_or_create_secret
 from app.core.atomic import atomic_open, atomic_path
 from app.core.export import CsvExportWriter, XlsxExportWriter
+from app.core.paths import activity_db_path, activity_key_path
 
 #: A scored text that a spreadsheet would run as a formula if the export did not neutralise it.
 FORMULA_TEXT = "=1+1"
@@ -37,7 +38,8 @@ def _require(condition: bool, message: str) -> None:
 def check_activity_log(folder: Path) -> str:
     """Record two events, close, reopen, read them back and verify the hash chain; then edit
     one row behind the log's back and make sure the chain check notices."""
-    db, key = folder / "activity.sqlite3", folder / "activity.key"
+    db = activity_db_path(folder)
+    key = activity_key_path(db)
     text = "self-test text"
     log = ActivityLog(db, load_or_create_secret(key))
     try:
