@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app import APP_NAME, __version__
-from app.cli_activity import activity_log, cli_settings
+from app.cli_activity import activity_log, cli_settings, log_one
 from app.cli_common import (
     EXIT_MODEL,
     EXIT_OK,
@@ -367,15 +367,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         text_column=args.text_column,
     )
     summary = summarize(data.scores, data.labels, args.thresholds)
-    with activity_log() as log:
-        log.record(
-            "evaluate",
-            file_name=args.input.name,
-            model_version=scorer.version_label,
-            counts={"n": summary["n"], "positives": summary["positives"]}
-            | {"rows_rejected": len(data.rejected)},
-            detail="thresholds " + ", ".join(f"{t:g}" for t in args.thresholds),
-        )
+    log_one(
+        "evaluate",
+        file_name=args.input.name,
+        model_version=scorer.version_label,
+        counts={"n": summary["n"], "positives": summary["positives"]}
+        | {"rows_rejected": len(data.rejected)},
+        detail="thresholds " + ", ".join(f"{t:g}" for t in args.thresholds),
+    )
     if args.json:
         _print_json(
             {
