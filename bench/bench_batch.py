@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.scoring import Scorer, default_bundle_path  # noqa: E402
+from app.core.engine.scoring import Scorer, default_bundle_path  # noqa: E402
 from bench import peer  # noqa: E402
 from bench.results import quick_mode, record  # noqa: E402
 from bench.texts import tweet_texts, vocabulary_source, write_csv  # noqa: E402
@@ -101,7 +101,7 @@ def breakdown(scorer: Scorer, texts: list[str]) -> tuple[dict[str, float], str]:
     try:
         import scipy.sparse as sp
 
-        from app.core.normalize import normalize_text
+        from app.core.engine.normalize import normalize_text
 
         model = scorer.model
         out: dict[str, float] = {}

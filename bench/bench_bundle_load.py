@@ -17,8 +17,8 @@ import statistics
 import time
 from pathlib import Path
 
-from app.core.bundle import load_verified
-from app.core.scoring import Scorer
+from app.core.bundles.bundle import load_verified
+from app.core.engine.scoring import Scorer
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from app.core.scoring import Scorer, default_bundle_path  # noqa: E402
-from app.core.thresholds import ThresholdAnalysis  # noqa: E402
+from app.core.analysis.thresholds import ThresholdAnalysis  # noqa: E402
+from app.core.engine.scoring import Scorer, default_bundle_path  # noqa: E402
 from bench import peer  # noqa: E402
 from bench.results import quick_mode, record  # noqa: E402
 from bench.texts import make_texts, vocabulary_source  # noqa: E402, F401 (bench_heartbeat imports make_texts here)

@@ -32,15 +32,15 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.core.activity import ActivityLog  # noqa: E402
-from app.core.scoring import Scorer, default_bundle_path  # noqa: E402
-from app.core.session import SessionMetrics  # noqa: E402
-from app.core.settings import Settings  # noqa: E402
-from app.core.state import AppContext, AppState  # noqa: E402
-from app.ui.batch_panel import BatchPanel  # noqa: E402
-from app.ui.score_panel import ScorePanel  # noqa: E402
-from app.ui.threshold_panel import ThresholdPanel  # noqa: E402
-from app.ui.workers import WorkerPool  # noqa: E402
+from app.core.activity.log import ActivityLog  # noqa: E402
+from app.core.context.session import SessionMetrics  # noqa: E402
+from app.core.context.settings import Settings  # noqa: E402
+from app.core.context.state import AppContext, AppState  # noqa: E402
+from app.core.engine.scoring import Scorer, default_bundle_path  # noqa: E402
+from app.ui.batch.panel import BatchPanel  # noqa: E402
+from app.ui.common.workers import WorkerPool  # noqa: E402
+from app.ui.score.panel import ScorePanel  # noqa: E402
+from app.ui.threshold.panel import ThresholdPanel  # noqa: E402
 from bench.results import quick_mode, record  # noqa: E402
 from bench.texts import write_csv  # noqa: E402
 

@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Slot  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.core.batch import BatchOptions, run_batch  # noqa: E402
-from app.core.scoring import Scorer, default_bundle_path  # noqa: E402
-from app.ui.workers import Worker, WorkerPool  # noqa: E402
+from app.core.batch.run import BatchOptions, run_batch  # noqa: E402
+from app.core.engine.scoring import Scorer, default_bundle_path  # noqa: E402
+from app.ui.common.workers import Worker, WorkerPool  # noqa: E402
 from bench.bench_core import make_texts  # noqa: E402
 from bench.results import record  # noqa: E402
 

@@ -28,8 +28,8 @@ REPO = Path(os.environ.get("BENCH_REPO") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(REPO))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from app.core.batch import BatchOptions, run_batch  # noqa: E402
-from app.core.scoring import Scorer, default_bundle_path  # noqa: E402
+from app.core.batch.run import BatchOptions, run_batch  # noqa: E402
+from app.core.engine.scoring import Scorer, default_bundle_path  # noqa: E402
 from bench.results import quick_mode, record  # noqa: E402
 
 

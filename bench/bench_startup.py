@@ -2,7 +2,7 @@
 
 Each launch is a fresh process with a fresh user folder, run offscreen with
 ``ABUSE_DESK_STARTUP_PROBE`` set: the app records (wall clock) when its window was first shown,
-when the model was ready and when the first text was scored, then quits (see app/ui/startup.py).
+when the model was ready and when the first text was scored, then quits (see app/ui/shell/startup.py).
 Times are measured from just before the process is spawned. Goals on this machine: window
 within 1.0 s, first score within 2.0 s. Medians over --repeat launches (the first launch of each
 kind is a warm-up and is not counted: it fills the OS file cache).

@@ -23,14 +23,14 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import model_switch  # noqa: E402
-from app.core.activity import ActivityLog  # noqa: E402
-from app.core.bundle import load_verified  # noqa: E402
-from app.core.registry import ModelRegistry  # noqa: E402
-from app.core.session import SessionMetrics  # noqa: E402
-from app.core.settings import Settings  # noqa: E402
-from app.core.signing import TrustStore  # noqa: E402
-from app.core.state import AppContext, AppState  # noqa: E402
+from app.core.activity.log import ActivityLog  # noqa: E402
+from app.core.bundles.bundle import load_verified  # noqa: E402
+from app.core.bundles.signing import TrustStore  # noqa: E402
+from app.core.context import model_switch  # noqa: E402
+from app.core.context.session import SessionMetrics  # noqa: E402
+from app.core.context.settings import Settings  # noqa: E402
+from app.core.context.state import AppContext, AppState  # noqa: E402
+from app.core.models.registry import ModelRegistry  # noqa: E402
 from bench.bench_core import median_time  # noqa: E402
 from bench.results import record  # noqa: E402
 
@@ -83,8 +83,8 @@ def panel_switch(ctx: AppContext, repeat: int) -> dict[str, float]:
     try:
         from PySide6.QtWidgets import QApplication
 
-        from app.ui.models_panel import ModelsPanel
-        from app.ui.workers import WorkerPool
+        from app.ui.common.workers import WorkerPool
+        from app.ui.models.panel import ModelsPanel
     except ImportError:  # the panel is optional for this benchmark
         return {}
     app = QApplication.instance() or QApplication([])

@@ -41,7 +41,7 @@ OOV_RATE = 0.06  # share of tokens that are not in the model's vocabulary
 TWEET_MEDIAN_CHARS = 80
 TWEET_SIGMA = 0.65  # of log(length): about 2% of tweets reach the 280-character cap
 TWEET_MIN_CHARS, TWEET_MAX_CHARS = 8, 280
-PLACEHOLDERS = {"xxurl", "xxuser"}  # the normaliser's own tokens (app/core/normalize.py)
+PLACEHOLDERS = {"xxurl", "xxuser"}  # the normaliser's own tokens (app/core/engine/normalize.py)
 EMOJI = "😂🤣😭😍🙄😡🤬💀🔥👍👎🙏❤️💯😤😒🤡🖕🥺😅✨🎉🙃😬"
 EMOJI_LIST = [e for e in EMOJI if e != "\ufe0f"]
 PUNCT = [",", ",", ".", ".", "!", "?", "...", "!!", "?!", ":", ";", " -"]
@@ -53,7 +53,7 @@ FIXED_SEED = 20240101  # vocabulary tie order and OOV pool: fixed, so texts depe
 @cache
 def vocabulary_source() -> Path:
     """The bundle whose word unigrams the texts draw from (the default bundled model)."""
-    from app.core.scoring import default_bundle_path
+    from app.core.engine.scoring import default_bundle_path
 
     return default_bundle_path()
 

@@ -90,7 +90,7 @@ case "$app_file" in
   *) echo "offline-check: app imported from $app_file, not from the installed wheel" >&2; exit 1 ;;
 esac
 
-root=$(venv/bin/python -c 'from app.core.paths import install_root; print(install_root())')
+root=$(venv/bin/python -c 'from app.core.common.paths import install_root; print(install_root())')
 echo "== models/ and resources/ come from the wheel: $root"
 case "$root" in
   "$WORK"/venv/*) ;;

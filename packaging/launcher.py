@@ -9,7 +9,7 @@ import multiprocessing
 import sys
 
 from app import APP_NAME
-from app.cli import main
+from app.cli.main import main
 
 # Top-level packages the spec excludes, and what needs them.
 LEFT_OUT = {"pandas": "training (the 'train' command)"}

@@ -19,7 +19,7 @@ def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_training(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real training run on synthetic data."""
-    from app.core.training import train_bundle
+    from app.core.training.recipe import train_bundle
     from tests.synthetic import tiny_candidates
 
     out = tmp_path_factory.mktemp("bundles") / "tiny-0.0.1"
@@ -30,14 +30,14 @@ def tiny_training(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def bundled_model_path() -> Path:
-    from app.core.scoring import default_bundle_path
+    from app.core.engine.scoring import default_bundle_path
 
     return default_bundle_path(REPO / "models")
 
 
 @pytest.fixture(scope="session")
 def bundled_scorer(bundled_model_path: Path):
-    from app.core.scoring import Scorer
+    from app.core.engine.scoring import Scorer
 
     return Scorer.load(bundled_model_path)
 
@@ -69,7 +69,7 @@ def tiny_bundle_copy(tiny_training, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A test-only Ed25519 key pair: (private key file, folder holding its public key)."""
-    from app.core.signing import generate_key_pair
+    from app.core.bundles.signing import generate_key_pair
 
     folder = tmp_path_factory.mktemp("keys")
     generate_key_pair(folder / "test-team.key", folder / "public" / "test-team.pem")
@@ -79,7 +79,7 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def signed_tiny_bundle(tiny_bundle_copy: Path, signing_key: tuple[Path, Path]) -> Path:
     """A private copy of the tiny bundle, signed with the test key."""
-    from app.core.signing import sign_bundle
+    from app.core.bundles.signing import sign_bundle
 
     sign_bundle(tiny_bundle_copy, signing_key[0])
     return tiny_bundle_copy
@@ -89,8 +89,8 @@ def signed_tiny_bundle(tiny_bundle_copy: Path, signing_key: tuple[Path, Path]) -
 def model_registry(tmp_path: Path, signing_key: tuple[Path, Path]):
     """A registry over the repo's bundled models and an empty user folder in tmp_path, trusting
     the shipped keys and the test key; unsigned bundles refused."""
-    from app.core.registry import ModelRegistry
-    from app.core.signing import TrustStore
+    from app.core.bundles.signing import TrustStore
+    from app.core.models.registry import ModelRegistry
 
     trust = TrustStore.load([REPO / "resources" / "trusted_keys", signing_key[1]])
     return ModelRegistry(REPO / "models", tmp_path / "user-models", trust)
@@ -102,10 +102,10 @@ def model_registry(tmp_path: Path, signing_key: tuple[Path, Path]):
 @pytest.fixture
 def app_context(tmp_path: Path, bundled_scorer, monkeypatch: pytest.MonkeyPatch):
     """A full application context on the bundled model, with user folders in tmp_path."""
-    from app.core.activity import ActivityLog
-    from app.core.session import SessionMetrics
-    from app.core.settings import Settings
-    from app.core.state import AppContext, AppState
+    from app.core.activity.log import ActivityLog
+    from app.core.context.session import SessionMetrics
+    from app.core.context.settings import Settings
+    from app.core.context.state import AppContext, AppState
 
     home = tmp_path / "home"
     monkeypatch.setenv("ABUSE_DESK_HOME", str(home))
@@ -124,7 +124,7 @@ def worker_pool(qapp):
     from PySide6.QtCore import QThreadPool, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.workers import WorkerPool
+    from app.ui.common.workers import WorkerPool
 
     pool = WorkerPool()
     yield pool

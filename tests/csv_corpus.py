@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.csv_input import CsvFormat, iter_chunks
+from app.core.csvio.csv_input import CsvFormat, iter_chunks
 
 BREAKS = re.compile(r"\r\n|\r|\n")
 BOM_CODECS = {"utf-8-sig": (b"\xef\xbb\xbf", "utf-8"), "utf-16": (b"\xff\xfe", "utf-16-le")}

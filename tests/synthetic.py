@@ -56,7 +56,7 @@ def write_public_like_data(root: Path, n_davidson: int = 500, n_olid: int = 300)
 
 def tiny_candidates():
     """Small candidate configurations: training on synthetic data takes seconds."""
-    from app.core.training import Candidate
+    from app.core.training.recipe import Candidate
 
     word = {"analyzer": "word", "ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True}
     unigram = {"analyzer": "word", "ngram_range": (1, 1), "min_df": 1, "sublinear_tf": True}
@@ -75,7 +75,7 @@ def tiny_candidates():
 
 def tiny_additive_candidates():
     """Count-idf-sqrt candidates (the fast scorer's feature map), one with identity mitigation."""
-    from app.core.training import Candidate
+    from app.core.training.recipe import Candidate
 
     def block(name, analyzer, ngrams):
         settings = {"analyzer": analyzer, "ngram_range": ngrams, "min_df": 1}

@@ -1,4 +1,4 @@
-"""Tests for app.core.activity: durability, privacy, tamper evidence, retention, query, export.
+"""Tests for app.core.activity.log: durability, privacy, tamper evidence, retention, query, export.
 
 Expectations come from the documented behaviour (HMAC-SHA256 with the install secret, a hash
 chain, UTC ISO times, formula-safe CSV), checked against independent computations: the stdlib
@@ -28,9 +28,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.activity import ACTIONS, ActivityLog, Event, load_or_create_secret, utc_iso
-from app.core.activity_secret import ActivityKeyError
-from app.core.export import FORMULA_TRIGGERS
+from app.core.activity.log import ACTIONS, ActivityLog, Event, load_or_create_secret, utc_iso
+from app.core.activity.secret import ActivityKeyError
+from app.core.export.csv_writer import FORMULA_TRIGGERS
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -446,7 +446,7 @@ def test_export_csv_round_trips_and_neutralises_formulas(tmp_path: Path) -> None
 CHILD = """
 import sys
 from pathlib import Path
-from app.core.activity import ActivityLog
+from app.core.activity.log import ActivityLog
 log = ActivityLog.open_default(Path(sys.argv[1]))
 print("ready", flush=True)
 i = 0
@@ -516,7 +516,7 @@ def test_concurrent_first_starts_agree_on_one_secret(tmp_path):
 
     key_path = tmp_path / "activity.key"
     code = (
-        "import sys; from pathlib import Path; from app.core.activity_secret import load_or_create_secret;"
+        "import sys; from pathlib import Path; from app.core.activity.secret import load_or_create_secret;"
         f"print(load_or_create_secret(Path({str(key_path)!r})).hex())"
     )
     procs = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.batch import BatchOptions, run_batch
-from app.core.errors import InputError, JobCancelled
-from app.core.scoring import Scorer
+from app.core.batch.run import BatchOptions, run_batch
+from app.core.common.errors import InputError, JobCancelled
+from app.core.engine.scoring import Scorer
 
 pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
 

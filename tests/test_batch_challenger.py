@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.batch import OUTPUT_COLUMNS, BatchOptions, run_batch
-from app.core.batch_checkpoint import work_paths
-from app.core.batch_rows import CHALLENGER_COLUMNS
-from app.core.errors import InputError
-from app.core.results import ViewSpec, compute_view
-from app.core.results_cache import score_file, summary_counts
-from app.core.results_export import export_scored
-from app.core.scoring import Scorer, label_for
+from app.core.batch.checkpoint import work_paths
+from app.core.batch.rows import CHALLENGER_COLUMNS
+from app.core.batch.run import OUTPUT_COLUMNS, BatchOptions, run_batch
+from app.core.common.errors import InputError
+from app.core.engine.scoring import Scorer, label_for
+from app.core.results.cache import score_file, summary_counts
+from app.core.results.export import export_scored
+from app.core.results.table import ViewSpec, compute_view
 
 pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
 

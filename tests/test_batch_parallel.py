@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import batch
-from app.core.batch import BatchOptions, run_batch
-from app.core.errors import AbuseDeskError, JobCancelled
-from app.core.scoring import Scorer
+from app.core.batch import run as batch
+from app.core.batch.run import BatchOptions, run_batch
+from app.core.common.errors import AbuseDeskError, JobCancelled
+from app.core.engine.scoring import Scorer
 
 pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key
 

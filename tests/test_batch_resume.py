@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.batch import BatchOptions, BatchReport, run_batch
-from app.core.batch_checkpoint import work_paths
-from app.core.errors import InputError, JobCancelled
-from app.core.scoring import Scorer
+from app.core.batch.checkpoint import work_paths
+from app.core.batch.run import BatchOptions, BatchReport, run_batch
+from app.core.common.errors import InputError, JobCancelled
+from app.core.engine.scoring import Scorer
 from tests.cli_runner import run_cli
 from tests.conftest import REPO
 
@@ -215,8 +215,8 @@ def test_xlsx_jobs_restart_and_leave_nothing_behind(scorer, tmp_path):
 _WORKER = """
 import sys, time
 from pathlib import Path
-from app.core.batch import BatchOptions, run_batch
-from app.core.scoring import Scorer
+from app.core.batch.run import BatchOptions, run_batch
+from app.core.engine.scoring import Scorer
 
 scorer = Scorer.load(sys.argv[1])
 def progress(p):

@@ -56,7 +56,7 @@ def hook(event, args):
     if event.startswith(("socket.", "urllib.", "http.")):
         events.append(event)
 sys.addaudithook(hook)
-from app.cli import main
+from app.cli.main import main
 codes = [main(["info"]), main(["score-text", "hello there"]),
          main(["score", {str(src)!r}, "-o", {str(tmp_path / "out.csv")!r}, "--quiet"])]
 print("EVENTS", events, "CODES", codes)

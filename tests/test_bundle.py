@@ -9,12 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.bundle import MANIFEST_NAME, load_verified, npy_bytes, sha256_bytes, write_bundle
-from app.core.errors import ModelError
-from app.core.scoring import Scorer
-from app.core.thresholds import ThresholdAnalysis
-from app.core.training import bundle_files, fit_candidate, train_bundle
-from app.core.training_data import load_corpus
+from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.bundles.bundle import (
+    MANIFEST_NAME,
+    load_verified,
+    npy_bytes,
+    sha256_bytes,
+    write_bundle,
+)
+from app.core.common.errors import ModelError
+from app.core.engine.scoring import Scorer
+from app.core.training.data import load_corpus
+from app.core.training.recipe import bundle_files, fit_candidate, train_bundle
 from tests.synthetic import labelled_texts, tiny_candidates
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,7 +210,7 @@ def test_committed_bundle_meets_quality_floor(committed_scorer):
 
 
 def test_item_ids_follow_the_dedupe_key():
-    from app.core.normalize import item_ids
+    from app.core.engine.normalize import item_ids
 
     ids = item_ids(["@bob You idiot", "@alice you IDIOT", "you idiot!", "you idiot!"])
     assert ids.dtype == np.uint64

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from app.core.identity_terms import evaluation_set
-from app.core.normalize import normalize_text
-from app.core.registry import ModelRegistry
-from app.core.scoring import DEFAULT_MODEL, Scorer, default_bundle_path
-from app.core.settings import Settings
-from app.core.signing import SIGNATURE_NAME, TrustStore, check_signature
-from app.core.thresholds import ThresholdAnalysis
-from app.core.training_report import identity_bias
+from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.bundles.signing import SIGNATURE_NAME, TrustStore, check_signature
+from app.core.context.settings import Settings
+from app.core.engine.normalize import normalize_text
+from app.core.engine.scoring import DEFAULT_MODEL, Scorer, default_bundle_path
+from app.core.models.registry import ModelRegistry
+from app.core.training.identity_terms import evaluation_set
+from app.core.training.report import identity_bias
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
@@ -104,7 +104,7 @@ def test_v2_scores_without_importing_scikit_learn_until_an_explanation_needs_it(
 
     code = (
         "import sys\n"
-        "from app.core.scoring import Scorer\n"
+        "from app.core.engine.scoring import Scorer\n"
         f"scorer = Scorer.load({str(V2)!r})\n"
         "scores = scorer.score_many(['you are an idiot', 'have a lovely day'])[0]\n"
         "assert scores[0] > 0.5 > scores[1], scores\n"

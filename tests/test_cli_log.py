@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.activity import ActivityLog
+from app.core.activity.log import ActivityLog
 from tests.cli_runner import run_cli
 
 

@@ -161,7 +161,7 @@ def test_train_to_deploy(home, tmp_path, tiny_data_dir, signing_key):
 def test_score_with_a_challenger_adds_shadow_columns(tmp_path, tiny_training, bundled_scorer):
     import csv
 
-    from app.core.scoring import Scorer
+    from app.core.engine.scoring import Scorer
 
     texts = ["you are an idiot", "lovely weather today", "", "shut up moron"]
     src = tmp_path / "in.csv"

@@ -1,4 +1,4 @@
-"""Tests for app.core.compare: every answer checked by brute force or a direct count."""
+"""Tests for app.core.analysis.compare: every answer checked by brute force or a direct count."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from app.core.compare import (
+from app.core.analysis.compare import (
     KEEP_OBJECTIVES,
     PairedScores,
     agreement,
@@ -20,10 +20,10 @@ from app.core.compare import (
     pair_bundled_evaluations,
     score_labeled_pair,
 )
-from app.core.errors import InputError, JobCancelled
-from app.core.normalize import item_ids
-from app.core.scoring import Scorer
-from app.core.thresholds import ThresholdAnalysis, ThresholdInputError
+from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdInputError
+from app.core.common.errors import InputError, JobCancelled
+from app.core.engine.normalize import item_ids
+from app.core.engine.scoring import Scorer
 from tests.synthetic import labelled_texts
 
 # ---------------------------------------------------------------- helpers

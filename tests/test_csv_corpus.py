@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.batch import OUTPUT_COLUMNS, BatchOptions, run_batch
-from app.core.csv_input import CsvFormat, iter_chunks, sniff
-from app.core.errors import InputError
-from app.core.export import neutralize_cell
-from app.core.scoring import Scorer
+from app.core.batch.run import OUTPUT_COLUMNS, BatchOptions, run_batch
+from app.core.common.errors import InputError
+from app.core.csvio.csv_input import CsvFormat, iter_chunks, sniff
+from app.core.engine.scoring import Scorer
+from app.core.export.csv_writer import neutralize_cell
 from tests.make_csv_corpus import Expectation, build_corpus, write_corpus
 
 pytestmark = pytest.mark.usefixtures("private_home")  # checkpoints need a workstation key

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.csv_input import (
+from app.core.common.errors import InputError, JobCancelled
+from app.core.csvio.csv_input import (
     CsvFormat,
     choose_text_column,
     detect_delimiter,
@@ -22,7 +23,6 @@ from app.core.csv_input import (
     read_header,
     sniff,
 )
-from app.core.errors import InputError, JobCancelled
 from tests.csv_corpus import CsvBuilder, check, count_breaks, read_all
 
 BLOCKS = (1 << 20, 1, 7)  # default, and tiny reads that split \r\n, BOMs and UTF-16 code units

@@ -1,4 +1,4 @@
-"""Tests for app.core.atomic and app.core.export.
+"""Tests for app.core.common.atomic and app.core.export.csv_writer.
 
 Expectations are derived from the rules (trigger set, Excel limits, the documented overflow
 layout), never copied from the code's output.
@@ -28,15 +28,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.escape import unescape
 
-from app.core.atomic import (
+from app.core.common.atomic import (
     atomic_open,
     atomic_path,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
 )
-from app.core.errors import JobCancelled
-from app.core.export import (
+from app.core.common.errors import JobCancelled
+from app.core.export.csv_writer import (
     EXCEL_MAX_CELL_CHARS,
     EXCEL_MAX_ROWS,
     FORMULA_TRIGGERS,
@@ -313,7 +313,7 @@ def test_xlsx_illegal_xml_characters_replaced_and_counted(tmp_path: Path) -> Non
 
 
 def _recover_long_cells(path: Path) -> dict[tuple[str, str], str]:
-    """Rebuild full cell texts following the layout documented in app.core.export."""
+    """Rebuild full cell texts following the layout documented in app.core.export.csv_writer."""
     wb = openpyxl.load_workbook(path)
     parts: dict[tuple[str, str], list[tuple[int, str]]] = {}
     rows = list(wb[OVERFLOW_SHEET].iter_rows(values_only=True))
@@ -391,7 +391,7 @@ def test_xlsx_row_data_is_written_in_large_blocks(
 ) -> None:
     # XlsxWriter's own 8 KiB buffer means one write() (and one GIL release) every ~20 rows,
     # which starved the GUI thread for the whole of every chunk; see _enlarge_row_buffer.
-    # Row files live in the app's private tmp folder (app.core.private_tmp), not the system's.
+    # Row files live in the app's private tmp folder (app.core.common.private_tmp), not the system's.
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
     scratch = tmp_path / "home" / "data" / "tmp"
     row = [1, "some ordinary text " * 10, 0.5]  # ~250 bytes of XML per row
@@ -412,7 +412,7 @@ def test_xlsx_row_data_is_written_in_large_blocks(
 def test_xlsx_failure_midway_leaves_target_and_no_temp_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Row files live in the app's private tmp folder (app.core.private_tmp), not the system's.
+    # Row files live in the app's private tmp folder (app.core.common.private_tmp), not the system's.
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
     scratch = tmp_path / "home" / "data" / "tmp"
     out_dir = tmp_path / "out"
@@ -497,7 +497,7 @@ def test_atomic_open_refuses_non_write_modes(tmp_path: Path) -> None:
 
 _CHILD = r"""
 import sys, time
-from app.core.atomic import atomic_open
+from app.core.common.atomic import atomic_open
 final, chunks, size, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 print("ready", flush=True)
 with atomic_open(final, "wb") as fh:

@@ -12,10 +12,10 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core import fast_scorer
-from app.core.fast_scorer import PairTable
-from app.core.normalize import URL_TOKEN, USER_TOKEN, normalize_text
-from app.core.scoring import Scorer
+from app.core.engine import fast_scorer
+from app.core.engine.fast_scorer import PairTable
+from app.core.engine.normalize import URL_TOKEN, USER_TOKEN, normalize_text
+from app.core.engine.scoring import Scorer
 
 # --- normalisation ------------------------------------------------------------------------------
 
@@ -56,7 +56,7 @@ def test_fast_normalize_equals_the_reference(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def additive_scorer(tiny_data_dir, tmp_path_factory):
-    from app.core.training import Candidate, train_bundle
+    from app.core.training.recipe import Candidate, train_bundle
 
     def block(name, analyzer, ngrams):
         settings = {"analyzer": analyzer, "ngram_range": ngrams, "min_df": 1}
@@ -195,7 +195,7 @@ def test_char_n_grams_outside_the_alphabet_never_match(additive_scorer):
 
 
 def test_an_alphabet_too_large_for_integer_keys_falls_back_to_the_loop(additive_scorer):
-    from app.core.fast_chars import CharBlock
+    from app.core.engine.fast_chars import CharBlock
 
     block = additive_scorer.model.fast.chars[0]
     terms = list(block.grams)

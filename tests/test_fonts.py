@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from app.ui import fonts
-from app.ui.selfcheck import gui_checks
+from app.ui.shell import fonts
+from app.ui.shell.selfcheck import gui_checks
 from tests.conftest import REPO
 
 NO_FONTS_CONFIG = """<?xml version="1.0"?>
@@ -31,10 +31,10 @@ import json, sys
 from PySide6.QtGui import QFontInfo, QFontMetrics
 from PySide6.QtWidgets import QApplication
 
-import app.ui.fonts as fonts
+import app.ui.shell.fonts as fonts
 if "--no-fallback" in sys.argv:
     fonts.ensure_fonts = lambda app: None  # what the app did before it had a bundled font
-from app.ui.selfcheck import gui_checks
+from app.ui.shell.selfcheck import gui_checks
 
 qt_app = QApplication([])
 before = QFontMetrics(qt_app.font()).inFont("A")
@@ -128,6 +128,6 @@ def test_a_broken_gui_check_is_reported_not_raised(qapp, monkeypatch, broken):
     def boom(*args):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(f"app.ui.selfcheck.{broken}", boom)
+    monkeypatch.setattr(f"app.ui.shell.selfcheck.{broken}", boom)
     failed = [check for check in gui_checks() if not check.ok]
     assert [check.detail for check in failed] == ["RuntimeError: simulated failure"]

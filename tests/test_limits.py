@@ -1,4 +1,4 @@
-"""Every limit in one place (`app.core.limits`): defaults, validation, messages, the rate guard."""
+"""Every limit in one place (`app.core.common.limits`): defaults, validation, messages, the rate guard."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core import csv_input
-from app.core.limits import Limits, RateGuard, format_bytes, suppressed_note
-from app.core.scoring import DEFAULT_MAX_CHARS, Scorer
-from app.core.settings import SCHEMA_VERSION, Settings, load_settings, save_settings
+from app.core.common.limits import Limits, RateGuard, format_bytes, suppressed_note
+from app.core.context.settings import SCHEMA_VERSION, Settings, load_settings, save_settings
+from app.core.csvio import csv_input
+from app.core.engine.scoring import DEFAULT_MAX_CHARS, Scorer
 
 
 class FakeClock:

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import bundle as bundle_module
-from app.core import model_import
-from app.core.bundle import MANIFEST_NAME, SIGNATURE_NAME, npy_bytes, sha256_bytes
-from app.core.errors import ModelError
-from app.core.model_import import import_bundle
-from app.core.registry import ModelRegistry
-from app.core.signing import generate_key_pair, sign_bundle
+from app.core.bundles import bundle as bundle_module
+from app.core.bundles.bundle import MANIFEST_NAME, SIGNATURE_NAME, npy_bytes, sha256_bytes
+from app.core.bundles.signing import generate_key_pair, sign_bundle
+from app.core.common.errors import ModelError
+from app.core.models import model_import
+from app.core.models.model_import import import_bundle
+from app.core.models.registry import ModelRegistry
 from tests.adversarial.bundle_kit import resign
 
 MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / "abuse-desk-pickle-ran"

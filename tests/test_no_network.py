@@ -56,13 +56,13 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.core.activity import ActivityLog
-from app.core.scoring import Scorer, default_bundle_path
-from app.core.session import SessionMetrics
-from app.core.settings import Settings
-from app.core.state import AppContext, AppState
-from app.ui.main_window import MainWindow
-from app.ui.workers import WorkerPool
+from app.core.activity.log import ActivityLog
+from app.core.engine.scoring import Scorer, default_bundle_path
+from app.core.context.session import SessionMetrics
+from app.core.context.settings import Settings
+from app.core.context.state import AppContext, AppState
+from app.ui.shell.main_window import MainWindow
+from app.ui.common.workers import WorkerPool
 
 home = Path({home!r})
 qt_app = QApplication([])

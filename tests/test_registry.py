@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import model_switch
-from app.core.bundle import SIGNATURE_NAME, load_verified
-from app.core.errors import ModelError
-from app.core.model_import import import_bundle
-from app.core.registry import ModelRegistry, version_key
-from app.core.scoring import Scorer
-from app.core.settings import Settings, load_settings
-from app.core.signing import (
+from app.core.bundles.bundle import SIGNATURE_NAME, load_verified
+from app.core.bundles.signing import (
     TrustStore,
     add_trusted_key,
     generate_key_pair,
@@ -23,6 +17,12 @@ from app.core.signing import (
     read_public_key,
     sign_bundle,
 )
+from app.core.common.errors import ModelError
+from app.core.context import model_switch
+from app.core.context.settings import Settings, load_settings
+from app.core.engine.scoring import Scorer
+from app.core.models.model_import import import_bundle
+from app.core.models.registry import ModelRegistry, version_key
 from tests.conftest import REPO
 
 
@@ -126,7 +126,7 @@ def test_private_key_is_private(tmp_path):
 def test_signature_check_happens_before_the_manifest_is_parsed(tiny_bundle_copy, signing_key):
     (tiny_bundle_copy / "manifest.json").write_text("{not json")  # would fail parsing
     trust = TrustStore.load([signing_key[1]])
-    from app.core.signing import signature_policy
+    from app.core.bundles.signing import signature_policy
 
     with pytest.raises(ModelError, match="is not signed"):
         load_verified(tiny_bundle_copy, check_manifest=signature_policy(trust, False))
@@ -209,7 +209,7 @@ def test_using_an_unsigned_model_is_logged(app_context, model_registry, tiny_bun
 
 
 def test_settings_fields_round_trip(tmp_path):
-    from app.core.settings import save_settings
+    from app.core.context.settings import save_settings
 
     settings = Settings(active_model="a-1", previous_model="a-0", challenger_model="b-2")
     path = save_settings(settings, tmp_path / "s.json")

@@ -14,10 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.batch import BatchOptions
-from app.core.errors import InputError, JobCancelled
-from app.core.labeled import guess_label_column
-from app.core.results import (
+from app.core.analysis.labeled import guess_label_column
+from app.core.batch.run import BatchOptions
+from app.core.common.errors import InputError, JobCancelled
+from app.core.engine.scoring import Scorer
+from app.core.results.cache import jobs_folder, score_file
+from app.core.results.export import export_scored
+from app.core.results.table import (
     ResultsTable,
     ViewSpec,
     compute_view,
@@ -25,9 +28,6 @@ from app.core.results import (
     flagged_mask,
     threshold_dataset,
 )
-from app.core.results_cache import jobs_folder, score_file
-from app.core.results_export import export_scored
-from app.core.scoring import Scorer
 
 WORDS = ["Idiot", "lovely", "ab", "AB", "é", "x y", ""]
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from app.core.explain import find_spans
-from app.core.normalize import URL_TOKEN, USER_TOKEN, dedupe_key, normalize_text
-from app.core.scoring import ABUSIVE, BENIGN, Scorer, label_for
+from app.core.engine.explain import find_spans
+from app.core.engine.normalize import URL_TOKEN, USER_TOKEN, dedupe_key, normalize_text
+from app.core.engine.scoring import ABUSIVE, BENIGN, Scorer, label_for
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
-from app.core import activity, export, export_xlsx, selftest, selftest_io
-from app.core.activity import ActivityLog
-from app.core.export import CsvExportWriter, XlsxExportWriter
+from app.cli import main as cli
+from app.core.activity import log as activity
+from app.core.activity.log import ActivityLog
+from app.core.export import csv_writer as export
+from app.core.export import xlsx_writer as export_xlsx
+from app.core.export.csv_writer import CsvExportWriter, XlsxExportWriter
+from app.core.selftest import checks as selftest
+from app.core.selftest import report as selftest_io
 from tests.cli_runner import run_cli
 
 NAMES = [
@@ -152,7 +156,7 @@ def test_cli_self_test_adds_the_gui_checks():
 
 def test_cli_self_test_reports_a_missing_gui_stack(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path))
-    monkeypatch.setitem(sys.modules, "app.ui.selfcheck", None)  # import fails like a lost Qt
+    monkeypatch.setitem(sys.modules, "app.ui.shell.selfcheck", None)  # import fails like a lost Qt
     assert cli.main(["--self-test"]) == 1
     out = capsys.readouterr().out
     assert out.count("[ok]") == len(NAMES)

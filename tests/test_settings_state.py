@@ -1,4 +1,4 @@
-"""Tests for app.core.settings, app.core.state and app.core.session (no Qt).
+"""Tests for app.core.context.settings, app.core.context.state and app.core.context.session (no Qt).
 
 Settings must never stop the app: damaged files, wrong types and other schema versions give
 defaults plus a readable problem. The state notifies observers exactly when something changed.
@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.activity import ActivityLog
-from app.core.session import SessionMetrics
-from app.core.settings import SCHEMA_VERSION, Settings, load_settings, save_settings
-from app.core.state import AppContext, AppState
+from app.core.activity.log import ActivityLog
+from app.core.context.session import SessionMetrics
+from app.core.context.settings import SCHEMA_VERSION, Settings, load_settings, save_settings
+from app.core.context.state import AppContext, AppState
 
 DEFAULTS = Settings()
 

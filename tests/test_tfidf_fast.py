@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.model import LinearTextModel
-from app.core.normalize import normalize_text
-from app.core.scoring import Scorer
-from app.core.tfidf_fast import SublinearTfidfScorer
+from app.core.engine.model import LinearTextModel
+from app.core.engine.normalize import normalize_text
+from app.core.engine.scoring import Scorer
+from app.core.engine.tfidf_fast import SublinearTfidfScorer
 from tests.test_fast_scoring import ODD, texts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ def test_settings_it_does_not_reproduce_go_to_scikit_learn(bundled_scorer, chang
 def test_the_default_model_scores_without_importing_scikit_learn():
     code = (
         "import sys\n"
-        "from app.core.scoring import Scorer, default_bundle_path\n"
+        "from app.core.engine.scoring import Scorer, default_bundle_path\n"
         "scorer = Scorer.load(default_bundle_path())\n"
         "assert scorer.version_label == 'abuse-lr 1.0.0'\n"
         "scores = scorer.score_many(['you are an idiot', 'have a lovely day'])[0]\n"

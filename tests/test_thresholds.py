@@ -1,4 +1,4 @@
-"""Tests for app.core.thresholds: checked against scikit-learn and brute force, never snapshots."""
+"""Tests for app.core.analysis.thresholds: checked against scikit-learn and brute force, never snapshots."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from app.core.errors import InputError
-from app.core.thresholds import (
+from app.core.analysis.thresholds import (
     ThresholdAnalysis,
     ThresholdMetrics,
     metrics_table,
 )
+from app.core.common.errors import InputError
 
 # ---------------------------------------------------------------- strategies
 
@@ -417,7 +417,7 @@ def test_million_rows() -> None:
 
 
 def test_cell_mask_partitions_items_like_the_matrix() -> None:
-    from app.core.thresholds import cell_mask
+    from app.core.analysis.thresholds import cell_mask
 
     rng = np.random.default_rng(3)
     scores = np.round(rng.random(500), 2)  # ties on purpose

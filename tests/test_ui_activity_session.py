@@ -15,9 +15,9 @@ from types import SimpleNamespace
 import pytest
 from PySide6.QtCore import QDate, Qt
 
-from app.core.state import AppContext
-from app.ui.activity_panel import ActivityPanel
-from app.ui.session_panel import SessionPanel, format_figure
+from app.core.context.state import AppContext
+from app.ui.activity.panel import ActivityPanel
+from app.ui.session.panel import SessionPanel, format_figure
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 TIMEOUT = 5_000

@@ -9,9 +9,9 @@ import sys
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from app.core.settings import apply_user_changes, load_settings
-from app.ui import application
-from app.ui.settings_dialog import SettingsDialog
+from app.core.context.settings import apply_user_changes, load_settings
+from app.ui.shell import application
+from app.ui.shell.preferences import SettingsDialog
 
 
 def test_build_context_uses_user_folders_and_logs_start(tmp_path, monkeypatch, bundled_model_path):

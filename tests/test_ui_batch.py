@@ -13,9 +13,9 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from app.core.results import ResultsTable
-from app.ui.batch_panel import BatchPanel
-from app.ui.results_view import ResultsView
+from app.core.results.table import ResultsTable
+from app.ui.batch.panel import BatchPanel
+from app.ui.batch.results_view import ResultsView
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 LABELS = ["1", "0", "abusive", "benign", "maybe"]  # "maybe" is neither: counted, not sent

@@ -12,13 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.core.batch_rows import CHALLENGER_COLUMNS
-from app.core.results import ResultsTable
-from app.core.scoring import Scorer, label_for
-from app.ui import batch_jobs
-from app.ui.batch_panel import BatchPanel
-from app.ui.results_view import ResultsView
-from app.ui.score_panel import ScorePanel
+from app.core.batch.rows import CHALLENGER_COLUMNS
+from app.core.engine.scoring import Scorer, label_for
+from app.core.results.table import ResultsTable
+from app.ui.batch import jobs as batch_jobs
+from app.ui.batch.panel import BatchPanel
+from app.ui.batch.results_view import ResultsView
+from app.ui.score.panel import ScorePanel
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 TEXT = "shut up"  # the two test models score it far apart

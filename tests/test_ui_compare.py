@@ -17,16 +17,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from scipy.special import expit, logit
 
-from app.core.bundle import load_verified, write_bundle
-from app.core.compare import migrate_threshold, score_labeled_pair
-from app.core.model_switch import activate, set_challenger
-from app.core.scoring import Scorer
-from app.core.thresholds import ThresholdAnalysis
-from app.ui.compare_panel import ComparePanel
-from app.ui.compare_source import CSV
-from app.ui.compare_view import COMPARE_PAGE, CONTENT_BODY, MESSAGE_BODY, NO_CHALLENGER, NONE_PAGE
-from app.ui.threshold_label_dialog import LabelColumnDialog
-from app.ui.threshold_widgets import fmt_threshold
+from app.core.analysis.compare import migrate_threshold, score_labeled_pair
+from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.bundles.bundle import load_verified, write_bundle
+from app.core.context.model_switch import activate, set_challenger
+from app.core.engine.scoring import Scorer
+from app.ui.common.label_dialog import LabelColumnDialog
+from app.ui.common.threshold_widgets import fmt_threshold
+from app.ui.compare.panel import ComparePanel
+from app.ui.compare.source import CSV
+from app.ui.compare.view import COMPARE_PAGE, CONTENT_BODY, MESSAGE_BODY, NO_CHALLENGER, NONE_PAGE
 from tests.synthetic import labelled_texts
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
@@ -225,7 +225,7 @@ def test_labelled_csv_end_to_end_through_the_worker(
     texts, labels = labelled_texts(600, seed=21)
     path = write_labelled_csv(tmp_path / "sample.csv", texts, labels)
     monkeypatch.setattr(
-        "app.ui.threshold_label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+        "app.ui.common.label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
     )
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: 1)  # accepts its guesses
     qtbot.mouseClick(panel.view.message_open_button, Qt.MouseButton.LeftButton)

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.ui.main_window import MainWindow
+from app.ui.shell.main_window import MainWindow
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
@@ -110,7 +110,7 @@ def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
 
 
 def test_preferences_change_the_threshold_panels_reference(window, app_context, monkeypatch):
-    from app.ui.settings_dialog import SettingsDialog
+    from app.ui.shell.preferences import SettingsDialog
 
     def accept_with_new_reference(dialog):
         dialog.reference.setValue(0.6)
@@ -126,7 +126,7 @@ def test_switching_in_the_models_tab_reaches_the_next_keystroke(
     qtbot, window, app_context, model_registry, signed_tiny_bundle
 ):
     """The whole path: import, make active in the Models tab, type in the Score tab."""
-    from app.core.model_import import import_bundle
+    from app.core.models.model_import import import_bundle
 
     qtbot.waitUntil(lambda: not window.models.busy, timeout=10_000)  # its first listing
     app_context.registry = window.models.registry = model_registry

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.models_panel import ModelsPanel
-from app.ui.models_table import AUC_ALL, NAME, ROLE, SIGNATURE, VERIFIED, VERSION
+from app.ui.models.panel import ModelsPanel
+from app.ui.models.table import AUC_ALL, NAME, ROLE, SIGNATURE, VERIFIED, VERSION
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 TIMEOUT = 10_000
@@ -260,7 +260,7 @@ def test_activate_roll_back_and_challenger(qtbot, panel, ctx, signed_tiny_bundle
 
 def test_roles_follow_changes_made_elsewhere(qtbot, panel, ctx, signed_tiny_bundle):
     """Another panel (or a promotion) switching the model: the table and lines follow."""
-    from app.core import model_switch
+    from app.core.context import model_switch
 
     import_via_folder(qtbot, panel, signed_tiny_bundle)
     model_switch.set_challenger(ctx, ctx.registry.load(TINY))

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.ui.score_panel import ScorePanel
+from app.ui.score.panel import ScorePanel
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
@@ -135,7 +135,7 @@ def _settle(panel: ScorePanel, text: str) -> None:
 def test_rate_limit_counts_suppressed_texts_and_the_next_event_records_them(
     qtbot, app_context, worker_pool
 ):
-    from app.core.limits import RateGuard
+    from app.core.common.limits import RateGuard
 
     clock = FakeClock()
     widget = ScorePanel(app_context, worker_pool, rate_guard=RateGuard(2, clock=clock))
@@ -167,7 +167,7 @@ def test_rate_limit_counts_suppressed_texts_and_the_next_event_records_them(
 
 
 def test_texts_suppressed_at_close_are_recorded_not_lost(qtbot, app_context, worker_pool):
-    from app.core.limits import RateGuard
+    from app.core.common.limits import RateGuard
 
     widget = ScorePanel(app_context, worker_pool, rate_guard=RateGuard(1, clock=FakeClock()))
     qtbot.addWidget(widget)
@@ -185,7 +185,7 @@ def test_texts_suppressed_at_close_are_recorded_not_lost(qtbot, app_context, wor
 
 
 def test_the_last_suppressed_text_is_logged_at_close(qtbot, app_context, worker_pool):
-    from app.core.limits import RateGuard
+    from app.core.common.limits import RateGuard
 
     widget = ScorePanel(app_context, worker_pool, rate_guard=RateGuard(1, clock=FakeClock()))
     qtbot.addWidget(widget)

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from app.ui import startup
-from app.ui.main_window import MainWindow
-from app.ui.startup import StartupLoader
+from app.ui.shell import startup
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.startup import StartupLoader
 from tests.conftest import REPO
 
 TIMEOUT = 20_000
@@ -18,7 +18,7 @@ TIMEOUT = 20_000
 def test_importing_the_window_loads_neither_sklearn_nor_matplotlib():
     """What keeps launch-to-window short: the heavy libraries load on a worker or on demand."""
     code = (
-        "import sys, app.ui.main_window; "
+        "import sys, app.ui.shell.main_window; "
         "print(sorted(m for m in ('sklearn', 'scipy', 'matplotlib', 'pandas') if m in sys.modules))"
     )
     result = subprocess.run(
@@ -64,7 +64,7 @@ def test_window_shows_loading_then_the_model_arrives(qtbot, empty_window, app_co
 def test_no_usable_model_closes_with_exit_code_4(
     qtbot, empty_window, app_context, monkeypatch, tmp_path
 ):
-    from app.core.registry import ModelRegistry
+    from app.core.models.registry import ModelRegistry
 
     shown: list[str] = []
     monkeypatch.setattr(startup.QMessageBox, "critical", lambda *a: shown.append(a[2]))
@@ -103,9 +103,9 @@ def test_startup_probe_records_window_model_and_first_score(tmp_path):
 def test_models_loaded_for_the_gui_are_ready_to_explain(model_registry):
     """Vectorisers are built on first use (so workers and the CLI can skip scikit-learn); the
     GUI loads on a worker thread and explains on its own, so loading builds them there."""
-    from app.core.settings import Settings
-    from app.ui.application import load_models_for
-    from app.ui.models_jobs import load_model
+    from app.core.context.settings import Settings
+    from app.ui.models.jobs import load_model
+    from app.ui.shell.application import load_models_for
 
     lazy = model_registry.load("abuse-lr-2.0.0")
     assert not any("vectorizer" in vars(block) for block in lazy.model.blocks)

@@ -17,13 +17,13 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.core.labeled import read_labeled_scores
-from app.core.scoring import Scorer
-from app.core.thresholds import ThresholdAnalysis
-from app.ui.threshold_cells import MAX_LISTED
-from app.ui.threshold_label_dialog import LabelColumnDialog
-from app.ui.threshold_panel import ThresholdPanel
-from app.ui.threshold_widgets import fmt_threshold
+from app.core.analysis.labeled import read_labeled_scores
+from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.engine.scoring import Scorer
+from app.ui.common.label_dialog import LabelColumnDialog
+from app.ui.common.threshold_widgets import fmt_threshold
+from app.ui.threshold.cells import MAX_LISTED
+from app.ui.threshold.panel import ThresholdPanel
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
@@ -344,7 +344,7 @@ def test_screenshot_at_1280x800(panel, qtbot):
 def test_open_labelled_csv_from_the_source_combo(panel, qtbot, tmp_path, monkeypatch):
     path = write_labelled_csv(tmp_path / "picked.csv", [("you idiot", "1"), ("hello", "0")])
     monkeypatch.setattr(
-        "app.ui.threshold_label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+        "app.ui.common.label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
     )
     asked = []
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: asked.append(self) or 1)
@@ -360,7 +360,7 @@ def test_an_unreadable_labelled_csv_is_reported_in_the_panel(panel, tmp_path, mo
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
     monkeypatch.setattr(
-        "app.ui.threshold_label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
+        "app.ui.common.label_dialog.QFileDialog.getOpenFileName", lambda *a, **k: (str(path), "")
     )
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: pytest.fail("no column dialog"))
     panel.open_labeled_csv()

@@ -7,8 +7,8 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Slot
 
-from app.core.errors import InputError, JobCancelled
-from app.ui.workers import Worker
+from app.core.common.errors import InputError, JobCancelled
+from app.ui.common.workers import Worker
 
 
 class Recorder(QObject):

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.core.bundle import MANIFEST_NAME, SIGNATURE_NAME, npy_bytes, sha256_bytes
+from app.core.bundles.bundle import MANIFEST_NAME, SIGNATURE_NAME, npy_bytes, sha256_bytes
 
 __all__ = ["npy_bytes"]
 
@@ -22,7 +22,7 @@ __all__ = ["npy_bytes"]
 def resign(folder: Path, key: Path) -> None:
     """Sign the manifest as it is, without the checks `sign_bundle` makes first: a trusted
     key signing a bad bundle is exactly the attack."""
-    from app.core.signing import key_id, read_private_key
+    from app.core.bundles.signing import key_id, read_private_key
 
     private = read_private_key(key)
     document = {
@@ -76,7 +76,7 @@ def run_main(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], home: Path, *args: str
 ) -> tuple[int, str, str]:
     """``python -m app ARGS`` in this process (exit code, stdout, stderr)."""
-    from app.cli import main
+    from app.cli.main import main
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(home))
     capsys.readouterr()

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.activity import ActivityLog
-from app.core.activity_chain import FIELDS, GENESIS, content_hash, normalise_row
+from app.core.activity.chain import FIELDS, GENESIS, content_hash, normalise_row
+from app.core.activity.log import ActivityLog
 from tests.cli_runner import run_cli
 from tests.conftest import REPO
 
@@ -436,7 +436,7 @@ def test_a_crash_between_commit_and_head_write_is_not_tampering(home):
 
 def test_writers_in_several_processes_keep_log_and_head_in_step(home):
     code = (
-        "import sys; from pathlib import Path; from app.core.activity import ActivityLog; "
+        "import sys; from pathlib import Path; from app.core.activity.log import ActivityLog; "
         "log = ActivityLog.open_default(Path(sys.argv[1])); "
         "[log.record('app_started', detail=str(n)) for n in range(25)]; log.close()"
     )
@@ -583,7 +583,7 @@ def test_export_of_a_log_with_an_extra_column_still_works(home, tmp_path):
 
 def _big_log(folder: Path, n: int) -> Path:
     """`n` chained events written directly (as fast as SQLite goes), with a matching head."""
-    from app.core.activity_head import Head, write_head
+    from app.core.activity.head import Head, write_head
 
     log = ActivityLog.open_default(folder)
     key = log._secret
@@ -615,8 +615,8 @@ def _big_log(folder: Path, n: int) -> Path:
 
 MEASURE = """
 import sys
-from app.cli import main
-import app.cli_log, app.core.activity_verify, app.core.activity_secret, app.core.export
+from app.cli.main import main
+import app.cli.log, app.core.activity.verify, app.core.activity.secret, app.core.export.csv_writer
 def status_kib(field):
     with open("/proc/self/status") as fh:
         return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))

@@ -378,7 +378,7 @@ def test_probe_refuses_a_model_that_scores_nan(
 ):
     """Even if a limit were too loose, a model whose scores are not probabilities never loads:
     coefficients of +-1e308 make the logits inf - inf."""
-    from app.core import bundle_schema
+    from app.core.bundles import bundle_schema
 
     monkeypatch.setattr(bundle_schema, "MAX_WEIGHT", float("inf"))
     coef = np.load(signed_tiny_bundle / "coef.npy").copy()
@@ -393,9 +393,9 @@ def test_gui_models_panel_shows_the_same_refusal(
     signed_tiny_bundle, signing_key, home, monkeypatch, capsys
 ):
     """The Models panel's import job calls the same core: its message is the CLI's line."""
-    from app.core.errors import ModelError
-    from app.core.registry import ModelRegistry
-    from app.ui.models_jobs import import_model
+    from app.core.common.errors import ModelError
+    from app.core.models.registry import ModelRegistry
+    from app.ui.models.jobs import import_model
 
     _setting(1, "ngram_range", [1, 50])(signed_tiny_bundle, signing_key[0])
     code, _, err = run_main(monkeypatch, capsys, home, "models", "import", str(signed_tiny_bundle))
@@ -409,7 +409,7 @@ def test_gui_models_panel_shows_the_same_refusal(
 
 
 def _second_key(tmp_path: Path, name: str) -> Path:
-    from app.core.signing import generate_key_pair
+    from app.core.bundles.signing import generate_key_pair
 
     folder = tmp_path / "other"
     generate_key_pair(folder / "k.key", folder / f"{name}.pem")
@@ -417,7 +417,7 @@ def _second_key(tmp_path: Path, name: str) -> Path:
 
 
 def test_second_key_with_a_shipped_name_is_refused(home, tmp_path, monkeypatch, capsys):
-    from app.core.paths import resource_path
+    from app.core.common.paths import resource_path
 
     shipped = next(resource_path("trusted_keys").glob("*.pem")).stem
     impostor = _second_key(tmp_path, shipped)
@@ -427,7 +427,7 @@ def test_second_key_with_a_shipped_name_is_refused(home, tmp_path, monkeypatch, 
 
 
 def test_trust_store_ignores_a_second_key_of_the_same_name(tmp_path, signing_key):
-    from app.core.signing import TrustStore
+    from app.core.bundles.signing import TrustStore
 
     impostor = _second_key(tmp_path, "test-team")
     store = TrustStore.load([signing_key[1], impostor.parent])
@@ -436,7 +436,7 @@ def test_trust_store_ignores_a_second_key_of_the_same_name(tmp_path, signing_key
 
 
 def test_trust_is_logged(home, signing_key, tmp_path, monkeypatch, capsys):
-    from app.core.activity import ActivityLog
+    from app.core.activity.log import ActivityLog
 
     key = _second_key(tmp_path, "analyst-team")
     code, out, err = run_main(monkeypatch, capsys, home, "models", "trust", str(key))
@@ -462,7 +462,7 @@ def test_trust_is_not_granted_when_it_cannot_be_logged(home, tmp_path, monkeypat
 
 def test_legacy_pattern_text_of_the_bundled_models_still_loads(bundled_model_path, tmp_path):
     """The shipped bundles give the pattern's text, not its name: it maps to the fixed list."""
-    from app.core.scoring import Scorer
+    from app.core.engine.scoring import Scorer
 
     copy = shutil.copytree(bundled_model_path, tmp_path / bundled_model_path.name)
     assert '"token_pattern":' in (copy / "features.json").read_text()[:2000]

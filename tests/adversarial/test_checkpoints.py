@@ -22,11 +22,12 @@ from typing import Any
 
 import pytest
 
-from app.core import batch, checkpoint_schema
-from app.core.batch import BatchOptions, run_batch
-from app.core.batch_checkpoint import rejected_path, work_paths
-from app.core.errors import InputError
-from app.core.scoring import Scorer
+from app.core.batch import checkpoint_schema
+from app.core.batch import run as batch
+from app.core.batch.checkpoint import rejected_path, work_paths
+from app.core.batch.run import BatchOptions, run_batch
+from app.core.common.errors import InputError
+from app.core.engine.scoring import Scorer
 from tests.cli_runner import run_cli
 from tests.conftest import REPO
 
@@ -598,8 +599,8 @@ def test_a_terminated_job_keeps_its_work_and_says_so_in_one_line(
 def test_an_atomic_write_never_writes_through_a_link_swapped_for_its_temp_file(
     tmp_path, victim, monkeypatch
 ):
-    from app.core import atomic
-    from app.core.portable_fs import NotARegularFile
+    from app.core.common import atomic
+    from app.core.common.portable_fs import NotARegularFile
 
     real = atomic._create_temp
 
@@ -622,7 +623,7 @@ def test_an_atomic_write_never_writes_through_a_link_swapped_for_its_temp_file(
 def test_a_full_disk_names_the_output_not_the_work_file(
     tiny_training, baseline, tmp_path, monkeypatch
 ):
-    from app.core import batch_checkpoint
+    from app.core.batch import checkpoint as batch_checkpoint
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
 
@@ -642,7 +643,7 @@ def test_a_full_disk_names_the_output_not_the_work_file(
 def test_resume_never_follows_a_linked_work_file_on_either_branch(
     tiny_training, baseline, job, victim, monkeypatch, branch
 ):
-    from app.core import portable_fs
+    from app.core.common import portable_fs
 
     if branch == "fallback":  # as on Windows: no O_NOFOLLOW, lstat before and identity after
         monkeypatch.setattr(portable_fs, "_NOFOLLOW_NAME", "O_NOFOLLOW_MISSING")

@@ -18,10 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.escape import unescape
 
-from app.core.atomic import atomic_path
-from app.core.batch import BatchReport
-from app.core.errors import InputError
-from app.core.export import (
+from app.core.batch.run import BatchReport
+from app.core.common.atomic import atomic_path
+from app.core.common.errors import InputError
+from app.core.export.cells import restore_cell
+from app.core.export.csv_writer import (
     EXCEL_MAX_CELL_CHARS,
     OVERFLOW_MARKER,
     OVERFLOW_SHEET,
@@ -29,8 +30,7 @@ from app.core.export import (
     XlsxExportWriter,
     neutralize_cell,
 )
-from app.core.export_cells import restore_cell
-from app.core.results_export import export_scored
+from app.core.results.export import export_scored
 from tests.cli_runner import run_cli
 
 EXCEL_MAX_COLS = 16_384

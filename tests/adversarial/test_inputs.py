@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.csv_input import iter_chunks, sniff
+from app.core.csvio.csv_input import iter_chunks, sniff
 from tests.cli_runner import run_cli
 
 CSV_TEXT = "id,text\n1,you are an idiot\n2,café au lait\n"

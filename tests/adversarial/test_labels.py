@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.errors import InputError
-from app.core.label_mapping import MAX_DISTINCT
-from app.core.labeled import read_labeled_scores
+from app.core.analysis.label_mapping import MAX_DISTINCT
+from app.core.analysis.labeled import read_labeled_scores
+from app.core.common.errors import InputError
 from tests.cli_runner import run_cli
 
 TEXTS = ["you are an idiot", "have a nice day", "shut up moron", "thanks a lot", "see you soon"]

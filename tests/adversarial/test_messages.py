@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
-from app.core.errors import InputError
-from app.core.messages import capped_list, fmt_number, fmt_threshold, one_line, printable
+from app.cli import main as cli
+from app.core.common.errors import InputError
+from app.core.common.messages import capped_list, fmt_number, fmt_threshold, one_line, printable
 from tests.cli_runner import run_cli
 
 MAX_LINE = 300

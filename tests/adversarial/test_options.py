@@ -154,6 +154,6 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path: Path) 
 @pytest.mark.parametrize("text", ["0e-400", "0.0e-999", "1e-320"])
 def test_a_true_zero_or_a_tiny_nonzero_threshold_is_accepted(text: str) -> None:
     """Only a value that turns into 0.0 although its digits are not zero is refused."""
-    from app.cli_common import threshold_arg
+    from app.cli.common import threshold_arg
 
     assert threshold_arg(text) == float(text)

@@ -261,9 +261,9 @@ def test_batch_events_record_replace_and_resume(tmp_path: Path, work: Path) -> N
 def test_resume_of_an_interrupted_job_is_not_an_overwrite(
     tmp_path: Path, work: Path, bundled_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.core.batch import BatchOptions, run_batch
-    from app.core.batch_checkpoint import work_paths
-    from app.core.scoring import Scorer
+    from app.core.batch.checkpoint import work_paths
+    from app.core.batch.run import BatchOptions, run_batch
+    from app.core.engine.scoring import Scorer
 
     home = tmp_path / "home"
     monkeypatch.setenv("ABUSE_DESK_HOME", str(home))  # the checkpoint's key is the CLI's
@@ -290,7 +290,7 @@ def test_resume_of_an_interrupted_job_is_not_an_overwrite(
 def test_gui_export_replaces_a_confirmed_file_and_refuses_a_wrong_extension(
     qtbot, app_context, worker_pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.ui import batch_panel as module
+    from app.ui.batch import panel as module
 
     panel = module.BatchPanel(app_context, worker_pool)
     qtbot.addWidget(panel)
@@ -316,9 +316,9 @@ def test_gui_export_replaces_a_confirmed_file_and_refuses_a_wrong_extension(
 
 
 def test_core_export_refuses_a_foreign_file_without_overwrite(tmp_path: Path) -> None:
-    from app.core.batch import BatchReport
-    from app.core.errors import InputError
-    from app.core.results_export import export_scored
+    from app.core.batch.run import BatchReport
+    from app.core.common.errors import InputError
+    from app.core.results.export import export_scored
 
     cache = tmp_path / "cache.csv"
     cache.write_bytes(b'"id","text","abuse_score","abuse_label","model_version","abuse_note"\r\n')
@@ -335,7 +335,7 @@ def test_gui_activity_export_refusals(
 ) -> None:
     """The dialog confirmed "notes", not the "notes.csv" the panel adds; the log itself (an
     SQLite file) is never a target; CSV text is never written under an .xlsx name."""
-    from app.ui import activity_panel as module
+    from app.ui.activity import panel as module
 
     app_context.log("app_started")  # something to export
     target = {

@@ -25,7 +25,7 @@ from tests.conftest import REPO
 
 def lock_path(output: Path) -> Path:
     """The lock beside a short-named output (imported lazily so this file loads on old code)."""
-    from app.core.output_guard import lock_path as real
+    from app.core.common.output_guard import lock_path as real
 
     return real(output)
 
@@ -368,8 +368,8 @@ def test_read_only_folder_is_refused_before_scoring(tmp_path: Path, work: Path) 
 
 def test_unwritable_folder_is_found_by_a_probe(tmp_path: Path, monkeypatch) -> None:
     # Root ignores permissions, so make creation fail the way a read-only share does.
-    from app.core import output_guard, portable_fs
-    from app.core.errors import InputError
+    from app.core.common import output_guard, portable_fs
+    from app.core.common.errors import InputError
 
     def refuse(path: Path, mode: int = 0o600) -> int:
         raise PermissionError(13, "Permission denied", str(path))
@@ -385,7 +385,7 @@ def test_unwritable_folder_is_found_by_a_probe(tmp_path: Path, monkeypatch) -> N
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from app.core.portable_fs import FileLock
+from app.core.common.portable_fs import FileLock
 lock = FileLock(Path(sys.argv[1])).acquire()
 print("held", flush=True)
 time.sleep(60)
@@ -434,9 +434,9 @@ def test_lock_file_planted_as_a_link_is_not_followed(tmp_path: Path, work: Path)
 
 
 def test_gui_job_is_refused_while_the_output_is_locked(tmp_path: Path, bundled_scorer) -> None:
-    from app.core.batch import BatchOptions, run_batch
-    from app.core.errors import InputError
-    from app.core.portable_fs import FileLock
+    from app.core.batch.run import BatchOptions, run_batch
+    from app.core.common.errors import InputError
+    from app.core.common.portable_fs import FileLock
 
     src, out = tmp_path / "in.csv", tmp_path / "cache.csv"
     src.write_bytes(CSV)
@@ -447,8 +447,8 @@ def test_gui_job_is_refused_while_the_output_is_locked(tmp_path: Path, bundled_s
 
 
 def test_lock_is_released_when_the_job_fails(tmp_path: Path, bundled_scorer) -> None:
-    from app.core.batch import BatchOptions, run_batch
-    from app.core.errors import JobCancelled
+    from app.core.batch.run import BatchOptions, run_batch
+    from app.core.common.errors import JobCancelled
 
     src, out = tmp_path / "in.csv", tmp_path / "o.xlsx"
     src.write_bytes(CSV)
@@ -487,8 +487,8 @@ CHANGES = {"appended": _grow, "replaced": _swap, "rewritten-same-size": _touch}
 def test_input_changed_during_the_job_fails(
     tmp_path: Path, bundled_scorer, change: str, fmt: str
 ) -> None:
-    from app.core.batch import BatchOptions, run_batch
-    from app.core.errors import InputError
+    from app.core.batch.run import BatchOptions, run_batch
+    from app.core.common.errors import InputError
 
     src, out = tmp_path / "in.csv", tmp_path / f"o.{fmt}"
     src.write_bytes(CSV)
@@ -522,8 +522,8 @@ def test_provenance_hashes_the_bytes_scored(tmp_path: Path, work: Path) -> None:
 
 
 def test_xlsx_row_files_live_in_a_private_folder(tmp_path: Path, monkeypatch) -> None:
-    from app.core.atomic import atomic_path
-    from app.core.export import XlsxExportWriter
+    from app.core.common.atomic import atomic_path
+    from app.core.export.csv_writer import XlsxExportWriter
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
     root = tmp_path / "home" / "data" / "tmp"
@@ -540,8 +540,8 @@ def test_xlsx_row_files_live_in_a_private_folder(tmp_path: Path, monkeypatch) ->
 def test_private_folder_removed_on_interrupt_and_error(
     tmp_path: Path, monkeypatch, failure: type[BaseException]
 ) -> None:
-    from app.core.atomic import atomic_path
-    from app.core.export import XlsxExportWriter
+    from app.core.common.atomic import atomic_path
+    from app.core.export.csv_writer import XlsxExportWriter
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
     with pytest.raises(failure):
@@ -573,7 +573,7 @@ def test_leftovers_of_killed_runs_are_cleaned_at_cli_start(tmp_path: Path) -> No
 
 
 def test_cleaning_never_follows_a_planted_link(tmp_path: Path) -> None:
-    from app.core.private_tmp import clean_stale
+    from app.core.common.private_tmp import clean_stale
 
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -586,7 +586,7 @@ def test_cleaning_never_follows_a_planted_link(tmp_path: Path) -> None:
 
 
 def test_gui_start_cleans_leftovers(monkeypatch, tmp_path: Path) -> None:
-    from app.ui import application
+    from app.ui.shell import application
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
     dead = tmp_path / "home" / "data" / "tmp" / f"{_dead_pid()}-0123456789ab"
@@ -613,8 +613,8 @@ def _stop() -> None:
 def test_interrupt_suggests_resume_only_for_csv(
     tmp_path: Path, monkeypatch, capsys, name: str, hint: bool
 ) -> None:
-    from app import cli
-    from app.core import batch
+    from app.cli import main as cli
+    from app.core.batch import run as batch
 
     def interrupted(*_a: object, **_k: object) -> None:
         raise KeyboardInterrupt

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import portable_fs
-from app.core.portable_fs import FileLock, LockBusy, NotARegularFile
+from app.core.common import portable_fs
+from app.core.common.portable_fs import FileLock, LockBusy, NotARegularFile
 
 BRANCHES = ["posix", "fallback"]
 
@@ -92,7 +92,7 @@ def test_lock_refuses_second_holder_and_is_freed_by_a_kill(tmp_path: Path) -> No
     assert not lock_path.exists()
     # A holder killed with SIGKILL leaves the file but not the lock.
     code = (
-        "import sys, time; from pathlib import Path; from app.core.portable_fs import FileLock;"
+        "import sys, time; from pathlib import Path; from app.core.common.portable_fs import FileLock;"
         f"held = FileLock(Path({str(lock_path)!r})).acquire(); print('held', flush=True); time.sleep(60)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.activity import ActivityLog
-from app.core.settings import (
+from app.core.activity.log import ActivityLog
+from app.core.context.settings import (
     BROKEN_SUFFIX,
     SCHEMA_VERSION,
     Settings,
@@ -202,7 +202,7 @@ def _old_log(home: Path) -> int:
 
 
 def _start(home: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    from app.ui.application import build_context
+    from app.ui.shell.application import build_context
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(home))
     ctx = build_context(None, load_models=False)
@@ -248,7 +248,7 @@ def test_the_pause_outlives_the_first_save_until_the_user_sets_retention(tmp_pat
 
 
 def test_the_main_window_shows_a_settings_notice(qtbot, app_context, worker_pool):
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.main_window import MainWindow
 
     app_context.settings.problems.append("/x/settings.json could not be read; using defaults")
     win = MainWindow(app_context, worker_pool)
@@ -260,7 +260,7 @@ def test_the_main_window_shows_a_settings_notice(qtbot, app_context, worker_pool
 
 
 def test_no_notice_when_the_settings_were_fine(qtbot, app_context, worker_pool):
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.main_window import MainWindow
 
     win = MainWindow(app_context, worker_pool)
     qtbot.addWidget(win)
@@ -269,7 +269,7 @@ def test_no_notice_when_the_settings_were_fine(qtbot, app_context, worker_pool):
 
 
 def test_preferences_over_a_newer_schema_change_nothing(qtbot, app_context, worker_pool):
-    from app.ui.settings_dialog import SettingsDialog
+    from app.ui.shell.preferences import SettingsDialog
 
     path = app_context.settings_path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,7 +285,7 @@ def test_preferences_over_a_newer_schema_change_nothing(qtbot, app_context, work
 
 
 def test_closing_the_window_over_a_newer_schema_keeps_the_file(qtbot, app_context, worker_pool):
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.main_window import MainWindow
 
     path = app_context.settings_path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -308,7 +308,7 @@ def test_gui_start_with_broken_settings_does_not_traceback(tmp_path):
     (home / "config").mkdir(parents=True)
     (home / "config" / "settings.json").write_bytes(b"\xff\xfe{")
     code = (
-        "from app.ui.application import build_context; "
+        "from app.ui.shell.application import build_context; "
         "ctx = build_context(None, load_models=False); print(ctx.settings.retention_paused)"
     )
     env = dict(os.environ, ABUSE_DESK_HOME=str(home), PYTHONPATH=str(REPO))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core import model_import
+from app.core.models import model_import
 from tests.adversarial.bundle_kit import (
     assert_refused,
     digest,
@@ -151,7 +151,7 @@ def _without(name: str) -> Build:
 
 
 def _untrusted(bundle: Path, key: Path, work: Path) -> bytes:
-    from app.core.signing import generate_key_pair, sign_bundle
+    from app.core.bundles.signing import generate_key_pair, sign_bundle
 
     generate_key_pair(work / "stranger.key", work / "stranger.pem")
     sign_bundle(bundle, work / "stranger.key")

@@ -1,0 +1,243 @@
+"""``python -m app models ...``: the registry from the command line (list, verify, import,
+activate, roll back, challenger) and the training team's signing tools (keygen, sign, trust).
+
+Commands that change which model decides write the same activity-log events as the Models panel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.cli.common import path_arg, path_or_version_arg
+
+
+def add_models_parser(sub: Any) -> None:
+    p = sub.add_parser("models", help="list, verify, import, activate and sign model versions")
+    models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    q = models.add_parser("list", help="every installed version, verified, newest first")
+    q.add_argument("--json", action="store_true")
+    q = models.add_parser("verify", help="check a bundle folder (or installed version) in full")
+    q.add_argument(
+        "bundle",
+        type=path_or_version_arg,
+        help="a bundle folder or zip, or an installed version such as 1.0.0",
+    )
+    q.add_argument("--json", action="store_true")
+    q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
+    q.add_argument("source", type=path_arg)
+    q = models.add_parser("activate", help="make an installed version the active model")
+    q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
+    models.add_parser("rollback", help="return to the previously active version")
+    q = models.add_parser("challenger", help="set (or --clear) the shadow-scoring challenger")
+    q.add_argument("version", nargs="?")
+    q.add_argument("--clear", action="store_true")
+    q = models.add_parser("sign", help="sign a bundle's manifest (the training team)")
+    q.add_argument("bundle", type=path_arg)
+    q.add_argument("--key", type=path_arg, required=True, help="Ed25519 private key (PEM)")
+    q = models.add_parser("keygen", help="create a signing key pair (the training team)")
+    q.add_argument("--private", type=path_arg, required=True)
+    q.add_argument("--public", type=path_arg, required=True)
+    q = models.add_parser("trust", help="trust a public key on this workstation (an administrator)")
+    q.add_argument("public_key", type=path_arg)
+
+
+def _registry() -> tuple[Any, Any]:
+    from app.cli.activity import cli_settings
+    from app.core.models.registry import ModelRegistry
+
+    settings = cli_settings()
+    return ModelRegistry.default(settings), settings
+
+
+def _context():  # -> AppContext with the current active model and challenger loaded
+    from app.cli.activity import open_activity
+    from app.core.context.session import SessionMetrics
+    from app.core.context.settings import settings_path
+    from app.core.context.state import AppContext, AppState
+
+    registry, settings = _registry()
+    active, challenger, problems = registry.load_startup(settings)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    state = AppState(scorer=active, challenger=challenger, threshold=settings.threshold)
+    activity = open_activity(settings)  # first: a log that cannot be written changes nothing
+    ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path())
+    ctx.registry = registry
+    return ctx
+
+
+def _print_entry(entry: Any) -> None:
+    state = "verified" if entry.verified else "REFUSED"
+    aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
+    print(f"{entry.ref:28s} {entry.source:8s} {state:9s} {entry.signature_text}")
+    if entry.verified:
+        print(f"{'':28s} created {entry.created_utc}; test ROC-AUC {aucs or 'n/a'}")
+    else:
+        print(f"{'':28s} {entry.problem}")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    action = args.models_command
+    if action in ("list", "verify"):
+        return _list_or_verify(args)
+    if action == "import":
+        return _import(args)
+    if action in ("activate", "rollback", "challenger"):
+        return _switch(args)
+    return _signing(args)
+
+
+def _list_or_verify(args: argparse.Namespace) -> int:
+    from app.core.common.errors import ModelError
+    from app.core.models.registry import USER
+
+    registry, settings = _registry()
+    if args.models_command == "list":
+        entries = registry.entries()
+        roles = {settings.active_model: "active", settings.challenger_model: "challenger"}
+        if args.json:
+            rows = [dict(e.as_dict(), role=roles.get(e.ref, "")) for e in entries]
+            print(json.dumps(rows, indent=2))
+        else:
+            for entry in entries:
+                _print_entry(entry)
+            for problem in registry.trust.problems:  # e.g. a second key under a taken name
+                print(f"warning: {problem}", file=sys.stderr)
+            print(
+                f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
+                f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
+            )
+        return 0 if all(e.verified for e in entries) else 1
+    if Path(args.bundle).is_file():  # a zip: every check of `models import`, nothing installed
+        from app.core.models.model_import import verify_source
+
+        entry, manifest_sha256 = verify_source(registry, Path(args.bundle))
+    else:
+        scorer = registry.load(args.bundle)  # full check: signature, hashes, parsing, shapes
+        entry = registry.describe(scorer.bundle.path, USER)
+        manifest_sha256 = scorer.bundle.manifest_sha256
+    if args.json:
+        print(json.dumps(dict(entry.as_dict(), manifest_sha256=manifest_sha256), indent=2))
+    else:
+        print(
+            f"{entry.label}: verified; {entry.signature_text}; manifest SHA-256 {manifest_sha256}"
+        )
+    if not entry.verified:  # pragma: no cover - load() above already raised
+        raise ModelError(entry.problem or "not verified")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from app.core.models.model_import import import_bundle
+
+    ctx = _context()
+    try:
+        entry, installed = import_bundle(ctx.registry, args.source)
+        if installed:
+            try:
+                ctx.log(
+                    "model_imported",
+                    model_version=entry.label,
+                    file_name=args.source.name,
+                    detail=f"{entry.label} from {args.source} ({entry.signature_text})",
+                )
+            except BaseException:  # not logged, so not installed: the bundle goes again
+                shutil.rmtree(entry.folder, ignore_errors=True)
+                raise
+            print(f"imported {entry.label} into {entry.folder} ({entry.signature_text})")
+        else:
+            print(f"{entry.label} is already installed (identical) at {entry.folder}")
+    finally:
+        ctx.activity.close()
+    return 0
+
+
+def _switch(args: argparse.Namespace) -> int:
+    from app.core.common.errors import ModelError
+    from app.core.common.messages import fmt_threshold
+    from app.core.context import model_switch
+    from app.core.context.settings import check_saveable
+
+    ctx = _context()
+    try:
+        check_saveable(ctx.settings_path)  # refused before anything is logged or changed
+        registry = ctx.registry
+        before_active, before_challenger = ctx.state.scorer, ctx.state.challenger
+        if args.models_command == "activate":
+            changed = model_switch.activate(ctx, registry.load(args.version))
+        elif args.models_command == "rollback":
+            if not ctx.settings.previous_model:
+                raise ModelError("there is no previous model to roll back to")
+            changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
+        elif args.clear or args.version is None:
+            changed = model_switch.set_challenger(ctx, None)
+        else:
+            changed = model_switch.set_challenger(ctx, registry.load(args.version))
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    finally:
+        ctx.activity.close()
+    challenger = ctx.state.challenger
+    print(
+        f"active model: {ctx.state.scorer.version_label}"
+        + (f"; challenger: {challenger.version_label}" if challenger else "")
+        + ("" if changed else " (unchanged)")
+    )
+    if changed and before_challenger is not None and challenger is None:
+        if args.models_command == "challenger":
+            print(f"challenger cleared: {before_challenger.version_label} no longer shadow-scores")
+        else:
+            print(f"challenger cleared: {before_challenger.version_label} is now the active model")
+    if changed and args.models_command != "challenger" and before_active is not None:
+        print(
+            f"threshold unchanged ({fmt_threshold(ctx.state.threshold)}); "
+            f"`models rollback` returns to {before_active.version_label}"
+        )
+    return 0
+
+
+def _signing(args: argparse.Namespace) -> int:
+    from app.core.bundles import signing
+
+    if args.models_command == "sign":
+        kid = signing.sign_bundle(args.bundle, args.key)
+        print(f"signed {args.bundle} with key {kid}")
+    elif args.models_command == "keygen":
+        kid = signing.generate_key_pair(args.private, args.public)
+        print(f"key {kid}: private {args.private} (keep it secret), public {args.public}")
+    else:
+        kid = signing.add_trusted_key(args.public_key, before=lambda k: _log_trust(args, k))
+        print(f"trusted key {kid} ({args.public_key.stem}) for bundles on this workstation")
+    return 0
+
+
+def _log_trust(args: argparse.Namespace, kid: str) -> None:
+    """Record ``models trust`` before the key is written: no record, no trust."""
+    import sqlite3
+
+    from app.core.activity.log import ActivityLog
+    from app.core.bundles.bundle import sha256_file
+    from app.core.common.errors import InputError
+    from app.core.common.paths import user_data_dir
+
+    try:
+        activity = ActivityLog.open_default(user_data_dir())
+        try:
+            activity.record(
+                "key_trusted",
+                file_name=args.public_key.name,
+                file_sha256=sha256_file(args.public_key),
+                detail=f"trusted key {kid} ({args.public_key.stem}) from {args.public_key}",
+            )
+        finally:
+            activity.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise InputError(
+            f"activity log in {user_data_dir()}: cannot record trusting {args.public_key} "
+            f"({exc}); the key was not trusted"
+        ) from None

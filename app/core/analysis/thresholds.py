@@ -1,0 +1,363 @@
+"""Threshold analysis: what each possible decision threshold would do to a labelled sample.
+
+Convention: an item is FLAGGED (predicted abusive) iff ``score >= threshold``, compared exactly
+on float64 (scores and thresholds are converted to float64, never rounded). Label 1 means
+abusive (the positive class), 0 benign.
+
+The constructor sorts the scores once and precomputes cumulative positive counts, so any
+threshold is answered with one binary search (``np.searchsorted``) instead of a pass over the
+data: a supervisor dragging a slider over a million rows must get an answer per frame.
+
+Every distinct confusion matrix is produced by some distinct score used as the threshold, or by
+"flag nothing". The latter is represented by ``flag_nothing_threshold`` =
+``np.nextafter(max_score, inf)``: the smallest float64 above every score, so it stays finite
+(JSON-friendly) and sorts directly above the highest real candidate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from app.core.common.errors import InputError
+
+
+class ThresholdInputError(InputError, ValueError):
+    """Bad scores, labels or arguments. A ValueError for callers, an InputError for the CLI."""
+
+
+def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num/den with 0.0 where den == 0 (sklearn's zero_division=0), without warnings."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+
+
+def _fraction(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def _check_unit(name: str, value: float) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ThresholdInputError(f"{name} must be between 0 and 1, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdMetrics:
+    """The confusion matrix and derived rates at one threshold."""
+
+    threshold: float
+    tn: int
+    fp: int
+    fn: int
+    tp: int
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    specificity: float
+    queue_rate: float
+
+    @classmethod
+    def from_counts(cls, threshold: float, tn: int, fp: int, fn: int, tp: int) -> ThresholdMetrics:
+        # F1 as one division of integers (2tp / (2tp+fp+fn)) so equal F1 values compare equal
+        # exactly, which keeps best_f1's tie-breaking deterministic.
+        n = tn + fp + fn + tp
+        return cls(
+            float(threshold), tn, fp, fn, tp,
+            precision=_fraction(tp, tp + fp),
+            recall=_fraction(tp, tp + fn),
+            f1=_fraction(2 * tp, 2 * tp + fp + fn),
+            accuracy=_fraction(tp + tn, n),
+            specificity=_fraction(tn, tn + fp),
+            queue_rate=_fraction(tp + fp, n),
+        )  # fmt: skip
+
+    @property
+    def flagged(self) -> int:
+        return self.tp + self.fp
+
+    @property
+    def n(self) -> int:
+        return self.tn + self.fp + self.fn + self.tp
+
+    @property
+    def flagged_per_1000(self) -> float:
+        return 1000.0 * self.queue_rate
+
+    def matrix_abusive_first(self) -> np.ndarray:
+        """[[tp, fn], [fp, tn]]: rows actual (abusive, benign), columns predicted (same order)."""
+        return np.array([[self.tp, self.fn], [self.fp, self.tn]], dtype=np.int64)
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain Python numbers only, for JSON export."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"flagged": self.flagged}
+
+
+def _fmt_threshold(t: float, max_decimals: int = 6) -> str:
+    """Shortest of 2..max_decimals decimals that round-trips, else rounded to max_decimals.
+
+    Typed thresholds (0.45) stay short; a finder's exact threshold (0.98905548...) reads 0.9891.
+    """
+    if not math.isfinite(t):
+        return str(t)
+    for d in range(2, max_decimals + 1):
+        text = f"{t:.{d}f}"
+        if float(text) == t:
+            return text
+    return f"{t:.{max_decimals}f}"
+
+
+def _change(k: int, verb: str, thing: str) -> str:
+    """ "catches 5 fewer abusive items", "raises 1 more false alarm", "... the same number of ..."."""
+    if k == 0:
+        return f"{verb} the same number of {thing}s"
+    return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{'' if abs(k) == 1 else 's'}"
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdDelta:
+    """What moving from ``reference`` to ``new`` changes, in counts a supervisor can act on."""
+
+    new: ThresholdMetrics
+    reference: ThresholdMetrics
+    extra_caught: int
+    extra_false_alarms: int
+    extra_missed: int
+    queue_change: int
+
+    @property
+    def queue_change_per_1000(self) -> float:
+        return _fraction(1000 * self.queue_change, self.new.n)
+
+    def describe(self, max_decimals: int = 4) -> str:
+        """One plain-English sentence, e.g. "At 0.45 instead of 0.50: catches 36 more ..."."""
+        caught = _change(self.extra_caught, "catches", "abusive item")
+        alarms = _change(self.extra_false_alarms, "raises", "false alarm")
+        if self.queue_change == 0:
+            queue = "review queue unchanged"
+        else:
+            queue = f"review queue {self.queue_change:+,d}, {self.queue_change_per_1000:+,.1f} per 1,000"
+        new_t = _fmt_threshold(self.new.threshold, max_decimals)
+        ref_t = _fmt_threshold(self.reference.threshold, max_decimals)
+        if new_t == ref_t and self.new.threshold != self.reference.threshold:
+            new_t, ref_t = repr(self.new.threshold), repr(self.reference.threshold)
+        return f"At {new_t} instead of {ref_t}: {caught} and {alarms} ({queue})."
+
+
+def cell_mask(
+    scores: ArrayLike, labels: ArrayLike, threshold: float, row: int, col: int
+) -> np.ndarray:
+    """Which items fall in one cell of the abusive-first matrix (row: actual, col: predicted;
+    0 = abusive, 1 = benign), by the same rule as everything else: flagged iff score >= t."""
+    if row not in (0, 1) or col not in (0, 1):
+        raise ThresholdInputError(f"matrix cell ({row}, {col}) does not exist")
+    actual = np.asarray(labels) == (1 if row == 0 else 0)
+    flagged = np.asarray(scores, dtype=np.float64) >= float(threshold)
+    return actual & (flagged if col == 0 else ~flagged)
+
+
+class ThresholdAnalysis:
+    """Answers "what happens at threshold t" for one labelled sample, in O(log n) per query."""
+
+    def __init__(self, scores: ArrayLike, labels: ArrayLike) -> None:
+        s = np.asarray(scores)
+        y = np.asarray(labels)
+        for name, arr in (("scores", s), ("labels", y)):
+            if arr.ndim != 1:
+                raise ThresholdInputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+            if arr.dtype.kind not in "biuf":
+                raise ThresholdInputError(f"{name} must be numbers, got dtype {arr.dtype}")
+        if len(s) != len(y):
+            raise ThresholdInputError(
+                f"scores and labels differ in length: {len(s)} scores, {len(y)} labels"
+            )
+        if len(s) == 0:
+            raise ThresholdInputError("no data: need at least one score with a label")
+        s = s.astype(np.float64, copy=False)
+        bad = int(np.count_nonzero(~np.isfinite(s)))
+        if bad:
+            raise ThresholdInputError(
+                f"{bad} score{' is' if bad == 1 else 's are'} NaN or infinite"
+            )
+        is_pos = y == 1
+        odd = ~(is_pos | (y == 0))
+        if k := int(odd.sum()):
+            raise ThresholdInputError(
+                f"labels must be 0 or 1 (or True/False); {k} {'is' if k == 1 else 'are'} not, "
+                f"e.g. {y[odd][0].item()!r}"
+            )
+
+        order = np.argsort(s, kind="stable")
+        self._sorted = s[order]
+        # _cum_pos[i] = positives among the i lowest scores, i.e. the false negatives when the
+        # threshold sits just above the i-th lowest score.
+        self._cum_pos = np.zeros(len(s) + 1, dtype=np.int64)
+        np.cumsum(is_pos[order], out=self._cum_pos[1:])
+        self._n = len(s)
+        self._pos = int(self._cum_pos[-1])
+        first = np.ones(self._n, dtype=bool)
+        first[1:] = self._sorted[1:] != self._sorted[:-1]
+        self._starts = np.flatnonzero(first)  # index of each distinct score's first occurrence
+        self._distinct = self._sorted[self._starts]
+        with np.errstate(over="ignore"):  # only when max is the largest float: then it is inf
+            self._flag_nothing = float(np.nextafter(self._sorted[-1], np.inf))
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+    @property
+    def positives(self) -> int:
+        return self._pos
+
+    @property
+    def negatives(self) -> int:
+        return self._n - self._pos
+
+    @property
+    def flag_nothing_threshold(self) -> float:
+        """Smallest float64 above every score: the threshold that flags nothing."""
+        return self._flag_nothing
+
+    def at(self, threshold: float) -> ThresholdMetrics:
+        t = float(threshold)
+        if math.isnan(t):
+            raise ThresholdInputError("threshold is NaN")
+        # side="left" counts scores strictly below t: exactly the items NOT flagged by s >= t.
+        below = int(np.searchsorted(self._sorted, t, side="left"))
+        fn = int(self._cum_pos[below])
+        tn = below - fn
+        return ThresholdMetrics.from_counts(t, tn, self.negatives - tn, fn, self._pos - fn)
+
+    def _curves(self, thresholds: np.ndarray, below: np.ndarray) -> dict[str, np.ndarray]:
+        fn = self._cum_pos[below]
+        tn = below - fn
+        tp = self._pos - fn
+        fp = self.negatives - tn
+        n = np.full_like(tp, self._n)
+        return {
+            "threshold": thresholds, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "precision": _div(tp, tp + fp),
+            "recall": _div(tp, tp + fn),
+            "f1": _div(2 * tp, 2 * tp + fp + fn),
+            "accuracy": _div(tp + tn, n),
+            "specificity": _div(tn, tn + fp),
+            "queue_rate": _div(tp + fp, n),
+        }  # fmt: skip
+
+    def many(self, thresholds: ArrayLike) -> dict[str, np.ndarray]:
+        """Vectorised ``at``: one array per metric, aligned with ``thresholds`` (for plotting)."""
+        t = np.array(thresholds, dtype=np.float64, ndmin=1)  # a copy: it is returned to the caller
+        if t.ndim != 1:
+            raise ThresholdInputError(f"thresholds must be one-dimensional, got shape {t.shape}")
+        if np.isnan(t).any():
+            raise ThresholdInputError("thresholds contain NaN")
+        below = np.searchsorted(self._sorted, t, side="left").astype(np.int64)
+        return self._curves(t, below)
+
+    def candidate_thresholds(self) -> np.ndarray:
+        """Distinct scores, ascending. With ``flag_nothing_threshold`` they reach every matrix."""
+        return self._distinct.copy()
+
+    def _candidates(self, with_nothing: bool) -> dict[str, np.ndarray]:
+        """Metrics at the distinct scores (ascending), optionally plus "flag nothing" last."""
+        t, below = self._distinct.copy(), self._starts  # copy: callers may keep the arrays
+        if with_nothing:
+            t = np.append(t, self._flag_nothing)
+            below = np.append(below, self._n)
+        return self._curves(t, below)
+
+    def _pick(self, c: dict[str, np.ndarray], i: int) -> ThresholdMetrics:
+        # A candidate is a distinct score (or flag-nothing), so at() lands on exactly its matrix.
+        return self.at(float(c["threshold"][i]))
+
+    def best_f1(self) -> ThresholdMetrics:
+        """Distinct score with the highest F1; ties go to the highest threshold (smallest queue)."""
+        c = self._candidates(with_nothing=False)
+        f1 = c["f1"]
+        return self._pick(c, int(np.flatnonzero(f1 == f1.max())[-1]))
+
+    def cost_threshold(self, fn_cost: float, fp_cost: float = 1.0) -> ThresholdMetrics:
+        """Minimise fn_cost*FN + fp_cost*FP over distinct scores and "flag nothing".
+
+        Ties go to the highest threshold: the same cost for less reviewing.
+        """
+        a, b = float(fn_cost), float(fp_cost)
+        if not (math.isfinite(a) and math.isfinite(b) and a >= 0 and b >= 0):
+            raise ThresholdInputError(f"costs must be finite and >= 0, got fn={a}, fp={b}")
+        if a == 0 and b == 0:
+            raise ThresholdInputError("fn_cost and fp_cost cannot both be 0")
+        c = self._candidates(with_nothing=True)
+        cost = a * c["fn"] + b * c["fp"]
+        return self._pick(c, int(np.flatnonzero(cost == cost.min())[-1]))
+
+    def recall_floor(self, min_recall: float) -> ThresholdMetrics | None:
+        """Highest threshold (smallest queue) with recall >= min_recall; None if no positives.
+
+        "Flag nothing" is a candidate, so min_recall == 0 returns it.
+        """
+        floor = _check_unit("min_recall", min_recall)
+        if self._pos == 0:
+            return None
+        c = self._candidates(with_nothing=True)
+        return self._pick(c, int(np.flatnonzero(c["recall"] >= floor)[-1]))
+
+    def precision_floor(self, min_precision: float) -> ThresholdMetrics | None:
+        """Lowest threshold (largest catch) with precision >= min_precision; None if none has."""
+        floor = _check_unit("min_precision", min_precision)
+        c = self._candidates(with_nothing=False)
+        ok = np.flatnonzero(c["precision"] >= floor)
+        return self._pick(c, int(ok[0])) if len(ok) else None
+
+    def queue_rate_at_most(self, max_rate: float) -> ThresholdMetrics:
+        """Lowest threshold whose share flagged is <= max_rate (always exists: flag nothing)."""
+        limit = _check_unit("max_rate", max_rate)
+        c = self._candidates(with_nothing=True)
+        return self._pick(c, int(np.flatnonzero(c["queue_rate"] <= limit)[0]))
+
+    def compare(self, new_threshold: float, reference_threshold: float) -> ThresholdDelta:
+        new, ref = self.at(new_threshold), self.at(reference_threshold)
+        return ThresholdDelta(
+            new, ref, new.tp - ref.tp, new.fp - ref.fp, new.fn - ref.fn, new.flagged - ref.flagged
+        )
+
+    def roc_auc(self) -> float:
+        """Mann-Whitney AUC with ties counted as half; NaN when only one class is present.
+
+        Computed as an exact integer (2U) and divided once, so it does not drift with n.
+        """
+        neg = self.negatives
+        if self._pos == 0 or neg == 0:
+            return float("nan")
+        bounds = np.append(self._starts, self._n)
+        pos_below = self._cum_pos[bounds]
+        pos_in = np.diff(pos_below)
+        neg_in = np.diff(bounds) - pos_in
+        neg_below = bounds[:-1] - pos_below[:-1]
+        twice_u = int(np.sum(2 * neg_below * pos_in + pos_in * neg_in))
+        return twice_u / (2 * self._pos * neg)
+
+    def pr_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(precision, recall, thresholds) at the distinct scores, thresholds ascending."""
+        c = self._candidates(with_nothing=False)
+        return c["precision"], c["recall"], c["threshold"]
+
+    def roc_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fpr, tpr, thresholds) with thresholds descending, starting at "flag nothing" (0, 0).
+
+        Same order as sklearn.metrics.roc_curve, whose first threshold is inf instead.
+        """
+        c = self._candidates(with_nothing=True)
+        fpr = _div(c["fp"], np.full_like(c["fp"], self.negatives))
+        return fpr[::-1], c["recall"][::-1], c["threshold"][::-1]
+
+
+def metrics_table(analysis: ThresholdAnalysis, thresholds: ArrayLike) -> list[ThresholdMetrics]:
+    """``analysis.at`` for each threshold, in order (rows for a table or an export)."""
+    return [analysis.at(t) for t in np.atleast_1d(np.asarray(thresholds, dtype=np.float64))]

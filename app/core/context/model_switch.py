@@ -1,0 +1,133 @@
+"""Changing which model decides, while the app runs: activate, roll back, challenger, promote.
+
+Every function here works on a loaded, verified ``Scorer`` (loading takes ~0.2 s, so the UI does
+it on a worker and calls these on the GUI thread). A switch only replaces ``state.scorer``: a batch
+job holds the scorer it started with and finishes with it, and instant scoring reads the state
+on every keystroke, so it uses the new model at once. The settings remember the active, previous
+and challenger folders across restarts; every change is one activity-log event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.context.settings import save_settings
+from app.core.context.state import AppContext
+
+
+def bundle_folder(scorer: Any) -> str:
+    """The registry's name for a loaded model: its bundle folder's name."""
+    return str(scorer.bundle.path.name)
+
+
+def _save(ctx: AppContext) -> None:
+    save_settings(ctx.settings, ctx.settings_path)
+
+
+def _label(scorer: Any) -> str:
+    return scorer.version_label if scorer is not None else "none"
+
+
+def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -> bool:
+    """Make ``scorer`` the deciding model; the one it replaces becomes the rollback target.
+
+    Returns False (and logs nothing) if it already is the active model. A challenger that is
+    the same bundle as the new active model is cleared: comparing a model with itself says nothing.
+    """
+    old = ctx.state.scorer
+    if old is not None and bundle_folder(old) == bundle_folder(scorer):
+        return False
+    challenger = ctx.state.challenger
+    clears = challenger is not None and bundle_folder(challenger) == bundle_folder(scorer)
+    # Logged first: if the log cannot be written, nothing below happens.
+    log_if_unsigned(ctx, scorer, "active model")
+    ctx.log(
+        action,
+        model_version=scorer.version_label,
+        file_sha256=manifest_sha256(scorer),
+        detail=f"{_label(old)} -> {scorer.version_label}",
+    )
+    if clears and action != "model_promoted":  # a promotion's event already says so
+        ctx.log("challenger_cleared", detail=f"{_label(challenger)} is now the active model")
+    ctx.settings.previous_model = bundle_folder(old) if old is not None else ""
+    ctx.settings.active_model = bundle_folder(scorer)
+    if clears:
+        ctx.settings.challenger_model = ""
+    _save(ctx)
+    ctx.state.set_scorer(scorer)
+    if challenger is not None and ctx.settings.challenger_model == "":
+        ctx.state.set_challenger(None)
+    return True
+
+
+def rollback(ctx: AppContext, previous: Any) -> bool:
+    """Return to the previous model (``previous`` is it, loaded from settings.previous_model).
+
+    The model rolled back from becomes the new rollback target, so a second rollback undoes it.
+    """
+    return activate(ctx, previous, action="model_rolled_back")
+
+
+def set_challenger(ctx: AppContext, challenger: Any | None) -> bool:
+    """Shadow-score with ``challenger`` (None stops it). Refuses the active model itself."""
+    active = ctx.state.scorer
+    if challenger is not None and active is not None:
+        if bundle_folder(challenger) == bundle_folder(active):
+            raise ValueError(f"{challenger.version_label} is already the active model")
+    old = ctx.state.challenger
+    if (old is None and challenger is None) or (
+        old is not None
+        and challenger is not None
+        and bundle_folder(old) == bundle_folder(challenger)
+    ):
+        return False
+    if challenger is None:  # logged first: if the log cannot be written, nothing changes
+        ctx.log("challenger_cleared", detail=f"was {_label(old)}")
+    else:
+        log_if_unsigned(ctx, challenger, "challenger")
+        ctx.log(
+            "challenger_set",
+            file_sha256=manifest_sha256(challenger),
+            detail=f"challenger {challenger.version_label}",
+        )
+    ctx.settings.challenger_model = bundle_folder(challenger) if challenger is not None else ""
+    _save(ctx)
+    ctx.state.set_challenger(challenger)
+    return True
+
+
+def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> None:
+    """Make the challenger the active model at ``threshold`` (usually a migrated threshold that
+    keeps the old model's recall, precision or queue rate). ``rationale`` is logged verbatim."""
+    challenger = ctx.state.challenger
+    if challenger is None:
+        raise ValueError("there is no challenger to promote")
+    if not 0.0 <= threshold <= 1.0:  # checked before anything changes: all or nothing
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    old_threshold = ctx.state.threshold
+    activate(ctx, challenger, action="model_promoted")
+    ctx.log(  # logged before the threshold changes, like every switch here
+        "threshold_applied",
+        threshold=threshold,
+        detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
+    )
+    ctx.state.set_threshold(threshold)
+    ctx.settings.threshold = threshold
+    _save(ctx)
+
+
+def log_if_unsigned(ctx: AppContext, scorer: Any, role: str) -> None:
+    """An unsigned bundle is only usable because an administrator allowed it: say so each time."""
+    status = getattr(scorer.bundle, "signature", None)
+    if status is not None and not status.signed:
+        ctx.log(
+            "unsigned_model_used",
+            model_version=scorer.version_label,
+            file_sha256=manifest_sha256(scorer),
+            detail=f"{role}: {scorer.version_label} has no signature (allow_unsigned_models is on)",
+        )
+
+
+def manifest_sha256(scorer: Any) -> str | None:
+    """SHA-256 of the bundle's manifest as read at load time (which pins every file's hash)."""
+    return getattr(scorer.bundle, "manifest_sha256", None)

@@ -1,0 +1,307 @@
+"""Stream CSV logs of any size; every record is either accepted or rejected with its line number.
+
+Pipeline: binary file -> incremental decoder (bad bytes become U+DCxx, see `ESCAPE_ERRORS`) ->
+physical lines (split on \\r\\n, \\r or \\n; read in 64 KiB blocks) -> `csv.reader`, strict ->
+one verdict per record. pandas is not used because it cannot say which physical line a bad
+record came from, and the product's rule is that bad input is reported, never silently dropped.
+
+Ledger: for the records after the header, rows_read == accepted + rejected + blank_lines.
+Memory is bounded by `chunk_rows` records, two read blocks and one record, never by the file:
+fields are capped by `csv.field_size_limit` and lines by `PhysicalLines.line_limit` (see
+`app.core.csvio.csv_lines`, which splits the file into lines), so a file without line breaks or with
+an unterminated quote cannot make us hold gigabytes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from app.core.common.errors import InputError
+from app.core.common.input_guard import open_input, text_codec
+from app.core.csvio.csv_lines import EXCERPT_CHARS, PhysicalLines, raise_if_cancelled
+from app.core.csvio.csv_sniff import (
+    DELIMITERS,
+    CsvFormat,
+    QuoteScanner,
+    SniffResult,
+    choose_text_column,
+    detect_delimiter,
+    detect_encoding,
+    sniff,
+)
+
+__all__ = [
+    "Chunk",
+    "CsvFormat",
+    "RejectedRow",
+    "SniffResult",
+    "choose_text_column",
+    "detect_delimiter",
+    "detect_encoding",
+    "iter_chunks",
+    "read_header",
+    "sniff",
+]
+
+DEFAULT_MAX_FIELD_CHARS = 1_048_576
+# Bytes per read, and the granularity of `bytes_read`. 64 KiB reads as fast as 1 MiB and keeps
+# memory low: a block of short lines held as str objects weighs ~10x its bytes.
+BLOCK_BYTES = 1 << 16
+
+# How an excerpt shows what would otherwise be invisible or misleading: bad bytes as \xNN, line
+# breaks as \r \n, other control characters (C0 bar tab, DEL, C1) and the characters that reorder
+# or break displayed text (bidi marks, embeddings, overrides, isolates; U+2028/U+2029) as \xNN or
+# \uNNNN. A rejected record is attacker-controlled; "abc\u202e..." must not show reversed.
+_INVISIBLE = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029]
+_INVISIBLE += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_RENDER = (
+    {c: f"\\x{c:02x}" if c < 0x80 else f"\\u{c:04x}" for c in _INVISIBLE if c != 9}
+    | {0xDC00 + b: f"\\x{b:02x}" for b in range(256)}
+    | {10: "\\n", 13: "\\r"}
+)
+
+
+@dataclass
+class RejectedRow:
+    line: int  # 1-based physical line where the record starts (the sep= line is line 1)
+    reason: str
+    excerpt: str = ""  # start of the raw record; bad bytes as \xNN, line breaks as \r \n (_RENDER)
+
+
+@dataclass
+class Chunk:
+    rows: list[list[str]]  # accepted records, each exactly len(header) fields
+    lines: list[int]  # start line of each accepted record
+    rejected: list[RejectedRow]
+    blank_lines: int
+    bytes_read: int  # bytes consumed from the file so far, for progress
+
+
+def _excerpt(text: str) -> str:
+    return text[:EXCERPT_CHARS].rstrip("\r\n").translate(_RENDER)
+
+
+class _Reader:
+    """One pass over a file: the header first, then records grouped into chunks."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        fmt: CsvFormat,
+        max_field_chars: int,
+        block_bytes: int,
+        cancelled: Callable[[], bool] | None,
+        digest: Any = None,
+    ) -> None:
+        self.name, self.fmt, self.max_field_chars = str(path), fmt, max_field_chars
+        self.cancelled = cancelled
+        if fmt.delimiter not in DELIMITERS:
+            raise InputError(f"Unsupported delimiter {fmt.delimiter!r}; use , ; tab or |.")
+        text_codec(fmt.encoding, path)
+        self.raw: BinaryIO = open_input(path)
+        if digest is not None:  # provenance hashes exactly the bytes this pass reads
+            self.raw = cast(BinaryIO, _Hashing(self.raw, digest))
+        pre_header_limit = max(4 * max_field_chars, 1 << 20)
+        self.src = PhysicalLines(self.raw, fmt, self.name, pre_header_limit, block_bytes, cancelled)
+        # csv's limit is process-wide; it is what bounds a field's memory, e.g. when an
+        # unterminated quote would otherwise swallow the rest of a huge file. It is never set
+        # below the default, so other csv users in the process (exports, tests) are unaffected;
+        # a smaller per-call limit is enforced on the parsed row instead (see `chunks`).
+        csv.field_size_limit(max(max_field_chars, DEFAULT_MAX_FIELD_CHARS))
+        self.check_lengths = max_field_chars < DEFAULT_MAX_FIELD_CHARS
+        self.reader = csv.reader(self.src.iter, delimiter=fmt.delimiter, strict=True)
+        self.offset = 1 if fmt.sep_line else 0  # lines the reader did not count
+        self.ncols = 0
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
+
+    def check_cancelled(self) -> None:
+        raise_if_cancelled(self.cancelled)
+
+    def _pop_flags(self, end: int) -> list[tuple[int, str, str | None]]:
+        flags, out = self.src.flags, []
+        while flags and flags[0][0] <= end:
+            out.append(flags.popleft())
+        return out
+
+    def _reject(self, start: int, end: int, reason: str, excerpt: str | None = None) -> RejectedRow:
+        if end > start and "lines" not in reason:
+            reason += f" (lines {start}-{end})"
+        text = excerpt if excerpt is not None else self.src.line(start) or ""
+        return RejectedRow(start, reason, _excerpt(text))
+
+    def _flagged(self, start: int, end: int) -> RejectedRow:
+        line, reason, excerpt = self._pop_flags(end)[0]
+        return self._reject(start, end, reason, excerpt if line == start else None)
+
+    def read_header(self) -> list[str]:
+        """Return the first non-blank record; InputError if there is none or it is unusable."""
+        src, reader = self.src, self.reader
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                if src.bytes_read == 0:
+                    raise InputError(f"{self.name} is empty.") from None
+                raise InputError(f"{self.name} has no header line.") from None
+            except csv.Error as exc:
+                bad = self._resync(exc)
+            else:
+                end = reader.line_num + self.offset
+                start, src.record_end = src.record_end + 1, end
+                if not (src.flags and src.flags[0][0] <= end):
+                    if row:
+                        break
+                    continue
+                bad = self._flagged(start, end)
+            where = f"the header (line {bad.line}) of {self.name}"
+            raise InputError(f"Cannot read {where}: {bad.reason}.")
+        self.ncols = len(row)
+        # The longest legal line: every field at the limit, all quotes doubled.
+        src.line_limit = self.ncols * (2 * self.max_field_chars + 3) + 2
+        return row
+
+    def _resync(self, exc: csv.Error) -> RejectedRow:
+        """Reject the record csv.Error interrupted and skip to its real end.
+
+        The C reader resets and restarts at the next physical line, which is wrong if the error
+        struck inside a quoted field spanning lines. `QuoteScanner` finds the true end (or EOF,
+        for an unterminated quote); the lines it skips past the reader are counted in `offset`.
+        """
+        src, message = self.src, str(exc)
+        end = self.reader.line_num + self.offset
+        start = src.record_end + 1
+        known, first_line = src.span(start, end), src.line(start)  # before skipping on
+        scan = QuoteScanner(self.fmt.delimiter, self.max_field_chars, known is None and end > start)
+        ended = True
+        for line in known or [src.line(end) or ""]:
+            scan.feed(line.rstrip("\r\n"))
+            ended = scan.end_line()
+        while not ended and (more := next(src.iter, None)) is not None:
+            self.offset, end = self.offset + 1, end + 1
+            scan.feed(more.rstrip("\r\n"))
+            ended = scan.end_line()
+        src.record_end = end
+        # The record is rejected for the csv error; flags only matter for a stand-in's excerpt.
+        excerpt = next((e for n, _, e in self._pop_flags(end) if n == start and e), first_line)
+        if not ended or "unexpected end of data" in message:
+            where = f"lines {start}-{end} consumed" if end > start else f"line {start}"
+            reason = f"unterminated quote ({where})"
+        elif "field larger than field limit" in message:
+            which = f"field {scan.overflow}" if known is not None and scan.overflow else "a field"
+            reason = f"{which} is longer than {self.max_field_chars:,} characters"
+        elif "NUL" in message:
+            reason = "contains NUL character"
+        elif "expected after" in message:
+            reason = f"bad quoting: {message}"
+        else:
+            reason = f"unreadable record: {message}"
+        return self._reject(start, end, reason, excerpt)
+
+    def _long_field(self, row: list[str]) -> str:
+        for index, value in enumerate(row, 1):
+            if len(value) > self.max_field_chars:
+                return f"field {index} is longer than {self.max_field_chars:,} characters"
+        return ""
+
+    def chunks(self, chunk_rows: int) -> Generator[Chunk, None, None]:
+        """Yield records in chunks of `chunk_rows` (accepted + rejected + blank) records."""
+        src, reader, flags, ncols = self.src, self.reader, self.src.flags, self.ncols
+        chunk, count = Chunk([], [], [], 0, 0), 0
+        while True:
+            off = self.offset
+            try:
+                for row in reader:  # the hot loop: keep it to a few cheap operations per row
+                    if count >= chunk_rows:
+                        chunk.bytes_read = src.bytes_read
+                        yield chunk
+                        self.check_cancelled()
+                        chunk, count = Chunk([], [], [], 0, 0), 0
+                    count += 1
+                    end = reader.line_num + off
+                    start, src.record_end = src.record_end + 1, end
+                    if flags and flags[0][0] <= end:
+                        chunk.rejected.append(self._flagged(start, end))
+                    elif len(row) == ncols:
+                        if self.check_lengths and (long := self._long_field(row)):
+                            chunk.rejected.append(self._reject(start, end, long))
+                            continue
+                        chunk.rows.append(row)
+                        chunk.lines.append(start)
+                    elif not row:
+                        chunk.blank_lines += 1
+                    else:
+                        reason = f"expected {ncols} fields, found {len(row)}"
+                        chunk.rejected.append(self._reject(start, end, reason))
+            except csv.Error as exc:
+                error = exc
+            else:
+                break
+            if count >= chunk_rows:
+                chunk.bytes_read = src.bytes_read
+                yield chunk
+                self.check_cancelled()
+                chunk, count = Chunk([], [], [], 0, 0), 0
+            count += 1
+            chunk.rejected.append(self._resync(error))
+        if count:
+            chunk.bytes_read = src.bytes_read
+            yield chunk
+
+
+class _Hashing:
+    """A binary file that feeds every byte it reads to a hash (only ``read`` is used)."""
+
+    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+        self._raw, self._digest = raw, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._digest.update(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def read_header(path: str | Path, fmt: CsvFormat) -> list[str]:
+    """The header exactly as in the file (first non-blank record after any sep= line)."""
+    with _Reader(path, fmt, DEFAULT_MAX_FIELD_CHARS, BLOCK_BYTES, None) as reader:
+        return reader.read_header()
+
+
+def iter_chunks(
+    path: str | Path,
+    fmt: CsvFormat,
+    *,
+    header_expected: list[str] | None = None,
+    chunk_rows: int = 10_000,
+    max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
+    cancelled: Callable[[], bool] | None = None,
+    block_bytes: int = BLOCK_BYTES,
+    digest: Any = None,
+) -> Generator[Chunk, None, None]:
+    """Stream the data records of `path` in chunks; see the module docstring for the ledger.
+
+    `header_expected` guards against the file changing between `sniff` and the run. `cancelled`
+    is polled when the caller asks for the next chunk and before each block is read; True raises
+    JobCancelled. A header-only file yields nothing. `block_bytes` tunes the read size (tests use
+    tiny reads to exercise block boundaries). `digest` (a hashlib object) is fed every byte
+    read, so a hash of the input describes exactly what was scored.
+    """
+    if chunk_rows < 1 or max_field_chars < 1 or block_bytes < 1:
+        raise ValueError("chunk_rows, max_field_chars and block_bytes must be positive")
+    with _Reader(path, fmt, max_field_chars, block_bytes, cancelled, digest) as reader:
+        reader.check_cancelled()
+        header = reader.read_header()
+        if header_expected is not None and header != list(header_expected):
+            raise InputError(f"The header of {path} changed since it was previewed; reopen it.")
+        yield from reader.chunks(chunk_rows)

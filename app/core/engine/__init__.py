@@ -1,0 +1,7 @@
+"""Turning text into a probability: text normalisation, the feature settings a bundle may use, the
+fast scikit-learn-free scorers for both feature maps, the model built from a verified bundle
+(`model`), the `Scorer` that labels and explains (`scoring`, `explain`) and challenger shadow
+scoring (`shadow`). scikit-learn and SciPy are imported only by `reference`, the reference
+vectorisers used for explanations and for models no fast scorer covers. Imports
+`app.core.bundles` and `app.core.common`.
+"""

@@ -1,0 +1,146 @@
+"""The Activity panel's table: events formatted for reading, one row each, newest first.
+
+Formatting only; which events are shown is decided by ``ActivityLog.query`` (in the panel).
+Full values (UTC time, whole hashes, the stored text) are kept for the tooltips.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFontDatabase
+
+from app.core.activity.log import Event
+
+COLUMNS = (
+    "Time",
+    "Action",
+    "Model",
+    "Threshold",
+    "Score",
+    "Counts / detail",
+    "File",
+    "SHA-256",
+    "Text / HMAC",
+)
+# Initial widths of every column but the last, which stretches to fill the view.
+COLUMN_WIDTHS = (145, 125, 115, 72, 58, 270, 140, 110)
+TIME_COLUMN, THRESHOLD_COLUMN, SCORE_COLUMN, SHA_COLUMN, TEXT_COLUMN = 0, 3, 4, 7, 8
+_NUMBER_COLUMNS = (THRESHOLD_COLUMN, SCORE_COLUMN)
+# Columns showing hashes when the text is not stored: fixed-width and greyed.
+_HASH_COLUMNS = (SHA_COLUMN, TEXT_COLUMN)
+_HASH_COLOUR = "#555555"
+_TOOLTIP_TEXT_CHARS = 2000
+_ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def local_time(iso: str) -> str:
+    """A stored UTC time as this computer's local time, to the second."""
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_counts(raw: str | None) -> str:
+    """The JSON ``counts`` column as "rows_read 1,000 · rejected 2"; other text as it is."""
+    try:
+        counts = json.loads(raw) if raw else {}
+    except ValueError:
+        return raw or ""
+    if not isinstance(counts, dict):
+        return str(counts)
+    return " · ".join(
+        f"{key} {value:,}" if type(value) is int else f"{key} {value}"  # not bools
+        for key, value in counts.items()
+    )
+
+
+def privacy_notice(store_raw_text: bool) -> str:
+    """Rich text telling the analyst whether this log holds the scored texts themselves."""
+    if store_raw_text:
+        return (
+            "<b>Raw texts are stored</b> in this log (setting “store raw text”). "
+            "Without it, each text is kept only as an HMAC-SHA256 fingerprint."
+        )
+    return (
+        "Texts are <b>not stored</b>: each is kept as an HMAC-SHA256 fingerprint keyed "
+        "with this installation’s secret. Search for a whole text to find where it was "
+        "scored."
+    )
+
+
+def count_summary(shown: int, more: bool, total: int) -> str:
+    """The count caption, e.g. "Showing 12 of 40 events"; ``more``: older matches not shown."""
+    what = f"newest {shown:,}" if more else f"{shown:,}"
+    return f"Showing {what} of {total:,} event{'' if total == 1 else 's'}"
+
+
+class EventTableModel(QAbstractTableModel):
+    """The queried events, newest first, formatted for reading (full values in tooltips)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Event] = []
+        self._fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    def set_events(self, events: list[Event]) -> None:
+        self.beginResetModel()
+        self.events = events
+        self.endResetModel()
+
+    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.events)
+
+    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def display(self, e: Event, column: int) -> str:
+        if column == TEXT_COLUMN:
+            if e.text is not None:
+                return " ".join(e.text.split())  # one line per event, whatever the text holds
+            return f"HMAC {e.text_hmac[:16]}…" if e.text_hmac else ""
+        values = (
+            local_time(e.time_utc),
+            e.action,
+            e.model_version or "",
+            "" if e.threshold is None else f"{e.threshold:.4f}".rstrip("0").rstrip("."),
+            "" if e.score is None else f"{e.score:.3f}",
+            " — ".join(part for part in (format_counts(e.counts), e.detail) if part),
+            e.file_name or "",
+            f"{e.file_sha256[:12]}…" if e.file_sha256 else "",
+        )
+        return values[column]
+
+    def tooltip(self, e: Event, column: int) -> str | None:
+        if column == TIME_COLUMN:
+            return f"{e.time_utc} (UTC) · event {e.id}"
+        if column == SHA_COLUMN:
+            return e.file_sha256
+        if column == TEXT_COLUMN:
+            if e.text is not None:
+                return e.text[:_TOOLTIP_TEXT_CHARS]
+            return f"HMAC-SHA256 of the text: {e.text_hmac}" if e.text_hmac else None
+        text = self.display(e, column)
+        return text or None
+
+    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        event, column = self.events[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(event, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(event, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMBER_COLUMNS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and column in _HASH_COLUMNS and event.text is None:
+            return self._fixed
+        if role == Qt.ItemDataRole.ForegroundRole and column == TEXT_COLUMN and event.text is None:
+            return QColor(_HASH_COLOUR)
+        return None

@@ -1,0 +1,305 @@
+"""The Batch panel (the original service's /batch): preview a CSV, score it in the background,
+look through the results, export them.
+
+The widgets and their arrangement are `batch_panel_view`; the background work is the job queue
+of `batch_jobs`. This module is what happens when the user acts and when jobs report back.
+
+Labels: the table and every export label rows at the job's label threshold, which is the
+app-wide threshold when the job started. If the app-wide threshold moves, a notice says so and
+offers to re-label from the stored scores (``score >= t``, no re-scoring); export provenance
+names the labels' threshold and the job's. Scored caches are deleted with the panel.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from app.core.analysis.labeled import guess_label_column
+from app.core.batch.run import BatchProgress
+from app.core.common.errors import AbuseDeskError
+from app.core.common.limits import Limits, format_bytes
+from app.core.context.state import AppContext
+from app.core.csvio.csv_sniff import SniffResult, sniff
+from app.core.results.output_names import export_name_refusal
+from app.core.results.table import ResultsTable, filter_mask, threshold_dataset
+from app.ui.batch.jobs import BatchJob, JobQueue
+from app.ui.batch.view import BatchPanelView
+from app.ui.common.workers import WorkerPool
+
+DROP_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+class BatchPanel(BatchPanelView):
+    """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
+
+    title = "Batch"
+    labeled_scores_ready = Signal(str, object, object, object)  # name, scores, labels, texts
+    job_progress = Signal(object)  # BatchProgress of the running job
+    job_done = Signal(str, str)  # file name, "done" | "cancelled" | "failed"
+    export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
+
+    def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
+        limits = Limits.from_settings(ctx.settings)
+        super().__init__(JobQueue(ctx, pool, limits=limits), parent)
+        self.ctx, self.limits = ctx, limits
+        self.size_warning: str | None = None  # the previewed file is above warn_file_bytes
+        self.shown: BatchJob | None = None  # the job whose results are on screen
+        self._path: Path | None = None  # the previewed file
+        self._sniffed: SniffResult | None = None  # its format; None if it cannot be read
+        self._next_id = 1
+        self._connect_signals()
+        self._unobserve = ctx.state.observe(self._threshold_changed, "threshold")
+        self._show(None)
+        self.setAcceptDrops(True)  # Ctrl+O lives in the main window's File menu
+
+    def _connect_signals(self) -> None:
+        self.open_button.clicked.connect(self.choose_files)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.preview.format_changed.connect(self._resniff)
+        self.relabel_button.clicked.connect(self.relabel)
+        self.csv_button.clicked.connect(partial(self.export_dialog, "csv"))
+        self.xlsx_button.clicked.connect(partial(self.export_dialog, "xlsx"))
+        self.send_button.clicked.connect(self.send_to_threshold)
+        self.jobs.progress.connect(self._job_progress)
+        self.jobs.job_done.connect(self._job_done)
+        self.jobs.show_requested.connect(self._show)
+        self.jobs.removed.connect(self._job_removed)
+        self.jobs.export_progress.connect(self._export_progress)
+        self.jobs.export_done.connect(self._export_done)
+
+    # --- opening, previewing, queueing ------------------------------------------------------
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open CSV", self.ctx.settings.last_folder, "Text tables (*.csv *.tsv *.txt)"
+        )
+        self.open_files([Path(p) for p in paths])
+
+    def open_files(self, paths: list[Path]) -> None:
+        """One file is previewed; several are each queued with their detected settings."""
+        for path in paths:
+            self.open_file(path)
+            if len(paths) > 1:
+                self.start()
+
+    def open_file(self, path: Path) -> None:
+        self._path = None
+        self._read(path, None, None, None, None)
+
+    def _resniff(self) -> None:
+        """The user chose an encoding or a delimiter: read the file again with it."""
+        if self._path is not None:
+            self._read(self._path, *self.preview.choices())
+
+    def _read(self, path: Path, encoding: str | None, delimiter: str | None, text: str | None,
+              label: str | None) -> None:  # fmt: skip
+        try:
+            sniffed = sniff(path, encoding=encoding, delimiter=delimiter)
+        except (AbuseDeskError, OSError, UnicodeError) as exc:  # e.g. a codec that needs a BOM
+            self._sniffed, self.size_warning = None, None
+            if self._path is not None:  # a bad manual choice: keep the file, let them re-choose
+                self.preview.show_error(str(exc))
+            else:
+                self.preview.setEnabled(False)
+            self.file_label.setText(f"<b>{path.name}</b>: {exc}")
+            self._refresh()
+            return
+        self._path, self._sniffed = path, sniffed
+        self.ctx.settings.last_folder = str(path.parent)
+        header = sniffed.header
+        text = text if text in header else sniffed.text_column
+        label = label if label in header else guess_label_column(header, text)
+        self.preview.show_sniff(sniffed, text, label)
+        size = format_bytes(sniffed.size_bytes)
+        text = f"<b>{path.name}</b> · {size} · {sniffed.format.describe()}"
+        self.size_warning = self.limits.file_size_warning(sniffed.size_bytes)
+        if self.size_warning:  # a warning only: Start stays enabled
+            text += f'<br><span style="color:#8a5a00;">⚠ {html.escape(self.size_warning)}</span>'
+        self.file_label.setText(text)
+        self.file_label.setToolTip(self.size_warning or "")
+        self._refresh()
+
+    def start(self) -> None:
+        """Queue the previewed file with the chosen settings; it starts when the queue is free."""
+        encoding, delimiter, text, label = self.preview.choices()
+        if self._path is None or self._sniffed is None or not text or label == text:
+            self.status.setText("Open a file and choose a text column (not the label column).")
+            return
+        if self.ctx.state.scorer is None:
+            self.status.setText("No model is loaded; choose one before scoring.")
+            return
+        job = BatchJob(self._next_id, self._path, encoding, delimiter, text, label)
+        self._next_id += 1
+        waiting = self.jobs.enqueue(job)
+        if waiting:  # the concurrency limit: say why it waits; the job is kept in the queue
+            self.status.setText(f"{job.path.name}: {waiting}")
+        self._refresh()
+
+    def cancel(self) -> None:
+        self.jobs.cancel()
+        if self.jobs.cancelling():
+            self.progress.setFormat("Cancelling…")
+        self._refresh()
+
+    def _job_progress(self, job: BatchJob, p: BatchProgress) -> None:
+        self.progress.show_progress(job.path.name, p)
+        self.job_progress.emit(p)
+
+    def _job_done(self, job: BatchJob) -> None:
+        self.progress.show_finished(job)
+        if job.result is not None:
+            self._show(job)
+        else:
+            self.status.setText(job.message)
+        self.job_done.emit(job.path.name, job.status)
+        self._refresh()
+
+    def _job_removed(self, job: BatchJob) -> None:
+        if job is self.shown:
+            self._show(None)
+
+    # --- results -------------------------------------------------------------------------------
+
+    def _show(self, job: BatchJob | None) -> None:
+        self.shown = job
+        if job is None or job.result is None:
+            self.results.set_results(ResultsTable.from_arrays([], [], []), 0.5)
+            self.ledger.show_report(None)
+        else:
+            self.results.set_results(job.result.table, job.label_threshold)
+            self.ledger.show_report(job.result.report)
+        self._refresh()
+
+    def relabel(self) -> None:
+        """Labels at the app-wide threshold, from the stored scores (scores never change)."""
+        if self.shown is not None:
+            self.shown.label_threshold = self.ctx.state.threshold
+            self.results.model.set_threshold(self.shown.label_threshold)
+            self.status.setText(f"Labels recomputed at {self.shown.label_threshold:.2f}.")
+        self._refresh()
+
+    def _threshold_changed(self, _name: str, _value: Any) -> None:
+        self._refresh()
+
+    def send_to_threshold(self) -> None:
+        """Emit the scores and the parsed file labels; unknown labels are counted, not sent."""
+        if self.shown is None or self.shown.result is None:
+            return
+        try:
+            data = threshold_dataset(self.shown.result.table)
+        except AbuseDeskError as exc:
+            self.status.setText(str(exc))
+            return
+        if not len(data.scores):
+            self.status.setText(f"Nothing to send: {data.describe()}.")
+            return
+        name = f"{self.shown.path.name} ({self.shown.result.report.model_version})"
+        self.labeled_scores_ready.emit(name, data.scores, data.labels, data.texts)
+        self.status.setText(f"Sent to the Threshold panel: {data.describe()}.")
+
+    # --- export -------------------------------------------------------------------------------
+
+    def export_dialog(self, fmt: str = "csv") -> None:
+        if self.shown is None:
+            return
+        folder = Path(self.ctx.settings.last_folder or Path.home())
+        suggested = folder / f"{self.shown.path.stem}-scored.{fmt}"
+        name, _ = QFileDialog.getSaveFileName(self, "Export results", str(suggested), f"*.{fmt}")
+        if not name:
+            return
+        path = Path(name)
+        if (refusal := export_name_refusal(path, fmt)) is not None:
+            self.status.setText(refusal)  # a CSV named .xlsx (or the reverse) opens as garbage
+            return
+        self.export(path, fmt)
+
+    def export(self, path: Path, fmt: str) -> None:
+        """Export the shown results in the background (see `export_done`), labelled as shown."""
+        job = self.shown
+        if job is None or job.result is None:
+            self.status.setText("Nothing to export yet.")
+            return
+        spec = self.results.spec() if self.shown_only.isChecked() else None
+        keep = None if spec is None else filter_mask(job.result.table, spec, job.label_threshold)
+        if not self.jobs.export(job, path, fmt, keep, spec):
+            self.status.setText("An export is already running.")
+            return
+        self.ctx.settings.last_folder = str(path.parent)
+        self.status.setText(f"Exporting to {path.name}…")
+        self._refresh()
+
+    def _export_progress(self, rows: int) -> None:
+        self.status.setText(f"Exporting… {rows:,} rows")
+
+    def _export_done(self, path: str, outcome: str) -> None:
+        self.status.setText(f"Export to {path}: {outcome}.")
+        self.export_done.emit(path, outcome)
+        self._refresh()
+
+    # --- state, drag and drop, shutdown -------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Enable what makes sense now, and explain a label-threshold mismatch."""
+        result = self.shown.result if self.shown is not None else None
+        shown = self.shown if result is not None else None
+        self.start_button.setEnabled(self._sniffed is not None)
+        self.cancel_button.setEnabled(self.jobs.running is not None and not self.jobs.cancelling())
+        idle_export = self.jobs.export_worker is None
+        self.csv_button.setEnabled(shown is not None and idle_export)
+        self.xlsx_button.setEnabled(shown is not None and idle_export)
+        self.shown_only.setEnabled(shown is not None)
+        self.send_button.setEnabled(result is not None and result.table.gold is not None)
+        current = self.ctx.state.threshold
+        stale = shown is not None and shown.label_threshold != current
+        self.notice.setVisible(stale)
+        self.relabel_button.setVisible(stale)
+        if shown is not None and stale:
+            self.notice.setText(
+                f"Labels were computed at {shown.label_threshold:.2f}; the current threshold is "
+                f"{current:.2f}. Exports use the labels shown: re-run the file, or re-label."
+            )
+            self.relabel_button.setText(f"Re-label at {current:.2f}")
+
+    def has_running_jobs(self) -> bool:
+        return self.jobs.busy()
+
+    def has_unexported_results(self) -> bool:
+        """Finished results that closing the app would discard (caches die with the panel)."""
+        return any(job.result is not None for job in self.jobs.jobs.values())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _dropped_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    def shutdown(self) -> None:
+        """Cancel jobs, stop timers, unsubscribe, delete this session's caches."""
+        self.jobs.shutdown()
+        self.results.stop()
+        self._unobserve()
+        self._unobserve = _no_op
+
+
+def _no_op() -> None:
+    """What `_unobserve` becomes once called, so a second shutdown is harmless."""
+
+
+def _dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+    return [path for path in paths if path.suffix.lower() in DROP_SUFFIXES]

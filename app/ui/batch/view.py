@@ -1,0 +1,60 @@
+"""The Batch panel's widgets and how they are arranged; `batch_panel.BatchPanel` adds what they do.
+
+Layout: a file bar and a progress bar on top; the preview (with encoding, delimiter, text and
+label column choices) above the results table; the job queue and the ledger on the right.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.ui.batch.jobs import JobQueue
+from app.ui.batch.layout import group, hbox, split
+from app.ui.batch.results_view import ResultsView
+from app.ui.batch.widgets import JobProgressBar, LedgerWidget, PreviewWidget
+
+_NOTICE_STYLE = "background:#fff4ce; color:#4d3800; border:1px solid #e0c060; padding:4px 8px;"
+
+
+class BatchPanelView(QWidget):
+    """Every widget of the Batch panel, in place; no behaviour, no signal connections."""
+
+    def __init__(self, jobs: JobQueue, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.open_button = QPushButton("Open CSV…")
+        self.file_label = QLabel("Open a CSV file (Ctrl+O) or drop .csv, .tsv or .txt files here.")
+        self.start_button = QPushButton("Start scoring")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = JobProgressBar()
+        self.preview, self.results, self.ledger = PreviewWidget(), ResultsView(), LedgerWidget()
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(_NOTICE_STYLE)
+        self.relabel_button = QPushButton("Re-label")
+        self.csv_button, self.xlsx_button = QPushButton("Export CSV…"), QPushButton("Export XLSX…")
+        self.shown_only = QCheckBox("Only rows shown by the filters")
+        self.send_button = QPushButton("Send to Threshold panel")
+        self.send_button.setToolTip("Scores and the file's labels, to choose a threshold from data")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        results = QWidget()
+        box = QVBoxLayout(results)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(hbox((self.notice, 1), self.relabel_button))
+        box.addWidget(self.results, 1)
+        box.addLayout(
+            hbox(self.csv_button, self.xlsx_button, self.shown_only, None, self.send_button)
+        )
+        box.addWidget(self.status)
+        vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        preview = group("Preview and columns", self.preview)
+        left = split(vertical, [210, 510], preview, group("Results", results))
+        side = split(vertical, [190, 530], group("Queue", self.jobs), group("Ledger", self.ledger))
+        main = split(horizontal, [940, 320], left, side)
+        main.setStretchFactor(0, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(hbox(self.open_button, (self.file_label, 1), self.start_button))
+        layout.addLayout(hbox(self.progress, self.cancel_button))
+        layout.addWidget(main, 1)

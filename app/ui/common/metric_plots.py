@@ -1,0 +1,113 @@
+"""The Threshold panel's curve plots: metrics against the threshold, and precision vs recall.
+
+Both only move their markers when the threshold moves (see ``threshold_canvas`` for why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from PySide6.QtWidgets import QWidget
+
+from app.ui.common.canvas import BlittingCanvas, plot_style
+
+METRIC_COLORS = {
+    "precision": "#1f77b4",
+    "recall": "#d62728",
+    "f1": "#2ca02c",
+    "queue_rate": "#7f7f7f",
+}
+METRIC_NAMES = {
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "queue_rate": "queue rate",
+}
+EXPLORING = "#1b1b1b"
+APP_WIDE = "#8e44ad"
+REFERENCE = "#e67e22"
+MAX_CURVE_POINTS = 2_000  # a line of a million vertices would make every redraw slow
+
+
+def thin(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Indices of at most ``limit`` evenly spread points out of ``n``, first and last kept."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
+class ThresholdCurvesCanvas(BlittingCanvas):
+    """Precision, recall, F1 and queue rate against the threshold, with marker lines."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        with plot_style():
+            ax = self.figure.add_subplot()
+            self.axes = ax
+            self.lines = {
+                key: ax.plot([], [], color=colour, lw=2, label=METRIC_NAMES[key])[0]
+                for key, colour in METRIC_COLORS.items()
+            }
+            self.lines["queue_rate"].set_linestyle((0, (4, 2)))
+            self.exploring = ax.axvline(0.45, color=EXPLORING, lw=1.6, label="exploring")
+            self.app_wide = ax.axvline(0.45, color=APP_WIDE, lw=1.4, ls="--", label="app-wide")
+            self.reference = ax.axvline(0.5, color=REFERENCE, lw=1.4, ls=":", label="reference")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("threshold (flag when score ≥ threshold)")
+            ax.set_ylabel("share")
+            ax.grid(alpha=0.25)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+            ax.set_title("Metrics by threshold", loc="left")
+        self._moves(self.reference, self.app_wide, self.exploring)
+
+    def set_curves(self, curves: Mapping[str, np.ndarray]) -> None:
+        """Plot ``ThresholdAnalysis.many`` output (one array per metric, plus "threshold")."""
+        for key, line in self.lines.items():
+            line.set_data(curves["threshold"], curves[key])
+        self.draw_idle()
+
+    def set_markers(self, exploring: float, app_wide: float, reference: float) -> None:
+        for line, x in (
+            (self.exploring, exploring),
+            (self.app_wide, app_wide),
+            (self.reference, reference),
+        ):
+            line.set_xdata([x, x])
+        self.redraw_moving()
+
+
+class PrecisionRecallCanvas(BlittingCanvas):
+    """The precision-recall curve with the exploring and app-wide operating points."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        with plot_style():
+            ax = self.figure.add_subplot()
+            self.axes = ax
+            (self.curve,) = ax.plot([], [], color=METRIC_COLORS["precision"], lw=2)
+            (self.app_wide,) = ax.plot(
+                [], [], "o", ms=9, mfc="none", mec=APP_WIDE, mew=2, label="app-wide"
+            )
+            (self.exploring,) = ax.plot([], [], "o", ms=7, color=EXPLORING, label="exploring")
+            ax.set_xlim(0, 1.01)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel("recall (share of abusive caught)")
+            ax.set_ylabel("precision (share of flags correct)")
+            ax.grid(alpha=0.25)
+            ax.legend(loc="lower left", frameon=False)
+            ax.set_title("Precision vs recall", loc="left")
+        self._moves(self.app_wide, self.exploring)
+
+    def set_curve(self, precision: np.ndarray, recall: np.ndarray) -> None:
+        """Plot the curve (one point per distinct score: thinned to what a plot can show)."""
+        keep = thin(len(recall))
+        self.curve.set_data(recall[keep], precision[keep])
+        self.draw_idle()
+
+    def set_points(self, exploring: tuple[float, float], app_wide: tuple[float, float]) -> None:
+        """Each point is (recall, precision)."""
+        self.exploring.set_data([exploring[0]], [exploring[1]])
+        self.app_wide.set_data([app_wide[0]], [app_wide[1]])
+        self.redraw_moving()

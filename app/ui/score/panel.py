@@ -1,0 +1,328 @@
+"""The Score panel (the original service's /predict): type or paste, see the score as you type.
+
+Scoring is debounced (about 150 ms after the last keystroke) and takes a millisecond or two for
+ordinary texts, so it runs on the GUI thread without ever holding up typing. Each text the user
+settles on is one activity event: the log is written when typing has paused for ``LOG_IDLE_MS``
+(or at once with Ctrl+Enter), so a sentence typed letter by letter is not logged forty times.
+
+Paste-scoring spam guard: at most ``Limits.max_logged_texts_per_minute`` texts a minute go to
+the log individually. Beyond that a `RateGuard` counts them and a notice says so; the next logged
+event carries the count (``counts["suppressed_since_last"]`` and a note in its detail), and
+closing the panel records any count still pending, so no scored text goes unaccounted for.
+
+With a challenger set, a line under the result says what it scores and whether it agrees; it
+decides nothing, and is recorded in the settled text's event detail and the copied result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.common.limits import Limits, RateGuard, suppressed_note
+from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
+from app.core.engine.explain import Explanation
+from app.core.engine.scoring import TextScore
+from app.core.engine.shadow import ShadowScore, shadow_score
+from app.ui.common.workers import WorkerPool
+from app.ui.score.widgets import (
+    ABUSIVE_COLOUR,
+    BENIGN_COLOUR,
+    ChallengerLine,
+    ScoreGauge,
+    highlighted_html,
+)
+
+DEBOUNCE_MS = 150
+LOG_IDLE_MS = 2_000
+TOP_TERMS = 12
+
+
+class ScorePanel(QWidget):
+    title = "Score"
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        pool: WorkerPool,
+        parent: QWidget | None = None,
+        rate_guard: RateGuard | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        per_minute = Limits.from_settings(ctx.settings).max_logged_texts_per_minute
+        self.rate_guard = rate_guard or RateGuard(per_minute)
+        self._suppressed_text: str | None = None  # the last text counted instead of logged
+        self.result: TextScore | None = None
+        self.shadow: ShadowScore | None = None  # the challenger's view of the same text
+        self.explanation: Explanation | None = None
+        self.last_score_ms = 0.0  # compute time of the last update, for the Session figures
+        self._logged_text: str | None = None
+        self._build()
+        self._debounce = QTimer(
+            self, singleShot=True, interval=DEBOUNCE_MS, objectName="scoreDebounce"
+        )
+        self._debounce.timeout.connect(self.score_now)
+        self._log_timer = QTimer(
+            self, singleShot=True, interval=LOG_IDLE_MS, objectName="scoreLogIdle"
+        )
+        self._log_timer.timeout.connect(self.log_current)
+        self.editor.textChanged.connect(self._debounce.start)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._score_and_log)
+        self._unsubscribe = ctx.state.observe(self._on_state, None)
+        self.score_now()
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.editor = QPlainTextEdit()
+        self.editor.setPlaceholderText("Paste or type text here; the score updates as you type.")
+        self.editor.setFont(QFont(self.font().family(), 12))
+        self.notice = QLabel()
+        self.notice.setObjectName("scoreNotice")
+        self.notice.setWordWrap(True)
+        self.rate_notice = QLabel()
+        self.rate_notice.setObjectName("scoreRateNotice")
+        self.rate_notice.setWordWrap(True)
+        self.rate_notice.setStyleSheet("color: #8a5a00;")
+        self.rate_notice.hide()
+
+        self.score_label = QLabel("–")
+        self.score_label.setObjectName("scoreValue")
+        big = QFont(self.font())
+        big.setPointSize(30)
+        big.setBold(True)
+        self.score_label.setFont(big)
+        self.verdict = QLabel()
+        self.verdict.setObjectName("scoreVerdict")
+        self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.verdict.setMinimumWidth(120)
+        self.gauge = ScoreGauge()
+        self.copy_button = QPushButton("Copy result")
+        self.copy_button.clicked.connect(self.copy_result)
+        self.model_line = QLabel()
+        self.model_line.setStyleSheet("color: #555;")
+        self.challenger_line = ChallengerLine()
+
+        headline = QHBoxLayout()
+        headline.addWidget(self.score_label)
+        headline.addWidget(self.verdict)
+        headline.addStretch(1)
+        headline.addWidget(self.copy_button)
+
+        self.highlight = QTextBrowser()
+        self.highlight.setObjectName("scoreHighlight")
+        self.highlight.setPlaceholderText(
+            "Words that raise the score are tinted red, words that lower it blue."
+        )
+        self.terms = QTableWidget(0, 2)
+        self.terms.setHorizontalHeaderLabels(["term", "share of score (logit)"])
+        self.terms.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.terms.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.terms.verticalHeader().setVisible(False)
+        self.terms.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Text</b>"))
+        left.addWidget(self.editor, 3)
+        left.addWidget(self.notice)
+        left.addWidget(self.rate_notice)
+        left.addWidget(QLabel("<b>Why</b> — the text with the words that moved the score"))
+        left.addWidget(self.highlight, 2)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("<b>Probability abusive</b>"))
+        right.addLayout(headline)
+        right.addWidget(self.gauge)
+        right.addWidget(self.model_line)
+        right.addWidget(self.challenger_line)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        right.addWidget(line)
+        right.addWidget(QLabel(f"<b>Top terms</b> (up to {TOP_TERMS}, strongest first)"))
+        right.addWidget(self.terms, 1)
+
+        left_widget, right_widget = QWidget(), QWidget()
+        left_widget.setLayout(left)
+        right_widget.setLayout(right)
+        splitter = QSplitter()
+        splitter.addWidget(left_widget)
+        splitter.addWidget(right_widget)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        outer = QVBoxLayout(self)
+        outer.addWidget(splitter)
+
+    # --- behaviour ------------------------------------------------------------------------
+    def _on_state(self, name: str, _value: Any) -> None:
+        if name in (THRESHOLD, ACTIVE_SCORER, CHALLENGER):
+            self.score_now()  # a new model scores from the next update; a threshold relabels
+
+    def score_now(self) -> None:
+        scorer = self.ctx.state.scorer
+        text = self.editor.toPlainText()
+        threshold = self.ctx.state.threshold
+        if scorer is None:
+            self._show_empty("Loading model…")
+            return
+        self.model_line.setText(f"Model {scorer.version_label} · threshold {threshold:.2f}")
+        started = time.perf_counter()
+        result = scorer.score_text(text, threshold)
+        explanation = None if result.empty else scorer.explain(text, top_k=None)
+        self.last_score_ms = 1000 * (time.perf_counter() - started)
+        self.result, self.explanation = result, explanation
+        self.shadow = shadow_score(self.ctx.state.challenger, text, result)
+        if result.empty or explanation is None:
+            self._show_empty("Empty text: nothing to score." if text else "")
+            return
+        self.ctx.session.record_text(self.last_score_ms / 1000, result.label == "abusive")
+        self._show(result, explanation, text)
+        self._log_timer.start()
+
+    def _show_empty(self, notice: str) -> None:
+        self.score_label.setText("–")
+        self.score_label.setStyleSheet("color: #aaa;")
+        self.verdict.setText("")
+        self.verdict.setStyleSheet("")
+        self.gauge.set_values(None, self.ctx.state.threshold)
+        self.highlight.clear()
+        self.terms.setRowCount(0)
+        self.notice.setText(notice)
+        self.challenger_line.show_shadow(None)  # nothing to compare
+        self._log_timer.stop()
+
+    def _show(self, result: TextScore, explanation: Explanation, text: str) -> None:
+        assert result.score is not None
+        abusive = result.label == "abusive"
+        colour = ABUSIVE_COLOUR if abusive else BENIGN_COLOUR
+        self.score_label.setText(f"{result.score:.3f}")
+        self.score_label.setStyleSheet("")
+        self.verdict.setText("ABUSIVE" if abusive else "BENIGN")
+        self.verdict.setStyleSheet(
+            f"background: {colour.name()}; color: white; font-weight: bold; padding: 6px 12px; border-radius: 6px;"
+        )
+        self.gauge.set_values(result.score, result.threshold)
+        self.challenger_line.show_shadow(self.shadow)
+        scorer = self.ctx.state.scorer
+        self.notice.setText(
+            f"Long text: only the first {scorer.max_chars:,} of {result.chars:,} characters were scored."
+            if result.truncated
+            else ""
+        )
+        self.highlight.setHtml(highlighted_html(text[: scorer.max_chars], explanation))
+        top = explanation.terms[:TOP_TERMS]
+        self.terms.setRowCount(len(top))
+        for row, term in enumerate(top):
+            self.terms.setItem(row, 0, QTableWidgetItem(term.display))
+            share = QTableWidgetItem(f"{term.contribution:+.3f}")
+            share.setForeground(ABUSIVE_COLOUR if term.contribution > 0 else BENIGN_COLOUR)
+            share.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.terms.setItem(row, 1, share)
+
+    def _score_and_log(self) -> None:
+        self._debounce.stop()
+        self.score_now()
+        self.log_current()
+
+    def log_current(self, *, force: bool = False) -> None:
+        """One activity event for the text now shown (not again if it was already logged).
+
+        Above the rate limit the text is counted instead (once), and the count goes with the
+        next logged event; ``force`` (used at shutdown) logs regardless of the limit.
+        """
+        self._log_timer.stop()
+        text = self.editor.toPlainText()
+        if self.result is None or self.result.empty or text == self._logged_text:
+            return
+        if text == self._suppressed_text and not force:
+            return  # already counted: a second Ctrl+Enter does not count it twice
+        if force:
+            self.rate_guard.force()
+        elif not self.rate_guard.allow():
+            self._suppressed_text = text
+            self._show_rate_notice()
+            return
+        if text == self._suppressed_text:  # forced after being counted: now logged instead
+            self.rate_guard.suppressed = max(0, self.rate_guard.suppressed - 1)
+        suppressed = self.rate_guard.take_suppressed()
+        detail = f"{self.result.label}; {self.result.chars:,} chars"
+        detail += "; truncated" if self.result.truncated else ""
+        detail += f"; {self.shadow.detail()}" if self.shadow is not None else ""
+        detail += f"; {suppressed_note(suppressed)}" if suppressed else ""
+        self.ctx.log(
+            "score_text",
+            text=text,
+            score=self.result.score,
+            detail=detail,
+            counts={"suppressed_since_last": suppressed} if suppressed else None,
+        )
+        self._logged_text, self._suppressed_text = text, None
+        self.rate_notice.hide()
+
+    def _show_rate_notice(self) -> None:
+        guard = self.rate_guard
+        wait = guard.seconds_until_free()
+        self.rate_notice.setText(
+            f"Activity log limit ({guard.per_window} texts a minute) reached: "
+            f"{suppressed_note(guard.suppressed)}. The next logged text records the count"
+            + (f" (logging resumes in about {wait:.0f} s)." if wait >= 1 else ".")
+        )
+        self.rate_notice.show()
+
+    def flush_suppressed(self) -> None:
+        """Record a pending suppressed count now, as a summary event without a text."""
+        suppressed = self.rate_guard.take_suppressed()
+        if not suppressed:
+            return
+        self.rate_guard.force()
+        self.ctx.log(
+            "score_text",
+            detail=suppressed_note(suppressed),
+            counts={"suppressed_since_last": suppressed},
+        )
+        self._suppressed_text = None
+        self.rate_notice.hide()
+
+    def result_summary(self) -> dict[str, Any]:
+        if self.result is None or self.result.empty or self.explanation is None:
+            return {"score": None, "label": "empty"}
+        return {
+            **self.result.as_dict(),
+            "model_version": self.ctx.state.scorer.version_label,
+            "top_terms": [
+                {"term": t.display, "share": round(t.contribution, 4)}
+                for t in self.explanation.terms[:TOP_TERMS]
+            ],
+            **({"challenger": self.shadow.as_dict()} if self.shadow is not None else {}),
+        }
+
+    def copy_result(self) -> None:
+        QGuiApplication.clipboard().setText(
+            json.dumps(self.result_summary(), indent=2, ensure_ascii=False)
+        )
+
+    def shutdown(self) -> None:
+        if self._log_timer.isActive() or self._suppressed_text is not None:
+            self.log_current(force=True)  # the last text the user settled on still counts
+        self.flush_suppressed()  # texts counted but not yet recorded are not lost
+        self._debounce.stop()
+        self._log_timer.stop()
+        self._unsubscribe()

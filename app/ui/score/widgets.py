@@ -1,0 +1,136 @@
+"""Small widgets of the Score panel: the score gauge, the challenger's line and the
+highlighted-text renderer."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from app.core.engine.explain import Explanation, find_spans
+from app.core.engine.shadow import ShadowScore
+
+ABUSIVE_COLOUR = QColor(200, 40, 40)
+BENIGN_COLOUR = QColor(30, 110, 190)
+
+
+class ScoreGauge(QWidget):
+    """A horizontal bar from 0 to 1 filled up to the score, with the threshold marked."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.score: float | None = None
+        self.threshold = 0.45
+        self.setMinimumHeight(44)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 44)
+
+    def set_values(self, score: float | None, threshold: float) -> None:
+        self.score, self.threshold = score, threshold
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        bar = QRectF(8, 8, self.width() - 16, 18)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(225, 225, 225))
+        painter.drawRoundedRect(bar, 5, 5)
+        if self.score is not None:
+            colour = ABUSIVE_COLOUR if self.score >= self.threshold else BENIGN_COLOUR
+            painter.setBrush(colour)
+            painter.drawRoundedRect(
+                QRectF(bar.left(), bar.top(), bar.width() * self.score, bar.height()), 5, 5
+            )
+        x = bar.left() + bar.width() * self.threshold
+        painter.setPen(QPen(QColor(40, 40, 40), 2))
+        painter.drawLine(int(x), int(bar.top()) - 4, int(x), int(bar.bottom()) + 4)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        painter.setFont(font)
+        painter.setPen(QColor(70, 70, 70))
+        painter.drawText(
+            QRectF(bar.left(), bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignLeft, "0"
+        )
+        painter.drawText(
+            QRectF(bar.right() - 40, bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignRight, "1"
+        )
+        painter.drawText(
+            QRectF(x - 60, bar.bottom() + 2, 120, 14),
+            Qt.AlignmentFlag.AlignHCenter,
+            f"threshold {self.threshold:.2f}",
+        )
+        painter.end()
+
+
+_AGREES_STYLE = "color: #555; margin-bottom: 4px;"
+# A disagreement is what a reviewer looks for: the Batch panel's notice colours, not grey text.
+_DISAGREES_STYLE = (
+    "background: #fff4ce; color: #4d3800; border: 1px solid #e0c060; border-radius: 4px;"
+    " padding: 3px 8px; margin-bottom: 4px; font-weight: bold;"
+)
+
+
+class ChallengerLine(QLabel):
+    """What the challenger says about the text, under the main result; hidden without one."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scoreChallenger")
+        self.setWordWrap(True)
+        self.setIndent(0)  # else a once-bordered (disagreeing) style leaves the text indented
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a version label is shown, never rendered
+        self.setToolTip("A second model scores the same text; it never decides anything.")
+        self.disagrees = False
+        self.hide()
+
+    def show_shadow(self, shadow: ShadowScore | None) -> None:
+        self.disagrees = shadow is not None and not shadow.agrees
+        if shadow is None:
+            self.clear()
+            self.hide()
+            return
+        self.setText(shadow.line())
+        self.setStyleSheet(_DISAGREES_STYLE if self.disagrees else _AGREES_STYLE)
+        self.show()
+
+
+def highlighted_html(
+    text: str, explanation: Explanation, max_terms: int = 40, min_share: float = 0.08
+) -> str:
+    """The text as HTML with each explained word tinted by its share of the score.
+
+    Red raises the score, blue lowers it; the stronger the share, the stronger the tint.
+    Overlapping spans keep the strongest term (terms arrive strongest first). Words whose share
+    is under ``min_share`` of the strongest are left plain, so the eye goes to what matters.
+    """
+    strongest = max((abs(t.contribution) for t in explanation.terms), default=0.0) or 1.0
+    terms = [
+        t for t in explanation.terms[:max_terms] if abs(t.contribution) >= min_share * strongest
+    ]
+    marks: list[tuple[int, int, float]] = []
+    taken = [False] * len(text)
+    for term in terms:
+        for start, end in find_spans(text, term.term):
+            if any(taken[start:end]):
+                continue
+            taken[start:end] = [True] * (end - start)
+            marks.append((start, end, term.contribution))
+    marks.sort()
+    parts, pos = [], 0
+    for start, end, share in marks:
+        parts.append(html.escape(text[pos:start]))
+        colour = ABUSIVE_COLOUR if share > 0 else BENIGN_COLOUR
+        alpha = 0.2 + 0.6 * min(1.0, abs(share) / strongest)
+        parts.append(
+            f'<span style="background-color: rgba({colour.red()},{colour.green()},{colour.blue()},{alpha:.2f});">'
+            f"{html.escape(text[start:end])}</span>"
+        )
+        pos = end
+    parts.append(html.escape(text[pos:]))
+    body = "".join(parts).replace("\n", "<br>")
+    return f'<div style="font-size: 12pt; line-height: 150%;">{body}</div>'

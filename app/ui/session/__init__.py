@@ -1,0 +1,2 @@
+"""The Session panel: what this session did, with the active model's card.
+"""

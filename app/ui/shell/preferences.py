@@ -1,0 +1,82 @@
+"""Preferences: activity-log retention, whether raw text may be stored, reference threshold.
+
+The dialog only collects values; the core validates and applies them, and every change is an
+activity event (who changed what is part of the record the log exists to keep).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.context.settings import apply_user_changes, save_settings
+from app.core.context.state import AppContext
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Preferences")
+        settings = ctx.settings
+        self.retention = QSpinBox(minimum=1, maximum=36_500, suffix=" days")
+        self.retention.setValue(settings.log_retention_days)
+        self.store_text = QCheckBox("Store the raw text of scored items in the activity log")
+        self.store_text.setChecked(settings.store_raw_text)
+        self.reference = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.01, decimals=2)
+        self.reference.setValue(settings.reference_threshold)
+        warning = QLabel(
+            "Off by default: the log then keeps an HMAC fingerprint of each text, which proves a "
+            "text was scored without revealing it. Stored texts may be personal data."
+        )
+        warning.setWordWrap(True)
+        warning.setStyleSheet("color: #555;")
+        form = QFormLayout()
+        form.addRow("Keep activity events for", self.retention)
+        form.addRow(self.store_text)
+        form.addRow(warning)
+        form.addRow("Reference threshold for comparisons", self.reference)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "log_retention_days": self.retention.value(),
+            "store_raw_text": self.store_text.isChecked(),
+            "reference_threshold": round(self.reference.value(), 2),
+        }
+
+    def apply(self) -> dict[str, tuple[Any, Any]]:
+        """Apply the dialog's values: settings, the live activity log, the file, the log event."""
+        # Applied to a copy, logged, saved, and only then made current: a change that cannot
+        # be logged or saved (a newer settings file is never overwritten) is not made at all.
+        updated = replace(self.ctx.settings, problems=list(self.ctx.settings.problems))
+        changes = apply_user_changes(updated, self.values())
+        if changes:
+            self.ctx.log(
+                "settings_changed",
+                detail="; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()),
+            )
+            save_settings(updated, self.ctx.settings_path)
+            for name in changes:
+                setattr(self.ctx.settings, name, getattr(updated, name))
+            self.ctx.activity.store_raw_text = self.ctx.settings.store_raw_text
+        return changes

@@ -1,0 +1,296 @@
+"""The Threshold panel: a supervisor explores what each decision threshold does, then applies one.
+
+All numbers come from ``app.core.analysis.thresholds.ThresholdAnalysis`` (built once per dataset, then
+O(log n) per threshold); this module wires controls to it and shows the answers. The explored
+threshold is kept as an exact float: the finders (best F1, cost, recall floor) return a real
+score, and rounding it to the slider's 0.01 grid would show a different matrix than the core's.
+
+This module coordinates the pieces: ``threshold_source_picker`` holds the labelled samples
+(built in ``threshold_sources``, loaded by ``threshold_loader``), ``threshold_controls`` is the
+left column, and ``threshold_matrix``, ``threshold_plots`` and ``threshold_cells`` the right side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QWidget
+
+from app.core.analysis.threshold_sources import Dataset
+from app.core.common.errors import AbuseDeskError
+from app.core.context.state import ACTIVE_SCORER, THRESHOLD, AppContext
+from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
+from app.ui.common.label_dialog import ask_labeled_csv
+from app.ui.common.metric_plots import PrecisionRecallCanvas, ThresholdCurvesCanvas
+from app.ui.common.threshold_widgets import fmt_threshold
+from app.ui.common.workers import WorkerPool
+from app.ui.threshold.cells import CellItemsPage
+from app.ui.threshold.controls import ThresholdControls
+from app.ui.threshold.source_picker import SourcePicker
+
+CELL_ITEMS_TAB = 1
+CELL_RELIST_DELAY_MS = 150
+
+
+class ThresholdPanel(QWidget):
+    """The supervisor's view: explore thresholds on labelled data and apply one app-wide."""
+
+    title = "Threshold"
+
+    def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._threshold = float(ctx.state.threshold)
+        self._why = ""  # where the explored threshold came from ("best F1", ...)
+        self._cell: tuple[int, int] | None = None
+        self._applying = False
+        self._build()
+        self._sources = SourcePicker(ctx.state, pool, self.controls, self)
+        self._sources.selected.connect(self._show)
+        self._sources.open_requested.connect(self.open_labeled_csv)
+        self._unsubscribe = [
+            ctx.state.observe(self._on_state, THRESHOLD),
+            ctx.state.observe(self._on_state, ACTIVE_SCORER),
+        ]
+        self._sources.show_bundled(ctx.state.scorer)
+
+    def _build(self) -> None:
+        c = self.controls = ThresholdControls(
+            self._threshold, self._ctx.settings.reference_threshold
+        )
+        c.slider.valueChanged.connect(self._on_slider)
+        c.spin.valueChanged.connect(self._on_spin)
+        c.apply_button.clicked.connect(self.apply_threshold)
+        c.best_f1_button.clicked.connect(self.find_best_f1)
+        c.cost_button.clicked.connect(self.find_cost)
+        c.recall_button.clicked.connect(self.find_recall_floor)
+        c.reference_spin.valueChanged.connect(self._refresh)
+        self.slider, self.spin = c.slider, c.spin
+
+        self.matrix = ConfusionMatrixCanvas()
+        self.matrix.cell_clicked.connect(self.show_cell)
+        self.pr_plot = PrecisionRecallCanvas()
+        self.curves = ThresholdCurvesCanvas()
+        self.cell_items = CellItemsPage()
+        self.items, self.items_caption = self.cell_items.table, self.cell_items.caption
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.curves, "Metrics by threshold")
+        self.tabs.addTab(self.cell_items, "Items in the selected cell")  # CELL_ITEMS_TAB
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.matrix)
+        top.addWidget(self.pr_plot)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(top)
+        right.addWidget(self.tabs)
+        right.setSizes([420, 380])
+        layout = QHBoxLayout(self)
+        layout.addWidget(c)
+        layout.addWidget(right, 1)
+        self._cell_timer = QTimer(self)  # re-list the selected cell once the slider settles
+        self._cell_timer.setSingleShot(True)
+        self._cell_timer.setInterval(CELL_RELIST_DELAY_MS)
+        self._cell_timer.timeout.connect(self._list_cell)
+
+    # --- data sources -----------------------------------------------------------------------
+
+    def show_dataset(
+        self,
+        name: str,
+        scores: np.ndarray,
+        labels: np.ndarray,
+        texts: Sequence[str] | None = None,
+        lines: np.ndarray | None = None,
+    ) -> None:
+        """Add a labelled sample (from Batch or a CSV) to the sources and show it."""
+        self._sources.show_sample(name, scores, labels, texts, lines)
+
+    def open_labeled_csv(self) -> None:
+        """Ask for a file and its label column, then load it in the background."""
+        picked = ask_labeled_csv(self, self._ctx.settings.last_folder, self._show_error)
+        if picked is not None:
+            self.load_labeled_csv(picked[0], *picked[1])
+
+    def _show_error(self, message: str) -> None:
+        self.controls.show_notice(message, error=True)
+
+    def load_labeled_csv(
+        self,
+        path: str | Path,
+        label_column: str,
+        positive_values: Sequence[str] | None = None,
+        text_column: str | None = None,
+    ) -> None:
+        """Score a labelled CSV with the active model on a worker; progress is shown here."""
+        self._sources.load_labeled_csv(Path(path), label_column, positive_values, text_column)
+
+    def cancel_loading(self) -> None:
+        """Stop the running load; its late signals are then ignored."""
+        self._sources.cancel_loading()
+
+    # --- the explored threshold -------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        """The threshold being explored (exact; the slider shows its nearest 0.01)."""
+        return self._threshold
+
+    @property
+    def dataset(self) -> Dataset | None:
+        """The labelled sample being shown."""
+        return self._sources.current
+
+    def _show(self, ds: Dataset | None) -> None:
+        """Show a newly selected sample (or none) at the explored threshold."""
+        self._cell = None
+        self.matrix.select_cell(None)
+        self.cell_items.clear()
+        self.controls.enable_actions(ds is not None)
+        if ds is None:
+            self.controls.show_summary(None)
+            return
+        self.controls.show_summary(ds.analysis, ds.note, ds.rejected)
+        self.curves.set_curves(ds.curves)
+        self.pr_plot.set_curve(*ds.pr)
+        self._refresh()
+
+    def set_threshold(self, threshold: float, why: str = "") -> None:
+        """Explore ``threshold`` exactly; the slider and spin box follow without feeding back."""
+        self._threshold, self._why = float(threshold), why
+        with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
+            self.slider.setValue(round(100 * min(max(self._threshold, 0.0), 1.0)))
+            self.spin.setValue(self._threshold)
+        self._refresh()
+
+    def _on_slider(self, value: int) -> None:
+        self.set_threshold(value / 100)
+
+    def _on_spin(self, value: float) -> None:
+        if value != round(self._threshold, 4):  # not just the spin box rounding our own value
+            self.set_threshold(value)
+
+    def _is_app_wide(self, threshold: float) -> bool:
+        # Exact: AppState keeps thresholds unrounded, so an applied finder value compares equal.
+        return threshold == self._ctx.state.threshold
+
+    def _refresh(self) -> None:
+        """Show the explored threshold everywhere; the hot path of a slider drag."""
+        ds = self.dataset
+        if ds is None:
+            return
+        t, applied = self._threshold, self._ctx.state.threshold
+        reference = self.controls.reference_spin.value()
+        delta = ds.analysis.compare(t, reference)
+        now, at_applied = delta.new, ds.analysis.at(applied)
+        self.matrix.show_matrix(
+            now.matrix_abusive_first(),
+            f"At {fmt_threshold(t)}: {now.flagged:,} of {now.n:,} flagged "
+            f"({100 * now.queue_rate:.1f}%)",
+        )
+        self.controls.table.show_metrics(now, delta.reference)
+        self.curves.set_markers(t, applied, reference)
+        self.pr_plot.set_points(
+            (now.recall, now.precision), (at_applied.recall, at_applied.precision)
+        )
+        self.controls.show_comparison(delta)
+        self.controls.show_status(t, applied, self._why, applied=self._is_app_wide(t))
+        if self._cell is not None and ds.texts is not None:
+            self._cell_timer.start()
+
+    # --- finders ---------------------------------------------------------------------------
+
+    def find_best_f1(self) -> None:
+        if (ds := self.dataset) is not None:
+            m = ds.analysis.best_f1()
+            self.set_threshold(m.threshold, f"best F1 {m.f1:.3f}")
+
+    def find_cost(self) -> None:
+        if (ds := self.dataset) is not None:
+            ratio = self.controls.cost_spin.value()
+            m = ds.analysis.cost_threshold(fn_cost=ratio, fp_cost=1.0)
+            self.set_threshold(m.threshold, f"lowest cost, a miss = {ratio:g} false alarms")
+
+    def find_recall_floor(self) -> None:
+        if (ds := self.dataset) is None:
+            return
+        floor = self.controls.recall_spin.value()
+        m = ds.analysis.recall_floor(floor)
+        if m is None:
+            self.controls.show_notice(
+                "This data has no abusive rows, so recall is undefined.", error=True
+            )
+            return
+        self.set_threshold(m.threshold, f"highest with recall ≥ {floor:.2f}")
+
+    # --- applying, and following the app-wide state ------------------------------------------
+
+    def apply_threshold(self) -> None:
+        """Make the explored threshold app-wide and record it in the activity log."""
+        ds, previous = self.dataset, self._ctx.state.threshold
+        if ds is None or self._is_app_wide(self._threshold):
+            return
+        applied = float(self._threshold)
+        if not 0.0 <= applied <= 1.0:  # e.g. "flag nothing" just above a score of 1.0
+            self.controls.show_notice(
+                f"threshold must be between 0 and 1, got {applied}", error=True
+            )
+            return
+        m = ds.analysis.at(applied)
+        why = f"; {self._why}" if self._why else ""
+        try:  # logged before the change: a change that cannot be logged is not made
+            self._ctx.log(
+                "threshold_applied",
+                threshold=applied,
+                detail=f"from {ds.name} (previous {fmt_threshold(previous, 6)}){why}",
+                counts={"n": m.n, "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn},
+            )
+        except AbuseDeskError as exc:
+            self.controls.show_notice(f"Not applied: {exc}", error=True)
+            return
+        self._applying = True  # our own change: _on_state must not replace the reason logged
+        try:
+            self._ctx.state.set_threshold(applied)
+        finally:
+            self._applying = False
+        self.controls.show_notice(f"{fmt_threshold(applied)} is now the app-wide threshold.")
+        self._refresh()
+
+    def _on_state(self, name: str, value: Any) -> None:
+        if name == THRESHOLD and not self._applying:
+            self.set_threshold(value, "app-wide threshold changed")
+        elif name == ACTIVE_SCORER:
+            # Every sample here was scored by the previous model: keeping them would let a
+            # supervisor apply a threshold chosen on another model's scores.
+            self.cancel_loading()
+            self._sources.show_bundled(value)
+            if value is not None:
+                self.controls.show_notice(
+                    f"Model changed to {value.version_label}: its evaluation set is shown; "
+                    "samples scored by the previous model were removed."
+                )
+
+    # --- items of a matrix cell ------------------------------------------------------------
+
+    def show_cell(self, row: int, col: int) -> None:
+        """Select matrix cell (row, col), abusive first, and list its items if texts exist."""
+        self._cell = (row, col)
+        self.matrix.select_cell(self._cell)
+        self._list_cell()
+        self.tabs.setCurrentIndex(CELL_ITEMS_TAB)
+
+    def _list_cell(self) -> None:
+        if (ds := self.dataset) is not None and self._cell is not None:
+            self.cell_items.show_cell(ds, self._threshold, self._cell)
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop the timer, cancel the load, stop observing the state (the window is closing)."""
+        self._cell_timer.stop()
+        self.cancel_loading()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
