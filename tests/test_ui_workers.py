@@ -8,7 +8,7 @@ import time
 from PySide6.QtCore import QObject, QThread, Slot
 
 from app.core.common.errors import InputError, JobCancelled
-from app.ui.common.workers import Worker
+from app.ui.common.workers import Worker, run_in_pool
 
 
 class Recorder(QObject):
@@ -111,3 +111,47 @@ def test_cancel_sets_flag_seen_by_core_job(qtbot, worker_pool):
         worker.cancel()
     assert time.monotonic() - t0 < 1.0
     qtbot.waitUntil(lambda: recorder.events == [("cancelled", None, True)])
+
+
+def test_run_in_pool_wires_each_given_slot_and_done_comes_last(qtbot, worker_pool):
+    recorder = Recorder()
+    order: list[str] = []
+
+    class Done(QObject):
+        @Slot()
+        def done(self) -> None:
+            order.append("done" if recorder.events else "done-before-finished")
+
+    done = Done()
+
+    def job(progress, cancelled):
+        progress(0.5)
+        return "result"
+
+    worker = run_in_pool(
+        job,
+        worker_pool,
+        name="two steps",
+        on_progress=recorder.progress,
+        on_finished=recorder.finished,
+        on_done=done.done,
+    )
+    qtbot.waitUntil(lambda: order == ["done"])
+    assert recorder.events == [("progress", 0.5, True), ("finished", "result", True)]
+    assert worker not in worker_pool.active
+
+
+def test_run_in_pool_reports_failure_and_cancellation_to_their_slots(qtbot, worker_pool):
+    failed, cancelled = Recorder(), Recorder()
+
+    def bad(progress, cancelled_flag):
+        raise InputError("bad file x.csv")
+
+    def stopped(progress, cancelled_flag):
+        raise JobCancelled("stopped")
+
+    run_in_pool(bad, worker_pool, name="bad", on_failed=failed.failed, on_finished=failed.finished)
+    run_in_pool(stopped, worker_pool, name="stop", on_cancelled=cancelled.cancelled)
+    qtbot.waitUntil(lambda: bool(failed.events and cancelled.events))
+    assert failed.events == [("failed", "bad file x.csv", True)]
+    assert cancelled.events == [("cancelled", None, True)]

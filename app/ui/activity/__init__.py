@@ -1,2 +1,1 @@
-"""The Activity panel: the tamper-evident log as a filterable table, its verification and export.
-"""
+"""The Activity panel: the tamper-evident log as a filterable table, its verification and export."""

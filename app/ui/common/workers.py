@@ -86,3 +86,37 @@ class WorkerPool:
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until every worker finished (used at shutdown and by tests)."""
         return self.pool.waitForDone(msecs)
+
+
+Slot = Callable[..., Any]
+
+
+def run_in_pool(
+    job: CoreJob,
+    pool: WorkerPool,
+    *,
+    name: str,
+    on_progress: Slot | None = None,
+    on_finished: Slot | None = None,
+    on_failed: Slot | None = None,
+    on_cancelled: Slot | None = None,
+    on_done: Slot | None = None,
+) -> Worker:
+    """Run the core ``job(progress, cancelled)`` on ``pool``, wired to the given slots.
+
+    The one way the UI starts background work. Pass bound methods of QObjects living on the GUI
+    thread (never lambdas): Qt then queues every signal to the GUI thread. ``on_done`` comes last,
+    whatever the outcome; a job that raises `JobCancelled` reports ``on_cancelled``.
+    """
+    worker = Worker(job, name)
+    slots = (
+        (worker.signals.progress, on_progress),
+        (worker.signals.finished, on_finished),
+        (worker.signals.failed, on_failed),
+        (worker.signals.cancelled, on_cancelled),
+        (worker.signals.done, on_done),
+    )
+    for signal, slot in slots:
+        if slot is not None:
+            signal.connect(slot)
+    return pool.start(worker)

@@ -1,2 +1,1 @@
-"""The Session panel: what this session did, with the active model's card.
-"""
+"""The Session panel: what this session did, with the active model's card."""
