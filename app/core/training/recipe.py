@@ -25,13 +25,12 @@ import scipy
 import sklearn
 from scipy.special import expit
 
-from app.core.analysis.calibration import compare_platt, fit_platt
 from app.core.analysis.evaluation import evaluate_scores
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.bundles.bundle import write_bundle
 from app.core.bundles.token_patterns import NAME_KEY, TEXT_KEY, pattern_name
-from app.core.engine.additive import WEIGHTING, CountIdfVectorizer
-from app.core.engine.model import ADDITIVE_KEYS, VECTORIZER_KEYS
+from app.core.engine.additive import CountIdfVectorizer
+from app.core.engine.feature_settings import ADDITIVE_KEYS, VECTORIZER_KEYS, WEIGHTING
 from app.core.engine.normalize import NORMALIZER_VERSION, item_ids
 from app.core.engine.scoring import DEFAULT_THRESHOLD, Scorer
 from app.core.training.data import Corpus, Split, load_corpus, split_corpus
@@ -45,6 +44,7 @@ from app.core.training.fit import (  # noqa: F401  (re-exported: the training AP
 )
 from app.core.training.generalization import leave_one_dataset_out
 from app.core.training.model_card import render_model_card
+from app.core.training.platt import compare_platt, fit_platt
 from app.core.training.report import (
     BIAS_THRESHOLD,
     candidate_row,
