@@ -39,8 +39,8 @@ PROBE_TEXTS = (
     "a",
 )
 
-if TYPE_CHECKING:  # scikit-learn and SciPy take ~0.9 s to import: only when a model is built,
-    import scipy.sparse as sp  # which the GUI does on a worker after its window is shown
+if TYPE_CHECKING:  # a SciPy type: `reference` names it so that this module never imports SciPy
+    from app.core.engine.reference import FeatureMatrix
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class LinearTextModel:
     def n_features(self) -> int:
         return int(self.coef.shape[0])
 
-    def features(self, normalized_texts: list[str]) -> sp.csr_matrix:
+    def features(self, normalized_texts: list[str]) -> FeatureMatrix:
         """TF-IDF feature matrix of already-normalised texts (all blocks side by side)."""
         return stacked_features([block.vectorizer for block in self.blocks], normalized_texts)
 

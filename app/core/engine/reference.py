@@ -11,15 +11,17 @@ is the only runtime module allowed to import them (the import-linter contract in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from app.core.bundles.token_patterns import NAME_KEY, TEXT_KEY, resolve
 from app.core.engine.feature_settings import check_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the type checker only: the feature matrix's type, named for other modules
     import scipy.sparse as sp
+
+    FeatureMatrix: TypeAlias = sp.csr_matrix
 
 
 def vectorizer_from_settings(
@@ -45,7 +47,7 @@ def vectorizer_from_settings(
     return vectorizer
 
 
-def stacked_features(vectorizers: Iterable[Any], normalized_texts: list[str]) -> sp.csr_matrix:
+def stacked_features(vectorizers: Iterable[Any], normalized_texts: list[str]) -> FeatureMatrix:
     """Every block's features of already-normalised texts, side by side (one CSR matrix)."""
     import scipy.sparse as sp
 
