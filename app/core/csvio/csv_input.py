@@ -10,6 +10,9 @@ Memory is bounded by `chunk_rows` records, two read blocks and one record, never
 fields are capped by `csv.field_size_limit` and lines by `PhysicalLines.line_limit` (see
 `app.core.csvio.csv_lines`, which splits the file into lines), so a file without line breaks or with
 an unterminated quote cannot make us hold gigabytes.
+
+`sniff` opens a file for a run: the format (`app.core.csvio.csv_sniff.sniff_format`), then the
+header and a preview read by this same reader, so the preview shows exactly what a run accepts.
 """
 
 from __future__ import annotations
