@@ -38,11 +38,12 @@ run: $(STAMP) sysdeps
 # (the frozen bundle's self-test, the offline install with the network removed, the SBOM).
 test: check bundle bundle-check offline-check sbom
 
-# The quick loop while developing: lint and the pytest suite only.
+# The quick loop while developing: lint, the import contracts, mypy on app/core and the pytest suite.
 check: $(DEV_STAMP) sysdeps
 	@mkdir -p .xdg-runtime && chmod 700 .xdg-runtime
 	QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=$(CURDIR)/.xdg-runtime $(PY) -m ruff check app tests bench
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=$(CURDIR)/.xdg-runtime $(PY) -m pytest
 
 lint: $(DEV_STAMP)

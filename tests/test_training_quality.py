@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from app.core.analysis.calibration import compare_platt, expected_calibration_error
+from app.core.analysis.calibration import expected_calibration_error
 from app.core.engine.scoring import Scorer
 from app.core.training import identity_terms
+from app.core.training.candidates import select
 from app.core.training.data import load_corpus, split_corpus
 from app.core.training.fit import AUGMENT_ORIGIN, capped_features, fit_candidate
 from app.core.training.generalization import leave_one_dataset_out
-from app.core.training.recipe import select, train_bundle
+from app.core.training.platt import compare_platt
+from app.core.training.recipe import train_bundle
 from app.core.training.report import identity_bias, target_checks
 from tests.synthetic import tiny_additive_candidates, tiny_candidates
 

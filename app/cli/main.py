@@ -418,12 +418,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from app.core.training.recipe import (
-        DEFAULT_CANDIDATES,
-        DEFAULT_SEED,
-        V1_CANDIDATES,
-        train_bundle,
-    )
+    from app.core.training.candidates import DEFAULT_CANDIDATES, V1_CANDIDATES
+    from app.core.training.recipe import DEFAULT_SEED, train_bundle
 
     result = train_bundle(
         args.data,

@@ -18,8 +18,7 @@ import numpy as np
 
 from app.core.analysis.label_mapping import ABUSIVE, BENIGN, LabelMapping, LabelRule
 from app.core.common.errors import InputError
-from app.core.csvio.csv_input import RejectedRow, iter_chunks
-from app.core.csvio.csv_sniff import choose_text_column, sniff
+from app.core.csvio.csv_input import RejectedRow, choose_text_column, iter_chunks, sniff
 from app.core.engine.scoring import Scorer
 
 # Usual names of a gold-label column, matched after trimming, folding spaces and case.

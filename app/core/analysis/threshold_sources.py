@@ -88,7 +88,7 @@ def sample_dataset(
     note = f"{len(scores) - int(scored.sum()):,} rows without a score left out"
     return Dataset.build(
         name, scores[scored], np.asarray(labels)[scored],
-        texts=None if texts is None else [texts[i] for i in np.flatnonzero(scored)],
+        texts=None if texts is None else [texts[int(i)] for i in np.flatnonzero(scored)],
         lines=None if lines is None else np.asarray(lines)[scored],
         note=note,
     )  # fmt: skip

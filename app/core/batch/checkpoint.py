@@ -46,12 +46,12 @@ from typing import Any
 
 from app.core.batch import checkpoint_schema
 from app.core.batch.checkpoint_schema import BadCheckpoint, mismatch
-from app.core.common.atomic import PARTIAL_SUFFIX, atomic_write_json, fsync_dir
+from app.core.common.atomic import atomic_write_json, fsync_dir
 from app.core.common.errors import InputError
+from app.core.common.output_guard import job_work_paths as _all_paths  # the names, in one place
 from app.core.common.portable_fs import NotARegularFile, open_new_file, open_regular_file
 from app.core.export.csv_writer import CsvExportWriter
 
-_MAX_NAME_BYTES = 180  # keep ".<name>.checkpoint.json" under the usual 255-byte limit
 _MAX_CHECKPOINT_BYTES = 16 << 20  # a header of thousands of columns fits many times over
 _BLOCK = 1 << 20
 
@@ -65,16 +65,6 @@ def work_paths(output: Path) -> tuple[Path, Path]:
 def rejected_path(output: Path) -> Path:
     """The append-only list of a job's rejected rows."""
     return _all_paths(output)[2]
-
-
-def _all_paths(output: Path) -> tuple[Path, Path, Path]:
-    stem = output.name.encode("utf-8", "surrogateescape")[:_MAX_NAME_BYTES]
-    name = stem.decode("utf-8", "ignore") or "output"
-    return (
-        output.with_name(f".{name}{PARTIAL_SUFFIX}"),
-        output.with_name(f".{name}.checkpoint.json"),
-        output.with_name(f".{name}.rejected.jsonl"),
-    )
 
 
 def workstation_key() -> bytes:

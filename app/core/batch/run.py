@@ -36,8 +36,7 @@ from app.core.common.errors import InputError, JobCancelled
 from app.core.common.input_guard import input_identity, open_input
 from app.core.common.messages import fmt_threshold
 from app.core.common.output_guard import check_output, output_lock
-from app.core.csvio.csv_input import RejectedRow, iter_chunks
-from app.core.csvio.csv_sniff import choose_text_column, sniff
+from app.core.csvio.csv_input import RejectedRow, choose_text_column, iter_chunks, sniff
 from app.core.engine.scoring import Scorer
 from app.core.export.csv_writer import XlsxExportWriter, write_provenance_sidecar
 from app.core.export.xlsx_writer import check_xlsx_width

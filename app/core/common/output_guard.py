@@ -41,6 +41,7 @@ from app.core.common.paths import (
 __all__ = [
     "check_output",
     "derived_names",
+    "job_work_paths",
     "lock_path",
     "looks_like_sqlite",
     "output_lock",
@@ -49,7 +50,7 @@ __all__ = [
 
 PROVENANCE_SUFFIX = ".provenance.json"
 _FALLBACK_NAME_MAX = 255  # bytes: NTFS, ext4, APFS, and most others
-_STEM_BYTES = 180  # as atomic.py and batch_checkpoint.py cut long names for their work files
+_STEM_BYTES = 180  # as atomic.py cuts long names for its work files (and `job_work_paths`)
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
 
 
@@ -64,6 +65,20 @@ def lock_path(output: Path) -> Path:
     if len(raw) > _STEM_BYTES:
         stem += "-" + hashlib.sha256(raw).hexdigest()[:12]
     return output.with_name(f".{stem}.lock")
+
+
+def job_work_paths(output: Path) -> tuple[Path, Path, Path]:
+    """The work files of a checkpointed job writing `output` (`app.core.batch.checkpoint`): the
+    hidden work file ``.<name>.partial``, the checkpoint ``.<name>.checkpoint.json`` and the
+    rejected rows ``.<name>.rejected.jsonl``. Defined here so the name checks above and the
+    checkpoint agree on them without this package importing the batch one."""
+    stem = output.name.encode("utf-8", "surrogateescape")[:_STEM_BYTES]
+    name = stem.decode("utf-8", "ignore") or "output"
+    return (
+        output.with_name(f".{name}{atomic.PARTIAL_SUFFIX}"),
+        output.with_name(f".{name}.checkpoint.json"),
+        output.with_name(f".{name}.rejected.jsonl"),
+    )
 
 
 def looks_like_sqlite(path: Path) -> bool:
@@ -151,9 +166,7 @@ def derived_names(output: Path, *, checkpointed: bool, sidecar: bool) -> list[st
     names += [f.name for f in finals[1:]]
     names += [atomic.temp_name_for(f) for f in finals]
     if checkpointed:
-        from app.core.batch.checkpoint import work_paths
-
-        names += [p.name for p in work_paths(output)]
+        names += [p.name for p in job_work_paths(output)]
     return names
 
 

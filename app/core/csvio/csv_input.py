@@ -10,6 +10,9 @@ Memory is bounded by `chunk_rows` records, two read blocks and one record, never
 fields are capped by `csv.field_size_limit` and lines by `PhysicalLines.line_limit` (see
 `app.core.csvio.csv_lines`, which splits the file into lines), so a file without line breaks or with
 an unterminated quote cannot make us hold gigabytes.
+
+`sniff` opens a file for a run: the format (`app.core.csvio.csv_sniff.sniff_format`), then the
+header and a preview read by this same reader, so the preview shows exactly what a run accepts.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from app.core.common.input_guard import open_input, text_codec
 from app.core.csvio.csv_lines import EXCERPT_CHARS, PhysicalLines, raise_if_cancelled
 from app.core.csvio.csv_sniff import (
     DELIMITERS,
+    SNIFF_BYTES,
     CsvFormat,
     QuoteScanner,
-    SniffResult,
     choose_text_column,
     detect_delimiter,
     detect_encoding,
-    sniff,
+    sniff_format,
 )
 
 __all__ = [
@@ -63,6 +66,16 @@ _RENDER = (
     | {0xDC00 + b: f"\\x{b:02x}" for b in range(256)}
     | {10: "\\n", 13: "\\r"}
 )
+
+
+@dataclass(frozen=True)
+class SniffResult:
+    format: CsvFormat
+    header: list[str]
+    preview: list[list[str]]  # first data rows that `iter_chunks` accepts
+    text_column: str | None  # `choose_text_column`'s pick, None if it found no candidate
+    size_bytes: int
+    has_records: bool = True  # False: nothing but the header (and blank lines)
 
 
 @dataclass
@@ -212,6 +225,13 @@ class _Reader:
                 return f"field {index} is longer than {self.max_field_chars:,} characters"
         return ""
 
+    def _hand_over(self, chunk: Chunk) -> Generator[Chunk, None, Chunk]:
+        """Yield a full chunk, stop if the caller cancelled meanwhile, and start the next one."""
+        chunk.bytes_read = self.src.bytes_read
+        yield chunk
+        self.check_cancelled()
+        return Chunk([], [], [], 0, 0)
+
     def chunks(self, chunk_rows: int) -> Generator[Chunk, None, None]:
         """Yield records in chunks of `chunk_rows` (accepted + rejected + blank) records."""
         src, reader, flags, ncols = self.src, self.reader, self.src.flags, self.ncols
@@ -221,10 +241,7 @@ class _Reader:
             try:
                 for row in reader:  # the hot loop: keep it to a few cheap operations per row
                     if count >= chunk_rows:
-                        chunk.bytes_read = src.bytes_read
-                        yield chunk
-                        self.check_cancelled()
-                        chunk, count = Chunk([], [], [], 0, 0), 0
+                        chunk, count = (yield from self._hand_over(chunk)), 0
                     count += 1
                     end = reader.line_num + off
                     start, src.record_end = src.record_end + 1, end
@@ -246,10 +263,7 @@ class _Reader:
             else:
                 break
             if count >= chunk_rows:
-                chunk.bytes_read = src.bytes_read
-                yield chunk
-                self.check_cancelled()
-                chunk, count = Chunk([], [], [], 0, 0), 0
+                chunk, count = (yield from self._hand_over(chunk)), 0
             count += 1
             chunk.rejected.append(self._resync(error))
         if count:
@@ -305,3 +319,36 @@ def iter_chunks(
         if header_expected is not None and header != list(header_expected):
             raise InputError(f"The header of {path} changed since it was previewed; reopen it.")
         yield from reader.chunks(chunk_rows)
+
+
+def sniff(
+    path: str | Path,
+    *,
+    preview_rows: int = 20,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> SniffResult:
+    """Detect the format (unless given), then read the header and a preview; reads about 1 MiB.
+
+    The preview comes from `iter_chunks` itself, so it shows exactly the rows a run accepts.
+    """
+    fmt, size = sniff_format(path, encoding=encoding, delimiter=delimiter)
+    header = read_header(path, fmt)
+    preview: list[list[str]] = []
+    records = False  # any record past the header, accepted or rejected (blank lines are not)
+    chunks = iter_chunks(path, fmt, header_expected=header, chunk_rows=1)
+    try:
+        for chunk in chunks:
+            preview.extend(chunk.rows)
+            records = records or bool(chunk.rows or chunk.rejected)
+            if len(preview) >= preview_rows or chunk.bytes_read >= SNIFF_BYTES:
+                records = True  # stopped looking: assume more
+                break
+    finally:
+        chunks.close()
+    preview = preview[:preview_rows]
+    try:
+        text_column: str | None = choose_text_column(header, preview)
+    except InputError:
+        text_column = None
+    return SniffResult(fmt, header, preview, text_column, size, records)

@@ -2,7 +2,8 @@
 
 Detection works on an in-memory sample (at most `SNIFF_BYTES`), never on a whole file, so it is
 cheap on a file of any size. `QuoteScanner` holds csv's quoting rules for the reader's recovery
-paths. Streaming lives in `csv_input`, which re-exports the public names; import from there.
+paths. Streaming, and `sniff` (the format plus the header and preview the reader accepts), live
+in `csv_input`, which builds on this module and re-exports its public names.
 """
 
 from __future__ import annotations
@@ -317,16 +318,6 @@ class QuoteScanner:
         return True
 
 
-@dataclass(frozen=True)
-class SniffResult:
-    format: CsvFormat
-    header: list[str]
-    preview: list[list[str]]  # first data rows that `iter_chunks` accepts
-    text_column: str | None  # `choose_text_column`'s pick, None if it found no candidate
-    size_bytes: int
-    has_records: bool = True  # False: nothing but the header (and blank lines)
-
-
 def _resolve_encoding(encoding: str, head: bytes, path: str | Path) -> str:
     name = text_codec(encoding, path)
     # Reading a BOM file as plain UTF-8 would glue U+FEFF to the first column name.
@@ -358,19 +349,13 @@ def _unlike(path: str | Path, wanted: str, head: bytes, detected: str) -> InputE
     )
 
 
-def sniff(
-    path: str | Path,
-    *,
-    preview_rows: int = 20,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-) -> SniffResult:
-    """Detect the format (unless given), then read the header and a preview; reads about 1 MiB.
+def sniff_format(
+    path: str | Path, *, encoding: str | None = None, delimiter: str | None = None
+) -> tuple[CsvFormat, int]:
+    """The file's format (detected unless given) and its size in bytes; reads at most 1 MiB.
 
-    The preview comes from `iter_chunks` itself, so it shows exactly the rows a run accepts.
+    `app.core.csvio.csv_input.sniff` adds the header and a preview read by the reader itself.
     """
-    from app.core.csvio import csv_input  # imported late: csv_input builds on this module
-
     try:
         with open_input(path) as raw:
             size = os.fstat(raw.fileno()).st_size
@@ -391,23 +376,4 @@ def sniff(
         delim = sep.group(1) if sep else detect_delimiter(text)
     if delim not in DELIMITERS:
         raise InputError(f"Unsupported delimiter {delim!r} for {path}; use , ; tab or |.")
-    fmt = CsvFormat(enc, delim, sep is not None)
-    header = csv_input.read_header(path, fmt)
-    preview: list[list[str]] = []
-    records = False  # any record past the header, accepted or rejected (blank lines are not)
-    chunks = csv_input.iter_chunks(path, fmt, header_expected=header, chunk_rows=1)
-    try:
-        for chunk in chunks:
-            preview.extend(chunk.rows)
-            records = records or bool(chunk.rows or chunk.rejected)
-            if len(preview) >= preview_rows or chunk.bytes_read >= SNIFF_BYTES:
-                records = True  # stopped looking: assume more
-                break
-    finally:
-        chunks.close()
-    preview = preview[:preview_rows]
-    try:
-        text_column: str | None = choose_text_column(header, preview)
-    except InputError:
-        text_column = None
-    return SniffResult(fmt, header, preview, text_column, size, records)
+    return CsvFormat(enc, delim, sep is not None), size

@@ -26,8 +26,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from app.core.engine.model import WEIGHTING  # noqa: F401  (re-exported: the setting's value)
-
 
 def smooth_idf(counts: sp.csr_matrix) -> np.ndarray:
     """scikit-learn's smoothed idf: ``log((1 + n) / (1 + df)) + 1``."""

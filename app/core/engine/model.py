@@ -1,7 +1,7 @@
 """The scoring model rebuilt from a verified bundle: TF-IDF blocks + a linear model + calibration.
 
-The scikit-learn vectorisers are reconstructed from data (settings, vocabulary, idf weights), so
-featurisation is exactly the one used in training; the linear part is a dot product. The
+The scikit-learn vectorisers are reconstructed from data (settings, vocabulary, idf weights) by
+`app.core.engine.reference`, so featurisation is exactly the one used in training; the linear part is a dot product. The
 probability of "abusive" is ``sigmoid(a * (x . coef + intercept) + b)`` where ``a, b`` are the
 Platt calibration fitted on validation data (``a = 1, b = 0`` when calibration did not help).
 
@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.core.bundles.bundle import VerifiedBundle
-from app.core.bundles.token_patterns import NAME_KEY, TEXT_KEY, resolve
+from app.core.bundles.token_patterns import resolve
 from app.core.common.errors import ModelError
+from app.core.engine.feature_settings import WEIGHTING, check_settings
 from app.core.engine.normalize import NORMALIZER_VERSION, normalize_text
+from app.core.engine.reference import sigmoid, stacked_features, vectorizer_from_settings
 
 # Texts every model scores when it is loaded: a bundle whose numbers give NaN, infinity or a
 # value outside [0, 1] for any of them is refused before it can label anything.
@@ -37,41 +39,8 @@ PROBE_TEXTS = (
     "a",
 )
 
-# Settings a bundle may give a vectoriser. Anything else is refused: a bundle is data, and an
-# unknown key could mean features this code would not reproduce.
-VECTORIZER_KEYS = (
-    "analyzer",
-    "ngram_range",
-    "lowercase",
-    "token_pattern",
-    "token_pattern_name",
-    "sublinear_tf",
-    "norm",
-    "use_idf",
-    "smooth_idf",
-    "strip_accents",
-)
-_ANALYZERS = {"word", "char", "char_wb"}
-# Settings of a block with the count-idf-sqrt feature map (app.core.engine.additive). Its "weighting"
-# key is unknown to apps older than the map, so they refuse such a bundle instead of scoring it
-# with the wrong features.
-ADDITIVE_KEYS = (
-    "analyzer",
-    "ngram_range",
-    "lowercase",
-    "token_pattern",
-    "token_pattern_name",
-    "strip_accents",
-    "weighting",
-)
-
-if TYPE_CHECKING:  # scikit-learn and SciPy take ~0.9 s to import: only when a model is built,
-    import scipy.sparse as sp  # which the GUI does on a worker after its window is shown
-
-
-WEIGHTING = (
-    "count-idf-sqrt"  # the "weighting" setting of the additive map (app.core.engine.additive)
-)
+if TYPE_CHECKING:  # a SciPy type: `reference` names it so that this module never imports SciPy
+    from app.core.engine.reference import FeatureMatrix
 
 
 @dataclass(frozen=True)
@@ -116,45 +85,6 @@ class FeatureBlock:
     @property
     def strip_accents(self) -> str | None:
         return self.settings.get("strip_accents")
-
-
-def check_settings(settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray) -> None:
-    """Refuse vectoriser settings this code would not reproduce (no scikit-learn needed)."""
-    additive = "weighting" in settings
-    if additive and settings["weighting"] != WEIGHTING:
-        raise ModelError(f"feature weighting {settings['weighting']!r} is not supported")
-    unknown = set(settings) - set(ADDITIVE_KEYS if additive else VECTORIZER_KEYS)
-    if unknown:
-        raise ModelError(f"vectoriser setting(s) not supported: {sorted(unknown)}")
-    if settings.get("analyzer") not in _ANALYZERS:
-        raise ModelError(f"vectoriser analyzer {settings.get('analyzer')!r} is not supported")
-    if len(set(vocabulary)) != len(vocabulary):
-        raise ModelError("vocabulary has duplicate terms")
-    if idf.shape != (len(vocabulary),):
-        raise ModelError(f"idf has shape {idf.shape}, vocabulary has {len(vocabulary)} terms")
-
-
-def vectorizer_from_settings(
-    settings: dict[str, Any], vocabulary: list[str], idf: np.ndarray
-) -> Any:
-    """Rebuild a fitted vectoriser from its settings, vocabulary and idf weights: scikit-learn's
-    TfidfVectorizer, or the count-idf-sqrt map when the settings say ``weighting``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from app.core.engine.additive import CountIdfVectorizer
-
-    check_settings(settings, vocabulary, idf)
-    additive = "weighting" in settings
-    kwargs = dict(settings)
-    kwargs.pop("weighting", None)
-    kwargs.pop(NAME_KEY, None)
-    kwargs[TEXT_KEY] = resolve(settings)  # the code's own pattern (app.core.bundles.token_patterns)
-    kwargs["ngram_range"] = tuple(kwargs.get("ngram_range", (1, 1)))
-    vocabulary_map = {term: i for i, term in enumerate(vocabulary)}
-    kind = CountIdfVectorizer if additive else TfidfVectorizer
-    vectorizer = kind(vocabulary=vocabulary_map, dtype=np.float64, **kwargs)
-    vectorizer.idf_ = idf
-    return vectorizer
 
 
 def _float_array(bundle: VerifiedBundle, name: str) -> np.ndarray:
@@ -212,7 +142,6 @@ class LinearTextModel:
         self.calibration_offset = float(calibration.get("b", 0.0))
         if not self.calibration_slope > 0:
             raise ModelError(f"model bundle {bundle.path}: calibration slope must be positive")
-        self.positive_label = str(classifier.get("positive_label", "abusive"))
         # Scored without scikit-learn when a fast path reproduces the features: count-idf-sqrt
         # models without feature vectors at all, sublinear TF-IDF ones (1.0.0) from counts.
         from app.core.engine.fast_scorer import FastAdditiveScorer
@@ -255,12 +184,9 @@ class LinearTextModel:
     def n_features(self) -> int:
         return int(self.coef.shape[0])
 
-    def features(self, normalized_texts: list[str]) -> sp.csr_matrix:
+    def features(self, normalized_texts: list[str]) -> FeatureMatrix:
         """TF-IDF feature matrix of already-normalised texts (all blocks side by side)."""
-        import scipy.sparse as sp
-
-        parts = [block.vectorizer.transform(normalized_texts) for block in self.blocks]
-        return sp.hstack(parts, format="csr")
+        return stacked_features([block.vectorizer for block in self.blocks], normalized_texts)
 
     def raw_logits(self, texts: list[str]) -> np.ndarray:
         """Uncalibrated decision values ``x . coef + intercept`` of raw texts."""
@@ -276,6 +202,4 @@ class LinearTextModel:
         """Probability that each text is abusive (float64, one per text)."""
         if not texts:
             return np.zeros(0, dtype=np.float64)
-        from scipy.special import expit  # imported on first use (see TYPE_CHECKING above)
-
-        return expit(self.calibrated_logits(list(texts)))
+        return sigmoid(self.calibrated_logits(list(texts)))

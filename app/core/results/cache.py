@@ -22,7 +22,7 @@ from app.core.batch.rows import OUTPUT_COLUMNS
 from app.core.batch.run import BatchOptions, BatchProgress, BatchReport, run_batch
 from app.core.common.errors import InputError
 from app.core.common.paths import jobs_root
-from app.core.csvio.csv_sniff import choose_text_column, sniff
+from app.core.csvio.csv_input import choose_text_column, sniff
 from app.core.engine.scoring import Scorer
 from app.core.results.table import STRINGS, ResultsTable
 

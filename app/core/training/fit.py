@@ -24,7 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
-from app.core.engine.additive import WEIGHTING, CountIdfVectorizer
+from app.core.engine.additive import CountIdfVectorizer
+from app.core.engine.feature_settings import WEIGHTING
 from app.core.engine.normalize import normalize_text
 from app.core.training.data import Corpus
 from app.core.training.identity_terms import GENERIC_NOUNS, identity_words, mitigation_set

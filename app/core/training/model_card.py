@@ -200,13 +200,26 @@ def _identity(metrics: dict[str, Any]) -> list[str]:
 def render_model_card(
     manifest: dict[str, Any], test_scores: np.ndarray, test_labels: np.ndarray
 ) -> str:
+    """The card, section by section, from the manifest and the scores of the test part."""
     training = manifest["training"]
     metrics_all = manifest["metrics"]
-    metrics = metrics_all["test"]
-    analysis = ThresholdAnalysis(test_scores, test_labels)
-    best = analysis.best_f1()
-    at50, at45 = analysis.at(0.5), analysis.at(0.45)
-    delta = analysis.compare(0.45, 0.5)
+    lines = [
+        *_data_section(manifest),
+        *_model_section(training),
+        *_test_metrics(metrics_all["test"]),
+        *_confusion_section(ThresholdAnalysis(test_scores, test_labels)),
+        *_targets(metrics_all),
+        *_lodo(metrics_all),
+        *_identity(metrics_all),
+        *_recommended(manifest["recommended_thresholds"]),
+        *_LIMITS,
+    ]
+    return "\n".join(lines)
+
+
+def _data_section(manifest: dict[str, Any]) -> list[str]:
+    """Title, libraries, the data files, labels, normalisation, deduplication and the split."""
+    training = manifest["training"]
     lines = [
         f"# Model card: {manifest['name']} {manifest['version']}",
         "",
@@ -250,7 +263,12 @@ def render_model_card(
         lines.append(
             f"| {part} | {row['total']:,} | {row['abusive']:,} | {row.get('davidson', 0):,} | {row.get('olid', 0):,} |"
         )
-    lines += [
+    return lines
+
+
+def _model_section(training: dict[str, Any]) -> list[str]:
+    """How the candidates compared, what the features are, and the calibration."""
+    return [
         "",
         "## Features and model (compared on validation)",
         "",
@@ -269,6 +287,12 @@ def render_model_card(
         "",
         *_calibration(training["calibration"]),
         "",
+    ]
+
+
+def _test_metrics(metrics: dict[str, Any]) -> list[str]:
+    """One row per part of the test set (all, and each dataset) at 0.45 and 0.50."""
+    lines = [
         "## Test metrics (held-out test part)",
         "",
         "| part | items | ROC-AUC | Brier | ECE | best-F1 threshold | F1@0.45 | P@0.45 | R@0.45 | F1@0.50 | P@0.50 | R@0.50 |",
@@ -282,7 +306,15 @@ def render_model_card(
             f"{m['best_f1_threshold']:.3f} | {_pct(t45['f1'])} | {_pct(t45['precision'])} | "
             f"{_pct(t45['recall'])} | {_pct(t50['f1'])} | {_pct(t50['precision'])} | {_pct(t50['recall'])} |"
         )
-    lines += [
+    return lines
+
+
+def _confusion_section(analysis: ThresholdAnalysis) -> list[str]:
+    """The matrices at 0.50, 0.45 and the best-F1 threshold, and what moving to 0.45 changes,
+    computed with the app's own threshold arithmetic."""
+    best = analysis.best_f1()
+    delta = analysis.compare(0.45, 0.5)
+    return [
         "",
         "## Confusion matrices on the test part",
         "",
@@ -292,11 +324,11 @@ def render_model_card(
         "",
         "### Threshold 0.50",
         "",
-        _matrix(at50),
+        _matrix(analysis.at(0.5)),
         "",
         "### Threshold 0.45 (default)",
         "",
-        _matrix(at45),
+        _matrix(analysis.at(0.45)),
         "",
         f"### Threshold {best.threshold:.4f} (best F1 on the test part)",
         "",
@@ -306,24 +338,28 @@ def render_model_card(
         f"raises {delta.extra_false_alarms:,} more false alarms "
         f"(review queue {delta.queue_change:+,}, {delta.queue_change_per_1000:+.1f} per 1,000 items).",
         "",
-        *_targets(metrics_all),
-        *_lodo(metrics_all),
-        *_identity(metrics_all),
+    ]
+
+
+def _recommended(recommended: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "## Recommended thresholds (chosen out-of-fold on train+validation, never on test)",
         "",
         "| name | threshold | rule |",
         "|---|---:|---|",
     ]
-    for rec in manifest["recommended_thresholds"]:
+    for rec in recommended:
         lines.append(f"| {rec['name']} | {rec['threshold']:.4f} | {rec['rule']} |")
-    lines += [
-        "",
-        "## Limits",
-        "",
-        "Trained on English tweets from 2017-2019. Davidson's labels mark offensive language "
-        "(much of it slurs and profanity in African-American English), OLID's mark targeted "
-        "offence; neither is a general definition of abuse. Expect lower quality on other "
-        "platforms, languages and registers, and review identity-term false positives before use.",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
+
+
+_LIMITS = [
+    "",
+    "## Limits",
+    "",
+    "Trained on English tweets from 2017-2019. Davidson's labels mark offensive language "
+    "(much of it slurs and profanity in African-American English), OLID's mark targeted "
+    "offence; neither is a general definition of abuse. Expect lower quality on other "
+    "platforms, languages and registers, and review identity-term false positives before use.",
+    "",
+]

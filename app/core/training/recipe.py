@@ -1,8 +1,8 @@
 """Reproducible training of a model bundle from the public data.
 
-Steps: load and deduplicate (``training_data``), split, fit each candidate configuration
-(``training_fit``) on the training part and compare them on validation (AUC per dataset, and
-identity-term bias on the tuning templates), refit the chosen one on train+validation with an
+Steps: load and deduplicate (`data`), split, fit each candidate configuration (`candidates`,
+`fit`) on the training part and compare them on validation (AUC per dataset, and identity-term
+bias on the tuning templates), refit the chosen one on train+validation with an
 out-of-fold calibration, evaluate once on the test part and on the identity evaluation sentences,
 measure leave-one-dataset-out transfer (``generalization``) for it and for the version-1
 configuration, write the bundle, then reload it through the verifying loader and check that it
@@ -25,15 +25,20 @@ import scipy
 import sklearn
 from scipy.special import expit
 
-from app.core.analysis.calibration import compare_platt, fit_platt
 from app.core.analysis.evaluation import evaluate_scores
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.bundles.bundle import write_bundle
 from app.core.bundles.token_patterns import NAME_KEY, TEXT_KEY, pattern_name
-from app.core.engine.additive import WEIGHTING, CountIdfVectorizer
-from app.core.engine.model import ADDITIVE_KEYS, VECTORIZER_KEYS
+from app.core.engine.additive import CountIdfVectorizer
+from app.core.engine.feature_settings import ADDITIVE_KEYS, VECTORIZER_KEYS, WEIGHTING
 from app.core.engine.normalize import NORMALIZER_VERSION, item_ids
 from app.core.engine.scoring import DEFAULT_THRESHOLD, Scorer
+from app.core.training.candidates import (
+    DEFAULT_CANDIDATES,
+    SELECTION_RULE,
+    V1_CANDIDATE,
+    select,
+)
 from app.core.training.data import Corpus, Split, load_corpus, split_corpus
 from app.core.training.fit import (  # noqa: F401  (re-exported: the training API)
     Candidate,
@@ -45,6 +50,7 @@ from app.core.training.fit import (  # noqa: F401  (re-exported: the training AP
 )
 from app.core.training.generalization import leave_one_dataset_out
 from app.core.training.model_card import render_model_card
+from app.core.training.platt import compare_platt, fit_platt
 from app.core.training.report import (
     BIAS_THRESHOLD,
     candidate_row,
@@ -56,117 +62,6 @@ from app.core.training.report import (
 
 DEFAULT_SEED = 20261130
 Progress = Callable[[str], None]
-
-
-def _word(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
-    return "word", {
-        "analyzer": "word",
-        "ngram_range": ngrams,
-        "min_df": min_df,
-        "sublinear_tf": True,
-    }
-
-
-def _char(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
-    return "char", {
-        "analyzer": "char_wb",
-        "ngram_range": ngrams,
-        "min_df": min_df,
-        "sublinear_tf": True,
-    }
-
-
-def _aword(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
-    settings = {"analyzer": "word", "ngram_range": ngrams, "min_df": min_df}
-    return "word", dict(settings, weighting=WEIGHTING)
-
-
-def _achar(ngrams: tuple[int, int], min_df: int) -> tuple[str, dict[str, Any]]:
-    settings = {"analyzer": "char_wb", "ngram_range": ngrams, "min_df": min_df}
-    return "char", dict(settings, weighting=WEIGHTING)
-
-
-# The configuration of bundle 1.0.0 (sublinear TF-IDF): trained again as a reference for the
-# comparison and the leave-one-dataset-out figures, never selectable.
-V1_CANDIDATE = Candidate(
-    "v1:nblr+olid-1",
-    (_word((1, 2), 1), _char((2, 5), 2)),
-    4.0,
-    True,
-    (("all", 1.0), ("olid", 1.0)),
-)
-# Every candidate bundle 1.0.0 compared (for reference; pass as candidates= to reproduce it).
-V1_CANDIDATES: tuple[Candidate, ...] = (
-    Candidate("word-lr", (_word((1, 2), 2),), 4.0, False),
-    Candidate("word-char-lr", (_word((1, 2), 2), _char((2, 5), 2)), 4.0, False),
-    Candidate("word-char-nblr", (_word((1, 2), 1), _char((2, 5), 2)), 4.0, True),
-    Candidate("word-char-nblr-c8", (_word((1, 2), 1), _char((2, 5), 1)), 8.0, True),
-    Candidate(
-        "nblr+olid-0.25",
-        (_word((1, 2), 1), _char((2, 5), 2)),
-        4.0,
-        True,
-        (("all", 1.0), ("olid", 0.25)),
-    ),
-    Candidate(
-        "nblr+olid-0.5",
-        (_word((1, 2), 1), _char((2, 5), 2)),
-        4.0,
-        True,
-        (("all", 1.0), ("olid", 0.5)),
-    ),
-    Candidate("nblr+olid-1", V1_CANDIDATE.blocks, 4.0, True, (("all", 1.0), ("olid", 1.0))),
-)
-
-_W12, _W11, _CH25 = _aword((1, 2), 1), _aword((1, 1), 1), _achar((2, 5), 2)
-_OLID1 = (("all", 1.0), ("olid", 1.0))
-# Bundle 2.0.0's search (count-idf-sqrt blocks only, so the fast scorer applies).
-DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
-    Candidate("a:w12+olid-1", (_W12, _CH25), 4.0, True, _OLID1),
-    Candidate("a:w12+olid-0.5", (_W12, _CH25), 4.0, True, (("all", 1.0), ("olid", 0.5))),
-    Candidate("a:w11+olid-1", (_W11, _CH25), 4.0, True, _OLID1),
-    Candidate("a:w11+olid-1-c2", (_W11, _CH25), 2.0, True, _OLID1),
-    Candidate("a:w11+olid-0.5-c2", (_W11, _CH25), 2.0, True, (("all", 1.0), ("olid", 0.5))),
-    Candidate("a:w11-ch15+olid-1", (_W11, _achar((1, 5), 2)), 4.0, True, _OLID1),
-    Candidate("a:w11+olid-1-c2-cap-w", (_W11, _CH25), 2.0, True, _OLID1, identity_cap="words"),
-    Candidate(
-        "a:w11+olid-1-c2-cap-wc", (_W11, _CH25), 2.0, True, _OLID1, identity_cap="words+char"
-    ),
-    Candidate(
-        "a:w11+olid-1-c2-aug-cap-wc",
-        (_W11, _CH25),
-        2.0,
-        True,
-        _OLID1,
-        augmentation=(8, 4),
-        identity_cap="words+char",
-    ),
-)
-# Selection: candidates whose mean per-dataset validation AUC is within this of the best count
-# as equivalent (differences between the configurations are of this size, well inside the
-# sampling error of ~2,000 OLID validation items); among them the one that leaves the fewest
-# identity groups above the bias limit on the TUNING templates wins, then the higher AUC.
-SELECTION_TOLERANCE = 0.002
-SELECTION_RULE = (
-    f"candidates within {SELECTION_TOLERANCE} of the highest mean of per-dataset validation "
-    "ROC-AUCs count as equivalent; among them, fewest identity groups whose benign false-positive "
-    f"rate on the tuning templates exceeds 1.5x the validation FPR at {BIAS_THRESHOLD}, then the "
-    "higher AUC; reference configurations are measured but never selected"
-)
-
-
-def select(rows: list[dict[str, Any]]) -> int:
-    """Index of the chosen row among the selectable ones (see SELECTION_TOLERANCE)."""
-    eligible = [i for i, row in enumerate(rows) if row.get("selectable", True)]
-    best = max(rows[i]["selection_score"] for i in eligible)
-    close = [i for i in eligible if rows[i]["selection_score"] >= best - SELECTION_TOLERANCE]
-    return min(
-        close,
-        key=lambda i: (
-            len(rows[i]["identity_tuning"]["groups_above_limit"]),
-            -rows[i]["selection_score"],
-        ),
-    )
 
 
 def bundle_files(model: FittedModel, eval_scores: np.ndarray, test: Corpus) -> dict[str, Any]:
@@ -232,7 +127,58 @@ def train_bundle(
     corpus = load_corpus(data_dir)
     split: Split = split_corpus(corpus, seed)
     say(f"{len(corpus.texts):,} items after deduplication; split {split.sizes()}")
+    comparisons = _compare(candidates, references, split, seed, say)
+    best = select(comparisons)
+    candidate = candidates[best]
+    refit = _refit(candidate, split, seed, say)
+    a, b = refit.model.calibration
+    recommended = recommended_thresholds(expit(a * refit.dev_logits + b), refit.development)
+    metrics = evaluate_scores(
+        refit.test_scores,
+        split.test.labels,
+        split.test.origins,
+        thresholds=[0.5, DEFAULT_THRESHOLD, recommended[1]["threshold"]],
+    )
+    identity = _identity(refit.model, refit.test_scores, split.test, say)
+    lodo = leave_one_dataset_out(candidate, split, seed, say)
+    lodo_references = [leave_one_dataset_out(ref, split, seed, say) for ref in references]
+    training = {
+        "sources": corpus.sources,
+        "deduplication": corpus.dedup,
+        "seed": seed,
+        "split": {
+            "method": "stratified on (dataset, label), train/validation/test 70/15/15; "
+            "candidates compared on validation, the chosen one refitted on train+validation",
+            "sizes": split.sizes(),
+        },
+        "selection_rule": SELECTION_RULE,
+        "selected": comparisons[best]["name"],
+        "selected_description": candidate.describe(),
+        "compared": comparisons,
+        "calibration": refit.calibration_check,
+    }
+    metrics_section = {
+        "test": metrics,
+        "identity_terms": identity,
+        "leave_one_dataset_out": {"selected": lodo, "references": lodo_references},
+        "targets": target_checks(metrics, identity, lodo, lodo_references),
+    }
+    manifest = _manifest(name, version, training, recommended, metrics_section)
+    files = bundle_files(refit.model, refit.test_scores, split.test)
+    files["MODEL_CARD.md"] = render_model_card(manifest, refit.test_scores, split.test.labels)
+    path = write_bundle(Path(out_dir), manifest, files)
+    manifest, diff = _verify_round_trip(path, split.test.texts, refit.test_scores, say)
+    return TrainingResult(path, manifest, diff, time.perf_counter() - started, comparisons)
 
+
+def _compare(
+    candidates: Sequence[Candidate],
+    references: Sequence[Candidate],
+    split: Split,
+    seed: int,
+    say: Progress,
+) -> list[dict[str, Any]]:
+    """Fit every candidate (and reference) on the training part; one row each, on validation."""
     comparisons: list[dict[str, Any]] = []
     for candidate, selectable in [(c, True) for c in candidates] + [(c, False) for c in references]:
         t0 = time.perf_counter()
@@ -244,12 +190,24 @@ def train_bundle(
             f"  {candidate.name}: validation AUC by origin {row['validation_auc_by_origin']}, "
             f"tuning identity FPR ratio {row['identity_tuning']['ratio']}"
         )
-    best = select(comparisons)
-    candidate = candidates[best]
+    return comparisons
 
-    # The chosen configuration is refitted on train + validation (more data, same settings).
-    # Calibration and the recommended thresholds then come from out-of-fold logits on that same
-    # development data, so neither is fitted on items the scored model has seen.
+
+@dataclass
+class _Refit:
+    """The chosen configuration fitted on train + validation ("development"), calibrated."""
+
+    model: FittedModel
+    development: Corpus
+    dev_logits: np.ndarray  # out-of-fold, uncalibrated
+    calibration_check: dict[str, Any]
+    test_scores: np.ndarray  # the calibrated model's probabilities on the test part
+
+
+def _refit(candidate: Candidate, split: Split, seed: int, say: Progress) -> _Refit:
+    """The chosen configuration is refitted on train + validation (more data, same settings).
+    Calibration and the recommended thresholds then come from out-of-fold logits on that same
+    development data, so neither is fitted on items the scored model has seen."""
     development = split.train.concat(split.validation)
     dev_logits = out_of_fold_logits(candidate, development, seed)
     calibration_check = compare_platt(
@@ -260,14 +218,18 @@ def train_bundle(
     if calibration_check["platt_brier_cv"] < calibration_check["raw_brier"]:
         model.calibration = fit_platt(dev_logits, development.labels)
     calibration_check["adopted"] = model.calibration != (1.0, 0.0)
-    a, b = model.calibration
     test_scores = model.predict_proba(split.test.texts)
     say(
         f"refitted {candidate.name} on {len(development.texts):,} items; calibration {calibration_check}"
     )
+    return _Refit(model, development, dev_logits, calibration_check, test_scores)
 
-    val_analysis = ThresholdAnalysis(expit(a * dev_logits + b), development.labels)
-    recommended: list[dict[str, Any]] = [
+
+def recommended_thresholds(probabilities: np.ndarray, development: Corpus) -> list[dict[str, Any]]:
+    """The thresholds a bundle recommends, from calibrated out-of-fold development scores. The
+    second is the best-F1 one, which the test metrics also report."""
+    val_analysis = ThresholdAnalysis(probabilities, development.labels)
+    return [
         {
             "name": "default",
             "threshold": DEFAULT_THRESHOLD,
@@ -289,20 +251,29 @@ def train_bundle(
             "rule": "highest threshold keeping out-of-fold recall >= 0.93",
         },
     ]
-    metrics = evaluate_scores(
-        test_scores,
-        split.test.labels,
-        split.test.origins,
-        thresholds=[0.5, DEFAULT_THRESHOLD, recommended[1]["threshold"]],
-    )
-    test_fpr = false_positive_rate(test_scores, split.test.labels, BIAS_THRESHOLD)
+
+
+def _identity(
+    model: FittedModel, test_scores: np.ndarray, test: Corpus, say: Progress
+) -> dict[str, Any]:
+    """Identity-term bias on the evaluation (and tuning) templates against the test FPR."""
+    test_fpr = false_positive_rate(test_scores, test.labels, BIAS_THRESHOLD)
     identity = identity_report(model, test_fpr, "evaluation")
     identity["tuning"] = identity_report(model, test_fpr, "tuning")
     identity["capped_features"] = int(len(model.capped))
     say(f"identity terms: {identity['benign_fpr']:.3f} benign FPR vs {test_fpr:.3f} overall")
-    lodo = leave_one_dataset_out(candidate, split, seed, say)
-    lodo_references = [leave_one_dataset_out(ref, split, seed, say) for ref in references]
-    manifest: dict[str, Any] = {
+    return identity
+
+
+def _manifest(
+    name: str,
+    version: str,
+    training: dict[str, Any],
+    recommended: list[dict[str, Any]],
+    metrics: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest of a new bundle (`write_bundle` adds the file hashes)."""
+    return {
         "name": name,
         "version": version,
         "created_utc": datetime.now(UTC).replace(microsecond=0).isoformat(),
@@ -313,29 +284,10 @@ def train_bundle(
             "numpy": np.__version__,
             "scipy": scipy.__version__,
         },
-        "training": {
-            "sources": corpus.sources,
-            "deduplication": corpus.dedup,
-            "seed": seed,
-            "split": {
-                "method": "stratified on (dataset, label), train/validation/test 70/15/15; "
-                "candidates compared on validation, the chosen one refitted on train+validation",
-                "sizes": split.sizes(),
-            },
-            "selection_rule": SELECTION_RULE,
-            "selected": comparisons[best]["name"],
-            "selected_description": candidate.describe(),
-            "compared": comparisons,
-            "calibration": calibration_check,
-        },
+        "training": training,
         "default_threshold": DEFAULT_THRESHOLD,
         "recommended_thresholds": recommended,
-        "metrics": {
-            "test": metrics,
-            "identity_terms": identity,
-            "leave_one_dataset_out": {"selected": lodo, "references": lodo_references},
-            "targets": target_checks(metrics, identity, lodo, lodo_references),
-        },
+        "metrics": metrics,
         "evaluation_arrays": {
             "scores": "eval_scores.npy",
             "labels": "eval_labels.npy",
@@ -344,16 +296,17 @@ def train_bundle(
             "part": "test",
         },
     }
-    files = bundle_files(model, test_scores, split.test)
-    files["MODEL_CARD.md"] = render_model_card(manifest, test_scores, split.test.labels)
-    path = write_bundle(Path(out_dir), manifest, files)
 
-    # The bundle must reproduce the trained pipeline: reload it through the verifying loader.
+
+def _verify_round_trip(
+    path: Path, texts: list[str], test_scores: np.ndarray, say: Progress
+) -> tuple[dict[str, Any], float]:
+    """The bundle must reproduce the trained pipeline: reload it through the verifying loader.
+    Returns the manifest as written (with the file hashes) and the largest difference."""
     scorer = Scorer.load(path)
-    manifest = scorer.bundle.manifest  # as written, with the file hashes
-    loaded = scorer.model.predict_proba(split.test.texts)
+    loaded = scorer.model.predict_proba(texts)
     diff = float(np.max(np.abs(loaded - test_scores)))
     if diff > 1e-9:
         raise RuntimeError(f"bundle round-trip differs from the trained model by {diff:.3g}")
     say(f"bundle written to {path}; round-trip max |diff| {diff:.2e} on {len(loaded):,} texts")
-    return TrainingResult(path, manifest, diff, time.perf_counter() - started, comparisons)
+    return scorer.bundle.manifest, diff

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from app.core.analysis.calibration import fit_platt
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.training.data import Corpus
 from app.core.training.fit import FittedModel
 from app.core.training.identity_terms import evaluation_set, tuning_set
+from app.core.training.platt import fit_platt
 
 BIAS_THRESHOLD = 0.45  # the product's default threshold, where the bias is measured
 BIAS_RATIO_LIMIT = 1.5  # the identity benign FPR should be at most this times the overall FPR

@@ -26,7 +26,7 @@ from app.core.batch.run import BatchProgress
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
 from app.core.context.state import AppContext
-from app.core.csvio.csv_sniff import SniffResult, sniff
+from app.core.csvio.csv_input import SniffResult, sniff
 from app.core.results.output_names import export_name_refusal
 from app.core.results.table import ResultsTable, filter_mask, threshold_dataset
 from app.ui.batch.jobs import BatchJob, JobQueue

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.core.analysis.labeled import guess_label_column
 from app.core.common.errors import InputError
-from app.core.csvio.csv_sniff import sniff
+from app.core.csvio.csv_input import sniff
 
 
 class LabelColumnDialog(QDialog):

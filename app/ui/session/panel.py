@@ -102,11 +102,30 @@ class SessionPanel(QWidget):
 
     # --- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self._session_box())
+        left_layout.addWidget(self._model_box(), 1)
+        left_layout.addWidget(self._self_test_box())
+
+        card_box, self.card = model_card_box()
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(card_box)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([640, 640])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _session_box(self) -> QGroupBox:
+        """The figures, large, three to a row, with their captions under them."""
         big = QFont(self.font())
         big.setPointSize(big.pointSize() + 6)
         big.setBold(True)
-
         session_box = QGroupBox("This session")
         grid = QGridLayout(session_box)
         self.figures: dict[str, QLabel] = {}
@@ -118,7 +137,11 @@ class SessionPanel(QWidget):
             self.figures[key] = value
         self.uptime = QLabel(styleSheet="color: #555;")
         grid.addWidget(self.uptime, 4, 0, 1, 3)
+        return session_box
 
+    def _model_box(self) -> QGroupBox:
+        """Name, version, integrity and folder of the active model, and its files' hashes."""
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         model_box = QGroupBox("Model")
         model_layout = QVBoxLayout(model_box)
         form = QFormLayout()
@@ -141,7 +164,10 @@ class SessionPanel(QWidget):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         model_layout.addWidget(self.files)
+        return model_box
 
+    def _self_test_box(self) -> QGroupBox:
+        """The self-test button, its status and one row per check."""
         test_box = QGroupBox("Self-test")
         test_layout = QVBoxLayout(test_box)
         row = QHBoxLayout()
@@ -167,25 +193,7 @@ class SessionPanel(QWidget):
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
         test_layout.addWidget(self.checks)
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(session_box)
-        left_layout.addWidget(model_box, 1)
-        left_layout.addWidget(test_box)
-
-        card_box, self.card = model_card_box()
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(card_box)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([640, 640])
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        return test_box
 
     # --- content ------------------------------------------------------------------------------
     def refresh(self) -> None:
