@@ -11,9 +11,13 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.common import path_arg, path_or_version_arg
+from app.cli.context import active_scorer, cli_context
+
+if TYPE_CHECKING:
+    from app.core.models.registry import ModelRegistry
 
 
 def add_models_parser(sub: Any) -> None:
@@ -46,31 +50,6 @@ def add_models_parser(sub: Any) -> None:
     q.add_argument("public_key", type=path_arg)
 
 
-def _registry() -> tuple[Any, Any]:
-    from app.cli.activity import cli_settings
-    from app.core.models.registry import ModelRegistry
-
-    settings = cli_settings()
-    return ModelRegistry.default(settings), settings
-
-
-def _context():  # -> AppContext with the current active model and challenger loaded
-    from app.cli.activity import open_activity
-    from app.core.context.session import SessionMetrics
-    from app.core.context.settings import settings_path
-    from app.core.context.state import AppContext, AppState
-
-    registry, settings = _registry()
-    active, challenger, problems = registry.load_startup(settings)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    state = AppState(scorer=active, challenger=challenger, threshold=settings.threshold)
-    activity = open_activity(settings)  # first: a log that cannot be written changes nothing
-    ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path())
-    ctx.registry = registry
-    return ctx
-
-
 def _print_entry(entry: Any) -> None:
     state = "verified" if entry.verified else "REFUSED"
     aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
@@ -93,10 +72,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _list_or_verify(args: argparse.Namespace) -> int:
-    from app.core.common.errors import ModelError
-    from app.core.models.registry import USER
+    from app.core.context.bootstrap import registry_of
 
-    registry, settings = _registry()
+    with cli_context(args, load_models=False, record=False) as ctx:  # reads, records nothing
+        registry, settings = registry_of(ctx), ctx.settings
     if args.models_command == "list":
         entries = registry.entries()
         roles = {settings.active_model: "active", settings.challenger_model: "challenger"}
@@ -113,6 +92,13 @@ def _list_or_verify(args: argparse.Namespace) -> int:
                 f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
             )
         return 0 if all(e.verified for e in entries) else 1
+    return _verify(args, registry)
+
+
+def _verify(args: argparse.Namespace, registry: ModelRegistry) -> int:
+    from app.core.common.errors import ModelError
+    from app.core.models.registry import USER
+
     if Path(args.bundle).is_file():  # a zip: every check of `models import`, nothing installed
         from app.core.models.model_import import verify_source
 
@@ -133,11 +119,11 @@ def _list_or_verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from app.core.context.bootstrap import registry_of
     from app.core.models.model_import import import_bundle
 
-    ctx = _context()
-    try:
-        entry, installed = import_bundle(ctx.registry, args.source)
+    with cli_context(args, load_models=False) as ctx:  # the log first: no record, no install
+        entry, installed = import_bundle(registry_of(ctx), args.source)
         if installed:
             try:
                 ctx.log(
@@ -152,8 +138,6 @@ def _import(args: argparse.Namespace) -> int:
             print(f"imported {entry.label} into {entry.folder} ({entry.signature_text})")
         else:
             print(f"{entry.label} is already installed (identical) at {entry.folder}")
-    finally:
-        ctx.activity.close()
     return 0
 
 
@@ -161,30 +145,30 @@ def _switch(args: argparse.Namespace) -> int:
     from app.core.common.errors import ModelError
     from app.core.common.messages import fmt_threshold
     from app.core.context import model_switch
+    from app.core.context.bootstrap import registry_of
     from app.core.context.settings import check_saveable
 
-    ctx = _context()
-    try:
+    with cli_context(args) as ctx:
         check_saveable(ctx.settings_path)  # refused before anything is logged or changed
-        registry = ctx.registry
+        registry = registry_of(ctx)
         before_active, before_challenger = ctx.state.scorer, ctx.state.challenger
-        if args.models_command == "activate":
-            changed = model_switch.activate(ctx, registry.load(args.version))
-        elif args.models_command == "rollback":
-            if not ctx.settings.previous_model:
-                raise ModelError("there is no previous model to roll back to")
-            changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
-        elif args.clear or args.version is None:
-            changed = model_switch.set_challenger(ctx, None)
-        else:
-            changed = model_switch.set_challenger(ctx, registry.load(args.version))
-    except ValueError as exc:
-        raise ModelError(str(exc)) from None
-    finally:
-        ctx.activity.close()
+        try:
+            if args.models_command == "activate":
+                changed = model_switch.activate(ctx, registry.load(args.version))
+            elif args.models_command == "rollback":
+                if not ctx.settings.previous_model:
+                    raise ModelError("there is no previous model to roll back to")
+                changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
+            elif args.clear or args.version is None:
+                changed = model_switch.set_challenger(ctx, None)
+            else:
+                changed = model_switch.set_challenger(ctx, registry.load(args.version))
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+    active = active_scorer(ctx)
     challenger = ctx.state.challenger
     print(
-        f"active model: {ctx.state.scorer.version_label}"
+        f"active model: {active.version_label}"
         + (f"; challenger: {challenger.version_label}" if challenger else "")
         + ("" if changed else " (unchanged)")
     )
