@@ -11,13 +11,13 @@ on stderr; the run goes on with the fallback, as the app does.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from app import APP_NAME
-from app.cli.common import say
-from app.core.common.messages import fmt_threshold
+from app.core.common.messages import fmt_threshold, one_line
 
 if TYPE_CHECKING:
     from app.core.context.state import AppContext
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 
 def warn(message: str) -> None:
-    say(f"{APP_NAME}: warning: {message}")
+    """One warning line on stderr. Not shortened like errors: a settings notice names the file
+    and every field that was refused (`settings_notice` caps it at 600 characters)."""
+    print(one_line(f"{APP_NAME}: warning: {message}", limit=1000), file=sys.stderr, flush=True)
 
 
 @contextmanager
