@@ -1,7 +1,9 @@
 """``python -m app models ...``: the registry from the command line (list, verify, import,
 activate, roll back, challenger) and the training team's signing tools (keygen, sign, trust).
 
-Commands that change which model decides write the same activity-log events as the Models panel.
+Each runs in the app's context (`app.cli.context.cli_context`): ``list`` and ``verify`` only read
+(no log opened); ``import``, ``activate``, ``rollback``, ``challenger`` and ``trust`` write the same
+activity-log event as the Models panel, before the change (no record, no change).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.cli.common import path_arg, path_or_version_arg
 from app.cli.context import active_scorer, cli_context
 
 if TYPE_CHECKING:
+    from app.core.context.state import AppContext
     from app.core.models.registry import ModelRegistry
 
 
@@ -195,33 +198,24 @@ def _signing(args: argparse.Namespace) -> int:
         kid = signing.generate_key_pair(args.private, args.public)
         print(f"key {kid}: private {args.private} (keep it secret), public {args.public}")
     else:
-        kid = signing.add_trusted_key(args.public_key, before=lambda k: _log_trust(args, k))
+        with cli_context(args, load_models=False) as ctx:  # the log first: no record, no trust
+            kid = signing.add_trusted_key(
+                args.public_key, before=lambda k: _log_trust(ctx, args, k)
+            )
         print(f"trusted key {kid} ({args.public_key.stem}) for bundles on this workstation")
     return 0
 
 
-def _log_trust(args: argparse.Namespace, kid: str) -> None:
-    """Record ``models trust`` before the key is written: no record, no trust."""
-    import sqlite3
-
-    from app.core.activity.log import ActivityLog
+def _log_trust(ctx: AppContext, args: argparse.Namespace, kid: str) -> None:
+    """Record ``models trust`` before the key is written: no record, no trust. The event names
+    no model or threshold: trusting a key changes neither."""
     from app.core.bundles.bundle import sha256_file
-    from app.core.common.errors import InputError
-    from app.core.common.paths import user_data_dir
 
-    try:
-        activity = ActivityLog.open_default(user_data_dir())
-        try:
-            activity.record(
-                "key_trusted",
-                file_name=args.public_key.name,
-                file_sha256=sha256_file(args.public_key),
-                detail=f"trusted key {kid} ({args.public_key.stem}) from {args.public_key}",
-            )
-        finally:
-            activity.close()
-    except (sqlite3.Error, OSError) as exc:
-        raise InputError(
-            f"activity log in {user_data_dir()}: cannot record trusting {args.public_key} "
-            f"({exc}); the key was not trusted"
-        ) from None
+    ctx.log(
+        "key_trusted",
+        file_name=args.public_key.name,
+        file_sha256=sha256_file(args.public_key),
+        detail=f"trusted key {kid} ({args.public_key.stem}) from {args.public_key}",
+        model_version=None,
+        threshold=None,
+    )
