@@ -73,3 +73,51 @@ def test_score_shadow_scores_with_the_app_wide_challenger(tmp_path: Path) -> Non
     assert off.returncode == 0, off.stderr
     assert "challenger_score" not in plain.read_text(encoding="utf-8-sig").splitlines()[0]
     assert "shadow-scored" not in off.stdout
+
+
+def test_score_text_says_which_threshold_and_model_it_used(home: Path) -> None:
+    result = run_cli("score-text", "go home", ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t")[1] == "benign"  # scores ~0.52: abusive at 0.45, not at 0.6
+    assert lines[-1] == (
+        "model abuse-lr 1.0.0 at threshold 0.6 (the app-wide threshold; --threshold overrides it)"
+    )
+    as_json = json.loads(
+        run_cli("score-text", "go home", "--json", ABUSE_DESK_HOME=str(home)).stdout
+    )
+    assert (as_json["threshold"], as_json["threshold_source"]) == (
+        0.6,
+        "the app-wide threshold; --threshold overrides it",
+    )
+    given = run_cli("score-text", "go home", "--threshold", "0.45", ABUSE_DESK_HOME=str(home))
+    assert given.stdout.splitlines()[0].split("\t")[1] == "abusive"
+    assert given.stdout.splitlines()[-1].endswith("at threshold 0.45 (given with --threshold)")
+
+
+def test_evaluate_reports_at_the_app_wide_threshold_unless_told(home: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("text,label\nyou idiot,1\nhello friend,0\ngo home,0\n", encoding="utf-8")
+    base = ["evaluate", str(labelled), "--label-column", "label", "--positive", "1"]
+
+    def evaluated(*extra: str) -> dict:
+        result = run_cli(*base, *extra, "--json", ABUSE_DESK_HOME=str(home))
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    app_wide = evaluated()
+    assert [m["threshold"] for m in app_wide["thresholds"]] == [0.6]
+    assert app_wide["thresholds"][0]["fp"] == 0  # "go home" (~0.52) is not flagged at 0.6
+    assert app_wide["threshold_source"] == "the app-wide threshold; --threshold overrides it"
+    given = evaluated("--threshold", "0.45")
+    assert [m["threshold"] for m in given["thresholds"]] == [0.45]
+    assert given["thresholds"][0]["fp"] == 1
+    assert given["threshold_source"] == "given with --threshold"
+    several = evaluated("--thresholds", "0.3,0.5")
+    assert [m["threshold"] for m in several["thresholds"]] == [0.3, 0.5]
+    assert several["threshold_source"] == "given with --thresholds"
+    text = run_cli(*base, ABUSE_DESK_HOME=str(home))
+    assert "\nthreshold 0.6   [[TP 1  FN 0]  [FP 0  TN 2]]" in text.stdout
+    assert text.stdout.rstrip().endswith(
+        "model abuse-lr 1.0.0 at threshold 0.6 (the app-wide threshold; --threshold overrides it)"
+    )

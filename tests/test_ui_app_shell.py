@@ -9,18 +9,21 @@ import sys
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from app.core.context.bootstrap import open_context
 from app.core.context.settings import apply_user_changes, load_settings
 from app.ui.shell import application
 from app.ui.shell.preferences import SettingsDialog
 
 
-def test_build_context_uses_user_folders_and_logs_start(tmp_path, monkeypatch, bundled_model_path):
+def test_open_context_for_the_app_uses_user_folders_and_logs_start(
+    tmp_path, monkeypatch, bundled_model_path
+):
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path))
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "settings.json").write_text(
         json.dumps({"schema_version": 1, "threshold": 0.6})
     )
-    ctx = application.build_context(bundled_model_path)
+    ctx = open_context(bundled_model_path, app_start=True)
     try:
         assert ctx.state.threshold == 0.6
         assert ctx.activity.path == tmp_path / "data" / "activity.sqlite3"

@@ -30,7 +30,7 @@ def test_importing_the_window_loads_neither_sklearn_nor_matplotlib():
 @pytest.fixture
 def empty_window(qtbot, app_context, model_registry, worker_pool):
     """The window as run_gui shows it: no model yet."""
-    app_context.state.scorer = None  # as build_context(load_models=False) leaves it
+    app_context.state.scorer = None  # as open_context(load_models=False) leaves it
     app_context.registry = model_registry
     win = MainWindow(app_context, worker_pool)
     qtbot.addWidget(win)
@@ -103,15 +103,15 @@ def test_startup_probe_records_window_model_and_first_score(tmp_path):
 def test_models_loaded_for_the_gui_are_ready_to_explain(model_registry):
     """Vectorisers are built on first use (so workers and the CLI can skip scikit-learn); the
     GUI loads on a worker thread and explains on its own, so loading builds them there."""
+    from app.core.context.bootstrap import load_models
     from app.core.context.settings import Settings
     from app.ui.models.jobs import load_model
-    from app.ui.shell.application import load_models_for
 
     lazy = model_registry.load("abuse-lr-2.0.0")
     assert not any("vectorizer" in vars(block) for block in lazy.model.blocks)
     for scorer in (
-        load_models_for(model_registry, Settings(), "abuse-lr-2.0.0")[0],
-        load_models_for(model_registry, Settings(), None)[0],  # the default, 1.0.0
+        load_models(model_registry, Settings(), "abuse-lr-2.0.0")[0],
+        load_models(model_registry, Settings(), None)[0],  # the default, 1.0.0
         load_model(model_registry, "abuse-lr-2.0.0"),
     ):
         assert all("vectorizer" in vars(block) for block in scorer.model.blocks)

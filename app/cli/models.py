@@ -1,7 +1,9 @@
 """``python -m app models ...``: the registry from the command line (list, verify, import,
 activate, roll back, challenger) and the training team's signing tools (keygen, sign, trust).
 
-Commands that change which model decides write the same activity-log events as the Models panel.
+Each runs in the app's context (`app.cli.context.cli_context`): ``list`` and ``verify`` only read
+(no log opened); ``import``, ``activate``, ``rollback``, ``challenger`` and ``trust`` write the same
+activity-log event as the Models panel, before the change (no record, no change).
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.common import path_arg, path_or_version_arg
+from app.cli.context import active_scorer, cli_context
+
+if TYPE_CHECKING:
+    from app.core.context.state import AppContext
+    from app.core.models.registry import ModelRegistry
 
 
 def add_models_parser(sub: Any) -> None:
@@ -46,31 +53,6 @@ def add_models_parser(sub: Any) -> None:
     q.add_argument("public_key", type=path_arg)
 
 
-def _registry() -> tuple[Any, Any]:
-    from app.cli.activity import cli_settings
-    from app.core.models.registry import ModelRegistry
-
-    settings = cli_settings()
-    return ModelRegistry.default(settings), settings
-
-
-def _context():  # -> AppContext with the current active model and challenger loaded
-    from app.cli.activity import open_activity
-    from app.core.context.session import SessionMetrics
-    from app.core.context.settings import settings_path
-    from app.core.context.state import AppContext, AppState
-
-    registry, settings = _registry()
-    active, challenger, problems = registry.load_startup(settings)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    state = AppState(scorer=active, challenger=challenger, threshold=settings.threshold)
-    activity = open_activity(settings)  # first: a log that cannot be written changes nothing
-    ctx = AppContext(state, settings, activity, SessionMetrics(), settings_path())
-    ctx.registry = registry
-    return ctx
-
-
 def _print_entry(entry: Any) -> None:
     state = "verified" if entry.verified else "REFUSED"
     aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
@@ -93,10 +75,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _list_or_verify(args: argparse.Namespace) -> int:
-    from app.core.common.errors import ModelError
-    from app.core.models.registry import USER
+    from app.core.context.bootstrap import registry_of
 
-    registry, settings = _registry()
+    with cli_context(args, load_models=False, record=False) as ctx:  # reads, records nothing
+        registry, settings = registry_of(ctx), ctx.settings
     if args.models_command == "list":
         entries = registry.entries()
         roles = {settings.active_model: "active", settings.challenger_model: "challenger"}
@@ -113,6 +95,13 @@ def _list_or_verify(args: argparse.Namespace) -> int:
                 f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
             )
         return 0 if all(e.verified for e in entries) else 1
+    return _verify(args, registry)
+
+
+def _verify(args: argparse.Namespace, registry: ModelRegistry) -> int:
+    from app.core.common.errors import ModelError
+    from app.core.models.registry import USER
+
     if Path(args.bundle).is_file():  # a zip: every check of `models import`, nothing installed
         from app.core.models.model_import import verify_source
 
@@ -133,11 +122,11 @@ def _list_or_verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from app.core.context.bootstrap import registry_of
     from app.core.models.model_import import import_bundle
 
-    ctx = _context()
-    try:
-        entry, installed = import_bundle(ctx.registry, args.source)
+    with cli_context(args, load_models=False) as ctx:  # the log first: no record, no install
+        entry, installed = import_bundle(registry_of(ctx), args.source)
         if installed:
             try:
                 ctx.log(
@@ -152,8 +141,6 @@ def _import(args: argparse.Namespace) -> int:
             print(f"imported {entry.label} into {entry.folder} ({entry.signature_text})")
         else:
             print(f"{entry.label} is already installed (identical) at {entry.folder}")
-    finally:
-        ctx.activity.close()
     return 0
 
 
@@ -161,30 +148,30 @@ def _switch(args: argparse.Namespace) -> int:
     from app.core.common.errors import ModelError
     from app.core.common.messages import fmt_threshold
     from app.core.context import model_switch
+    from app.core.context.bootstrap import registry_of
     from app.core.context.settings import check_saveable
 
-    ctx = _context()
-    try:
+    with cli_context(args) as ctx:
         check_saveable(ctx.settings_path)  # refused before anything is logged or changed
-        registry = ctx.registry
+        registry = registry_of(ctx)
         before_active, before_challenger = ctx.state.scorer, ctx.state.challenger
-        if args.models_command == "activate":
-            changed = model_switch.activate(ctx, registry.load(args.version))
-        elif args.models_command == "rollback":
-            if not ctx.settings.previous_model:
-                raise ModelError("there is no previous model to roll back to")
-            changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
-        elif args.clear or args.version is None:
-            changed = model_switch.set_challenger(ctx, None)
-        else:
-            changed = model_switch.set_challenger(ctx, registry.load(args.version))
-    except ValueError as exc:
-        raise ModelError(str(exc)) from None
-    finally:
-        ctx.activity.close()
+        try:
+            if args.models_command == "activate":
+                changed = model_switch.activate(ctx, registry.load(args.version))
+            elif args.models_command == "rollback":
+                if not ctx.settings.previous_model:
+                    raise ModelError("there is no previous model to roll back to")
+                changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
+            elif args.clear or args.version is None:
+                changed = model_switch.set_challenger(ctx, None)
+            else:
+                changed = model_switch.set_challenger(ctx, registry.load(args.version))
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
+    active = active_scorer(ctx)
     challenger = ctx.state.challenger
     print(
-        f"active model: {ctx.state.scorer.version_label}"
+        f"active model: {active.version_label}"
         + (f"; challenger: {challenger.version_label}" if challenger else "")
         + ("" if changed else " (unchanged)")
     )
@@ -211,33 +198,24 @@ def _signing(args: argparse.Namespace) -> int:
         kid = signing.generate_key_pair(args.private, args.public)
         print(f"key {kid}: private {args.private} (keep it secret), public {args.public}")
     else:
-        kid = signing.add_trusted_key(args.public_key, before=lambda k: _log_trust(args, k))
+        with cli_context(args, load_models=False) as ctx:  # the log first: no record, no trust
+            kid = signing.add_trusted_key(
+                args.public_key, before=lambda k: _log_trust(ctx, args, k)
+            )
         print(f"trusted key {kid} ({args.public_key.stem}) for bundles on this workstation")
     return 0
 
 
-def _log_trust(args: argparse.Namespace, kid: str) -> None:
-    """Record ``models trust`` before the key is written: no record, no trust."""
-    import sqlite3
-
-    from app.core.activity.log import ActivityLog
+def _log_trust(ctx: AppContext, args: argparse.Namespace, kid: str) -> None:
+    """Record ``models trust`` before the key is written: no record, no trust. The event names
+    no model or threshold: trusting a key changes neither."""
     from app.core.bundles.bundle import sha256_file
-    from app.core.common.errors import InputError
-    from app.core.common.paths import user_data_dir
 
-    try:
-        activity = ActivityLog.open_default(user_data_dir())
-        try:
-            activity.record(
-                "key_trusted",
-                file_name=args.public_key.name,
-                file_sha256=sha256_file(args.public_key),
-                detail=f"trusted key {kid} ({args.public_key.stem}) from {args.public_key}",
-            )
-        finally:
-            activity.close()
-    except (sqlite3.Error, OSError) as exc:
-        raise InputError(
-            f"activity log in {user_data_dir()}: cannot record trusting {args.public_key} "
-            f"({exc}); the key was not trusted"
-        ) from None
+    ctx.log(
+        "key_trusted",
+        file_name=args.public_key.name,
+        file_sha256=sha256_file(args.public_key),
+        detail=f"trusted key {kid} ({args.public_key.stem}) from {args.public_key}",
+        model_version=None,
+        threshold=None,
+    )

@@ -202,10 +202,10 @@ def _old_log(home: Path) -> int:
 
 
 def _start(home: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    from app.ui.shell.application import build_context
+    from app.core.context.bootstrap import open_context
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(home))
-    ctx = build_context(None, load_models=False)
+    ctx = open_context(None, load_models=False, app_start=True)
     try:
         return int(ctx.activity.count())
     finally:
@@ -308,8 +308,9 @@ def test_gui_start_with_broken_settings_does_not_traceback(tmp_path):
     (home / "config").mkdir(parents=True)
     (home / "config" / "settings.json").write_bytes(b"\xff\xfe{")
     code = (
-        "from app.ui.shell.application import build_context; "
-        "ctx = build_context(None, load_models=False); print(ctx.settings.retention_paused)"
+        "from app.core.context.bootstrap import open_context; "
+        "ctx = open_context(None, load_models=False, app_start=True); "
+        "print(ctx.settings.retention_paused)"
     )
     env = dict(os.environ, ABUSE_DESK_HOME=str(home), PYTHONPATH=str(REPO))
     done = subprocess.run(

@@ -29,7 +29,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -45,11 +45,15 @@ from app.core.activity.chain import (
     utc_iso,
 )
 from app.core.activity.head import Head, HeadError, head_lock, head_path, read_head, write_head
-from app.core.activity.secret import load_or_create_secret, read_secret, recovery_hint
+from app.core.activity.secret import (
+    load_or_create_secret,
+    recovery_hint,
+    workstation_secret,
+)
 from app.core.activity.verify import verify_log
 from app.core.common.atomic import atomic_open
 from app.core.common.errors import InputError
-from app.core.common.paths import activity_db_path, activity_key_path
+from app.core.common.paths import activity_db_path
 from app.core.export.csv_writer import CsvExportWriter
 
 __all__ = [
@@ -89,21 +93,6 @@ def _contains(needle: str, *haystack: str | None) -> bool:
     return any(needle in value.casefold() for value in haystack if value)
 
 
-def _holds_events(db: Path) -> bool:
-    """Whether an existing log at `db` holds any event (read-only; a log that cannot be read
-    counts as holding events, so a key is never made for it)."""
-    if not os.path.lexists(db):
-        return False
-    try:
-        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            tables = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-            if ("events",) not in tables:
-                return False
-            return conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
-    except sqlite3.Error:
-        return True
-
-
 class LogWriteError(InputError):
     """An event could not be written (CLI exit 3); the caller must not make its change."""
 
@@ -133,14 +122,9 @@ class ActivityLog:
         """The user's log. A damaged key, or a missing one beside a log that holds events,
         raises ActivityKeyError instead of making a new key (old HMACs would stop matching)."""
         db = activity_db_path(data_dir)
-        key_path = activity_key_path(db)
         if os.path.islink(db) or (os.path.lexists(db) and not os.path.isfile(db)):
             raise LogWriteError(f"activity log {db} is not a regular file; nothing is logged")
-        key = read_secret(key_path, db)
-        if key is None:
-            has_events = _holds_events(db) or head_path(db).exists()
-            key = load_or_create_secret(key_path, log_has_events=has_events, db=db)
-        return cls(db, key, store_raw_text=store_raw_text)
+        return cls(db, workstation_secret(db), store_raw_text=store_raw_text)
 
     def close(self) -> None:
         with self._lock:

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import stat
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 
+from app.core.activity.head import head_path
 from app.core.common.errors import InputError
-from app.core.common.paths import ACTIVITY_DB_NAME, ACTIVITY_KEY_NAME
+from app.core.common.paths import (
+    ACTIVITY_DB_NAME,
+    ACTIVITY_KEY_NAME,
+    activity_db_path,
+    activity_key_path,
+)
 from app.core.common.portable_fs import open_regular_file
 
 SECRET_BYTES = 32
@@ -100,3 +107,31 @@ def load_or_create_secret(
         with suppress(FileNotFoundError):
             os.unlink(tmp)
     return key
+
+
+def holds_events(db: Path) -> bool:
+    """Whether an existing log at `db` holds any event (read-only; a log that cannot be read
+    counts as holding events, so a key is never made for it)."""
+    if not os.path.lexists(db):
+        return False
+    try:
+        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            if ("events",) not in tables:
+                return False
+            return conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return True
+
+
+def workstation_secret(db: Path | None = None) -> bytes:
+    """The workstation key beside the activity log `db` (default: the user's): the one loader
+    for everything keyed by it (the log, batch checkpoints). A missing key is created only while
+    the log holds no events and no head file says it did; otherwise ActivityKeyError."""
+    db = db or activity_db_path()
+    key_path = activity_key_path(db)
+    key = read_secret(key_path, db)
+    if key is not None:
+        return key
+    has_events = holds_events(db) or head_path(db).exists()
+    return load_or_create_secret(key_path, log_has_events=has_events, db=db)

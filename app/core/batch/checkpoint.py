@@ -68,16 +68,17 @@ def rejected_path(output: Path) -> Path:
 
 
 def workstation_key() -> bytes:
-    """The checkpoint MAC key, derived from the activity log's workstation key (created the
-    same way, by the same loader, if this is the first thing the workstation does)."""
-    from app.core.activity.secret import load_or_create_secret
+    """The checkpoint MAC key, derived from the activity log's workstation key, by the log's own
+    loader: created only if this is the first thing the workstation does, never beside a log
+    that already holds events (its old HMACs would stop matching)."""
+    from app.core.activity.secret import workstation_secret
     from app.core.common.paths import activity_db_path, activity_key_path
 
-    path = activity_key_path(activity_db_path())
+    db = activity_db_path()
     try:
-        return checkpoint_schema.mac_key(load_or_create_secret(path))
+        return checkpoint_schema.mac_key(workstation_secret(db))
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot use the workstation key {path}: {exc}") from None
+        raise InputError(f"cannot use the workstation key {activity_key_path(db)}: {exc}") from None
 
 
 class _HashedFile:

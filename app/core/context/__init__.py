@@ -1,5 +1,6 @@
 """The application's state for one user: settings on disk (`settings`), the session (`session`), the
-plain state object the GUI's panels and the CLI share (`state`), and switching the active model
-or challenger (`model_switch`). `open_context()` is the one place that loads all of these
-together. May import every runtime core package.
+plain state object the GUI's panels and the CLI share, holding the app-wide threshold (`state`),
+switching the active model or challenger (`model_switch`), and `bootstrap.open_context()`, the one
+place that loads all of these together for the GUI and every command. Imported only by the UI and
+the CLI; it may import every runtime core package (models, activity, engine, common).
 """

@@ -9,26 +9,28 @@ and challenger folders across restarts; every change is one activity-log event.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from app.core.context.settings import save_settings
 from app.core.context.state import AppContext
 
+if TYPE_CHECKING:
+    from app.core.engine.scoring import Scorer
 
-def bundle_folder(scorer: Any) -> str:
+
+def bundle_folder(scorer: Scorer) -> str:
     """The registry's name for a loaded model: its bundle folder's name."""
     return str(scorer.bundle.path.name)
 
 
 def _save(ctx: AppContext) -> None:
-    save_settings(ctx.settings, ctx.settings_path)
+    ctx.save_settings()
 
 
-def _label(scorer: Any) -> str:
+def _label(scorer: Scorer | None) -> str:
     return scorer.version_label if scorer is not None else "none"
 
 
-def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -> bool:
+def activate(ctx: AppContext, scorer: Scorer, *, action: str = "model_activated") -> bool:
     """Make ``scorer`` the deciding model; the one it replaces becomes the rollback target.
 
     Returns False (and logs nothing) if it already is the active model. A challenger that is
@@ -60,7 +62,7 @@ def activate(ctx: AppContext, scorer: Any, *, action: str = "model_activated") -
     return True
 
 
-def rollback(ctx: AppContext, previous: Any) -> bool:
+def rollback(ctx: AppContext, previous: Scorer) -> bool:
     """Return to the previous model (``previous`` is it, loaded from settings.previous_model).
 
     The model rolled back from becomes the new rollback target, so a second rollback undoes it.
@@ -68,7 +70,7 @@ def rollback(ctx: AppContext, previous: Any) -> bool:
     return activate(ctx, previous, action="model_rolled_back")
 
 
-def set_challenger(ctx: AppContext, challenger: Any | None) -> bool:
+def set_challenger(ctx: AppContext, challenger: Scorer | None) -> bool:
     """Shadow-score with ``challenger`` (None stops it). Refuses the active model itself."""
     active = ctx.state.scorer
     if challenger is not None and active is not None:
@@ -112,11 +114,10 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
         detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
     )
     ctx.state.set_threshold(threshold)
-    ctx.settings.threshold = threshold
-    _save(ctx)
+    _save(ctx)  # the threshold from the state, its only home
 
 
-def log_if_unsigned(ctx: AppContext, scorer: Any, role: str) -> None:
+def log_if_unsigned(ctx: AppContext, scorer: Scorer, role: str) -> None:
     """An unsigned bundle is only usable because an administrator allowed it: say so each time."""
     status = getattr(scorer.bundle, "signature", None)
     if status is not None and not status.signed:
@@ -128,6 +129,6 @@ def log_if_unsigned(ctx: AppContext, scorer: Any, role: str) -> None:
         )
 
 
-def manifest_sha256(scorer: Any) -> str | None:
+def manifest_sha256(scorer: Scorer) -> str | None:
     """SHA-256 of the bundle's manifest as read at load time (which pins every file's hash)."""
     return getattr(scorer.bundle, "manifest_sha256", None)

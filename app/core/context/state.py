@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.context.settings import Settings, save_settings
+
+if TYPE_CHECKING:  # heavy (numpy, SQLite, the engine): the types only, for a light import
+    from app.core.activity.chain import Event
+    from app.core.activity.log import ActivityLog
+    from app.core.context.session import SessionMetrics
+    from app.core.engine.scoring import Scorer
+    from app.core.models.registry import ModelRegistry
 
 Observer = Callable[[str, Any], None]
 
@@ -18,15 +28,18 @@ ACTIVE_SCORER = "scorer"
 CHALLENGER = "challenger"  # a second model that shadow-scores without deciding anything
 THRESHOLD = "threshold"
 RUNNING_JOBS = "running_jobs"
-SETTINGS = "settings"
 
 
 @dataclass
 class AppState:
-    """What every panel shares: the active model, the app-wide threshold, running jobs."""
+    """What every panel shares: the active model, the app-wide threshold, running jobs.
 
-    scorer: Any = None  # app.core.engine.scoring.Scorer (Any: keeps this module import-light)
-    challenger: Any = None  # Scorer or None; its scores are shown and exported, never decide
+    The threshold lives here and only here while the app runs: the settings file persists it,
+    read once by `app.core.context.bootstrap.open_context` and written only by
+    `AppContext.save_settings`."""
+
+    scorer: Scorer | None = None
+    challenger: Scorer | None = None  # its scores are shown and exported, never decide
     threshold: float = 0.45
     running_jobs: int = 0
     _observers: list[tuple[str | None, Observer]] = field(default_factory=list, repr=False)
@@ -61,10 +74,10 @@ class AppState:
         if error is not None:
             raise error
 
-    def set_scorer(self, scorer: Any) -> None:
+    def set_scorer(self, scorer: Scorer | None) -> None:
         self._set(ACTIVE_SCORER, scorer)
 
-    def set_challenger(self, challenger: Any) -> None:
+    def set_challenger(self, challenger: Scorer | None) -> None:
         self._set(CHALLENGER, challenger)
 
     def set_threshold(self, threshold: float) -> None:
@@ -82,20 +95,30 @@ class AppState:
 
 @dataclass
 class AppContext:
-    """Everything a panel needs, passed explicitly (no globals): state, settings, log, metrics."""
+    """Everything a panel or a command needs, passed explicitly (no globals): state, settings,
+    log, metrics and the model registry. Built by `app.core.context.bootstrap.open_context`."""
 
     state: AppState
-    settings: Any  # app.core.context.settings.Settings
-    activity: Any  # app.core.activity.log.ActivityLog
-    session: Any  # app.core.context.session.SessionMetrics
-    settings_path: Any = None  # Path | None; None: the platform's config folder
-    registry: Any = (
-        None  # app.core.models.registry.ModelRegistry (None: the default one, built on use)
-    )
+    settings: Settings
+    activity: ActivityLog | None  # None only for a command that records nothing (`info`)
+    session: SessionMetrics
+    settings_path: Path | None = None  # None: the platform's config folder
+    registry: ModelRegistry | None = None  # None: built on first use (`bootstrap.registry_of`)
 
-    def log(self, action: str, **values: Any) -> Any:
+    def log(self, action: str, **values: Any) -> Event:
         """Record an activity event stamped with the active model and threshold."""
+        if self.activity is None:
+            raise RuntimeError(f"{action}: this context was opened without its activity log")
         scorer = self.state.scorer
         values.setdefault("model_version", scorer.version_label if scorer is not None else None)
         values.setdefault("threshold", self.state.threshold)
         return self.activity.record(action, **values)
+
+    def save_settings(self, settings: Settings | None = None) -> Path:
+        """The one saver of the settings file (`settings`: an edited copy, else the context's).
+
+        The threshold is written from the state, its only home, so no copy of the settings can
+        put back a threshold that was applied after it was loaded."""
+        settings = self.settings if settings is None else settings
+        settings.threshold = self.state.threshold
+        return save_settings(settings, self.settings_path)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
 
 from app.core.common.errors import AbuseDeskError
 from app.core.context import model_switch
+from app.core.context.bootstrap import registry_of
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, AppContext
 from app.core.models.registry import ModelEntry, ModelRegistry
 from app.ui.common.workers import WorkerPool
@@ -39,9 +40,7 @@ class ModelsPanel(QWidget):
     def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        if ctx.registry is None:  # built on first use, then shared with the rest of the app
-            ctx.registry = ModelRegistry.default(ctx.settings)
-        self.registry: ModelRegistry = ctx.registry
+        self.registry: ModelRegistry = registry_of(ctx)  # shared with the rest of the app
         self.listed: dict[str, ListedModel] = {}  # by bundle folder name
         self.last_switch_seconds: float | None = None
         self._switch: tuple[str, float] | None = None  # (state field awaited, click time)

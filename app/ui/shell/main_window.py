@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QT
 
 from app import APP_NAME, __version__
 from app.core.common.errors import AbuseDeskError
-from app.core.context.settings import save_settings
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity.panel import ActivityPanel
 from app.ui.batch.panel import BatchPanel
@@ -220,9 +219,8 @@ class MainWindow(QMainWindow):
         self.ctx.settings.window_geometry = base64.b64encode(
             bytes(self.saveGeometry().data())
         ).decode()
-        self.ctx.settings.threshold = self.ctx.state.threshold
         try:
-            save_settings(self.ctx.settings, self.ctx.settings_path)
+            self.ctx.save_settings()
         except (OSError, AbuseDeskError) as exc:  # never block closing on settings (a newer
             # schema's file is refused on purpose and kept as it is)
             logging.getLogger(__name__).warning("settings not saved: %s", exc)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.context.settings import apply_user_changes, save_settings
+from app.core.context.settings import apply_user_changes
 from app.core.context.state import AppContext
 
 
@@ -75,7 +75,7 @@ class SettingsDialog(QDialog):
                 "settings_changed",
                 detail="; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()),
             )
-            save_settings(updated, self.ctx.settings_path)
+            self.ctx.save_settings(updated)
             for name in changes:
                 setattr(self.ctx.settings, name, getattr(updated, name))
             self.ctx.activity.store_raw_text = self.ctx.settings.store_raw_text

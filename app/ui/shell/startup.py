@@ -15,21 +15,27 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME
-from app.ui.common.workers import Worker
+from app.core.context.bootstrap import LoadedModels, install_models, load_models, registry_of
+from app.core.context.state import AppContext
+from app.ui.common.workers import run_in_pool
+
+if TYPE_CHECKING:
+    from app.ui.shell.main_window import MainWindow
 
 PROBE_ENV = "ABUSE_DESK_STARTUP_PROBE"
 PROBE_TEXT = "you are a complete idiot and everybody knows it"
 
 
 class StartupLoader(QObject):
-    def __init__(self, ctx: Any, window: Any, model_path: Path | str | None) -> None:
+    def __init__(self, ctx: AppContext, window: MainWindow, model_path: Path | str | None) -> None:
         super().__init__(window)
         self.ctx, self.window, self.model_path = ctx, window, model_path
         self.exit_code = 0
@@ -37,16 +43,15 @@ class StartupLoader(QObject):
         self.times: dict[str, float] = {}
 
     def start(self) -> None:
-        from app.ui.shell.application import load_models_for
-
-        registry, settings, model_path = self.ctx.registry, self.ctx.settings, self.model_path
-        worker = Worker(
-            lambda _progress, _cancelled: load_models_for(registry, settings, model_path),
-            "load models",
+        # The registry is resolved here, on the GUI thread; the worker only reads.
+        load = partial(load_models, registry_of(self.ctx), self.ctx.settings, self.model_path)
+        run_in_pool(
+            lambda _progress, _cancelled: load(),
+            self.window.pool,
+            name="load models",
+            on_finished=self._loaded,
+            on_failed=self._failed,
         )
-        worker.signals.finished.connect(self._loaded)
-        worker.signals.failed.connect(self._failed)
-        self.window.pool.start(worker)
         if self.probe_path:  # the first turn of the event loop paints the shown window
             QTimer.singleShot(0, self._window_shown)
 
@@ -55,10 +60,8 @@ class StartupLoader(QObject):
         self.times["window"] = time.time()
 
     @Slot(object)
-    def _loaded(self, result: tuple[Any, Any, list[str]]) -> None:
-        from app.ui.shell.application import install_models
-
-        install_models(self.ctx, *result)
+    def _loaded(self, result: LoadedModels) -> None:
+        install_models(self.ctx, result)
         if self.probe_path:
             self._probe_first_score()
         elif self.ctx.settings.problems:  # once, after the window is up, so both are seen

@@ -1,0 +1,105 @@
+"""``evaluate``: confusion matrices and metrics of the active model on a labelled CSV.
+
+The matrices are reported at the app-wide threshold (the one the desktop app decides with) unless
+``--threshold`` or ``--thresholds`` name others; the run is logged as the GUI's evaluations are.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from app.cli.common import EXIT_OK
+from app.cli.context import active_scorer, cli_context, threshold_source
+from app.cli.labels import flatten_positive, mapping_json, print_mapping
+from app.cli.score import print_json
+from app.core.common.messages import fmt_number, fmt_threshold
+
+if TYPE_CHECKING:
+    from app.core.analysis.labeled import LabeledScores
+
+
+def evaluated_thresholds(args: argparse.Namespace, app_wide: float) -> list[float]:
+    """``--thresholds`` or ``--threshold`` if given, else the app-wide threshold."""
+    if args.thresholds is not None:
+        return list(args.thresholds)
+    return [app_wide if args.threshold is None else args.threshold]
+
+
+def _source(args: argparse.Namespace) -> str:
+    return "given with --thresholds" if args.thresholds is not None else threshold_source(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from app.core.analysis.evaluation import summarize
+    from app.core.analysis.labeled import read_labeled_scores
+
+    with cli_context(args) as ctx:
+        scorer = active_scorer(ctx)
+        thresholds = evaluated_thresholds(args, ctx.state.threshold)
+        data = read_labeled_scores(
+            scorer,
+            args.input,
+            label_column=args.label_column,
+            positive_values=flatten_positive(args.positive),
+            text_column=args.text_column,
+        )
+        summary = summarize(data.scores, data.labels, thresholds)
+        ctx.log(
+            "evaluate",
+            file_name=args.input.name,
+            model_version=scorer.version_label,
+            threshold=thresholds[0] if len(thresholds) == 1 else None,
+            counts={"n": summary["n"], "positives": summary["positives"]}
+            | {"rows_rejected": len(data.rejected)},
+            detail="thresholds " + ", ".join(f"{t:g}" for t in thresholds),
+        )
+    if args.json:
+        _print_json(summary, data, scorer.version_label, _source(args))
+    else:
+        _print_text(summary, data, scorer.version_label, _source(args))
+    return EXIT_OK
+
+
+def _print_json(summary: dict[str, Any], data: LabeledScores, model: str, source: str) -> None:
+    print_json(
+        {
+            "auc": summary["auc"],
+            "best_f1_threshold": summary["best_f1_threshold"],
+            "n": summary["n"],
+            "positives": summary["positives"],
+            "model_version": model,
+            "rows_rejected": len(data.rejected),
+            "rejected": [r.__dict__ for r in data.rejected],
+            "thresholds": summary["thresholds"],
+            "threshold_source": source,
+            "notes": summary["notes"],
+        }
+        | mapping_json(data.mapping)
+    )
+
+
+def _print_text(summary: dict[str, Any], data: LabeledScores, model: str, source: str) -> None:
+    print(f"{summary['n']:,} labelled rows ({summary['positives']:,} abusive), model {model}")
+    print_mapping(data.mapping)
+    if data.rejected:
+        first = data.rejected[0]
+        print(f"{len(data.rejected):,} rows rejected, first: line {first.line}: {first.reason}")
+    print(
+        f"ROC-AUC {fmt_number(summary['auc'])}; best-F1 threshold "
+        f"{fmt_number(summary['best_f1_threshold'])} (F1 {fmt_number(summary['best_f1'])})"
+    )
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    for m in summary["thresholds"]:
+        print(
+            f"\nthreshold {fmt_threshold(m['threshold'])}   [[TP {m['tp']:,}  FN {m['fn']:,}]  "
+            f"[FP {m['fp']:,}  TN {m['tn']:,}]] (abusive first)"
+        )
+        print(
+            f"  precision {fmt_number(m['precision'])}  recall {fmt_number(m['recall'])}  "
+            f"F1 {fmt_number(m['f1'])}  accuracy {fmt_number(m['accuracy'])}  "
+            f"queue {m['queue_rate']:.1%}"
+        )
+    shown = ", ".join(fmt_threshold(m["threshold"]) for m in summary["thresholds"])
+    print(f"\nmodel {model} at threshold {shown} ({source})")

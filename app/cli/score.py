@@ -1,0 +1,188 @@
+"""``score`` (a CSV file, the original /batch) and ``score-text`` (texts given as arguments, the
+original /predict): both decide at the app-wide threshold unless ``--threshold``, log what they
+score before showing or writing it, and end by naming the model and threshold they used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from app import APP_NAME
+from app.cli.activity import batch_logged
+from app.cli.common import EXIT_OK, say
+from app.cli.context import (
+    active_scorer,
+    challenger_for,
+    challenger_line,
+    cli_context,
+    decision_threshold,
+    threshold_source,
+    used_line,
+)
+from app.core.common.messages import fmt_number, printable
+
+if TYPE_CHECKING:
+    from app.core.batch.run import BatchProgress
+
+
+def print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def cmd_score_text(args: argparse.Namespace) -> int:
+    with cli_context(args) as ctx:
+        scorer = active_scorer(ctx)
+        threshold = decision_threshold(args, ctx)
+        results = [_scored(scorer, text, threshold, args.explain) for text in args.texts]
+        for text, row in zip(args.texts, results, strict=True):  # logged before it is shown
+            ctx.log(
+                "score_text",
+                text=text,
+                score=row["score"],
+                threshold=threshold,
+                model_version=scorer.version_label,
+                detail=f"{row['label']}; command line",
+            )
+    if args.json:
+        print_json(
+            {
+                "model_version": scorer.version_label,
+                "threshold": threshold,
+                "threshold_source": threshold_source(args),
+                "results": results,
+            }
+        )
+        return EXIT_OK
+    for text, row in zip(args.texts, results, strict=True):
+        score = "  -   " if row["score"] is None else fmt_number(row["score"])
+        note = " (truncated)" if row["truncated"] else ""
+        # Escaped: a hostile text must not move the cursor, clear the screen or reorder lines.
+        print(f"{score}\t{row['label']}{note}\t{printable(text[:80])}")
+        for term in row.get("terms", []):
+            print(f"\t\t{term['contribution']:+.3f} {printable(term['term'])}")
+    print(used_line(scorer.version_label, threshold, args))
+    return EXIT_OK
+
+
+def _scored(scorer: Any, text: str, threshold: float, explain: bool) -> dict[str, Any]:
+    row: dict[str, Any] = scorer.score_text(text, threshold).as_dict()
+    if explain and row["score"] is not None:
+        row["terms"] = [
+            {"term": t.display, "contribution": t.contribution}
+            for t in scorer.explain(text, top_k=10).terms
+        ]
+    return row
+
+
+def score_format(args: argparse.Namespace) -> str:
+    """The extension decides (.xlsx: XLSX, else CSV); a contradicting --format was refused."""
+    from app.core.results.output_names import output_format
+
+    return output_format(args.output, args.format)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled as Ctrl+C (work kept for --resume), exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
+def _stop_on_signals() -> None:
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):  # SIGHUP does not exist on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from app.core.batch.parallel import usable_workers
+
+    if args.workers is None:
+        return min(4, os.cpu_count() or 1)
+    workers, note = usable_workers(args.workers)  # the parser has refused anything below 1
+    if note:
+        say(f"{APP_NAME}: note: {note}")
+    return workers
+
+
+class _Progress:
+    """A progress line on stderr, at most once a second, only on a terminal (a log file gets
+    no \\r lines)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.shown = not quiet and sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: BatchProgress) -> None:
+        now = time.monotonic()
+        if self.shown and now - self.last > 1.0:
+            self.last = now
+            print(
+                f"\r{p.fraction:6.1%}  {p.rows_read:,} rows  {p.rows_per_second:,.0f} rows/s",
+                end="",
+                file=sys.stderr,
+            )
+
+    def end(self) -> None:
+        if self.last:
+            print(file=sys.stderr)  # end the progress line before a summary or an error
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from app.cli.outputs import check_score_outputs
+    from app.core.batch import run as batch
+    from app.core.common.output_guard import check_score_paths
+
+    fmt = score_format(args)
+    check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
+    outputs = check_score_outputs(args, fmt)  # an existing file: ours, --overwrite, or refused
+    workers = _workers(args)
+    _stop_on_signals()
+    with cli_context(args) as ctx:
+        scorer, challenger = active_scorer(ctx), challenger_for(args, ctx)
+        options = batch.BatchOptions(
+            input_path=args.input,
+            output_path=args.output,
+            text_column=args.text_column,
+            threshold=decision_threshold(args, ctx),
+            output_format=fmt,
+            encoding=args.encoding,
+            delimiter="\t" if args.delimiter == "tab" else args.delimiter,
+            workers=workers,
+        )
+        progress = _Progress(args.quiet)
+        try:
+            with batch_logged(
+                ctx, args.input, options.threshold, scorer, challenger, outputs.facts
+            ) as finished:
+                report = batch.run_batch(
+                    scorer,
+                    options,
+                    progress=progress,
+                    resume=args.resume,
+                    challenger=challenger,
+                    notice=lambda note: say(f"{APP_NAME}: note: {note}"),
+                    before_commit=finished,  # logged before the output appears: no log, no output
+                )
+        finally:
+            progress.end()
+    if args.report:
+        from app.core.common.atomic import atomic_write_json
+
+        atomic_write_json(args.report, report.as_dict())
+    print(report.summary())
+    print(used_line(report.model_version, report.threshold, args))
+    if challenger is not None:
+        print(challenger_line(challenger, args))
+    outputs.say_replaced()
+    return EXIT_OK
