@@ -93,7 +93,7 @@ def batch_logged(
         )
 
         def finished(report: Any) -> None:
-            from app.core.results.cache import summary_counts
+            from app.core.batch.options import summary_counts
 
             log.record(
                 "batch_finished",

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.batch.run import BatchOptions
+from app.core.batch.options import BatchOptions, summary_counts
 from app.core.common.limits import Limits
 from app.core.context.state import AppContext
 from app.core.engine.scoring import Scorer
-from app.core.results.cache import ScoredFile, jobs_folder, remove_cache, score_file, summary_counts
+from app.core.results.cache import ScoredFile, jobs_folder, remove_cache, score_file
 from app.core.results.export import export_scored
 from app.core.results.table import ViewSpec
 from app.ui.batch.layout import hbox

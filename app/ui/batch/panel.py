@@ -22,7 +22,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.analysis.labeled import guess_label_column
-from app.core.batch.run import BatchProgress
+from app.core.batch.options import BatchProgress
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
 from app.core.context.state import AppContext

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.batch.run import BatchProgress, BatchReport
+from app.core.batch.options import BatchProgress, BatchReport
 from app.core.csvio.csv_sniff import DELIMITERS, SniffResult, encoding_label
 from app.ui.batch.jobs import BatchJob
 from app.ui.batch.layout import hbox, table_view
