@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -273,14 +272,14 @@ def _stop_on_signals() -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from app.cli.outputs import check_score_outputs
-    from app.core.batch.parallel import usable_workers
+    from app.core.batch.parallel import default_workers, usable_workers
     from app.core.batch.run import BatchOptions, run_batch
     from app.core.common.output_guard import check_score_paths
 
     fmt = _score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
     outputs = check_score_outputs(args, fmt)  # an existing file: ours, --overwrite, or refused
-    workers = min(4, os.cpu_count() or 1)
+    workers = default_workers()
     if args.workers is not None:  # the parser has refused anything below 1
         workers, note = usable_workers(args.workers)
         if note:

@@ -244,9 +244,13 @@ class _Job:
         text_of = itemgetter(self.source.text_index)
         pool = ChunkScorer(self.scorer, self.challenger, options.workers)
         try:
-            yield from pool.ahead(self._chunks(), lambda item: list(map(text_of, item[1].rows)))
-        finally:
-            pool.close()
+            yield from pool.ahead(
+                self._chunks(), lambda item: list(map(text_of, item[1].rows)), self.hooks.cancelled
+            )
+        except BaseException:  # cancelled, failed, or closed by a failure while writing
+            pool.abandon()
+            raise
+        pool.close()
 
     def _consume(self, write: Write, commit: Commit | None) -> None:
         """Read, score and write every chunk; then check that it was one input throughout."""

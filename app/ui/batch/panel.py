@@ -28,8 +28,9 @@ from app.core.common.limits import Limits, format_bytes
 from app.core.context.state import AppContext
 from app.core.csvio.csv_sniff import SniffResult, sniff
 from app.core.results.output_names import export_name_refusal
+from app.core.results.queue import BatchJob
 from app.core.results.table import ResultsTable, filter_mask, threshold_dataset
-from app.ui.batch.jobs import BatchJob, JobQueue
+from app.ui.batch.jobs import JobQueue
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.workers import WorkerPool
 

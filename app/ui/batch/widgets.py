@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.batch.options import BatchProgress, BatchReport
 from app.core.csvio.csv_sniff import DELIMITERS, SniffResult, encoding_label
-from app.ui.batch.jobs import BatchJob
+from app.core.results.queue import BatchJob
 from app.ui.batch.layout import hbox, table_view
 from app.ui.batch.results_model import RowsModel
 
