@@ -39,11 +39,13 @@ class _Launcher:
 
     def __init__(self) -> None:
         self.started: list[tuple[BatchJob, Any, str, _Handle]] = []
+        self.names: list[str] = []
         self.progress: list[Any] = []
 
-    def __call__(self, job: BatchJob, work: Any, kind: str) -> _Handle:
+    def __call__(self, job: BatchJob, work: Any, kind: str, name: str) -> _Handle:
         handle = _Handle()
         self.started.append((job, work, kind, handle))
+        self.names.append(name)
         return handle
 
     def run(self, queue: BatchQueue, index: int = -1) -> None:
@@ -210,6 +212,7 @@ def test_one_export_at_a_time_logged_with_its_threshold(
     assert app_context.state.running_jobs == 1
     launcher.run(queue)
     assert ended[-1] == ("out.csv", "done: 9 rows, labels at 0.45")
+    assert launcher.names == ["batch a.csv", "export out.csv"]
     assert (tmp_path / "out.csv").exists() and queue.export_handle is None
     export = app_context.activity.query(action="export")[0]
     assert json.loads(export.counts) == {"rows_exported": 9} and export.file_name == "out.csv"

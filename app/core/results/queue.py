@@ -54,8 +54,9 @@ class Handle(Protocol):
     def is_cancelled(self) -> bool: ...
 
 
-# launch(job, work, kind): start ``work`` ("score" or "export" of ``job``) and return its handle.
-Launch = Callable[["BatchJob", Work, str], Handle]
+# launch(job, work, kind, name): start ``work`` (the "score" or "export" of ``job``, called
+# ``name`` in messages) and return its handle.
+Launch = Callable[["BatchJob", Work, str, str], Handle]
 
 
 @dataclass
@@ -170,7 +171,7 @@ class BatchQueue:
         work = partial(score_file, job.scorer, options, job.gold_column, challenger=job.challenger)
         job.status = "running"
         self.ctx.state.job_started()
-        self.handles[job.id] = self._launch(job, work, "score")
+        self.handles[job.id] = self._launch(job, work, "score", f"batch {job.path.name}")
         shadow = f"challenger {job.challenger.version_label}" if job.challenger else None
         self.ctx.log("batch_started", file_name=job.path.name, threshold=threshold, detail=shadow)
 
@@ -245,7 +246,8 @@ class BatchQueue:
         )  # fmt: skip
         self._export, self._outcome = _Export(job, path, fmt, threshold, spec), "done"
         self.ctx.state.job_started()
-        self.export_handle = self._launch(job, partial(_keywords, run), "export")
+        work = partial(_keywords, run)
+        self.export_handle = self._launch(job, work, "export", f"export {path.name}")
         return True
 
     def export_finished(self, rows: int) -> None:

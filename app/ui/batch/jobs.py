@@ -146,31 +146,22 @@ class JobQueue(QWidget):
 
     # --- starting work on the pool, and its outcomes ---------------------------------------------
 
-    def _launch(self, job: BatchJob, work: Work, kind: str) -> Worker:
+    def _launch(self, job: BatchJob, work: Work, kind: str, name: str) -> Worker:
         """`BatchQueue`'s launch: the work on the pool, its signals to the GUI thread."""
-        if kind == "export":
-            return run_in_pool(
-                work,
-                self.pool,
-                name=f"export {job.path.name}",
-                on_progress=self._export_progress,
-                on_finished=self._export_finished,
-                on_failed=self._export_failed,
-                on_cancelled=self._export_cancelled,
-                on_done=self._export_done,
-            )
-        relay = _JobRelay(self, job)  # names the job, since several may run at once
+        # A scoring job's relay names the job, since several may run at once.
+        relay = _ExportRelay(self) if kind == "export" else _JobRelay(self, job)
         worker = run_in_pool(
             work,
             self.pool,
-            name=f"batch {job.path.name}",
+            name=name,
             on_progress=relay.progress,
             on_finished=relay.finished,
             on_failed=relay.failed,
             on_cancelled=relay.cancelled,
             on_done=relay.done,
         )
-        self._show_status(job)
+        if kind == "score":
+            self._show_status(job)  # running
         return worker
 
     def _job_progress(self, job: BatchJob, progress: object) -> None:
@@ -182,31 +173,16 @@ class JobQueue(QWidget):
         self._show_status(job)
         self.job_done.emit(job)
 
-    # The export's slots: methods of this QObject (never the core's, nor lambdas), so Qt runs
-    # them on the GUI thread, where the queue's bookkeeping lives.
-    def _export_progress(self, rows: int) -> None:
-        self.export_progress.emit(rows)
-
-    def _export_finished(self, rows: int) -> None:
-        self.core.export_finished(rows)
-
-    def _export_failed(self, message: str) -> None:
-        self.core.export_failed(message)
-
-    def _export_cancelled(self) -> None:
-        self.core.export_cancelled()
-
-    def _export_done(self) -> None:
-        self.core.export_done()
-
     def _export_announce(self, path: Path, outcome: str) -> None:
         self.export_done.emit(str(path), outcome)
 
 
+# The relays' slots are methods of QObjects living on the GUI thread (never lambdas, nor the
+# core queue's methods), so Qt queues them there, where the queue's bookkeeping lives.
+
+
 class _JobRelay(QObject):
-    """Delivers one scoring job's worker signals to the queue, on the GUI thread, with the job.
-    Its slots are methods of a QObject living on the GUI thread (never lambdas), so Qt queues
-    them there."""
+    """Delivers one scoring job's worker signals to the queue, with the job."""
 
     def __init__(self, queue: JobQueue, job: BatchJob) -> None:
         super().__init__(queue)
@@ -226,4 +202,28 @@ class _JobRelay(QObject):
 
     def done(self) -> None:
         self.queue.core.done(self.job)
+        self.deleteLater()
+
+
+class _ExportRelay(QObject):
+    """Delivers the export's worker signals to the queue."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        super().__init__(queue)
+        self.queue = queue
+
+    def progress(self, rows: int) -> None:
+        self.queue.export_progress.emit(rows)
+
+    def finished(self, rows: int) -> None:
+        self.queue.core.export_finished(rows)
+
+    def failed(self, message: str) -> None:
+        self.queue.core.export_failed(message)
+
+    def cancelled(self) -> None:
+        self.queue.core.export_cancelled()
+
+    def done(self) -> None:
+        self.queue.core.export_done()
         self.deleteLater()
