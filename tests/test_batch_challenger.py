@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from app.core.batch.checkpoint import work_paths
+from app.core.batch.options import summary_counts
 from app.core.batch.rows import CHALLENGER_COLUMNS
 from app.core.batch.run import OUTPUT_COLUMNS, BatchOptions, run_batch
 from app.core.common.errors import InputError
 from app.core.engine.scoring import Scorer, label_for
-from app.core.results.cache import score_file, summary_counts
+from app.core.results.cache import score_file
 from app.core.results.export import export_scored
 from app.core.results.table import ViewSpec, compute_view
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from app.core.analysis.labeled import guess_label_column
 from app.core.batch.run import BatchOptions
 from app.core.common.errors import InputError, JobCancelled
-from app.core.engine.scoring import Scorer
+from app.core.engine.scoring import Scorer, flagged, label_for
 from app.core.results.cache import jobs_folder, score_file
 from app.core.results.export import export_scored
 from app.core.results.table import (
@@ -25,7 +25,6 @@ from app.core.results.table import (
     ViewSpec,
     compute_view,
     filter_mask,
-    flagged_mask,
     threshold_dataset,
 )
 
@@ -98,7 +97,10 @@ def test_view_equals_reference(raw, spec, threshold):
 
 def test_flagged_mask_matches_label_rule():
     scores = np.array([0.2, 0.45, 0.4499, math.nan, 1.0])
-    assert flagged_mask(scores, 0.45).tolist() == [False, True, False, False, True]
+    assert flagged(scores, 0.45).tolist() == [False, True, False, False, True]
+    # one rule: the vectorised mask and the label of each score agree (NaN is never abusive)
+    labels = [label_for(s, 0.45) for s in scores.tolist()]
+    assert labels == ["benign", "abusive", "benign", "benign", "abusive"]
 
 
 def test_threshold_dataset_parses_labels_and_counts_unknowns():

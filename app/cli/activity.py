@@ -56,7 +56,7 @@ def batch_logged(
     )
 
     def finished(report: BatchReport) -> None:
-        from app.core.results.cache import summary_counts
+        from app.core.batch.options import summary_counts
 
         ctx.log(
             "batch_finished",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -105,10 +104,10 @@ def _stop_on_signals() -> None:
 
 
 def _workers(args: argparse.Namespace) -> int:
-    from app.core.batch.parallel import usable_workers
+    from app.core.batch.parallel import default_workers, usable_workers
 
     if args.workers is None:
-        return min(4, os.cpu_count() or 1)
+        return default_workers()
     workers, note = usable_workers(args.workers)  # the parser has refused anything below 1
     if note:
         say(f"{APP_NAME}: note: {note}")

@@ -320,33 +320,24 @@ class CheckpointedCsv:
     ) -> None:
         """Make the rows written so far durable, then record them in the checkpoint."""
         with naming(self.output):
-            self._commit(chunk_rows, chunks_done, ledger, rejected)
-
-    def _commit(
-        self,
-        chunk_rows: int,
-        chunks_done: int,
-        ledger: dict[str, Any],
-        rejected: list[dict[str, Any]],
-    ) -> None:
-        for entry in rejected[self.listed :]:
-            self.rejected.write(json.dumps(entry, ensure_ascii=True) + "\n")
-        self.listed = len(rejected)
-        self.work.sync()
-        self.rejected.sync()
-        body: dict[str, Any] = {
-            "format": checkpoint_schema.FORMAT,
-            "job": self.job,
-            "chunk_rows": chunk_rows,
-            "chunks_done": chunks_done,
-            "partial_bytes": self.work.size,
-            "partial_sha256": self.work.digest.hexdigest(),
-            "rejected_bytes": self.rejected.size,
-            "rejected_sha256": self.rejected.digest.hexdigest(),
-            "ledger": ledger,
-        }
-        body["mac"] = checkpoint_schema.sign(body, self.key)
-        atomic_write_json(self.path, body)
+            for entry in rejected[self.listed :]:
+                self.rejected.write(json.dumps(entry, ensure_ascii=True) + "\n")
+            self.listed = len(rejected)
+            self.work.sync()
+            self.rejected.sync()
+            body: dict[str, Any] = {
+                "format": checkpoint_schema.FORMAT,
+                "job": self.job,
+                "chunk_rows": chunk_rows,
+                "chunks_done": chunks_done,
+                "partial_bytes": self.work.size,
+                "partial_sha256": self.work.digest.hexdigest(),
+                "rejected_bytes": self.rejected.size,
+                "rejected_sha256": self.rejected.digest.hexdigest(),
+                "ledger": ledger,
+            }
+            body["mac"] = checkpoint_schema.sign(body, self.key)
+            atomic_write_json(self.path, body)
 
     def finish(self) -> None:
         """Rename the complete work file over the output, then drop the checkpoint and list."""

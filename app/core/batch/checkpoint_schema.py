@@ -26,11 +26,10 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from app.core.batch.run import BatchOptions, BatchReport
-    from app.core.engine.scoring import Scorer
+from app.core.batch.options import BatchOptions, BatchReport
+from app.core.engine.scoring import Scorer
 
 FORMAT = 2
 _KEY_LABEL = b"\xffabuse-desk batch checkpoint v2"

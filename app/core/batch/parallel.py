@@ -24,7 +24,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from app.core.bundles.bundle import load_verified
-from app.core.common.errors import AbuseDeskError, ModelError
+from app.core.common.errors import AbuseDeskError, JobCancelled, ModelError
 from app.core.common.portable_fs import pid_alive
 from app.core.engine.scoring import Scorer
 
@@ -40,6 +40,14 @@ Scored = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]  # scores,
 
 _models: tuple[Scorer, Scorer | None] | None = None  # the worker process's models
 PARENT_POLL_SECONDS = 0.5
+CANCEL_POLL_SECONDS = 0.05  # how often a job waiting on a worker looks at its cancel flag
+MAX_DEFAULT_WORKERS = 4  # the default cap; `score --workers N` asks for more
+
+
+def default_workers() -> int:
+    """Worker processes a job uses unless told otherwise (the CLI without ``--workers``, every
+    desktop job): one per core, at most `MAX_DEFAULT_WORKERS`."""
+    return min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
 
 
 def usable_workers(requested: int) -> tuple[int, str | None]:
@@ -112,27 +120,52 @@ class ChunkScorer:
         return self._pool.submit(_score, texts)
 
     def close(self) -> None:
+        """Let the workers finish what they hold and end (the job is complete)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def ahead(self, items: Iterator[Any], texts_of: Any) -> Iterator[tuple[Any, Scored | None]]:
+    def abandon(self) -> None:
+        """End the workers now, whatever they are doing (the job was cancelled or failed): a
+        worker writes nothing, so nothing is lost, and a cancel does not wait for a worker still
+        loading the model. Returns once every worker process has ended."""
+        terminate = getattr(self._pool, "terminate_workers", None)  # Python 3.14+
+        if terminate is not None:
+            terminate()
+        else:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def ahead(
+        self,
+        items: Iterator[Any],
+        texts_of: Any,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[tuple[Any, Scored | None]]:
         """Yield ``(item, scores)`` in order, with up to ``depth`` items being scored ahead.
-        Items whose ``texts_of(item)`` is empty get None without a round trip."""
+        Items whose ``texts_of(item)`` is empty get None without a round trip. While waiting for
+        a result, ``cancelled`` is polled: True raises JobCancelled."""
         pending: deque[tuple[Any, Future[Scored] | None]] = deque()
         for item in items:
             texts = texts_of(item)
             pending.append((item, self.submit(texts) if texts else None))
             if len(pending) > self.depth:
                 done, future = pending.popleft()
-                yield done, _result(future)
+                yield done, _result(future, cancelled)
         while pending:
             done, future = pending.popleft()
-            yield done, _result(future)
+            yield done, _result(future, cancelled)
 
 
-def _result(future: Future[Scored] | None) -> Scored | None:
+def _result(future: Future[Scored] | None, cancelled: Callable[[], bool] | None) -> Scored | None:
     if future is None:
         return None
     try:
+        while cancelled is not None:
+            try:
+                return future.result(timeout=CANCEL_POLL_SECONDS)
+            except TimeoutError:
+                if cancelled():
+                    raise JobCancelled("cancelled") from None
         return future.result()
     except BrokenProcessPool as exc:  # a worker died (killed, out of memory, failed to start)
         raise AbuseDeskError(f"a scoring worker process stopped unexpectedly ({exc})") from None

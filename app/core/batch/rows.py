@@ -5,7 +5,7 @@ challenger (a second model that shadow-scores and never decides), `CHALLENGER_CO
 a challenger the rows are exactly what they were before challengers existed, so outputs, caches
 and checkpoints of such jobs do not change.
 
-The challenger's label uses the job's threshold (the same rule, `scoring.label_for`), so a
+The challenger's label uses the job's threshold (the same rule, `scoring.flagged`), so a
 difference between the two label columns is a difference between the models, nothing else.
 """
 
@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.core.engine.scoring import Scorer, label_for, labels_for
+from app.core.engine.scoring import Scorer, flagged, label_for, labels_for
 
 OUTPUT_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
 CHALLENGER_COLUMNS = ("challenger_score", "challenger_label", "challenger_version")
@@ -85,7 +85,7 @@ def score_rows(
     counts.rows_blank += blanks
     counts.rows_scored += len(rows) - blanks
     counts.rows_truncated += int(np.count_nonzero(truncated & ~empty))
-    counts.rows_flagged += int(np.count_nonzero(scores[~empty] >= threshold))
+    counts.rows_flagged += int(np.count_nonzero(flagged(scores[~empty], threshold)))
     if challenger is not None:
         if other is None:
             if texts is None:
@@ -138,5 +138,5 @@ def _add_challenger(
         else:
             row.extend((score, label_for(score, threshold), version))
     scored = ~empty
-    differ = (scores[scored] >= threshold) != (other[scored] >= threshold)
+    differ = flagged(scores[scored], threshold) != flagged(other[scored], threshold)
     counts.rows_disagreeing += int(np.count_nonzero(differ))

@@ -13,182 +13,63 @@ noted "blank text").
 
 CSV jobs are checkpointed after every chunk and can be resumed (``resume=True``) with a
 byte-identical result; a cancelled job deletes its work, any other interruption keeps it. XLSX
-jobs are not checkpointed and restart. See `app.core.batch.checkpoint` for the design.
+jobs are not checkpointed and restart. See `app.core.batch.checkpoint` for the design. A job that
+will never be resumed (the desktop app's, scored into a throwaway cache) says
+``checkpoint=False``: its CSV is written like an XLSX, to a temporary file renamed into place,
+with no work files and no workstation key.
+
+The job reads its input's format once (`csv_input.sniff`, unless the caller already did and
+passes it as ``sniffed``) and resolves its text column once (`resolve_input`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
-from app import __version__
 from app.core.batch import checkpoint as batch_checkpoint
 from app.core.batch import checkpoint_schema
+from app.core.batch.options import (
+    DEFAULT_CHUNK_ROWS,
+    BatchOptions,
+    BatchProgress,
+    BatchReport,
+)
 from app.core.batch.rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
-from app.core.common.atomic import atomic_path
+from app.core.batch.source import BatchInput, file_sha256, resolve_input
+from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
-from app.core.common.input_guard import input_identity, open_input
-from app.core.common.messages import fmt_threshold
+from app.core.common.input_guard import input_identity
 from app.core.common.output_guard import check_output, output_lock
-from app.core.csvio.csv_input import RejectedRow, choose_text_column, iter_chunks, sniff
+from app.core.csvio.csv_input import Chunk, RejectedRow, iter_chunks
 from app.core.engine.scoring import Scorer
-from app.core.export.csv_writer import XlsxExportWriter, write_provenance_sidecar
+from app.core.export.csv_writer import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
 from app.core.export.xlsx_writer import check_xlsx_width
 
-__all__ = ["OUTPUT_COLUMNS", "BatchOptions", "BatchProgress", "BatchReport", "run_batch"]
-DEFAULT_CHUNK_ROWS = 5_000
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "OUTPUT_COLUMNS",
+    "BatchInput",
+    "BatchOptions",
+    "BatchProgress",
+    "BatchReport",
+    "resolve_input",
+    "run_batch",
+]
 PARALLEL_MIN_BYTES = 8 << 20  # below ~8 MB starting the workers costs more than they save
 # What a checkpoint restores into the report on resume (everything but the run's own timing).
 _LEDGER = (
     "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
     "rows_disagreeing started_utc".split()
 )
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    input_path: Path
-    output_path: Path
-    threshold: float
-    text_column: str | None = None  # None: the automatic rule of csv_sniff.choose_text_column
-    output_format: str = "csv"  # "csv" or "xlsx"
-    encoding: str | None = None  # None: detected
-    delimiter: str | None = None  # None: detected
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-    # Worker processes that score ahead of the reader/writer (app.core.batch.parallel); 1 scores in
-    # this process. Files under PARALLEL_MIN_BYTES are always scored here (start-up would cost
-    # more than it saves).
-    workers: int = 1
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    bytes_read: int
-    bytes_total: int
-    rows_read: int
-    rows_scored: int
-    elapsed: float
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.bytes_read / self.bytes_total) if self.bytes_total else 1.0
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows_read / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def seconds_left(self) -> float | None:
-        done = self.fraction
-        return self.elapsed * (1 - done) / done if done > 0 else None
-
-
-@dataclass
-class BatchReport:
-    input: str
-    output: str
-    output_format: str
-    rows_read: int = 0
-    rows_scored: int = 0
-    rows_rejected: int = 0
-    rows_blank: int = 0
-    rows_written: int = 0
-    rows_flagged: int = 0
-    rows_truncated: int = 0
-    rows_disagreeing: int = 0  # scored rows the challenger labels differently (0 without one)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    encoding: str = ""
-    delimiter: str = ""
-    text_column: str = ""
-    model_version: str = ""
-    challenger_version: str = ""  # "" when the job had no challenger
-    challenger_manifest_sha256: str = ""
-    threshold: float = 0.0
-    input_sha256: str = ""
-    started_utc: str = ""
-    seconds: float = 0.0
-    app_version: str = __version__
-
-    @property
-    def balanced(self) -> bool:
-        return self.rows_read == self.rows_scored + self.rows_rejected + self.rows_blank
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def provenance(self) -> dict[str, Any]:
-        keys = (
-            "model_version",
-            "threshold",
-            "input",
-            "input_sha256",
-            "text_column",
-            "encoding",
-            "delimiter",
-            "started_utc",
-            "app_version",
-            "rows_read",
-            "rows_scored",
-            "rows_rejected",
-            "rows_blank",
-        )
-        provenance = {key: getattr(self, key) for key in keys}
-        if self.challenger_version:  # absent without a challenger: such outputs are unchanged
-            provenance.update(
-                challenger_version=self.challenger_version,
-                challenger_manifest_sha256=self.challenger_manifest_sha256,
-                rows_disagreeing=self.rows_disagreeing,
-            )
-        return provenance
-
-    def disagreement(self) -> str:
-        """One line on the challenger ("" without one), for summaries and the log."""
-        if not self.challenger_version:
-            return ""
-        return (
-            f"challenger {self.challenger_version} disagrees on {self.rows_disagreeing:,} of "
-            f"{self.rows_scored:,} scored rows"
-        )
-
-    def summary(self) -> str:
-        rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
-        text = (
-            f"{self.rows_read:,} rows read: {self.rows_scored:,} scored "
-            f"({self.rows_flagged:,} flagged at {fmt_threshold(self.threshold)}), {self.rows_rejected:,} "
-            f"rejected, {self.rows_blank:,} blank; wrote {self.output} in {self.seconds:.1f} s "
-            f"({rate:,.0f} rows/s)"
-        )
-        if self.challenger_version:
-            text += f"\n{self.disagreement()}"
-        if self.rejected:
-            first = self.rejected[0]
-            text += f"\nfirst rejected row: line {first['line']}: {first['reason']}"
-            # An unterminated quote swallows the lines after it into one rejected row: the
-            # row count alone would hide them, so say how many lines went that way.
-            spans = [r for r in self.rejected if "consumed)" in str(r.get("reason", ""))]
-            if spans:
-                text += (
-                    f"\nwarning: {len(spans):,} rejected row(s) took several lines each (an "
-                    f"unterminated quote runs on to the next quote), first at line "
-                    f"{spans[0]['line']}: those lines were not scored; fix the quote and score again"
-                )
-        return text
-
-
-def file_sha256(path: Path, cancelled: Callable[[], bool] | None = None) -> str:
-    digest = hashlib.sha256()
-    with open_input(path) as fh:
-        while block := fh.read(1 << 22):
-            if cancelled and cancelled():
-                raise JobCancelled("cancelled")
-            digest.update(block)
-    return digest.hexdigest()
+Write = Callable[[list[list[object]]], None]
+Commit = Callable[[int], None]
 
 
 def run_batch(
@@ -202,6 +83,8 @@ def run_batch(
     challenger: Scorer | None = None,
     notice: Callable[[str], None] | None = None,
     before_commit: Callable[[BatchReport], None] | None = None,
+    sniffed: BatchInput | None = None,
+    checkpoint: bool = True,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
 
@@ -223,20 +106,27 @@ def run_batch(
     version follow the active model's columns (`batch_rows.CHALLENGER_COLUMNS`), and the report
     counts the rows the two labels differ on. It decides nothing: every other column, count and
     the flagged total are the active model's.
+
+    ``sniffed``: the input as the caller already resolved it (`resolve_input`), so the file is
+    sniffed once per job. ``checkpoint=False``: no checkpoint, work files or workstation key
+    (a job nobody will resume); it cannot be combined with ``resume``.
     """
     if options.output_format not in ("csv", "xlsx"):
         raise InputError(f"unknown output format {options.output_format!r} (use csv or xlsx)")
+    if resume and not checkpoint:
+        raise ValueError("resume needs a checkpointed job")
     csv_job = options.output_format == "csv"
     check_output(
         options.output_path,
         {"the input": options.input_path},
-        checkpointed=csv_job,
+        checkpointed=csv_job and checkpoint,
         sidecar=csv_job,
     )
     before = input_identity(options.input_path)
     with output_lock(options.output_path):  # held until the output and provenance are in place
         hooks = _Hooks(progress, cancelled, on_rows, notice, before_commit)
-        return _run_batch(scorer, options, hooks, resume, challenger, before)
+        job = _Job(scorer, challenger, options, hooks, before, sniffed or resolve_input(options))
+        return job.run(resume, checkpoint)
 
 
 @dataclass(frozen=True)
@@ -254,182 +144,228 @@ class _InputChanged(InputError):
     """The input changed under the job: its work files can never be resumed, so they go."""
 
 
-def _run_batch(
-    scorer: Scorer,
-    options: BatchOptions,
-    hooks: _Hooks,
-    resume: bool,
-    challenger: Scorer | None,
-    before: tuple[int, ...],
-) -> BatchReport:
-    progress, cancelled, on_rows, notice = (
-        hooks.progress,
-        hooks.cancelled,
-        hooks.on_rows,
-        hooks.notice,
-    )
-    started = time.perf_counter()
-    sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
-    if not sniffed.has_records:
-        raise InputError(f"{options.input_path} has a header line but no rows to score.")
-    text_column = choose_text_column(
-        sniffed.header, sniffed.preview, options.text_column, source=options.input_path
-    )
-    if options.output_format == "xlsx":  # refused before the input is hashed or scored
-        width = len(unique_output_columns(sniffed.header, challenger is not None))
-        check_xlsx_width(width, options.input_path)
-    report = BatchReport(
-        input=str(options.input_path),
-        output=str(options.output_path),
-        output_format=options.output_format,
-        encoding=sniffed.format.encoding,
-        delimiter=sniffed.format.delimiter,
-        text_column=text_column,
-        model_version=scorer.version_label,
-        challenger_version=challenger.version_label if challenger is not None else "",
-        challenger_manifest_sha256=(
-            challenger.bundle.manifest_sha256 if challenger is not None else ""
-        ),
-        threshold=options.threshold,
-        started_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
-    )
-    report.input_sha256 = file_sha256(options.input_path, cancelled)
-    text_index = sniffed.header.index(text_column)
-    header = unique_output_columns(sniffed.header, challenger is not None)
-    chunk_rows, skip, earlier = options.chunk_rows, 0, 0.0
-    job: dict[str, Any] = {}
-    saved: batch_checkpoint.Checkpoint | None = None
-    if options.output_format == "csv":
-        job = checkpoint_schema.job_identity(scorer, options, report, header, challenger)
-        if resume:
-            saved, note = batch_checkpoint.load(options.output_path, job)
-            if notice:
-                notice(note)
-    elif resume and notice:
-        notice(f"{options.output_path.name}: XLSX jobs are not checkpointed; starting over")
-    if saved is not None:
-        for key in _LEDGER:
-            setattr(report, key, saved.ledger[key])
-        report.rejected = list(saved.rejected)
-        chunk_rows, skip, earlier = saved.chunk_rows, saved.chunks_done, saved.ledger["seconds"]
-    digest = hashlib.sha256()  # the bytes actually scored, for the provenance
-    chunks = iter_chunks(
-        options.input_path,
-        sniffed.format,
-        header_expected=sniffed.header,
-        chunk_rows=chunk_rows,
-        cancelled=cancelled,
-        digest=digest,
-    )
+class _Unbalanced(InputError):
+    """The counts do not add up: the output is not put in place, and the work is dropped."""
 
-    def elapsed() -> float:
-        return earlier + time.perf_counter() - started
 
-    pool = None
-    if options.workers > 1 and sniffed.size_bytes >= PARALLEL_MIN_BYTES:
-        from app.core.batch.parallel import ChunkScorer
+class _Job:
+    """One run of `run_batch`, in named steps: start (report, hash, checkpoint), read and score
+    the chunks, write them to one of the three outputs, check the ledger."""
 
-        pool = ChunkScorer(scorer, challenger, options.workers)
+    def __init__(
+        self,
+        scorer: Scorer,
+        challenger: Scorer | None,
+        options: BatchOptions,
+        hooks: _Hooks,
+        before: tuple[int, ...],
+        source: BatchInput,
+    ) -> None:
+        self.scorer, self.challenger, self.options, self.hooks = scorer, challenger, options, hooks
+        self.before, self.source = before, source  # the input's identity when the job began
+        self.header = unique_output_columns(source.sniffed.header, challenger is not None)
+        self.started = time.perf_counter()
+        self.earlier = 0.0  # seconds spent by the runs this one resumes
+        self.chunk_rows, self.skip = options.chunk_rows, 0
+        self.saved: batch_checkpoint.Checkpoint | None = None
+        self.digest = hashlib.sha256()  # the bytes actually scored, for the provenance
 
-    def numbered() -> Any:
+    def elapsed(self) -> float:
+        return self.earlier + time.perf_counter() - self.started
+
+    def run(self, resume: bool, checkpoint: bool) -> BatchReport:
+        options = self.options
+        if self.source.sniffed.size_bytes != self.before[0]:  # sniffed before the job began
+            raise InputError(f"{options.input_path} changed since it was read; reopen it.")
+        if options.output_format == "xlsx":  # refused before the input is hashed or scored
+            check_xlsx_width(len(self.header), options.input_path)
+        self.report = self._new_report()
+        self.report.input_sha256 = file_sha256(options.input_path, self.hooks.cancelled)
+        try:
+            if options.output_format == "xlsx":
+                if resume and self.hooks.notice:
+                    self.hooks.notice(
+                        f"{options.output_path.name}: XLSX jobs are not checkpointed; starting over"
+                    )
+                self._write_xlsx()
+            elif checkpoint:
+                self._write_checkpointed(resume)
+            else:
+                self._write_csv()
+        finally:
+            if self.saved is not None:
+                self.saved.close()
+        self.report.seconds = self.elapsed()
+        return self.report
+
+    def _new_report(self) -> BatchReport:
+        options, challenger, fmt = self.options, self.challenger, self.source.sniffed.format
+        return BatchReport(
+            input=str(options.input_path),
+            output=str(options.output_path),
+            output_format=options.output_format,
+            encoding=fmt.encoding,
+            delimiter=fmt.delimiter,
+            text_column=self.source.text_column,
+            model_version=self.scorer.version_label,
+            challenger_version=challenger.version_label if challenger is not None else "",
+            challenger_manifest_sha256=(
+                challenger.bundle.manifest_sha256 if challenger is not None else ""
+            ),
+            threshold=options.threshold,
+            started_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        )
+
+    # --- reading and scoring -----------------------------------------------------------------
+
+    def _chunks(self) -> Iterator[tuple[int, Chunk]]:
+        """The input's chunks, numbered from 1, after those a resumed job has done already."""
+        chunks = iter_chunks(
+            self.options.input_path,
+            self.source.sniffed.format,
+            header_expected=self.source.sniffed.header,
+            chunk_rows=self.chunk_rows,
+            cancelled=self.hooks.cancelled,
+            digest=self.digest,
+        )
         for done, chunk in enumerate(chunks, 1):
-            if done > skip:  # earlier chunks are already in the resumed work file and ledger
+            if done > self.skip:  # earlier chunks are already in the resumed work file and ledger
                 yield done, chunk
 
-    text_of = itemgetter(text_index)
-
-    def scored_chunks() -> Any:
-        if pool is None:
-            for item in numbered():
+    def _scored_chunks(self) -> Generator[tuple[tuple[int, Chunk], Any], None, None]:
+        """Each chunk with its scores when worker processes computed them (else None)."""
+        options = self.options
+        if options.workers <= 1 or self.source.sniffed.size_bytes < PARALLEL_MIN_BYTES:
+            for item in self._chunks():
                 yield item, None
             return
-        yield from pool.ahead(numbered(), lambda item: list(map(text_of, item[1].rows)))
+        from app.core.batch.parallel import ChunkScorer  # only jobs that use workers pay for it
 
-    def consume(
-        write: Callable[[list[list[object]]], None], commit: Callable[[int], None] | None
-    ) -> None:
-        for (done, chunk), precomputed in scored_chunks():
-            report.rows_read += len(chunk.rows) + len(chunk.rejected) + chunk.blank_lines
-            report.rows_blank += chunk.blank_lines
-            report.rows_rejected += len(chunk.rejected)
-            report.rejected.extend(_rejected_entry(r) for r in chunk.rejected)
-            scored: list[list[object]] = []
-            if chunk.rows:
-                scored = score_rows(
-                    scorer,
-                    challenger,
-                    chunk.rows,
-                    text_index,
-                    options.threshold,
-                    report,
-                    precomputed,
-                )
-                write(scored)
-                report.rows_written += len(chunk.rows)
-            if commit:
-                commit(done)
-            if scored and on_rows:
-                on_rows(scored, chunk.lines)
-            if cancelled and cancelled():
-                raise JobCancelled("cancelled")
-            if progress:
-                progress(
-                    BatchProgress(
-                        chunk.bytes_read,
-                        sniffed.size_bytes,
-                        report.rows_read,
-                        report.rows_scored,
-                        elapsed(),
-                    )
-                )
-        # Every byte is read: before the output is finished, make sure it was one input.
+        text_of = itemgetter(self.source.text_index)
+        pool = ChunkScorer(self.scorer, self.challenger, options.workers)
+        try:
+            yield from pool.ahead(
+                self._chunks(), lambda item: list(map(text_of, item[1].rows)), self.hooks.cancelled
+            )
+        except BaseException:  # cancelled, failed, or closed by a failure while writing
+            pool.abandon()
+            raise
+        pool.close()
+
+    def _consume(self, write: Write, commit: Commit | None) -> None:
+        """Read, score and write every chunk; then check that it was one input throughout."""
+        # closing(): the worker processes, if any, stop as soon as this loop ends or raises.
+        with closing(self._scored_chunks()) as chunks:
+            for (done, chunk), precomputed in chunks:
+                scored = self._add_chunk(chunk, precomputed)
+                if scored:
+                    write(scored)
+                    self.report.rows_written += len(scored)
+                if commit:
+                    commit(done)
+                if scored and self.hooks.on_rows:
+                    self.hooks.on_rows(scored, chunk.lines)
+                if self.hooks.cancelled and self.hooks.cancelled():
+                    raise JobCancelled("cancelled")
+                if self.hooks.progress:
+                    self.hooks.progress(self._progress(chunk))
+        options = self.options
         if (
-            digest.hexdigest() != report.input_sha256
-            or input_identity(options.input_path) != before
+            self.digest.hexdigest() != self.report.input_sha256
+            or input_identity(options.input_path) != self.before
         ):
             raise _InputChanged(
                 f"{options.input_path} changed while it was being scored; no output was written, "
                 "score it again."
             )
 
-    try:
-        _write(options, header, job, saved, skip, chunk_rows, report, elapsed, consume, hooks)
-    finally:
-        if pool is not None:
-            pool.close()
-        if saved is not None:
-            saved.close()
-    report.seconds = elapsed()
-    return report
+    def _add_chunk(self, chunk: Chunk, precomputed: Any) -> list[list[object]]:
+        """One chunk into the ledger; its output rows (none if every record was rejected)."""
+        report = self.report
+        report.rows_read += len(chunk.rows) + len(chunk.rejected) + chunk.blank_lines
+        report.rows_blank += chunk.blank_lines
+        report.rows_rejected += len(chunk.rejected)
+        report.rejected.extend(_rejected_entry(r) for r in chunk.rejected)
+        if not chunk.rows:
+            return []
+        return score_rows(
+            self.scorer,
+            self.challenger,
+            chunk.rows,
+            self.source.text_index,
+            self.options.threshold,
+            report,
+            precomputed,
+        )
 
+    def _progress(self, chunk: Chunk) -> BatchProgress:
+        report = self.report
+        size = self.source.sniffed.size_bytes
+        return BatchProgress(
+            chunk.bytes_read, size, report.rows_read, report.rows_scored, self.elapsed()
+        )
 
-def _write(
-    options: BatchOptions,
-    header: list[str],
-    job: dict[str, Any],
-    saved: batch_checkpoint.Checkpoint | None,
-    skip: int,
-    chunk_rows: int,
-    report: BatchReport,
-    elapsed: Callable[[], float],
-    consume: Callable[..., None],
-    hooks: _Hooks,
-) -> None:
-    """Run ``consume`` into the output: a checkpointed CSV or an atomically written XLSX."""
-    if options.output_format == "csv":
-        work = batch_checkpoint.CheckpointedCsv(options.output_path, header, job, saved)
+    # --- the three outputs -------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """Every row is written: check the counts, let the caller log the job."""
+        _check_ledger(self.options, self.report)
+        self.report.seconds = self.elapsed()
+        if self.hooks.before_commit:
+            self.hooks.before_commit(self.report)
+
+    def _write_xlsx(self) -> None:
+        with (
+            atomic_path(self.options.output_path) as tmp,
+            XlsxExportWriter(tmp, self.header) as xlsx,
+        ):
+            self._consume(xlsx.write_rows, None)
+            self._finish()
+            xlsx.close(self.report.provenance())
+
+    def _write_csv(self) -> None:
+        """A CSV nobody will resume: written like the XLSX, renamed into place when complete."""
+        output = self.options.output_path
+        with atomic_open(output) as fh:
+            writer = CsvExportWriter(cast(TextIO, fh), self.header)
+            self._consume(writer.write_rows, None)
+            self._finish()
+            write_provenance_sidecar(output, self.report.provenance())
+
+    def _resume_from(self, job: dict[str, Any]) -> None:
+        saved, note = batch_checkpoint.load(self.options.output_path, job)
+        if self.hooks.notice:
+            self.hooks.notice(note)
+        if saved is None:
+            return
+        self.saved = saved
+        for key in _LEDGER:
+            setattr(self.report, key, saved.ledger[key])
+        self.report.rejected = list(saved.rejected)
+        self.chunk_rows, self.skip, self.earlier = (
+            saved.chunk_rows,
+            saved.chunks_done,
+            saved.ledger["seconds"],
+        )
+
+    def _write_checkpointed(self, resume: bool) -> None:
+        """The CLI's CSV: a work file and a checkpoint after every chunk (`batch.checkpoint`)."""
+        options, report = self.options, self.report
+        job = checkpoint_schema.job_identity(
+            self.scorer, options, report, self.header, self.challenger
+        )
+        if resume:
+            self._resume_from(job)
+        work = batch_checkpoint.CheckpointedCsv(options.output_path, self.header, job, self.saved)
 
         def commit(done: int) -> None:
-            ledger = {key: getattr(report, key) for key in _LEDGER} | {"seconds": elapsed()}
-            work.commit(chunk_rows, done, ledger, report.rejected)
+            ledger = {key: getattr(report, key) for key in _LEDGER} | {"seconds": self.elapsed()}
+            work.commit(self.chunk_rows, done, ledger, report.rejected)
 
         try:
-            commit(skip)
-            consume(work.writer.write_rows, commit)
-            _check_ledger(options, report)
-            report.seconds = elapsed()
-            if hooks.before_commit:
-                hooks.before_commit(report)
+            commit(self.skip)
+            self._consume(work.writer.write_rows, commit)
+            self._finish()
             # Provenance first: once the output appears, what describes it is already there.
             write_provenance_sidecar(options.output_path, report.provenance())
             work.finish()
@@ -439,18 +375,6 @@ def _write(
             gone = JobCancelled | _Unbalanced | _InputChanged
             work.abandon(keep=not isinstance(exc, gone))
             raise
-    else:
-        with atomic_path(options.output_path) as tmp, XlsxExportWriter(tmp, header) as xlsx:
-            consume(xlsx.write_rows, None)
-            _check_ledger(options, report)
-            report.seconds = elapsed()
-            if hooks.before_commit:
-                hooks.before_commit(report)
-            xlsx.close(report.provenance())
-
-
-class _Unbalanced(InputError):
-    """The counts do not add up: the output is not put in place, and the work is dropped."""
 
 
 def _check_ledger(options: BatchOptions, report: BatchReport) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -25,14 +26,26 @@ ABUSIVE = "abusive"
 BENIGN = "benign"
 
 
+@overload
+def flagged(scores: float, threshold: float) -> bool: ...
+@overload
+def flagged(scores: np.ndarray, threshold: float) -> np.ndarray: ...
+def flagged(scores: float | np.ndarray, threshold: float) -> bool | np.ndarray:
+    """The decision rule, written once: abusive iff score >= threshold, compared exactly.
+
+    A float gives a bool, an array a boolean mask; NaN (a blank text, which has no score) is
+    never flagged. Every label, count and filter of the app goes through here."""
+    return scores >= threshold
+
+
 def label_for(score: float, threshold: float) -> str:
-    """The decision rule used everywhere: abusive iff score >= threshold."""
-    return ABUSIVE if score >= threshold else BENIGN
+    """The label of one score by the decision rule (`flagged`)."""
+    return ABUSIVE if flagged(score, threshold) else BENIGN
 
 
 def labels_for(scores: np.ndarray, threshold: float) -> list[str]:
     """`label_for` of each score, for a whole array at once."""
-    return np.where(np.asarray(scores) >= threshold, ABUSIVE, BENIGN).tolist()
+    return np.where(flagged(np.asarray(scores), threshold), ABUSIVE, BENIGN).tolist()
 
 
 @dataclass(frozen=True)

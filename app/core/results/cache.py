@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from app.core.batch.options import BatchOptions, BatchProgress, BatchReport
 from app.core.batch.rows import OUTPUT_COLUMNS
-from app.core.batch.run import BatchOptions, BatchProgress, BatchReport, run_batch
+from app.core.batch.run import run_batch
+from app.core.batch.source import resolve_input
 from app.core.common.errors import InputError
 from app.core.common.paths import jobs_root
-from app.core.csvio.csv_input import choose_text_column, sniff
+from app.core.csvio.csv_sniff import choose_text_column
 from app.core.engine.scoring import Scorer
 from app.core.results.table import STRINGS, ResultsTable
 
@@ -73,20 +75,30 @@ def score_file(
     challenger: Scorer | None = None,
 ) -> ScoredFile:
     """`run_batch` into the cache file named by ``options.output_path``, keeping the results
-    (with ``challenger``'s scores beside the active model's, if given)."""
-    sniffed = sniff(options.input_path, encoding=options.encoding, delimiter=options.delimiter)
-    text_column = choose_text_column(sniffed.header, sniffed.preview, options.text_column)
+    (with ``challenger``'s scores beside the active model's, if given).
+
+    The input is read once for the whole job (`batch.source.resolve_input`) and the cache is
+    written without checkpoints: it lives for the session only, and nothing ever resumes it.
+    ``options.workers`` above 1 scores a large file in worker processes, as the CLI does.
+    """
+    source = resolve_input(options)
+    header, text_column = source.sniffed.header, source.text_column
     gold_index = None
     if gold_column is not None:
-        gold_column = choose_text_column(sniffed.header, [], gold_column)
+        gold_column = choose_text_column(header, [], gold_column)
         if gold_column == text_column:
             raise InputError(f"The text and the label column are both {text_column!r}.")
-        gold_index = sniffed.header.index(gold_column)
-    collector = _Collector(
-        len(sniffed.header), sniffed.header.index(text_column), gold_index, challenger is not None
-    )
+        gold_index = header.index(gold_column)
+    collector = _Collector(len(header), source.text_index, gold_index, challenger is not None)
     report = run_batch(
-        scorer, options, progress, cancelled, on_rows=collector.add, challenger=challenger
+        scorer,
+        options,
+        progress,
+        cancelled,
+        on_rows=collector.add,
+        challenger=challenger,
+        sniffed=source,
+        checkpoint=False,
     )
     table = ResultsTable.from_arrays(
         collector.column(0, np.int64),
@@ -126,10 +138,3 @@ def remove_cache(path: Path) -> None:
     """Delete a scored cache file and its provenance sidecar, if present."""
     for target in (path, Path(f"{path}.provenance.json")):
         target.unlink(missing_ok=True)
-
-
-def summary_counts(report: BatchReport) -> Mapping[str, int]:
-    """The ledger as logged with batch_finished (with the disagreements, given a challenger)."""
-    keys = ["rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged"]
-    keys += ["rows_disagreeing"] if report.challenger_version else []
-    return {key: int(getattr(report, key)) for key in keys}

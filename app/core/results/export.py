@@ -16,8 +16,8 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
+from app.core.batch.options import BatchReport
 from app.core.batch.rows import OUTPUT_COLUMNS, added_columns
-from app.core.batch.run import BatchReport
 from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
 from app.core.common.output_guard import check_output

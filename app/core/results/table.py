@@ -4,7 +4,7 @@ The desktop results table must stay smooth at a million rows, so nothing here lo
 Python: a view is a numpy index array computed in one pass (boolean masks, ``np.strings.find`` on
 a lower-cased ``StringDType`` copy, stable ``argsort``), and the Qt proxy only looks rows up in
 it. Texts are stored as ``StringDType`` (one arena, not a million ``str`` objects). Labels are
-never stored: a row is abusive iff ``score >= threshold`` (the rule of `scoring.label_for`), so
+never stored: a row is abusive iff ``score >= threshold`` (the rule of `scoring.flagged`), so
 re-labelling at another threshold is free and always consistent.
 
 Filling a table from a scoring job, and the job's cache file, are `results_cache`; streaming that
@@ -21,6 +21,7 @@ import numpy as np
 
 from app.core.analysis.labeled import label_parser
 from app.core.common.errors import InputError
+from app.core.engine.scoring import flagged
 
 STRINGS = np.dtypes.StringDType()
 SORT_KEYS = ("line", "score", "text", "gold", "challenger_score")
@@ -80,12 +81,6 @@ class ResultsTable:
         return cast(np.ndarray, np.strings.find(self._lower, needle.lower()) >= 0)
 
 
-def flagged_mask(scores: np.ndarray, threshold: float) -> np.ndarray:
-    """Abusive rows at `threshold` (blank texts, NaN, never are): `label_for`, vectorised."""
-    with np.errstate(invalid="ignore"):
-        return scores >= threshold
-
-
 @dataclass(frozen=True)
 class ViewSpec:
     """What the results table shows. A score bound of None excludes nothing, not even blank
@@ -113,7 +108,7 @@ def filter_mask(table: ResultsTable, spec: ViewSpec, threshold: float) -> np.nda
     mask = np.ones(len(table), dtype=bool)
     scores = table.scores
     if spec.flagged_only:
-        mask &= flagged_mask(scores, threshold)
+        mask &= flagged(scores, threshold)
     with np.errstate(invalid="ignore"):  # NaN (blank text) compares False: outside any bound
         if spec.min_score is not None:
             mask &= scores >= spec.min_score

@@ -22,14 +22,15 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.analysis.labeled import guess_label_column
-from app.core.batch.run import BatchProgress
+from app.core.batch.options import BatchProgress
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
+from app.core.context.batch_queue import BatchJob
 from app.core.context.state import AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
 from app.core.results.output_names import export_name_refusal
 from app.core.results.table import ResultsTable, filter_mask, threshold_dataset
-from app.ui.batch.jobs import BatchJob, JobQueue
+from app.ui.batch.jobs import JobQueue
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.workers import WorkerPool
 

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.batch.run import BatchProgress, BatchReport
+from app.core.batch.options import BatchProgress, BatchReport
+from app.core.context.batch_queue import BatchJob
 from app.core.csvio.csv_input import SniffResult
 from app.core.csvio.csv_sniff import DELIMITERS, encoding_label
-from app.ui.batch.jobs import BatchJob
 from app.ui.batch.layout import hbox, table_view
 from app.ui.batch.results_model import RowsModel
 

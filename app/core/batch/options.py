@@ -1,0 +1,155 @@
+"""What a batch job is given and what it reports: `BatchOptions`, `BatchProgress`, `BatchReport`.
+
+Plain data, below the job itself (`app.core.batch.run`) and its checkpoints
+(`app.core.batch.checkpoint_schema` names a job by its options and report), so neither of those
+has to import the other. May import `app.core.common` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.core.common.messages import fmt_threshold
+
+DEFAULT_CHUNK_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    input_path: Path
+    output_path: Path
+    threshold: float
+    text_column: str | None = None  # None: the automatic rule of csv_sniff.choose_text_column
+    output_format: str = "csv"  # "csv" or "xlsx"
+    encoding: str | None = None  # None: detected
+    delimiter: str | None = None  # None: detected
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    # Worker processes that score ahead of the reader/writer (app.core.batch.parallel); 1 scores in
+    # this process. Files under PARALLEL_MIN_BYTES are always scored here (start-up would cost
+    # more than it saves).
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    bytes_read: int
+    bytes_total: int
+    rows_read: int
+    rows_scored: int
+    elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.bytes_read / self.bytes_total) if self.bytes_total else 1.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        done = self.fraction
+        return self.elapsed * (1 - done) / done if done > 0 else None
+
+
+@dataclass
+class BatchReport:
+    input: str
+    output: str
+    output_format: str
+    rows_read: int = 0
+    rows_scored: int = 0
+    rows_rejected: int = 0
+    rows_blank: int = 0
+    rows_written: int = 0
+    rows_flagged: int = 0
+    rows_truncated: int = 0
+    rows_disagreeing: int = 0  # scored rows the challenger labels differently (0 without one)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
+    text_column: str = ""
+    model_version: str = ""
+    challenger_version: str = ""  # "" when the job had no challenger
+    challenger_manifest_sha256: str = ""
+    threshold: float = 0.0
+    input_sha256: str = ""
+    started_utc: str = ""
+    seconds: float = 0.0
+    app_version: str = __version__
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_scored + self.rows_rejected + self.rows_blank
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def provenance(self) -> dict[str, Any]:
+        keys = (
+            "model_version",
+            "threshold",
+            "input",
+            "input_sha256",
+            "text_column",
+            "encoding",
+            "delimiter",
+            "started_utc",
+            "app_version",
+            "rows_read",
+            "rows_scored",
+            "rows_rejected",
+            "rows_blank",
+        )
+        provenance = {key: getattr(self, key) for key in keys}
+        if self.challenger_version:  # absent without a challenger: such outputs are unchanged
+            provenance.update(
+                challenger_version=self.challenger_version,
+                challenger_manifest_sha256=self.challenger_manifest_sha256,
+                rows_disagreeing=self.rows_disagreeing,
+            )
+        return provenance
+
+    def disagreement(self) -> str:
+        """One line on the challenger ("" without one), for summaries and the log."""
+        if not self.challenger_version:
+            return ""
+        return (
+            f"challenger {self.challenger_version} disagrees on {self.rows_disagreeing:,} of "
+            f"{self.rows_scored:,} scored rows"
+        )
+
+    def summary(self) -> str:
+        rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
+        text = (
+            f"{self.rows_read:,} rows read: {self.rows_scored:,} scored "
+            f"({self.rows_flagged:,} flagged at {fmt_threshold(self.threshold)}), {self.rows_rejected:,} "
+            f"rejected, {self.rows_blank:,} blank; wrote {self.output} in {self.seconds:.1f} s "
+            f"({rate:,.0f} rows/s)"
+        )
+        if self.challenger_version:
+            text += f"\n{self.disagreement()}"
+        if self.rejected:
+            first = self.rejected[0]
+            text += f"\nfirst rejected row: line {first['line']}: {first['reason']}"
+            # An unterminated quote swallows the lines after it into one rejected row: the
+            # row count alone would hide them, so say how many lines went that way.
+            spans = [r for r in self.rejected if "consumed)" in str(r.get("reason", ""))]
+            if spans:
+                text += (
+                    f"\nwarning: {len(spans):,} rejected row(s) took several lines each (an "
+                    f"unterminated quote runs on to the next quote), first at line "
+                    f"{spans[0]['line']}: those lines were not scored; fix the quote and score again"
+                )
+        return text
+
+
+def summary_counts(report: BatchReport) -> Mapping[str, int]:
+    """The ledger as logged with batch_finished (with the disagreements, given a challenger)."""
+    keys = ["rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged"]
+    keys += ["rows_disagreeing"] if report.challenger_version else []
+    return {key: int(getattr(report, key)) for key in keys}
