@@ -15,7 +15,7 @@ from app.core.batch import source as batch_source
 from app.core.batch.checkpoint import rejected_path, work_paths
 from app.core.batch.run import BatchOptions, resolve_input, run_batch
 from app.core.common.errors import InputError, JobCancelled
-from app.core.csvio import csv_sniff
+from app.core.csvio import csv_input
 from app.core.engine.scoring import Scorer, flagged, label_for, labels_for
 from app.core.results.cache import score_file
 
@@ -56,7 +56,7 @@ def _no_key(monkeypatch) -> None:
 
 def test_a_desktop_job_sniffs_once_and_resolves_its_text_column_once(scorer, tmp_path, monkeypatch):
     calls: list[str] = []
-    for module in (csv_sniff, batch_source):  # the function and every name it is imported as
+    for module in (csv_input, batch_source):  # the function and every name it is imported as
         _counting(monkeypatch, module, "sniff", calls)
     _counting(monkeypatch, batch_source, "choose_text_column", calls)
     _no_key(monkeypatch)

@@ -11,7 +11,7 @@ import pytest
 
 from app.core.batch import parallel
 from app.core.batch import run as batch_run
-from app.core.results import queue as results_queue
+from app.core.context import batch_queue as results_queue
 from app.ui.batch.panel import BatchPanel
 from tests.cli_runner import run_cli
 

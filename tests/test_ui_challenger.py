@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.core.batch.rows import CHALLENGER_COLUMNS
+from app.core.context import batch_queue as batch_jobs
 from app.core.engine.scoring import Scorer, label_for
-from app.core.results import queue as batch_jobs
 from app.core.results.table import ResultsTable
 from app.ui.batch.panel import BatchPanel
 from app.ui.batch.results_view import ResultsView
