@@ -47,7 +47,7 @@ from app.ui.activity.table_model import (
     count_summary,
     privacy_notice,
 )
-from app.ui.common.workers import Worker, WorkerPool
+from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
 AUTO_REFRESH_MS = 2_000
 SEARCH_DEBOUNCE_MS = 300
@@ -259,11 +259,14 @@ class ActivityPanel(QWidget):
         self.result_label.setText("Verifying…")
         self.result_label.setStyleSheet("")
         verify = self.ctx.activity.verify
-        worker = Worker(lambda _progress, _cancelled: verify(), "verify activity log")
-        worker.signals.finished.connect(self._on_verified)
-        worker.signals.failed.connect(self._on_verify_failed)
-        worker.signals.done.connect(self._on_verify_done)
-        self._verify_worker = self.pool.start(worker)
+        self._verify_worker = run_in_pool(
+            lambda _progress, _cancelled: verify(),
+            self.pool,
+            name="verify activity log",
+            on_finished=self._on_verified,
+            on_failed=self._on_verify_failed,
+            on_done=self._on_verify_done,
+        )
 
     def _on_verified(self, outcome: tuple[bool, str]) -> None:
         ok, message = outcome
