@@ -1,7 +1,8 @@
 """The main window: arranges the panels, owns the menus, shortcuts and status bar.
 
 Panels are independent widgets that share an ``AppContext``; the window wires the few places where
-one panel hands something to another (Batch -> Threshold) and asks before closing while a job runs.
+one panel hands something to another (Batch -> Threshold) and asks before closing while a job runs
+or while batch results are not exported.
 """
 
 from __future__ import annotations
@@ -207,8 +208,22 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def confirm_discard_results(self) -> bool:
+        """Ask before closing with batch results never exported: their caches die with the app."""
+        answer = QMessageBox.question(
+            self,
+            "Results not exported",
+            "Batch results have not been exported and will be deleted. Quit anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if self.batch.has_running_jobs() and not self.confirm_close():
+            event.ignore()
+            return
+        if self.batch.has_unexported_results() and not self.confirm_discard_results():
             event.ignore()
             return
         for panel in self.panels:
