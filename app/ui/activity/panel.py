@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -47,6 +46,7 @@ from app.ui.activity.table_model import (
     count_summary,
     privacy_notice,
 )
+from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
 AUTO_REFRESH_MS = 2_000
@@ -289,15 +289,12 @@ class ActivityPanel(QWidget):
 
     def _on_purge_clicked(self) -> None:
         days = self.ctx.settings.log_retention_days
-        answer = QMessageBox.question(
+        if ask_yes_no(
             self,
             "Purge the activity log",
             f"Delete every event older than {days} days? This cannot be undone; "
             "the purge itself is recorded in the log.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.purge_now()
 
     def _show_result(self, ok: bool, message: str) -> None:
