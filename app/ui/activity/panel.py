@@ -46,6 +46,7 @@ from app.ui.activity.table_model import (
     count_summary,
     privacy_notice,
 )
+from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
@@ -53,7 +54,6 @@ AUTO_REFRESH_MS = 2_000
 SEARCH_DEBOUNCE_MS = 300
 DEFAULT_DAYS = 7
 DISPLAY_LIMIT = 5_000  # rows shown; exports always include every matching event
-OK_COLOUR, FAIL_COLOUR = "#1b7f3b", "#b3261e"
 
 
 class ActivityPanel(QWidget):

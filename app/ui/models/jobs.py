@@ -19,9 +19,9 @@ from app.core.common.errors import ModelError
 from app.core.engine.scoring import Scorer
 from app.core.models.model_import import import_bundle
 from app.core.models.registry import ModelEntry, ModelRegistry
+from app.ui.common.model_card_view import MODEL_CARD
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
-MODEL_CARD = "MODEL_CARD.md"
 MAX_CARD_BYTES = 1 << 20  # a card is a page or two; more is not worth the memory
 
 

@@ -31,13 +31,12 @@ from PySide6.QtWidgets import (
 
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.selftest import checks as selftest
-from app.ui.common.model_card_view import model_card_box
+from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
+from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
 REFRESH_MS = 1_000
 ROW_HEIGHT = 21
-MODEL_CARD = "MODEL_CARD.md"
-OK_COLOUR, FAIL_COLOUR = "#1b7f3b", "#b3261e"
 # (snapshot key, caption) of the figures, in reading order (three per row).
 FIGURES = (
     ("texts_scored", "texts scored"),
