@@ -155,8 +155,11 @@ def test_only_a_successful_export_of_the_labels_shown_counts(
     assert asked == [] and not window.isVisible()  # everything exported: closes without asking
 
 
-def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
-    """Saves tests/_artifacts/window_<panel>.png for each panel, with data loaded."""
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 700)], ids=["1280x800", "1024x700"])
+def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path, size):
+    """Saves tests/_artifacts/window_<panel>.png (1280x800) and window_<panel>_1024x700.png
+    for each panel, with data loaded."""
+    window.resize(*size)
     window.score.editor.setPlainText("Shut up, you pathetic idiot. Nobody wants you here.")
     window.score.score_now()
     window.batch.open_file(_csv(tmp_path / "log.csv", 500))
@@ -169,7 +172,13 @@ def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
     for panel in window.panels:
         window.tabs.setCurrentWidget(panel)
         qtbot.wait(50)
-        assert window.grab().save(str(ARTIFACTS / f"window_{panel.title.lower()}.png"))
+        suffix = "" if size == (1280, 800) else f"_{size[0]}x{size[1]}"
+        image = window.grab()
+        # Not narrower than the widest panel's minimum (the Batch panel's, ~1,200 px today): a
+        # 1024-wide grab shows what a small screen gets, cut at the right edge.
+        assert image.height() == size[1]
+        assert image.width() == max(size[0], window.minimumSizeHint().width())
+        assert image.save(str(ARTIFACTS / f"window_{panel.title.lower()}{suffix}.png"))
 
 
 def test_preferences_change_the_threshold_panels_reference(window, app_context, monkeypatch):
