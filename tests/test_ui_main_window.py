@@ -8,17 +8,35 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ui.shell.main_window import MainWindow
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 
+YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+
+
+def _answer(button: QMessageBox.StandardButton, asked: list[str] | None = None):
+    """A stand-in for QMessageBox.question: records the title, answers ``button``."""
+
+    def question(_parent, title, _text, _buttons, _default):
+        if asked is not None:
+            asked.append(title)
+        return button
+
+    return question
+
+
 @pytest.fixture
-def window(qtbot, app_context, worker_pool):
+def window(qtbot, app_context, worker_pool, monkeypatch):
+    # Tests leave batch results unexported, and closing then asks: the teardown's close answers
+    # "quit" rather than leave a modal question open.
     win = MainWindow(app_context, worker_pool)
-    qtbot.addWidget(win)
+    qtbot.addWidget(
+        win, before_close_func=lambda _w: monkeypatch.setattr(QMessageBox, "question", _answer(YES))
+    )
     win.resize(1280, 800)
     win.show()
     qtbot.waitExposed(win)
@@ -92,8 +110,56 @@ def test_closing_with_a_running_job_asks_then_cancels_cleanly(qtbot, window, app
     assert not list(tmp_path.glob("*scored*"))
 
 
-def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
-    """Saves tests/_artifacts/window_<panel>.png for each panel, with data loaded."""
+def _scored(qtbot, window, tmp_path) -> None:
+    window.batch.open_file(_csv(tmp_path / "scored.csv", 300))
+    with qtbot.waitSignal(window.batch.job_done, timeout=30_000):
+        window.batch.start()
+
+
+def _export(qtbot, window, path: Path) -> str:
+    with qtbot.waitSignal(window.batch.export_done, timeout=30_000) as blocker:
+        window.batch.export(path, "csv")
+    return blocker.args[1]
+
+
+def test_closing_with_unexported_results_asks_and_no_keeps_the_window(
+    qtbot, window, tmp_path, monkeypatch
+):
+    _scored(qtbot, window, tmp_path)
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", _answer(NO, asked))
+    window.close()
+    assert asked == ["Results not exported"] and window.isVisible()
+    assert window.batch.shown is not None and window.batch.shown.result is not None  # kept
+    monkeypatch.setattr(QMessageBox, "question", _answer(YES, asked))
+    window.close()
+    assert asked == ["Results not exported"] * 2 and not window.isVisible()
+
+
+def test_only_a_successful_export_of_the_labels_shown_counts(
+    qtbot, window, app_context, tmp_path, monkeypatch
+):
+    _scored(qtbot, window, tmp_path)
+    assert _export(qtbot, window, tmp_path / "missing" / "out.csv").startswith("failed")
+    assert window.batch.has_unexported_results()
+    assert _export(qtbot, window, tmp_path / "out.csv").startswith("done")
+    assert not window.batch.has_unexported_results()
+    app_context.state.set_threshold(0.7)  # the export's labels are still those shown
+    assert not window.batch.has_unexported_results()
+    window.batch.relabel()  # now they are not: the file on disk is labelled at 0.45
+    assert window.batch.has_unexported_results()
+    assert _export(qtbot, window, tmp_path / "out-0.70.csv").startswith("done")
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", _answer(NO, asked))
+    window.close()
+    assert asked == [] and not window.isVisible()  # everything exported: closes without asking
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 700)], ids=["1280x800", "1024x700"])
+def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path, size):
+    """Saves tests/_artifacts/window_<panel>.png (1280x800) and window_<panel>_1024x700.png
+    for each panel, with data loaded."""
+    window.resize(*size)
     window.score.editor.setPlainText("Shut up, you pathetic idiot. Nobody wants you here.")
     window.score.score_now()
     window.batch.open_file(_csv(tmp_path / "log.csv", 500))
@@ -106,7 +172,13 @@ def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path):
     for panel in window.panels:
         window.tabs.setCurrentWidget(panel)
         qtbot.wait(50)
-        assert window.grab().save(str(ARTIFACTS / f"window_{panel.title.lower()}.png"))
+        suffix = "" if size == (1280, 800) else f"_{size[0]}x{size[1]}"
+        image = window.grab()
+        # Not narrower than the widest panel's minimum (the Batch panel's, ~1,200 px today): a
+        # 1024-wide grab shows what a small screen gets, cut at the right edge.
+        assert image.height() == size[1]
+        assert image.width() == max(size[0], window.minimumSizeHint().width())
+        assert image.save(str(ARTIFACTS / f"window_{panel.title.lower()}{suffix}.png"))
 
 
 def test_preferences_change_the_threshold_panels_reference(window, app_context, monkeypatch):

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -47,13 +46,14 @@ from app.ui.activity.table_model import (
     count_summary,
     privacy_notice,
 )
-from app.ui.common.workers import Worker, WorkerPool
+from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
+from app.ui.common.dialogs import ask_yes_no
+from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
 AUTO_REFRESH_MS = 2_000
 SEARCH_DEBOUNCE_MS = 300
 DEFAULT_DAYS = 7
 DISPLAY_LIMIT = 5_000  # rows shown; exports always include every matching event
-OK_COLOUR, FAIL_COLOUR = "#1b7f3b", "#b3261e"
 
 
 class ActivityPanel(QWidget):
@@ -259,11 +259,14 @@ class ActivityPanel(QWidget):
         self.result_label.setText("Verifying…")
         self.result_label.setStyleSheet("")
         verify = self.ctx.activity.verify
-        worker = Worker(lambda _progress, _cancelled: verify(), "verify activity log")
-        worker.signals.finished.connect(self._on_verified)
-        worker.signals.failed.connect(self._on_verify_failed)
-        worker.signals.done.connect(self._on_verify_done)
-        self._verify_worker = self.pool.start(worker)
+        self._verify_worker = run_in_pool(
+            lambda _progress, _cancelled: verify(),
+            self.pool,
+            name="verify activity log",
+            on_finished=self._on_verified,
+            on_failed=self._on_verify_failed,
+            on_done=self._on_verify_done,
+        )
 
     def _on_verified(self, outcome: tuple[bool, str]) -> None:
         ok, message = outcome
@@ -286,15 +289,12 @@ class ActivityPanel(QWidget):
 
     def _on_purge_clicked(self) -> None:
         days = self.ctx.settings.log_retention_days
-        answer = QMessageBox.question(
+        if ask_yes_no(
             self,
             "Purge the activity log",
             f"Delete every event older than {days} days? This cannot be undone; "
             "the purge itself is recorded in the log.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self.purge_now()
 
     def _show_result(self, ok: bool, message: str) -> None:

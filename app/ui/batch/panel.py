@@ -55,6 +55,9 @@ class BatchPanel(BatchPanelView):
         self._path: Path | None = None  # the previewed file
         self._sniffed: SniffResult | None = None  # its format; None if it cannot be read
         self._next_id = 1
+        # Job id -> the label threshold of its last successful export; the export under way.
+        self._exported: dict[int, float] = {}
+        self._exporting: tuple[int, float] | None = None
         self._connect_signals()
         self._unobserve = ctx.state.observe(self._threshold_changed, "threshold")
         self._show(None)
@@ -233,6 +236,7 @@ class BatchPanel(BatchPanelView):
         if not self.jobs.export(job, path, fmt, keep, spec):
             self.status.setText("An export is already running.")
             return
+        self._exporting = (job.id, job.label_threshold)
         self.ctx.settings.last_folder = str(path.parent)
         self.status.setText(f"Exporting to {path.name}…")
         self._refresh()
@@ -241,6 +245,9 @@ class BatchPanel(BatchPanelView):
         self.status.setText(f"Exporting… {rows:,} rows")
 
     def _export_done(self, path: str, outcome: str) -> None:
+        if self._exporting is not None and outcome.startswith("done"):
+            self._exported[self._exporting[0]] = self._exporting[1]
+        self._exporting = None
         self.status.setText(f"Export to {path}: {outcome}.")
         self.export_done.emit(path, outcome)
         self._refresh()
@@ -273,8 +280,12 @@ class BatchPanel(BatchPanelView):
         return self.jobs.busy()
 
     def has_unexported_results(self) -> bool:
-        """Finished results that closing the app would discard (caches die with the panel)."""
-        return any(job.result is not None for job in self.jobs.jobs.values())
+        """Finished results that closing the app would discard (caches die with the panel):
+        a job never exported, or re-labelled since its last export (exports carry labels)."""
+        return any(
+            job.result is not None and self._exported.get(job.id) != job.label_threshold
+            for job in self.jobs.jobs.values()
+        )
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if _dropped_paths(event):

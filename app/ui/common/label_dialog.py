@@ -1,25 +1,38 @@
-"""The dialog that asks which column of a labelled CSV holds the labels (and texts)."""
+"""Opening a labelled CSV, as the Threshold and Compare panels both do: the dialog that asks
+which column holds the labels (and texts), the request it yields, and the panels' two actions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.core.analysis.labeled import guess_label_column
 from app.core.common.errors import InputError
+from app.core.context.state import AppContext
 from app.core.csvio.csv_input import sniff
+from app.ui.common.dialogs import ok_cancel_layout
+
+
+@dataclass(frozen=True)
+class LabeledCsvRequest:
+    """A labelled CSV and how to read it (kept to score it again when a model changes)."""
+
+    path: Path
+    label_column: str
+    positive_values: Sequence[str] | None = None
+    text_column: str | None = None
 
 
 class LabelColumnDialog(QDialog):
@@ -59,15 +72,7 @@ class LabelColumnDialog(QDialog):
         form.addRow("Label column", self.label_combo)
         form.addRow("Text column", self.text_combo)
         form.addRow("Abusive values", self.positive_edit)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        ok_cancel_layout(self, intro, form)
 
     def label_column(self) -> str:
         return self.label_combo.currentText()
@@ -83,27 +88,52 @@ class LabelColumnDialog(QDialog):
         return values or None
 
 
-def ask_labeled_csv(
-    parent: QWidget, folder: str, show_error: Callable[[str], object]
-) -> tuple[Path, tuple[str, list[str] | None, str | None]] | None:
-    """Ask for a labelled CSV file, then for its label column (and texts).
+class LabeledCsvActions:
+    """ "Open labelled CSV" for a panel (a QWidget with an ``_ctx``) that scores such a file.
 
-    Returns (path, (label column, positive values, text column)), or None if the user cancels
-    either dialog or the file cannot be read (then ``show_error`` is given the reason). Shared by
-    the Threshold and Compare panels' "open labelled CSV".
+    ``open_labeled_csv`` asks for the file, then for its label column (and texts);
+    ``load_labeled_csv`` is the same without the dialogs. The panel says how to score the
+    request (``_score_labeled_csv``) and where to say why a file cannot be read.
     """
-    chosen, _ = QFileDialog.getOpenFileName(
-        parent, "Open labelled CSV", folder, "CSV files (*.csv *.tsv *.txt);;All files (*)"
-    )
-    if not chosen:
-        return None
-    path = Path(chosen)
-    try:
-        sniffed = sniff(path)
-    except (InputError, OSError) as exc:
-        show_error(f"Cannot read {path.name}: {exc}")
-        return None
-    dialog = LabelColumnDialog(path.name, sniffed.header, sniffed.text_column, parent)
-    if not dialog.exec():
-        return None
-    return path, (dialog.label_column(), dialog.positive_values(), dialog.text_column())
+
+    _ctx: AppContext
+
+    def open_labeled_csv(self) -> None:
+        """Ask for a file and its label column, then score it in the background."""
+        parent = cast(QWidget, self)  # the panel this is mixed into
+        chosen, _ = QFileDialog.getOpenFileName(
+            parent,
+            "Open labelled CSV",
+            self._ctx.settings.last_folder,
+            "CSV files (*.csv *.tsv *.txt);;All files (*)",
+        )
+        if not chosen:
+            return
+        path = Path(chosen)
+        try:
+            sniffed = sniff(path)
+        except (InputError, OSError) as exc:
+            self._show_csv_error(f"Cannot read {path.name}: {exc}")
+            return
+        dialog = LabelColumnDialog(path.name, sniffed.header, sniffed.text_column, parent)
+        if dialog.exec():
+            self.load_labeled_csv(
+                path, dialog.label_column(), dialog.positive_values(), dialog.text_column()
+            )
+
+    def load_labeled_csv(
+        self,
+        path: str | Path,
+        label_column: str,
+        positive_values: Sequence[str] | None = None,
+        text_column: str | None = None,
+    ) -> None:
+        """Score a labelled CSV on a worker (replacing any running load); shown when done."""
+        request = LabeledCsvRequest(Path(path), label_column, positive_values, text_column)
+        self._score_labeled_csv(request)
+
+    def _score_labeled_csv(self, request: LabeledCsvRequest) -> None:
+        raise NotImplementedError
+
+    def _show_csv_error(self, message: str) -> None:
+        raise NotImplementedError

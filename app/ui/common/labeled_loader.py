@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.analysis.threshold_sources import Dataset, LabeledCsvJob
 from app.core.context.state import AppState
-from app.ui.common.workers import Worker, WorkerPool
+from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
 
 class LabeledCsvLoader(QObject):
@@ -29,19 +29,20 @@ class LabeledCsvLoader(QObject):
 
     def start(self, job: LabeledCsvJob) -> None:
         """Run ``job``; call ``cancel`` first if another load may be running."""
-        worker = Worker(job, f"load {job.path.name}")
-        for signal, slot in (
-            (worker.signals.progress, self._on_progress),
-            (worker.signals.finished, self._on_finished),
-            (worker.signals.failed, self._on_failed),
-            (worker.signals.cancelled, self._on_cancelled),
-            (worker.signals.done, self._on_done),
-        ):
-            signal.connect(slot)
-        self._worker = worker
+        # The worker's signals are queued to this (GUI) thread, so none is handled before
+        # ``_worker`` is set below: ``_from_current`` sees the new load from its first signal.
+        self._worker = run_in_pool(
+            job,
+            self._pool,
+            name=f"load {job.path.name}",
+            on_progress=self._on_progress,
+            on_finished=self._on_finished,
+            on_failed=self._on_failed,
+            on_cancelled=self._on_cancelled,
+            on_done=self._on_done,
+        )
         self._state.job_started()  # the window shows that something is running
         self.running_changed.emit(True)
-        self._pool.start(worker)
 
     def cancel(self) -> bool:
         """Stop the running load, if any; whether there was one."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGroupBox, QTextBrowser, QVBoxLayout
 
+MODEL_CARD = "MODEL_CARD.md"  # the card's file name inside a bundle
+
 
 def model_card_box() -> tuple[QGroupBox, QTextBrowser]:
     """A titled box holding a read-only browser for a bundle's MODEL_CARD.md."""

@@ -13,12 +13,10 @@ challenger or the app-wide threshold changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.core.analysis.compare import (
     Migration,
@@ -32,11 +30,12 @@ from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.common.errors import InputError
 from app.core.context.model_switch import promote_challenger
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
-from app.ui.common.label_dialog import ask_labeled_csv
+from app.ui.common.dialogs import ask_yes_no
+from app.ui.common.label_dialog import LabeledCsvActions, LabeledCsvRequest
 from app.ui.common.labeled_loader import LabeledCsvLoader
 from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import WorkerPool
-from app.ui.compare.source import BUNDLED, CSV, CsvRequest, PairedCsvJob
+from app.ui.compare.source import BUNDLED, CSV, PairedCsvJob
 from app.ui.compare.view import (
     COMPARE_PAGE,
     CONTENT_BODY,
@@ -46,7 +45,7 @@ from app.ui.compare.view import (
 )
 
 
-class ComparePanel(QWidget):
+class ComparePanel(LabeledCsvActions, QWidget):
     """Champion vs challenger on the same items, and promoting the challenger."""
 
     title = "Compare"
@@ -58,10 +57,11 @@ class ComparePanel(QWidget):
         self._migration: Migration | None = None
         # Built once per paired data (a sort each), so a threshold change costs binary searches.
         self._analyses: tuple[ThresholdAnalysis, ThresholdAnalysis] | None = None
-        self._csv: CsvRequest | None = None  # the labelled CSV listed as a source
+        self._csv: LabeledCsvRequest | None = None  # the labelled CSV listed as a source
         self._csv_paired: PairedScores | None = None  # its scores, by these models:
         self._csv_models: tuple[Any, Any] | None = None  # (champion, challenger)
-        self._pending: tuple[CsvRequest, Any, Any] | None = None  # a CSV being scored, by whom
+        # A CSV being scored, and by whom (champion, challenger).
+        self._pending: tuple[LabeledCsvRequest, Any, Any] | None = None
         v = self.view = ComparePanelView()
         self.source_bar, self.scatter, self.disagreements = v.source_bar, v.scatter, v.disagreements
         self.agreement_box, self.migration_box = v.agreement_box, v.migration_box
@@ -190,26 +190,17 @@ class ComparePanel(QWidget):
 
     # --- a labelled CSV ---------------------------------------------------------------------
 
-    def open_labeled_csv(self) -> None:
-        """Ask for a file and its label column, then score it with both models."""
-        picked = ask_labeled_csv(self, self._ctx.settings.last_folder, self.source_bar.show_error)
-        if picked is not None:
-            self.load_labeled_csv(picked[0], *picked[1])
+    def _show_csv_error(self, message: str) -> None:
+        self.source_bar.show_error(message)
 
-    def load_labeled_csv(
-        self,
-        path: str | Path,
-        label_column: str,
-        positive_values: Sequence[str] | None = None,
-        text_column: str | None = None,
-    ) -> None:
+    def _score_labeled_csv(self, request: LabeledCsvRequest) -> None:
         """Score a labelled CSV with both models on a worker; shown when done."""
         if self._ctx.state.scorer is None or self._ctx.state.challenger is None:
             return
         self.source_bar.show_error("")
-        self._start_csv(CsvRequest(Path(path), label_column, positive_values, text_column))
+        self._start_csv(request)
 
-    def _start_csv(self, request: CsvRequest) -> None:
+    def _start_csv(self, request: LabeledCsvRequest) -> None:
         champion, challenger = self._ctx.state.scorer, self._ctx.state.challenger
         self._loader.cancel()
         self._pending = (request, champion, challenger)
@@ -261,12 +252,7 @@ class ComparePanel(QWidget):
 
     def confirm_promotion(self, message: str) -> bool:
         """Ask before promoting (tests replace this to answer for the user)."""
-        answer = QMessageBox.question(
-            self, "Promote the challenger", message,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )  # fmt: skip
-        return answer == QMessageBox.StandardButton.Yes
+        return ask_yes_no(self, "Promote the challenger", message)
 
     def promote(self) -> None:
         """Make the challenger the deciding model at the proposed threshold, once confirmed."""

@@ -6,7 +6,6 @@ and errors); ``PairedCsvJob`` scores a labelled CSV with both models on a worker
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,19 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis.compare import PairedScores, score_labeled_pair
+from app.ui.common.label_dialog import LabeledCsvRequest
 
 BUNDLED, CSV = "bundled", "csv"  # item data of the source combo's entries
 ERROR_STYLE, NOTE_STYLE = "color: #b03a2e", "color: #555"
-
-
-@dataclass(frozen=True)
-class CsvRequest:
-    """A labelled CSV and how to read it (kept to score it again when a model changes)."""
-
-    path: Path
-    label_column: str
-    positive_values: Sequence[str] | None = None
-    text_column: str | None = None
 
 
 @dataclass
@@ -44,7 +34,7 @@ class PairedCsvJob:
 
     champion: Any
     challenger: Any
-    request: CsvRequest
+    request: LabeledCsvRequest
 
     @property
     def path(self) -> Path:  # the loader names its worker after the file

@@ -18,7 +18,8 @@ from app.core.analysis.compare import PairedScores, champion_right
 from app.ui.common.threshold_widgets import fmt_threshold
 
 COLUMNS = ("item", "champion", "challenger", "difference", "label", "who is right")
-TEXT, CHAMPION, CHALLENGER, DIFFERENCE, LABEL, RIGHT = range(len(COLUMNS))
+# The last column, "who is right", is what ``data`` answers for any other column.
+TEXT, CHAMPION, CHALLENGER, DIFFERENCE, LABEL = range(len(COLUMNS) - 1)
 TOOLTIP_CHARS = 2_000
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -48,10 +49,6 @@ class DisagreementsModel(QAbstractTableModel):
             return None
         won = int(np.count_nonzero(self._champion_right))
         return won, len(self._rows) - won
-
-    def item_indices(self) -> np.ndarray:
-        """The listed items (indices into the paired scores), in display order."""
-        return self._rows.copy()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008 (Qt API)
         return 0 if parent.isValid() else len(self._rows)

@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.common.model_card_view import model_card_box
-from app.ui.models.jobs import MODEL_CARD, ListedModel
+from app.ui.common.colours import FAIL_COLOUR
+from app.ui.common.model_card_view import MODEL_CARD, model_card_box
+from app.ui.models.jobs import ListedModel
 from app.ui.models.table import auc_text, created_text
 
-FAIL_COLOUR, MUTED_COLOUR = "#b3261e", "#555555"
+MUTED_COLOUR = "#555555"
 _FACTS = (
     ("folder", "Folder"),
     ("source", "Source"),

@@ -19,9 +19,9 @@ from app.core.common.errors import ModelError
 from app.core.engine.scoring import Scorer
 from app.core.models.model_import import import_bundle
 from app.core.models.registry import ModelEntry, ModelRegistry
-from app.ui.common.workers import Worker, WorkerPool
+from app.ui.common.model_card_view import MODEL_CARD
+from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
-MODEL_CARD = "MODEL_CARD.md"
 MAX_CARD_BYTES = 1 << 20  # a card is a page or two; more is not worth the memory
 
 
@@ -111,14 +111,18 @@ class ModelJobs(QObject):
         """Run ``job(progress, cancelled)``; False (and nothing started) while another runs."""
         if self._worker is not None:
             return False
-        worker = Worker(job, name)
-        worker.signals.finished.connect(self._on_finished)
-        worker.signals.failed.connect(self._on_failed)
-        worker.signals.cancelled.connect(self._on_done)
-        worker.signals.done.connect(self._on_done)
-        self._worker, self._kind = worker, kind
+        self._kind = kind
+        # Signals are queued to this (GUI) thread: none is handled before ``_worker`` is set.
+        self._worker = run_in_pool(
+            job,
+            self._pool,
+            name=name,
+            on_finished=self._on_finished,
+            on_failed=self._on_failed,
+            on_cancelled=self._on_done,
+            on_done=self._on_done,
+        )
         self.running_changed.emit(True)
-        self._pool.start(worker)
         return True
 
     def forget(self) -> None:

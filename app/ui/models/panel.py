@@ -45,7 +45,6 @@ class ModelsPanel(QWidget):
         self.last_switch_seconds: float | None = None
         self._switch: tuple[str, float] | None = None  # (state field awaited, click time)
         self._notes = {ACTIVE_SCORER: "", CHALLENGER: ""}  # "switched in 0.18 s"
-        self._select_after: str | None = None
         self.model = ModelTableModel()
         self.proxy = make_proxy(self.model)
         self.jobs = ModelJobs(pool, self)

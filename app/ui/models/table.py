@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from app.core.models.registry import ModelEntry, version_key
+from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
 
 COLUMNS = (
     "Role",
@@ -43,8 +44,8 @@ _NUMBER_COLUMNS = (AUC_ALL, AUC_DAVIDSON, AUC_OLID, THRESHOLD)
 # Initial widths; the Signature column stretches (a key name and id are the longest text).
 COLUMN_WIDTHS = (135, 100, 70, 72, 0, 64, 125, 72, 72, 60, 80)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-REFUSED_BACKGROUND, REFUSED_TEXT = QColor("#fbe9e7"), QColor("#b3261e")
-OK_TEXT = QColor("#1b7f3b")
+REFUSED_BACKGROUND, REFUSED_TEXT = QColor("#fbe9e7"), QColor(FAIL_COLOUR)
+OK_TEXT = QColor(OK_COLOUR)
 ACTIVE_BACKGROUND = QColor("#e8f0fe")
 _ModelIndex = QModelIndex | QPersistentModelIndex
 

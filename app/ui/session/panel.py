@@ -31,13 +31,12 @@ from PySide6.QtWidgets import (
 
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.selftest import checks as selftest
-from app.ui.common.model_card_view import model_card_box
-from app.ui.common.workers import Worker, WorkerPool
+from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
+from app.ui.common.model_card_view import MODEL_CARD, model_card_box
+from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
 REFRESH_MS = 1_000
 ROW_HEIGHT = 21
-MODEL_CARD = "MODEL_CARD.md"
-OK_COLOUR, FAIL_COLOUR = "#1b7f3b", "#b3261e"
 # (snapshot key, caption) of the figures, in reading order (three per row).
 FIGURES = (
     ("texts_scored", "texts scored"),
@@ -257,13 +256,14 @@ class SessionPanel(QWidget):
         self.self_test_status.setStyleSheet("")
         registry = self.ctx.registry  # its signature policy, when the app has one
         check = registry.check if registry is not None else None
-        worker = Worker(
-            lambda _progress, _cancelled: selftest.run_self_test(path, check), "self-test"
+        self._self_test_worker = run_in_pool(
+            lambda _progress, _cancelled: selftest.run_self_test(path, check),
+            self.pool,
+            name="self-test",
+            on_finished=self._on_self_test_finished,
+            on_failed=self._on_self_test_failed,
+            on_done=self._on_self_test_done,
         )
-        worker.signals.finished.connect(self._on_self_test_finished)
-        worker.signals.failed.connect(self._on_self_test_failed)
-        worker.signals.done.connect(self._on_self_test_done)
-        self._self_test_worker = self.pool.start(worker)
 
     def _on_self_test_finished(self, checks: list[selftest.Check]) -> None:
         self.self_test_checks = list(checks)

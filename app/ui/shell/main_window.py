@@ -1,7 +1,8 @@
 """The main window: arranges the panels, owns the menus, shortcuts and status bar.
 
 Panels are independent widgets that share an ``AppContext``; the window wires the few places where
-one panel hands something to another (Batch -> Threshold) and asks before closing while a job runs.
+one panel hands something to another (Batch -> Threshold) and asks before closing while a job runs
+or while batch results are not exported.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity.panel import ActivityPanel
 from app.ui.batch.panel import BatchPanel
+from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 from app.ui.models.panel import ModelsPanel
 from app.ui.score.panel import ScorePanel
@@ -197,17 +199,25 @@ class MainWindow(QMainWindow):
 
     def confirm_close(self) -> bool:
         """Ask before closing while jobs run (tests replace this to answer for the user)."""
-        answer = QMessageBox.question(
+        return ask_yes_no(
             self,
             "Jobs are running",
             "A batch job is still running. Cancel it and quit? Its output will not be written.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
         )
-        return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_discard_results(self) -> bool:
+        """Ask before closing with batch results never exported: their caches die with the app."""
+        return ask_yes_no(
+            self,
+            "Results not exported",
+            "Batch results have not been exported and will be deleted. Quit anyway?",
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if self.batch.has_running_jobs() and not self.confirm_close():
+            event.ignore()
+            return
+        if self.batch.has_unexported_results() and not self.confirm_discard_results():
             event.ignore()
             return
         for panel in self.panels:

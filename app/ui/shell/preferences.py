@@ -12,17 +12,16 @@ from typing import Any
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.core.context.settings import apply_user_changes
 from app.core.context.state import AppContext
+from app.ui.common.dialogs import ok_cancel_layout
 
 
 class SettingsDialog(QDialog):
@@ -48,14 +47,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.store_text)
         form.addRow(warning)
         form.addRow("Reference threshold for comparisons", self.reference)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        ok_cancel_layout(self, form)
 
     def values(self) -> dict[str, Any]:
         return {

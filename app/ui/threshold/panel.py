@@ -5,26 +5,26 @@ O(log n) per threshold); this module wires controls to it and shows the answers.
 threshold is kept as an exact float: the finders (best F1, cost, recall floor) return a real
 score, and rounding it to the slider's 0.01 grid would show a different matrix than the core's.
 
-This module coordinates the pieces: ``threshold_source_picker`` holds the labelled samples
-(built in ``threshold_sources``, loaded by ``threshold_loader``), ``threshold_controls`` is the
-left column, and ``threshold_matrix``, ``threshold_plots`` and ``threshold_cells`` the right side.
+This module coordinates the pieces: ``source_picker`` holds the labelled samples (built in
+``app.core.analysis.threshold_sources``, loaded by ``app.ui.common.labeled_loader``),
+``controls`` is the left column, and the confusion matrix and metric plots of ``app.ui.common``
+and ``cells`` the right side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QWidget
 
-from app.core.analysis.threshold_sources import Dataset
+from app.core.analysis.threshold_sources import Dataset, sample_dataset
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
-from app.ui.common.label_dialog import ask_labeled_csv
+from app.ui.common.label_dialog import LabeledCsvActions, LabeledCsvRequest
 from app.ui.common.metric_plots import PrecisionRecallCanvas, ThresholdCurvesCanvas
 from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import WorkerPool
@@ -36,7 +36,7 @@ CELL_ITEMS_TAB = 1
 CELL_RELIST_DELAY_MS = 150
 
 
-class ThresholdPanel(QWidget):
+class ThresholdPanel(LabeledCsvActions, QWidget):
     """The supervisor's view: explore thresholds on labelled data and apply one app-wide."""
 
     title = "Threshold"
@@ -105,27 +105,21 @@ class ThresholdPanel(QWidget):
         texts: Sequence[str] | None = None,
         lines: np.ndarray | None = None,
     ) -> None:
-        """Add a labelled sample (from Batch or a CSV) to the sources and show it."""
-        self._sources.show_sample(name, scores, labels, texts, lines)
+        """Add a labelled sample (from Batch or a CSV; rows without a score left out) to the
+        sources and show it."""
+        try:
+            ds = sample_dataset(name, scores, labels, texts, lines)
+        except ValueError as exc:  # mismatched columns, or ThresholdInputError
+            self.controls.show_notice(f"Cannot show “{name}”: {exc}", error=True)
+            return
+        self._sources.add(ds)
 
-    def open_labeled_csv(self) -> None:
-        """Ask for a file and its label column, then load it in the background."""
-        picked = ask_labeled_csv(self, self._ctx.settings.last_folder, self._show_error)
-        if picked is not None:
-            self.load_labeled_csv(picked[0], *picked[1])
-
-    def _show_error(self, message: str) -> None:
+    def _show_csv_error(self, message: str) -> None:
         self.controls.show_notice(message, error=True)
 
-    def load_labeled_csv(
-        self,
-        path: str | Path,
-        label_column: str,
-        positive_values: Sequence[str] | None = None,
-        text_column: str | None = None,
-    ) -> None:
+    def _score_labeled_csv(self, request: LabeledCsvRequest) -> None:
         """Score a labelled CSV with the active model on a worker; progress is shown here."""
-        self._sources.load_labeled_csv(Path(path), label_column, positive_values, text_column)
+        self._sources.load_labeled_csv(request)
 
     def cancel_loading(self) -> None:
         """Stop the running load; its late signals are then ignored."""

@@ -8,11 +8,8 @@ for a file is the panel's business.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.core.analysis.threshold_sources import (
@@ -20,9 +17,9 @@ from app.core.analysis.threshold_sources import (
     Dataset,
     LabeledCsvJob,
     bundled_datasets,
-    sample_dataset,
 )
 from app.core.context.state import AppState
+from app.ui.common.label_dialog import LabeledCsvRequest
 from app.ui.common.labeled_loader import LabeledCsvLoader
 from app.ui.common.workers import WorkerPool
 from app.ui.threshold.controls import OPEN_CSV, ThresholdControls
@@ -70,46 +67,25 @@ class SourcePicker(QObject):
             self._controls.show_notice("This model ships no evaluation set: open a labelled CSV.")
         self._relist(BUNDLED if self._datasets else None)
 
-    def show_sample(
-        self,
-        name: str,
-        scores: np.ndarray,
-        labels: np.ndarray,
-        texts: Sequence[str] | None = None,
-        lines: np.ndarray | None = None,
-    ) -> None:
-        """Add a labelled sample (rows without a score left out) and show it."""
-        try:
-            ds = sample_dataset(name, scores, labels, texts, lines)
-        except ValueError as exc:  # mismatched columns, or ThresholdInputError
-            self._controls.show_notice(f"Cannot show “{name}”: {exc}", error=True)
-            return
-        self._add(ds)
-
-    def load_labeled_csv(
-        self,
-        path: Path,
-        label_column: str,
-        positive_values: Sequence[str] | None,
-        text_column: str | None,
-    ) -> None:
+    def load_labeled_csv(self, request: LabeledCsvRequest) -> None:
         """Score a labelled CSV with the active model on a worker, replacing any running load."""
         self.cancel_loading()
-        options = {"positive_values": positive_values, "text_column": text_column}
-        scorer = self._state.scorer
-        self._loader.start(LabeledCsvJob(scorer, path, label_column, options))
-        self._controls.show_notice(f"Scoring {path.name} with {scorer.version_label}…")
+        r, scorer = request, self._state.scorer
+        options = {"positive_values": r.positive_values, "text_column": r.text_column}
+        self._loader.start(LabeledCsvJob(scorer, r.path, r.label_column, options))
+        self._controls.show_notice(f"Scoring {r.path.name} with {scorer.version_label}…")
 
     def cancel_loading(self) -> None:
-        """Stop the running load; its late signals are then ignored (see ``threshold_loader``)."""
+        """Stop the running load; its late signals are then ignored (see ``LabeledCsvLoader``)."""
         if self._loader.cancel():
             self._controls.show_notice("Loading cancelled.")
 
     def _on_loaded(self, ds: Dataset) -> None:
-        self._add(ds)
+        self.add(ds)
         self._controls.show_notice("")
 
-    def _add(self, ds: Dataset) -> None:
+    def add(self, ds: Dataset) -> None:
+        """Add ``ds`` to the list (replacing one of the same name) and show it."""
         key = f"data:{ds.name}"
         self._datasets.pop(key, None)  # the same name again replaces (and re-sorts) the entry
         self._datasets[key] = ds
