@@ -86,10 +86,7 @@ def test_score_text_says_which_threshold_and_model_it_used(home: Path) -> None:
     as_json = json.loads(
         run_cli("score-text", "go home", "--json", ABUSE_DESK_HOME=str(home)).stdout
     )
-    assert (as_json["threshold"], as_json["threshold_source"]) == (
-        0.6,
-        "the app-wide threshold; --threshold overrides it",
-    )
+    assert (as_json["threshold"], as_json["threshold_source"]) == (0.6, "app-wide")
     given = run_cli("score-text", "go home", "--threshold", "0.45", ABUSE_DESK_HOME=str(home))
     assert given.stdout.splitlines()[0].split("\t")[1] == "abusive"
     assert given.stdout.splitlines()[-1].endswith("at threshold 0.45 (given with --threshold)")
@@ -108,16 +105,65 @@ def test_evaluate_reports_at_the_app_wide_threshold_unless_told(home: Path, tmp_
     app_wide = evaluated()
     assert [m["threshold"] for m in app_wide["thresholds"]] == [0.6]
     assert app_wide["thresholds"][0]["fp"] == 0  # "go home" (~0.52) is not flagged at 0.6
-    assert app_wide["threshold_source"] == "the app-wide threshold; --threshold overrides it"
+    assert app_wide["threshold_source"] == "app-wide"
     given = evaluated("--threshold", "0.45")
     assert [m["threshold"] for m in given["thresholds"]] == [0.45]
     assert given["thresholds"][0]["fp"] == 1
-    assert given["threshold_source"] == "given with --threshold"
+    assert given["threshold_source"] == "option"
     several = evaluated("--thresholds", "0.3,0.5")
     assert [m["threshold"] for m in several["thresholds"]] == [0.3, 0.5]
-    assert several["threshold_source"] == "given with --thresholds"
+    assert several["threshold_source"] == "option"
     text = run_cli(*base, ABUSE_DESK_HOME=str(home))
     assert "\nthreshold 0.6   [[TP 1  FN 0]  [FP 0  TN 2]]" in text.stdout
     assert text.stdout.rstrip().endswith(
         "model abuse-lr 1.0.0 at threshold 0.6 (the app-wide threshold; --threshold overrides it)"
     )
+
+
+def test_a_fresh_install_says_the_threshold_is_the_default(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    result = run_cli("score-text", "go home", ABUSE_DESK_HOME=str(fresh))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].endswith(
+        "at threshold 0.45 (the default: no app-wide threshold applied; --threshold overrides it)"
+    )
+    as_json = json.loads(
+        run_cli("score-text", "go home", "--json", ABUSE_DESK_HOME=str(fresh)).stdout
+    )
+    assert as_json["threshold_source"] == "default"
+
+
+def test_the_log_shows_a_command_line_run_and_every_override(home: Path, tmp_path: Path) -> None:
+    import csv
+
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,you are an idiot\n2,have a nice day\n", encoding="utf-8")
+    plain = run_cli("score", str(source), "-o", str(tmp_path / "a.csv"), ABUSE_DESK_HOME=str(home))
+    assert plain.returncode == 0, plain.stderr
+    overridden = run_cli(
+        "score", str(source), "-o", str(tmp_path / "b.csv"), "--threshold", "0.7",
+        "--challenger", "none", ABUSE_DESK_HOME=str(home),
+    )  # fmt: skip
+    assert overridden.returncode == 0, overridden.stderr
+    export = tmp_path / "log.csv"
+    assert run_cli("log", "export", str(export), ABUSE_DESK_HOME=str(home)).returncode == 0
+    with open(export, encoding="utf-8-sig", newline="") as fh:
+        started = [r for r in csv.DictReader(fh) if r["action"] == "batch_started"]
+    assert len(started) == 2
+    assert started[0]["detail"].endswith("; command line")
+    assert started[1]["detail"].endswith(
+        "; command line; threshold 0.7 given with --threshold (app-wide 0.6); "
+        "no challenger (--challenger none)"
+    )
+
+
+def test_info_says_what_this_workstation_decides_with(home: Path, tmp_path: Path) -> None:
+    text = run_cli("info", ABUSE_DESK_HOME=str(home))
+    assert text.returncode == 0, text.stderr
+    assert "  decides at: 0.6 (the app-wide threshold; --threshold overrides it)" in text.stdout
+    assert "  challenger: none" in text.stdout
+    as_json = json.loads(run_cli("info", "--json", ABUSE_DESK_HOME=str(home)).stdout)
+    assert (as_json["threshold"], as_json["threshold_source"]) == (0.6, "app-wide")
+    assert as_json["challenger"] is None
+    fresh = json.loads(run_cli("info", "--json", ABUSE_DESK_HOME=str(tmp_path / "new")).stdout)
+    assert (fresh["threshold"], fresh["threshold_source"]) == (0.45, "default")

@@ -34,16 +34,19 @@ def batch_logged(
     scorer: Scorer,
     challenger: Scorer | None = None,
     output: OutputFacts | None = None,
+    *,
+    note: str | None = None,
 ) -> Iterator[Callable[[BatchReport], None]]:
     """Log ``batch_started`` before a CSV is scored (no log, no scoring), and yield the
     function that logs ``batch_finished`` with the report; a failure or interruption is
     logged too (best effort: the error being raised is what the user must see). `output`
-    says what is written, so an auditor sees it in both."""
+    says what is written and `note` how the run was decided (`app.cli.context.run_note`), so
+    an auditor sees both in each event."""
     from app.core.common.errors import JobCancelled
 
     def detail(*parts: str | None, text_column: str | None = None) -> str | None:
         written = output.detail(text_column) if output is not None else None
-        return "; ".join(p for p in (written, *parts) if p) or None
+        return "; ".join(p for p in (written, *parts, note) if p) or None
 
     model = {"model_version": scorer.version_label}
     shadow = f"challenger {challenger.version_label}" if challenger is not None else None

@@ -63,15 +63,55 @@ def decision_threshold(args: argparse.Namespace, ctx: AppContext) -> float:
     return ctx.state.threshold if given is None else given
 
 
-def threshold_source(args: argparse.Namespace) -> str:
+def threshold_kind(args: argparse.Namespace, ctx: AppContext) -> str:
+    """Where the decision threshold came from, as a word a script can test: ``option``
+    (``--threshold``), ``app-wide`` (applied by a supervisor) or ``default`` (none applied)."""
+    from app.core.engine.scoring import DEFAULT_THRESHOLD
+
     if getattr(args, "threshold", None) is not None:
-        return "given with --threshold"
-    return "the app-wide threshold; --threshold overrides it"
+        return "option"
+    return "default" if ctx.state.threshold == DEFAULT_THRESHOLD else "app-wide"
 
 
-def used_line(model_label: str, threshold: float, args: argparse.Namespace) -> str:
+_SOURCES = {
+    "option": "given with --threshold",
+    "app-wide": "the app-wide threshold; --threshold overrides it",
+    "default": "the default: no app-wide threshold applied; --threshold overrides it",
+}
+
+
+def threshold_source(args: argparse.Namespace, ctx: AppContext) -> str:
+    """Where the threshold came from, in words."""
+    return _SOURCES[threshold_kind(args, ctx)]
+
+
+def used_line(model_label: str, threshold: float, args: argparse.Namespace, ctx: AppContext) -> str:
     """The line every scoring command ends with: which model, which threshold, and why."""
-    return f"model {model_label} at threshold {fmt_threshold(threshold)} ({threshold_source(args)})"
+    source = threshold_source(args, ctx)
+    return f"model {model_label} at threshold {fmt_threshold(threshold)} ({source})"
+
+
+def run_note(args: argparse.Namespace, ctx: AppContext) -> str:
+    """What a command's activity event adds, so a supervisor can tell a command-line run and
+    each option that overrode the app-wide choice (threshold, model, challenger)."""
+    parts = ["command line"]
+    given: float | None = getattr(args, "threshold", None)
+    if given is not None and given != ctx.state.threshold:
+        app_wide = fmt_threshold(ctx.state.threshold)
+        parts.append(
+            f"threshold {fmt_threshold(given)} given with --threshold (app-wide {app_wide})"
+        )
+    if getattr(args, "thresholds", None) is not None:
+        parts.append("thresholds given with --thresholds")
+    if getattr(args, "model", None):
+        parts.append("model given with --model instead of the active model")
+    challenger: str | None = getattr(args, "challenger", None)
+    if challenger is not None:
+        off = challenger.strip().lower() == "none"
+        parts.append(
+            "no challenger (--challenger none)" if off else "challenger given with --challenger"
+        )
+    return "; ".join(parts)
 
 
 def challenger_for(args: argparse.Namespace, ctx: AppContext) -> Scorer | None:

@@ -10,13 +10,14 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from app.cli.common import EXIT_OK
-from app.cli.context import active_scorer, cli_context, threshold_source
+from app.cli.context import active_scorer, cli_context, run_note, threshold_kind, threshold_source
 from app.cli.labels import flatten_positive, mapping_json, print_mapping
 from app.cli.score import print_json
 from app.core.common.messages import fmt_number, fmt_threshold
 
 if TYPE_CHECKING:
     from app.core.analysis.labeled import LabeledScores
+    from app.core.context.state import AppContext
 
 
 def evaluated_thresholds(args: argparse.Namespace, app_wide: float) -> list[float]:
@@ -26,8 +27,11 @@ def evaluated_thresholds(args: argparse.Namespace, app_wide: float) -> list[floa
     return [app_wide if args.threshold is None else args.threshold]
 
 
-def _source(args: argparse.Namespace) -> str:
-    return "given with --thresholds" if args.thresholds is not None else threshold_source(args)
+def _source(args: argparse.Namespace, ctx: AppContext) -> tuple[str, str]:
+    """Where the thresholds came from: a word a script can test, and the words a person reads."""
+    if args.thresholds is not None:
+        return "option", "given with --thresholds"
+    return threshold_kind(args, ctx), threshold_source(args, ctx)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -52,12 +56,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             threshold=thresholds[0] if len(thresholds) == 1 else None,
             counts={"n": summary["n"], "positives": summary["positives"]}
             | {"rows_rejected": len(data.rejected)},
-            detail="thresholds " + ", ".join(f"{t:g}" for t in thresholds),
+            detail="thresholds "
+            + ", ".join(f"{t:g}" for t in thresholds)
+            + f"; {run_note(args, ctx)}",
         )
+    kind, source = _source(args, ctx)
     if args.json:
-        _print_json(summary, data, scorer.version_label, _source(args))
+        _print_json(summary, data, scorer.version_label, kind)
     else:
-        _print_text(summary, data, scorer.version_label, _source(args))
+        _print_text(summary, data, scorer.version_label, source)
     return EXIT_OK
 
 

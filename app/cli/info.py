@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 
 from app.cli.common import EXIT_MODEL, EXIT_OK
-from app.cli.context import active_scorer, cli_context
+from app.cli.context import active_scorer, cli_context, threshold_kind, threshold_source
 from app.cli.score import print_json
+from app.core.common.messages import fmt_threshold
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     with cli_context(args, record=False) as ctx:
-        scorer = active_scorer(ctx)
+        scorer, challenger = active_scorer(ctx), ctx.state.challenger
     m = scorer.bundle.manifest
     info = {
         "name": m["name"],
@@ -23,6 +24,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         "path": str(scorer.bundle.path),
         "created_utc": m.get("created_utc"),
         "default_threshold": scorer.default_threshold,
+        # what this workstation decides with: the app-wide threshold and challenger
+        "threshold": ctx.state.threshold,
+        "threshold_source": threshold_kind(args, ctx),
+        "challenger": challenger.version_label if challenger is not None else None,
         "features": scorer.model.n_features,
         "files": scorer.bundle.file_hashes,
     }
@@ -33,7 +38,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"{info['name']} {info['version']}: verified ({len(info['files'])} files match the manifest)"
     )
     print(f"  path: {info['path']}\n  created: {info['created_utc']}")
-    print(f"  default threshold: {info['default_threshold']}")
+    print(f"  model's default threshold: {info['default_threshold']}")
+    print(f"  decides at: {fmt_threshold(ctx.state.threshold)} ({threshold_source(args, ctx)})")
+    print(f"  challenger: {info['challenger'] or 'none'}")
     for name, digest in info["files"].items():
         print(f"  {digest}  {name}")
     return EXIT_OK

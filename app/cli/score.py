@@ -21,7 +21,8 @@ from app.cli.context import (
     challenger_line,
     cli_context,
     decision_threshold,
-    threshold_source,
+    run_note,
+    threshold_kind,
     used_line,
 )
 from app.core.common.messages import fmt_number, printable
@@ -46,14 +47,14 @@ def cmd_score_text(args: argparse.Namespace) -> int:
                 score=row["score"],
                 threshold=threshold,
                 model_version=scorer.version_label,
-                detail=f"{row['label']}; command line",
+                detail=f"{row['label']}; {run_note(args, ctx)}",
             )
     if args.json:
         print_json(
             {
                 "model_version": scorer.version_label,
                 "threshold": threshold,
-                "threshold_source": threshold_source(args),
+                "threshold_source": threshold_kind(args, ctx),
                 "results": results,
             }
         )
@@ -65,7 +66,7 @@ def cmd_score_text(args: argparse.Namespace) -> int:
         print(f"{score}\t{row['label']}{note}\t{printable(text[:80])}")
         for term in row.get("terms", []):
             print(f"\t\t{term['contribution']:+.3f} {printable(term['term'])}")
-    print(used_line(scorer.version_label, threshold, args))
+    print(used_line(scorer.version_label, threshold, args, ctx))
     return EXIT_OK
 
 
@@ -162,7 +163,13 @@ def cmd_score(args: argparse.Namespace) -> int:
         progress = _Progress(args.quiet)
         try:
             with batch_logged(
-                ctx, args.input, options.threshold, scorer, challenger, outputs.facts
+                ctx,
+                args.input,
+                options.threshold,
+                scorer,
+                challenger,
+                outputs.facts,
+                note=run_note(args, ctx),
             ) as finished:
                 report = batch.run_batch(
                     scorer,
@@ -180,7 +187,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
         atomic_write_json(args.report, report.as_dict())
     print(report.summary())
-    print(used_line(report.model_version, report.threshold, args))
+    print(used_line(report.model_version, report.threshold, args, ctx))
     if challenger is not None:
         print(challenger_line(challenger, args))
     outputs.say_replaced()
