@@ -124,7 +124,14 @@ def challenger_for(args: argparse.Namespace, ctx: AppContext) -> Scorer | None:
         return ctx.state.challenger
     if given.strip().lower() == "none":
         return None
-    return registry_of(ctx).load(given)
+    challenger = registry_of(ctx).load(given)
+    active = ctx.state.scorer
+    if active is not None and challenger.bundle.path.name == active.bundle.path.name:
+        from app.core.common.errors import ModelError
+
+        # as `models challenger` refuses it: a model compared with itself says nothing
+        raise ModelError(f"--challenger {given}: {challenger.version_label} is the deciding model")
+    return challenger
 
 
 def challenger_line(challenger: Scorer, args: argparse.Namespace) -> str:

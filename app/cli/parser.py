@@ -65,6 +65,7 @@ def _add_score(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument(
         "--challenger",
+        type=path_or_version_arg,  # an empty value is a usage error, not "model '' missing"
         help="also score with this model (folder or installed version): shadow columns only "
         "(default: the app-wide challenger chosen in the Models panel; 'none': no challenger)",
     )

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from app.core.common.atomic import atomic_write_text
 from app.core.common.errors import InputError
-from app.core.common.portable_fs import FileLock, LockBusy, open_regular_file
+from app.core.common.portable_fs import FileLock, open_regular_file
 
 HEAD_FORMAT = 1
 MAX_HEAD_BYTES = 4096
@@ -97,18 +96,11 @@ def read_head(db: Path, key: bytes) -> Head | None:
 def head_lock(db: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
     """Hold the cross-process lock that serialises writers of `db` and its head file."""
     lock = FileLock(_lock_path(db))
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            lock.acquire()
-            break
-        except LockBusy:
-            if time.monotonic() > deadline:
-                raise InputError(
-                    f"the activity log {db} is busy (another process has held its lock for "
-                    f"{timeout:.0f} s); nothing was logged"
-                ) from None
-            time.sleep(0.01)
+    if not lock.acquire_within(timeout):
+        raise InputError(
+            f"the activity log {db} is busy (another process has held its lock for "
+            f"{timeout:.0f} s); nothing was logged"
+        )
     try:
         yield
     finally:

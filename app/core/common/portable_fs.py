@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -202,6 +203,18 @@ class FileLock:
             return int(self.path.read_text(encoding="ascii").strip() or 0) or None
         except (OSError, ValueError):
             return None
+
+    def acquire_within(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the lock; whether it was acquired."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.acquire()
+                return True
+            except LockBusy:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.01)
 
     def __enter__(self) -> FileLock:
         return self.acquire()

@@ -123,7 +123,7 @@ def _persist_threshold(ctx: AppContext, warn: Warn) -> None:
     it too. Never blocks the change (it is logged and applied): a file that must not be
     replaced (a newer schema's) is kept, and said."""
     try:
-        ctx.save_settings()
+        ctx.save_settings("threshold")
     except (OSError, AbuseDeskError) as exc:
         warn(f"settings not saved: {exc}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.core.context.settings import check_saveable
 from app.core.context.state import AppContext
 
 if TYPE_CHECKING:
@@ -22,8 +23,11 @@ def bundle_folder(scorer: Scorer) -> str:
     return str(scorer.bundle.path.name)
 
 
+MODEL_FIELDS = ("active_model", "previous_model", "challenger_model")
+
+
 def _save(ctx: AppContext) -> None:
-    ctx.save_settings()
+    ctx.save_settings(*MODEL_FIELDS)
 
 
 def _label(scorer: Scorer | None) -> str:
@@ -41,6 +45,7 @@ def activate(ctx: AppContext, scorer: Scorer, *, action: str = "model_activated"
         return False
     challenger = ctx.state.challenger
     clears = challenger is not None and bundle_folder(challenger) == bundle_folder(scorer)
+    check_saveable(ctx.settings_path)  # a change that could not be saved is neither logged nor made
     # Logged first: if the log cannot be written, nothing below happens.
     log_if_unsigned(ctx, scorer, "active model")
     ctx.log(
@@ -83,6 +88,7 @@ def set_challenger(ctx: AppContext, challenger: Scorer | None) -> bool:
         and bundle_folder(old) == bundle_folder(challenger)
     ):
         return False
+    check_saveable(ctx.settings_path)  # a change that could not be saved is neither logged nor made
     if challenger is None:  # logged first: if the log cannot be written, nothing changes
         ctx.log("challenger_cleared", detail=f"was {_label(old)}")
     else:
@@ -114,7 +120,7 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
         detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
     )
     ctx.state.set_threshold(threshold)
-    _save(ctx)  # the threshold from the state, its only home
+    ctx.save_settings("threshold", *MODEL_FIELDS)  # the threshold from the state, its only home
 
 
 def log_if_unsigned(ctx: AppContext, scorer: Scorer, role: str) -> None:

@@ -25,7 +25,7 @@ from app.core.common.atomic import atomic_write_json
 from app.core.common.errors import InputError
 from app.core.common.limits import Limits
 from app.core.common.paths import user_config_dir
-from app.core.common.portable_fs import open_regular_file
+from app.core.common.portable_fs import FileLock, open_regular_file
 
 SCHEMA_VERSION = 1
 SETTINGS_FILE = "settings.json"
@@ -219,7 +219,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 def check_saveable(path: Path | None = None) -> None:
     """Raise SettingsNotSaved now if a later `save_settings` would be refused (a newer schema's
-    file), so a command can refuse before it logs or changes anything."""
+    file, or a file or folder that cannot be written), so a command or panel can refuse before
+    it logs or changes anything."""
     path = path or settings_path()
     state, payload = _read(path)
     if state == "newer":
@@ -227,6 +228,40 @@ def check_saveable(path: Path | None = None) -> None:
             f"{path} is from a newer {APP_NAME} (schema version {payload}); it is kept, so this "
             "change is not made: use the newer version, or move the file aside"
         )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".{path.name}.{os.getpid()}.probe"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+        if path.exists():  # replaced by a rename: an immutable or locked file refuses it
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+    except OSError as exc:
+        raise SettingsNotSaved(
+            f"{path} cannot be written ({exc.strerror or exc}); this change is not made"
+        ) from None
+
+
+LOCK_SECONDS = 5.0
+
+
+def update_settings(values: dict[str, Any], path: Path | None = None) -> Settings:
+    """Write `values` (field -> value) over the settings as they are on disk *now*, under a
+    lock, and return what was written. Each process saves only what it changed, so the desktop
+    app never puts back a model or threshold that a command (or another window) changed since it
+    started, and two commands at once never lose one of their changes."""
+    path = path or settings_path()
+    check_saveable(path)
+    lock = FileLock(path.with_name(f".{path.name}.lock"))
+    if not lock.acquire_within(LOCK_SECONDS):
+        raise SettingsNotSaved(f"{path} is busy (another process is saving it); not saved")
+    try:
+        current = load_settings(path)
+        for name, value in values.items():
+            setattr(current, name, value)
+        save_settings(current, path)
+    finally:
+        lock.release()
+    return current
 
 
 def _all_valid(data: dict[str, Any]) -> bool:

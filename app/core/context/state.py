@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.context.settings import Settings, save_settings
+from app.core.context.settings import Settings, settings_path, update_settings
 
 if TYPE_CHECKING:  # heavy (numpy, SQLite, the engine): the types only, for a light import
     from app.core.activity.chain import Event
@@ -114,11 +114,16 @@ class AppContext:
         values.setdefault("threshold", self.state.threshold)
         return self.activity.record(action, **values)
 
-    def save_settings(self, settings: Settings | None = None) -> Path:
-        """The one saver of the settings file (`settings`: an edited copy, else the context's).
-
-        The threshold is written from the state, its only home, so no copy of the settings can
-        put back a threshold that was applied after it was loaded."""
-        settings = self.settings if settings is None else settings
-        settings.threshold = self.state.threshold
-        return save_settings(settings, self.settings_path)
+    def save_settings(self, *names: str, source: Settings | None = None) -> Path:
+        """The one saver of the settings file: the named fields (of `source`, an edited copy,
+        else the context's settings; the threshold from the state, its only home) are written
+        over the file as it is now, under a lock. Fields not named keep what is on disk, so
+        the app never puts back what a command or another window changed since it started."""
+        source = self.settings if source is None else source
+        values = {
+            n: self.state.threshold if n == "threshold" else getattr(source, n) for n in names
+        }
+        if "threshold" in values:
+            self.settings.threshold = self.state.threshold
+        update_settings(values, self.settings_path)
+        return self.settings_path or settings_path()

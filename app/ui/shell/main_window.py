@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
             bytes(self.saveGeometry().data())
         ).decode()
         try:
-            self.ctx.save_settings()
+            self.ctx.save_settings("window_geometry", "last_folder")
         except (OSError, AbuseDeskError) as exc:  # never block closing on settings (a newer
             # schema's file is refused on purpose and kept as it is)
             logging.getLogger(__name__).warning("settings not saved: %s", exc)

@@ -67,7 +67,7 @@ class SettingsDialog(QDialog):
                 "settings_changed",
                 detail="; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()),
             )
-            self.ctx.save_settings(updated)
+            self.ctx.save_settings(*changes, source=updated)
             for name in changes:
                 setattr(self.ctx.settings, name, getattr(updated, name))
             self.ctx.activity.store_raw_text = self.ctx.settings.store_raw_text
