@@ -233,7 +233,7 @@ def check_saveable(path: Path | None = None) -> None:
         probe = path.parent / f".{path.name}.{os.getpid()}.probe"
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.unlink(probe)
-        if path.exists():  # replaced by a rename: an immutable or locked file refuses it
+        if path.is_file():  # replaced by a rename: an immutable or locked file refuses it
             os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
     except OSError as exc:
         raise SettingsNotSaved(
