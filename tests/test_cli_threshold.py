@@ -167,3 +167,21 @@ def test_info_says_what_this_workstation_decides_with(home: Path, tmp_path: Path
     assert as_json["challenger"] is None
     fresh = json.loads(run_cli("info", "--json", ABUSE_DESK_HOME=str(tmp_path / "new")).stdout)
     assert (fresh["threshold"], fresh["threshold_source"]) == (0.45, "default")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"schema_version": 1, "threshold": "0.6"}', '{"schema_version": 99, "threshold": 0.7}', "{"],
+    ids=["invalid", "newer", "damaged"],
+)
+def test_an_unusable_settings_threshold_is_called_the_default(tmp_path: Path, content: str) -> None:
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "settings.json").write_text(content)
+    result = run_cli("score-text", "go home", ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("\n") == 1 and "warning" in result.stderr
+    assert result.stdout.splitlines()[-1].endswith(
+        "at threshold 0.45 (the default: the settings' threshold could not be used "
+        "(see the warning above))"
+    )

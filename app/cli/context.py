@@ -70,7 +70,8 @@ def threshold_kind(args: argparse.Namespace, ctx: AppContext) -> str:
 
     if getattr(args, "threshold", None) is not None:
         return "option"
-    return "default" if ctx.state.threshold == DEFAULT_THRESHOLD else "app-wide"
+    fallback = ctx.settings.threshold_fallback
+    return "default" if fallback or ctx.state.threshold == DEFAULT_THRESHOLD else "app-wide"
 
 
 _SOURCES = {
@@ -78,11 +79,13 @@ _SOURCES = {
     "app-wide": "the app-wide threshold; --threshold overrides it",
     "default": "the default: no app-wide threshold applied; --threshold overrides it",
 }
+_FALLBACK = "the default: the settings' threshold could not be used (see the warning above)"
 
 
 def threshold_source(args: argparse.Namespace, ctx: AppContext) -> str:
     """Where the threshold came from, in words."""
-    return _SOURCES[threshold_kind(args, ctx)]
+    kind = threshold_kind(args, ctx)
+    return _FALLBACK if kind == "default" and ctx.settings.threshold_fallback else _SOURCES[kind]
 
 
 def used_line(model_label: str, threshold: float, args: argparse.Namespace, ctx: AppContext) -> str:

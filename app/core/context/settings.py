@@ -57,10 +57,14 @@ class Settings:
     # nothing until the user sets it again (Preferences). Saved, so it outlives the first save.
     retention_paused: bool = field(default=False, compare=False)
     problems: list[str] = field(default_factory=list, compare=False)
+    # The file held a threshold this version could not use (damaged, newer, invalid): the
+    # default stands in for it, and commands say so instead of calling it the app-wide one.
+    threshold_fallback: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("problems")
+        data.pop("threshold_fallback")
         return {"schema_version": SCHEMA_VERSION, **data}
 
 
@@ -144,14 +148,14 @@ def load_settings(path: Path | None = None) -> Settings:
     if state == "missing":
         return settings
     if state == "newer":
-        settings.retention_paused = True
+        settings.retention_paused = settings.threshold_fallback = True
         settings.problems.append(
             f"{path} is from a newer {APP_NAME} (schema version {payload}); using defaults and "
             "saving nothing over it: use the newer version, or move the file aside"
         )
         return settings
     if state == "damaged":
-        settings.retention_paused = True
+        settings.retention_paused = settings.threshold_fallback = True
         settings.problems.append(
             f"{path} could not be read ({payload}); using defaults, log retention paused; it is "
             f"renamed {path.name}{BROKEN_SUFFIX}<date> before any setting is saved, so nothing "
@@ -159,7 +163,7 @@ def load_settings(path: Path | None = None) -> Settings:
         )
         return settings
     for f in fields(Settings):
-        if f.name == "problems" or f.name not in payload:
+        if f.name in ("problems", "threshold_fallback") or f.name not in payload:
             continue
         default = getattr(settings, f.name)
         value = payload[f.name]
@@ -168,6 +172,7 @@ def load_settings(path: Path | None = None) -> Settings:
         else:
             if f.name == "log_retention_days":
                 settings.retention_paused = True
+            settings.threshold_fallback |= f.name == "threshold"
             settings.problems.append(
                 f"{path}: {f.name}={str(value)[:40]!r} is invalid; using {default!r}"
                 + ("; log retention paused" if f.name == "log_retention_days" else "")
