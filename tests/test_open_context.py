@@ -111,21 +111,27 @@ def test_model_overrides_the_active_one_for_this_run_only(tmp_path, monkeypatch)
 # --- the threshold: one home, one saver -------------------------------------------------------
 
 
+def _apply_in_the_threshold_panel(ctx, qtbot, worker_pool, percent: int) -> None:
+    """What a supervisor does: move the slider, press Apply."""
+    from app.ui.threshold.panel import ThresholdPanel
+
+    panel = ThresholdPanel(ctx, worker_pool)
+    qtbot.addWidget(panel)
+    panel.slider.setValue(percent)
+    panel.apply_threshold()
+    panel.shutdown()
+    assert ctx.state.threshold == percent / 100
+
+
 def test_an_applied_threshold_is_saved_at_once_and_kept_by_later_saves(
     qtbot, tmp_path, monkeypatch, worker_pool
 ):
     from app.ui.shell.preferences import SettingsDialog
-    from app.ui.threshold.panel import ThresholdPanel
 
     monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
     ctx = _gui_context()
     try:
-        panel = ThresholdPanel(ctx, worker_pool)
-        qtbot.addWidget(panel)
-        panel.slider.setValue(60)
-        panel.apply_threshold()
-        panel.shutdown()
-        assert ctx.state.threshold == 0.6
+        _apply_in_the_threshold_panel(ctx, qtbot, worker_pool, 60)
         assert load_settings().threshold == 0.6  # saved when applied, not only at close
         dialog = SettingsDialog(ctx)  # a later save of an edited copy keeps it
         qtbot.addWidget(dialog)
@@ -141,18 +147,11 @@ def test_after_a_supervisor_applies_060_the_cli_labels_at_060_and_logs_it(
     qtbot, tmp_path, monkeypatch, worker_pool
 ):
     """The issue's acceptance: Apply in the Threshold panel, then ``python -m app score``."""
-    from app.ui.threshold.panel import ThresholdPanel
-
     home = tmp_path / "home"
     monkeypatch.setenv("ABUSE_DESK_HOME", str(home))
     ctx = _gui_context()
     try:
-        panel = ThresholdPanel(ctx, worker_pool)
-        qtbot.addWidget(panel)
-        panel.slider.setValue(60)
-        panel.apply_threshold()
-        panel.shutdown()
-        assert ctx.state.threshold == 0.6
+        _apply_in_the_threshold_panel(ctx, qtbot, worker_pool, 60)
         source = tmp_path / "file.csv"
         # Two texts score between 0.45 and 0.60: only the applied threshold calls them benign.
         texts = ["you are an idiot", "have a nice day", "go home", "stop it", "go away"]
