@@ -1,5 +1,6 @@
 """A finished batch as something to browse and hand on: the in-memory results table with vectorised
 filter and sort (`table`), filling it from a job and its cache file (`cache`), exporting it
-(`export`), and recognising the app's own earlier outputs before replacing them (`output_names`).
+(`export`), copying rows as tab-separated text (`tsv`), and recognising the app's own earlier
+outputs before replacing them (`output_names`).
 Imports batch, engine, analysis, activity, export and common.
 """
