@@ -8,6 +8,10 @@ Labels: the table and every export label rows at the job's label threshold, whic
 app-wide threshold when the job started. If the app-wide threshold moves, a notice says so and
 offers to re-label from the stored scores (``score >= t``, no re-scoring); export provenance
 names the labels' threshold and the job's. Scored caches are deleted with the panel.
+
+Another job's results start unfiltered: filters chosen for one file would silently hide rows of
+the next ("0 of 500 rows"), so showing a different job clears them, "only rows shown by the
+filters" and the last job's status message. An export that would write no rows asks first.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.core.analysis.labeled import guess_label_column
 from app.core.batch.options import BatchProgress
@@ -72,6 +76,7 @@ class BatchPanel(BatchPanelView):
         self.csv_button.clicked.connect(partial(self.export_dialog, "csv"))
         self.xlsx_button.clicked.connect(partial(self.export_dialog, "xlsx"))
         self.send_button.clicked.connect(self.send_to_threshold)
+        self.results.message.connect(self.status.setText)
         self.jobs.progress.connect(self._job_progress)
         self.jobs.job_done.connect(self._job_done)
         self.jobs.show_requested.connect(self._show)
@@ -173,6 +178,11 @@ class BatchPanel(BatchPanelView):
     # --- results -------------------------------------------------------------------------------
 
     def _show(self, job: BatchJob | None) -> None:
+        if job is not self.shown:  # another job's rows: nothing of the last one's view applies
+            self.status.setText("")
+            self.shown_only.setChecked(False)
+            if self.results.filters_active():
+                self.results.clear_filters()
         self.shown = job
         if job is None or job.result is None:
             self.results.set_results(ResultsTable.from_arrays([], [], []), 0.5)
@@ -233,6 +243,10 @@ class BatchPanel(BatchPanelView):
             return
         spec = self.results.spec() if self.shown_only.isChecked() else None
         keep = None if spec is None else filter_mask(job.result.table, spec, job.label_threshold)
+        rows = len(job.result.table) if keep is None else int(keep.sum())
+        if rows == 0 and not self._confirm_empty_export(path, spec):
+            self.status.setText(f"Export to {path.name} cancelled: it would have written 0 rows.")
+            return
         if not self.jobs.export(job, path, fmt, keep, spec):
             self.status.setText("An export is already running.")
             return
@@ -240,6 +254,19 @@ class BatchPanel(BatchPanelView):
         self.ctx.settings.last_folder = str(path.parent)
         self.status.setText(f"Exporting to {path.name}…")
         self._refresh()
+
+    def _confirm_empty_export(self, path: Path, spec: Any) -> bool:
+        why = "the results have no rows" if spec is None else (
+            f"no row passes the filters ({spec.describe()}) and only rows shown by the filters "
+            "are exported")  # fmt: skip
+        answer = QMessageBox.question(
+            self,
+            "Export 0 rows?",
+            f"The export to {path.name} would write no rows: {why}.\n\nWrite it anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _export_progress(self, rows: int) -> None:
         self.status.setText(f"Exporting… {rows:,} rows")

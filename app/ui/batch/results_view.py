@@ -2,6 +2,8 @@
 
 The table is `batch_layout.table_view`, whose fixed row height means the view never measures
 rows, over a `ResultsProxy` over a `ResultsModel`; the filters only ever build a `ViewSpec`.
+Active filters are shown beside the row count with a one-click "Clear filters". Ctrl+C and the
+context menu copy the selected rows as TSV (`app.core.results.tsv`), their texts or their scores.
 """
 
 from __future__ import annotations
@@ -9,23 +11,32 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDoubleSpinBox,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.results.table import ResultsTable, ViewSpec
+from app.core.results.tsv import rows_tsv
 from app.ui.batch.layout import hbox, table_view
-from app.ui.batch.results_model import ResultsModel
+from app.ui.batch.results_model import SORT_ROLE, ResultsModel
 from app.ui.batch.results_proxy import ResultsProxy
 
 SEARCH_DELAY_MS = 250  # typing a word refilters once, not once per key
+COPY_LIMIT = 100_000  # rows; more is an export's job, not the clipboard's
+_ACTIVE_STYLE = "color:#4d3800; background:#fff4ce; padding:0 4px; font-weight:bold;"
+_RAW = ("line", "text", "gold")  # copied whole (the cell shows the start of a long text)
 _WIDTHS = {
     "line": 70,
     "score": 80,
@@ -38,6 +49,8 @@ _WIDTHS = {
 
 class ResultsView(QWidget):
     """The results table behind its filters: flagged only, score range, text search."""
+
+    message = Signal(str)  # what a copy did, for the panel's status line
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +73,9 @@ class ResultsView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setAcceptDrops(False)  # a dropped file is for the panel, not a search
         self.count = QLabel("")
+        self.clear_button = QPushButton("Clear filters")
+        self.clear_button.setToolTip("Show every row: flagged only off, any score, no search")
+        self.clear_button.clicked.connect(self.clear_filters)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
@@ -71,9 +87,13 @@ class ResultsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(
             hbox(self.flagged, 12, QLabel("Score from"), self.low, QLabel("to"), self.high, 12,
-                 (self.search, 1), self.count)
+                 (self.search, 1), self.count, self.clear_button)
         )  # fmt: skip
         layout.addWidget(self.view, 1)
+        self.view.installEventFilter(self)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._show_menu)
+        self._update_count()
 
     def set_results(self, table: ResultsTable, threshold: float) -> None:
         self.model.set_table(table, threshold)
@@ -106,8 +126,115 @@ class ResultsView(QWidget):
         if self._timer.isActive():
             self.apply()
 
+    def filters_active(self) -> bool:
+        """True if a filter hides rows or is about to (a search still being typed)."""
+        spec = self.proxy.spec
+        return bool(spec.flagged_only or spec.min_score is not None or spec.max_score is not None
+                    or spec.search or self.spec().search or self._timer.isActive())  # fmt: skip
+
+    def clear_filters(self) -> None:
+        """Every row again: one refilter, not one per widget."""
+        widgets = (self.flagged, self.low, self.high, self.search)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.flagged.setChecked(False)
+        self.low.setValue(0.0)
+        self.high.setValue(1.0)
+        self.search.clear()
+        for widget in widgets:
+            widget.blockSignals(False)
+        self.apply()
+
     def _update_count(self) -> None:
-        self.count.setText(f"{self.proxy.rowCount():,} of {self.model.rowCount():,} rows")
+        text = f"{self.proxy.rowCount():,} of {self.model.rowCount():,} rows"
+        active = self.filters_active()
+        # Filters that hide rows must not be missed: a highlighted count naming them, and the
+        # way out beside it.
+        self.count.setText(text)
+        self.count.setStyleSheet(_ACTIVE_STYLE if active else "")
+        self.count.setToolTip(f"Filters: {self.proxy.spec.describe()}" if active else "")
+        self.clear_button.setEnabled(active)
+
+    # --- copying ------------------------------------------------------------------------------
+
+    def selected_rows(self) -> np.ndarray:
+        """The selected view rows, in display order."""
+        spans = [np.arange(r.top(), r.bottom() + 1) for r in self.view.selectionModel().selection()]
+        return np.unique(np.concatenate(spans)) if spans else np.empty(0, dtype=np.intp)
+
+    def copy_rows(self) -> None:
+        """The selected rows as TSV with a header, columns as shown, texts whole."""
+        rows = self._selection_or_say_why()
+        if rows is None:
+            return
+        header = self.view.horizontalHeader()
+        columns = [header.logicalIndex(v) for v in range(header.count())]
+        columns = [c for c in columns if not header.isSectionHidden(c)]
+        titles = [self.model.headerData(c, Qt.Orientation.Horizontal) for c in columns]
+        roles = [SORT_ROLE if self.model.key(c) in _RAW else Qt.ItemDataRole.DisplayRole
+                 for c in columns]  # fmt: skip
+        values = [[self.model.value(r, c, role) for c, role in zip(columns, roles, strict=True)]
+                  for r in rows]  # fmt: skip
+        self._copy(rows_tsv(titles, ([("" if v is None else v) for v in row] for row in values)),
+                   f"{len(rows):,} row{'s' if len(rows) != 1 else ''} with a header")  # fmt: skip
+
+    def copy_texts(self) -> None:
+        """The selected rows' texts exactly as in the file, one per line."""
+        rows = self._selection_or_say_why()
+        if rows is not None:
+            texts = self.model.table.texts[rows].tolist()
+            self._copy("\n".join(texts), f"{len(rows):,} text{'s' if len(rows) != 1 else ''}")
+
+    def copy_scores(self) -> None:
+        """The selected rows' scores as shown (blank for a blank text), one per line."""
+        rows = self._selection_or_say_why()
+        if rows is not None:
+            col = self.model.columns.index("score")
+            scores = [self.model.value(r, col) or "" for r in rows]
+            self._copy("\n".join(scores), f"{len(rows):,} score{'s' if len(rows) != 1 else ''}")
+
+    def _selection_or_say_why(self) -> np.ndarray | None:
+        """Source rows of the selection in display order, or None (and a message) if none."""
+        rows = self.selected_rows()
+        if not len(rows):
+            self.message.emit("Select rows to copy first.")
+            return None
+        if len(rows) > COPY_LIMIT:
+            self.message.emit(f"{len(rows):,} rows are too many to copy (at most "
+                              f"{COPY_LIMIT:,}); export them instead.")  # fmt: skip
+            return None
+        return self.proxy.rows[rows]
+
+    def _copy(self, text: str, what: str) -> None:
+        QApplication.clipboard().setText(text)
+        self.message.emit(f"Copied {what}.")
+
+    def context_menu(self) -> QMenu:
+        menu = QMenu(self.view)
+        for title, slot in (("Copy rows", self.copy_rows), ("Copy text", self.copy_texts),
+                            ("Copy score", self.copy_scores)):  # fmt: skip
+            action = menu.addAction(title)
+            action.triggered.connect(slot)
+            action.setEnabled(self.view.selectionModel().hasSelection())
+        menu.actions()[0].setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu()
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl+C on the table copies rows, not the one cell QTableView would copy."""
+        if watched is self.view and event.type() in (QEvent.Type.KeyPress,
+                                                     QEvent.Type.ShortcutOverride):  # fmt: skip
+            assert isinstance(event, QKeyEvent)
+            if event.matches(QKeySequence.StandardKey.Copy):
+                event.accept()  # ShortcutOverride: the table handles it, not a window shortcut
+                if event.type() == QEvent.Type.KeyPress:
+                    self.copy_rows()
+                return True
+        return super().eventFilter(watched, event)
 
     def hideEvent(self, event: Any) -> None:
         self.stop()
