@@ -103,12 +103,14 @@ def test_settled_text_event_and_copied_result_name_the_challenger(
     assert event.model_version == app_context.state.scorer.version_label
     assert event.score == pytest.approx(panel.result.score)  # the active model's score
 
-    qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.copy_json_button, Qt.MouseButton.LeftButton)
     copied = json.loads(QApplication.clipboard().text())
     assert copied["score"] == pytest.approx(panel.result.score)
     assert copied["challenger"]["model_version"] == challenger.version_label
     assert copied["challenger"]["score"] == pytest.approx(other.score)
     assert copied["challenger"]["summary"] == panel.challenger_line.text()
+    qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)  # the readable block too
+    assert panel.challenger_line.text() in QApplication.clipboard().text().splitlines()
 
 
 def test_screenshot_with_a_disagreeing_challenger(qtbot, score_panel, app_context, challenger):

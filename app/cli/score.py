@@ -71,13 +71,11 @@ def cmd_score_text(args: argparse.Namespace) -> int:
 
 
 def _scored(scorer: Any, text: str, threshold: float, explain: bool) -> dict[str, Any]:
-    row: dict[str, Any] = scorer.score_text(text, threshold).as_dict()
-    if explain and row["score"] is not None:
-        row["terms"] = [
-            {"term": t.display, "contribution": t.contribution}
-            for t in scorer.explain(text, top_k=10).terms
-        ]
-    return row
+    from app.core.engine.result_view import result_json  # the keys the GUI copies too
+
+    result = scorer.score_text(text, threshold)
+    terms = scorer.explain(text, top_k=10).terms if explain and not result.empty else None
+    return result_json(result, terms)
 
 
 def score_format(args: argparse.Namespace) -> str:

@@ -5,7 +5,8 @@ controls are folded so a hostile file name or cell cannot add lines or rewrite t
 too-long path is shortened in the middle so the reason after it still fits, and a list of
 columns is cut with "… and N more" (`capped_list`). `printable` escapes a text echoed back to
 the terminal; `fmt_number` prints thresholds and scores without "-0" and without rounding a
-0.999999 up to "1.00".
+0.999999 up to "1.00"; `fmt_score` shows a probability to three decimals, "> 0.999" / "< 0.001"
+at the ends.
 """
 
 from __future__ import annotations
@@ -107,3 +108,17 @@ def fmt_threshold(value: float) -> str:
         return "0"
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
+
+
+def fmt_score(value: float | None, digits: int = 3) -> str:
+    """A probability with `digits` decimals that never claims more certainty than it has: above
+    1 - 10**-digits it reads "> 0.999" (not "1.000"), below 10**-digits "< 0.001" (not "0.000").
+    None and NaN print as "n/a"."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    step = 10.0**-digits
+    if value > 1 - step:
+        return f"> {1 - step:.{digits}f}"
+    if value < step:
+        return f"< {step:.{digits}f}"
+    return f"{value:.{digits}f}"

@@ -12,6 +12,9 @@ closing the panel records any count still pending, so no scored text goes unacco
 
 With a challenger set, a line under the result says what it scores and whether it agrees; it
 decides nothing, and is recorded in the settled text's event detail and the copied result.
+
+"Copy result" copies a readable block (for a ticket); "Copy as JSON" the result with the keys of a
+`score-text --json` result (both built by `app.core.engine.result_view`), plus the model version.
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.limits import Limits, RateGuard, suppressed_note
+from app.core.common.messages import fmt_score
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
-from app.core.engine.explain import Explanation
+from app.core.engine.explain import Explanation, TermContribution
+from app.core.engine.result_view import result_json, result_text, signed_share
 from app.core.engine.scoring import TextScore
 from app.core.engine.shadow import ShadowScore, shadow_score
 from app.ui.common.workers import WorkerPool
@@ -49,6 +54,7 @@ from app.ui.score.widgets import (
     ChallengerLine,
     ScoreGauge,
     highlighted_html,
+    legend_html,
 )
 
 DEBOUNCE_MS = 150
@@ -116,7 +122,11 @@ class ScorePanel(QWidget):
         self.verdict.setMinimumWidth(120)
         self.gauge = ScoreGauge()
         self.copy_button = QPushButton("Copy result")
+        self.copy_button.setToolTip("Copy the text excerpt, score, label, model and top terms")
         self.copy_button.clicked.connect(self.copy_result)
+        self.copy_json_button = QPushButton("Copy as JSON")
+        self.copy_json_button.setToolTip("Copy the result with the keys of score-text --json")
+        self.copy_json_button.clicked.connect(self.copy_json)
         self.model_line = QLabel()
         self.model_line.setStyleSheet("color: #555;")
         self.challenger_line = ChallengerLine()
@@ -126,12 +136,17 @@ class ScorePanel(QWidget):
         headline.addWidget(self.verdict)
         headline.addStretch(1)
         headline.addWidget(self.copy_button)
+        headline.addWidget(self.copy_json_button)
 
         self.highlight = QTextBrowser()
         self.highlight.setObjectName("scoreHighlight")
         self.highlight.setPlaceholderText(
-            "Words that raise the score are tinted red, words that lower it blue."
+            "Words that raise the score are tinted orange (▲), words that lower it blue (▼)."
         )
+        self.legend = QLabel(legend_html())
+        self.legend.setObjectName("scoreLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setAccessibleName("Tint legend")
         self.terms = QTableWidget(0, 2)
         self.terms.setHorizontalHeaderLabels(["term", "share of score (logit)"])
         self.terms.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -148,6 +163,7 @@ class ScorePanel(QWidget):
         left.addWidget(self.rate_notice)
         left.addWidget(QLabel("<b>Why</b> — the text with the words that moved the score"))
         left.addWidget(self.highlight, 2)
+        left.addWidget(self.legend)
         right = QVBoxLayout()
         right.addWidget(QLabel("<b>Probability abusive</b>"))
         right.addLayout(headline)
@@ -213,7 +229,7 @@ class ScorePanel(QWidget):
         assert result.score is not None
         abusive = result.label == "abusive"
         colour = ABUSIVE_COLOUR if abusive else BENIGN_COLOUR
-        self.score_label.setText(f"{result.score:.3f}")
+        self.score_label.setText(fmt_score(result.score))
         self.score_label.setStyleSheet("")
         self.verdict.setText("ABUSIVE" if abusive else "BENIGN")
         self.verdict.setStyleSheet(
@@ -232,7 +248,7 @@ class ScorePanel(QWidget):
         self.terms.setRowCount(len(top))
         for row, term in enumerate(top):
             self.terms.setItem(row, 0, QTableWidgetItem(term.display))
-            share = QTableWidgetItem(f"{term.contribution:+.3f}")
+            share = QTableWidgetItem(signed_share(term.contribution))
             share.setForeground(ABUSIVE_COLOUR if term.contribution > 0 else BENIGN_COLOUR)
             share.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.terms.setItem(row, 1, share)
@@ -301,20 +317,36 @@ class ScorePanel(QWidget):
         self._suppressed_text = None
         self.rate_notice.hide()
 
+    def _top_terms(self) -> list[TermContribution]:
+        return [] if self.explanation is None else self.explanation.terms[:TOP_TERMS]
+
     def result_summary(self) -> dict[str, Any]:
+        """The shown result as JSON: a `score-text --json` result's keys, plus the model version
+        (top-level there) and the challenger's view when one is set."""
         if self.result is None or self.result.empty or self.explanation is None:
             return {"score": None, "label": "empty"}
         return {
-            **self.result.as_dict(),
+            **result_json(self.result, self._top_terms()),
             "model_version": self.ctx.state.scorer.version_label,
-            "top_terms": [
-                {"term": t.display, "share": round(t.contribution, 4)}
-                for t in self.explanation.terms[:TOP_TERMS]
-            ],
             **({"challenger": self.shadow.as_dict()} if self.shadow is not None else {}),
         }
 
+    def result_block(self) -> str:
+        """The shown result as a readable block (what "Copy result" copies)."""
+        if self.result is None or self.result.empty:
+            return "Nothing scored: the text is empty."
+        return result_text(
+            self.editor.toPlainText(),
+            self.result,
+            self.ctx.state.scorer.version_label,
+            self._top_terms(),
+            [self.shadow.line()] if self.shadow is not None else [],
+        )
+
     def copy_result(self) -> None:
+        QGuiApplication.clipboard().setText(self.result_block())
+
+    def copy_json(self) -> None:
         QGuiApplication.clipboard().setText(
             json.dumps(self.result_summary(), indent=2, ensure_ascii=False)
         )

@@ -1,5 +1,9 @@
-"""Small widgets of the Score panel: the score gauge, the challenger's line and the
-highlighted-text renderer."""
+"""Small widgets of the Score panel: the score gauge, the challenger's line, the
+highlighted-text renderer and the legend of its tints.
+
+Colours are the Okabe-Ito orange/blue pair, told apart with every common colour-vision
+deficiency; term signs are also given by a symbol (▲ raises, ▼ lowers), never by colour alone.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,19 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from app.core.engine.explain import Explanation, find_spans
+from app.core.engine.result_view import (
+    FULL_TINT_LOGIT,
+    LOWERS,
+    MIN_TINT_LOGIT,
+    RAISES,
+    sign_symbol,
+    tint_strength,
+)
 from app.core.engine.shadow import ShadowScore
 
-ABUSIVE_COLOUR = QColor(200, 40, 40)
-BENIGN_COLOUR = QColor(30, 110, 190)
+ABUSIVE_COLOUR = QColor(213, 94, 0)  # Okabe-Ito vermilion #D55E00
+BENIGN_COLOUR = QColor(0, 114, 178)  # Okabe-Ito blue #0072B2
+MIN_ALPHA, MAX_ALPHA = 0.12, 0.6  # tint opacity of the weakest shown and of a full-scale share
 
 
 class ScoreGauge(QWidget):
@@ -99,19 +112,22 @@ class ChallengerLine(QLabel):
         self.show()
 
 
-def highlighted_html(
-    text: str, explanation: Explanation, max_terms: int = 40, min_share: float = 0.08
-) -> str:
+def tint_rgba(contribution: float) -> str:
+    """The CSS background of a term's share: its sign's colour, opacity on the fixed scale."""
+    colour = ABUSIVE_COLOUR if contribution > 0 else BENIGN_COLOUR
+    alpha = MIN_ALPHA + (MAX_ALPHA - MIN_ALPHA) * tint_strength(contribution)
+    return f"rgba({colour.red()},{colour.green()},{colour.blue()},{alpha:.2f})"
+
+
+def highlighted_html(text: str, explanation: Explanation, max_terms: int = 40) -> str:
     """The text as HTML with each explained word tinted by its share of the score.
 
-    Red raises the score, blue lowers it; the stronger the share, the stronger the tint.
-    Overlapping spans keep the strongest term (terms arrive strongest first). Words whose share
-    is under ``min_share`` of the strongest are left plain, so the eye goes to what matters.
+    Orange (and ▲) raises the score, blue (and ▼) lowers it. The tint follows one fixed scale
+    (`tint_strength`: ±FULL_TINT_LOGIT is full), so a share looks the same in every text; shares
+    under MIN_TINT_LOGIT stay plain. Overlapping spans keep the strongest term (terms arrive
+    strongest first).
     """
-    strongest = max((abs(t.contribution) for t in explanation.terms), default=0.0) or 1.0
-    terms = [
-        t for t in explanation.terms[:max_terms] if abs(t.contribution) >= min_share * strongest
-    ]
+    terms = [t for t in explanation.terms[:max_terms] if abs(t.contribution) >= MIN_TINT_LOGIT]
     marks: list[tuple[int, int, float]] = []
     taken = [False] * len(text)
     for term in terms:
@@ -124,13 +140,32 @@ def highlighted_html(
     parts, pos = [], 0
     for start, end, share in marks:
         parts.append(html.escape(text[pos:start]))
-        colour = ABUSIVE_COLOUR if share > 0 else BENIGN_COLOUR
-        alpha = 0.2 + 0.6 * min(1.0, abs(share) / strongest)
+        colour = (ABUSIVE_COLOUR if share > 0 else BENIGN_COLOUR).name()
         parts.append(
-            f'<span style="background-color: rgba({colour.red()},{colour.green()},{colour.blue()},{alpha:.2f});">'
+            f'<span style="background-color: {tint_rgba(share)};">'
             f"{html.escape(text[start:end])}</span>"
+            f'<sup style="color: {colour};">{sign_symbol(share)}</sup>'
         )
         pos = end
     parts.append(html.escape(text[pos:]))
     body = "".join(parts).replace("\n", "<br>")
     return f'<div style="font-size: 12pt; line-height: 150%;">{body}</div>'
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "\u2212")  # a typographic minus, as wide as the plus
+
+
+def legend_html() -> str:
+    """The key to the tints: a few swatches from lowers to raises on the fixed scale."""
+    steps = (-FULL_TINT_LOGIT, -FULL_TINT_LOGIT / 2, FULL_TINT_LOGIT / 2, FULL_TINT_LOGIT)
+    swatches = "".join(
+        f'<span style="background-color: {tint_rgba(v)};">&nbsp;{_signed(v)}&nbsp;</span> '
+        for v in steps
+    )
+    return (
+        f'<span style="color: {BENIGN_COLOUR.name()};">{LOWERS}</span> lowers the score '
+        f"{swatches}"
+        f'<span style="color: {ABUSIVE_COLOUR.name()};">{RAISES}</span> raises it '
+        f"· share of the logit, full tint at ±{FULL_TINT_LOGIT:.1f} on every text"
+    )
