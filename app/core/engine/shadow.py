@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.common.messages import fmt_score
 from app.core.engine.scoring import Scorer, TextScore
 
 
@@ -27,7 +28,7 @@ class ShadowScore:
         """For people: "Challenger tiny 0.0.1: 0.621 · abusive — agrees"."""
         assert self.result.score is not None
         score, label = self.result.score, self.result.label
-        return f"Challenger {self.version}: {score:.3f} · {label} — {self.verdict}"
+        return f"Challenger {self.version}: {fmt_score(score)} · {label} — {self.verdict}"
 
     def detail(self) -> str:
         """For the activity log's detail: "challenger tiny 0.0.1 score 0.6210 abusive"."""
