@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import path_arg, path_or_version_arg
+from app.cli.common import JSON_HELP, path_arg, path_or_version_arg
 from app.cli.context import active_scorer, cli_context
 
 if TYPE_CHECKING:
@@ -26,31 +26,42 @@ if TYPE_CHECKING:
 def add_models_parser(sub: Any) -> None:
     p = sub.add_parser("models", help="list, verify, import, activate and sign model versions")
     models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    q = models.add_parser("list", help="every installed version, verified, newest first")
-    q.add_argument("--json", action="store_true")
+    q = models.add_parser(
+        "list",
+        help="every installed version, verified, newest first; the active and challenger marked",
+    )
+    q.add_argument("--json", action="store_true", help=JSON_HELP)
     q = models.add_parser("verify", help="check a bundle folder (or installed version) in full")
     q.add_argument(
         "bundle",
         type=path_or_version_arg,
         help="a bundle folder or zip, or an installed version such as 1.0.0",
     )
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help=JSON_HELP)
     q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
-    q.add_argument("source", type=path_arg)
+    q.add_argument("source", type=path_arg, help="a bundle folder or a zip of one")
     q = models.add_parser("activate", help="make an installed version the active model")
     q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
     models.add_parser("rollback", help="return to the previously active version")
     q = models.add_parser("challenger", help="set (or --clear) the shadow-scoring challenger")
-    q.add_argument("version", nargs="?")
-    q.add_argument("--clear", action="store_true")
+    q.add_argument(
+        "version", nargs="?", help="an installed version to shadow-score with (none: clear)"
+    )
+    q.add_argument("--clear", action="store_true", help="no challenger: stop shadow-scoring")
     q = models.add_parser("sign", help="sign a bundle's manifest (the training team)")
-    q.add_argument("bundle", type=path_arg)
+    q.add_argument("bundle", type=path_arg, help="the bundle folder whose manifest to sign")
     q.add_argument("--key", type=path_arg, required=True, help="Ed25519 private key (PEM)")
     q = models.add_parser("keygen", help="create a signing key pair (the training team)")
-    q.add_argument("--private", type=path_arg, required=True)
-    q.add_argument("--public", type=path_arg, required=True)
+    q.add_argument(
+        "--private", type=path_arg, required=True, help="where to write the private key (PEM)"
+    )
+    q.add_argument(
+        "--public", type=path_arg, required=True, help="where to write the public key (PEM)"
+    )
     q = models.add_parser("trust", help="trust a public key on this workstation (an administrator)")
-    q.add_argument("public_key", type=path_arg)
+    q.add_argument(
+        "public_key", type=path_arg, help="the public key file (PEM); its name names the key"
+    )
 
 
 def _print_entry(entry: Any) -> None:
