@@ -64,14 +64,26 @@ def add_models_parser(sub: Any) -> None:
     )
 
 
-def _print_entry(entry: Any) -> None:
+def _print_entry(entry: Any, role: str) -> None:
     state = "verified" if entry.verified else "REFUSED"
     aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
-    print(f"{entry.ref:28s} {entry.source:8s} {state:9s} {entry.signature_text}")
+    print(f"{entry.ref:28s} {role or '-':10s} {entry.source:8s} {state:9s} {entry.signature_text}")
     if entry.verified:
         print(f"{'':28s} created {entry.created_utc}; test ROC-AUC {aucs or 'n/a'}")
     else:
         print(f"{'':28s} {entry.problem}")
+
+
+def _roles(registry: ModelRegistry, settings: Any, entries: list[Any]) -> dict[str, str]:
+    """The version the app decides with and its challenger, as `ModelRegistry.load_startup`
+    picks them: the settings' choice if it verifies, else the default bundled model; a refused
+    challenger, or one that is the active model, is not used."""
+    usable = {e.ref for e in entries if e.verified}
+    active = settings.active_model if settings.active_model in usable else None
+    roles = {active or registry.default_bundled().name: "active"}
+    if settings.challenger_model in usable and settings.challenger_model not in roles:
+        roles[settings.challenger_model] = "challenger"
+    return roles
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -91,22 +103,40 @@ def _list_or_verify(args: argparse.Namespace) -> int:
     with cli_context(args, load_models=False, record=False) as ctx:  # reads, records nothing
         registry, settings = registry_of(ctx), ctx.settings
     if args.models_command == "list":
-        entries = registry.entries()
-        roles = {settings.active_model: "active", settings.challenger_model: "challenger"}
-        if args.json:
-            rows = [dict(e.as_dict(), role=roles.get(e.ref, "")) for e in entries]
-            print(json.dumps(rows, indent=2))
-        else:
-            for entry in entries:
-                _print_entry(entry)
-            for problem in registry.trust.problems:  # e.g. a second key under a taken name
-                print(f"warning: {problem}", file=sys.stderr)
-            print(
-                f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
-                f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
-            )
-        return 0 if all(e.verified for e in entries) else 1
+        return _list(args, registry, settings)
     return _verify(args, registry)
+
+
+def _list(args: argparse.Namespace, registry: ModelRegistry, settings: Any) -> int:
+    """Every version, what is fine listed in full; a refused one is listed with its problem and
+    makes the exit code 4 (a model error), in text and JSON alike."""
+    from app import APP_NAME
+    from app.cli.common import EXIT_MODEL, EXIT_OK, say
+
+    entries = registry.entries()
+    roles = _roles(registry, settings, entries)
+    if args.json:
+        rows = [dict(e.as_dict(), role=roles.get(e.ref, "")) for e in entries]
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"{'version':28s} {'role':10s} {'source':8s} {'state':9s} signature")
+        for entry in entries:
+            _print_entry(entry, roles.get(entry.ref, ""))
+        for problem in registry.trust.problems:  # e.g. a second key under a taken name
+            print(f"warning: {problem}", file=sys.stderr)
+        print(
+            f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
+            f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
+        )
+    refused = [e for e in entries if not e.verified]
+    if not refused:
+        return EXIT_OK
+    sys.stdout.flush()  # the listing first, then the one error line
+    say(
+        f"{APP_NAME}: model error: {len(refused)} installed version(s) refused: "
+        f"{', '.join(str(e.folder) for e in refused)} (the listing says why)"
+    )
+    return EXIT_MODEL
 
 
 def _verify(args: argparse.Namespace, registry: ModelRegistry) -> int:
