@@ -13,9 +13,16 @@ from tests.conftest import REPO
 
 
 def run_cli(
-    *args: str, timeout: float = 120, allow_unsigned: bool = False, **env: str
+    *args: str,
+    timeout: float = 120,
+    allow_unsigned: bool = False,
+    input: bytes | str | None = None,  # noqa: A002 - subprocess.run's name for it
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m app ARGS`` from the repo, no stdin; extra keyword arguments join the environment.
+    """``python -m app ARGS`` from the repo; extra keyword arguments join the environment.
+
+    Standard input is `input` (bytes are passed as they are, so a test can send invalid UTF-8),
+    else empty (the null device): a command never waits for a terminal.
 
     Every run gets its own user folders (``ABUSE_DESK_HOME``, a fresh temporary folder unless
     given), so no test reads or changes the real user's settings, models or activity log.
@@ -27,12 +34,17 @@ def run_cli(
         (home / "config").mkdir(parents=True, exist_ok=True)
         settings = {"schema_version": 1, "allow_unsigned_models": True}
         (home / "config" / "settings.json").write_text(json.dumps(settings))
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO), **env),
-        stdin=subprocess.DEVNULL,
+    command = [sys.executable, "-m", "app", *args]
+    full_env = dict(os.environ, PYTHONPATH=str(REPO), **env)
+    if input is None:
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=full_env,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    data = input.encode("utf-8") if isinstance(input, str) else input
+    raw = subprocess.run(
+        command, capture_output=True, timeout=timeout, cwd=REPO, env=full_env, input=data
+    )
+    return subprocess.CompletedProcess(
+        raw.args, raw.returncode, raw.stdout.decode("utf-8"), raw.stderr.decode("utf-8")
     )

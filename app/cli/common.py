@@ -29,6 +29,7 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader left
 DEBUG_ENV = "ABUSE_DESK_DEBUG"
+JSON_HELP = "print the result as JSON on standard output"
 
 
 def say(message: str) -> None:

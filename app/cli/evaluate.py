@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import EXIT_OK
+from app import APP_NAME
+from app.cli.common import EXIT_OK, EXIT_USAGE, say
 from app.cli.context import active_scorer, cli_context, run_note, threshold_kind, threshold_source
 from app.cli.labels import flatten_positive, mapping_json, print_mapping
 from app.cli.score import print_json
-from app.core.common.messages import fmt_number, fmt_threshold
+from app.core.common.messages import capped_list, fmt_number, fmt_threshold
 
 if TYPE_CHECKING:
     from app.core.analysis.labeled import LabeledScores
@@ -34,17 +35,48 @@ def _source(args: argparse.Namespace, ctx: AppContext) -> tuple[str, str]:
     return threshold_kind(args, ctx), threshold_source(args, ctx)
 
 
+def label_column(args: argparse.Namespace) -> str | None:
+    """``--label-column``, else the column the app would preselect (`guess_label_column`: a usual
+    label name, never the text column), said on stderr; None when there is none (said too, as a
+    usage error naming the file and its columns)."""
+    from app.core.analysis.labeled import guess_label_column
+    from app.core.csvio.csv_input import choose_text_column, sniff
+
+    if args.label_column is not None:
+        return str(args.label_column)
+    sniffed = sniff(args.input)  # before the model loads: a bad file fails first
+    text = sniffed.text_column
+    if args.text_column is not None:  # the same exact/fuzzy rule as when the file is read
+        text = choose_text_column(
+            sniffed.header, sniffed.preview, args.text_column, source=args.input
+        )
+    found = guess_label_column(sniffed.header, text)
+    if found is None:
+        say(
+            f"{APP_NAME} evaluate: error: {args.input}: no label column found among the columns "
+            f"{capped_list(sniffed.header)}; name it with --label-column "
+            f"(see {APP_NAME} evaluate --help)"
+        )
+    else:
+        say(f"{APP_NAME}: note: label column {found!r} of {args.input.name} (found by its name; "
+            "--label-column chooses another)")  # fmt: skip
+    return found
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from app.core.analysis.evaluation import summarize
     from app.core.analysis.labeled import read_labeled_scores
 
+    label = label_column(args)
+    if label is None:
+        return EXIT_USAGE
     with cli_context(args) as ctx:
         scorer = active_scorer(ctx)
         thresholds = evaluated_thresholds(args, ctx.state.threshold)
         data = read_labeled_scores(
             scorer,
             args.input,
-            label_column=args.label_column,
+            label_column=label,
             positive_values=flatten_positive(args.positive),
             text_column=args.text_column,
         )

@@ -16,7 +16,7 @@ from app.core.common.messages import fmt_threshold
 def cmd_info(args: argparse.Namespace) -> int:
     with cli_context(args, record=False) as ctx:
         scorer, challenger = active_scorer(ctx), ctx.state.challenger
-    m = scorer.bundle.manifest
+    m, signature = scorer.bundle.manifest, scorer.bundle.signature
     info = {
         "name": m["name"],
         "version": m["version"],
@@ -29,6 +29,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         "threshold_source": threshold_kind(args, ctx),
         "challenger": challenger.version_label if challenger is not None else None,
         "features": scorer.model.n_features,
+        # who vouches for it, as `models verify` prints it (None: unsigned, allowed here)
+        "signer": signature.key_name if signature is not None else None,
+        "key_id": signature.key_id if signature is not None else None,
+        "signature": signature.describe() if signature is not None else "unsigned",
+        "manifest_sha256": scorer.bundle.manifest_sha256,
         "files": scorer.bundle.file_hashes,
     }
     if args.json:
@@ -41,6 +46,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"  model's default threshold: {info['default_threshold']}")
     print(f"  decides at: {fmt_threshold(ctx.state.threshold)} ({threshold_source(args, ctx)})")
     print(f"  challenger: {info['challenger'] or 'none'}")
+    print(f"  {info['signature']}; manifest SHA-256 {info['manifest_sha256']}")
     for name, digest in info["files"].items():
         print(f"  {digest}  {name}")
     return EXIT_OK

@@ -23,7 +23,7 @@ def add_log_parser(sub: Any) -> None:
     p = log.add_parser("verify", help="check the activity log's hash chain and head file")
     p.add_argument("--db", type=path_arg, help="log database (default: the user's activity log)")
     p = log.add_parser("export", help="write every event, oldest first, to a CSV file")
-    p.add_argument("output", type=path_arg)
+    p.add_argument("output", type=path_arg, help="the CSV file to write")
     p.add_argument("--db", type=path_arg, help="log database (default: the user's activity log)")
     p.add_argument(
         "--overwrite",

@@ -19,6 +19,7 @@ from app.cli.models import cmd_models
 from app.cli.outputs import format_refusal
 from app.cli.parser import build_parser
 from app.cli.score import cmd_score, cmd_score_text, score_format
+from app.cli.stdin_texts import stdin_refusal
 from app.cli.train import cmd_train
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -45,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "score" and (refusal := format_refusal(args.output, args.format)):
         say(refusal)  # a usage error, before anything is touched
+        return EXIT_USAGE
+    if args.command == "score-text" and (refusal := stdin_refusal(args.texts)):
+        say(refusal)
         return EXIT_USAGE
     clean_stale()  # temporary files of runs that were killed
     resumable = args.command == "score" and score_format(args) == "csv"  # XLSX restarts

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import path_arg, path_or_version_arg
+from app.cli.common import JSON_HELP, path_arg, path_or_version_arg
 from app.cli.context import active_scorer, cli_context
 
 if TYPE_CHECKING:
@@ -26,41 +26,64 @@ if TYPE_CHECKING:
 def add_models_parser(sub: Any) -> None:
     p = sub.add_parser("models", help="list, verify, import, activate and sign model versions")
     models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    q = models.add_parser("list", help="every installed version, verified, newest first")
-    q.add_argument("--json", action="store_true")
+    q = models.add_parser(
+        "list",
+        help="every installed version, verified, newest first; the active and challenger marked",
+    )
+    q.add_argument("--json", action="store_true", help=JSON_HELP)
     q = models.add_parser("verify", help="check a bundle folder (or installed version) in full")
     q.add_argument(
         "bundle",
         type=path_or_version_arg,
         help="a bundle folder or zip, or an installed version such as 1.0.0",
     )
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help=JSON_HELP)
     q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
-    q.add_argument("source", type=path_arg)
+    q.add_argument("source", type=path_arg, help="a bundle folder or a zip of one")
     q = models.add_parser("activate", help="make an installed version the active model")
     q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
     models.add_parser("rollback", help="return to the previously active version")
     q = models.add_parser("challenger", help="set (or --clear) the shadow-scoring challenger")
-    q.add_argument("version", nargs="?")
-    q.add_argument("--clear", action="store_true")
+    q.add_argument(
+        "version", nargs="?", help="an installed version to shadow-score with (none: clear)"
+    )
+    q.add_argument("--clear", action="store_true", help="no challenger: stop shadow-scoring")
     q = models.add_parser("sign", help="sign a bundle's manifest (the training team)")
-    q.add_argument("bundle", type=path_arg)
+    q.add_argument("bundle", type=path_arg, help="the bundle folder whose manifest to sign")
     q.add_argument("--key", type=path_arg, required=True, help="Ed25519 private key (PEM)")
     q = models.add_parser("keygen", help="create a signing key pair (the training team)")
-    q.add_argument("--private", type=path_arg, required=True)
-    q.add_argument("--public", type=path_arg, required=True)
+    q.add_argument(
+        "--private", type=path_arg, required=True, help="where to write the private key (PEM)"
+    )
+    q.add_argument(
+        "--public", type=path_arg, required=True, help="where to write the public key (PEM)"
+    )
     q = models.add_parser("trust", help="trust a public key on this workstation (an administrator)")
-    q.add_argument("public_key", type=path_arg)
+    q.add_argument(
+        "public_key", type=path_arg, help="the public key file (PEM); its name names the key"
+    )
 
 
-def _print_entry(entry: Any) -> None:
+def _print_entry(entry: Any, role: str) -> None:
     state = "verified" if entry.verified else "REFUSED"
     aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
-    print(f"{entry.ref:28s} {entry.source:8s} {state:9s} {entry.signature_text}")
+    print(f"{entry.ref:28s} {role or '-':10s} {entry.source:8s} {state:9s} {entry.signature_text}")
     if entry.verified:
         print(f"{'':28s} created {entry.created_utc}; test ROC-AUC {aucs or 'n/a'}")
     else:
         print(f"{'':28s} {entry.problem}")
+
+
+def _roles(registry: ModelRegistry, settings: Any, entries: list[Any]) -> dict[str, str]:
+    """The version the app decides with and its challenger, as `ModelRegistry.load_startup`
+    picks them: the settings' choice if it verifies, else the default bundled model; a refused
+    challenger, or one that is the active model, is not used."""
+    usable = {e.ref for e in entries if e.verified}
+    active = settings.active_model if settings.active_model in usable else None
+    roles = {active or registry.default_bundled().name: "active"}
+    if settings.challenger_model in usable and settings.challenger_model not in roles:
+        roles[settings.challenger_model] = "challenger"
+    return roles
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -80,22 +103,40 @@ def _list_or_verify(args: argparse.Namespace) -> int:
     with cli_context(args, load_models=False, record=False) as ctx:  # reads, records nothing
         registry, settings = registry_of(ctx), ctx.settings
     if args.models_command == "list":
-        entries = registry.entries()
-        roles = {settings.active_model: "active", settings.challenger_model: "challenger"}
-        if args.json:
-            rows = [dict(e.as_dict(), role=roles.get(e.ref, "")) for e in entries]
-            print(json.dumps(rows, indent=2))
-        else:
-            for entry in entries:
-                _print_entry(entry)
-            for problem in registry.trust.problems:  # e.g. a second key under a taken name
-                print(f"warning: {problem}", file=sys.stderr)
-            print(
-                f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
-                f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
-            )
-        return 0 if all(e.verified for e in entries) else 1
+        return _list(args, registry, settings)
     return _verify(args, registry)
+
+
+def _list(args: argparse.Namespace, registry: ModelRegistry, settings: Any) -> int:
+    """Every version, what is fine listed in full; a refused one is listed with its problem and
+    makes the exit code 4 (a model error), in text and JSON alike."""
+    from app import APP_NAME
+    from app.cli.common import EXIT_MODEL, EXIT_OK, say
+
+    entries = registry.entries()
+    roles = _roles(registry, settings, entries)
+    if args.json:
+        rows = [dict(e.as_dict(), role=roles.get(e.ref, "")) for e in entries]
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"{'version':28s} {'role':10s} {'source':8s} {'state':9s} signature")
+        for entry in entries:
+            _print_entry(entry, roles.get(entry.ref, ""))
+        for problem in registry.trust.problems:  # e.g. a second key under a taken name
+            print(f"warning: {problem}", file=sys.stderr)
+        print(
+            f"trusted keys: {', '.join(registry.trust.describe()) or 'none'}; unsigned "
+            f"bundles {'allowed' if registry.allow_unsigned else 'refused'}"
+        )
+    refused = [e for e in entries if not e.verified]
+    if not refused:
+        return EXIT_OK
+    sys.stdout.flush()  # the listing first, then the one error line
+    say(
+        f"{APP_NAME}: model error: {len(refused)} installed version(s) refused: "
+        f"{', '.join(str(e.folder) for e in refused)} (the listing says why)"
+    )
+    return EXIT_MODEL
 
 
 def _verify(args: argparse.Namespace, registry: ModelRegistry) -> int:

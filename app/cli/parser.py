@@ -11,6 +11,7 @@ from typing import Any
 
 from app import APP_NAME, __version__
 from app.cli.common import (
+    JSON_HELP,
     OneLineParser,
     path_arg,
     path_or_version_arg,
@@ -50,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_score(sub: Any) -> None:
     p = sub.add_parser("score", help="score a CSV file (the original /batch)")
-    p.add_argument("input", type=path_arg)
-    p.add_argument("-o", "--output", type=path_arg, required=True)
+    p.add_argument("input", type=path_arg, help="the CSV (or TSV, ';'- or '|'-separated) file")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=path_arg,
+        required=True,
+        help="the scored file to write (.csv or .xlsx); the input's rows plus score and label",
+    )
     p.add_argument("--text-column", help="column holding the text (default: automatic)")
     p.add_argument("--threshold", type=threshold_arg, help=THRESHOLD_HELP)
     p.add_argument(
@@ -88,19 +95,33 @@ def _add_score(sub: Any) -> None:
 
 
 def _add_score_text(sub: Any) -> None:
-    p = sub.add_parser("score-text", help="score texts given as arguments (the original /predict)")
-    p.add_argument("texts", nargs="+")
+    p = sub.add_parser(
+        "score-text",
+        help="score texts given as arguments, or '-': one per line of standard input "
+        "(the original /predict)",
+    )
+    p.add_argument(
+        "texts",
+        nargs="+",
+        metavar="TEXT",
+        help="a text to score; '-' alone reads one text per line of standard input "
+        "(UTF-8; blank lines skipped)",
+    )
     p.add_argument("--threshold", type=threshold_arg, help=THRESHOLD_HELP)
     p.add_argument(
         "--explain", action="store_true", help="also list the terms that moved each score"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="confusion matrices and metrics on a labelled CSV")
-    p.add_argument("input", type=path_arg)
-    p.add_argument("--label-column", required=True)
+    p.add_argument("input", type=path_arg, help="a CSV with a text column and a label column")
+    p.add_argument(
+        "--label-column",
+        help="column holding the gold label (default: the first column named label, class, "
+        "gold, target, subtask_a, abusive, offensive, toxic..., as the app finds it)",
+    )
     p.add_argument(
         "--positive",
         nargs="+",
@@ -108,7 +129,7 @@ def _add_evaluate(sub: Any) -> None:
         metavar="V[,V...]",
         help="label values meaning abusive (any case); every other value is then benign",
     )
-    p.add_argument("--text-column")
+    p.add_argument("--text-column", help="column holding the text (default: automatic)")
     at = p.add_mutually_exclusive_group()
     at.add_argument("--threshold", type=threshold_arg, help=THRESHOLD_HELP)
     at.add_argument(
@@ -116,23 +137,29 @@ def _add_evaluate(sub: Any) -> None:
         type=thresholds_arg,
         help="several thresholds, comma-separated, e.g. 0.45,0.5 (default: the app-wide one)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _add_info(sub: Any) -> None:
     p = sub.add_parser(
         "info", help="model name, version, verification and file hashes (the original /health)"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _add_train(sub: Any) -> None:
     p = sub.add_parser("train", help="train a model bundle from the public data")
     p.add_argument("--data", type=path_arg, required=True, help="folder with davidson/ and olid/")
     p.add_argument("--out", type=path_arg, required=True, help="bundle folder to create")
-    p.add_argument("--name", default="abuse-lr")
-    p.add_argument("--model-version", default="1.0.0")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--name", default="abuse-lr", help="the model's name (default: abuse-lr)")
+    p.add_argument(
+        "--model-version", default="1.0.0", help="the new bundle's version (default: 1.0.0)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="random seed for the data split and training (default: the shipped models' seed)",
+    )
     p.add_argument("--sign-key", type=path_arg, help="sign the new bundle with this private key")
     p.add_argument(
         "--recipe",

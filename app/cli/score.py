@@ -25,6 +25,7 @@ from app.cli.context import (
     threshold_kind,
     used_line,
 )
+from app.cli.stdin_texts import read_stdin_texts, wants_stdin
 from app.core.common.messages import fmt_number, printable
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ def print_json(obj: object) -> None:
 
 
 def cmd_score_text(args: argparse.Namespace) -> int:
+    if wants_stdin(args.texts):  # read (and refused if not UTF-8) before the model loads
+        args.texts = read_stdin_texts()
     with cli_context(args) as ctx:
         scorer = active_scorer(ctx)
         threshold = decision_threshold(args, ctx)
