@@ -239,7 +239,13 @@ def _bad_records() -> list[Builder | Unreadable]:
     shift2.header(["id", "text"]).bad("1,hi, there", why="expected 2 fields, found 3")
     shift2.row(["2", "fine"]).row(["3", "also, fine"])
     open_quote = _std(Builder("unterminated_quote.csv", "quote never closed"), ACCENTED[:3])
-    open_quote.bad('4,"never closed,0\r\n5,swallowed,1\r\n6,too,0', why="unterminated quote")
+    # The lines after the stray quote are records on their own: only its line is rejected.
+    open_quote.bad('4,"never closed,0', why="unterminated quote")
+    open_quote.row(["5", "not swallowed", "1"]).row(["6", "scored too", "0"])
+    to_eof = _std(Builder("unterminated_quote_to_eof.csv", "quote never closed, text after"), [])
+    to_eof.row(["1", "ok", "0"]).bad(
+        '2,"never closed\r\nmore text\r\nend', why="lines 3-5 consumed"
+    )
     quoting = _std(Builder("bad_quoting.csv", "text after a closing quote"), [])
     quoting.row(["1", "ok", "0"]).bad('2,"quoted"junk,1', why="bad quoting")
     quoting.raw_row('3,say "hi" there,0', ["3", 'say "hi" there', "0"])  # quote inside a field
@@ -256,7 +262,7 @@ def _bad_records() -> list[Builder | Unreadable]:
     limit = _std(Builder("field_over_limit.csv", "a field over the 1 MiB field limit"), [])
     limit.row(["1", "before", "0"]).bad("2,", "y" * 1_048_577, ",1", why="longer than")
     limit.row(["3", "after", "0"])
-    return [nul, many, few, shift, shift2, open_quote, quoting, bad_byte, huge, limit]
+    return [nul, many, few, shift, shift2, open_quote, to_eof, quoting, bad_byte, huge, limit]
 
 
 def _content() -> list[Builder | Unreadable]:

@@ -294,7 +294,7 @@ def test_nothing_to_score_is_a_clear_error(tmp_path: Path, case: str) -> None:
 
 def test_rows_swallowed_by_an_unterminated_quote_are_named_in_the_summary(tmp_path: Path) -> None:
     source = tmp_path / "odd.csv"
-    source.write_text('id;text\n1;hello\n2;"unterminated\n3;you idiot\n4;fine\n', encoding="utf-8")
+    source.write_text('id;text\n1;hello\n2;"unterminated\nyou idiot\nfine\n', encoding="utf-8")
     out = tmp_path / "out.csv"
     result = run_cli("score", str(source), "-o", str(out))
     assert result.returncode == 0, result.stderr

@@ -231,8 +231,9 @@ def _rejected_entries(data: bytes) -> list[dict[str, Any]]:
             raise BadCheckpoint("the rejected list is not JSON lines") from None
         if not (
             isinstance(entry, dict)
-            and set(entry) == {"line", "reason", "excerpt"}
+            and set(entry) - {"last"} == {"line", "reason", "excerpt"}  # older lists: no last
             and type(entry["line"]) is int
+            and type(entry.get("last", 0)) is int
             and isinstance(entry["reason"], str)
             and isinstance(entry["excerpt"], str)
         ):

@@ -148,6 +148,13 @@ class BatchReport:
         return text
 
 
+def line_span(entry: Mapping[str, Any]) -> str:
+    """A rejected row's physical lines as the ledger shows them: "12", or "12–24" for a record
+    that spans lines (lists written before spans were recorded have no "last")."""
+    first, last = entry["line"], entry.get("last", entry["line"])
+    return f"{first}–{last}" if last > first else str(first)
+
+
 def summary_counts(report: BatchReport) -> Mapping[str, int]:
     """The ledger as logged with batch_finished (with the disagreements, given a challenger)."""
     keys = ["rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged"]

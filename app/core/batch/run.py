@@ -391,4 +391,4 @@ def _check_ledger(options: BatchOptions, report: BatchReport) -> None:
 
 
 def _rejected_entry(row: RejectedRow) -> dict[str, Any]:
-    return {"line": row.line, "reason": row.reason, "excerpt": row.excerpt}
+    return {"line": row.line, "reason": row.reason, "excerpt": row.excerpt, "last": row.last}

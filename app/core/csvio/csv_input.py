@@ -2,8 +2,10 @@
 
 Pipeline: binary file -> incremental decoder (bad bytes become U+DCxx, see `ESCAPE_ERRORS`) ->
 physical lines (split on \\r\\n, \\r or \\n; read in 64 KiB blocks) -> `csv.reader`, strict ->
-one verdict per record. pandas is not used because it cannot say which physical line a bad
-record came from, and the product's rule is that bad input is reported, never silently dropped.
+one verdict per record; a failed record that spans lines (a stray quote) is re-read line by
+line (`app.core.csvio.csv_recover`), so only its broken lines are rejected. pandas is not used
+because it cannot say which physical line a bad record came from, and the product's rule is
+that bad input is reported, never silently dropped.
 
 Ledger: for the records after the header, rows_read == accepted + rejected + blank_lines.
 Memory is bounded by `chunk_rows` records, two read blocks and one record, never by the file:
@@ -26,6 +28,7 @@ from typing import Any, BinaryIO, cast
 from app.core.common.errors import InputError
 from app.core.common.input_guard import open_input, text_codec
 from app.core.csvio.csv_lines import EXCERPT_CHARS, PhysicalLines, raise_if_cancelled
+from app.core.csvio.csv_recover import Recovered, recover
 from app.core.csvio.csv_sniff import (
     DELIMITERS,
     SNIFF_BYTES,
@@ -83,6 +86,10 @@ class RejectedRow:
     line: int  # 1-based physical line where the record starts (the sep= line is line 1)
     reason: str
     excerpt: str = ""  # start of the raw record; bad bytes as \xNN, line breaks as \r \n (_RENDER)
+    last: int = 0  # last physical line of the record (0 when built without one: = line)
+
+    def __post_init__(self) -> None:
+        self.last = max(self.last, self.line)
 
 
 @dataclass
@@ -149,11 +156,41 @@ class _Reader:
         if end > start and "lines" not in reason:
             reason += f" (lines {start}-{end})"
         text = excerpt if excerpt is not None else self.src.line(start) or ""
-        return RejectedRow(start, reason, _excerpt(text))
+        return RejectedRow(start, reason, _excerpt(text), end)
 
     def _flagged(self, start: int, end: int) -> RejectedRow:
         line, reason, excerpt = self._pop_flags(end)[0]
         return self._reject(start, end, reason, excerpt if line == start else None)
+
+    def _recover(self, start: int, end: int) -> Recovered | None:
+        """Re-read a failed multi-line record line by line (`csv_recover`); None: keep it whole."""
+        lines = self.src.span(start, end) if end > start and self.ncols else None
+        if lines is None:
+            return None
+        flags = {n: (reason, excerpt) for n, reason, excerpt in self.src.flags if n <= end}
+        found = recover(lines, start, self.ncols, self.fmt.delimiter, self.max_field_chars, flags)
+        if found is not None:
+            self._pop_flags(end)
+        return found
+
+    def _add(self, chunk: Chunk, found: Recovered) -> int:
+        """Put a recovered record's verdicts in `chunk`; return how many records they are."""
+        for line, row in found.rows:
+            chunk.rows.append(row)
+            chunk.lines.append(line)
+        for first, last, reason, excerpt in found.spans:
+            chunk.rejected.append(self._reject(first, last, reason, excerpt))
+        chunk.blank_lines += found.blank_lines
+        return found.records
+
+    def _bad_record(self, chunk: Chunk, start: int, end: int, reason: str | None) -> int:
+        """Reject a parsed record (for `reason`, or its flag if None), recovering its lines if
+        it spans several; return how many records were added to `chunk`."""
+        if (found := self._recover(start, end)) is not None:
+            return self._add(chunk, found)
+        bad = self._flagged(start, end) if reason is None else self._reject(start, end, reason)
+        chunk.rejected.append(bad)
+        return 1
 
     def read_header(self) -> list[str]:
         """Return the first non-blank record; InputError if there is none or it is unusable."""
@@ -198,11 +235,12 @@ class _Reader:
         for line in known or [src.line(end) or ""]:
             scan.feed(line.rstrip("\r\n"))
             ended = scan.end_line()
+        src.hold = False  # the lines skipped here are rejected, never re-read: do not keep them
         while not ended and (more := next(src.iter, None)) is not None:
             self.offset, end = self.offset + 1, end + 1
             scan.feed(more.rstrip("\r\n"))
             ended = scan.end_line()
-        src.record_end = end
+        src.hold, src.record_end = True, end
         # The record is rejected for the csv error; flags only matter for a stand-in's excerpt.
         excerpt = next((e for n, _, e in self._pop_flags(end) if n == start and e), first_line)
         if not ended or "unexpected end of data" in message:
@@ -246,10 +284,10 @@ class _Reader:
                     end = reader.line_num + off
                     start, src.record_end = src.record_end + 1, end
                     if flags and flags[0][0] <= end:
-                        chunk.rejected.append(self._flagged(start, end))
+                        count += self._bad_record(chunk, start, end, None) - 1
                     elif len(row) == ncols:
                         if self.check_lengths and (long := self._long_field(row)):
-                            chunk.rejected.append(self._reject(start, end, long))
+                            count += self._bad_record(chunk, start, end, long) - 1
                             continue
                         chunk.rows.append(row)
                         chunk.lines.append(start)
@@ -257,7 +295,7 @@ class _Reader:
                         chunk.blank_lines += 1
                     else:
                         reason = f"expected {ncols} fields, found {len(row)}"
-                        chunk.rejected.append(self._reject(start, end, reason))
+                        count += self._bad_record(chunk, start, end, reason) - 1
             except csv.Error as exc:
                 error = exc
             else:
@@ -265,7 +303,12 @@ class _Reader:
             if count >= chunk_rows:
                 chunk, count = (yield from self._hand_over(chunk)), 0
             count += 1
-            chunk.rejected.append(self._resync(error))
+            start, end = src.record_end + 1, reader.line_num + self.offset
+            if (found := self._recover(start, end)) is not None:
+                src.record_end = end  # csv restarts at the next line, as the recovery did
+                count += self._add(chunk, found) - 1
+            else:
+                chunk.rejected.append(self._resync(error))
         if count:
             chunk.bytes_read = src.bytes_read
             yield chunk

@@ -1,8 +1,9 @@
 """Physical lines of a CSV file, read in blocks, for `app.core.csvio.csv_input`'s record reader.
 
 `csv.reader` needs an iterator of lines; this one also remembers which lines are bad (NUL,
-undecodable bytes, too long) and keeps the last two blocks of lines, so a rejected record can
-be reported with its line number and an excerpt of its raw text.
+undecodable bytes, too long) and keeps the last two blocks of lines, and every block of the record
+being read, so a rejected record can be reported with its line number and an excerpt of its raw
+text, or re-read line by line (`app.core.csvio.csv_recover`).
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ class PhysicalLines:
         self.lines_out = 0  # lines handed out so far
         self.record_end = 0  # last line of the last finished record; the reader updates it
         self.flags: deque[tuple[int, str, str | None]] = deque()  # (line, reason, excerpt)
-        self.block: list[str] = []
-        self.prev: list[str] = []
-        self.block_first = self.prev_first = 1
+        # (first line, lines) of recent blocks: the last two, plus while `hold` every block of
+        # the open record (past record_end). csv bounds that record by its field limit.
+        self.kept: deque[tuple[int, list[str]]] = deque()
+        self.hold = True
         self.iter: Iterator[str] = chain.from_iterable(self._blocks())
 
     def _read_text(self) -> str:
@@ -127,8 +129,12 @@ class PhysicalLines:
                     self.flags.append((first + i, f"undecodable bytes for {self.label}", None))
                 elif "\x00" in line:
                     self.flags.append((first + i, "contains NUL character", None))
-        self.prev, self.prev_first = self.block, self.block_first
-        self.block, self.block_first = lines, first
+        kept = self.kept
+        kept.append((first, lines))
+        while len(kept) > 2 and (
+            not self.hold or kept[0][0] + len(kept[0][1]) <= self.record_end + 1
+        ):
+            kept.popleft()  # all its lines belong to finished records
         self.lines_out += len(lines)
         return lines
 
@@ -161,16 +167,14 @@ class PhysicalLines:
 
     def line(self, number: int) -> str | None:
         """Text of a recently handed-out line, or None if it is no longer kept."""
-        for lines, first in ((self.block, self.block_first), (self.prev, self.prev_first)):
+        for first, lines in self.kept:
             if first <= number < first + len(lines):
                 return lines[number - first]
         return None
 
     def span(self, start: int, end: int) -> list[str] | None:
-        """Lines start..end if still kept; `end` is always in the newest block (just read)."""
-        tail = self.block[: end - self.block_first + 1]
-        if start >= self.block_first:
-            return tail[start - self.block_first :]
-        if self.prev and start >= self.prev_first:
-            return self.prev[start - self.prev_first :] + tail
-        return None
+        """Lines start..end if still kept (all of them), else None."""
+        if not self.kept or start < self.kept[0][0]:
+            return None
+        out = [line for first, lines in self.kept for line in lines[max(start - first, 0) :]]
+        return out[: end - start + 1] if len(out) >= end - start + 1 else None

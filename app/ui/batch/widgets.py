@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.batch.options import BatchProgress, BatchReport
+from app.core.batch.options import BatchProgress, BatchReport, line_span
 from app.core.context.batch_queue import BatchJob
 from app.core.csvio.csv_input import SniffResult
 from app.core.csvio.csv_sniff import DELIMITERS, encoding_label
@@ -151,14 +151,15 @@ class LedgerWidget(QWidget):
             f" delimiter, text column {report.text_column!r}, {report.seconds:.1f} s"
             + (f"; {report.disagreement()}" if shadow else "")
         )
-        rows = [[r["line"], r["reason"]] for r in report.rejected]
+        rows = [[line_span(r), r["reason"]] for r in report.rejected]
         # Explicit, escaped rich text: a raw excerpt that looks like HTML must show as text.
         tips = [
             f"<p>{html.escape(r['reason'])}</p><pre>{html.escape(r['excerpt'])}</pre>"
             for r in report.rejected
         ]
         self.rejected.set_rows(["Line", "Reason"], rows, tips)
-        self.table.setColumnWidth(0, 56)
+        self.table.resizeColumnToContents(0)  # a span ("12–24") shows whole, not in a tooltip
+        self.table.setColumnWidth(0, max(56, self.table.columnWidth(0)))
 
 
 class JobProgressBar(QProgressBar):
