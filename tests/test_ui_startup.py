@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from app.core.common.messages import fmt_score
 from app.ui.shell import startup
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.startup import StartupLoader
@@ -54,7 +55,7 @@ def test_window_shows_loading_then_the_model_arrives(qtbot, empty_window, app_co
     assert scorer.version_label == "abuse-lr 1.0.0"
     assert win.model_status.text() == "Model abuse-lr 1.0.0 · verified"
     expected = scorer.score_text("you are an idiot", app_context.state.threshold).score
-    assert win.score.score_label.text() == f"{expected:.3f}"  # re-scored when the model came
+    assert win.score.score_label.text() == fmt_score(expected)  # re-scored when the model came
     win.tabs.setCurrentWidget(win.threshold_tab)  # first shown: built now, with the model's set
     assert win.threshold_tab.built
     assert win.threshold.dataset is not None and win.threshold.dataset.analysis.n == 5650
