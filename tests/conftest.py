@@ -143,3 +143,27 @@ def worker_pool(qapp):
         if t.isActive()
     ]
     assert not running, f"timers left running after the windows closed: {running}"
+
+
+@pytest.fixture
+def score_panel(qtbot, app_context, worker_pool):
+    """The Score panel at the laptop size, shown (typing and tints need it exposed)."""
+    from app.ui.score.panel import ScorePanel
+
+    widget = ScorePanel(app_context, worker_pool)
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+
+
+@pytest.fixture
+def batch_panel(qtbot, app_context, worker_pool):
+    from app.ui.batch.panel import BatchPanel
+
+    widget = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(widget)
+    yield widget
+    widget.shutdown()

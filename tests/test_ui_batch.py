@@ -38,11 +38,8 @@ def _write(path: Path, n: int, *, broken: bool = True, formulas: bool = False) -
 
 
 @pytest.fixture
-def panel(qtbot, app_context, worker_pool):
-    widget = BatchPanel(app_context, worker_pool)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+def panel(batch_panel):
+    return batch_panel
 
 
 def _run(qtbot, panel: BatchPanel, path: Path, timeout: int = 60_000) -> None:

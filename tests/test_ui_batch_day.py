@@ -18,11 +18,8 @@ YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 
 
 @pytest.fixture
-def panel(qtbot, app_context, worker_pool):
-    widget = BatchPanel(app_context, worker_pool)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
+def panel(batch_panel):
+    return batch_panel
 
 
 def _answer(button: QMessageBox.StandardButton, asked: list[str]):

@@ -29,17 +29,6 @@ def challenger(tiny_training) -> Scorer:
     return Scorer.load(tiny_training.bundle_path)
 
 
-@pytest.fixture
-def score_panel(qtbot, app_context, worker_pool):
-    widget = ScorePanel(app_context, worker_pool)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-
-
 def _scores(ctx, challenger: Scorer, text: str) -> tuple[float, float]:
     active = ctx.state.scorer.score_text(text, 0.5).score
     other = challenger.score_text(text, 0.5).score
@@ -139,14 +128,6 @@ def _write(path: Path, n: int) -> list[str]:
     lines = ["id,text"] + [f"{i},{t}" for i, t in enumerate(texts)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return texts
-
-
-@pytest.fixture
-def batch_panel(qtbot, app_context, worker_pool):
-    widget = BatchPanel(app_context, worker_pool)
-    qtbot.addWidget(widget)
-    yield widget
-    widget.shutdown()
 
 
 def _run(qtbot, panel: BatchPanel, path: Path) -> None:

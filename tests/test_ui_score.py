@@ -17,14 +17,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 
 @pytest.fixture
-def panel(qtbot, app_context, worker_pool):
-    widget = ScorePanel(app_context, worker_pool)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
+def panel(score_panel):
+    return score_panel
 
 
 def test_typing_shows_score_label_and_terms(qtbot, panel, app_context):

@@ -24,14 +24,8 @@ MIXED = "Honestly, you are a stupid moron. Thanks for the lovely coffee though."
 
 
 @pytest.fixture
-def panel(qtbot, app_context, worker_pool):
-    widget = ScorePanel(app_context, worker_pool)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
+def panel(score_panel):
+    return score_panel
 
 
 def _type(qtbot, panel: ScorePanel, text: str) -> None:
