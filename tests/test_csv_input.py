@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.common.errors import InputError, JobCancelled
+from app.core.csvio.csv_header import dedupe_header
 from app.core.csvio.csv_input import (
     CsvFormat,
     choose_text_column,
@@ -389,17 +390,20 @@ def test_choose_text_column_rules() -> None:
         choose_text_column(["id", "score"], [["1", "2.5"], ["2", "3,5"]])
 
 
-def test_duplicate_column_names_are_kept_but_ambiguous(tmp_path: Path) -> None:
+def test_duplicate_column_names_are_renamed_and_the_first_is_chosen(tmp_path: Path) -> None:
+    # Issue 14: repeated names are made unique (text, text.1: pandas' rule) when the header is
+    # read, so the first "text" is the text column (before, no column could be chosen).
     b = CsvBuilder().header(["id", "text", "text"]).row(["1", "a", "b"])
     path = b.write(tmp_path / "dup.csv")
     result = sniff(path)
-    assert result.header == ["id", "text", "text"]
-    assert result.text_column is None
+    assert result.header == ["id", "text", "text.1"]
+    assert result.text_column == "text"
+    assert result.renamed == "text → text, text.1"
     check(path, result.format, b.expected)
+    assert choose_text_column(result.header, result.preview, "text") == "text"
+    # a raw header with a repeat (never produced by the reader) still cannot name a column
     with pytest.raises(InputError, match="appears 2 times"):
-        choose_text_column(result.header, result.preview, "text")
-    with pytest.raises(InputError, match="appears 2 times"):
-        choose_text_column(result.header, result.preview)
+        choose_text_column(["id", "text", "text"], result.preview)
 
 
 # --- round trip of random tables ----------------------------------------------------------
@@ -439,7 +443,7 @@ def _roundtrip(case: tuple[str, str, str, list[list[str]], int]) -> None:
         path = Path(tmp) / "t.csv"
         path.write_bytes(buf.getvalue().encode(encoding))
         fmt = CsvFormat(encoding, delimiter, False)
-        assert read_header(path, fmt) == table[0]
+        assert read_header(path, fmt) == dedupe_header(table[0])  # names made unique
         got = read_all(path, fmt, block_bytes=block, chunk_rows=4)
     assert got["rejected"] == [] and sum(got["blank"]) == 0
     assert got["rows"] == table[1:]

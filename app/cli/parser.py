@@ -67,6 +67,15 @@ def _add_score(sub: Any) -> None:
         help="output format (default: from the extension; must not contradict it)",
     )
     p.add_argument("--report", type=path_arg, help="write the ledger and provenance as JSON")
+    rejected = p.add_mutually_exclusive_group()
+    rejected.add_argument(
+        "--rejected",
+        type=path_arg,
+        metavar="FILE",
+        help="write the rejected rows (line, reason, raw text) to FILE (default: OUT's name "
+        "+ .rejected.csv beside it, written only when rows were rejected)",
+    )
+    rejected.add_argument("--no-rejected", action="store_true", help="write no rejected-rows file")
     p.add_argument("--encoding", help="override the detected encoding (e.g. utf-8, cp1252)")
     p.add_argument("--delimiter", help="override the detected delimiter (',', ';', 'tab', '|')")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

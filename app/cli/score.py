@@ -10,6 +10,7 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import APP_NAME
@@ -139,6 +140,18 @@ class _Progress:
             print(file=sys.stderr)  # end the progress line before a summary or an error
 
 
+def _rejected_path(args: argparse.Namespace) -> Path | None:
+    """Where the rejected rows go (None: --no-rejected), checked before any work."""
+    from app.core.batch.rejected import check_rejected_target, default_rejected_path
+
+    if args.no_rejected:
+        return None
+    path = args.rejected or default_rejected_path(args.output)
+    protected = {"the input": args.input, "the output": args.output, "the report": args.report}
+    check_rejected_target(path, protected, overwrite=args.overwrite)
+    return path
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from app.cli.outputs import check_score_outputs
     from app.core.batch import run as batch
@@ -147,6 +160,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     fmt = score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
     outputs = check_score_outputs(args, fmt)  # an existing file: ours, --overwrite, or refused
+    rejected = _rejected_path(args)
     workers = _workers(args)
     _stop_on_signals()
     with cli_context(args) as ctx:
@@ -160,6 +174,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             delimiter="\t" if args.delimiter == "tab" else args.delimiter,
             workers=workers,
+            rejected_path=rejected,
         )
         progress = _Progress(args.quiet)
         try:

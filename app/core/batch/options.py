@@ -2,7 +2,7 @@
 
 Plain data, below the job itself (`app.core.batch.run`) and its checkpoints
 (`app.core.batch.checkpoint_schema` names a job by its options and report), so neither of those
-has to import the other. May import `app.core.common` only.
+has to import the other. May import `app.core.common` and `app.core.batch.words` only.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.core.batch.words import ledger_counts, renamed_line
 from app.core.common.messages import fmt_threshold
 
 DEFAULT_CHUNK_ROWS = 5_000
@@ -32,6 +33,8 @@ class BatchOptions:
     # this process. Files under PARALLEL_MIN_BYTES are always scored here (start-up would cost
     # more than it saves).
     workers: int = 1
+    # Where the rejected rows are written at the end (`app.core.batch.rejected`); None: nowhere.
+    rejected_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class BatchReport:
     encoding: str = ""
     delimiter: str = ""
     text_column: str = ""
+    columns_renamed: str = ""  # duplicate header names made unique (`csv_header.renamed_note`)
+    rejected_file: str = ""  # the name of the rejected-rows file written, "" if none
     model_version: str = ""
     challenger_version: str = ""  # "" when the job had no challenger
     challenger_manifest_sha256: str = ""
@@ -106,6 +111,9 @@ class BatchReport:
             "rows_blank",
         )
         provenance = {key: getattr(self, key) for key in keys}
+        for key in ("columns_renamed", "rejected_file"):  # absent when empty: outputs unchanged
+            if getattr(self, key):
+                provenance[key] = getattr(self, key)
         if self.challenger_version:  # absent without a challenger: such outputs are unchanged
             provenance.update(
                 challenger_version=self.challenger_version,
@@ -125,17 +133,22 @@ class BatchReport:
 
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
-        text = (
-            f"{self.rows_read:,} rows read: {self.rows_scored:,} scored "
-            f"({self.rows_flagged:,} flagged at {fmt_threshold(self.threshold)}), {self.rows_rejected:,} "
-            f"rejected, {self.rows_blank:,} blank; wrote {self.output} in {self.seconds:.1f} s "
-            f"({rate:,.0f} rows/s)"
+        counts = ledger_counts(
+            self.rows_read, self.rows_scored, self.rows_rejected, self.rows_blank
+        ).replace(
+            " scored,",
+            f" scored ({self.rows_flagged:,} flagged at {fmt_threshold(self.threshold)}),",
         )
+        text = f"{counts}; wrote {self.output} in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
+        if self.columns_renamed:
+            text += f"\n{renamed_line(self.columns_renamed)}"
         if self.challenger_version:
             text += f"\n{self.disagreement()}"
         if self.rejected:
             first = self.rejected[0]
             text += f"\nfirst rejected row: line {first['line']}: {first['reason']}"
+            if self.rejected_file:
+                text += f"\nrejected rows written to {self.rejected_file}"
             # An unterminated quote swallows the lines after it into one rejected row: the
             # row count alone would hide them, so say how many lines went that way.
             spans = [r for r in self.rejected if "consumed)" in str(r.get("reason", ""))]

@@ -41,6 +41,7 @@ from app.core.batch.options import (
     BatchProgress,
     BatchReport,
 )
+from app.core.batch.rejected import MAX_REJECTED_TEXTS, check_rejected_target, finish_rejected
 from app.core.batch.rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
 from app.core.batch.source import BatchInput, file_sha256, resolve_input
 from app.core.common.atomic import atomic_open, atomic_path
@@ -122,6 +123,12 @@ def run_batch(
         checkpointed=csv_job and checkpoint,
         sidecar=csv_job,
     )
+    if options.rejected_path is not None:  # the CLI checked the existing-file rule already
+        check_rejected_target(
+            options.rejected_path,
+            {"the input": options.input_path, "the output": options.output_path},
+            overwrite=True,
+        )
     before = input_identity(options.input_path)
     with output_lock(options.output_path):  # held until the output and provenance are in place
         hooks = _Hooks(progress, cancelled, on_rows, notice, before_commit)
@@ -207,6 +214,7 @@ class _Job:
             encoding=fmt.encoding,
             delimiter=fmt.delimiter,
             text_column=self.source.text_column,
+            columns_renamed=self.source.sniffed.renamed,
             model_version=self.scorer.version_label,
             challenger_version=challenger.version_label if challenger is not None else "",
             challenger_manifest_sha256=(
@@ -285,7 +293,8 @@ class _Job:
         report.rows_read += len(chunk.rows) + len(chunk.rejected) + chunk.blank_lines
         report.rows_blank += chunk.blank_lines
         report.rows_rejected += len(chunk.rejected)
-        report.rejected.extend(_rejected_entry(r) for r in chunk.rejected)
+        for row in chunk.rejected:  # raw texts kept for the first MAX_REJECTED_TEXTS only
+            report.rejected.append(_rejected_entry(row, len(report.rejected) < MAX_REJECTED_TEXTS))
         if not chunk.rows:
             return []
         return score_rows(
@@ -310,6 +319,8 @@ class _Job:
     def _finish(self) -> None:
         """Every row is written: check the counts, let the caller log the job."""
         _check_ledger(self.options, self.report)
+        # Before the provenance is written: it names the rejected-rows file.
+        finish_rejected(self.options.rejected_path, self.report, self.hooks.notice)
         self.report.seconds = self.elapsed()
         if self.hooks.before_commit:
             self.hooks.before_commit(self.report)
@@ -390,5 +401,6 @@ def _check_ledger(options: BatchOptions, report: BatchReport) -> None:
     )
 
 
-def _rejected_entry(row: RejectedRow) -> dict[str, Any]:
-    return {"line": row.line, "reason": row.reason, "excerpt": row.excerpt, "last": row.last}
+def _rejected_entry(row: RejectedRow, with_text: bool) -> dict[str, Any]:
+    entry = {"line": row.line, "reason": row.reason, "excerpt": row.excerpt, "last": row.last}
+    return entry | {"text": row.text} if with_text else entry

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO, cast
 
 from app.core.common.errors import InputError
 from app.core.common.input_guard import open_input, text_codec
+from app.core.csvio.csv_header import dedupe_header, renamed_note
 from app.core.csvio.csv_lines import EXCERPT_CHARS, PhysicalLines, raise_if_cancelled
 from app.core.csvio.csv_recover import Recovered, recover
 from app.core.csvio.csv_sniff import (
@@ -69,6 +70,9 @@ _RENDER = (
     | {0xDC00 + b: f"\\x{b:02x}" for b in range(256)}
     | {10: "\\n", 13: "\\r"}
 )
+_BAD_BYTES = {0xDC00 + b: f"\\x{b:02x}" for b in range(256)}
+# How much of a rejected record's raw text is kept for the rejected-rows export.
+RAW_TEXT_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class SniffResult:
     text_column: str | None  # `choose_text_column`'s pick, None if it found no candidate
     size_bytes: int
     has_records: bool = True  # False: nothing but the header (and blank lines)
+    renamed: str = ""  # duplicate names made unique (`csv_header.renamed_note`), "" if none
 
 
 @dataclass
@@ -87,6 +92,7 @@ class RejectedRow:
     reason: str
     excerpt: str = ""  # start of the raw record; bad bytes as \xNN, line breaks as \r \n (_RENDER)
     last: int = 0  # last physical line of the record (0 when built without one: = line)
+    text: str = ""  # its raw lines (as far as still kept), at most RAW_TEXT_CHARS; see `_raw_text`
 
     def __post_init__(self) -> None:
         self.last = max(self.last, self.line)
@@ -103,6 +109,19 @@ class Chunk:
 
 def _excerpt(text: str) -> str:
     return text[:EXCERPT_CHARS].rstrip("\r\n").translate(_RENDER)
+
+
+def _raw_text(lines: list[str]) -> str:
+    """A rejected record's raw text for the rejected-rows export: its physical lines as read
+    (line breaks kept), at most RAW_TEXT_CHARS, undecodable bytes as \\xNN (they cannot be
+    written as text otherwise)."""
+    out, size = [], 0
+    for line in lines:
+        out.append(line[: RAW_TEXT_CHARS - size])
+        size += len(out[-1])
+        if size >= RAW_TEXT_CHARS:
+            break
+    return "".join(out).rstrip("\r\n").translate(_BAD_BYTES)
 
 
 class _Reader:
@@ -136,6 +155,7 @@ class _Reader:
         self.reader = csv.reader(self.src.iter, delimiter=fmt.delimiter, strict=True)
         self.offset = 1 if fmt.sep_line else 0  # lines the reader did not count
         self.ncols = 0
+        self.original_header: list[str] = []  # as in the file, before `dedupe_header`
 
     def __enter__(self) -> _Reader:
         return self
@@ -156,7 +176,10 @@ class _Reader:
         if end > start and "lines" not in reason:
             reason += f" (lines {start}-{end})"
         text = excerpt if excerpt is not None else self.src.line(start) or ""
-        return RejectedRow(start, reason, _excerpt(text), end)
+        # The raw lines while the reader still keeps them; else what is known (a flagged line
+        # was not kept whole: its excerpt).
+        raw = self.src.span(start, end) if excerpt is None or end > start else None
+        return RejectedRow(start, reason, _excerpt(text), end, _raw_text(raw or [text]))
 
     def _flagged(self, start: int, end: int) -> RejectedRow:
         line, reason, excerpt = self._pop_flags(end)[0]
@@ -193,7 +216,8 @@ class _Reader:
         return 1
 
     def read_header(self) -> list[str]:
-        """Return the first non-blank record; InputError if there is none or it is unusable."""
+        """Return the first non-blank record, its names made unique (`dedupe_header`);
+        InputError if there is none or it is unusable."""
         src, reader = self.src, self.reader
         while True:
             try:
@@ -217,7 +241,8 @@ class _Reader:
         self.ncols = len(row)
         # The longest legal line: every field at the limit, all quotes doubled.
         src.line_limit = self.ncols * (2 * self.max_field_chars + 3) + 2
-        return row
+        self.original_header = row
+        return dedupe_header(row)
 
     def _resync(self, exc: csv.Error) -> RejectedRow:
         """Reject the record csv.Error interrupted and skip to its real end.
@@ -330,9 +355,15 @@ class _Hashing:
 
 
 def read_header(path: str | Path, fmt: CsvFormat) -> list[str]:
-    """The header exactly as in the file (first non-blank record after any sep= line)."""
+    """The header (first non-blank record after any sep= line), repeated names made unique."""
+    return _headers(path, fmt)[0]
+
+
+def _headers(path: str | Path, fmt: CsvFormat) -> tuple[list[str], list[str]]:
+    """The header with unique names, and as in the file."""
     with _Reader(path, fmt, DEFAULT_MAX_FIELD_CHARS, BLOCK_BYTES, None) as reader:
-        return reader.read_header()
+        header = reader.read_header()
+        return header, reader.original_header
 
 
 def iter_chunks(
@@ -376,7 +407,7 @@ def sniff(
     The preview comes from `iter_chunks` itself, so it shows exactly the rows a run accepts.
     """
     fmt, size = sniff_format(path, encoding=encoding, delimiter=delimiter)
-    header = read_header(path, fmt)
+    header, original = _headers(path, fmt)
     preview: list[list[str]] = []
     records = False  # any record past the header, accepted or rejected (blank lines are not)
     chunks = iter_chunks(path, fmt, header_expected=header, chunk_rows=1)
@@ -394,4 +425,5 @@ def sniff(
         text_column: str | None = choose_text_column(header, preview)
     except InputError:
         text_column = None
-    return SniffResult(fmt, header, preview, text_column, size, records)
+    renamed = renamed_note(original, header)
+    return SniffResult(fmt, header, preview, text_column, size, records, renamed)

@@ -1,0 +1,32 @@
+"""The words a batch job's counts are given in, once, for the CLI, the GUI and the provenance.
+
+* rejected: a record that could not be read (wrong field count, a broken quote, a bad byte, a
+  field over the limit): not scored, not in the output, listed with its line span and reason.
+* blank: an empty line, or a row whose text cell is empty: not scored; a blank-text row stays in
+  the output without a score (noted "blank text").
+
+``read = scored + rejected + blank``. Imports nothing from the app, so any layer may use it.
+"""
+
+from __future__ import annotations
+
+REJECTED = "rejected"
+BLANK = "blank"
+DEFINITIONS = {
+    "rows_read": "records after the header: read = scored + rejected + blank",
+    "rows_scored": "rows whose text was scored",
+    "rows_flagged": "scored rows at or above the threshold",
+    "rows_rejected": f"{REJECTED}: unreadable records (e.g. a wrong field count or a broken "
+    "quote), not scored and not in the output; listed with their lines and reasons",
+    "rows_blank": f"{BLANK}: empty lines and rows whose text is empty; not scored",
+}
+
+
+def ledger_counts(read: int, scored: int, rejected: int, blank: int) -> str:
+    """ "1,000 rows read: 990 scored, 4 rejected, 6 blank" (without the flagged count)."""
+    return f"{read:,} rows read: {scored:,} scored, {rejected:,} {REJECTED}, {blank:,} {BLANK}"
+
+
+def renamed_line(note: str) -> str:
+    """The line saying duplicate column names were renamed ("" when none were)."""
+    return f"duplicate column names renamed: {note}" if note else ""
