@@ -18,6 +18,7 @@ from app.core.batch.rejected import (
 from app.core.csvio.csv_header import dedupe_header, renamed_note
 from app.core.csvio.csv_input import RAW_TEXT_CHARS, CsvFormat, iter_chunks, sniff
 from tests.cli_runner import run_cli
+from tests.test_ui_batch import _run, panel  # noqa: F401 (the panel fixture)
 
 
 def _csv(path: Path, text: str) -> Path:
@@ -142,3 +143,36 @@ def test_rejected_text_is_bounded_and_formula_safe(tmp_path: Path) -> None:
     assert rows[0]["raw_text"] == "'=1+1,x"  # neutralised like every export
     assert rows[1]["note"] == f"text cut at {RAW_TEXT_CHARS:,} characters"
     assert rows[2]["raw_text"] == "z" * 120 and f"{MAX_REJECTED_TEXTS:,}" in rows[2]["note"]
+
+
+# --- the Batch panel ------------------------------------------------------------------------
+
+
+def test_gui_exports_rejected_rows_and_reports_renamed_columns(qtbot, panel, tmp_path, monkeypatch):  # noqa: F811
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    clean = _csv(tmp_path / "dup.csv", "id,text,text\n1,you are awful,hello\n2,hi,you idiot\n")
+    _run(qtbot, panel, clean)
+    assert not panel.rejected_button.isEnabled()  # nothing rejected: nothing to export
+    line = "duplicate column names renamed: text → text, text.1"
+    assert line in panel.status.text() and line in panel.ledger.note.text()
+    assert panel.shown.result.report.text_column == "text"
+
+    _run(qtbot, panel, _csv(tmp_path / "in.csv", BROKEN))
+    assert panel.rejected_button.isEnabled()
+    assert "rejected" in panel.ledger.values["rows_rejected"].toolTip()
+    target = tmp_path / "bad rows.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "*.csv"))
+    qtbot.mouseClick(panel.rejected_button, Qt.MouseButton.LeftButton)
+    rows = _rows(target)
+    assert [r["line"] for r in rows] == ["3–4", "6"]
+    assert rows[1]["raw_text"] == "4,too,many,fields,here"
+    assert panel.status.text() == "Exported 2 rejected rows to bad rows.csv."
+    # never over the scored input: one line, the file untouched
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "in.csv"), "*.csv")
+    )
+    qtbot.mouseClick(panel.rejected_button, Qt.MouseButton.LeftButton)
+    assert panel.status.text().startswith("Rejected rows not exported to in.csv")
+    assert (tmp_path / "in.csv").read_text() == BROKEN

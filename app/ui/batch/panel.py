@@ -27,6 +27,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.core.analysis.labeled import guess_label_column
 from app.core.batch.options import BatchProgress
+from app.core.batch.rejected import check_rejected_target, write_rejected
+from app.core.batch.words import renamed_line
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
 from app.core.context.batch_queue import BatchJob
@@ -75,6 +77,7 @@ class BatchPanel(BatchPanelView):
         self.relabel_button.clicked.connect(self.relabel)
         self.csv_button.clicked.connect(partial(self.export_dialog, "csv"))
         self.xlsx_button.clicked.connect(partial(self.export_dialog, "xlsx"))
+        self.rejected_button.clicked.connect(self.export_rejected_dialog)
         self.send_button.clicked.connect(self.send_to_threshold)
         self.results.message.connect(self.status.setText)
         self.jobs.progress.connect(self._job_progress)
@@ -166,6 +169,8 @@ class BatchPanel(BatchPanelView):
         self.progress.show_finished(job)
         if job.result is not None:
             self._show(job)
+            if job.result.report.columns_renamed:  # the scored column is the first of its name
+                self.status.setText(renamed_line(job.result.report.columns_renamed))
         else:
             self.status.setText(job.message)
         self.job_done.emit(job.path.name, job.status)
@@ -235,6 +240,30 @@ class BatchPanel(BatchPanelView):
             return
         self.export(path, fmt)
 
+    def export_rejected_dialog(self) -> None:
+        """Save the shown job's rejected rows (line, reason, raw text) as a CSV."""
+        if self.shown is None or self.shown.result is None:
+            return
+        folder = Path(self.ctx.settings.last_folder or Path.home())
+        suggested = folder / f"{self.shown.path.stem}.rejected.csv"
+        name, _ = QFileDialog.getSaveFileName(self, "Export rejected rows", str(suggested), "*.csv")
+        if name:
+            self.export_rejected(Path(name))
+
+    def export_rejected(self, path: Path) -> None:
+        """Write the rejected rows to `path` (the save dialog asked before replacing a file)."""
+        result = self.shown.result if self.shown is not None else None
+        if result is None:
+            return
+        protected = {"the scored input": self.shown.path, "the job's cache file": result.cache_path}
+        try:
+            check_rejected_target(path, protected, overwrite=True)
+            count = write_rejected(path, result.report)
+        except (AbuseDeskError, OSError) as exc:
+            self.status.setText(f"Rejected rows not exported to {path.name}: {exc}")
+            return
+        self.status.setText(f"Exported {count:,} rejected rows to {path.name}.")
+
     def export(self, path: Path, fmt: str) -> None:
         """Export the shown results in the background (see `export_done`), labelled as shown."""
         job = self.shown
@@ -290,6 +319,7 @@ class BatchPanel(BatchPanelView):
         idle_export = self.jobs.export_worker is None
         self.csv_button.setEnabled(shown is not None and idle_export)
         self.xlsx_button.setEnabled(shown is not None and idle_export)
+        self.rejected_button.setEnabled(result is not None and result.report.rows_rejected > 0)
         self.shown_only.setEnabled(shown is not None)
         self.send_button.setEnabled(result is not None and result.table.gold is not None)
         current = self.ctx.state.threshold

@@ -34,6 +34,10 @@ class BatchPanelView(QWidget):
         self.notice.setStyleSheet(_NOTICE_STYLE)
         self.relabel_button = QPushButton("Re-label")
         self.csv_button, self.xlsx_button = QPushButton("Export CSV…"), QPushButton("Export XLSX…")
+        self.rejected_button = QPushButton("Export rejected rows…")
+        self.rejected_button.setToolTip(
+            "The rows that could not be read: line, reason and raw text, as a CSV"
+        )
         self.shown_only = QCheckBox("Only rows shown by the filters")
         self.send_button = QPushButton("Send to Threshold panel")
         self.send_button.setToolTip("Scores and the file's labels, to choose a threshold from data")
@@ -45,7 +49,14 @@ class BatchPanelView(QWidget):
         box.addLayout(hbox((self.notice, 1), self.relabel_button))
         box.addWidget(self.results, 1)
         box.addLayout(
-            hbox(self.csv_button, self.xlsx_button, self.shown_only, None, self.send_button)
+            hbox(
+                self.csv_button,
+                self.xlsx_button,
+                self.shown_only,
+                None,
+                self.rejected_button,
+                self.send_button,
+            )
         )
         box.addWidget(self.status)
         vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal

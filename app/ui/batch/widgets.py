@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.batch.options import BatchProgress, BatchReport, line_span
+from app.core.batch.words import DEFINITIONS, renamed_line
 from app.core.context.batch_queue import BatchJob
 from app.core.csvio.csv_input import SniffResult
 from app.core.csvio.csv_sniff import DELIMITERS, encoding_label
@@ -111,7 +112,10 @@ class LedgerWidget(QWidget):
             value = self.values[key] = QLabel("–")
             value.setAlignment(Qt.AlignmentFlag.AlignRight)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            grid.addWidget(QLabel(key.removeprefix("rows_").capitalize()), i, 0)
+            name = QLabel(key.removeprefix("rows_").capitalize())
+            name.setToolTip(DEFINITIONS[key])  # the words the CLI and the provenance use
+            value.setToolTip(DEFINITIONS[key])
+            grid.addWidget(name, i, 0)
             grid.addWidget(value, i, 1)
         # Only for a job with a challenger: scored rows the two models label differently.
         self.disagreeing, self.disagreeing_name = QLabel("–"), QLabel("Disagreeing")
@@ -150,6 +154,7 @@ class LedgerWidget(QWidget):
             f"{encoding_label(report.encoding)}, {DELIMITER_NAMES[report.delimiter].split()[0]}"
             f" delimiter, text column {report.text_column!r}, {report.seconds:.1f} s"
             + (f"; {report.disagreement()}" if shadow else "")
+            + (f"; {renamed_line(report.columns_renamed)}" if report.columns_renamed else "")
         )
         rows = [[line_span(r), r["reason"]] for r in report.rejected]
         # Explicit, escaped rich text: a raw excerpt that looks like HTML must show as text.
