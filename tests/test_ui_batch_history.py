@@ -4,6 +4,7 @@ data folder), is reopened with the same rows and ledger, exported again, and rem
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -12,6 +13,7 @@ from app.ui.batch.panel import BatchPanel
 from tests.test_ui_batch import _cache_files, _history_files, _run, _write
 
 YES = QMessageBox.StandardButton.Yes
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 
 def _yes(*_args):
@@ -50,6 +52,10 @@ def test_history_survives_a_restart_reopens_exports_and_removes(
     assert panel.ledger.rejected.index(0, 0).data() == "4"
     assert panel.results.model.rowCount() == 40 and job.result.table.texts.tolist() == texts
     assert panel.jobs.list.count() == 1 and panel.csv_button.isEnabled()
+    panel.resize(1024, 640)  # the Batch tab of a 1024x700 window
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.grab().save(str(ARTIFACTS / "batch_history_1024x700.png"))
 
     out = tmp_path / "again.csv"
     with qtbot.waitSignal(panel.export_done, timeout=30_000) as blocker:

@@ -276,7 +276,7 @@ def _delete_folder(root: Path, folder: Path) -> None:
 
 def entry_summary(entry: HistoryEntry, available: bool) -> str:
     """One line for the history list: file, when, rows, flagged, model, threshold."""
-    when = entry.finished_utc.replace("T", " ")[:16]
+    when = entry.finished_utc.replace("T", " ")[5:16]  # 12-07 18:20: the year rarely helps
     counts = entry.counts
     text = (
         f"{entry.name} · {when} UTC · {counts['rows_read']:,} rows, "

@@ -1,10 +1,18 @@
 """The Batch panel's history bar: earlier jobs kept across restarts (`results.history`), one
-compact row (a drop-down, Reopen, Remove) that fits the Queue box at 1024×700."""
+compact row (a drop-down, Reopen, Remove) under a caption, that fits the Queue box at 1024×700."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.results.history import BatchHistory, HistoryEntry, entry_summary
 
@@ -27,10 +35,17 @@ class HistoryBar(QWidget):
         self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.reopen_button = QPushButton("Reopen")
         self.reopen_button.setToolTip("Show this earlier job's results and ledger; export again")
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton("Remove…")
         self.remove_button.setToolTip("Delete this job from the history, with its cached results")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        self.remove_button.setAccessibleName("Remove from history")
+        caption = QLabel("History (kept after closing):")
+        caption.setBuddy(self.combo)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 4, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(caption)
+        row = QHBoxLayout()
+        box.addLayout(row)
         row.addWidget(self.combo, 1)
         row.addWidget(self.reopen_button)
         row.addWidget(self.remove_button)
@@ -54,6 +69,8 @@ class HistoryBar(QWidget):
             self.combo.addItem("No earlier jobs")
         if current is not None:
             self.combo.setCurrentIndex(max(0, self.combo.findData(current.id)))
+        view = self.combo.view()  # the list shows each whole line, wider than the box if need be
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
         self.combo.blockSignals(False)
         self._enable()
 
