@@ -98,3 +98,44 @@ def test_history_size_zero_keeps_nothing(qtbot, app_context, worker_pool, tmp_pa
     panel.shutdown()
     assert _cache_files(app_context) == []
     assert [p.name for p in _history_files(app_context)] == ["index.json"]
+
+
+def test_the_oldest_job_leaves_the_history_and_the_list(qtbot, app_context, worker_pool, tmp_path):
+    app_context.settings.batch_history_size = 1
+    panel = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    _run(qtbot, panel, _write(tmp_path / "a.csv", 5))
+    first = panel.shown.result.cache_path
+    _run(qtbot, panel, _write(tmp_path / "b.csv", 6))
+    assert not first.exists() and (tmp_path / "a.csv").exists()  # our cache only
+    assert [panel.jobs.list.item(i).text() for i in range(panel.jobs.list.count())] == [
+        "b.csv · done"
+    ]
+    assert panel.history.combo.count() == 1 and panel.history.combo.currentText().startswith(
+        "b.csv"
+    )
+    panel.shutdown()
+
+
+def test_preferences_set_the_history_size_and_it_applies_at_the_next_start(
+    qtbot, app_context, worker_pool, tmp_path, monkeypatch
+):
+    from app.ui.shell.preferences import SettingsDialog
+
+    panel = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    _run(qtbot, panel, _write(tmp_path / "a.csv", 5))
+    panel.shutdown()
+    dialog = SettingsDialog(app_context)
+    qtbot.addWidget(dialog)
+    assert dialog.history.value() == 10 and dialog.history.maximum() == 100
+    dialog.history.setValue(0)
+    assert dialog.apply() == {"batch_history_size": (10, 0)}
+    assert app_context.settings.batch_history_size == 0
+    event = app_context.activity.query(action="settings_changed")[0]
+    assert "batch_history_size: 10 -> 0" in event.detail
+    again = BatchPanel(app_context, worker_pool)  # a setting lowered: applied when the panel opens
+    qtbot.addWidget(again)
+    assert again.history.combo.currentText() == "No earlier jobs"
+    assert [p.name for p in _history_files(app_context)] == ["index.json"]
+    again.shutdown()
