@@ -188,7 +188,10 @@ def test_a_failed_job_says_why_and_the_queue_goes_on(queue, launcher, app_contex
     assert failed.model_version == app_context.state.scorer.version_label
 
 
-def test_remove_drops_queued_and_finished_jobs_never_a_running_one(queue, launcher, tmp_path):
+def test_remove_drops_queued_and_finished_jobs_never_a_running_one(
+    queue, launcher, app_context, tmp_path
+):
+    app_context.settings.batch_history_size = 0  # a session cache (the history's is its own)
     first, second = _job(1, _write(tmp_path / "a.csv", 4)), _job(2, _write(tmp_path / "b.csv", 4))
     queue.enqueue(first)
     queue.enqueue(second)
@@ -222,6 +225,7 @@ def test_one_export_at_a_time_logged_with_its_threshold(
 def test_shutdown_cancels_everything_and_deletes_the_caches_when_done(
     queue, launcher, app_context, tmp_path
 ):
+    app_context.settings.batch_history_size = 0  # session caches only (the history outlives it)
     finished, running, waiting = (_job(i, _write(tmp_path / f"{i}.csv", 5)) for i in (1, 2, 3))
     queue.enqueue(finished)
     launcher.run(queue)

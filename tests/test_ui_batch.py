@@ -54,8 +54,16 @@ def _actions(ctx) -> list[str]:
 
 
 def _cache_files(ctx) -> list[Path]:
-    home = Path(ctx.settings_path).parents[1]
-    return [p for p in (home / "data" / "jobs").rglob("*") if p.is_file()]
+    """The session's cache files (the batch history's folder is not the session's)."""
+    jobs = Path(ctx.settings_path).parents[1] / "data" / "jobs"
+    return [
+        p for p in jobs.rglob("*") if p.is_file() and "history" not in p.relative_to(jobs).parts
+    ]
+
+
+def _history_files(ctx) -> list[Path]:
+    jobs = Path(ctx.settings_path).parents[1] / "data" / "jobs" / "history"
+    return [p for p in jobs.rglob("*") if p.is_file()]
 
 
 def test_open_preview_score_and_ledger(qtbot, panel, app_context, tmp_path):
@@ -82,7 +90,8 @@ def test_open_preview_score_and_ledger(qtbot, panel, app_context, tmp_path):
     assert json.loads(finished.counts)["rows_read"] == 42 and finished.file_name == "in.csv"
     assert finished.file_sha256 == report.input_sha256
     assert app_context.session.batches_run == 1 and app_context.state.running_jobs == 0
-    assert not panel.has_running_jobs() and panel.has_unexported_results()
+    # The batch history keeps the job (closing loses nothing): not "unexported results".
+    assert not panel.has_running_jobs() and not panel.has_unexported_results()
 
 
 def test_cancel_takes_effect_within_a_second_and_keeps_nothing(qtbot, panel, app_context, tmp_path):
@@ -105,7 +114,10 @@ def test_cancel_takes_effect_within_a_second_and_keeps_nothing(qtbot, panel, app
 
 def test_shutdown_cancels_the_running_job_and_deletes_caches(qtbot, panel, app_context, tmp_path):
     _run(qtbot, panel, _write(tmp_path / "small.csv", 10))
-    assert len(_cache_files(app_context)) == 2  # the scored cache and its provenance
+    assert _cache_files(app_context) == []  # the history took the finished job's cache over
+    kept = sorted(p.name for p in _history_files(app_context))
+    assert kept == ["index.json", "report.json", "scored.csv", "scored.csv.provenance.json",
+                    "table.npz"]  # fmt: skip
     panel.open_file(_write(tmp_path / "big.csv", 200_000, broken=False))
     with qtbot.waitSignal(panel.job_progress, timeout=30_000):
         panel.start()
@@ -113,6 +125,7 @@ def test_shutdown_cancels_the_running_job_and_deletes_caches(qtbot, panel, app_c
     assert _cache_files(app_context)  # still in use by the cancelled worker: kept until done
     qtbot.waitUntil(lambda: not panel.has_running_jobs(), timeout=2_000)
     assert _cache_files(app_context) == []
+    assert sorted(p.name for p in _history_files(app_context)) == kept  # the history outlives it
     assert _actions(app_context)[-1] == "batch_cancelled"
 
 
@@ -207,8 +220,8 @@ def test_queue_runs_files_in_turn_and_reshows_results(qtbot, panel, app_context,
     panel.jobs._clicked(panel.jobs.list.item(0))
     assert panel.shown.path == first and panel.results.proxy.rowCount() == 12
     cache = panel.shown.result.cache_path
-    panel.jobs.remove_selected()
-    assert panel.shown is None and not cache.exists() and panel.jobs.list.count() == 1
+    panel.jobs.remove_selected()  # off the session's list; the batch history keeps its cache
+    assert panel.shown is None and cache.exists() and panel.jobs.list.count() == 1
     assert app_context.session.batches_run == 2
 
 

@@ -123,8 +123,9 @@ def _export(qtbot, window, path: Path) -> str:
 
 
 def test_closing_with_unexported_results_asks_and_no_keeps_the_window(
-    qtbot, window, tmp_path, monkeypatch
+    qtbot, window, app_context, tmp_path, monkeypatch
 ):
+    app_context.settings.batch_history_size = 0  # no history: closing would delete the results
     _scored(qtbot, window, tmp_path)
     asked: list[str] = []
     monkeypatch.setattr(QMessageBox, "question", _answer(NO, asked))
@@ -139,6 +140,7 @@ def test_closing_with_unexported_results_asks_and_no_keeps_the_window(
 def test_only_a_successful_export_of_the_labels_shown_counts(
     qtbot, window, app_context, tmp_path, monkeypatch
 ):
+    app_context.settings.batch_history_size = 0  # no history: closing would delete the results
     _scored(qtbot, window, tmp_path)
     assert _export(qtbot, window, tmp_path / "missing" / "out.csv").startswith("failed")
     assert window.batch.has_unexported_results()

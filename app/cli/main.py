@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from app.cli.common import EXIT_USAGE, run_command, say
 from app.cli.evaluate import cmd_evaluate
+from app.cli.history import cmd_history
 from app.cli.info import cmd_info, cmd_self_test
 from app.cli.log import cmd_log
 from app.cli.models import cmd_models
@@ -31,6 +32,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "self-test": cmd_self_test,
     "log": cmd_log,
     "models": cmd_models,
+    "history": cmd_history,
 }
 
 

@@ -1,7 +1,8 @@
 """The command line's parser: one small builder per command, each beside its options' help.
 
 Thresholds default to the app-wide one and the challenger to the app-wide one (`app.cli.context`);
-the ``log`` and ``models`` groups build their own sub-parsers (`app.cli.log`, `app.cli.models`).
+the ``log``, ``models`` and ``history`` groups build their own sub-parsers (`app.cli.log`,
+`app.cli.models`, `app.cli.history`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.cli.common import (
     thresholds_arg,
     workers_arg,
 )
+from app.cli.history import add_history_parser
 from app.cli.labels import positive_arg
 from app.cli.log import add_log_parser
 from app.cli.models import add_models_parser
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     add_log_parser(sub)
     add_models_parser(sub)
+    add_history_parser(sub)
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser

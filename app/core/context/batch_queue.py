@@ -17,10 +17,17 @@ A scoring job is `cache.score_file` into a per-session cache file, with the mode
 threshold captured when it starts (a model switch while it runs must not mix two models' scores
 in one file), scored in worker processes when the file is large enough (`batch.parallel`, as
 the CLI does), and without checkpoints (nobody resumes a session cache).
+
+A finished job is recorded in the batch history (`results.history`, the last
+``batch_history_size`` jobs): its cache moves there and outlives the session, and `reopen`
+brings an entry back as a job. A job the history dropped (it holds only the newest) leaves the
+queue too: its cache is gone.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +45,7 @@ from app.core.context.state import AppContext
 from app.core.engine.scoring import Scorer
 from app.core.results.cache import ScoredFile, jobs_folder, remove_cache, score_file
 from app.core.results.export import export_scored
+from app.core.results.history import BatchHistory, HistoryEntry
 from app.core.results.table import ViewSpec
 
 CHUNK_ROWS = 2_000  # ~0.1 s of scoring: the core checks for cancel between chunks
@@ -78,6 +86,7 @@ class BatchJob:
     # models' scores in one file, so the job finishes with these (Scorers are immutable).
     scorer: Scorer | None = None
     challenger: Scorer | None = None
+    history_id: str = ""  # its batch-history entry, which owns the cache (none: the session)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class BatchQueue:
         on_job_done: Callable[[BatchJob], None] | None = None,
         on_export_done: Callable[[Path, str], None] | None = None,
         workers: int | None = None,
+        history: BatchHistory | None = None,
     ) -> None:
         self.ctx, self._launch = ctx, launch
         self.limits = limits or Limits.from_settings(ctx.settings)
@@ -120,6 +130,10 @@ class BatchQueue:
         self._outcome = ""
         self._folder: Path | None = None  # this session's caches, created on first use
         self._closing = False
+        self.history = history or BatchHistory()
+        # Jobs the history dropped when another was recorded (their caches are gone): the
+        # caller takes them off its list (`take_dropped`).
+        self._dropped: list[BatchJob] = []
 
     # --- what is running ---------------------------------------------------------------------
 
@@ -190,6 +204,62 @@ class BatchQueue:
             detail=report.disagreement() or None,
         )
         self.ctx.session.record_batch(report.rows_scored, report.rows_flagged, report.seconds)
+        self._record(job, result)
+
+    def _record(self, job: BatchJob, result: ScoredFile) -> None:
+        """Keep the job in the batch history; a failure only leaves it a session job."""
+        keep = self.ctx.settings.batch_history_size
+        try:
+            size = os.stat(result.report.input).st_size
+            entry = self.history.record(result, keep, size)
+        except (OSError, ValueError) as exc:
+            logging.getLogger(__name__).warning("batch history not updated: %s", exc)
+            return
+        if entry is None:
+            return
+        job.history_id, job.cache = entry.id, result.cache_path
+        listed = {e.id for e in self.history.entries()}
+        for other in list(self.jobs.values()):
+            if other.history_id and other.history_id not in listed:
+                self._forget(other)
+
+    def _forget(self, job: BatchJob) -> None:
+        """Drop a job whose history entry is gone (unless it is being exported)."""
+        if self._export is not None and self._export.job is job:
+            return
+        self.jobs.pop(job.id, None)
+        self._dropped.append(job)
+
+    def take_dropped(self) -> list[BatchJob]:
+        dropped, self._dropped = self._dropped, []
+        return dropped
+
+    def reopen(self, entry: HistoryEntry, job_id: int) -> BatchJob:
+        """A history entry as a finished job (the one already open, if any); raises OSError
+        or ValueError when its files are gone or damaged."""
+        for job in self.jobs.values():
+            if job.history_id == entry.id:
+                return job
+        result = self.history.load(entry)
+        report = result.report
+        job = BatchJob(
+            job_id, Path(report.input), report.encoding, report.delimiter, report.text_column,
+            result.table.gold_column, cache=result.cache_path, status="done", result=result,
+            label_threshold=report.threshold, history_id=entry.id,
+        )  # fmt: skip
+        self.jobs[job.id] = job
+        return job
+
+    def remove_history(self, entry_id: str) -> bool:
+        """Delete a history entry and its files, and any open job showing it; False while
+        that job is being exported."""
+        open_jobs = [job for job in self.jobs.values() if job.history_id == entry_id]
+        if any(self._export is not None and self._export.job is job for job in open_jobs):
+            return False
+        for job in open_jobs:
+            self._forget(job)
+        self.history.remove(entry_id)
+        return True
 
     def failed(self, job: BatchJob, message: str) -> None:
         job.status, job.message = "failed", message
@@ -227,7 +297,7 @@ class BatchQueue:
             return False
         if job.id in self.queue:
             self.queue.remove(job.id)
-        if job.cache is not None:
+        if job.cache is not None and not job.history_id:  # the history owns its cache
             remove_cache(job.cache)
         del self.jobs[job.id]
         return True

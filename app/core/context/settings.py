@@ -31,6 +31,7 @@ SCHEMA_VERSION = 1
 SETTINGS_FILE = "settings.json"
 MAX_RETENTION_DAYS = 36_500  # keeps `now - timedelta(days)` inside the calendar
 _LIMIT_FIELDS = ("warn_file_bytes", "max_concurrent_jobs", "max_logged_texts_per_minute")
+MAX_BATCH_HISTORY = 100  # as app.core.results.history.MAX_HISTORY (settings imports no results)
 MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few hundred bytes; more is not ours
 BROKEN_SUFFIX = ".broken-"
 
@@ -53,6 +54,8 @@ class Settings:
     warn_file_bytes: int = Limits().warn_file_bytes
     max_concurrent_jobs: int = Limits().max_concurrent_jobs
     max_logged_texts_per_minute: int = Limits().max_logged_texts_per_minute
+    # Finished desktop batch jobs kept (results and cache) across restarts; 0 keeps none.
+    batch_history_size: int = 10
     # Set when defaults were chosen because the file could not be used: retention then purges
     # nothing until the user sets it again (Preferences). Saved, so it outlives the first save.
     retention_paused: bool = field(default=False, compare=False)
@@ -88,6 +91,8 @@ def _valid(name: str, value: Any, default: Any) -> bool:
         ok = isinstance(value, int) and not isinstance(value, bool)
         if name == "log_retention_days":  # 0 days would purge the whole log
             return ok and 1 <= value <= MAX_RETENTION_DAYS
+        if name == "batch_history_size":
+            return ok and 0 <= value <= MAX_BATCH_HISTORY
         if name in _LIMIT_FIELDS:  # a limit of 0 would block everything
             return ok and value >= 1
         return ok and value >= 0
@@ -279,7 +284,12 @@ def _all_valid(data: dict[str, Any]) -> bool:
 
 
 # Settings a user changes in the Preferences dialog; each change is logged as an activity event.
-USER_EDITABLE = ("log_retention_days", "store_raw_text", "reference_threshold")
+USER_EDITABLE = (
+    "log_retention_days",
+    "store_raw_text",
+    "reference_threshold",
+    "batch_history_size",
+)
 
 
 def apply_user_changes(settings: Settings, changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -2,8 +2,8 @@
 
 `score_file` runs `batch.run_batch` into a cache file (every input column, formula-safe) and
 collects the columns the results table needs as it goes; `results_export` streams that cache
-back out. Caches live in a per-session folder and are deleted with the session: scored texts may
-hold personal data.
+back out. Caches live in a per-session folder and are deleted with the session (scored texts may
+hold personal data), except those the batch history takes over (`history`).
 """
 
 from __future__ import annotations
@@ -116,12 +116,13 @@ def jobs_folder(root: Path | None = None) -> Path:
     """A private cache folder for this session's scored files (removed by `remove_jobs_folder`).
 
     Folders older than a day are crash leftovers and are pruned: scored texts may hold personal
-    data, which the app keeps no longer than the session (the activity log keeps none by default).
+    data, which the app keeps no longer than the session (the activity log keeps none by default)
+    unless the batch history keeps them (its own folder, ``history``, bounded by a setting).
     """
     base = jobs_root(root)
     base.mkdir(parents=True, exist_ok=True)
     for old in base.iterdir():
-        if old.is_dir() and time.time() - old.stat().st_mtime > 86_400:
+        if old.name != "history" and old.is_dir() and time.time() - old.stat().st_mtime > 86_400:
             shutil.rmtree(old, ignore_errors=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     for n in range(1000):

@@ -59,7 +59,10 @@ class JobQueue(QWidget):
         self.list = QListWidget()
         self.list.setAlternatingRowColors(True)
         remove = QPushButton("Remove")
-        remove.setToolTip("Drop a queued job, or a finished job's results and cache file")
+        remove.setToolTip(
+            "Drop a queued job, or a finished job from this list (its cached results are "
+            "deleted unless the history below keeps them)"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)
@@ -120,6 +123,19 @@ class JobQueue(QWidget):
     def shutdown(self) -> None:
         self.core.shutdown()
 
+    def adopt(self, job: BatchJob) -> None:
+        """List a job the core created (a reopened history entry)."""
+        self._show_status(job)
+
+    def drop_forgotten(self) -> None:
+        """Take off the list the jobs the core dropped (their history entry is gone)."""
+        for job in self.core.take_dropped():
+            for row in range(self.list.count()):
+                if self.list.item(row).data(Qt.ItemDataRole.UserRole) == job.id:
+                    self.list.takeItem(row)
+                    break
+            self.removed.emit(job)
+
     # --- the list ------------------------------------------------------------------------------
 
     def _show_status(self, job: BatchJob) -> None:
@@ -171,6 +187,7 @@ class JobQueue(QWidget):
     def _announce(self, job: BatchJob) -> None:
         """A job ended (BatchQueue's on_job_done): show it, tell the panel."""
         self._show_status(job)
+        self.drop_forgotten()
         self.job_done.emit(job)
 
     def _export_announce(self, path: Path, outcome: str) -> None:

@@ -7,7 +7,9 @@ of `batch_jobs`. This module is what happens when the user acts and when jobs re
 Labels: the table and every export label rows at the job's label threshold, which is the
 app-wide threshold when the job started. If the app-wide threshold moves, a notice says so and
 offers to re-label from the stored scores (``score >= t``, no re-scoring); export provenance
-names the labels' threshold and the job's. Scored caches are deleted with the panel.
+names the labels' threshold and the job's. Scored caches are deleted with the panel, except those
+of the jobs the batch history keeps (`results.history`): the History row reopens one as a job
+(its results, ledger, model and threshold as they were) or removes it, after asking.
 
 Another job's results start unfiltered: filters chosen for one file would silently hide rows of
 the next ("0 of 500 rows"), so showing a different job clears them, "only rows shown by the
@@ -34,10 +36,12 @@ from app.core.common.limits import Limits, format_bytes
 from app.core.context.batch_queue import BatchJob
 from app.core.context.state import AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
+from app.core.results.history import HistoryEntry
 from app.core.results.output_names import export_name_refusal
 from app.core.results.table import ResultsTable, filter_mask, threshold_dataset
 from app.ui.batch.jobs import JobQueue
 from app.ui.batch.view import BatchPanelView
+from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 
 DROP_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -65,6 +69,11 @@ class BatchPanel(BatchPanelView):
         self._exported: dict[int, float] = {}
         self._exporting: tuple[int, float] | None = None
         self._connect_signals()
+        try:  # the setting may have been lowered since the last job: apply it now
+            self.jobs.core.history.trim(ctx.settings.batch_history_size)
+        except OSError as exc:
+            self.status.setText(f"Batch history not trimmed: {exc}")
+        self.history.refresh()
         self._unobserve = ctx.state.observe(self._threshold_changed, "threshold")
         self._show(None)
         self.setAcceptDrops(True)  # Ctrl+O lives in the main window's File menu
@@ -86,6 +95,8 @@ class BatchPanel(BatchPanelView):
         self.jobs.removed.connect(self._job_removed)
         self.jobs.export_progress.connect(self._export_progress)
         self.jobs.export_done.connect(self._export_done)
+        self.history.reopen_requested.connect(self.reopen)
+        self.history.remove_requested.connect(self.remove_history)
 
     # --- opening, previewing, queueing ------------------------------------------------------
 
@@ -167,6 +178,7 @@ class BatchPanel(BatchPanelView):
 
     def _job_done(self, job: BatchJob) -> None:
         self.progress.show_finished(job)
+        self.history.refresh()
         if job.result is not None:
             self._show(job)
             if job.result.report.columns_renamed:  # the scored column is the first of its name
@@ -223,6 +235,41 @@ class BatchPanel(BatchPanelView):
         name = f"{self.shown.path.name} ({self.shown.result.report.model_version})"
         self.labeled_scores_ready.emit(name, data.scores, data.labels, data.texts)
         self.status.setText(f"Sent to the Threshold panel: {data.describe()}.")
+
+    # --- history -------------------------------------------------------------------------------
+
+    def reopen(self, entry: HistoryEntry) -> None:
+        """Show a history entry's results as the job left them; the results shown now stay in
+        the job list (nothing is discarded)."""
+        try:
+            job = self.jobs.core.reopen(entry, self._next_id)
+        except (OSError, ValueError) as exc:
+            self.status.setText(f"{entry.name}: cannot reopen ({exc}); remove it and score again.")
+            self.history.refresh()
+            return
+        if job.id == self._next_id:
+            self._next_id += 1
+            self.jobs.adopt(job)
+        self._show(job)
+        self.status.setText(
+            f"Reopened {entry.name}: scored with {job.result.report.model_version} at "  # type: ignore[union-attr]
+            f"{job.label_threshold:.2f}."
+        )
+
+    def remove_history(self, entry: HistoryEntry) -> None:
+        if not ask_yes_no(
+            self,
+            "Remove from history?",
+            f"Delete {entry.name} ({entry.finished_utc[:16].replace('T', ' ')} UTC) from the "
+            "history, with its cached results? Your input file is not touched.",
+        ):
+            return
+        if not self.jobs.core.remove_history(entry.id):
+            self.status.setText(f"{entry.name} is being exported; remove it when that is done.")
+            return
+        self.jobs.drop_forgotten()
+        self.history.refresh()
+        self.status.setText(f"Removed {entry.name} from the history.")
 
     # --- export -------------------------------------------------------------------------------
 
@@ -337,10 +384,13 @@ class BatchPanel(BatchPanelView):
         return self.jobs.busy()
 
     def has_unexported_results(self) -> bool:
-        """Finished results that closing the app would discard (caches die with the panel):
-        a job never exported, or re-labelled since its last export (exports carry labels)."""
+        """Finished results that closing the app would discard (session caches die with the
+        panel): a job never exported, or re-labelled since its last export (exports carry
+        labels), unless the history keeps it with the labels shown."""
         return any(
-            job.result is not None and self._exported.get(job.id) != job.label_threshold
+            job.result is not None
+            and self._exported.get(job.id) != job.label_threshold
+            and not (job.history_id and job.label_threshold == job.result.report.threshold)
             for job in self.jobs.jobs.values()
         )
 

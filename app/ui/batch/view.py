@@ -1,7 +1,8 @@
 """The Batch panel's widgets and how they are arranged; `batch_panel.BatchPanel` adds what they do.
 
 Layout: a file bar and a progress bar on top; the preview (with encoding, delimiter, text and
-label column choices) above the results table; the job queue and the ledger on the right.
+label column choices) above the results table; the job queue, the history of earlier jobs and the
+ledger on the right.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.ui.batch.history import HistoryBar
 from app.ui.batch.jobs import JobQueue
 from app.ui.batch.layout import group, hbox, split
 from app.ui.batch.results_view import ResultsView
@@ -23,6 +25,7 @@ class BatchPanelView(QWidget):
     def __init__(self, jobs: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
+        self.history = HistoryBar(jobs.core.history)
         self.open_button = QPushButton("Open CSV…")
         self.file_label = QLabel("Open a CSV file (Ctrl+O) or drop .csv, .tsv or .txt files here.")
         self.start_button = QPushButton("Start scoring")
@@ -62,7 +65,14 @@ class BatchPanelView(QWidget):
         vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
         preview = group("Preview and columns", self.preview)
         left = split(vertical, [210, 510], preview, group("Results", results))
-        side = split(vertical, [190, 530], group("Queue", self.jobs), group("Ledger", self.ledger))
+        queue = QWidget()
+        queue_box = QVBoxLayout(queue)
+        queue_box.setContentsMargins(0, 0, 0, 0)
+        queue_box.addWidget(self.jobs, 1)
+        queue_box.addWidget(self.history)
+        side = split(
+            vertical, [220, 500], group("Queue and history", queue), group("Ledger", self.ledger)
+        )
         main = split(horizontal, [940, 320], left, side)
         main.setStretchFactor(0, 1)
         layout = QVBoxLayout(self)

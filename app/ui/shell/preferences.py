@@ -1,4 +1,5 @@
-"""Preferences: activity-log retention, whether raw text may be stored, reference threshold.
+"""Preferences: activity-log retention, whether raw text may be stored, reference threshold,
+how many batch jobs the history keeps.
 
 The dialog only collects values; the core validates and applies them, and every change is an
 activity event (who changed what is part of the record the log exists to keep).
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.context.settings import apply_user_changes
+from app.core.context.settings import MAX_BATCH_HISTORY, apply_user_changes
 from app.core.context.state import AppContext
 from app.ui.common.dialogs import ok_cancel_layout
 
@@ -36,6 +37,12 @@ class SettingsDialog(QDialog):
         self.store_text.setChecked(settings.store_raw_text)
         self.reference = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.01, decimals=2)
         self.reference.setValue(settings.reference_threshold)
+        self.history = QSpinBox(minimum=0, maximum=MAX_BATCH_HISTORY, suffix=" jobs")
+        self.history.setValue(settings.batch_history_size)
+        self.history.setToolTip(
+            "Finished batch jobs whose results are kept after closing (reopen or export them "
+            "again from the Batch panel's History); 0 keeps none. Scored texts may be personal data."
+        )
         warning = QLabel(
             "Off by default: the log then keeps an HMAC fingerprint of each text, which proves a "
             "text was scored without revealing it. Stored texts may be personal data."
@@ -47,6 +54,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.store_text)
         form.addRow(warning)
         form.addRow("Reference threshold for comparisons", self.reference)
+        form.addRow("Batch history: keep the last", self.history)
         ok_cancel_layout(self, form)
 
     def values(self) -> dict[str, Any]:
@@ -54,6 +62,7 @@ class SettingsDialog(QDialog):
             "log_retention_days": self.retention.value(),
             "store_raw_text": self.store_text.isChecked(),
             "reference_threshold": round(self.reference.value(), 2),
+            "batch_history_size": self.history.value(),
         }
 
     def apply(self) -> dict[str, tuple[Any, Any]]:

@@ -1,0 +1,54 @@
+"""``python -m app history [list|remove ID] [--json]``: the desktop app's batch history.
+
+The same entries the Batch panel's history row shows (`app.core.results.history`), read through
+`open_context` like every command (so the data folder is the app's). ``list`` changes nothing;
+``remove`` deletes one entry and its cached results (never the input file it was scored from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from typing import Any
+
+from app.cli.common import JSON_HELP
+
+
+def add_history_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "history", help="list or remove the Batch panel's earlier jobs (default: list)"
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    history = p.add_subparsers(dest="history_command", metavar="ACTION")
+    listing = history.add_parser("list", help="the kept jobs, newest first")
+    # SUPPRESS: `history --json list` keeps the --json given before the action
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=JSON_HELP)
+    remove = history.add_parser("remove", help="delete one job and its cached results")
+    remove.add_argument("id", help="the job's id, as `history list` shows it")
+    remove.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=JSON_HELP)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from app.cli.context import cli_context
+    from app.core.common.errors import InputError
+    from app.core.results.history import BatchHistory, entry_summary
+
+    with cli_context(args, load_models=False, record=False):  # settings warnings, as elsewhere
+        history = BatchHistory()
+        if args.history_command == "remove":
+            if not history.remove(args.id):
+                raise InputError(f"no batch history entry {args.id!r} (see: history list)")
+            print(json.dumps({"removed": args.id}) if args.json else f"removed {args.id}")
+            return 0
+        entries = [(e, history.available(e)) for e in reversed(history.entries())]
+    if args.json:
+        rows = [asdict(e) | {"available": ok, "cache": str(history.cache_path(e))}
+                for e, ok in entries]  # fmt: skip
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for entry, ok in entries:
+        print(f"{entry.id}  {entry_summary(entry, ok)}")
+    if not entries:
+        print("no earlier batch jobs")
+    return 0

@@ -1,0 +1,115 @@
+"""The files of one batch-history entry: its scored cache (moved in, not copied), the results
+table as arrays, and the job's full report (ledger and rejected rows), so a reopened job shows
+exactly what it showed when it finished.
+
+The table is saved as a numpy ``.npz`` of plain arrays, never pickles (loaded with
+``allow_pickle=False``: the file is in a user-writable folder and must not be able to run
+code). Texts are stored as one UTF-8 blob and offsets: ``StringDType`` cannot be saved without
+pickling, and a fixed-width copy would be as wide as the longest text times the row count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.batch.options import BatchReport
+from app.core.common.atomic import atomic_path, atomic_write_json
+from app.core.results.table import STRINGS, ResultsTable
+
+CACHE_NAME = "scored.csv"
+TABLE_NAME = "table.npz"
+REPORT_NAME = "report.json"
+# Every file an entry folder may hold: the only names ever deleted from it.
+ENTRY_FILES = (CACHE_NAME, f"{CACHE_NAME}.provenance.json", TABLE_NAME, REPORT_NAME)
+
+
+def _pack(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings.tolist()]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def _unpack(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    raw = blob.tobytes()
+    bounds = offsets.tolist()
+    texts = [
+        raw[a:b].decode("utf-8", "surrogatepass")
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    return np.asarray(texts, dtype=STRINGS)
+
+
+def save_table(table: ResultsTable, path: Path) -> None:
+    """Write `table` to `path` atomically (a plain-array ``.npz``)."""
+    arrays: dict[str, np.ndarray] = {"lines": table.lines, "scores": table.scores}
+    arrays["texts"], arrays["text_offsets"] = _pack(table.texts)
+    if table.gold is not None:
+        arrays["gold"], arrays["gold_offsets"] = _pack(table.gold)
+    if table.challenger_scores is not None:
+        arrays["challenger_scores"] = table.challenger_scores
+    meta = {"gold_column": table.gold_column, "challenger_version": table.challenger_version}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def load_table(path: Path) -> ResultsTable:
+    """The table `save_table` wrote; ValueError/OSError for a damaged file."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(data["meta"].tobytes().decode())
+        if not isinstance(meta, dict):
+            raise ValueError("table metadata is not an object")
+        gold = _unpack(data["gold"], data["gold_offsets"]) if "gold" in data else None
+        challenger = data["challenger_scores"] if "challenger_scores" in data else None
+        return ResultsTable.from_arrays(
+            data["lines"],
+            data["scores"],
+            _unpack(data["texts"], data["text_offsets"]),
+            gold,
+            str(meta.get("gold_column") or "") or None,
+            challenger_scores=challenger,
+            challenger_version=str(meta.get("challenger_version") or ""),
+        )
+
+
+def save_report(report: BatchReport, path: Path) -> None:
+    atomic_write_json(path, report.as_dict())
+
+
+def load_report(path: Path) -> BatchReport:
+    """The report `save_report` wrote, each field checked against the dataclass's type."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("report is not an object")
+    values: dict[str, Any] = {}
+    for f in fields(BatchReport):
+        if f.name not in data:
+            continue
+        value, default = data[f.name], getattr(BatchReport("", "", ""), f.name)
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not type(default) and not isinstance(default, list):
+            raise ValueError(f"report field {f.name} has the wrong type")
+        values[f.name] = value
+    rejected = values.get("rejected", [])
+    if not isinstance(rejected, list) or not all(isinstance(r, dict) for r in rejected):
+        raise ValueError("report field rejected is not a list of objects")
+    return BatchReport(**values)
+
+
+def move_cache_into(cache: Path, folder: Path) -> Path:
+    """Move a session cache file and its provenance sidecar into `folder` (a rename: the
+    same file system, under the same jobs folder); returns the new cache path."""
+    target = folder / CACHE_NAME
+    os.replace(cache, target)
+    sidecar = Path(f"{cache}.provenance.json")
+    if sidecar.exists():
+        os.replace(sidecar, Path(f"{target}.provenance.json"))
+    return target

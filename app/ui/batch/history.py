@@ -1,0 +1,94 @@
+"""The Batch panel's history bar: earlier jobs kept across restarts (`results.history`), one
+compact row (a drop-down, Reopen, Remove) under a caption, that fits the Queue box at 1024×700."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.results.history import BatchHistory, HistoryEntry, entry_summary
+
+
+class HistoryBar(QWidget):
+    """Lists the history's entries, newest first; asks the panel to reopen or remove one."""
+
+    reopen_requested = Signal(object)  # HistoryEntry
+    remove_requested = Signal(object)  # HistoryEntry
+
+    def __init__(self, history: BatchHistory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.history = history
+        self.combo = QComboBox()
+        self.combo.setAccessibleName("Batch history")
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(12)
+        self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.reopen_button = QPushButton("Reopen")
+        self.reopen_button.setToolTip("Show this earlier job's results and ledger; export again")
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setToolTip("Delete this job from the history, with its cached results")
+        self.remove_button.setAccessibleName("Remove from history")
+        caption = QLabel("History (kept after closing):")
+        caption.setBuddy(self.combo)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 4, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(caption)
+        row = QHBoxLayout()
+        box.addLayout(row)
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.reopen_button)
+        row.addWidget(self.remove_button)
+        self.combo.currentIndexChanged.connect(self._enable)
+        self.reopen_button.clicked.connect(self._reopen)
+        self.remove_button.clicked.connect(self._remove)
+        self.entries: list[tuple[HistoryEntry, bool]] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the index again (another window may have changed it)."""
+        current = self.selected()
+        self.entries = [(e, self.history.available(e)) for e in reversed(self.history.entries())]
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for entry, available in self.entries:
+            self.combo.addItem(entry_summary(entry, available), entry.id)
+            at = self.combo.count() - 1
+            self.combo.setItemData(at, entry.input_path, Qt.ItemDataRole.ToolTipRole)
+        if not self.entries:
+            self.combo.addItem("No earlier jobs")
+        if current is not None:
+            self.combo.setCurrentIndex(max(0, self.combo.findData(current.id)))
+        view = self.combo.view()  # the list shows each whole line, wider than the box if need be
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
+        self.combo.blockSignals(False)
+        self._enable()
+
+    def selected(self) -> HistoryEntry | None:
+        at = self.combo.currentIndex()
+        return self.entries[at][0] if 0 <= at < len(self.entries) else None
+
+    def _enable(self) -> None:
+        at = self.combo.currentIndex()
+        listed = 0 <= at < len(self.entries)
+        self.reopen_button.setEnabled(listed and self.entries[at][1])  # not once the cache is gone
+        self.remove_button.setEnabled(listed)
+        self.combo.setToolTip(self.combo.currentText())
+
+    def _reopen(self) -> None:
+        if (entry := self.selected()) is not None:
+            self.reopen_requested.emit(entry)
+
+    def _remove(self) -> None:
+        if (entry := self.selected()) is not None:
+            self.remove_requested.emit(entry)

@@ -1,0 +1,44 @@
+"""``python -m app history``: the Batch panel's history from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.core.results.history import BatchHistory
+from tests.cli_runner import run_cli
+from tests.test_batch_history import _scored
+
+
+def test_list_and_remove_in_text_and_json(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    history = BatchHistory(home / "data" / "jobs" / "history")
+    old = history.record(_scored(tmp_path / "s", "old"), 10, 11)
+    new = history.record(_scored(tmp_path / "s", "new"), 10, 22)
+    assert old is not None and new is not None
+    history.cache_path(old).unlink()
+    text = run_cli("history", ABUSE_DESK_HOME=str(home))
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith(f"{new.id}  new.csv") and "@ 0.45" in lines[0]
+    assert lines[1].startswith(old.id) and lines[1].endswith("cache gone — rescore")
+    for args in (
+        ("history", "--json"),
+        ("history", "list", "--json"),
+        ("history", "--json", "list"),
+    ):
+        rows = json.loads(run_cli(*args, ABUSE_DESK_HOME=str(home)).stdout)
+        assert [(r["id"], r["available"], r["input_size"]) for r in rows] == [
+            (new.id, True, 22), (old.id, False, 11),
+        ]  # fmt: skip
+    removed = run_cli("history", "remove", old.id, "--json", ABUSE_DESK_HOME=str(home))
+    assert removed.returncode == 0 and json.loads(removed.stdout) == {"removed": old.id}
+    assert [e.id for e in history.entries()] == [new.id]
+    again = run_cli("history", "remove", old.id, ABUSE_DESK_HOME=str(home))
+    assert again.returncode == 3 and again.stdout == ""
+    assert again.stderr.count("\n") == 1 and old.id in again.stderr
+
+
+def test_an_empty_history_says_so(tmp_path: Path) -> None:
+    result = run_cli("history", "list", ABUSE_DESK_HOME=str(tmp_path / "home"))
+    assert result.returncode == 0 and result.stdout == "no earlier batch jobs\n"
