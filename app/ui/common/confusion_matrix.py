@@ -82,7 +82,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
     def draw(self) -> None:
         if self._layout_stale:  # resized: fit the cell texts to the cells' new width
             cell_px = (self.width() - 70) / 2
-            scale = float(np.clip(cell_px / 185, 0.75, 1.0))
+            scale = float(np.clip(cell_px / 185, 0.6, 1.0))
             self._short = cell_px < 170  # "92.5%" instead of "92.5% of actual abusive"
             self._write_cells()
             for texts, size in (
@@ -93,7 +93,6 @@ class ConfusionMatrixCanvas(BlittingCanvas):
                     text.set_fontsize(size * scale)
             for text in self._role_texts:
                 text.set_fontsize(ROLE_FONT_SIZE * scale)
-            self.title.set_fontsize(TITLE_FONT_SIZE * float(np.clip(self.width() / 380, 0.7, 1.0)))
         super().draw()
 
     def show_matrix(self, matrix: np.ndarray, title: str) -> None:
@@ -104,7 +103,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
         self._image.set_data(share)
         self._counts, self._share = counts, share
         self._write_cells()
-        self.title.set_text(title)
+        self.set_title(self.title, title, TITLE_FONT_SIZE)
         self.redraw_moving()
 
     def _write_cells(self) -> None:
