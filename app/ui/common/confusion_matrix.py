@@ -82,7 +82,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
     def draw(self) -> None:
         if self._layout_stale:  # resized: fit the cell texts to the cells' new width
             cell_px = (self.width() - 70) / 2
-            scale = float(np.clip(cell_px / 185, 0.6, 1.0))
+            scale = float(np.clip(cell_px / 185, 0.75, 1.0))
             self._short = cell_px < 170  # "92.5%" instead of "92.5% of actual abusive"
             self._write_cells()
             for texts, size in (
@@ -91,8 +91,10 @@ class ConfusionMatrixCanvas(BlittingCanvas):
             ):
                 for text in (t for row in texts for t in row):
                     text.set_fontsize(size * scale)
+            # "correctly passed" is the widest line: smaller still before it spills over.
+            role_scale = float(np.clip(cell_px / 120, 0.6, 1.0))
             for text in self._role_texts:
-                text.set_fontsize(ROLE_FONT_SIZE * scale)
+                text.set_fontsize(ROLE_FONT_SIZE * role_scale)
         super().draw()
 
     def show_matrix(self, matrix: np.ndarray, title: str) -> None:
