@@ -14,10 +14,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QFont, QFontInfo, QFontMetrics, QImage, QTextLayout
+from PySide6.QtWidgets import QPlainTextEdit
 
 from app.ui.shell import fonts
 from app.ui.shell.selfcheck import gui_checks
 from tests.conftest import REPO
+
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 NO_FONTS_CONFIG = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
@@ -93,26 +98,43 @@ def test_without_any_font_the_gui_check_fails(tmp_path):
     assert not ok and "has no 'A' glyph" in detail
 
 
-def test_with_system_fonts_nothing_is_registered(qapp, monkeypatch):
-    class NoRegistration:
-        families = staticmethod(fonts.QFontDatabase.families)
+def test_with_system_fonts_only_the_emoji_font_is_registered(qapp, monkeypatch):
+    """Changed by issue 14: the emoji font is always registered, as the last fallback family;
+    the desktop's Latin font stays first, DejaVu is not registered."""
+    registered: list[str] = []
+
+    real = fonts.QFontDatabase
+
+    class OnlyEmoji:
+        families = staticmethod(real.families)
 
         @staticmethod
         def addApplicationFont(path):  # noqa: N802 (Qt's name)
-            raise AssertionError(f"registered {path} although system fonts work")
+            registered.append(Path(path).name)
+            return real.addApplicationFont(path)
 
-    monkeypatch.setattr(fonts, "QFontDatabase", NoRegistration)
+    monkeypatch.setattr(fonts, "QFontDatabase", OnlyEmoji)
+    monkeypatch.setattr(fonts, "_emoji_font_id", -1)
     before = qapp.font()
     assert fonts.font_resolves(before)  # the test machine has fonts (make sysdeps)
-    assert fonts.ensure_fonts(qapp) is None
-    assert qapp.font() == before
+    try:
+        assert fonts.ensure_fonts(qapp) is None
+        assert registered == [fonts.EMOJI_FONT]
+        families = qapp.font().families()
+        assert families == [QFontInfo(before).family(), fonts.EMOJI_FAMILY]
+        assert fonts.ensure_fonts(qapp) is None  # again (the self-check does): no duplicates
+        assert registered == [fonts.EMOJI_FONT] and qapp.font().families() == families
+    finally:
+        qapp.setFont(before)
 
 
 def test_the_bundled_fonts_and_licence_ship_in_resources():
     folder = REPO / "resources" / "fonts"
-    for name in fonts.BUNDLED_FONTS:
+    for name in (*fonts.BUNDLED_FONTS, fonts.EMOJI_FONT):
         assert (folder / name).read_bytes()[:4] == b"\x00\x01\x00\x00"  # a TrueType file
     assert "Bitstream Vera" in (folder / "LICENSE").read_text(encoding="utf-8")
+    emoji_licence = (folder / "NotoColorEmoji-LICENSE.txt").read_text(encoding="utf-8")
+    assert "SIL OPEN FONT LICENSE Version 1.1" in emoji_licence and "Google" in emoji_licence
 
 
 def test_gui_checks_pass_offscreen(qapp):
@@ -131,3 +153,74 @@ def test_a_broken_gui_check_is_reported_not_raised(qapp, monkeypatch, broken):
     monkeypatch.setattr(f"app.ui.shell.selfcheck.{broken}", boom)
     failed = [check for check in gui_checks() if not check.ok]
     assert [check.detail for check in failed] == ["RuntimeError: simulated failure"]
+
+
+EMOJI_TEXT = "you 🤡 idiot 💩 ✔ ★"
+
+
+@pytest.fixture
+def emoji_app(qapp):
+    """The application font as the app sets it up (emoji fallback appended), restored after."""
+    before = qapp.font()
+    fonts.ensure_fonts(qapp)
+    yield qapp
+    qapp.setFont(before)
+
+
+def _coloured_pixels(image: QImage, area: QRect) -> int:
+    """Pixels clearly not grey (a monochrome box or a missing glyph has none)."""
+    count = 0
+    for x in range(area.left(), area.right() + 1):
+        for y in range(area.top(), area.bottom() + 1):
+            c = image.pixelColor(x, y)
+            count += max(c.red(), c.green(), c.blue()) - min(c.red(), c.green(), c.blue()) > 60
+    return count
+
+
+def test_emoji_and_symbols_resolve_to_real_glyphs(emoji_app):
+    font = emoji_app.font()
+    assert font.families()[-1] == fonts.EMOJI_FAMILY
+    assert QFontMetrics(font).inFontUcs4(0x1F921) and QFontMetrics(font).inFontUcs4(0x1F4A9)
+    latin = QFont(font)
+    latin.setFamilies([QFontInfo(font).family()])
+    for text in ("Top terms (up to 12)", "threshold 0.45 · 1,234"):  # Latin text, as before:
+        # spaces and digits do not come from Noto (it has them, for keycaps)
+        assert QFontMetrics(font).horizontalAdvance(text) == QFontMetrics(latin).horizontalAdvance(
+            text
+        )
+    for char, family in (("🤡", fonts.EMOJI_FAMILY), ("💩", fonts.EMOJI_FAMILY), ("✔", None),
+                         ("★", None)):  # fmt: skip
+        layout = QTextLayout(char, font)
+        layout.beginLayout()
+        layout.createLine()
+        layout.endLayout()
+        runs = [(r.rawFont().familyName(), list(r.glyphIndexes())) for r in layout.glyphRuns()]
+        assert runs and all(glyphs and 0 not in glyphs for _, glyphs in runs), (char, runs)
+        assert family is None or runs[0][0] == family, (char, runs)
+
+
+def test_emoji_paint_in_colour_in_a_text_box(qtbot, emoji_app):
+    editor = QPlainTextEdit(EMOJI_TEXT)
+    qtbot.addWidget(editor)
+    editor.resize(400, 60)
+    editor.show()
+    qtbot.waitExposed(editor)
+    image = editor.grab().toImage()
+    metrics = QFontMetrics(editor.font())
+    left = editor.viewport().x() + metrics.horizontalAdvance("you ")
+    clown = QRect(left, 0, metrics.horizontalAdvance("🤡") + 8, image.height())
+    assert _coloured_pixels(image, clown) > 20  # a red and white clown, not a box
+    assert _coloured_pixels(image, QRect(0, 0, left - 4, image.height())) == 0  # "you" is black
+
+
+def test_score_panel_shows_emoji(qtbot, emoji_app, score_panel):
+    """Saves tests/_artifacts/score_panel_emoji.png: a message with emoji, scored."""
+    score_panel.editor.setPlainText("Shut up 🤡 you pathetic idiot 💩 ✔ ★ nobody wants you here")
+    score_panel.score_now()
+    image = score_panel.grab()
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert image.save(str(ARTIFACTS / "score_panel_emoji.png"))
+    editor = score_panel.editor
+    top_left = editor.mapTo(score_panel, editor.rect().topLeft())
+    area = QRect(top_left, editor.size()).intersected(image.rect())
+    assert _coloured_pixels(image.toImage(), area) > 40  # both emoji, in colour

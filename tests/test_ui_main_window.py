@@ -158,11 +158,22 @@ def test_only_a_successful_export_of_the_labels_shown_counts(
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1024, 700)], ids=["1280x800", "1024x700"])
-def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path, size):
+def test_screenshot_of_every_panel_with_data(
+    qtbot, window, app_context, bundled_model_path, tmp_path, size, request
+):
     """Saves tests/_artifacts/window_<panel>.png (1280x800) and window_<panel>_1024x700.png
-    for each panel, with data loaded."""
+    for each panel, with data loaded (2.0.0 as the challenger, so Compare shows its plots), and
+    checks that the window really is that size: no panel needs more than the screen has."""
+    from app.core.context.model_switch import set_challenger
+    from app.core.engine.scoring import Scorer
+    from app.ui.shell.fonts import ensure_fonts
+
+    before = QApplication.font()
+    request.addfinalizer(lambda: QApplication.setFont(before))
+    ensure_fonts(QApplication.instance())  # as the app starts: emoji fallback appended
+    set_challenger(app_context, Scorer.load(bundled_model_path.parent / "abuse-lr-2.0.0"))
     window.resize(*size)
-    window.score.editor.setPlainText("Shut up, you pathetic idiot. Nobody wants you here.")
+    window.score.editor.setPlainText("Shut up, you pathetic idiot 🤡💩. Nobody wants you here.")
     window.score.score_now()
     window.batch.open_file(_csv(tmp_path / "log.csv", 500))
     with qtbot.waitSignal(window.batch.job_done, timeout=30_000):
@@ -176,11 +187,17 @@ def test_screenshot_of_every_panel_with_data(qtbot, window, tmp_path, size):
         qtbot.wait(50)
         suffix = "" if size == (1280, 800) else f"_{size[0]}x{size[1]}"
         image = window.grab()
-        # Not narrower than the widest panel's minimum (the Batch panel's, ~1,200 px today): a
-        # 1024-wide grab shows what a small screen gets, cut at the right edge.
-        assert image.height() == size[1]
-        assert image.width() == max(size[0], window.minimumSizeHint().width())
+        assert (image.width(), image.height()) == size, panel.title  # not widened to fit
+        needs, has = panel.minimumSizeHint(), panel.size()
+        assert needs.width() <= has.width() and needs.height() <= has.height(), panel.title
         assert image.save(str(ARTIFACTS / f"window_{panel.title.lower()}{suffix}.png"))
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 700
+    side = window.threshold.controls  # the Threshold panel's left column, a scroll area
+    if size == (1280, 800):  # fits without scrolling on a 1280x800 laptop
+        assert side.verticalScrollBar().maximum() == 0
+        assert not side.verticalScrollBar().isVisible()
+    assert side.horizontalScrollBar().maximum() == 0  # never cut at the right edge
 
 
 def test_preferences_change_the_threshold_panels_reference(window, app_context, monkeypatch):

@@ -26,6 +26,7 @@ from app.core.csvio.csv_input import SniffResult
 from app.core.csvio.csv_sniff import DELIMITERS, encoding_label
 from app.ui.batch.layout import hbox, table_view
 from app.ui.batch.results_model import RowsModel
+from app.ui.common.flow_layout import FlowLayout
 
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252")
 DELIMITER_NAMES = {",": "comma  ,", ";": "semicolon  ;", "\t": "tab", "|": "pipe  |"}
@@ -55,7 +56,7 @@ class PreviewWidget(QWidget):
             combo.setMinimumContentsLength(14)
         self.model = RowsModel(self)
         self.table = table_view(self.model)
-        items: list[Any] = []
+        choices = FlowLayout(spacing=14)  # wraps to two rows on a narrow (1024 px) window
         for text, combo in (
             ("&Encoding", self.encoding),
             ("&Delimiter", self.delimiter),
@@ -64,10 +65,13 @@ class PreviewWidget(QWidget):
         ):
             label = QLabel(text)
             label.setBuddy(combo)
-            items += [label, combo, 14]
+            pair = QWidget()
+            pair.setLayout(hbox(label, combo))
+            pair.layout().setContentsMargins(0, 0, 0, 0)
+            choices.addWidget(pair)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(hbox(*items, None))
+        layout.addLayout(choices)
         layout.addWidget(self.table)
         self.encoding.currentIndexChanged.connect(self.format_changed)
         self.delimiter.currentIndexChanged.connect(self.format_changed)

@@ -12,6 +12,7 @@ pyplot is never imported: it keeps global figure state and may pick its own GUI 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ import matplotlib
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -69,6 +71,32 @@ class BlittingCanvas(FigureCanvasQTAgg):
         self._background: Any = None
         self._layout_stale = True
         self._blit_pending = False
+        self._title: tuple[Text, str, float] | None = None  # (artist, full text, base size)
+
+    def set_title(self, title: Text, text: str, size: float) -> None:
+        """Show ``text`` in ``title``, fitted to the canvas width (see `_fit_title`)."""
+        lines = title.get_text().count("\n")
+        self._title = (title, text, size)
+        self._fit_title()
+        if title.get_text().count("\n") != lines:  # taller or shorter: lay the figure out again
+            self._layout_stale, self._background = True, None
+
+    def _fit_title(self) -> None:
+        """A title wider than the canvas is set smaller (down to 80 %), then wrapped onto two
+        or three lines: on a narrow window it must not run off both edges of the plot."""
+        if self._title is None:
+            return
+        title, text, size = self._title
+        room, renderer = self.figure.bbox.width - 8, self.get_renderer()
+        title.set_text(text)
+        for scale in (1.0, 0.9, 0.8):
+            title.set_fontsize(size * scale)
+            if title.get_window_extent(renderer).width <= room:
+                return
+        for lines in (2, 3):
+            title.set_text(textwrap.fill(text, -(-len(text) // lines) + 2))
+            if title.get_window_extent(renderer).width <= room:
+                return
 
     def _moves(self, *artists: Artist) -> None:
         """Declare artists that change with the threshold (drawn over the cached background)."""
@@ -78,6 +106,7 @@ class BlittingCanvas(FigureCanvasQTAgg):
 
     def draw(self) -> None:
         if self._layout_stale:  # the layout depends on the size only: freeze it in between
+            self._fit_title()
             self.figure.set_layout_engine("constrained")
         super().draw()
         if self._layout_stale:

@@ -91,9 +91,10 @@ class ConfusionMatrixCanvas(BlittingCanvas):
             ):
                 for text in (t for row in texts for t in row):
                     text.set_fontsize(size * scale)
+            # "correctly passed" is the widest line: smaller still before it spills over.
+            role_scale = float(np.clip(cell_px / 120, 0.6, 1.0))
             for text in self._role_texts:
-                text.set_fontsize(ROLE_FONT_SIZE * scale)
-            self.title.set_fontsize(TITLE_FONT_SIZE * float(np.clip(self.width() / 380, 0.7, 1.0)))
+                text.set_fontsize(ROLE_FONT_SIZE * role_scale)
         super().draw()
 
     def show_matrix(self, matrix: np.ndarray, title: str) -> None:
@@ -104,7 +105,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
         self._image.set_data(share)
         self._counts, self._share = counts, share
         self._write_cells()
-        self.title.set_text(title)
+        self.set_title(self.title, title, TITLE_FONT_SIZE)
         self.redraw_moving()
 
     def _write_cells(self) -> None:

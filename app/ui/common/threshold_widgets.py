@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.core.analysis.thresholds import ThresholdMetrics
 
-METRICS_ROW_HEIGHT = 22
+METRICS_ROW_HEIGHT = 20
 
 
 def fmt_threshold(t: float, max_decimals: int = 4) -> str:

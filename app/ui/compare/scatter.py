@@ -56,7 +56,7 @@ class ScoreScatterCanvas(BlittingCanvas):
             ax.grid(alpha=0.25)
             # One row above the axes: beside them it would steal the square plot's width.
             self.legend = ax.legend(
-                loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False,
+                loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
                 markerscale=2.5, borderaxespad=0.2, handletextpad=0.3, columnspacing=1.2,
             )  # fmt: skip
             for handle in self.legend.legend_handles:
@@ -84,7 +84,7 @@ class ScoreScatterCanvas(BlittingCanvas):
             if len(keep) < paired.n
             else (f"{paired.n:,}")
         )
-        self.title.set_text(f"Scores of both models on {shown} items")
+        self.set_title(self.title, f"Scores of both models on {shown} items", 10.5)
         self._layout_stale = True  # the axis labels changed: lay out again on the next draw
         self.draw_idle()
 

@@ -29,7 +29,7 @@ NOTHING_TO_COMPARE = (
 )
 NONE_PAGE, COMPARE_PAGE = 0, 1
 MESSAGE_BODY, CONTENT_BODY = 0, 1
-MIGRATION_WIDTH = 340
+MIGRATION_WIDTH, MIGRATION_MIN_WIDTH = 340, 280
 
 
 def _centred(text: str = "") -> QLabel:
@@ -81,11 +81,16 @@ class ComparePanelView(QWidget):
         )
         for matrix in (self.champion_matrix, self.challenger_matrix):
             matrix.setToolTip("")  # nothing to click: the disagreements are listed below
+        # Narrower than the app's other plots, so the row of three fits a 1024-pixel window.
+        for canvas, width in ((self.scatter, 220), (self.champion_matrix, 190),
+                              (self.challenger_matrix, 190)):  # fmt: skip
+            canvas.setMinimumSize(width, 200)
         self.agreement_box = AgreementBox()
         self.agreement_box.setMinimumWidth(280)
         self.disagreements = DisagreementsPage()
         self.migration_box = MigrationBox()
-        self.migration_box.setFixedWidth(MIGRATION_WIDTH)
+        self.migration_box.setMinimumWidth(MIGRATION_MIN_WIDTH)
+        self.migration_box.setMaximumWidth(MIGRATION_WIDTH)
 
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         top = _split(

@@ -17,6 +17,7 @@ from typing import Any
 from app.core.selftest.checks import Check
 
 SAMPLE_TEXT = "Abuse desk: 0123456789"
+CLOWN = 0x1F921  # 🤡: an emoji only an emoji font has (the bundled Noto Color Emoji)
 
 
 def _use_offscreen_without_display() -> None:
@@ -79,8 +80,11 @@ def _font_check(app: Any) -> str:
         raise RuntimeError(f"rendering {SAMPLE_TEXT!r} drew nothing ({family})")
     if _render("AAAA") == _render("OOOO"):  # every glyph drawn as the same box
         raise RuntimeError(f"different letters render alike in {family}: boxes, not glyphs")
+    if not QFontMetrics(font).inFontUcs4(CLOWN):  # the bundled emoji font did not load
+        raise RuntimeError(f"no font has the emoji U+{CLOWN:X}: emoji would render as boxes")
     source = "bundled, no usable system font" if using_bundled_font(app) else "system"
-    return f"{family} ({source}), label {image.width()}x{image.height()}, {dark} dark pixels"
+    size = f"{image.width()}x{image.height()}"
+    return f"{family} ({source}), label {size}, {dark} dark pixels, emoji U+{CLOWN:X} found"
 
 
 def _plot_check() -> str:

@@ -52,8 +52,8 @@ def describe_rejected(rejected: Sequence[RejectedRow], rows_read: int, shown: in
 def _box(title: str, *parts: QWidget | QLayout) -> QGroupBox:
     box = QGroupBox(title)
     layout = QVBoxLayout(box)
-    layout.setSpacing(5)  # compact: the whole column should fit 800 px without scrolling
-    layout.setContentsMargins(8, 6, 8, 8)
+    layout.setSpacing(3)  # compact: the whole column should fit 800 px without scrolling
+    layout.setContentsMargins(6, 4, 6, 6)
     for part in parts:
         if isinstance(part, QLayout):
             layout.addLayout(part)
@@ -123,6 +123,7 @@ class ThresholdControls(QScrollArea):
         self.recall_spin.valueChanged.connect(self._name_recall_button)
         self._name_recall_button(self.recall_spin.value())
         finders = QFormLayout()
+        finders.setVerticalSpacing(3)
         finders.addRow(self.best_f1_button)
         finders.addRow("A miss costs", _row(self.cost_spin, self.cost_button, stretch=1))
         finders.addRow("Recall at least", _row(self.recall_spin, QWidget(), stretch=1))
@@ -135,8 +136,8 @@ class ThresholdControls(QScrollArea):
 
         page = QWidget()
         column = QVBoxLayout(page)
-        column.setSpacing(6)
-        column.setContentsMargins(4, 4, 4, 4)
+        column.setSpacing(4)
+        column.setContentsMargins(2, 2, 2, 2)
         column.addWidget(_box("Data", self.source, self.summary, self.rejected, loading))
         column.addWidget(
             _box(
