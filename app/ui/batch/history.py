@@ -44,11 +44,14 @@ class HistoryBar(QWidget):
         box.setContentsMargins(0, 4, 0, 0)
         box.setSpacing(2)
         box.addWidget(caption)
+        # The drop-down on its own line and the buttons under it: the side column stays narrow
+        # enough for the whole panel to fit a 1024-pixel-wide screen.
+        box.addWidget(self.combo)
         row = QHBoxLayout()
         box.addLayout(row)
-        row.addWidget(self.combo, 1)
         row.addWidget(self.reopen_button)
         row.addWidget(self.remove_button)
+        row.addStretch(1)
         self.combo.currentIndexChanged.connect(self._enable)
         self.reopen_button.clicked.connect(self._reopen)
         self.remove_button.clicked.connect(self._remove)

@@ -57,7 +57,6 @@ class BatchPanelView(QWidget):
                 self.xlsx_button,
                 self.shown_only,
                 None,
-                self.rejected_button,
                 self.send_button,
             )
         )
@@ -70,8 +69,13 @@ class BatchPanelView(QWidget):
         queue_box.setContentsMargins(0, 0, 0, 0)
         queue_box.addWidget(self.jobs, 1)
         queue_box.addWidget(self.history)
+        ledger = QWidget()  # the rejected rows are exported from beside their count
+        ledger_box = QVBoxLayout(ledger)
+        ledger_box.setContentsMargins(0, 0, 0, 0)
+        ledger_box.addWidget(self.ledger, 1)
+        ledger_box.addWidget(self.rejected_button)
         side = split(
-            vertical, [220, 500], group("Queue and history", queue), group("Ledger", self.ledger)
+            vertical, [220, 500], group("Queue and history", queue), group("Ledger", ledger)
         )
         main = split(horizontal, [940, 320], left, side)
         main.setStretchFactor(0, 1)
