@@ -17,6 +17,7 @@ from app.ui.session.panel import SessionPanel
 from app.ui.shell.main_window import MainWindow
 
 REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 
 @pytest.fixture
@@ -164,6 +165,11 @@ def test_a_model_or_threshold_changed_since_the_batch_is_said_not_hidden(
     assert f"The model changed: {old} scored it {fmt_score(float(table.scores[row]))}" in text
     assert f"shown here is the active model {new_scorer.version_label}" in text
     assert "Labelled at 0.45 there, at 0.60 here." in text
+    for size in ((1280, 800), (1024, 700)):  # the banner wraps, never clips: look at these
+        window.resize(*size)
+        qtbot.wait(50)
+        ARTIFACTS.mkdir(exist_ok=True)
+        window.grab().save(str(ARTIFACTS / f"score_drilldown_{size[0]}x{size[1]}.png"))
     # what is shown is the active model's own score, not the batch's
     assert window.score.result.score == new_scorer.score_text(str(table.texts[row]), 0.6).score
 

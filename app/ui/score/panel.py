@@ -199,7 +199,7 @@ class ScorePanel(QWidget):
         self.origin_banner.back_requested.connect(self.go_back)
         outer = QVBoxLayout(self)
         outer.addWidget(self.origin_banner)
-        outer.addWidget(splitter)
+        outer.addWidget(splitter, 1)
 
     # --- behaviour ------------------------------------------------------------------------
     def _on_state(self, name: str, _value: Any) -> None:

@@ -203,6 +203,8 @@ class OriginBanner(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.back_button)
         self.setAccessibleName("Where this text came from")
+        # as tall as its words: the text and its explanation keep the room
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.hide()
 
     def show_origin(
