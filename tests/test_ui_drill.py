@@ -205,6 +205,11 @@ def test_matrix_cell_items_show_their_lines_and_open_in_score(qtbot, window, tmp
     assert window.tabs.currentWidget() is window.threshold_tab
     assert panel.tabs.currentWidget() is panel.cell_items
     assert [i.row() for i in items.selectionModel().selectedRows()] == [r]
+    # Enter on the next item opens it too
+    items.setCurrentCell(r + 1, 0)
+    qtbot.keyClick(items, Qt.Key.Key_Return)
+    assert window.tabs.currentWidget() is score
+    assert score.editor.toPlainText() == listed[r + 1]
 
 
 def test_session_does_not_ask_for_a_self_test_again_on_a_fresh_start(
