@@ -198,12 +198,15 @@ def test_send_to_threshold_panel_emits_parsed_labels(qtbot, panel, tmp_path):
     assert panel.send_button.isEnabled()
     with qtbot.waitSignal(panel.labeled_scores_ready) as blocker:
         panel.send_button.click()
-    name, scores, labels, texts = blocker.args
+    name, data, source = blocker.args
+    scores, labels, texts = data.scores, data.labels, data.texts
     known = [i for i in range(n) if LABELS[i % len(LABELS)] != "maybe"]
     expected = [1 if LABELS[i % len(LABELS)] in ("1", "abusive") else 0 for i in known]
     assert "in.csv" in name and labels.dtype == np.int8 and labels.tolist() == expected
     table = panel.shown.result.table
     assert np.array_equal(scores, table.scores[known]) and texts == table.texts[known].tolist()
+    assert data.lines.tolist() == table.lines[known].tolist()  # the items can name their line
+    assert (source.file_name, source.key) == ("in.csv", panel.shown.id)
     assert "4 rows with an unknown label" in panel.status.text()
 
 

@@ -146,7 +146,7 @@ def test_context_menu_copies_rows_texts_or_scores(qtbot, panel, tmp_path):
     _select(panel, [0, 1])  # lines 2 and 3, in file order
     menu = panel.results.context_menu()
     actions = {a.text(): a for a in menu.actions()}
-    assert list(actions) == ["Copy rows", "Copy text", "Copy score"]
+    assert list(actions) == ["Open in Score", "Copy rows", "Copy text", "Copy score"]
     actions["Copy text"].trigger()
     assert QApplication.clipboard().text() == "you stupid\tmoron\nfirst line\nsecond line"
     actions["Copy score"].trigger()

@@ -17,6 +17,7 @@ import numpy as np
 
 from app.core.analysis.labeled import read_labeled_scores
 from app.core.analysis.thresholds import ThresholdAnalysis, cell_mask
+from app.core.common.drill import RowSource
 from app.core.csvio.csv_input import RejectedRow
 
 CURVE_THRESHOLDS = np.linspace(0.0, 1.0, 201)  # the "metrics by threshold" plot's x values
@@ -37,6 +38,7 @@ class Dataset:
     lines: np.ndarray | None = None
     note: str = ""
     rejected: list[RejectedRow] = field(default_factory=list)
+    source: RowSource | None = None  # file and model its items came from, to open one in Score
 
     @classmethod
     def build(cls, name: str, scores: Any, labels: Any, **extra: Any) -> Dataset:
@@ -73,6 +75,7 @@ def sample_dataset(
     labels: Any,
     texts: Sequence[str] | None = None,
     lines: np.ndarray | None = None,
+    source: RowSource | None = None,
 ) -> Dataset:
     """A sample sent from elsewhere (e.g. Batch), without its rows that have no score.
 
@@ -84,13 +87,13 @@ def sample_dataset(
         raise ValueError("its columns differ in length")
     scored = np.isfinite(scores)
     if scored.all():
-        return Dataset.build(name, scores, labels, texts=texts, lines=lines)
+        return Dataset.build(name, scores, labels, texts=texts, lines=lines, source=source)
     note = f"{len(scores) - int(scored.sum()):,} rows without a score left out"
     return Dataset.build(
         name, scores[scored], np.asarray(labels)[scored],
         texts=None if texts is None else [texts[int(i)] for i in np.flatnonzero(scored)],
         lines=None if lines is None else np.asarray(lines)[scored],
-        note=note,
+        note=note, source=source,
     )  # fmt: skip
 
 
@@ -119,6 +122,7 @@ class LabeledCsvJob:
         return Dataset.build(
             self.path.name, data.scores, data.labels, texts=data.texts, lines=data.lines,
             note=note, rejected=data.rejected,
+            source=RowSource(self.path.name, self.scorer.version_label),
         )  # fmt: skip
 
 

@@ -2,5 +2,6 @@
 (`errors`), crash-safe atomic writes (`atomic`), portable no-follow file opening and locks
 (`portable_fs`), where the app keeps its files (`paths`), the input and output guards that refuse
 special files, binaries and collisions (`input_guard`, `output_guard`), private temporary
-folders, limits, and one-line message helpers. It imports nothing from `app.core` outside itself.
+folders, limits, one-line message helpers, and where a row opened in the Score panel came from
+(`drill`). It imports nothing from `app.core` outside itself.
 """

@@ -159,6 +159,7 @@ class ThresholdDataset:
     texts: list[str]
     blank_text: int = 0
     unknown: dict[str, int] = field(default_factory=dict)  # label value -> rows
+    lines: np.ndarray | None = None  # input line of each row, so listed items name theirs
 
     def describe(self) -> str:
         text = f"{len(self.scores):,} labelled rows"
@@ -193,4 +194,5 @@ def threshold_dataset(
         table.texts[keep].tolist(),
         int(blank.sum()),
         unknown,
+        table.lines[keep].copy(),
     )

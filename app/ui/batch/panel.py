@@ -14,6 +14,9 @@ of the jobs the batch history keeps (`results.history`): the History row reopens
 Another job's results start unfiltered: filters chosen for one file would silently hide rows of
 the next ("0 of 500 rows"), so showing a different job clears them, "only rows shown by the
 filters" and the last job's status message. An export that would write no rows asks first.
+
+A row opened in the Score panel (double-click, Enter, "Open in Score") goes out as a `RowOrigin`
+naming the job's file, model and label threshold; `show_row` selects it again on the way back.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from app.core.analysis.labeled import guess_label_column
 from app.core.batch.options import BatchProgress
 from app.core.batch.rejected import check_rejected_target, write_rejected
 from app.core.batch.words import renamed_line
+from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
 from app.core.context.batch_queue import BatchJob
@@ -51,7 +55,8 @@ class BatchPanel(BatchPanelView):
     """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
 
     title = "Batch"
-    labeled_scores_ready = Signal(str, object, object, object)  # name, scores, labels, texts
+    labeled_scores_ready = Signal(str, object, object)  # name, ThresholdDataset, RowSource
+    open_in_score = Signal(object)  # RowOrigin of a result row to explain in the Score panel
     job_progress = Signal(object)  # BatchProgress of the running job
     job_done = Signal(str, str)  # file name, "done" | "cancelled" | "failed"
     export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
@@ -89,6 +94,7 @@ class BatchPanel(BatchPanelView):
         self.rejected_button.clicked.connect(self.export_rejected_dialog)
         self.send_button.clicked.connect(self.send_to_threshold)
         self.results.message.connect(self.status.setText)
+        self.results.open_requested.connect(self._open_row)
         self.jobs.progress.connect(self._job_progress)
         self.jobs.job_done.connect(self._job_done)
         self.jobs.show_requested.connect(self._show)
@@ -217,6 +223,31 @@ class BatchPanel(BatchPanelView):
             self.status.setText(f"Labels recomputed at {self.shown.label_threshold:.2f}.")
         self._refresh()
 
+    def _source(self, job: BatchJob) -> RowSource:
+        assert job.result is not None
+        return RowSource(
+            job.path.name, job.result.report.model_version, job.label_threshold, key=job.id
+        )
+
+    def _open_row(self, row: int) -> None:
+        job = self.shown
+        if job is None or job.result is None:
+            return
+        table = job.result.table
+        score = float(table.scores[row])
+        self.open_in_score.emit(
+            RowOrigin(BATCH, self._source(job), row, int(table.lines[row]),
+                      str(table.texts[row]), score)
+        )  # fmt: skip
+
+    def show_row(self, origin: RowOrigin) -> None:
+        """Back from the Score panel: the row selected and scrolled into view, or why not."""
+        job = self.shown
+        if job is None or job.id != origin.source.key:
+            self.status.setText(f"The results of {origin.source.file_name} are no longer shown.")
+        elif not self.results.select_row(origin.row):
+            self.status.setText(f"Line {origin.line:,} is hidden by the filters.")
+
     def _threshold_changed(self, _name: str, _value: Any) -> None:
         self._refresh()
 
@@ -233,7 +264,7 @@ class BatchPanel(BatchPanelView):
             self.status.setText(f"Nothing to send: {data.describe()}.")
             return
         name = f"{self.shown.path.name} ({self.shown.result.report.model_version})"
-        self.labeled_scores_ready.emit(name, data.scores, data.labels, data.texts)
+        self.labeled_scores_ready.emit(name, data, self._source(self.shown))
         self.status.setText(f"Sent to the Threshold panel: {data.describe()}.")
 
     # --- history -------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ The table is `batch_layout.table_view`, whose fixed row height means the view ne
 rows, over a `ResultsProxy` over a `ResultsModel`; the filters only ever build a `ViewSpec`.
 Active filters are shown beside the row count with a one-click "Clear filters". Ctrl+C and the
 context menu copy the selected rows as TSV (`app.core.results.tsv`), their texts or their scores.
+Double-click, Enter or the menu's "Open in Score" ask to open the current row in the Score panel
+(`open_requested`); `select_row` shows it again on the way back.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class ResultsView(QWidget):
     """The results table behind its filters: flagged only, score range, text search."""
 
     message = Signal(str)  # what a copy did, for the panel's status line
+    open_requested = Signal(int)  # a source row (index into the table) to open in Score
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +96,7 @@ class ResultsView(QWidget):
         self.view.installEventFilter(self)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._show_menu)
+        self.view.activated.connect(lambda index: self._open(index.row()))  # double-click/Enter
         self._update_count()
 
     def set_results(self, table: ResultsTable, threshold: float) -> None:
@@ -209,14 +213,46 @@ class ResultsView(QWidget):
         QApplication.clipboard().setText(text)
         self.message.emit(f"Copied {what}.")
 
+    # --- drill-down --------------------------------------------------------------------------
+
+    def open_current(self) -> None:
+        """Ask to open the current row in the Score panel (else the first selected one)."""
+        current, rows = self.view.currentIndex(), self.selected_rows()
+        if current.isValid() and current.row() in rows:
+            self._open(current.row())
+        elif len(rows):
+            self._open(int(rows[0]))
+        else:
+            self.message.emit("Select a row to open first.")
+
+    def _open(self, view_row: int) -> None:
+        if 0 <= view_row < len(self.proxy.rows):
+            self.open_requested.emit(int(self.proxy.rows[view_row]))
+
+    def select_row(self, row: int) -> bool:
+        """Select source row ``row``, scrolled into view; False if the filters hide it."""
+        hits = np.flatnonzero(self.proxy.rows == row)
+        if not len(hits):
+            return False
+        index = self.proxy.index(int(hits[0]), 0)
+        self.view.setCurrentIndex(index)  # selects the whole row (SelectRows)
+        self.view.scrollTo(index, self.view.ScrollHint.PositionAtCenter)
+        self.view.setFocus()
+        return True
+
     def context_menu(self) -> QMenu:
         menu = QMenu(self.view)
+        open_action = menu.addAction("Open in Score")
+        open_action.setToolTip("Show the row's text scored and explained in the Score panel")
+        open_action.triggered.connect(self.open_current)
+        open_action.setEnabled(self.view.selectionModel().hasSelection())
         for title, slot in (("Copy rows", self.copy_rows), ("Copy text", self.copy_texts),
                             ("Copy score", self.copy_scores)):  # fmt: skip
             action = menu.addAction(title)
             action.triggered.connect(slot)
             action.setEnabled(self.view.selectionModel().hasSelection())
-        menu.actions()[0].setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        copy_rows = next(a for a in menu.actions() if a.text() == "Copy rows")
+        copy_rows.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
         return menu
 
     def _show_menu(self, pos: QPoint) -> None:

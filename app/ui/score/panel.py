@@ -15,6 +15,11 @@ decides nothing, and is recorded in the settled text's event detail and the copi
 
 "Copy result" copies a readable block (for a ticket); "Copy as JSON" the result with the keys of a
 `score-text --json` result (both built by `app.core.engine.result_view`), plus the model version.
+
+A Batch row or a matrix cell's item opened here (`show_row`) is scored like typed text, under a
+banner naming its file and line and saying if the number differs from the one shown there (see
+`app.core.common.drill`); "Back" (or Alt+Left) asks the window to return to it. Editing the text
+keeps the way back but says it is no longer that row's text; clearing it drops the banner.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import json
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -40,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.common.drill import RowOrigin
 from app.core.common.limits import Limits, RateGuard, suppressed_note
 from app.core.common.messages import fmt_score
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
@@ -52,6 +58,7 @@ from app.ui.score.widgets import (
     ABUSIVE_COLOUR,
     BENIGN_COLOUR,
     ChallengerLine,
+    OriginBanner,
     ScoreGauge,
     highlighted_html,
     legend_html,
@@ -64,6 +71,7 @@ TOP_TERMS = 12
 
 class ScorePanel(QWidget):
     title = "Score"
+    back_requested = Signal(object)  # RowOrigin of the shown row: return to it
 
     def __init__(
         self,
@@ -82,6 +90,7 @@ class ScorePanel(QWidget):
         self.explanation: Explanation | None = None
         self.last_score_ms = 0.0  # compute time of the last update, for the Session figures
         self._logged_text: str | None = None
+        self.origin: RowOrigin | None = None  # the row whose text is shown, if opened from one
         self._build()
         self._debounce = QTimer(
             self, singleShot=True, interval=DEBOUNCE_MS, objectName="scoreDebounce"
@@ -93,6 +102,8 @@ class ScorePanel(QWidget):
         self._log_timer.timeout.connect(self.log_current)
         self.editor.textChanged.connect(self._debounce.start)
         QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._score_and_log)
+        QShortcut(QKeySequence("Alt+Left"), self, activated=self.go_back,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)  # fmt: skip
         self._unsubscribe = ctx.state.observe(self._on_state, None)
         self.score_now()
 
@@ -184,15 +195,49 @@ class ScorePanel(QWidget):
         splitter.addWidget(right_widget)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        self.origin_banner = OriginBanner()
+        self.origin_banner.back_requested.connect(self.go_back)
         outer = QVBoxLayout(self)
-        outer.addWidget(splitter)
+        outer.addWidget(self.origin_banner)
+        outer.addWidget(splitter, 1)
 
     # --- behaviour ------------------------------------------------------------------------
     def _on_state(self, name: str, _value: Any) -> None:
         if name in (THRESHOLD, ACTIVE_SCORER, CHALLENGER):
             self.score_now()  # a new model scores from the next update; a threshold relabels
 
+    def show_row(self, origin: RowOrigin) -> None:
+        """Score and explain a row opened from Batch or Threshold, under its banner."""
+        self.origin = origin
+        self.editor.setPlainText(origin.text)
+        self._debounce.stop()
+        self.score_now()
+        self.editor.setFocus()
+
+    def go_back(self) -> None:
+        if self.origin is not None:
+            self.back_requested.emit(self.origin)
+
+    def _show_origin(self, text: str) -> None:
+        """The banner for the row shown, or none: none once the text is cleared."""
+        scorer, origin = self.ctx.state.scorer, self.origin
+        if origin is not None and not text:
+            self.origin = origin = None
+        if origin is None or scorer is None:
+            self.origin_banner.hide()
+        else:
+            score = None if self.result is None else self.result.score
+            self.origin_banner.show_origin(
+                origin, text, scorer.version_label, score, self.ctx.state.threshold
+            )
+
     def score_now(self) -> None:
+        try:
+            self._score_now()
+        finally:
+            self._show_origin(self.editor.toPlainText())
+
+    def _score_now(self) -> None:
         scorer = self.ctx.state.scorer
         text = self.editor.toPlainText()
         threshold = self.ctx.state.threshold

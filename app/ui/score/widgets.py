@@ -1,5 +1,5 @@
 """Small widgets of the Score panel: the score gauge, the challenger's line, the
-highlighted-text renderer and the legend of its tints.
+highlighted-text renderer, the legend of its tints and the banner of a drilled-down row.
 
 Colours are the Okabe-Ito orange/blue pair, told apart with every common colour-vision
 deficiency; term signs are also given by a symbol (▲ raises, ▼ lowers), never by colour alone.
@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
+from app.core.common.drill import BATCH, RowOrigin, origin_banner
 from app.core.engine.explain import Explanation, find_spans
 from app.core.engine.result_view import (
     FULL_TINT_LOGIT,
@@ -169,3 +177,42 @@ def legend_html() -> str:
         f'<span style="color: {ABUSIVE_COLOUR.name()};">{RAISES}</span> raises it '
         f"· share of the logit, full tint at ±{FULL_TINT_LOGIT:.1f} on every text"
     )
+
+
+class OriginBanner(QFrame):
+    """Where the shown text came from (a Batch row, a matrix cell's item) and the way back.
+
+    Hidden while the text is the user's own. Its words are `app.core.common.drill`'s."""
+
+    back_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scoreOrigin")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#scoreOrigin { background: #eef4fb; }")
+        self.label = QLabel()
+        self.label.setObjectName("scoreOriginText")
+        self.label.setWordWrap(True)
+        self.back_button = QPushButton("Back to results")
+        self.back_button.setObjectName("scoreOriginBack")
+        self.back_button.setToolTip("Return to the row in its list (Alt+Left)")
+        self.back_button.clicked.connect(self.back_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.back_button)
+        self.setAccessibleName("Where this text came from")
+        # as tall as its words: the text and its explanation keep the room
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.hide()
+
+    def show_origin(
+        self, origin: RowOrigin, text: str, version: str, score: float | None, threshold: float
+    ) -> None:
+        """Say where ``text`` (scored ``score`` by ``version``) came from and how it differs."""
+        self.label.setText(origin_banner(origin, text, version, score, threshold))
+        self.back_button.setText(
+            "Back to results" if origin.panel == BATCH else "Back to Threshold"
+        )
+        self.show()

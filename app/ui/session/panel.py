@@ -237,10 +237,21 @@ class SessionPanel(QWidget):
         self.self_test_button.setEnabled(self._self_test_worker is None)
 
     def _on_scorer_changed(self, _name: str, _value: Any) -> None:
+        """A new model: the self-test's results, if any, were for another one.
+
+        The window shows before the model loads, so the first model is a change of state too;
+        "run it again" is only true once a self-test ran (or runs) in this session."""
         self._show_model()
+        if self._self_test_model is None:
+            return  # never run: "Not run yet in this session." still says it
         self.self_test_checks = []
         self.checks.setRowCount(0)
-        self.self_test_status.setText("The model changed: run the self-test again.")
+        scorer = self.ctx.state.scorer
+        now = f" (now {scorer.version_label})" if scorer is not None else ""
+        self.self_test_status.setText(
+            f"The model changed since the self-test on {self._self_test_model}{now}: "
+            "run the self-test again."
+        )
         self.self_test_status.setStyleSheet("")
 
     # --- self-test ----------------------------------------------------------------------------

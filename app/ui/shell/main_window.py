@@ -1,8 +1,8 @@
 """The main window: arranges the panels, owns the menus, shortcuts and status bar.
 
 Panels are independent widgets that share an ``AppContext``; the window wires the few places where
-one panel hands something to another (Batch -> Threshold) and asks before closing while a job runs
-or while batch results are not exported.
+one panel hands something to another (Batch -> Threshold; a Batch row or a matrix cell's item ->
+Score and back) and asks before closing while a job runs or while batch results are not exported.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from app import APP_NAME, __version__
+from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity.panel import ActivityPanel
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
             self.tabs.setTabToolTip(index - 1, f"{panel.title} (Ctrl+{index})")
         self.setCentralWidget(self.tabs)
         self.batch.labeled_scores_ready.connect(self._send_to_threshold)
+        self.batch.open_in_score.connect(self._open_in_score)
+        self.score.back_requested.connect(self._back_from_score)
         self._build_menus()
         self._build_status_bar()
         self._unsubscribe = ctx.state.observe(self._on_state, None)
@@ -71,7 +74,9 @@ class MainWindow(QMainWindow):
     def _build_threshold(self) -> Any:
         from app.ui.threshold.panel import ThresholdPanel
 
-        return ThresholdPanel(self.ctx, self.pool)
+        panel = ThresholdPanel(self.ctx, self.pool)
+        panel.open_in_score.connect(self._open_in_score)
+        return panel
 
     def _build_compare(self) -> Any:
         from app.ui.compare.panel import ComparePanel
@@ -177,9 +182,22 @@ class MainWindow(QMainWindow):
                     self.ctx.settings.reference_threshold
                 )
 
-    def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
-        self.threshold.show_dataset(name, scores, labels, texts)
+    def _send_to_threshold(self, name: str, data: Any, source: RowSource) -> None:
+        self.threshold.show_dataset(name, data.scores, data.labels, data.texts, data.lines, source)
         self.tabs.setCurrentWidget(self.threshold_tab)
+
+    def _open_in_score(self, origin: RowOrigin) -> None:
+        """A Batch row or a matrix cell's item, scored and explained, with the way back."""
+        self.score.show_row(origin)
+        self.tabs.setCurrentWidget(self.score)
+
+    def _back_from_score(self, origin: RowOrigin) -> None:
+        if origin.panel == BATCH:
+            self.tabs.setCurrentWidget(self.batch)
+            self.batch.show_row(origin)
+        else:
+            self.tabs.setCurrentWidget(self.threshold_tab)
+            self.threshold.show_item(origin)
 
     def _about(self) -> None:
         scorer = self.ctx.state.scorer

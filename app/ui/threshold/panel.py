@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QWidget
 
 from app.core.analysis.threshold_sources import Dataset, sample_dataset
+from app.core.common.drill import RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
@@ -40,6 +41,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
     """The supervisor's view: explore thresholds on labelled data and apply one app-wide."""
 
     title = "Threshold"
+    open_in_score = Signal(object)  # RowOrigin: a matrix cell's item to explain in Score
 
     def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +79,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         self.curves = ThresholdCurvesCanvas()
         self.cell_items = CellItemsPage()
         self.items, self.items_caption = self.cell_items.table, self.cell_items.caption
+        self.cell_items.open_requested.connect(self.open_in_score)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Metrics by threshold")
         self.tabs.addTab(self.cell_items, "Items in the selected cell")  # CELL_ITEMS_TAB
@@ -104,15 +107,21 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         labels: np.ndarray,
         texts: Sequence[str] | None = None,
         lines: np.ndarray | None = None,
+        source: RowSource | None = None,
     ) -> None:
         """Add a labelled sample (from Batch or a CSV; rows without a score left out) to the
         sources and show it."""
         try:
-            ds = sample_dataset(name, scores, labels, texts, lines)
+            ds = sample_dataset(name, scores, labels, texts, lines, source)
         except ValueError as exc:  # mismatched columns, or ThresholdInputError
             self.controls.show_notice(f"Cannot show “{name}”: {exc}", error=True)
             return
         self._sources.add(ds)
+
+    def show_item(self, origin: RowOrigin) -> bool:
+        """Back from the Score panel: the cell's list, the item selected if still listed."""
+        self.tabs.setCurrentIndex(CELL_ITEMS_TAB)
+        return self.cell_items.select(origin)
 
     def _show_csv_error(self, message: str) -> None:
         self.controls.show_notice(message, error=True)
