@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFontDatabase
 
 from app.core.activity.log import Event
+from app.core.common.messages import fmt_threshold
 
 COLUMNS = (
     "Time",
@@ -109,7 +110,7 @@ class EventTableModel(QAbstractTableModel):
             local_time(e.time_utc),
             e.action,
             e.model_version or "",
-            "" if e.threshold is None else f"{e.threshold:.4f}".rstrip("0").rstrip("."),
+            "" if e.threshold is None else fmt_threshold(e.threshold),
             "" if e.score is None else f"{e.score:.3f}",
             " — ".join(part for part in (format_counts(e.counts), e.detail) if part),
             e.file_name or "",

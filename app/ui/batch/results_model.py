@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from app.core.common.messages import fmt_score
+from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.engine.scoring import label_for
 from app.core.results.table import ResultsTable
 
@@ -146,7 +146,7 @@ class ResultsModel(QAbstractTableModel):
             return f"File: {self.table.gold_column}"
         if key in self._LABELS:
             name = "Label" if key == "label" else "Challenger label"
-            return f"{name} @ {self.threshold:.2f}" if len(self.table) else name
+            return f"{name} @ {fmt_threshold(self.threshold)}" if len(self.table) else name
         return "Challenger score" if key == "challenger_score" else self._HEADERS[key]
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
