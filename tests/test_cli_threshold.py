@@ -38,8 +38,8 @@ def test_score_labels_at_the_app_wide_threshold_and_says_so(home: Path, tmp_path
     out = tmp_path / "out.csv"
     result = run_cli("score", str(source), "-o", str(out), ABUSE_DESK_HOME=str(home))
     assert result.returncode == 0, result.stderr
-    assert "flagged at 0.6)" in result.stdout
-    assert "at threshold 0.6 (the app-wide threshold; --threshold overrides it)" in result.stdout
+    assert "flagged at 0.60)" in result.stdout
+    assert "at threshold 0.60 (the app-wide threshold; --threshold overrides it)" in result.stdout
     provenance = json.loads(Path(f"{out}.provenance.json").read_text())
     assert provenance["threshold"] == 0.6
     export = tmp_path / "log.csv"
@@ -49,7 +49,7 @@ def test_score_labels_at_the_app_wide_threshold_and_says_so(home: Path, tmp_path
         "score", str(source), "-o", str(out), "--threshold", "0.3", ABUSE_DESK_HOME=str(home)
     )
     assert again.returncode == 0, again.stderr
-    assert "at threshold 0.3 (given with --threshold)" in again.stdout
+    assert "at threshold 0.30 (given with --threshold)" in again.stdout
 
 
 def test_score_shadow_scores_with_the_app_wide_challenger(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_score_text_says_which_threshold_and_model_it_used(home: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split("\t")[1] == "benign"  # scores ~0.52: abusive at 0.45, not at 0.6
     assert lines[-1] == (
-        "model abuse-lr 1.0.0 at threshold 0.6 (the app-wide threshold; --threshold overrides it)"
+        "model abuse-lr 1.0.0 at threshold 0.60 (the app-wide threshold; --threshold overrides it)"
     )
     as_json = json.loads(
         run_cli("score-text", "go home", "--json", ABUSE_DESK_HOME=str(home)).stdout
@@ -114,9 +114,9 @@ def test_evaluate_reports_at_the_app_wide_threshold_unless_told(home: Path, tmp_
     assert [m["threshold"] for m in several["thresholds"]] == [0.3, 0.5]
     assert several["threshold_source"] == "option"
     text = run_cli(*base, ABUSE_DESK_HOME=str(home))
-    assert "\nthreshold 0.6   [[TP 1  FN 0]  [FP 0  TN 2]]" in text.stdout
+    assert "\nthreshold 0.60   [[TP 1  FN 0]  [FP 0  TN 2]]" in text.stdout
     assert text.stdout.rstrip().endswith(
-        "model abuse-lr 1.0.0 at threshold 0.6 (the app-wide threshold; --threshold overrides it)"
+        "model abuse-lr 1.0.0 at threshold 0.60 (the app-wide threshold; --threshold overrides it)"
     )
 
 
@@ -152,7 +152,7 @@ def test_the_log_shows_a_command_line_run_and_every_override(home: Path, tmp_pat
     assert len(started) == 2
     assert started[0]["detail"].endswith("; command line")
     assert started[1]["detail"].endswith(
-        "; command line; threshold 0.7 given with --threshold (app-wide 0.6); "
+        "; command line; threshold 0.70 given with --threshold (app-wide 0.60); "
         "no challenger (--challenger none)"
     )
 
@@ -160,7 +160,7 @@ def test_the_log_shows_a_command_line_run_and_every_override(home: Path, tmp_pat
 def test_info_says_what_this_workstation_decides_with(home: Path, tmp_path: Path) -> None:
     text = run_cli("info", ABUSE_DESK_HOME=str(home))
     assert text.returncode == 0, text.stderr
-    assert "  decides at: 0.6 (the app-wide threshold; --threshold overrides it)" in text.stdout
+    assert "  decides at: 0.60 (the app-wide threshold; --threshold overrides it)" in text.stdout
     assert "  challenger: none" in text.stdout
     as_json = json.loads(run_cli("info", "--json", ABUSE_DESK_HOME=str(home)).stdout)
     assert (as_json["threshold"], as_json["threshold_source"]) == (0.6, "app-wide")

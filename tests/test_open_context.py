@@ -161,7 +161,7 @@ def test_after_a_supervisor_applies_060_the_cli_labels_at_060_and_logs_it(
     finally:
         ctx.activity.close()
     assert result.returncode == 0, result.stderr
-    assert "at threshold 0.6 (the app-wide threshold; --threshold overrides it)" in result.stdout
+    assert "at threshold 0.60 (the app-wide threshold; --threshold overrides it)" in result.stdout
     with open(out, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(texts)

@@ -16,7 +16,8 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 
 from app.core.context.state import AppContext
-from app.ui.activity.panel import ActivityPanel
+from app.ui.activity.details import action_words
+from app.ui.activity.panel import DETAIL_MIN_HEIGHT, ActivityPanel
 from app.ui.session.panel import SessionPanel, format_figure
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
@@ -100,7 +101,7 @@ def test_logged_events_appear_as_rows_with_their_values(qtbot, activity_panel, a
         [cell(activity_panel, 1, c) for c in range(9)]
         == [
             local,
-            "score_text",
+            "Text scored",  # the event type in words (the logged name in the tooltip)
             model_label,
             "0.45",
             "0.873",
@@ -111,8 +112,9 @@ def test_logged_events_appear_as_rows_with_their_values(qtbot, activity_panel, a
         ]
     )
     assert cell(activity_panel, 1, 8, Qt.ItemDataRole.ToolTipRole).endswith(hmac_hex)
+    assert cell(activity_panel, 1, 1, Qt.ItemDataRole.ToolTipRole).endswith("“score_text”)")
     assert [cell(activity_panel, 0, c) for c in (1, 5, 6, 7)] == [
-        "batch_finished",
+        "Batch job finished",
         "flagged 37 · rows_read 1,200",  # keys sorted by the log
         "input.csv",
         "abababababab…",
@@ -171,7 +173,7 @@ def test_filters_show_what_the_core_query_returns(qtbot, activity_panel, app_con
     activity_panel.search.setText("thanks, see you tomorrow")  # a whole text, found by its HMAC
     qtbot.waitUntil(lambda: activity_panel.model.rowCount() == 1, timeout=TIMEOUT)
     check(1)
-    assert cell(activity_panel, 0, 1) == "score_text"
+    assert cell(activity_panel, 0, 1) == "Text scored"
     activity_panel.to_date.setDate(QDate.currentDate().addDays(-3))  # ends before that event
     check(0)
 
@@ -220,8 +222,94 @@ def test_purge_uses_the_retention_setting_and_shows_the_purge(qtbot, activity_pa
     assert activity_panel.purge_now() == 2  # the 40- and 30-day-old events
     activity_panel.all_dates.setChecked(True)
     assert activity_panel.model.rowCount() == 8 - 2 + 1
-    assert cell(activity_panel, 0, 1) == "retention_purge"
+    assert cell(activity_panel, 0, 1) == "Old events purged"
     assert app_context.activity.verify()[0]
+
+
+def _row_centre(panel: ActivityPanel, row: int):
+    return panel.table.visualRect(panel.model.index(row, 1)).center()
+
+
+def test_the_detail_pane_says_the_selected_event_in_full_and_in_words(
+    qtbot, activity_panel, app_context
+):
+    detail = "from Tweets labelled offensive or not (OLID) (previous 0.45)"
+    applied = app_context.log(
+        "threshold_applied",
+        threshold=0.5,
+        counts={"n": 100, "tp": 15, "fp": 2, "fn": 3, "tn": 80},
+        detail=detail,
+    )
+    app_context.log("batch_finished", file_name="april.csv", counts={"rows_read": 12_500})
+    activity_panel.refresh()
+    assert activity_panel.detail.toPlainText() == ""  # nothing selected yet
+    assert "Select an event" in activity_panel.detail.placeholderText()
+    # The table's counts say "missed" and "false alarms", never fn/fp.
+    assert cell(activity_panel, 1, 5) == (
+        f"missed 3 · false alarms 2 · n 100 · correctly passed 80 · caught 15 — {detail}"
+    )
+    qtbot.mouseClick(
+        activity_panel.table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=_row_centre(activity_panel, 1),
+    )
+    text = activity_panel.detail.toPlainText()
+    local = datetime.fromisoformat(applied.time_utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    assert text.splitlines()[0] == (
+        f"Threshold applied (app-wide) (event {applied.id}, logged as “threshold_applied”)"
+    )
+    for line in (
+        f"Time: {local} (this computer's time; logged in UTC as {applied.time_utc})",
+        f"Model: {app_context.state.scorer.version_label}",
+        "Threshold: 0.50",
+        "    missed (abusive, not flagged): 3",
+        "    false alarms (benign, flagged): 2",
+        "    caught (abusive, flagged): 15",
+        "    labelled items: 100",
+        f"Detail: {detail}",
+    ):
+        assert line in text.splitlines()
+    assert " fn" not in text and " fp" not in text
+    # The action filter says the event types in words too; its data stays the log's id.
+    combo = activity_panel.action_combo
+    assert combo.itemText(combo.findData("threshold_applied")) == "Threshold applied (app-wide)"
+
+    # A new event arrives on top: the pane keeps showing the same event (now row 2).
+    app_context.log("score_text", text="hello", score=0.01)
+    activity_panel.refresh()
+    assert activity_panel.table.currentIndex().row() == 2
+    assert activity_panel.detail.toPlainText() == text
+
+
+def test_double_click_or_enter_opens_the_collapsed_detail_pane(qtbot, activity_panel, app_context):
+    log_sample(app_context)
+    activity_panel.all_dates.setChecked(True)
+    panel, splitter = activity_panel, activity_panel.splitter
+    panel.resize(1024, 700)
+    total = sum(splitter.sizes())
+    splitter.setSizes([total, 0])  # the analyst collapsed the pane
+    assert splitter.sizes()[1] == 0
+    # A real double-click starts with a click: QTest's lone double-click event has no press.
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=_row_centre(panel, 0))
+    qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=_row_centre(panel, 0))
+    assert splitter.sizes()[1] >= DETAIL_MIN_HEIGHT
+    assert panel.focusWidget() is panel.detail
+    event = panel.model.events[0]
+    assert panel.detail.toPlainText().startswith(f"Exported (event {event.id},")
+    assert "File: =cmd|calc.xlsx" in panel.detail.toPlainText()  # shown as text, whole
+
+    splitter.setSizes([total, 0])
+    panel.table.setFocus()
+    panel.table.selectRow(1)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Down)  # row 2, by keyboard
+    qtbot.keyClick(panel.table, Qt.Key.Key_Return)
+    assert splitter.sizes()[1] >= DETAIL_MIN_HEIGHT
+    second = panel.model.events[2]
+    assert panel.detail.toPlainText().startswith(
+        f"{action_words(second.action)} (event {second.id},"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert panel.grab().save(str(ARTIFACTS / "activity_panel_detail_1024x700.png"))
 
 
 def test_activity_screenshot(qtbot, activity_panel, app_context):

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.core.results.table import ResultsTable
 from app.ui.batch.panel import BatchPanel
+from app.ui.batch.results_model import SORT_ROLE
+from app.ui.batch.results_view import ResultsView
 from tests.test_ui_batch import _run, _write
 
 YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
@@ -157,3 +161,21 @@ def test_context_menu_copies_rows_texts_or_scores(qtbot, panel, tmp_path):
     menu.deleteLater()
     panel.results.view.clearSelection()
     assert not any(a.isEnabled() for a in panel.results.context_menu().actions())
+
+
+def test_scores_never_overstate_certainty_sort_numerically_and_copy_as_numbers(qtbot):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    scores = [0.99996, 0.00002, 0.5, math.nan, 0.9994]
+    table = ResultsTable.from_arrays([2, 3, 4, 5, 6], scores, ["a", "b", "c", "", "e"])
+    view.set_results(table, 0.45)
+    proxy = view.proxy
+    view.view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    shown = [proxy.data(proxy.index(r, 1)) for r in range(5)]
+    assert shown == ["> 0.999", "> 0.999", "0.500", "< 0.001", ""]  # never "1.0000"
+    raw = [proxy.data(proxy.index(r, 1), SORT_ROLE) for r in range(4)]
+    assert raw == [0.99996, 0.9994, 0.5, 0.00002]  # sorted by the number, not the text
+    view.view.selectRow(0)
+    view.copy_scores()
+    # A copy pastes as a number into a spreadsheet, like the exports (4 decimals, as before).
+    assert QApplication.clipboard().text() == f"{0.99996:.4f}"

@@ -134,6 +134,15 @@ def test_bundled_pairing_shows_the_agreement_counted_independently(
     diffs = [abs(float(model.data(model.index(r, 3)))) for r in range(model.rowCount())]
     assert diffs == sorted(diffs, reverse=True)
     assert panel.scatter.shown_points() == 5650
+    # Plain language: the source and each shipped item are named for what they are (issue 14).
+    assert panel.source_bar.source.currentText().startswith("Evaluation sets shipped with both")
+    assert panel.source_bar.key() == "bundled"
+    names = {str(model.data(model.index(r, 0))).split(" · ")[1] for r in range(model.rowCount())}
+    assert names <= {
+        "Tweets labelled for hate and offence (Davidson et al.)",
+        "Tweets labelled offensive or not (OLID)",
+    }
+    assert names
 
 
 def test_a_threshold_change_updates_everything(panel, app_context, bundled_scorer, recalibrated):
@@ -263,14 +272,14 @@ def test_failed_and_cancelled_scoring_is_reported(
     qtbot.waitUntil(lambda: app_context.state.running_jobs == 0)
     assert "Cannot compare on x.csv" in panel.source_bar.error.text()
     assert "no such column" in panel.source_bar.error.text()
-    assert panel.paired.name.startswith("Bundled")  # still shown
+    assert panel.paired.name.startswith("Evaluation sets shipped")  # still shown
     texts, labels = labelled_texts(30_000, seed=5)
     panel.load_labeled_csv(write_labelled_csv(tmp_path / "big.csv", texts, labels), "label")
     assert not panel.source_bar.progress.isHidden()
     qtbot.mouseClick(panel.source_bar.cancel_button, Qt.MouseButton.LeftButton)
     assert app_context.state.running_jobs == 0
     assert panel.source_bar.note.text() == "Scoring cancelled."
-    assert panel.paired.name.startswith("Bundled")
+    assert panel.paired.name.startswith("Evaluation sets shipped")
 
 
 def test_cancelling_keeps_the_pairing_error_in_view(panel, qtbot, app_context, tmp_path, tiny):

@@ -68,6 +68,9 @@ def test_status_bar_and_shortcuts(qtbot, window, app_context):
         assert window.tabs.currentIndex() == index
     app_context.state.set_threshold(0.6)
     assert window.threshold_status.text() == "Threshold 0.60"
+    # Two decimals, or as many as it takes to be true: 0.4537 is not shown as 0.45 (issue 14).
+    app_context.state.set_threshold(0.4537)
+    assert window.threshold_status.text() == "Threshold 0.4537"
 
 
 def test_applying_a_threshold_relabels_the_score_panel(qtbot, window, app_context):

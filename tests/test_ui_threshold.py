@@ -61,7 +61,13 @@ def test_opens_on_the_bundled_set_at_the_app_wide_threshold(panel, bundled_score
     assert panel.threshold == 0.45
     assert panel.slider.value() == 45 and panel.spin.text() == "0.45"
     names = [panel.controls.source.itemText(i) for i in range(panel.controls.source.count())]
-    assert names[:3] == ["Bundled evaluation set (all)", "Bundled: davidson", "Bundled: olid"]
+    assert names[:3] == [  # named for what they are; the keys keep the stable ids
+        "All evaluation sets shipped with the model",
+        "Tweets labelled for hate and offence (Davidson et al.)",
+        "Tweets labelled offensive or not (OLID)",
+    ]
+    keys = [panel.controls.source.itemData(i) for i in range(3)]
+    assert keys == ["bundled", "bundled:davidson", "bundled:olid"]
     assert names[-1] == "Open labelled CSV…"
     assert_shows(panel, bundled_analysis(bundled_scorer), 0.45)
     assert panel.controls.reference_spin.value() == 0.50
@@ -87,7 +93,9 @@ def test_slider_keys_and_spin_box_show_the_core_counts(panel, qtbot, bundled_sco
 
 
 def test_each_dataset_of_origin_is_a_source(panel, bundled_scorer):
-    panel.controls.source.setCurrentIndex(panel.controls.source.findText("Bundled: olid"))
+    panel.controls.source.setCurrentIndex(
+        panel.controls.source.findText("Tweets labelled offensive or not (OLID)")
+    )
     assert panel.dataset.analysis.n == int(
         (bundled_scorer.bundle.arrays["eval_origin.npy"] == "olid").sum()
     )
@@ -148,7 +156,7 @@ def test_apply_makes_it_app_wide_and_logs_one_event(panel, qtbot, app_context, b
         "fn": m.fn,
         "tn": m.tn,
     }
-    assert events[0].detail == "from Bundled evaluation set (all) (previous 0.45)"
+    assert events[0].detail == "from All evaluation sets shipped with the model (previous 0.45)"
     assert events[0].model_version == bundled_scorer.version_label
     assert not panel.controls.apply_button.isEnabled()
     assert "this is the app-wide threshold" in panel.controls.status.text()
@@ -164,7 +172,7 @@ def test_follows_the_app_wide_threshold_and_model(panel, app_context, bundled_mo
     app_context.state.set_scorer(new_model)
     names = [panel.controls.source.itemText(i) for i in range(panel.controls.source.count())]
     assert "batch: a.csv" not in names  # scored by the previous model
-    assert panel.dataset.name == "Bundled evaluation set (all)"
+    assert panel.dataset.name == "All evaluation sets shipped with the model"
     assert_shows(panel, bundled_analysis(new_model), 0.7)
     assert "Model changed" in panel.controls.notice.text()
 
@@ -284,7 +292,7 @@ def test_failed_and_cancelled_loads_are_reported(panel, qtbot, app_context, tmp_
     panel.cancel_loading()
     assert app_context.state.running_jobs == 0
     assert panel.controls.notice.text() == "Loading cancelled."
-    assert panel.dataset.name == "Bundled evaluation set (all)"
+    assert panel.dataset.name == "All evaluation sets shipped with the model"
 
 
 def test_label_column_dialog_guesses_and_parses(qtbot):
@@ -350,7 +358,9 @@ def test_open_labelled_csv_from_the_source_combo(panel, qtbot, tmp_path, monkeyp
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: asked.append(self) or 1)
     combo = panel.controls.source
     combo.setCurrentIndex(combo.findText("Open labelled CSV…"))
-    assert combo.currentText() == "Bundled evaluation set (all)"  # "Open…" is not a selection
+    assert (
+        combo.currentText() == "All evaluation sets shipped with the model"
+    )  # "Open…" is not a selection
     assert asked[0].label_column() == "label" and asked[0].text_column() == "comment"
     qtbot.waitUntil(lambda: panel.dataset.name == "picked.csv")
     assert combo.currentText() == "picked.csv" and panel.dataset.analysis.n == 2
@@ -365,13 +375,13 @@ def test_an_unreadable_labelled_csv_is_reported_in_the_panel(panel, tmp_path, mo
     monkeypatch.setattr(LabelColumnDialog, "exec", lambda self: pytest.fail("no column dialog"))
     panel.open_labeled_csv()
     assert panel.controls.notice.text().startswith("Cannot read empty.csv:")
-    assert panel.dataset.name == "Bundled evaluation set (all)"
+    assert panel.dataset.name == "All evaluation sets shipped with the model"
 
 
 def test_mismatched_columns_are_refused(panel):
     panel.show_dataset("bad", np.array([0.1, 0.2]), np.array([0, 1]), texts=["only one"])
     assert "differ in length" in panel.controls.notice.text()
-    assert panel.dataset.name == "Bundled evaluation set (all)"
+    assert panel.dataset.name == "All evaluation sets shipped with the model"
 
 
 def test_applied_finder_threshold_reads_applied_and_is_logged_once(qtbot, app_context, worker_pool):
@@ -397,7 +407,9 @@ def test_labelled_csv_with_unmappable_labels_is_refused_naming_them(
     notice = panel.controls.notice.text()
     assert "davidson.csv" in notice and "'2' has no standard meaning" in notice
     assert "'2' ×2" in notice and "Abusive values" in notice
-    assert panel.dataset.name == "Bundled evaluation set (all)"  # nothing guessed, nothing shown
+    assert (
+        panel.dataset.name == "All evaluation sets shipped with the model"
+    )  # nothing guessed, nothing shown
     panel.load_labeled_csv(path, "label", ["0"])
     qtbot.waitUntil(lambda: panel.dataset is not None and panel.dataset.name == "davidson.csv")
     summary = panel.controls.summary.text()

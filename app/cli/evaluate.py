@@ -89,7 +89,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             counts={"n": summary["n"], "positives": summary["positives"]}
             | {"rows_rejected": len(data.rejected)},
             detail="thresholds "
-            + ", ".join(f"{t:g}" for t in thresholds)
+            + ", ".join(fmt_threshold(t) for t in thresholds)
             + f"; {run_note(args, ctx)}",
         )
     kind, source = _source(args, ctx)

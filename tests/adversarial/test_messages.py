@@ -84,7 +84,7 @@ def test_evaluate_prints_minus_zero_as_zero(tmp_path: Path) -> None:
     src = _labelled(tmp_path / "two.csv", ["1", "0", "1", "0"])
     result = run_cli("evaluate", str(src), "--label-column", "label", "--thresholds=-0,0.5")
     assert result.returncode == 0, result.stderr
-    assert "threshold 0 " in result.stdout and "-0" not in result.stdout
+    assert "threshold 0.00 " in result.stdout and "-0" not in result.stdout
 
 
 def test_evaluate_missing_label_column_names_the_file(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_evaluate_missing_label_column_names_the_file(tmp_path: Path) -> None:
 # --- score: summaries and errors ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("given", "shown"), [("0.999999", "0.999999"), ("-0", "0")])
+@pytest.mark.parametrize(("given", "shown"), [("0.999999", "0.999999"), ("-0", "0.00")])
 def test_score_summary_prints_the_threshold_truly(tmp_path: Path, given, shown) -> None:
     src = tmp_path / "in.csv"
     src.write_text("text\nhello\nyou idiot\n", encoding="utf-8")
@@ -232,8 +232,18 @@ def test_fmt_number_never_lies(value, text) -> None:
     assert fmt_number(value) == text
 
 
-@pytest.mark.parametrize(("value", "text"), [(-0.0, "0"), (0.999999, "0.999999"), (1.0, "1")])
-def test_fmt_threshold_is_as_typed(value, text) -> None:
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (-0.0, "0.00"),
+        (0.999999, "0.999999"),
+        (1.0, "1.00"),
+        (0.5, "0.50"),
+        (0.45, "0.45"),
+        (1 / 3, repr(1 / 3)),
+    ],
+)
+def test_fmt_threshold_has_two_decimals_or_as_many_as_it_takes(value, text) -> None:
     assert fmt_threshold(value) == text
 
 

@@ -25,6 +25,8 @@ from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdInputError,
 from app.core.common.errors import InputError
 from app.core.csvio.csv_lines import raise_if_cancelled
 
+PAIRED_EVAL_SETS_NAME = "Evaluation sets shipped with both models (paired by item id)"
+
 KEEP_OBJECTIVES = ("recall", "precision", "queue_rate")
 CHALLENGER_CHUNK = 2_000  # texts scored per step: the cancel flag is polled between steps
 _ONLY_CSV = "compare the two models on a labelled CSV instead"
@@ -109,7 +111,7 @@ def pair_bundled_evaluations(champion: Any, challenger: Any) -> PairedScores:
         )
     origins = a.get("eval_origin.npy")
     return PairedScores(
-        name="Bundled evaluation sets (paired by item id)",
+        name=PAIRED_EVAL_SETS_NAME,
         champion_scores=a["eval_scores.npy"][ia].astype(np.float64),
         challenger_scores=b["eval_scores.npy"][ib].astype(np.float64),
         labels=labels,

@@ -17,6 +17,20 @@ import numpy as np
 from app.core.analysis.calibration import brier_score, expected_calibration_error
 from app.core.analysis.thresholds import ThresholdAnalysis
 
+# What a model's shipped evaluation set is made of, in words: the panels and reports show
+# these, while settings, the CLI and the bundle keep the stable ids ("davidson", "olid").
+EVAL_SET_NAMES = {
+    "davidson": "Tweets labelled for hate and offence (Davidson et al.)",
+    "olid": "Tweets labelled offensive or not (OLID)",
+}
+ALL_EVAL_SETS_NAME = "All evaluation sets shipped with the model"
+
+
+def eval_set_name(origin: object) -> str:
+    """The plain-language name of a shipped evaluation set (its id if it has none)."""
+    return EVAL_SET_NAMES.get(str(origin), str(origin))
+
+
 # A rate and the count its denominator is made of: None when that count is 0.
 _UNDEFINED_WHEN = {
     "precision": ("tp", "fp"),

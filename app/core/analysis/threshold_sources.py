@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.analysis.evaluation import ALL_EVAL_SETS_NAME, eval_set_name
 from app.core.analysis.labeled import read_labeled_scores
 from app.core.analysis.thresholds import ThresholdAnalysis, cell_mask
 from app.core.common.drill import RowSource
@@ -60,11 +61,11 @@ def bundled_datasets(scorer: Any) -> dict[str, Dataset]:
     scores, labels = arrays["eval_scores.npy"], arrays["eval_labels.npy"]
     origin = arrays.get("eval_origin.npy")
     note = f"held-out test set shipped with {scorer.version_label} (scores only, no texts)"
-    datasets = {BUNDLED: Dataset.build("Bundled evaluation set (all)", scores, labels, note=note)}
+    datasets = {BUNDLED: Dataset.build(ALL_EVAL_SETS_NAME, scores, labels, note=note)}
     for name in np.unique(origin) if origin is not None else ():
         keep = origin == name
-        datasets[f"{BUNDLED}:{name}"] = Dataset.build(
-            f"Bundled: {name}", scores[keep], labels[keep], note=note
+        datasets[f"{BUNDLED}:{name}"] = Dataset.build(  # the key keeps the id, the name is words
+            eval_set_name(name), scores[keep], labels[keep], note=note
         )
     return datasets
 

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from app.core.common.errors import InputError
+from app.core.common.messages import fmt_threshold
 
 
 class ThresholdInputError(InputError, ValueError):
@@ -99,20 +100,6 @@ class ThresholdMetrics:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"flagged": self.flagged}
 
 
-def _fmt_threshold(t: float, max_decimals: int = 6) -> str:
-    """Shortest of 2..max_decimals decimals that round-trips, else rounded to max_decimals.
-
-    Typed thresholds (0.45) stay short; a finder's exact threshold (0.98905548...) reads 0.9891.
-    """
-    if not math.isfinite(t):
-        return str(t)
-    for d in range(2, max_decimals + 1):
-        text = f"{t:.{d}f}"
-        if float(text) == t:
-            return text
-    return f"{t:.{max_decimals}f}"
-
-
 def _change(k: int, verb: str, thing: str) -> str:
     """ "catches 5 fewer abusive items", "raises 1 more false alarm", "... the same number of ..."."""
     if k == 0:
@@ -143,8 +130,8 @@ class ThresholdDelta:
             queue = "review queue unchanged"
         else:
             queue = f"review queue {self.queue_change:+,d}, {self.queue_change_per_1000:+,.1f} per 1,000"
-        new_t = _fmt_threshold(self.new.threshold, max_decimals)
-        ref_t = _fmt_threshold(self.reference.threshold, max_decimals)
+        new_t = fmt_threshold(self.new.threshold, max_decimals)
+        ref_t = fmt_threshold(self.reference.threshold, max_decimals)
         if new_t == ref_t and self.new.threshold != self.reference.threshold:
             new_t, ref_t = repr(self.new.threshold), repr(self.reference.threshold)
         return f"At {new_t} instead of {ref_t}: {caught} and {alarms} ({queue})."

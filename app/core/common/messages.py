@@ -101,13 +101,24 @@ def fmt_number(value: float | None, digits: int = 4) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
-def fmt_threshold(value: float) -> str:
-    """A threshold as typed (0.45, 0.999999, 0.3333333333333333): the shortest text that
-    reads back as the same number, never "-0"."""
+def fmt_threshold(value: float, max_decimals: int | None = None) -> str:
+    """A threshold, written alike everywhere (GUI and CLI text; JSON keeps the number): two
+    decimals ("0.45", "0.50", "1.00") or as many more as it takes to read back as the same
+    number ("0.999999"), so no threshold is shown rounded to a different one. Never "-0.00".
+
+    `max_decimals` caps the decimals where a control holds no more (the Threshold panel's spin
+    box: 4), and a finder's exact threshold (0.98905548...) then reads "0.9891"."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
     if value == 0:
-        return "0"
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
+        value = 0.0  # no "-0.00"
+    last = 17 if max_decimals is None else max(2, max_decimals)
+    for decimals in range(2, last + 1):
+        text = f"{value:.{decimals}f}"
+        if float(text) == value:
+            return text
+    return f"{value:.{last}f}" if max_decimals is not None else repr(value)
 
 
 def fmt_score(value: float | None, digits: int = 3) -> str:

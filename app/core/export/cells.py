@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from numbers import Integral, Real
+from unicodedata import east_asian_width
 
 #: First characters that make Excel, LibreOffice or Google Sheets treat a cell as a formula or
 #: command: the OWASP set (= + - @ TAB CR), LF and NUL (some importers strip them and then see the
@@ -116,3 +117,25 @@ def number_text(value: object) -> str | None:
         number = float(value)
         return "" if math.isnan(number) else repr(number)  # repr round-trips exactly
     return None
+
+
+def shown_width(value: object, limit: int) -> int:
+    """About how many character widths a spreadsheet needs to show `value` (its longest line;
+    East Asian wide and full-width characters count two), at most `limit`. Only the first
+    `limit` characters of each line are looked at, so a huge cell costs no more than a short one.
+    """
+    if value is None:
+        return 0
+    if is_bool(value):
+        return 5  # FALSE
+    number = number_text(value)
+    if number is not None:
+        return min(len(number), 11, limit)  # General format: at most 11 characters wide
+    widest = 0
+    for line in str(value).splitlines() or [""]:
+        head = line[:limit]
+        width = len(head) + sum(east_asian_width(ch) in "WF" for ch in head)
+        widest = max(widest, width)
+        if widest >= limit:
+            return limit
+    return widest

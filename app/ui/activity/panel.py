@@ -2,7 +2,9 @@
 
 All log logic lives in ``app.core.activity.log``: this panel turns its filter widgets into a
 ``query`` call, shows the events (formatted by ``app.ui.activity.table_model``), and calls
-``export_csv``, ``verify`` and ``purge_older_than``.
+``export_csv``, ``verify`` and ``purge_older_than``. Below the table, a detail pane says the
+selected event in full and in words (``app.ui.activity.details``); double-click or Enter on a
+row opens that pane (shown, scrolled to the top, focused) if it was collapsed.
 New events appear without a restart: the panel re-queries when it becomes visible and, while
 visible, every ``AUTO_REFRESH_MS`` if the log changed (a cheap id/count check). Verifying
 re-hashes the whole log, so it runs in a worker.
@@ -14,7 +16,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,7 +28,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -40,10 +44,12 @@ from app.core.results.output_names import (
     check_replace,
     export_name_refusal,
 )
+from app.ui.activity.details import action_words, describe
 from app.ui.activity.table_model import (
     COLUMN_WIDTHS,
     EventTableModel,
     count_summary,
+    local_time,
     privacy_notice,
 )
 from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
@@ -54,6 +60,8 @@ AUTO_REFRESH_MS = 2_000
 SEARCH_DEBOUNCE_MS = 300
 DEFAULT_DAYS = 7
 DISPLAY_LIMIT = 5_000  # rows shown; exports always include every matching event
+DETAIL_MIN_HEIGHT = 120  # the detail pane opened by double-click/Enter gets at least this
+NO_EVENT = "Select an event to see it here in full; double-click or Enter opens this pane."
 
 
 class ActivityPanel(QWidget):
@@ -67,6 +75,7 @@ class ActivityPanel(QWidget):
         self._revision: tuple[int, int] | None = None
         self._today = QDate.currentDate()
         self._verify_worker: Worker | None = None
+        self._detail_id: int | None = None  # the event in the detail pane, kept across refreshes
         self._build()
         self._poll_timer = QTimer(self, interval=AUTO_REFRESH_MS, objectName="activityPoll")
         self._poll_timer.timeout.connect(self._poll)
@@ -86,7 +95,7 @@ class ActivityPanel(QWidget):
         self.action_combo = QComboBox()
         self.action_combo.addItem("All actions", None)
         for action in ACTIONS:
-            self.action_combo.addItem(action, action)
+            self.action_combo.addItem(action_words(action), action)
         today = QDate.currentDate()
         self.from_date = QDateEdit(today.addDays(1 - DEFAULT_DAYS), calendarPopup=True)
         self.to_date = QDateEdit(today, calendarPopup=True)
@@ -140,10 +149,21 @@ class ActivityPanel(QWidget):
         buttons.addWidget(self.result_label, 1)
         buttons.addWidget(self.count_label)
 
+        self.detail = QPlainTextEdit(readOnly=True, objectName="activityDetail")
+        self.detail.setAccessibleName("Selected event in full")
+        self.detail.setPlaceholderText(NO_EVENT)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.table.activated.connect(self.open_event)  # double-click, Enter/Return
+        self.splitter = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=True)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(self.privacy)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addLayout(buttons)
         self._update_labels()
 
@@ -176,9 +196,49 @@ class ActivityPanel(QWidget):
         events = self.ctx.activity.query(**self.filters(), limit=DISPLAY_LIMIT + 1)
         shown = events[:DISPLAY_LIMIT]
         self.model.set_events(shown)
+        self._reselect()
         more = len(events) > DISPLAY_LIMIT
         self.count_label.setText(count_summary(len(shown), more, total=self._revision[1]))
         self._update_labels()
+
+    # --- the detail pane -----------------------------------------------------------------------
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.show_event(current.row() if current.isValid() else None)
+
+    def show_event(self, row: int | None) -> None:
+        """Fill the detail pane with the event on `row` (None: empty it)."""
+        events = self.model.events
+        if row is None or not 0 <= row < len(events):
+            self._detail_id = None
+            self.detail.setPlainText("")
+            return
+        event = events[row]
+        self._detail_id = event.id
+        self.detail.setPlainText(describe(event, local_time(event.time_utc)))
+
+    def open_event(self, index: QModelIndex) -> None:
+        """Double-click or Enter: show the row's event and bring the pane into view."""
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        self.show_event(index.row())
+        table, pane = self.splitter.sizes()
+        if pane < DETAIL_MIN_HEIGHT:  # collapsed or squeezed by the user: open it again
+            total = table + pane
+            opened = max(DETAIL_MIN_HEIGHT, total * 2 // 5)
+            self.splitter.setSizes([max(0, total - opened), opened])
+        self.detail.moveCursor(self.detail.textCursor().MoveOperation.Start)
+        self.detail.ensureCursorVisible()
+        self.detail.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _reselect(self) -> None:
+        """After a re-query, select the event shown in the pane again (rows move as events
+        arrive); if the filters no longer show it, the pane empties."""
+        ids = [e.id for e in self.model.events]
+        if self._detail_id in ids:
+            self.table.selectRow(ids.index(self._detail_id))
+        else:
+            self.show_event(None)
 
     def _poll(self) -> None:
         today = QDate.currentDate()

@@ -14,6 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFontDatabase
 
 from app.core.activity.log import Event
+from app.core.common.messages import fmt_threshold
+from app.ui.activity.details import MATRIX_WORDS, action_words
 
 COLUMNS = (
     "Time",
@@ -28,7 +30,14 @@ COLUMNS = (
 )
 # Initial widths of every column but the last, which stretches to fill the view.
 COLUMN_WIDTHS = (145, 125, 115, 72, 58, 270, 140, 110)
-TIME_COLUMN, THRESHOLD_COLUMN, SCORE_COLUMN, SHA_COLUMN, TEXT_COLUMN = 0, 3, 4, 7, 8
+TIME_COLUMN, ACTION_COLUMN, THRESHOLD_COLUMN, SCORE_COLUMN, SHA_COLUMN, TEXT_COLUMN = (
+    0,
+    1,
+    3,
+    4,
+    7,
+    8,
+)
 _NUMBER_COLUMNS = (THRESHOLD_COLUMN, SCORE_COLUMN)
 # Columns showing hashes when the text is not stored: fixed-width and greyed.
 _HASH_COLUMNS = (SHA_COLUMN, TEXT_COLUMN)
@@ -43,15 +52,17 @@ def local_time(iso: str) -> str:
 
 
 def format_counts(raw: str | None) -> str:
-    """The JSON ``counts`` column as "rows_read 1,000 · rejected 2"; other text as it is."""
+    """The JSON ``counts`` column as "rows_read 1,000 · missed 2" (the confusion-matrix counts
+    in words, see `details.MATRIX_WORDS`); other text as it is."""
     try:
         counts = json.loads(raw) if raw else {}
     except ValueError:
         return raw or ""
     if not isinstance(counts, dict):
         return str(counts)
+    words = {key: MATRIX_WORDS.get(key, key) for key in counts}  # "missed", not "fn"
     return " · ".join(
-        f"{key} {value:,}" if type(value) is int else f"{key} {value}"  # not bools
+        f"{words[key]} {value:,}" if type(value) is int else f"{words[key]} {value}"  # not bools
         for key, value in counts.items()
     )
 
@@ -107,9 +118,9 @@ class EventTableModel(QAbstractTableModel):
             return f"HMAC {e.text_hmac[:16]}…" if e.text_hmac else ""
         values = (
             local_time(e.time_utc),
-            e.action,
+            action_words(e.action),  # in words; the logged name is in the tooltip
             e.model_version or "",
-            "" if e.threshold is None else f"{e.threshold:.4f}".rstrip("0").rstrip("."),
+            "" if e.threshold is None else fmt_threshold(e.threshold),
             "" if e.score is None else f"{e.score:.3f}",
             " — ".join(part for part in (format_counts(e.counts), e.detail) if part),
             e.file_name or "",
@@ -120,6 +131,8 @@ class EventTableModel(QAbstractTableModel):
     def tooltip(self, e: Event, column: int) -> str | None:
         if column == TIME_COLUMN:
             return f"{e.time_utc} (UTC) · event {e.id}"
+        if column == ACTION_COLUMN:
+            return f"{action_words(e.action)} (logged as “{e.action}”)"
         if column == SHA_COLUMN:
             return e.file_sha256
         if column == TEXT_COLUMN:

@@ -37,6 +37,7 @@ from app.core.batch.words import renamed_line
 from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
+from app.core.common.messages import fmt_threshold
 from app.core.context.batch_queue import BatchJob
 from app.core.context.state import AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
@@ -220,7 +221,9 @@ class BatchPanel(BatchPanelView):
         if self.shown is not None:
             self.shown.label_threshold = self.ctx.state.threshold
             self.results.model.set_threshold(self.shown.label_threshold)
-            self.status.setText(f"Labels recomputed at {self.shown.label_threshold:.2f}.")
+            self.status.setText(
+                f"Labels recomputed at {fmt_threshold(self.shown.label_threshold)}."
+            )
         self._refresh()
 
     def _source(self, job: BatchJob) -> RowSource:
@@ -406,10 +409,10 @@ class BatchPanel(BatchPanelView):
         self.relabel_button.setVisible(stale)
         if shown is not None and stale:
             self.notice.setText(
-                f"Labels were computed at {shown.label_threshold:.2f}; the current threshold is "
-                f"{current:.2f}. Exports use the labels shown: re-run the file, or re-label."
+                f"Labels were computed at {fmt_threshold(shown.label_threshold)}; the current threshold is "
+                f"{fmt_threshold(current)}. Exports use the labels shown: re-run the file, or re-label."
             )
-            self.relabel_button.setText(f"Re-label at {current:.2f}")
+            self.relabel_button.setText(f"Re-label at {fmt_threshold(current)}")
 
     def has_running_jobs(self) -> bool:
         return self.jobs.busy()

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.engine.scoring import label_for
 from app.core.results.table import ResultsTable
 
@@ -27,6 +28,9 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ABUSIVE = QBrush(QColor("#b3261e"))
 _DISAGREES = QBrush(QColor("#fff4ce"))  # the Batch panel's notice colour
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw value: int line, float score, str text
+# A score as copied into a spreadsheet or ticket: a plain number with 4 decimals ("" if blank),
+# while the cell shows `fmt_score` ("> 0.999"), which never claims more certainty than it has.
+COPY_ROLE = Qt.ItemDataRole.UserRole + 1
 _SHOWN_CHARS = 400  # a one-line cell shows the start of a long text; the tooltip shows more
 _TIP_CHARS = 2_000
 
@@ -142,7 +146,7 @@ class ResultsModel(QAbstractTableModel):
             return f"File: {self.table.gold_column}"
         if key in self._LABELS:
             name = "Label" if key == "label" else "Challenger label"
-            return f"{name} @ {self.threshold:.2f}" if len(self.table) else name
+            return f"{name} @ {fmt_threshold(self.threshold)}" if len(self.table) else name
         return "Challenger score" if key == "challenger_score" else self._HEADERS[key]
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
@@ -162,7 +166,9 @@ class ResultsModel(QAbstractTableModel):
             score = self._score(key, row)
             if role == SORT_ROLE:
                 return score
-            return None if role != _DISPLAY else "" if math.isnan(score) else f"{score:.4f}"
+            if role == COPY_ROLE:
+                return "" if math.isnan(score) else f"{score:.4f}"
+            return None if role != _DISPLAY else "" if math.isnan(score) else fmt_score(score)
         if key in self._LABELS:
             label = self._label(key, row)
             if role == Qt.ItemDataRole.ForegroundRole:

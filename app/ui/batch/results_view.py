@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.core.results.table import ResultsTable, ViewSpec
 from app.core.results.tsv import rows_tsv
 from app.ui.batch.layout import hbox, table_view
-from app.ui.batch.results_model import SORT_ROLE, ResultsModel
+from app.ui.batch.results_model import COPY_ROLE, SORT_ROLE, ResultsModel
 from app.ui.batch.results_proxy import ResultsProxy
 
 SEARCH_DELAY_MS = 250  # typing a word refilters once, not once per key
@@ -175,8 +175,8 @@ class ResultsView(QWidget):
         columns = [header.logicalIndex(v) for v in range(header.count())]
         columns = [c for c in columns if not header.isSectionHidden(c)]
         titles = [self.model.headerData(c, Qt.Orientation.Horizontal) for c in columns]
-        roles = [SORT_ROLE if self.model.key(c) in _RAW else Qt.ItemDataRole.DisplayRole
-                 for c in columns]  # fmt: skip
+        roles = [SORT_ROLE if self.model.key(c) in _RAW else COPY_ROLE if "score" in self.model.key(c)
+                 else Qt.ItemDataRole.DisplayRole for c in columns]  # fmt: skip
         values = [[self.model.value(r, c, role) for c, role in zip(columns, roles, strict=True)]
                   for r in rows]  # fmt: skip
         self._copy(rows_tsv(titles, ([("" if v is None else v) for v in row] for row in values)),
@@ -190,11 +190,11 @@ class ResultsView(QWidget):
             self._copy("\n".join(texts), f"{len(rows):,} text{'s' if len(rows) != 1 else ''}")
 
     def copy_scores(self) -> None:
-        """The selected rows' scores as shown (blank for a blank text), one per line."""
+        """The selected rows' scores as numbers (blank for a blank text), one per line."""
         rows = self._selection_or_say_why()
         if rows is not None:
             col = self.model.columns.index("score")
-            scores = [self.model.value(r, col) or "" for r in rows]
+            scores = [self.model.value(r, col, COPY_ROLE) for r in rows]
             self._copy("\n".join(scores), f"{len(rows):,} score{'s' if len(rows) != 1 else ''}")
 
     def _selection_or_say_why(self) -> np.ndarray | None:

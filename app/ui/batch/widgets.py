@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.batch.options import BatchProgress, BatchReport, line_span
 from app.core.batch.words import DEFINITIONS, renamed_line
+from app.core.common.messages import fmt_threshold
 from app.core.context.batch_queue import BatchJob
 from app.core.csvio.csv_input import SniffResult
 from app.core.csvio.csv_sniff import DELIMITERS, encoding_label
@@ -148,12 +149,16 @@ class LedgerWidget(QWidget):
         if report is None:
             return
         if shadow:
-            self.disagreeing.setText(f"{report.rows_disagreeing:,} at {report.threshold:.2f}")
+            self.disagreeing.setText(
+                f"{report.rows_disagreeing:,} at {fmt_threshold(report.threshold)}"
+            )
             self.disagreeing.setToolTip(
                 f"Scored rows that {report.challenger_version} (challenger) labels differently"
                 f" from {report.model_version}"
             )
-        self.values["rows_flagged"].setText(f"{report.rows_flagged:,} at {report.threshold:.2f}")
+        self.values["rows_flagged"].setText(
+            f"{report.rows_flagged:,} at {fmt_threshold(report.threshold)}"
+        )
         self.note.setText(
             f"{encoding_label(report.encoding)}, {DELIMITER_NAMES[report.delimiter].split()[0]}"
             f" delimiter, text column {report.text_column!r}, {report.seconds:.1f} s"

@@ -17,19 +17,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis.thresholds import ThresholdMetrics
+from app.core.common import messages
 
 METRICS_ROW_HEIGHT = 20
 
 
 def fmt_threshold(t: float, max_decimals: int = 4) -> str:
-    """Shortest of 2..max_decimals decimals that shows ``t`` exactly, else rounded to the max.
-
-    Slider positions read "0.45"; an exact finder result reads "0.4537" rather than "0.4500".
-    """
-    for d in range(2, max_decimals + 1):
-        if float(f"{t:.{d}f}") == t:
-            return f"{t:.{d}f}"
-    return f"{t:.{max_decimals}f}"
+    """`messages.fmt_threshold` capped at the spin box's 4 decimals: slider positions read
+    "0.45", an exact finder result "0.4537" (not "0.4500")."""
+    return messages.fmt_threshold(t, max_decimals)
 
 
 class ThresholdSpinBox(QDoubleSpinBox):

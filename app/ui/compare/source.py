@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.analysis.compare import PairedScores, score_labeled_pair
+from app.core.analysis.compare import PAIRED_EVAL_SETS_NAME, PairedScores, score_labeled_pair
 from app.ui.common.label_dialog import LabeledCsvRequest
 
 BUNDLED, CSV = "bundled", "csv"  # item data of the source combo's entries
@@ -58,7 +58,7 @@ class SourceBar(QWidget):
         self.models.setTextFormat(Qt.TextFormat.RichText)
         self.source = QComboBox()
         self.source.setAccessibleName("Compare on")
-        self.source.addItem("Bundled evaluation sets (paired by item id)", BUNDLED)
+        self.source.addItem(PAIRED_EVAL_SETS_NAME, BUNDLED)
         self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.open_button = QPushButton("Open labelled CSV…")
         self.progress = QProgressBar()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from app.core.analysis.compare import PairedScores, champion_right
+from app.core.analysis.evaluation import eval_set_name
 from app.ui.common.threshold_widgets import fmt_threshold
 
 COLUMNS = ("item", "champion", "challenger", "difference", "label", "who is right")
@@ -80,7 +81,7 @@ class DisagreementsModel(QAbstractTableModel):
         if col == TEXT:
             if p.texts is not None:
                 return " ".join(p.texts[i].split())
-            return f"#{i + 1}" + ("" if p.origins is None else f" ({p.origins[i]})")
+            return f"#{i + 1}" + ("" if p.origins is None else f" · {eval_set_name(p.origins[i])}")
         if col == CHAMPION:
             return f"{champion:.4f}"
         if col == CHALLENGER:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.common.messages import fmt_threshold
 from app.ui.common.colours import FAIL_COLOUR
 from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.models.jobs import ListedModel
@@ -65,7 +66,7 @@ def facts(listed: ListedModel) -> dict[str, str]:
         "source": "shipped with the app" if e.source == "bundled" else "imported by a user",
         "signature": e.signature_text if e.verified else "—",
         "created": created_text(e.created_utc),
-        "threshold": "" if e.default_threshold is None else f"{e.default_threshold:g}",
+        "threshold": "" if e.default_threshold is None else fmt_threshold(e.default_threshold),
         "auc": auc,
         "items": f"{e.eval_items:,} held-out test items" if e.eval_items else "",
         "size": format_size(e.size_bytes),

@@ -21,6 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from app.core.common.messages import fmt_threshold
 from app.core.models.registry import ModelEntry, version_key
 from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
 
@@ -128,7 +129,7 @@ class ModelTableModel(QAbstractTableModel):
             SOURCE: e.source,
             SIGNATURE: e.signature_text,
             CREATED: created_text(e.created_utc),
-            THRESHOLD: "" if e.default_threshold is None else f"{e.default_threshold:g}",
+            THRESHOLD: "" if e.default_threshold is None else fmt_threshold(e.default_threshold),
         }
         return values[column]
 

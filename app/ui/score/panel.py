@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 
 from app.core.common.drill import RowOrigin
 from app.core.common.limits import Limits, RateGuard, suppressed_note
-from app.core.common.messages import fmt_score
+from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
 from app.core.engine.explain import Explanation, TermContribution
 from app.core.engine.result_view import result_json, result_text, signed_share
@@ -244,7 +244,9 @@ class ScorePanel(QWidget):
         if scorer is None:
             self._show_empty("Loading model…")
             return
-        self.model_line.setText(f"Model {scorer.version_label} · threshold {threshold:.2f}")
+        self.model_line.setText(
+            f"Model {scorer.version_label} · threshold {fmt_threshold(threshold)}"
+        )
         started = time.perf_counter()
         result = scorer.score_text(text, threshold)
         explanation = None if result.empty else scorer.explain(text, top_k=None)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.drill import BATCH, RowOrigin, origin_banner
+from app.core.common.messages import fmt_threshold
 from app.core.engine.explain import Explanation, find_spans
 from app.core.engine.result_view import (
     FULL_TINT_LOGIT,
@@ -83,7 +84,7 @@ class ScoreGauge(QWidget):
         painter.drawText(
             QRectF(x - 60, bar.bottom() + 2, 120, 14),
             Qt.AlignmentFlag.AlignHCenter,
-            f"threshold {self.threshold:.2f}",
+            f"threshold {fmt_threshold(self.threshold)}",
         )
         painter.end()
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QT
 from app import APP_NAME, __version__
 from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
+from app.core.common.messages import fmt_threshold
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity.panel import ActivityPanel
 from app.ui.batch.panel import BatchPanel
@@ -152,7 +153,7 @@ class MainWindow(QMainWindow):
         if challenger is not None:
             text += f" · challenger {challenger.version_label}"
         self.model_status.setText(text)
-        self.threshold_status.setText(f"Threshold {self.ctx.state.threshold:.2f}")
+        self.threshold_status.setText(f"Threshold {fmt_threshold(self.ctx.state.threshold)}")
         jobs = self.ctx.state.running_jobs
         self.jobs_status.setText(f"{jobs} job{'s' if jobs != 1 else ''} running" if jobs else "")
 
