@@ -28,11 +28,10 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.core.analysis.labeled import guess_label_column
 from app.core.batch.options import BatchProgress
-from app.core.batch.rejected import check_rejected_target, write_rejected
 from app.core.batch.words import renamed_line
 from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
@@ -42,8 +41,8 @@ from app.core.context.batch_queue import BatchJob
 from app.core.context.state import AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
 from app.core.results.history import HistoryEntry
-from app.core.results.output_names import export_name_refusal
-from app.core.results.table import ResultsTable, filter_mask, threshold_dataset
+from app.core.results.table import ResultsTable, threshold_dataset
+from app.ui.batch.exports import BatchExports
 from app.ui.batch.jobs import JobQueue
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.dialogs import ask_yes_no
@@ -52,7 +51,7 @@ from app.ui.common.workers import WorkerPool
 DROP_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-class BatchPanel(BatchPanelView):
+class BatchPanel(BatchExports, BatchPanelView):
     """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
 
     title = "Batch"
@@ -304,90 +303,6 @@ class BatchPanel(BatchPanelView):
         self.jobs.drop_forgotten()
         self.history.refresh()
         self.status.setText(f"Removed {entry.name} from the history.")
-
-    # --- export -------------------------------------------------------------------------------
-
-    def export_dialog(self, fmt: str = "csv") -> None:
-        if self.shown is None:
-            return
-        folder = Path(self.ctx.settings.last_folder or Path.home())
-        suggested = folder / f"{self.shown.path.stem}-scored.{fmt}"
-        name, _ = QFileDialog.getSaveFileName(self, "Export results", str(suggested), f"*.{fmt}")
-        if not name:
-            return
-        path = Path(name)
-        if (refusal := export_name_refusal(path, fmt)) is not None:
-            self.status.setText(refusal)  # a CSV named .xlsx (or the reverse) opens as garbage
-            return
-        self.export(path, fmt)
-
-    def export_rejected_dialog(self) -> None:
-        """Save the shown job's rejected rows (line, reason, raw text) as a CSV."""
-        if self.shown is None or self.shown.result is None:
-            return
-        folder = Path(self.ctx.settings.last_folder or Path.home())
-        suggested = folder / f"{self.shown.path.stem}.rejected.csv"
-        name, _ = QFileDialog.getSaveFileName(self, "Export rejected rows", str(suggested), "*.csv")
-        if name:
-            self.export_rejected(Path(name))
-
-    def export_rejected(self, path: Path) -> None:
-        """Write the rejected rows to `path` (the save dialog asked before replacing a file)."""
-        result = self.shown.result if self.shown is not None else None
-        if result is None:
-            return
-        protected = {"the scored input": self.shown.path, "the job's cache file": result.cache_path}
-        try:
-            check_rejected_target(path, protected, overwrite=True)
-            count = write_rejected(path, result.report)
-        except (AbuseDeskError, OSError) as exc:
-            self.status.setText(f"Rejected rows not exported to {path.name}: {exc}")
-            return
-        self.status.setText(f"Exported {count:,} rejected rows to {path.name}.")
-
-    def export(self, path: Path, fmt: str) -> None:
-        """Export the shown results in the background (see `export_done`), labelled as shown."""
-        job = self.shown
-        if job is None or job.result is None:
-            self.status.setText("Nothing to export yet.")
-            return
-        spec = self.results.spec() if self.shown_only.isChecked() else None
-        keep = None if spec is None else filter_mask(job.result.table, spec, job.label_threshold)
-        rows = len(job.result.table) if keep is None else int(keep.sum())
-        if rows == 0 and not self._confirm_empty_export(path, spec):
-            self.status.setText(f"Export to {path.name} cancelled: it would have written 0 rows.")
-            return
-        if not self.jobs.export(job, path, fmt, keep, spec):
-            self.status.setText("An export is already running.")
-            return
-        self._exporting = (job.id, job.label_threshold)
-        self.ctx.settings.last_folder = str(path.parent)
-        self.status.setText(f"Exporting to {path.name}…")
-        self._refresh()
-
-    def _confirm_empty_export(self, path: Path, spec: Any) -> bool:
-        why = "the results have no rows" if spec is None else (
-            f"no row passes the filters ({spec.describe()}) and only rows shown by the filters "
-            "are exported")  # fmt: skip
-        answer = QMessageBox.question(
-            self,
-            "Export 0 rows?",
-            f"The export to {path.name} would write no rows: {why}.\n\nWrite it anyway?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _export_progress(self, rows: int) -> None:
-        self.status.setText(f"Exporting… {rows:,} rows")
-
-    def _export_done(self, path: str, outcome: str) -> None:
-        if self._exporting is not None and outcome.startswith("done"):
-            self._exported[self._exporting[0]] = self._exporting[1]
-        self._exporting = None
-        self.status.setText(f"Export to {path}: {outcome}.")
-        self.export_done.emit(path, outcome)
-        self._refresh()
 
     # --- state, drag and drop, shutdown -------------------------------------------------------
 
