@@ -33,6 +33,8 @@ MAX_RETENTION_DAYS = 36_500  # keeps `now - timedelta(days)` inside the calendar
 _LIMIT_FIELDS = ("warn_file_bytes", "max_concurrent_jobs", "max_logged_texts_per_minute")
 MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few hundred bytes; more is not ours
 BROKEN_SUFFIX = ".broken-"
+FONT_SCALE_RANGE = (80, 200)  # percent of the desktop's font size
+THEMES = ("system", "dark", "high_contrast")
 
 
 @dataclass
@@ -43,6 +45,9 @@ class Settings:
     log_retention_days: int = 90
     store_raw_text: bool = False  # activity log stores an HMAC of texts unless this is set
     reference_threshold: float = 0.50
+    # Accessibility: the UI's font size in percent, and the colour theme (one of THEMES).
+    font_scale: int = 100
+    theme: str = "system"
     # Model versions, by bundle folder name ("" = the default bundled model / none).
     active_model: str = ""
     previous_model: str = ""  # what "Roll back" returns to
@@ -90,7 +95,11 @@ def _valid(name: str, value: Any, default: Any) -> bool:
             return ok and 1 <= value <= MAX_RETENTION_DAYS
         if name in _LIMIT_FIELDS:  # a limit of 0 would block everything
             return ok and value >= 1
+        if name == "font_scale":
+            return ok and FONT_SCALE_RANGE[0] <= value <= FONT_SCALE_RANGE[1]
         return ok and value >= 0
+    if name == "theme":
+        return value in THEMES
     return isinstance(value, type(default))
 
 
@@ -279,7 +288,13 @@ def _all_valid(data: dict[str, Any]) -> bool:
 
 
 # Settings a user changes in the Preferences dialog; each change is logged as an activity event.
-USER_EDITABLE = ("log_retention_days", "store_raw_text", "reference_threshold")
+USER_EDITABLE = (
+    "log_retention_days",
+    "store_raw_text",
+    "reference_threshold",
+    "font_scale",
+    "theme",
+)
 
 
 def apply_user_changes(settings: Settings, changes: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

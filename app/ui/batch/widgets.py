@@ -46,6 +46,7 @@ class PreviewWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("File preview")
         self.encoding, self.delimiter = QComboBox(), QComboBox()
         _fill(self.encoding, [(encoding_label(e), e) for e in ENCODINGS], None)
         _fill(self.delimiter, [(DELIMITER_NAMES[d], d) for d in DELIMITERS], None)
@@ -54,6 +55,7 @@ class PreviewWidget(QWidget):
             combo.setMinimumContentsLength(14)
         self.model = RowsModel(self)
         self.table = table_view(self.model)
+        self.table.setAccessibleName("Preview of the first rows")
         items: list[Any] = []
         for text, combo in (
             ("&Encoding", self.encoding),
@@ -105,6 +107,7 @@ class LedgerWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Rejected and blank rows (ledger)")
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
         for i, key in enumerate(self.FIELDS):
@@ -122,6 +125,7 @@ class LedgerWidget(QWidget):
         self.note.setWordWrap(True)
         self.rejected = RowsModel(self)
         self.table = table_view(self.rejected)
+        self.table.setAccessibleName("Rejected rows")
         self.table.horizontalHeader().setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -167,6 +171,7 @@ class JobProgressBar(QProgressBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Job progress")
         self.setRange(0, 1000)
         self.setValue(0)  # a reset bar (-1) hides its text
         self.setFormat("Idle")

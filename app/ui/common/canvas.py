@@ -22,7 +22,9 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette, QResizeEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+
+from app.ui.common.colours import is_dark, ui_scale
 
 # The app's UI font, at sizes that stay legible on a 1280x800 screen.
 STYLE = {
@@ -39,10 +41,33 @@ STYLE = {
 }
 
 
+_FONT_KEYS = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+              "ytick.labelsize", "legend.fontsize")  # fmt: skip
+# Text, axes and legend colours readable on a dark or black figure background.
+_DARK_STYLE = {
+    **{k: "#e8e8e8" for k in ("text.color", "axes.labelcolor", "xtick.color", "ytick.color")},
+    "axes.edgecolor": "#bbbbbb",
+    "axes.facecolor": "none",
+    "legend.facecolor": "#2b2b2b",
+    "legend.edgecolor": "#888888",
+}
+
+
+def current_style() -> dict[str, Any]:
+    """``STYLE`` at the user's font size and, on a dark theme, with light text and axes."""
+    style: dict[str, Any] = dict(STYLE)
+    for key in _FONT_KEYS:
+        style[key] = float(STYLE[key]) * ui_scale()  # type: ignore[arg-type]
+    if is_dark():
+        style.update(_DARK_STYLE)
+    return style
+
+
 @contextmanager
 def plot_style() -> Iterator[None]:
-    """Apply ``STYLE`` while artists are created (they read rcParams then, never later)."""
-    with matplotlib.rc_context(STYLE):
+    """Apply ``current_style()`` while artists are created (they read rcParams then, never
+    later)."""
+    with matplotlib.rc_context(current_style()):
         yield
 
 
@@ -62,7 +87,8 @@ class BlittingCanvas(FigureCanvasQTAgg):
             figure = Figure(layout="constrained", dpi=100)
         super().__init__(figure)
         self.setParent(parent)
-        figure.set_facecolor(self.palette().color(QPalette.ColorRole.Base).name())
+        # The application's palette (the theme): the canvas widget's own stays matplotlib's.
+        figure.set_facecolor(QApplication.palette().color(QPalette.ColorRole.Base).name())
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(260, 220)
         self._moving: list[Artist] = []

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from app.ui.common.canvas import BlittingCanvas, plot_style
+from app.ui.common.colours import is_dark
 
 METRIC_COLORS = {
     "precision": "#1f77b4",
@@ -27,7 +28,15 @@ METRIC_NAMES = {
 EXPLORING = "#1b1b1b"
 APP_WIDE = "#8e44ad"
 REFERENCE = "#e67e22"
-MAX_CURVE_POINTS = 2_000  # a line of a million vertices would make every redraw slow
+MAX_CURVE_POINTS = 2_000
+
+
+def exploring_colour() -> str:
+    """Near-black on a light figure, near-white on a dark one (the theme's)."""
+    return "#e8e8e8" if is_dark() else EXPLORING
+
+
+# a line of a million vertices would make every redraw slow
 
 
 def thin(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
@@ -42,6 +51,7 @@ class ThresholdCurvesCanvas(BlittingCanvas):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Precision, recall, F1 and queue rate by threshold")
         with plot_style():
             ax = self.figure.add_subplot()
             self.axes = ax
@@ -50,7 +60,7 @@ class ThresholdCurvesCanvas(BlittingCanvas):
                 for key, colour in METRIC_COLORS.items()
             }
             self.lines["queue_rate"].set_linestyle((0, (4, 2)))
-            self.exploring = ax.axvline(0.45, color=EXPLORING, lw=1.6, label="exploring")
+            self.exploring = ax.axvline(0.45, color=exploring_colour(), lw=1.6, label="exploring")
             self.app_wide = ax.axvline(0.45, color=APP_WIDE, lw=1.4, ls="--", label="app-wide")
             self.reference = ax.axvline(0.5, color=REFERENCE, lw=1.4, ls=":", label="reference")
             ax.set_xlim(0, 1)
@@ -83,6 +93,7 @@ class PrecisionRecallCanvas(BlittingCanvas):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Precision-recall curve")
         with plot_style():
             ax = self.figure.add_subplot()
             self.axes = ax
@@ -90,7 +101,9 @@ class PrecisionRecallCanvas(BlittingCanvas):
             (self.app_wide,) = ax.plot(
                 [], [], "o", ms=9, mfc="none", mec=APP_WIDE, mew=2, label="app-wide"
             )
-            (self.exploring,) = ax.plot([], [], "o", ms=7, color=EXPLORING, label="exploring")
+            (self.exploring,) = ax.plot(
+                [], [], "o", ms=7, color=exploring_colour(), label="exploring"
+            )
             ax.set_xlim(0, 1.01)
             ax.set_ylim(0, 1.02)
             ax.set_xlabel("recall (share of abusive caught)")

@@ -26,6 +26,7 @@ from app.ui.common.workers import WorkerPool
 from app.ui.models.panel import ModelsPanel
 from app.ui.score.panel import ScorePanel
 from app.ui.session.panel import SessionPanel
+from app.ui.shell.appearance import apply_appearance
 from app.ui.shell.lazy_panel import LazyPanel
 from app.ui.shell.preferences import SettingsDialog
 
@@ -172,10 +173,18 @@ class MainWindow(QMainWindow):
             except AbuseDeskError as exc:  # the log or the settings file refused: nothing changed
                 QMessageBox.warning(self, "Preferences not changed", str(exc))
                 return
+            if "font_scale" in changes or "theme" in changes:
+                self.apply_appearance()
             if "reference_threshold" in changes and self.threshold_tab.built:
                 self.threshold.controls.reference_spin.setValue(
                     self.ctx.settings.reference_threshold
                 )
+
+    def apply_appearance(self) -> None:
+        """The font size and theme of the settings, on the whole running app."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_appearance(app, self.ctx.settings.font_scale, self.ctx.settings.theme)
 
     def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
         self.threshold.show_dataset(name, scores, labels, texts)
