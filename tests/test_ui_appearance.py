@@ -73,6 +73,9 @@ def test_font_size_and_dark_theme_apply_live_and_are_saved_and_logged(
 ):
     app = QApplication.instance()
     score_size = window.score.score_label.font().pointSizeF()
+    window.tabs.setCurrentWidget(window.threshold_tab)  # its plots exist before the change
+    matrix = window.threshold.matrix
+    title_size = matrix.title.get_fontsize()
     choose(monkeypatch, 150, "dark")
     window.edit_preferences()
     qtbot.wait(10)  # the font-change events are delivered by the event loop
@@ -83,6 +86,15 @@ def test_font_size_and_dark_theme_apply_live_and_are_saved_and_logged(
     assert app.palette().color(QPalette.ColorRole.Window).lightness() < 60
     assert app.palette().color(QPalette.ColorRole.WindowText).lightness() > 200
     assert colours.ui_scale() == 1.5 and colours.is_dark()
+    # Plots already built follow: dark figure, light text, larger type.
+    assert max(matrix.figure.get_facecolor()[:3]) < 0.2
+    assert matrix.title.get_color() == "#e8e8e8"
+    qtbot.waitUntil(lambda: matrix.title.get_fontsize() > title_size * 1.2)
+    from pathlib import Path
+
+    artifacts = Path(__file__).resolve().parent / "_artifacts"
+    artifacts.mkdir(exist_ok=True)
+    assert window.grab().save(str(artifacts / "threshold_panel_live_dark_150.png"))
     assert colours.fail_colour() != colours.FAIL_COLOUR  # dark red is unreadable on dark grey
     saved = load_settings(app_context.settings_path)
     assert (saved.font_scale, saved.theme) == (150, "dark")

@@ -19,7 +19,9 @@ from typing import Any
 import matplotlib
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
@@ -41,6 +43,7 @@ STYLE = {
 }
 
 
+_STYLE_TEXT_COLOURS = {"#000000", "#e8e8e8"}  # the light and the dark style's text colour
 _FONT_KEYS = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
               "ytick.labelsize", "legend.fontsize")  # fmt: skip
 # Text, axes and legend colours readable on a dark or black figure background.
@@ -95,6 +98,28 @@ class BlittingCanvas(FigureCanvasQTAgg):
         self._background: Any = None
         self._layout_stale = True
         self._blit_pending = False
+
+    def restyle(self, font_ratio: float) -> None:
+        """Follow a changed theme and font size (Preferences, OK): the background, the text and
+        axes colours that came from the style, and every font size times ``font_ratio``."""
+        style = current_style()
+        text_colour = style.get("text.color", "black")
+        self.figure.set_facecolor(QApplication.palette().color(QPalette.ColorRole.Base).name())
+        for text in self.figure.findobj(Text):
+            text.set_fontsize(text.get_fontsize() * font_ratio)
+            if to_hex(text.get_color()) in _STYLE_TEXT_COLOURS:  # not a cell's own colour
+                text.set_color(text_colour)
+        for ax in self.figure.axes:
+            ax.tick_params(
+                colors=style.get("xtick.color", "black"), labelsize=style["xtick.labelsize"]
+            )
+            for spine in ax.spines.values():
+                spine.set_edgecolor(style.get("axes.edgecolor", "black"))
+            if (legend := ax.get_legend()) is not None:
+                legend.get_frame().set_facecolor(style.get("legend.facecolor", "white"))
+        self._layout_stale = True
+        self._background = None
+        self.draw_idle()
 
     def _moves(self, *artists: Artist) -> None:
         """Declare artists that change with the threshold (drawn over the cached background)."""

@@ -85,7 +85,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
         if self._layout_stale:  # resized: fit the cell texts to the cells' new width
             cell_px = (self.width() - 70) / 2
             scale = float(np.clip(cell_px / 185, 0.75, 1.0)) * ui_scale()
-            self._short = cell_px < 170  # "92.5%" instead of "92.5% of actual abusive"
+            self._short = cell_px < 170 * ui_scale()  # "92.5%" instead of "92.5% of actual abusive"
             self._write_cells()
             for texts, size in (
                 (self.count_texts, COUNT_FONT_SIZE),

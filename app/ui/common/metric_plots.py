@@ -6,6 +6,7 @@ Both only move their markers when the threshold moves (see ``threshold_canvas`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from PySide6.QtWidgets import QWidget
@@ -39,6 +40,26 @@ def exploring_colour() -> str:
 # a line of a million vertices would make every redraw slow
 
 
+class _ExploringFollowsTheme:
+    """The exploring marker is near-black or near-white by theme: recolour it (and its legend
+    entry) when Preferences changes the theme."""
+
+    exploring: Any
+    figure: Any
+
+    def restyle(self, font_ratio: float) -> None:
+        super().restyle(font_ratio)  # type: ignore[misc]
+        colour = exploring_colour()
+        self.exploring.set_color(colour)
+        for ax in self.figure.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=False):
+                if text.get_text() == "exploring" and handle is not None:
+                    handle.set_color(colour)
+
+
 def thin(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
     """Indices of at most ``limit`` evenly spread points out of ``n``, first and last kept."""
     if n <= limit:
@@ -46,7 +67,7 @@ def thin(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
 
 
-class ThresholdCurvesCanvas(BlittingCanvas):
+class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
     """Precision, recall, F1 and queue rate against the threshold, with marker lines."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -88,7 +109,7 @@ class ThresholdCurvesCanvas(BlittingCanvas):
         self.redraw_moving()
 
 
-class PrecisionRecallCanvas(BlittingCanvas):
+class PrecisionRecallCanvas(_ExploringFollowsTheme, BlittingCanvas):
     """The precision-recall curve with the exploring and app-wide operating points."""
 
     def __init__(self, parent: QWidget | None = None) -> None:

@@ -21,6 +21,7 @@ from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity.panel import ActivityPanel
 from app.ui.batch.panel import BatchPanel
+from app.ui.common.colours import ui_scale
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 from app.ui.models.panel import ModelsPanel
@@ -183,8 +184,15 @@ class MainWindow(QMainWindow):
     def apply_appearance(self) -> None:
         """The font size and theme of the settings, on the whole running app."""
         app = QApplication.instance()
-        if isinstance(app, QApplication):
-            apply_appearance(app, self.ctx.settings.font_scale, self.ctx.settings.theme)
+        if not isinstance(app, QApplication):
+            return
+        before = ui_scale()
+        apply_appearance(app, self.ctx.settings.font_scale, self.ctx.settings.theme)
+        if self.threshold_tab.built or self.compare_tab.built:  # else matplotlib is not loaded
+            from app.ui.common.canvas import BlittingCanvas
+
+            for canvas in self.findChildren(BlittingCanvas):  # the plots built so far
+                canvas.restyle(ui_scale() / before)
 
     def _send_to_threshold(self, name: str, scores: Any, labels: Any, texts: Any) -> None:
         self.threshold.show_dataset(name, scores, labels, texts)
