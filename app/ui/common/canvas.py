@@ -113,6 +113,7 @@ class BlittingCanvas(FigureCanvasQTAgg):
             ax.tick_params(
                 colors=style.get("xtick.color", "black"), labelsize=style["xtick.labelsize"]
             )
+            ax.set_facecolor(style.get("axes.facecolor", "white"))
             for spine in ax.spines.values():
                 spine.set_edgecolor(style.get("axes.edgecolor", "black"))
             if (legend := ax.get_legend()) is not None:
