@@ -237,6 +237,7 @@ def test_switching_in_the_models_tab_reaches_the_next_keystroke(
 
     window.tabs.setCurrentWidget(window.models)
     assert window.models.select("tiny-0.0.1")
+    window.models.confirm_activation = lambda _message: True  # the user answers Yes
     qtbot.mouseClick(window.models.view.activate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: app_context.state.scorer is not bundled, timeout=10_000)
     tiny = app_context.state.scorer

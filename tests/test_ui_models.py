@@ -213,6 +213,9 @@ def test_refused_installed_version_is_marked(qtbot, panel, ctx, signed_tiny_bund
 def test_activate_roll_back_and_challenger(qtbot, panel, ctx, signed_tiny_bundle):
     import_via_folder(qtbot, panel, signed_tiny_bundle)
     select(qtbot, panel, TINY)
+    panel.confirm_activation = lambda _message: (
+        True
+    )  # the user answers Yes (see test_ui_models_activate)
     click(qtbot, panel.view.activate_button)
     # Loading runs on a worker: busy shown, no second action can start meanwhile.
     assert panel.busy and panel.view.busy_bar.isVisible()

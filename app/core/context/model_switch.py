@@ -9,8 +9,12 @@ and challenger folders across restarts; every change is one activity-log event.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.core.analysis.compare import KEEP_OBJECTIVES, migrate_threshold, pair_bundled_evaluations
+from app.core.common.errors import InputError
+from app.core.common.messages import fmt_threshold
 from app.core.context.settings import check_saveable
 from app.core.context.state import AppContext
 
@@ -112,15 +116,105 @@ def promote_challenger(ctx: AppContext, threshold: float, rationale: str) -> Non
         raise ValueError("there is no challenger to promote")
     if not 0.0 <= threshold <= 1.0:  # checked before anything changes: all or nothing
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-    old_threshold = ctx.state.threshold
     activate(ctx, challenger, action="model_promoted")
+    _apply_threshold(ctx, threshold, f"on promotion: {rationale}")
+
+
+def _apply_threshold(ctx: AppContext, threshold: float, why: str) -> None:
+    old_threshold = ctx.state.threshold
     ctx.log(  # logged before the threshold changes, like every switch here
         "threshold_applied",
         threshold=threshold,
-        detail=f"{old_threshold:g} -> {threshold:g} on promotion: {rationale}",
+        detail=f"{old_threshold:g} -> {threshold:g} {why}",
     )
     ctx.state.set_threshold(threshold)
     ctx.save_settings("threshold", *MODEL_FIELDS)  # the threshold from the state, its only home
+
+
+# Promote's default objective (the Compare panel's first choice): keep the active model's recall.
+DEFAULT_KEEP = KEEP_OBJECTIVES[0]
+
+
+@dataclass(frozen=True)
+class ActivationPlan:
+    """What "Make active" would change, shown before it is done (`plan_activation`)."""
+
+    old_label: str
+    new_label: str
+    old_threshold: float
+    new_threshold: float  # == old_threshold when the threshold is kept
+    rationale: str  # the migration's sentence, or why the threshold is kept
+    clears_challenger: bool
+
+    @property
+    def migrates(self) -> bool:
+        return self.new_threshold != self.old_threshold
+
+    def describe(self) -> str:
+        """The confirmation text: model, threshold and challenger, one paragraph each."""
+        if self.migrates:
+            threshold = (
+                f"Threshold: {fmt_threshold(self.old_threshold)} → "
+                f"{fmt_threshold(self.new_threshold)}, as Promote would migrate it. "
+                f"{self.rationale}"
+            )
+        else:
+            threshold = f"Threshold: stays {fmt_threshold(self.old_threshold)}. {self.rationale}"
+        challenger = (
+            f"Challenger: {self.new_label} stops being the challenger (it becomes the active "
+            "model)."
+            if self.clears_challenger
+            else "Challenger: unchanged."
+        )
+        return (
+            f"Active model: {self.old_label} → {self.new_label} ({self.old_label} becomes the "
+            f"model to roll back to).\n\n{threshold}\n\n{challenger}"
+        )
+
+
+def plan_activation(ctx: AppContext, scorer: Scorer, keep: str = DEFAULT_KEEP) -> ActivationPlan:
+    """The plan for making ``scorer`` active: the threshold migrates exactly as a promotion's
+    (`migrate_threshold` on the two bundles' paired evaluation sets, keeping ``keep``); when
+    the sets cannot be paired or no threshold keeps it, the current threshold is kept."""
+    old, t = ctx.state.scorer, ctx.state.threshold
+    new_t, rationale = t, "No threshold migration: there is no active model to compare with."
+    if old is not None:
+        try:
+            champion, challenger = pair_bundled_evaluations(old, scorer).analyses()
+            migration = migrate_threshold(
+                champion, challenger, t, keep, champion_label=old.version_label
+            )
+        except InputError as exc:  # ThresholdInputError is one too
+            rationale = f"It is kept: {exc}"
+        else:
+            rationale = migration.describe()
+            if migration.threshold is not None:
+                new_t = migration.threshold
+            else:
+                rationale += " It is kept."
+    ch = ctx.state.challenger
+    return ActivationPlan(
+        old_label=_label(old),
+        new_label=scorer.version_label,
+        old_threshold=t,
+        new_threshold=new_t,
+        rationale=rationale,
+        clears_challenger=ch is not None and bundle_folder(ch) == bundle_folder(scorer),
+    )
+
+
+def activate_planned(ctx: AppContext, scorer: Scorer, plan: ActivationPlan) -> bool:
+    """Carry out a confirmed plan: activate (logged, with any challenger cleared), then the
+    threshold migration (logged as ``threshold_applied``). False if it already is active."""
+    if not 0.0 <= plan.new_threshold <= 1.0:  # checked before anything changes
+        raise ValueError(f"threshold must be between 0 and 1, got {plan.new_threshold}")
+    if not activate(ctx, scorer):
+        return False
+    if plan.migrates:
+        _apply_threshold(
+            ctx, plan.new_threshold, f"on activation of {plan.new_label}: {plan.rationale}"
+        )
+    return True
 
 
 def log_if_unsigned(ctx: AppContext, scorer: Scorer, role: str) -> None:

@@ -34,6 +34,8 @@ _LIMIT_FIELDS = ("warn_file_bytes", "max_concurrent_jobs", "max_logged_texts_per
 MAX_BATCH_HISTORY = 100  # as app.core.results.history.MAX_HISTORY (settings imports no results)
 MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few hundred bytes; more is not ours
 BROKEN_SUFFIX = ".broken-"
+FONT_SCALE_RANGE = (80, 200)  # percent of the desktop's font size
+THEMES = ("system", "dark", "high_contrast")
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Settings:
     log_retention_days: int = 90
     store_raw_text: bool = False  # activity log stores an HMAC of texts unless this is set
     reference_threshold: float = 0.50
+    # Accessibility: the UI's font size in percent, and the colour theme (one of THEMES).
+    font_scale: int = 100
+    theme: str = "system"
     # Model versions, by bundle folder name ("" = the default bundled model / none).
     active_model: str = ""
     previous_model: str = ""  # what "Roll back" returns to
@@ -95,7 +100,11 @@ def _valid(name: str, value: Any, default: Any) -> bool:
             return ok and 0 <= value <= MAX_BATCH_HISTORY
         if name in _LIMIT_FIELDS:  # a limit of 0 would block everything
             return ok and value >= 1
+        if name == "font_scale":
+            return ok and FONT_SCALE_RANGE[0] <= value <= FONT_SCALE_RANGE[1]
         return ok and value >= 0
+    if name == "theme":
+        return value in THEMES
     return isinstance(value, type(default))
 
 
@@ -289,6 +298,8 @@ USER_EDITABLE = (
     "store_raw_text",
     "reference_threshold",
     "batch_history_size",
+    "font_scale",
+    "theme",
 )
 
 

@@ -52,7 +52,7 @@ from app.ui.activity.table_model import (
     local_time,
     privacy_notice,
 )
-from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
+from app.ui.common.colours import fail_colour, ok_colour
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
@@ -102,6 +102,8 @@ class ActivityPanel(QWidget):
         for edit in (self.from_date, self.to_date):
             edit.setDisplayFormat("yyyy-MM-dd")
         self.all_dates = QCheckBox("All dates")
+        self.from_date.setAccessibleName("From date")
+        self.to_date.setAccessibleName("To date")
         self.search = QLineEdit(placeholderText="Search model, file, detail, HMAC or a whole text")
         self.search.setClearButtonEnabled(True)
         filters = QHBoxLayout()
@@ -118,6 +120,8 @@ class ActivityPanel(QWidget):
 
         self.privacy = QLabel(wordWrap=True, objectName="activityPrivacy")
         self.table = QTableView()
+        self.table.setAccessibleName("Activity events")
+        self.search.setAccessibleName("Search events")
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -359,7 +363,7 @@ class ActivityPanel(QWidget):
 
     def _show_result(self, ok: bool, message: str) -> None:
         self.result_label.setText(("✓ " if ok else "✗ ") + message)
-        self.result_label.setStyleSheet(f"color: {OK_COLOUR if ok else FAIL_COLOUR};")
+        self.result_label.setStyleSheet(f"color: {ok_colour() if ok else fail_colour()};")
 
     # --- visibility and lifetime ----------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)

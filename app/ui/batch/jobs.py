@@ -57,6 +57,7 @@ class JobQueue(QWidget):
             on_export_done=self._export_announce,
         )
         self.list = QListWidget()
+        self.list.setAccessibleName("Batch jobs")
         self.list.setAlternatingRowColors(True)
         remove = QPushButton("Remove")
         remove.setToolTip(

@@ -71,7 +71,11 @@ class ResultsView(QWidget):
             spin.setValue(value)
             spin.setKeyboardTracking(False)  # filter on Enter or arrows, not on each digit
             spin.valueChanged.connect(self.apply)
+        self.low.setAccessibleName("Lowest score shown")
+        self.high.setAccessibleName("Highest score shown")
+        self.view.setAccessibleName("Scored rows")
         self.search = QLineEdit()
+        self.search.setAccessibleName("Search text")
         self.search.setPlaceholderText("Search text (case-insensitive)…")
         self.search.setClearButtonEnabled(True)
         self.search.setAcceptDrops(False)  # a dropped file is for the panel, not a search

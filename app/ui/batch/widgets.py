@@ -49,6 +49,7 @@ class PreviewWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("File preview")
         self.encoding, self.delimiter = QComboBox(), QComboBox()
         _fill(self.encoding, [(encoding_label(e), e) for e in ENCODINGS], None)
         _fill(self.delimiter, [(DELIMITER_NAMES[d], d) for d in DELIMITERS], None)
@@ -57,6 +58,7 @@ class PreviewWidget(QWidget):
             combo.setMinimumContentsLength(14)
         self.model = RowsModel(self)
         self.table = table_view(self.model)
+        self.table.setAccessibleName("Preview of the first rows")
         choices = FlowLayout(spacing=14)  # wraps to two rows on a narrow (1024 px) window
         for text, combo in (
             ("&Encoding", self.encoding),
@@ -111,6 +113,7 @@ class LedgerWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Rejected and blank rows (ledger)")
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
         for i, key in enumerate(self.FIELDS):
@@ -131,6 +134,7 @@ class LedgerWidget(QWidget):
         self.note.setWordWrap(True)
         self.rejected = RowsModel(self)
         self.table = table_view(self.rejected)
+        self.table.setAccessibleName("Rejected rows")
         self.table.horizontalHeader().setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -181,6 +185,7 @@ class JobProgressBar(QProgressBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Job progress")
         self.setRange(0, 1000)
         self.setValue(0)  # a reset bar (-1) hides its text
         self.setFormat("Idle")

@@ -20,11 +20,14 @@ from typing import Any
 import matplotlib
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPalette, QResizeEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+
+from app.ui.common.colours import is_dark, ui_scale
 
 # The app's UI font, at sizes that stay legible on a 1280x800 screen.
 STYLE = {
@@ -41,10 +44,34 @@ STYLE = {
 }
 
 
+_STYLE_TEXT_COLOURS = {"#000000", "#e8e8e8"}  # the light and the dark style's text colour
+_FONT_KEYS = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+              "ytick.labelsize", "legend.fontsize")  # fmt: skip
+# Text, axes and legend colours readable on a dark or black figure background.
+_DARK_STYLE = {
+    **{k: "#e8e8e8" for k in ("text.color", "axes.labelcolor", "xtick.color", "ytick.color")},
+    "axes.edgecolor": "#bbbbbb",
+    "axes.facecolor": "none",
+    "legend.facecolor": "#2b2b2b",
+    "legend.edgecolor": "#888888",
+}
+
+
+def current_style() -> dict[str, Any]:
+    """``STYLE`` at the user's font size and, on a dark theme, with light text and axes."""
+    style: dict[str, Any] = dict(STYLE)
+    for key in _FONT_KEYS:
+        style[key] = float(STYLE[key]) * ui_scale()  # type: ignore[arg-type]
+    if is_dark():
+        style.update(_DARK_STYLE)
+    return style
+
+
 @contextmanager
 def plot_style() -> Iterator[None]:
-    """Apply ``STYLE`` while artists are created (they read rcParams then, never later)."""
-    with matplotlib.rc_context(STYLE):
+    """Apply ``current_style()`` while artists are created (they read rcParams then, never
+    later)."""
+    with matplotlib.rc_context(current_style()):
         yield
 
 
@@ -64,7 +91,8 @@ class BlittingCanvas(FigureCanvasQTAgg):
             figure = Figure(layout="constrained", dpi=100)
         super().__init__(figure)
         self.setParent(parent)
-        figure.set_facecolor(self.palette().color(QPalette.ColorRole.Base).name())
+        # The application's palette (the theme): the canvas widget's own stays matplotlib's.
+        figure.set_facecolor(QApplication.palette().color(QPalette.ColorRole.Base).name())
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(260, 220)
         self._moving: list[Artist] = []
@@ -97,6 +125,32 @@ class BlittingCanvas(FigureCanvasQTAgg):
             title.set_text(textwrap.fill(text, -(-len(text) // lines) + 2))
             if title.get_window_extent(renderer).width <= room:
                 return
+
+    def restyle(self, font_ratio: float) -> None:
+        """Follow a changed theme and font size (Preferences, OK): the background, the text and
+        axes colours that came from the style, and every font size times ``font_ratio``."""
+        style = current_style()
+        text_colour = style.get("text.color", "black")
+        self.figure.set_facecolor(QApplication.palette().color(QPalette.ColorRole.Base).name())
+        for text in self.figure.findobj(Text):
+            text.set_fontsize(text.get_fontsize() * font_ratio)
+            if to_hex(text.get_color()) in _STYLE_TEXT_COLOURS:  # not a cell's own colour
+                text.set_color(text_colour)
+        for ax in self.figure.axes:
+            ax.tick_params(
+                colors=style.get("xtick.color", "black"), labelsize=style["xtick.labelsize"]
+            )
+            ax.set_facecolor(style.get("axes.facecolor", "white"))
+            for spine in ax.spines.values():
+                spine.set_edgecolor(style.get("axes.edgecolor", "black"))
+            if (legend := ax.get_legend()) is not None:
+                legend.get_frame().set_facecolor(style.get("legend.facecolor", "white"))
+        if self._title is not None:  # the fitted title starts again from its scaled size
+            title, text, size = self._title
+            self._title = (title, text, size * font_ratio)
+        self._layout_stale = True
+        self._background = None
+        self.draw_idle()
 
     def _moves(self, *artists: Artist) -> None:
         """Declare artists that change with the threshold (drawn over the cached background)."""

@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from app.ui.common.canvas import BlittingCanvas, plot_style
+from app.ui.common.colours import ui_scale
 
 COUNT_FONT_SIZE = 17
 PERCENT_FONT_SIZE = 9.5
@@ -34,6 +35,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Confusion matrix")  # its description: the counts shown
         with plot_style():
             ax = self.figure.add_subplot()
             self.axes = ax
@@ -82,8 +84,8 @@ class ConfusionMatrixCanvas(BlittingCanvas):
     def draw(self) -> None:
         if self._layout_stale:  # resized: fit the cell texts to the cells' new width
             cell_px = (self.width() - 70) / 2
-            scale = float(np.clip(cell_px / 185, 0.75, 1.0))
-            self._short = cell_px < 170  # "92.5%" instead of "92.5% of actual abusive"
+            scale = float(np.clip(cell_px / 185, 0.75, 1.0)) * ui_scale()
+            self._short = cell_px < 170 * ui_scale()  # "92.5%" instead of "92.5% of actual abusive"
             self._write_cells()
             for texts, size in (
                 (self.count_texts, COUNT_FONT_SIZE),
@@ -94,7 +96,7 @@ class ConfusionMatrixCanvas(BlittingCanvas):
             # "correctly passed" is the widest line: smaller still before it spills over.
             role_scale = float(np.clip(cell_px / 120, 0.6, 1.0))
             for text in self._role_texts:
-                text.set_fontsize(ROLE_FONT_SIZE * role_scale)
+                text.set_fontsize(ROLE_FONT_SIZE * role_scale * ui_scale())
         super().draw()
 
     def show_matrix(self, matrix: np.ndarray, title: str) -> None:
@@ -105,7 +107,12 @@ class ConfusionMatrixCanvas(BlittingCanvas):
         self._image.set_data(share)
         self._counts, self._share = counts, share
         self._write_cells()
-        self.set_title(self.title, title, TITLE_FONT_SIZE)
+        self.set_title(self.title, title, TITLE_FONT_SIZE * ui_scale())
+        (tp, fn), (fp, tn) = counts.tolist()
+        self.setAccessibleDescription(  # what a screen reader says instead of the picture
+            f"{title}. Abusive: {tp:,} caught, {fn:,} missed. "
+            f"Benign: {fp:,} false alarms, {tn:,} correctly passed."
+        )
         self.redraw_moving()
 
     def _write_cells(self) -> None:

@@ -6,11 +6,13 @@ Both only move their markers when the threshold moves (see ``threshold_canvas`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from app.ui.common.canvas import BlittingCanvas, plot_style
+from app.ui.common.colours import is_dark
 
 METRIC_COLORS = {
     "precision": "#1f77b4",
@@ -27,7 +29,35 @@ METRIC_NAMES = {
 EXPLORING = "#1b1b1b"
 APP_WIDE = "#8e44ad"
 REFERENCE = "#e67e22"
-MAX_CURVE_POINTS = 2_000  # a line of a million vertices would make every redraw slow
+MAX_CURVE_POINTS = 2_000
+
+
+def exploring_colour() -> str:
+    """Near-black on a light figure, near-white on a dark one (the theme's)."""
+    return "#e8e8e8" if is_dark() else EXPLORING
+
+
+# a line of a million vertices would make every redraw slow
+
+
+class _ExploringFollowsTheme:
+    """The exploring marker is near-black or near-white by theme: recolour it (and its legend
+    entry) when Preferences changes the theme."""
+
+    exploring: Any
+    figure: Any
+
+    def restyle(self, font_ratio: float) -> None:
+        super().restyle(font_ratio)  # type: ignore[misc]
+        colour = exploring_colour()
+        self.exploring.set_color(colour)
+        for ax in self.figure.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=False):
+                if text.get_text() == "exploring" and handle is not None:
+                    handle.set_color(colour)
 
 
 def thin(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
@@ -37,11 +67,12 @@ def thin(n: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
 
 
-class ThresholdCurvesCanvas(BlittingCanvas):
+class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
     """Precision, recall, F1 and queue rate against the threshold, with marker lines."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Precision, recall, F1 and queue rate by threshold")
         with plot_style():
             ax = self.figure.add_subplot()
             self.axes = ax
@@ -50,7 +81,7 @@ class ThresholdCurvesCanvas(BlittingCanvas):
                 for key, colour in METRIC_COLORS.items()
             }
             self.lines["queue_rate"].set_linestyle((0, (4, 2)))
-            self.exploring = ax.axvline(0.45, color=EXPLORING, lw=1.6, label="exploring")
+            self.exploring = ax.axvline(0.45, color=exploring_colour(), lw=1.6, label="exploring")
             self.app_wide = ax.axvline(0.45, color=APP_WIDE, lw=1.4, ls="--", label="app-wide")
             self.reference = ax.axvline(0.5, color=REFERENCE, lw=1.4, ls=":", label="reference")
             ax.set_xlim(0, 1)
@@ -78,11 +109,12 @@ class ThresholdCurvesCanvas(BlittingCanvas):
         self.redraw_moving()
 
 
-class PrecisionRecallCanvas(BlittingCanvas):
+class PrecisionRecallCanvas(_ExploringFollowsTheme, BlittingCanvas):
     """The precision-recall curve with the exploring and app-wide operating points."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Precision-recall curve")
         with plot_style():
             ax = self.figure.add_subplot()
             self.axes = ax
@@ -90,7 +122,9 @@ class PrecisionRecallCanvas(BlittingCanvas):
             (self.app_wide,) = ax.plot(
                 [], [], "o", ms=9, mfc="none", mec=APP_WIDE, mew=2, label="app-wide"
             )
-            (self.exploring,) = ax.plot([], [], "o", ms=7, color=EXPLORING, label="exploring")
+            (self.exploring,) = ax.plot(
+                [], [], "o", ms=7, color=exploring_colour(), label="exploring"
+            )
             ax.set_xlim(0, 1.01)
             ax.set_ylim(0, 1.02)
             ax.set_xlabel("recall (share of abusive caught)")

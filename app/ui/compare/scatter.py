@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.analysis.compare import Agreement, PairedScores
 from app.ui.common.canvas import BlittingCanvas, plot_style
+from app.ui.common.colours import ui_scale
 from app.ui.common.metric_plots import APP_WIDE
 
 MAX_POINTS = 20_000  # more points than that only hide each other and slow every redraw
@@ -34,6 +35,7 @@ class ScoreScatterCanvas(BlittingCanvas):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Champion and challenger scores, item by item")
         with plot_style():
             ax = self.figure.add_subplot()
             self.axes = ax
@@ -44,7 +46,7 @@ class ScoreScatterCanvas(BlittingCanvas):
             self.v_line = ax.axvline(0.45, color=APP_WIDE, lw=1.4, ls="--", label="threshold")
             self.h_line = ax.axhline(0.45, color=APP_WIDE, lw=1.4, ls="--")
             corner: dict[str, Any] = {
-                "fontsize": 8.5,
+                "fontsize": 8.5 * ui_scale(),
                 "bbox": CORNER_BOX,
                 "transform": ax.transAxes,
             }
@@ -62,7 +64,7 @@ class ScoreScatterCanvas(BlittingCanvas):
             for handle in self.legend.legend_handles:
                 if handle is not None and hasattr(handle, "set_alpha"):
                     handle.set_alpha(1.0)
-            self.title = self.figure.suptitle("", fontsize=10.5, weight="bold")
+            self.title = self.figure.suptitle("", fontsize=10.5 * ui_scale(), weight="bold")
         self._moves(self.v_line, self.h_line, self.only_challenger, self.only_champion)
 
     def set_data(self, paired: PairedScores) -> None:
@@ -84,7 +86,7 @@ class ScoreScatterCanvas(BlittingCanvas):
             if len(keep) < paired.n
             else (f"{paired.n:,}")
         )
-        self.set_title(self.title, f"Scores of both models on {shown} items", 10.5)
+        self.set_title(self.title, f"Scores of both models on {shown} items", 10.5 * ui_scale())
         self._layout_stale = True  # the axis labels changed: lay out again on the next draw
         self.draw_idle()
 

@@ -104,6 +104,7 @@ class DisagreementsPage(QWidget):
         self.caption.setWordWrap(True)
         self.model = DisagreementsModel(self)
         self.table = QTableView()
+        self.table.setAccessibleName("Items the two models disagree on")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)

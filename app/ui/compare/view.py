@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from app.ui.common.colours import ui_scale
 from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
 from app.ui.compare.scatter import ScoreScatterCanvas
 from app.ui.compare.source import SourceBar
@@ -69,7 +70,7 @@ class ComparePanelView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.no_challenger = _centred(NO_CHALLENGER)
-        self.no_challenger.setStyleSheet("font-size: 11pt")
+        self.no_challenger.setStyleSheet(f"font-size: {11 * ui_scale():g}pt")
         self.promoted = _centred()
         self.source_bar = SourceBar()
         self.message = _centred()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.messages import fmt_threshold
-from app.ui.common.colours import FAIL_COLOUR
+from app.ui.common.colours import fail_colour
 from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.models.jobs import ListedModel
 from app.ui.models.table import auc_text, created_text
@@ -101,7 +101,7 @@ class ModelDetails(QSplitter):
             self.values[key] = value
         layout.addLayout(form)
         self.problem = QLabel(wordWrap=True, objectName="modelProblem")
-        self.problem.setStyleSheet(f"color: {FAIL_COLOUR};")
+        self.problem.setStyleSheet(f"color: {fail_colour()};")
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.problem)
         layout.addStretch(1)

@@ -24,6 +24,7 @@ from app.core.context import model_switch
 from app.core.context.bootstrap import registry_of
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, AppContext
 from app.core.models.registry import ModelEntry, ModelRegistry
+from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 from app.ui.models.details import ModelDetails
 from app.ui.models.jobs import ImportOutcome, ListedModel, ModelJobs, import_model, list_models
@@ -225,7 +226,7 @@ class ModelsPanel(QWidget):
         """Hand a loaded model to `app.core.context.model_switch`; errors are shown, not raised."""
         try:
             if kind == ACTIVATE:
-                return model_switch.activate(self.ctx, scorer)
+                return self._activate_confirmed(scorer)
             if kind == ROLLBACK:
                 return model_switch.rollback(self.ctx, scorer)
             return model_switch.set_challenger(self.ctx, scorer)
@@ -234,6 +235,26 @@ class ModelsPanel(QWidget):
             return False
         finally:
             self._switch = None
+
+    def confirm_activation(self, message: str) -> bool:
+        """Ask before making a model active (tests answer through QMessageBox.question)."""
+        return ask_yes_no(self, "Make active", message)
+
+    def _activate_confirmed(self, scorer: Any) -> bool:
+        """Say what would change (model, threshold as Promote migrates it, challenger) and
+        do it only once the user agrees; a No changes and logs nothing."""
+        active = self.ctx.state.scorer
+        if active is not None and model_switch.bundle_folder(active) == model_switch.bundle_folder(
+            scorer
+        ):
+            return False
+        plan = model_switch.plan_activation(self.ctx, scorer)
+        if not self.confirm_activation(
+            f"Make {plan.new_label} the active model?\n\n{plan.describe()}"
+        ):
+            self.view.say(f"{plan.new_label} was not made active: nothing changed.", "info")
+            return False
+        return model_switch.activate_planned(self.ctx, scorer, plan)
 
     # --- results ------------------------------------------------------------------------------
     def _on_job_finished(self, kind: str, result: Any) -> None:
@@ -252,7 +273,7 @@ class ModelsPanel(QWidget):
                 }[kind],
                 "ok",
             )
-        elif self.view.message_kind != "error":
+        elif self.view.message_kind not in ("error", "info"):
             self.view.say(f"{result.version_label} already has that role.", "info")
 
     def _on_imported(self, outcome: ImportOutcome) -> None:

@@ -141,6 +141,7 @@ class ModelsView(QWidget):
 
     def _make_table(self, proxy: QSortFilterProxyModel) -> QTableView:
         table = QTableView(objectName="modelsTable")
+        table.setAccessibleName("Installed model versions")
         table.setModel(proxy)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

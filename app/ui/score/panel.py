@@ -53,6 +53,7 @@ from app.core.engine.explain import Explanation, TermContribution
 from app.core.engine.result_view import result_json, result_text, signed_share
 from app.core.engine.scoring import TextScore
 from app.core.engine.shadow import ShadowScore, shadow_score
+from app.ui.common.colours import muted_colour, ui_scale
 from app.ui.common.workers import WorkerPool
 from app.ui.score.widgets import (
     ABUSIVE_COLOUR,
@@ -110,8 +111,10 @@ class ScorePanel(QWidget):
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         self.editor = QPlainTextEdit()
+        self.editor.setAccessibleName("Text to score")
         self.editor.setPlaceholderText("Paste or type text here; the score updates as you type.")
-        self.editor.setFont(QFont(self.font().family(), 12))
+        self.editor.setFont(QFont(self.font().family(), round(12 * ui_scale())))
+        self.editor.setTabChangesFocus(True)  # keyboard users leave it with Tab (no trap)
         self.notice = QLabel()
         self.notice.setObjectName("scoreNotice")
         self.notice.setWordWrap(True)
@@ -124,13 +127,15 @@ class ScorePanel(QWidget):
         self.score_label = QLabel("–")
         self.score_label.setObjectName("scoreValue")
         big = QFont(self.font())
-        big.setPointSize(30)
+        big.setPointSizeF(30 * ui_scale())  # the user's font-size preference
         big.setBold(True)
         self.score_label.setFont(big)
         self.verdict = QLabel()
         self.verdict.setObjectName("scoreVerdict")
         self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.verdict.setMinimumWidth(120)
+        self.score_label.setAccessibleName("Score")
+        self.verdict.setAccessibleName("Verdict")
         self.gauge = ScoreGauge()
         self.copy_button = QPushButton("Copy result")
         self.copy_button.setToolTip("Copy the text excerpt, score, label, model and top terms")
@@ -139,7 +144,7 @@ class ScorePanel(QWidget):
         self.copy_json_button.setToolTip("Copy the result with the keys of score-text --json")
         self.copy_json_button.clicked.connect(self.copy_json)
         self.model_line = QLabel()
-        self.model_line.setStyleSheet("color: #555;")
+        self.model_line.setStyleSheet(f"color: {muted_colour()};")
         self.challenger_line = ChallengerLine()
 
         headline = QHBoxLayout()
@@ -150,6 +155,7 @@ class ScorePanel(QWidget):
         headline.addWidget(self.copy_json_button)
 
         self.highlight = QTextBrowser()
+        self.highlight.setAccessibleName("Text with term tints (abusive ▲, benign ▼)")
         self.highlight.setObjectName("scoreHighlight")
         self.highlight.setPlaceholderText(
             "Words that raise the score are tinted orange (▲), words that lower it blue (▼)."
@@ -159,6 +165,7 @@ class ScorePanel(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setAccessibleName("Tint legend")
         self.terms = QTableWidget(0, 2)
+        self.terms.setAccessibleName("Top terms and their contributions")
         self.terms.setHorizontalHeaderLabels(["term", "share of score (logit)"])
         self.terms.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.terms.horizontalHeader().setSectionResizeMode(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.drill import BATCH, RowOrigin, origin_banner
-from app.core.common.messages import fmt_threshold
+from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.engine.explain import Explanation, find_spans
 from app.core.engine.result_view import (
     FULL_TINT_LOGIT,
@@ -32,6 +32,7 @@ from app.core.engine.result_view import (
     tint_strength,
 )
 from app.core.engine.shadow import ShadowScore
+from app.ui.common.colours import muted_colour, ui_scale
 
 ABUSIVE_COLOUR = QColor(213, 94, 0)  # Okabe-Ito vermilion #D55E00
 BENIGN_COLOUR = QColor(0, 114, 178)  # Okabe-Ito blue #0072B2
@@ -43,6 +44,7 @@ class ScoreGauge(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Score gauge")
         self.score: float | None = None
         self.threshold = 0.45
         self.setMinimumHeight(44)
@@ -53,6 +55,8 @@ class ScoreGauge(QWidget):
 
     def set_values(self, score: float | None, threshold: float) -> None:
         self.score, self.threshold = score, threshold
+        shown = "no score" if score is None else f"score {fmt_score(score)}"
+        self.setAccessibleDescription(f"{shown}, threshold {threshold:.2f}")  # what it draws
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -69,12 +73,12 @@ class ScoreGauge(QWidget):
                 QRectF(bar.left(), bar.top(), bar.width() * self.score, bar.height()), 5, 5
             )
         x = bar.left() + bar.width() * self.threshold
-        painter.setPen(QPen(QColor(40, 40, 40), 2))
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.WindowText), 2))
         painter.drawLine(int(x), int(bar.top()) - 4, int(x), int(bar.bottom()) + 4)
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
         painter.setFont(font)
-        painter.setPen(QColor(70, 70, 70))
+        painter.setPen(QColor(muted_colour()))  # readable on the theme's background
         painter.drawText(
             QRectF(bar.left(), bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignLeft, "0"
         )
@@ -102,6 +106,7 @@ class ChallengerLine(QLabel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAccessibleName("Challenger's score")
         self.setObjectName("scoreChallenger")
         self.setWordWrap(True)
         self.setIndent(0)  # else a once-bordered (disagreeing) style leaves the text indented
@@ -158,7 +163,7 @@ def highlighted_html(text: str, explanation: Explanation, max_terms: int = 40) -
         pos = end
     parts.append(html.escape(text[pos:]))
     body = "".join(parts).replace("\n", "<br>")
-    return f'<div style="font-size: 12pt; line-height: 150%;">{body}</div>'
+    return f'<div style="font-size: {12 * ui_scale():g}pt; line-height: 150%;">{body}</div>'
 
 
 def _signed(value: float) -> str:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.selftest import checks as selftest
-from app.ui.common.colours import FAIL_COLOUR, OK_COLOUR
+from app.ui.common.colours import fail_colour, ok_colour
 from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
@@ -222,7 +222,7 @@ class SessionPanel(QWidget):
         self.model_path.setText(str(bundle.path))
         hashes = bundle.file_hashes
         self.model_state.setText(
-            f"<span style='color:{OK_COLOUR}'>✓ Verified</span>: all {len(hashes)} files "
+            f"<span style='color:{ok_colour()}'>✓ Verified</span>: all {len(hashes)} files "
             "matched the SHA-256 in the bundle manifest when the model was loaded."
         )
         self.files.setRowCount(len(hashes))
@@ -281,7 +281,7 @@ class SessionPanel(QWidget):
         self.checks.setRowCount(len(checks))
         for row, check in enumerate(checks):
             result = QTableWidgetItem("✓ ok" if check.ok else "✗ failed")
-            result.setForeground(QColor(OK_COLOUR if check.ok else FAIL_COLOUR))
+            result.setForeground(QColor(ok_colour() if check.ok else fail_colour()))
             detail = QTableWidgetItem(check.detail)
             detail.setToolTip(check.detail)
             for column, item in enumerate((QTableWidgetItem(check.name), result, detail)):
@@ -293,11 +293,11 @@ class SessionPanel(QWidget):
             if ok
             else f"{failed} of {len(checks)} checks FAILED on {self._self_test_model}."
         )
-        self.self_test_status.setStyleSheet(f"color: {OK_COLOUR if ok else FAIL_COLOUR};")
+        self.self_test_status.setStyleSheet(f"color: {ok_colour() if ok else fail_colour()};")
 
     def _on_self_test_failed(self, message: str) -> None:
         self.self_test_status.setText(f"The self-test could not run: {message}")
-        self.self_test_status.setStyleSheet(f"color: {FAIL_COLOUR};")
+        self.self_test_status.setStyleSheet(f"color: {fail_colour()};")
 
     def _on_self_test_done(self) -> None:
         self._self_test_worker = None

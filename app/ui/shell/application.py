@@ -101,6 +101,9 @@ def run_gui(model_path: Path | str | None = None, argv: list[str] | None = None)
         log.error("start-up failed: %s", exc)
         QMessageBox.critical(None, f"{APP_NAME} cannot start", str(exc))
         return 4
+    from app.ui.shell.appearance import apply_appearance
+
+    apply_appearance(qt_app, ctx.settings.font_scale, ctx.settings.theme)  # before any widget
     window = MainWindow(ctx)
     window.show()  # before the model is loaded: the Score panel says "Loading model…"
     loader = StartupLoader(ctx, window, model_path)

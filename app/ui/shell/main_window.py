@@ -23,11 +23,13 @@ from app.core.common.messages import fmt_threshold
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, RUNNING_JOBS, THRESHOLD, AppContext
 from app.ui.activity.panel import ActivityPanel
 from app.ui.batch.panel import BatchPanel
+from app.ui.common.colours import ui_scale
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 from app.ui.models.panel import ModelsPanel
 from app.ui.score.panel import ScorePanel
 from app.ui.session.panel import SessionPanel
+from app.ui.shell.appearance import apply_appearance
 from app.ui.shell.lazy_panel import LazyPanel
 from app.ui.shell.preferences import SettingsDialog
 
@@ -178,10 +180,25 @@ class MainWindow(QMainWindow):
             except AbuseDeskError as exc:  # the log or the settings file refused: nothing changed
                 QMessageBox.warning(self, "Preferences not changed", str(exc))
                 return
+            if "font_scale" in changes or "theme" in changes:
+                self.apply_appearance()
             if "reference_threshold" in changes and self.threshold_tab.built:
                 self.threshold.controls.reference_spin.setValue(
                     self.ctx.settings.reference_threshold
                 )
+
+    def apply_appearance(self) -> None:
+        """The font size and theme of the settings, on the whole running app."""
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        before = ui_scale()
+        apply_appearance(app, self.ctx.settings.font_scale, self.ctx.settings.theme)
+        if self.threshold_tab.built or self.compare_tab.built:  # else matplotlib is not loaded
+            from app.ui.common.canvas import BlittingCanvas
+
+            for canvas in self.findChildren(BlittingCanvas):  # the plots built so far
+                canvas.restyle(ui_scale() / before)
 
     def _send_to_threshold(self, name: str, data: Any, source: RowSource) -> None:
         self.threshold.show_dataset(name, data.scores, data.labels, data.texts, data.lines, source)

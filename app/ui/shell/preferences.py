@@ -1,5 +1,6 @@
 """Preferences: activity-log retention, whether raw text may be stored, reference threshold,
-how many batch jobs the history keeps.
+how many batch jobs the history keeps;
+and accessibility: the font size (80-200 %) and the theme (System, Dark, High contrast).
 
 The dialog only collects values; the core validates and applies them, and every change is an
 activity event (who changed what is part of the record the log exists to keep).
@@ -12,6 +13,7 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDoubleSpinBox,
     QFormLayout,
@@ -20,9 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.context.settings import MAX_BATCH_HISTORY, apply_user_changes
+from app.core.context.settings import FONT_SCALE_RANGE, MAX_BATCH_HISTORY, apply_user_changes
 from app.core.context.state import AppContext
+from app.ui.common.colours import muted_colour
 from app.ui.common.dialogs import ok_cancel_layout
+from app.ui.shell.appearance import THEME_LABELS
 
 
 class SettingsDialog(QDialog):
@@ -48,13 +52,23 @@ class SettingsDialog(QDialog):
             "text was scored without revealing it. Stored texts may be personal data."
         )
         warning.setWordWrap(True)
-        warning.setStyleSheet("color: #555;")
+        warning.setStyleSheet(f"color: {muted_colour()};")
+        self.font_scale = QSpinBox(minimum=FONT_SCALE_RANGE[0], maximum=FONT_SCALE_RANGE[1])
+        self.font_scale.setSuffix(" %")
+        self.font_scale.setSingleStep(10)
+        self.font_scale.setValue(settings.font_scale)
+        self.theme = QComboBox()
+        for value, label in THEME_LABELS:
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
         form = QFormLayout()
-        form.addRow("Keep activity events for", self.retention)
+        form.addRow("&Keep activity events for", self.retention)
         form.addRow(self.store_text)
         form.addRow(warning)
-        form.addRow("Reference threshold for comparisons", self.reference)
-        form.addRow("Batch history: keep the last", self.history)
+        form.addRow("&Reference threshold for comparisons", self.reference)
+        form.addRow("Batch &history: keep the last", self.history)
+        form.addRow("&Font size", self.font_scale)
+        form.addRow("&Theme", self.theme)
         ok_cancel_layout(self, form)
 
     def values(self) -> dict[str, Any]:
@@ -63,6 +77,8 @@ class SettingsDialog(QDialog):
             "store_raw_text": self.store_text.isChecked(),
             "reference_threshold": round(self.reference.value(), 2),
             "batch_history_size": self.history.value(),
+            "font_scale": self.font_scale.value(),
+            "theme": str(self.theme.currentData()),
         }
 
     def apply(self) -> dict[str, tuple[Any, Any]]:

@@ -1,0 +1,133 @@
+"""Models panel "Make active": it says what changes (model, threshold as Promote migrates it,
+challenger), asks first, changes nothing on No, and logs every part on Yes."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.common.messages import fmt_threshold
+from app.core.context import model_switch
+from app.ui.models.panel import ModelsPanel
+
+TIMEOUT = 10_000
+OLD, NEW, TINY = "abuse-lr-1.0.0", "abuse-lr-2.0.0", "tiny-0.0.1"
+YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+
+
+@pytest.fixture
+def ctx(app_context, model_registry):
+    app_context.registry = model_registry
+    return app_context
+
+
+@pytest.fixture
+def panel(qtbot, ctx, worker_pool):
+    panel = ModelsPanel(ctx, worker_pool)
+    qtbot.addWidget(panel)
+    panel.resize(1280, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
+    yield panel
+    panel.shutdown()
+
+
+def answer(monkeypatch, button, asked: list[str]) -> None:
+    def question(_parent, title, text, *_args):
+        asked.append(f"{title}\n{text}")
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+
+
+def make_active(qtbot, panel: ModelsPanel, ref: str) -> None:
+    assert panel.select(ref)
+    button = panel.view.activate_button
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
+
+
+def snapshot(ctx) -> tuple:
+    text = ctx.settings_path.read_text() if ctx.settings_path.exists() else None
+    return (
+        ctx.state.scorer.version_label,
+        ctx.state.threshold,
+        ctx.settings.active_model,
+        ctx.settings.challenger_model,
+        text,
+        [(e.action, e.detail) for e in ctx.activity.query()],
+    )
+
+
+def test_cancel_changes_nothing(qtbot, monkeypatch, panel, ctx):
+    asked: list[str] = []
+    answer(monkeypatch, NO, asked)
+    before = snapshot(ctx)
+    make_active(qtbot, panel, NEW)
+    (text,) = asked
+    assert "abuse-lr 1.0.0 → abuse-lr 2.0.0" in text
+    assert snapshot(ctx) == before
+    assert "not made active: nothing changed" in panel.view.message.text()
+
+
+def test_confirm_migrates_threshold_as_promote_and_logs_it(qtbot, monkeypatch, panel, ctx):
+    plan = model_switch.plan_activation(ctx, ctx.registry.load(NEW))
+    assert plan.migrates, plan.rationale  # the two bundled models share evaluation items
+    asked: list[str] = []
+    answer(monkeypatch, YES, asked)
+    make_active(qtbot, panel, NEW)
+    (text,) = asked
+    old_t, new_t = fmt_threshold(0.45), fmt_threshold(plan.new_threshold)
+    assert "Active model: abuse-lr 1.0.0 → abuse-lr 2.0.0" in text
+    assert f"Threshold: {old_t} → {new_t}, as Promote would migrate it" in text
+    assert "Keeps recall ≥" in text and "Challenger: unchanged." in text
+    assert ctx.state.scorer.version_label == "abuse-lr 2.0.0"
+    assert ctx.state.threshold == plan.new_threshold
+    assert (ctx.settings.active_model, ctx.settings.previous_model) == (NEW, OLD)
+    on_disk = ctx.settings_path.read_text()
+    assert NEW in on_disk and repr(plan.new_threshold) in on_disk
+    (activated,) = ctx.activity.query(action="model_activated")
+    assert activated.detail == "abuse-lr 1.0.0 -> abuse-lr 2.0.0"
+    (applied,) = ctx.activity.query(action="threshold_applied")
+    assert applied.threshold == plan.new_threshold
+    assert applied.detail.startswith(
+        f"0.45 -> {plan.new_threshold:g} on activation of abuse-lr 2.0.0"
+    )
+    assert ctx.activity.query(action="challenger_cleared") == []
+    assert panel.view.message.text() == "abuse-lr 2.0.0 now decides."
+
+
+def test_same_plan_as_promote(ctx):
+    """The plan's threshold is migrate_threshold's, as the Compare panel promotes at."""
+    from app.core.analysis.compare import migrate_threshold, pair_bundled_evaluations
+
+    old, new = ctx.state.scorer, ctx.registry.load(NEW)
+    champion, challenger = pair_bundled_evaluations(old, new).analyses()
+    expected = migrate_threshold(champion, challenger, 0.45, "recall").threshold
+    assert model_switch.plan_activation(ctx, new).new_threshold == expected
+
+
+def test_challenger_made_active_is_cleared_and_logged(
+    qtbot, monkeypatch, panel, ctx, signed_tiny_bundle
+):
+    panel.choose_import_folder = lambda: signed_tiny_bundle
+    qtbot.mouseClick(panel.view.import_folder_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
+    model_switch.set_challenger(ctx, ctx.registry.load(TINY))
+    asked: list[str] = []
+    answer(monkeypatch, YES, asked)
+    make_active(qtbot, panel, TINY)
+    (text,) = asked
+    assert "Active model: abuse-lr 1.0.0 → tiny 0.0.1" in text
+    assert "Threshold: stays 0.45. It is kept:" in text
+    assert "Challenger: tiny 0.0.1 stops being the challenger" in text
+    assert ctx.state.scorer.version_label == "tiny 0.0.1" and ctx.state.challenger is None
+    assert ctx.settings.challenger_model == "" and ctx.state.threshold == 0.45
+    newest = [e.action for e in ctx.activity.query()][:2]  # newest first
+    assert newest == ["challenger_cleared", "model_activated"]
+    (cleared,) = [e for e in ctx.activity.query(action="challenger_cleared")]
+    assert cleared.detail == "tiny 0.0.1 is now the active model"
+    assert ctx.activity.query(action="threshold_applied") == []
