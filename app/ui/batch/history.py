@@ -26,6 +26,7 @@ class HistoryBar(QWidget):
     def __init__(self, history: BatchHistory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.history = history
+        self.setAccessibleName("Batch history, kept after closing")
         self.combo = QComboBox()
         self.combo.setAccessibleName("Batch history")
         self.combo.setSizeAdjustPolicy(

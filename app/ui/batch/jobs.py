@@ -56,6 +56,7 @@ class JobQueue(QWidget):
             on_job_done=self._announce,
             on_export_done=self._export_announce,
         )
+        self.setAccessibleName("Batch job queue")
         self.list = QListWidget()
         self.list.setAccessibleName("Batch jobs")
         self.list.setAlternatingRowColors(True)
