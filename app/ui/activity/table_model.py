@@ -52,19 +52,30 @@ def local_time(iso: str) -> str:
 
 
 def format_counts(raw: str | None) -> str:
-    """The JSON ``counts`` column as "rows_read 1,000 · missed 2" (the confusion-matrix counts
-    in words, see `details.MATRIX_WORDS`); other text as it is."""
+    """The JSON ``counts`` column in short words, the batch counts first and in the ledger's
+    order: "read 1,000 · scored 998 · flagged 40 · rejected 1 · blank 1", and the
+    confusion-matrix counts as "caught", "missed"... (`details.MATRIX_WORDS`); other text as
+    it is. The detail pane below the table says each in full."""
     try:
         counts = json.loads(raw) if raw else {}
     except ValueError:
         return raw or ""
     if not isinstance(counts, dict):
         return str(counts)
-    words = {key: MATRIX_WORDS.get(key, key) for key in counts}  # "missed", not "fn"
+    words = {  # "missed", not "fn"; "blank", not "rows_blank"
+        key: MATRIX_WORDS.get(key, key.removeprefix("rows_").replace("_", " ")) for key in counts
+    }
+    known = [key for key in _LEDGER_ORDER if key in counts]
+    ordered = known + [key for key in counts if key not in known]
     return " · ".join(
-        f"{words[key]} {value:,}" if type(value) is int else f"{words[key]} {value}"  # not bools
-        for key, value in counts.items()
+        f"{words[key]} {counts[key]:,}"
+        if type(counts[key]) is int
+        else f"{words[key]} {counts[key]}"
+        for key in ordered  # (not bools: type(True) is bool)
     )
+
+
+_LEDGER_ORDER = ("rows_read", "rows_scored", "rows_flagged", "rows_rejected", "rows_blank")
 
 
 def privacy_notice(store_raw_text: bool) -> str:
