@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -34,6 +35,11 @@ def test_list_and_remove_in_text_and_json(tmp_path: Path) -> None:
     removed = run_cli("history", "remove", old.id, "--json", ABUSE_DESK_HOME=str(home))
     assert removed.returncode == 0 and json.loads(removed.stdout) == {"removed": old.id}
     assert [e.id for e in history.entries()] == [new.id]
+    export = tmp_path / "log.csv"  # the removal is in the activity log, naming the file
+    assert run_cli("log", "export", str(export), ABUSE_DESK_HOME=str(home)).returncode == 0
+    with open(export, encoding="utf-8-sig", newline="") as fh:
+        events = [e for e in csv.DictReader(fh) if e["action"] == "batch_history_removed"]
+    assert [(e["file_name"], old.id in e["detail"]) for e in events] == [("old.csv", True)]
     again = run_cli("history", "remove", old.id, ABUSE_DESK_HOME=str(home))
     assert again.returncode == 3 and again.stdout == ""
     assert again.stderr.count("\n") == 1 and old.id in again.stderr

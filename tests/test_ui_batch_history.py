@@ -71,6 +71,8 @@ def test_history_survives_a_restart_reopens_exports_and_removes(
     assert panel.shown is None and panel.jobs.list.count() == 0
     assert [p.name for p in _history_files(app_context)] == ["index.json"]
     assert src.exists()  # the user's file is never touched
+    removed = [e for e in app_context.activity.query() if e.action == "batch_history_removed"]
+    assert [e.file_name for e in removed] == [src.name]
     panel.shutdown()
 
 

@@ -32,13 +32,19 @@ def add_history_parser(sub: Any) -> None:
 def cmd_history(args: argparse.Namespace) -> int:
     from app.cli.context import cli_context
     from app.core.common.errors import InputError
+    from app.core.context.batch_queue import log_history_removed
     from app.core.results.history import BatchHistory, entry_summary
 
-    with cli_context(args, load_models=False, record=False):  # settings warnings, as elsewhere
+    removing = args.history_command == "remove"
+    # A removal is recorded in the activity log, opened first: a log that cannot be written
+    # stops the command before anything is deleted.
+    with cli_context(args, load_models=False, record=removing) as ctx:
         history = BatchHistory()
-        if args.history_command == "remove":
-            if not history.remove(args.id):
+        if removing:
+            entry = next((e for e in history.entries() if e.id == args.id), None)
+            if entry is None or not history.remove(args.id):
                 raise InputError(f"no batch history entry {args.id!r} (see: history list)")
+            log_history_removed(ctx, entry)
             print(json.dumps({"removed": args.id}) if args.json else f"removed {args.id}")
             return 0
         entries = [(e, history.available(e)) for e in reversed(history.entries())]

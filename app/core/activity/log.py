@@ -71,6 +71,8 @@ ACTIONS: tuple[str, ...] = tuple(
     # model versions (app.core.context.model_switch, app.core.models.registry)
     "model_imported model_activated model_rolled_back challenger_set challenger_cleared "
     "model_promoted unsigned_model_used key_trusted "
+    # the batch history (app.core.context.batch_queue, app.cli.history)
+    "batch_history_removed "
     # the command line's own (app.cli.activity)
     "evaluate".split()
 )

@@ -41,6 +41,7 @@ import numpy as np
 from app.core.batch.options import BatchOptions, summary_counts
 from app.core.batch.parallel import default_workers
 from app.core.common.limits import Limits
+from app.core.common.messages import fmt_threshold
 from app.core.context.state import AppContext
 from app.core.engine.scoring import Scorer
 from app.core.results.cache import ScoredFile, jobs_folder, remove_cache, score_file
@@ -258,7 +259,9 @@ class BatchQueue:
             return False
         for job in open_jobs:
             self._forget(job)
-        self.history.remove(entry_id)
+        entry = next((e for e in self.history.entries() if e.id == entry_id), None)
+        if self.history.remove(entry_id) and entry is not None:
+            log_history_removed(self.ctx, entry)
         return True
 
     def failed(self, job: BatchJob, message: str) -> None:
@@ -378,3 +381,15 @@ def _model_of(job: BatchJob) -> dict[str, str]:
 def _keywords(run: Any, progress: Any, cancelled: Any) -> Any:
     """Adapt a core function's keyword callbacks to the positional work(progress, cancelled)."""
     return run(progress=progress, cancelled=cancelled)
+
+
+def log_history_removed(ctx: AppContext, entry: HistoryEntry) -> None:
+    """The activity event of a batch-history entry deleted by the user (GUI or CLI): which
+    file's job, when it ran, with which model; its cached results went with it."""
+    ctx.log(
+        "batch_history_removed",
+        file_name=entry.name,
+        file_sha256=entry.input_sha256 or None,
+        detail=f"job {entry.id} of {entry.finished_utc}, scored by {entry.model_version} "
+        f"at {fmt_threshold(entry.threshold)}; its cached results deleted",
+    )

@@ -35,6 +35,7 @@ ACTION_WORDS = {
     "unsigned_model_used": "Unsigned model used",
     "key_trusted": "Signing key trusted",
     "evaluate": "Model evaluated on labelled data (command line)",
+    "batch_history_removed": "Batch job removed from the history",
 }
 # The confusion-matrix counts of threshold and evaluation events, as an analyst says them.
 MATRIX_WORDS = {

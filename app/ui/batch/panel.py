@@ -297,12 +297,17 @@ class BatchPanel(BatchExports, BatchPanelView):
             "history, with its cached results? Your input file is not touched.",
         ):
             return
-        if not self.jobs.core.remove_history(entry.id):
+        done = f"Removed {entry.name} from the history."
+        try:
+            removed = self.jobs.core.remove_history(entry.id)
+        except AbuseDeskError as exc:  # removed, but the activity log could not record it
+            removed, done = True, f"{done} The activity log could not record it: {exc}"
+        if not removed:
             self.status.setText(f"{entry.name} is being exported; remove it when that is done.")
             return
         self.jobs.drop_forgotten()
         self.history.refresh()
-        self.status.setText(f"Removed {entry.name} from the history.")
+        self.status.setText(done)
 
     # --- state, drag and drop, shutdown -------------------------------------------------------
 
