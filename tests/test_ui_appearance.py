@@ -7,7 +7,7 @@ import json
 
 import pytest
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from app.core.context.settings import apply_user_changes, load_settings
 from app.ui.common import colours
@@ -182,3 +182,25 @@ def test_screenshots_of_the_themes(qtbot, qapp, app_context, worker_pool, plain_
     assert threshold.grab().save(str(artifacts / f"threshold_panel_{theme}.png"))
     threshold.shutdown()
     score.shutdown()
+
+
+@pytest.mark.parametrize("theme", ["dark", "high_contrast"])
+def test_secondary_text_is_readable_on_a_dark_theme(
+    qtbot, qapp, app_context, worker_pool, monkeypatch, plain_appearance, theme
+):
+    """Notes, captions and warnings built on a dark theme take its light colours, not the
+    light theme's greys and ambers (about 2:1 on a dark background)."""
+    apply_appearance(qapp, 100, theme)
+    win = MainWindow(app_context, worker_pool)
+    qtbot.addWidget(
+        win,
+        before_close_func=lambda _w: monkeypatch.setattr(QMessageBox, "question", lambda *_a: YES),
+    )
+    sheets = " ".join(w.styleSheet() for w in win.findChildren(QWidget))
+    for light in ("#555", "#8a5a00", "#a04000", "#b03a2e", "#333333"):
+        assert light not in sheets
+    assert colours.muted_colour() in sheets and colours.muted_colour() != colours.MUTED_COLOUR
+    threshold = win.threshold  # built on first use: its warnings too
+    assert colours.warn_colour() in " ".join(
+        w.styleSheet() for w in threshold.findChildren(QWidget)
+    )

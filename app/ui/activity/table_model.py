@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFontDatabase
 from app.core.activity.log import Event
 from app.core.common.messages import fmt_threshold
 from app.ui.activity.details import MATRIX_WORDS, action_words
+from app.ui.common.colours import muted_colour
 
 COLUMNS = (
     "Time",
@@ -41,7 +42,6 @@ TIME_COLUMN, ACTION_COLUMN, THRESHOLD_COLUMN, SCORE_COLUMN, SHA_COLUMN, TEXT_COL
 _NUMBER_COLUMNS = (THRESHOLD_COLUMN, SCORE_COLUMN)
 # Columns showing hashes when the text is not stored: fixed-width and greyed.
 _HASH_COLUMNS = (SHA_COLUMN, TEXT_COLUMN)
-_HASH_COLOUR = "#555555"
 _TOOLTIP_TEXT_CHARS = 2000
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -166,5 +166,5 @@ class EventTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and column in _HASH_COLUMNS and event.text is None:
             return self._fixed
         if role == Qt.ItemDataRole.ForegroundRole and column == TEXT_COLUMN and event.text is None:
-            return QColor(_HASH_COLOUR)
+            return QColor(muted_colour())
         return None

@@ -45,6 +45,7 @@ from app.core.results.table import ResultsTable, threshold_dataset
 from app.ui.batch.exports import BatchExports
 from app.ui.batch.jobs import JobQueue
 from app.ui.batch.view import BatchPanelView
+from app.ui.common.colours import warn_colour
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 
@@ -151,7 +152,7 @@ class BatchPanel(BatchExports, BatchPanelView):
         text = f"<b>{path.name}</b> · {size} · {sniffed.format.describe()}"
         self.size_warning = self.limits.file_size_warning(sniffed.size_bytes)
         if self.size_warning:  # a warning only: Start stays enabled
-            text += f'<br><span style="color:#8a5a00;">⚠ {html.escape(self.size_warning)}</span>'
+            text += f'<br><span style="color:{warn_colour()};">⚠ {html.escape(self.size_warning)}</span>'
         self.file_label.setText(text)
         self.file_label.setToolTip(self.size_warning or "")
         self._refresh()

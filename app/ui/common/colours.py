@@ -10,6 +10,7 @@ from __future__ import annotations
 
 OK_COLOUR, FAIL_COLOUR = "#1b7f3b", "#b3261e"
 MUTED_COLOUR = "#555555"
+WARN_COLOUR, _WARN_DARK = "#8a5a00", "#ffcc66"
 # (ok, fail, muted) on a dark or a black background: light tints keep >= 4.5:1 contrast.
 _DARK = {
     "dark": ("#7bd88f", "#ff8a80", "#bbbbbb"),
@@ -46,3 +47,18 @@ def fail_colour() -> str:
 
 def muted_colour() -> str:
     return _DARK[theme()][2] if is_dark() else MUTED_COLOUR
+
+
+def warn_colour() -> str:
+    """A caution (amber) readable on the current background."""
+    return _WARN_DARK if is_dark() else WARN_COLOUR
+
+
+def muted_style() -> str:
+    """The stylesheet of secondary text (notes, captions) on the current theme."""
+    return f"color: {muted_colour()};"
+
+
+def error_style() -> str:
+    """The stylesheet of an inline error message on the current theme."""
+    return f"color: {fail_colour()};"

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis.compare import PAIRED_EVAL_SETS_NAME, PairedScores, score_labeled_pair
+from app.ui.common.colours import error_style, muted_style
 from app.ui.common.label_dialog import LabeledCsvRequest
 
 BUNDLED, CSV = "bundled", "csv"  # item data of the source combo's entries
-ERROR_STYLE, NOTE_STYLE = "color: #b03a2e", "color: #555"
 
 
 @dataclass
@@ -66,8 +66,8 @@ class SourceBar(QWidget):
         self.progress.setMaximumWidth(220)
         self.cancel_button = QPushButton("Cancel")
         self.note, self.error = QLabel(), QLabel()
-        self.note.setStyleSheet(NOTE_STYLE)
-        self.error.setStyleSheet(ERROR_STYLE)
+        self.note.setStyleSheet(muted_style())
+        self.error.setStyleSheet(error_style())
         for label in (self.models, self.note, self.error):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

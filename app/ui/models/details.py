@@ -19,12 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.messages import fmt_threshold
-from app.ui.common.colours import fail_colour
+from app.ui.common.colours import fail_colour, muted_style
 from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.models.jobs import ListedModel
 from app.ui.models.table import auc_text, created_text
 
-MUTED_COLOUR = "#555555"
 _FACTS = (
     ("folder", "Folder"),
     ("source", "Source"),
@@ -106,7 +105,7 @@ class ModelDetails(QSplitter):
         layout.addWidget(self.problem)
         layout.addStretch(1)
         roles = QLabel(_ROLES_HELP, wordWrap=True, objectName="modelRolesHelp")
-        roles.setStyleSheet(f"color: {MUTED_COLOUR};")
+        roles.setStyleSheet(muted_style())
         layout.addWidget(roles)
 
         card_box, self.card = model_card_box()

@@ -27,15 +27,21 @@ from PySide6.QtWidgets import (
 
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER
 from app.core.models.registry import ModelEntry, ModelRegistry
+from app.ui.common.colours import error_style, muted_style, ok_colour
 from app.ui.models.details import ModelDetails
 from app.ui.models.table import COLUMN_WIDTHS, SIGNATURE
 
-_MESSAGE_STYLES = {
-    "ok": "color: #1b7f3b;",
-    "info": "color: #333333;",
-    "busy": "color: #555555;",
-    "error": "color: #b3261e; font-weight: bold;",
-}
+
+def _message_style(kind: str) -> str:
+    """The message line's colour for its kind, readable on the current theme ("info": the
+    theme's own text colour)."""
+    if kind == "ok":
+        return f"color: {ok_colour()};"
+    if kind == "error":
+        return f"{error_style()} font-weight: bold;"
+    return muted_style() if kind == "busy" else ""
+
+
 ROW_HEIGHT = 24
 
 
@@ -81,7 +87,7 @@ class ModelsView(QWidget):
         self.active_line.setFont(bold)
         self.challenger_line = QLabel(objectName="modelsChallengerLine")
         self.trust_line = QLabel(wordWrap=True, objectName="modelsTrustLine")
-        self.trust_line.setStyleSheet("color: #555555;")
+        self.trust_line.setStyleSheet(muted_style())
         self.trust_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lines = QHBoxLayout()
         lines.addWidget(self.active_line)
@@ -163,7 +169,7 @@ class ModelsView(QWidget):
     def say(self, text: str, kind: str) -> None:
         """Show a result, progress note or refusal in the message line."""
         self.message_kind = kind
-        self.message.setStyleSheet(_MESSAGE_STYLES.get(kind, ""))
+        self.message.setStyleSheet(_message_style(kind))
         self.message.setText(text)
 
     def show_lines(self, active: Any, challenger: Any, notes: dict[str, str]) -> None:

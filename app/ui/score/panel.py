@@ -53,7 +53,7 @@ from app.core.engine.explain import Explanation, TermContribution
 from app.core.engine.result_view import result_json, result_text, signed_share
 from app.core.engine.scoring import TextScore
 from app.core.engine.shadow import ShadowScore, shadow_score
-from app.ui.common.colours import muted_colour, ui_scale
+from app.ui.common.colours import muted_colour, ui_scale, warn_colour
 from app.ui.common.workers import WorkerPool
 from app.ui.score.widgets import (
     ABUSIVE_COLOUR,
@@ -121,7 +121,7 @@ class ScorePanel(QWidget):
         self.rate_notice = QLabel()
         self.rate_notice.setObjectName("scoreRateNotice")
         self.rate_notice.setWordWrap(True)
-        self.rate_notice.setStyleSheet("color: #8a5a00;")
+        self.rate_notice.setStyleSheet(f"color: {warn_colour()};")
         self.rate_notice.hide()
 
         self.score_label = QLabel("–")

@@ -32,7 +32,7 @@ from app.core.engine.result_view import (
     tint_strength,
 )
 from app.core.engine.shadow import ShadowScore
-from app.ui.common.colours import muted_colour, ui_scale
+from app.ui.common.colours import muted_colour, muted_style, ui_scale
 
 ABUSIVE_COLOUR = QColor(213, 94, 0)  # Okabe-Ito vermilion #D55E00
 BENIGN_COLOUR = QColor(0, 114, 178)  # Okabe-Ito blue #0072B2
@@ -93,7 +93,6 @@ class ScoreGauge(QWidget):
         painter.end()
 
 
-_AGREES_STYLE = "color: #555; margin-bottom: 4px;"
 # A disagreement is what a reviewer looks for: the Batch panel's notice colours, not grey text.
 _DISAGREES_STYLE = (
     "background: #fff4ce; color: #4d3800; border: 1px solid #e0c060; border-radius: 4px;"
@@ -122,7 +121,9 @@ class ChallengerLine(QLabel):
             self.hide()
             return
         self.setText(shadow.line())
-        self.setStyleSheet(_DISAGREES_STYLE if self.disagrees else _AGREES_STYLE)
+        self.setStyleSheet(
+            _DISAGREES_STYLE if self.disagrees else f"{muted_style()} margin-bottom: 4px;"
+        )
         self.show()
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.selftest import checks as selftest
-from app.ui.common.colours import fail_colour, ok_colour
+from app.ui.common.colours import fail_colour, muted_style, ok_colour
 from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 
@@ -132,9 +132,9 @@ class SessionPanel(QWidget):
             value = QLabel("–", objectName=f"figure_{key}")
             value.setFont(big)
             grid.addWidget(value, (i // 3) * 2, i % 3)
-            grid.addWidget(QLabel(caption, styleSheet="color: #555;"), (i // 3) * 2 + 1, i % 3)
+            grid.addWidget(QLabel(caption, styleSheet=muted_style()), (i // 3) * 2 + 1, i % 3)
             self.figures[key] = value
-        self.uptime = QLabel(styleSheet="color: #555;")
+        self.uptime = QLabel(styleSheet=muted_style())
         grid.addWidget(self.uptime, 4, 0, 1, 3)
         return session_box
 
@@ -146,7 +146,7 @@ class SessionPanel(QWidget):
         form = QFormLayout()
         self.model_name, self.model_version = QLabel(), QLabel()
         self.model_state = QLabel(wordWrap=True)
-        self.model_path = QLabel(wordWrap=True, styleSheet="color: #555;")
+        self.model_path = QLabel(wordWrap=True, styleSheet=muted_style())
         self.model_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         name_row = QHBoxLayout()  # one line for name and version: room for the file hashes
         name_row.addWidget(self.model_name)

@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
 
 from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdDelta
 from app.core.csvio.csv_input import RejectedRow
+from app.ui.common.colours import error_style, muted_style, warn_colour
 from app.ui.common.threshold_widgets import MetricsTable, ThresholdSpinBox, fmt_threshold
 
 OPEN_CSV = "open-csv"  # item data of the source combo's last entry, an action, not a source
 COLUMN_WIDTH = 380
-ERROR_STYLE, NOTICE_STYLE = "color: #b03a2e", "color: #555"
 
 
 def describe_rejected(rejected: Sequence[RejectedRow], rows_read: int, shown: int = 2) -> str:
@@ -93,7 +93,7 @@ class ThresholdControls(QScrollArea):
         self.source = QComboBox()
         self.source.setAccessibleName("Data source")
         self.summary, self.rejected, self.notice = QLabel(), QLabel(), QLabel()
-        self.rejected.setStyleSheet("color: #a04000")
+        self.rejected.setStyleSheet(f"color: {warn_colour()};")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
@@ -197,7 +197,7 @@ class ThresholdControls(QScrollArea):
         self.cancel_button.setVisible(loading)
 
     def show_notice(self, text: str, error: bool = False) -> None:
-        self.notice.setStyleSheet(ERROR_STYLE if error else NOTICE_STYLE)
+        self.notice.setStyleSheet(error_style() if error else muted_style())
         self.notice.setText(text)
 
     def show_summary(
