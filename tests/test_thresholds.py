@@ -434,3 +434,31 @@ def test_describe_keeps_finder_thresholds_readable() -> None:
     labels = np.array([0, 0, 1, 1, 0])
     text = ThresholdAnalysis(scores, labels).compare(0.98905548946, 0.5).describe()
     assert text.startswith("At 0.9891 instead of 0.50")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_readable_threshold_decides_every_item_alike_and_is_short(seed):
+    """A finder's exact threshold (a score) becomes the shortest decimal at or below it that
+    flags exactly the same items; with no room for one, the threshold itself."""
+    rng = np.random.default_rng(seed)
+    scores = rng.random(int(rng.integers(1, 400)))
+    if seed % 3 == 0:
+        scores = np.round(scores, 3)  # ties and short scores
+    labels = (rng.random(len(scores)) < 0.4).astype(np.int8)
+    a = ThresholdAnalysis(scores, labels)
+    for t in [*scores[:20].tolist(), 0.0, 0.45, 1.0]:
+        r = a.readable(t)
+        assert r <= t
+        assert int(np.sum(scores >= r)) == int(np.sum(scores >= t))
+        text = repr(r)
+        if r != t:
+            assert len(text.split(".")[1]) <= 6
+        if r != t:  # no shorter decimal at or below t decides alike
+            places = len(text.split(".")[1])
+            for d in range(2, places):
+                floor = np.floor(t * 10**d) / 10**d
+                assert int(np.sum(scores >= floor)) != int(np.sum(scores >= t))
+    assert a.readable(0.40705543868933947) <= 0.40705543868933947
+    assert (
+        ThresholdAnalysis([0.2, 0.40705543868933947], [0, 1]).readable(0.40705543868933947) == 0.4
+    )

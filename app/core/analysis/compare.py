@@ -314,6 +314,8 @@ def migrate_threshold(
                 reason = "no threshold of the challenger is that precise on these items"
     else:
         found = challenger.queue_rate_at_most(target)
+    if found is not None and found.threshold <= 1.0:  # the same decisions, a readable number
+        found = challenger.at(challenger.readable(found.threshold))
     if found is not None and found.threshold > 1.0:
         # Only "flag nothing" keeps it and some score is exactly 1.0: no valid threshold does.
         found, reason = None, "only a threshold above 1 (flagging nothing) would"

@@ -222,6 +222,25 @@ class ThresholdAnalysis:
         tn = below - fn
         return ThresholdMetrics.from_counts(t, tn, self.negatives - tn, fn, self._pos - fn)
 
+    def readable(self, threshold: float, max_decimals: int = 6) -> float:
+        """The shortest decimal (2 to `max_decimals` places) at or below ``threshold`` that
+        decides every item of this sample as ``threshold`` does: no score lies between them.
+        A finder's exact threshold is a score (0.40705543868933947); a supervisor reads,
+        applies and logs 0.4071. ``threshold`` itself when no shorter one is as good."""
+        t = float(threshold)
+        if not 0.0 <= t <= 1.0:
+            return t
+        below = int(np.searchsorted(self._sorted, t, side="left"))
+        highest_below = float(self._sorted[below - 1]) if below else -math.inf
+        for decimals in range(2, max_decimals + 1):
+            scale = 10**decimals
+            candidate = math.floor(t * scale) / scale
+            if candidate > t:  # floating point: floor(0.29 * 100) / 100 may round up
+                candidate = (math.floor(t * scale) - 1) / scale
+            if highest_below < candidate <= t:
+                return candidate
+        return t
+
     def _curves(self, thresholds: np.ndarray, below: np.ndarray) -> dict[str, np.ndarray]:
         fn = self._cum_pos[below]
         tn = below - fn
