@@ -43,6 +43,30 @@ def test_dedupe_follows_pandas_and_skips_real_names() -> None:
     assert note == "id → id, id.1; text → text, text.1"
 
 
+def test_the_renamed_note_is_bounded_and_escaped() -> None:
+    header = ["id"] + ["text"] * 1000
+    note = renamed_note(header, dedupe_header(header))
+    assert note == "text → text, text.1, text.2 … and 997 more"
+    many = [f"c{i}" for i in range(20) for _ in range(2)]  # 20 names, each twice
+    note = renamed_note(many, dedupe_header(many))
+    assert note.endswith("; … and 12 more names") and note.count("→") == 8
+    hostile = "\x1b]0;pwned\x07\x1b[31m\u202e"
+    note = renamed_note(["t", hostile, hostile], dedupe_header(["t", hostile, hostile]))
+    assert not any(c in note for c in "\x1b\x07\u202e")
+    assert note.startswith("\\x1b]0;pwned\\x07\\x1b[31m\\u202e → ")
+
+
+def test_cli_escapes_and_bounds_the_renamed_line(tmp_path: Path) -> None:
+    esc = "\x1b]0;pwned\x07\x1b[31m"
+    header = ",".join(["id", "text", esc, esc] + ["x"] * 300)
+    src = _csv(tmp_path / "esc.csv", header + "\n1,hello there," + ",".join(["a"] * 302) + "\n")
+    result = run_cli("score", str(src), "-o", str(tmp_path / "o.csv"))
+    assert result.returncode == 0, result.stderr
+    [line] = [x for x in (result.stdout + result.stderr).splitlines() if "renamed" in x]
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b]0;pwned\\x07" in line
+    assert len(line) < 300 and "… and 297 more" in line
+
+
 def test_sniff_renames_and_picks_the_first_text(tmp_path: Path) -> None:
     path = _csv(tmp_path / "dup.csv", "id,text,text\n1,first,second\n")
     result = sniff(path)

@@ -46,3 +46,19 @@ def test_the_text_column_is_never_taken_for_the_label(tmp_path, bundled_scorer):
     assert result.returncode == 0, result.stderr
     assert "label column 'gold'" in result.stderr
     assert json.loads(result.stdout)["n"] == 4
+
+
+def test_evaluate_names_its_columns_and_says_when_names_were_renamed(tmp_path, bundled_scorer):
+    src = tmp_path / "dup.csv"
+    rows = "".join(f"{g},{t},{g}\n" for t, g in ROWS)
+    src.write_text("label,text,label\n" + rows, encoding="utf-8")
+    text = run_cli("evaluate", str(src))
+    assert text.returncode == 0, text.stderr
+    assert "text column 'text', label column 'label'\n" in text.stdout
+    assert "duplicate column names renamed: label → label, label.1\n" in text.stdout
+    data = json.loads(run_cli("evaluate", str(src), "--json").stdout)
+    assert data["text_column"] == "text" and data["label_column"] == "label"
+    assert data["columns_renamed"] == "label → label, label.1"
+    plain = json.loads(run_cli("evaluate", str(_write(tmp_path / "p.csv", ["id", "text", "label"])),
+                               "--json").stdout)  # fmt: skip
+    assert plain["columns_renamed"] == "" and plain["text_column"] == "text"

@@ -14,7 +14,8 @@ from app.cli.common import EXIT_OK, EXIT_USAGE, say
 from app.cli.context import active_scorer, cli_context, run_note, threshold_kind, threshold_source
 from app.cli.labels import flatten_positive, mapping_json, print_mapping
 from app.cli.score import print_json
-from app.core.common.messages import capped_list, fmt_number, fmt_threshold
+from app.core.batch.words import renamed_line
+from app.core.common.messages import capped_list, fmt_number, fmt_threshold, printable
 
 if TYPE_CHECKING:
     from app.core.analysis.labeled import LabeledScores
@@ -113,6 +114,8 @@ def _print_json(summary: dict[str, Any], data: LabeledScores, model: str, source
             "thresholds": summary["thresholds"],
             "threshold_source": source,
             "notes": summary["notes"],
+            "text_column": data.text_column,
+            "columns_renamed": data.columns_renamed,
         }
         | mapping_json(data.mapping)
     )
@@ -120,6 +123,9 @@ def _print_json(summary: dict[str, Any], data: LabeledScores, model: str, source
 
 def _print_text(summary: dict[str, Any], data: LabeledScores, model: str, source: str) -> None:
     print(f"{summary['n']:,} labelled rows ({summary['positives']:,} abusive), model {model}")
+    print(printable(f"text column {data.text_column!r}, label column {data.label_column!r}"))
+    if data.columns_renamed:  # a repeated name: say which of them was read
+        print(renamed_line(data.columns_renamed))
     print_mapping(data.mapping)
     if data.rejected:
         first = data.rejected[0]

@@ -64,6 +64,7 @@ class LabeledScores:
     rows_read: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
     mapping: LabelMapping | None = None  # each label value, its rows, what it was taken as
+    columns_renamed: str = ""  # duplicate header names made unique (`csv_header.renamed_note`)
 
 
 def label_parser(positive_values: Sequence[str] | None) -> Callable[[str], int | None]:
@@ -125,7 +126,7 @@ def read_labeled_scores(
     scores, labels, lines, texts = [], [], [], []
     result = LabeledScores(
         np.empty(0), np.empty(0, np.int8), np.empty(0, np.int64), None, text_name, label_name,
-        mapping=mapping,
+        mapping=mapping, columns_renamed=sniffed.renamed,
     )  # fmt: skip
     for chunk in iter_chunks(
         path, sniffed.format, header_expected=sniffed.header, cancelled=cancelled

@@ -5,10 +5,12 @@
 * blank: an empty line, or a row whose text cell is empty: not scored; a blank-text row stays in
   the output without a score (noted "blank text").
 
-``read = scored + rejected + blank``. Imports nothing from the app, so any layer may use it.
+``read = scored + rejected + blank``. Imports only `common.messages`, so any layer may use it.
 """
 
 from __future__ import annotations
+
+from app.core.common.messages import printable
 
 REJECTED = "rejected"
 BLANK = "blank"
@@ -29,4 +31,5 @@ def ledger_counts(read: int, scored: int, rejected: int, blank: int) -> str:
 
 def renamed_line(note: str) -> str:
     """The line saying duplicate column names were renamed ("" when none were)."""
-    return f"duplicate column names renamed: {note}" if note else ""
+    # printable: the names are the file's text (a report read back may hold raw controls)
+    return f"duplicate column names renamed: {printable(note)}" if note else ""

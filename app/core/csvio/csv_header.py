@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.core.common.messages import capped_list, printable
+
+NAMES_SHOWN = 3  # per renamed name: "text → text, text.1, text.2 … and 997 more"
+GROUPS_SHOWN = 8  # renamed names listed before "; … and N more names"
+
 
 def dedupe_header(names: Sequence[str]) -> list[str]:
     """Unique names: repeats suffixed ``.1``, ``.2``... (never a name the header already has)."""
@@ -32,9 +37,17 @@ def dedupe_header(names: Sequence[str]) -> list[str]:
 
 
 def renamed_note(original: Sequence[str], names: Sequence[str]) -> str:
-    """What the reports say of a renaming: ``text → text, text.1; id → id, id.1`` ("" if none)."""
+    """What the reports say of a renaming: ``text → text, text.1; id → id, id.1`` ("" if none).
+
+    Bounded (1,000 repeats of a name read "text → text, text.1, text.2 … and 997 more") and
+    escaped: a header name is the file's text, and may hold ESC or a bidi override."""
     groups: dict[str, list[str]] = {}
     for old, new in zip(original, names, strict=True):
         groups.setdefault(old, []).append(new)
-    parts = [f"{old} → {', '.join(new)}" for old, new in groups.items() if len(new) > 1]
-    return "; ".join(parts)
+    parts = [
+        f"{printable(old)} → {printable(capped_list(new, NAMES_SHOWN, quote=False))}"
+        for old, new in groups.items()
+        if len(new) > 1
+    ]
+    more = len(parts) - GROUPS_SHOWN
+    return "; ".join(parts[:GROUPS_SHOWN]) + (f"; … and {more:,} more names" if more > 0 else "")
