@@ -12,7 +12,7 @@ import pytest
 
 from app.core.batch.options import BatchReport
 from app.core.results.cache import ScoredFile
-from app.core.results.history import BatchHistory, entry_summary
+from app.core.results.history import BatchHistory, HistoryNewer, entry_brief, entry_summary
 from app.core.results.table import ResultsTable
 
 
@@ -25,7 +25,7 @@ def _scored(folder: Path, name: str, rows: int = 3) -> ScoredFile:
     report = BatchReport(f"/data/{name}.csv", str(cache), "csv", rows_read=rows + 1,
                          rows_scored=rows, rows_rejected=1, rows_written=rows, rows_flagged=1,
                          model_version="tiny-1", threshold=0.45, text_column="text",
-                         input_sha256="ab" * 32,
+                         input_sha256="ab" * 32, delimiter=",",
                          rejected=[{"line": 3, "reason": "bad", "excerpt": "x", "last": 4}])  # fmt: skip
     texts = ["héllo 🙂", "", "multi\nline"][:rows] + ["t"] * max(0, rows - 3)
     table = ResultsTable.from_arrays(
@@ -149,3 +149,75 @@ def test_the_history_size_setting_is_0_to_100(tmp_path: Path, value: int, ok: bo
     else:
         with pytest.raises(ValueError, match="batch_history_size"):
             apply_user_changes(Settings(), {"batch_history_size": value})
+
+
+def _edit_index(history: BatchHistory, edit) -> None:
+    data = json.loads(history.index_path.read_text(encoding="utf-8"))
+    edit(data)
+    history.index_path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_the_summary_shows_the_exact_threshold_and_the_ledger_words(tmp_path: Path) -> None:
+    history = BatchHistory(tmp_path / "history")
+    history.record(_scored(tmp_path / "s", "a"), 5, 1)
+    for value, shown in ((0.449, "@ 0.449"), (1e-300, "@ 1e-300"), (0.5, "@ 0.50")):
+        _edit_index(history, lambda d, v=value: d["entries"][0].update(threshold=v))
+        [entry] = history.entries()
+        assert entry_summary(entry, True).endswith(f"tiny-1 {shown}")
+        assert entry_brief(entry, True).endswith(f"1 flagged {shown}")
+    # the counts the results and the export use: scored, and rejected/blank only when there are
+    assert "· 3 scored, 1 rejected, 1 flagged ·" in entry_summary(entry, True)
+    assert " rows" not in entry_summary(entry, True) and "blank" not in entry_summary(entry, True)
+
+
+def test_bad_entries_give_one_warning_naming_the_index(tmp_path: Path, caplog) -> None:
+    history = BatchHistory(tmp_path / "history")
+    history.record(_scored(tmp_path / "s", "a"), 5, 1)
+    _edit_index(history, lambda d: d["entries"].extend([{"id": "../x"}, 3, {"id": "b c"}]))
+    with caplog.at_level(logging.WARNING):
+        assert len(history.entries()) == 1
+    [record] = caplog.records
+    assert "index.json: 3 entries dropped (entry 1: " in record.getMessage()
+
+
+def test_a_newer_index_is_read_but_never_rewritten(tmp_path: Path) -> None:
+    history = BatchHistory(tmp_path / "history")
+    entry = history.record(_scored(tmp_path / "s", "a"), 5, 1)
+    assert entry is not None
+    _edit_index(history, lambda d: d.update(schema_version=2, future={"kept": True}))
+    before = history.index_path.read_bytes()
+    assert [e.id for e in history.entries()] == [entry.id]  # still listed and reopenable
+    for change in (
+        lambda: history.remove(entry.id),
+        lambda: history.trim(0),
+        lambda: history.record(_scored(tmp_path / "s", "b"), 5, 1),
+    ):
+        with pytest.raises(HistoryNewer, match="index.json was written by a newer version"):
+            change()
+    assert history.index_path.read_bytes() == before and history.available(entry)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: r.update(rejected=[{"x": 1}]),  # no line: a KeyError in the ledger before
+        lambda r: r["rejected"][0].update(line="3"),
+        lambda r: r["rejected"][0].update(line=10**30),
+        lambda r: r["rejected"][0].update(last=1),  # ends before it starts
+        lambda r: r["rejected"][0].pop("excerpt"),
+        lambda r: r.update(seconds=float("nan")),
+        lambda r: r.update(rows_truncated=-5),
+        lambda r: r.update(delimiter="x"),
+        lambda r: r.update(encoding=7),
+    ],
+)
+def test_a_hand_edited_report_is_refused(tmp_path: Path, edit) -> None:
+    history = BatchHistory(tmp_path / "history")
+    entry = history.record(_scored(tmp_path / "s", "a"), 5, 1)
+    assert entry is not None
+    path = history.folder(entry.id) / "report.json"
+    report = json.loads(path.read_text(encoding="utf-8"))
+    edit(report)
+    path.write_text(json.dumps(report), encoding="utf-8")
+    with pytest.raises(ValueError, match="report"):
+        history.load(entry)

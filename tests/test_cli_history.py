@@ -47,4 +47,48 @@ def test_list_and_remove_in_text_and_json(tmp_path: Path) -> None:
 
 def test_an_empty_history_says_so(tmp_path: Path) -> None:
     result = run_cli("history", "list", ABUSE_DESK_HOME=str(tmp_path / "home"))
-    assert result.returncode == 0 and result.stdout == "no earlier batch jobs\n"
+    assert result.returncode == 0 and result.stdout.startswith("no earlier batch jobs (")
+    # a new user looks here for yesterday's `score` job: say why it is not listed
+    assert "desktop app's Batch jobs only" in result.stdout and "`score`" in result.stdout
+
+
+def _home_with(tmp_path: Path, edit) -> tuple[Path, BatchHistory, str]:
+    home = tmp_path / "home"
+    history = BatchHistory(home / "data" / "jobs" / "history")
+    entry = history.record(_scored(tmp_path / "s", "a"), 10, 11)
+    assert entry is not None
+    data = json.loads(history.index_path.read_text(encoding="utf-8"))
+    edit(data)
+    history.index_path.write_text(json.dumps(data), encoding="utf-8")
+    return home, history, entry.id
+
+
+def test_control_characters_in_a_path_are_escaped(tmp_path: Path) -> None:
+    def hostile(data):
+        data["entries"][0]["input_path"] = "/d/\x1b[31mred\r\n\u202e.csv"
+        data["entries"][0]["threshold"] = 0.449
+
+    home, _, entry_id = _home_with(tmp_path, hostile)
+    result = run_cli("history", ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    assert "\u202e" not in result.stdout and result.stdout.count("\n") == 1
+    assert f"{entry_id}  \\x1b[31mred\\x0d\\x0a\\u202e.csv · " in result.stdout
+    assert "@ 0.449" in result.stdout  # exact, as --json has it
+
+
+def test_a_damaged_index_warns_once_and_the_failure_stays_short(tmp_path: Path) -> None:
+    home, _, _ = _home_with(tmp_path, lambda d: d["entries"].extend([{"id": "x"}] * 3))
+    result = run_cli("history", "remove", "nope", ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    warning, error = result.stderr.splitlines()
+    assert "index.json: 3 entries dropped" in warning and "'nope'" in error
+
+
+def test_a_newer_index_is_not_rewritten(tmp_path: Path) -> None:
+    home, history, entry_id = _home_with(tmp_path, lambda d: d.update(schema_version=2, x=1))
+    before = history.index_path.read_bytes()
+    result = run_cli("history", "remove", entry_id, ABUSE_DESK_HOME=str(home))
+    assert result.returncode == 3 and result.stderr.count("\n") == 1, result.stderr
+    assert "written by a newer version of the app" in result.stderr
+    assert history.index_path.read_bytes() == before and history.available(history.entries()[0])

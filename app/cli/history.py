@@ -3,6 +3,8 @@
 The same entries the Batch panel's history row shows (`app.core.results.history`), read through
 `open_context` like every command (so the data folder is the app's). ``list`` changes nothing;
 ``remove`` deletes one entry and its cached results (never the input file it was scored from).
+Only the desktop app's Batch jobs are kept: a CLI ``score`` job is not recorded, its output file
+and provenance are its record.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from dataclasses import asdict
 from typing import Any
 
 from app.cli.common import JSON_HELP
+
+NO_ENTRIES = (
+    "no earlier batch jobs (the history keeps the desktop app's Batch jobs only; "
+    "a CLI `score` job is not recorded: its output file and provenance are its record)"
+)
 
 
 def add_history_parser(sub: Any) -> None:
@@ -32,6 +39,7 @@ def add_history_parser(sub: Any) -> None:
 def cmd_history(args: argparse.Namespace) -> int:
     from app.cli.context import cli_context
     from app.core.common.errors import InputError
+    from app.core.common.messages import printable
     from app.core.context.batch_queue import log_history_removed
     from app.core.results.history import BatchHistory, entry_summary
 
@@ -54,7 +62,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     for entry, ok in entries:
-        print(f"{entry.id}  {entry_summary(entry, ok)}")
+        print(printable(f"{entry.id}  {entry_summary(entry, ok)}"))  # a file name may hold ESC
     if not entries:
-        print("no earlier batch jobs")
+        print(NO_ENTRIES)
     return 0

@@ -5,8 +5,10 @@ An entry is a folder ``<jobs>/history/<id>/`` (the scored cache, the table, the 
 `history_files`) and a line in ``<jobs>/history/index.json``: input path, SHA-256 and size, when
 it finished, model, threshold, ledger counts, rejected rows (first few), text column. The index
 is written atomically under a file lock (two windows of the app may finish jobs at once), and
-read tolerantly: a damaged or hand-edited file never stops the app; each bad entry is dropped
-with a logged warning.
+read tolerantly: a damaged or hand-edited file never stops the app; bad entries are dropped
+with one logged warning naming the index and how many. An index a newer app wrote (a higher
+``schema_version``) is read but never rewritten: changing the history is then refused
+(`HistoryNewer`), as settings.json is protected.
 
 Only our own files are ever deleted: an entry's folder must be a direct child of the history
 folder, not a link, and only the names in `history_files.ENTRY_FILES` are removed from it. The
@@ -28,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core.batch.options import BatchReport
+from app.core.batch.words import BLANK, REJECTED
 from app.core.common.atomic import atomic_write_json
+from app.core.common.messages import fmt_threshold
 from app.core.common.paths import jobs_root
 from app.core.common.portable_fs import FileLock
 from app.core.results.cache import ScoredFile
@@ -58,6 +62,10 @@ COUNT_KEYS = ("rows_read", "rows_scored", "rows_blank", "rows_rejected", "rows_f
 
 class HistoryBusy(OSError):
     """Another process holds the history lock for longer than `LOCK_SECONDS`."""
+
+
+class HistoryNewer(OSError):
+    """The index was written by a newer version of the app: it is not ours to rewrite."""
 
 
 @dataclass(frozen=True)
@@ -139,29 +147,53 @@ class BatchHistory:
 
     def entries(self) -> list[HistoryEntry]:
         """The entries, oldest first; a damaged index or entry is skipped with a warning."""
+        return self._read()[0]
+
+    def _read(self) -> tuple[list[HistoryEntry], int]:
+        """The valid entries and the index's schema version (ours when absent or damaged)."""
         try:
             raw = self.index_path.read_bytes()[: MAX_INDEX_BYTES + 1]
         except FileNotFoundError:
-            return []
+            return [], SCHEMA_VERSION
         except OSError as exc:
             log.warning("batch history %s unreadable: %s", self.index_path, exc)
-            return []
+            return [], SCHEMA_VERSION
         try:
             data = json.loads(raw.decode("utf-8")) if len(raw) <= MAX_INDEX_BYTES else None
         except (UnicodeDecodeError, ValueError, RecursionError):
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
             log.warning("batch history %s is damaged; it is ignored", self.index_path)
-            return []
+            return [], SCHEMA_VERSION
+        version = data.get("schema_version")
+        schema = SCHEMA_VERSION
+        if isinstance(version, int) and not isinstance(version, bool):
+            schema = max(version, SCHEMA_VERSION)
         entries: list[HistoryEntry] = []
+        dropped: list[str] = []
         for n, item in enumerate(data["entries"]):
             try:
                 entry = _valid_entry(item)
             except ValueError as exc:
-                log.warning("batch history entry %d dropped: %s", n, exc)
+                dropped.append(f"entry {n}: {exc}")
                 continue
             if all(e.id != entry.id for e in entries):
                 entries.append(entry)
+        if dropped:  # one line, however many: a damaged index must not flood the terminal
+            log.warning("batch history %s: %d %s dropped (%s%s)", self.index_path, len(dropped),
+                        "entry" if len(dropped) == 1 else "entries", dropped[0],
+                        ", …" if len(dropped) > 1 else "")  # fmt: skip
+        return entries, schema
+
+    def _changeable(self) -> list[HistoryEntry]:
+        """The entries, under the lock, to be changed and written back; HistoryNewer if a newer
+        app wrote the index (its fields would be lost)."""
+        entries, schema = self._read()
+        if schema > SCHEMA_VERSION:
+            raise HistoryNewer(
+                f"{self.index_path} was written by a newer version of the app (schema "
+                f"{schema}); the history is not changed"
+            )
         return entries
 
     def _write(self, entries: list[HistoryEntry]) -> None:
@@ -185,7 +217,7 @@ class BatchHistory:
         """Move a finished job's cache into the history and list it; the oldest entries beyond
         `keep` are removed with their files. None (nothing moved) when `keep` is 0."""
         with self._locked():
-            entries = self.entries()
+            entries = self._changeable()
             if keep <= 0:
                 self._evict(entries, 0)
                 return None
@@ -213,12 +245,12 @@ class BatchHistory:
     def trim(self, keep: int) -> list[HistoryEntry]:
         """Keep only the newest `keep` entries (the setting may have been lowered)."""
         with self._locked():
-            return self._evict(self.entries(), keep)
+            return self._evict(self._changeable(), keep)
 
     def remove(self, entry_id: str) -> bool:
         """Delete an entry and its files; False if it was not listed."""
         with self._locked():
-            entries = self.entries()
+            entries = self._changeable()
             kept = [e for e in entries if e.id != entry_id]
             if len(kept) == len(entries):
                 return False
@@ -274,14 +306,30 @@ def _delete_folder(root: Path, folder: Path) -> None:
         log.warning("history folder %s kept: it holds files the app did not write", folder)
 
 
+def entry_counts(counts: dict[str, int]) -> str:
+    """The ledger's words: "2,000 scored, 1 rejected, 3 flagged" (rejected and blank only if
+    any), so the history agrees with the results and the export, which count scored rows."""
+    parts = [f"{counts['rows_scored']:,} scored"]
+    parts += [f"{counts[f'rows_{word}']:,} {word}" for word in (REJECTED, BLANK)
+              if counts[f"rows_{word}"]]  # fmt: skip
+    return ", ".join([*parts, f"{counts['rows_flagged']:,} flagged"])
+
+
 def entry_summary(entry: HistoryEntry, available: bool) -> str:
-    """One line for the history list: file, when, rows, flagged, model, threshold."""
+    """One line for the history list: file, when, counts, model, threshold (exact, as given)."""
     when = entry.finished_utc.replace("T", " ")[5:16]  # 12-07 18:20: the year rarely helps
-    counts = entry.counts
     text = (
-        f"{entry.name} · {when} UTC · {counts['rows_read']:,} rows, "
-        f"{counts['rows_flagged']:,} flagged · {entry.model_version} @ {entry.threshold:.2f}"
+        f"{entry.name} · {when} UTC · {entry_counts(entry.counts)} · "
+        f"{entry.model_version} @ {fmt_threshold(entry.threshold)}"
     )
+    return text if available else f"{text} · cache gone — rescore"
+
+
+def entry_brief(entry: HistoryEntry, available: bool) -> str:
+    """The part of the line after the file name that a narrow drop-down shows: the day, flagged
+    and the threshold ("12-07 · 3 flagged @ 0.45"); the list and the tooltip have it all."""
+    when = entry.finished_utc[5:10]
+    text = f"{when} · {entry.counts['rows_flagged']:,} flagged @ {fmt_threshold(entry.threshold)}"
     return text if available else f"{text} · cache gone — rescore"
 
 

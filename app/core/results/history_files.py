@@ -11,6 +11,7 @@ pickling, and a fixed-width copy would be as wide as the longest text times the 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import fields
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from app.core.batch.options import BatchReport
 from app.core.common.atomic import atomic_path, atomic_write_json
+from app.core.csvio.csv_sniff import DELIMITERS
 from app.core.results.table import STRINGS, ResultsTable
 
 CACHE_NAME = "scored.csv"
@@ -27,6 +29,7 @@ TABLE_NAME = "table.npz"
 REPORT_NAME = "report.json"
 # Every file an entry folder may hold: the only names ever deleted from it.
 ENTRY_FILES = (CACHE_NAME, f"{CACHE_NAME}.provenance.json", TABLE_NAME, REPORT_NAME)
+MAX_COUNT = 2**53  # rows and line numbers beyond any real file (and exact as JSON numbers)
 
 
 def _pack(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +87,8 @@ def save_report(report: BatchReport, path: Path) -> None:
 
 
 def load_report(path: Path) -> BatchReport:
-    """The report `save_report` wrote, each field checked against the dataclass's type."""
+    """The report `save_report` wrote, every field checked (type, range, the rejected rows'
+    keys): a hand-edited report.json is refused with a ValueError, never shown half-read."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError("report is not an object")
@@ -97,11 +101,32 @@ def load_report(path: Path) -> BatchReport:
             value = float(value)
         if type(value) is not type(default) and not isinstance(default, list):
             raise ValueError(f"report field {f.name} has the wrong type")
+        if isinstance(value, int) and not 0 <= value <= MAX_COUNT:
+            raise ValueError(f"report field {f.name} is not a count")
+        if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"report field {f.name} is not a number")
         values[f.name] = value
+    if values.get("delimiter", ",") not in DELIMITERS:
+        raise ValueError("report field delimiter is not a supported delimiter")
     rejected = values.get("rejected", [])
-    if not isinstance(rejected, list) or not all(isinstance(r, dict) for r in rejected):
-        raise ValueError("report field rejected is not a list of objects")
-    return BatchReport(**values)
+    if not isinstance(rejected, list) or not all(_rejected_row(r) for r in rejected):
+        raise ValueError("report field rejected is not a list of rejected rows")
+    report = BatchReport(**values)
+    if not report.balanced or len(rejected) > report.rows_rejected:
+        raise ValueError("report counts do not add up")
+    return report
+
+
+def _rejected_row(row: Any) -> bool:
+    """Whether `row` is a rejected row as the job lists it: line (and last) numbers, reason
+    and excerpt texts (and the text, when kept)."""
+    if not isinstance(row, dict):
+        return False
+    line, last = row.get("line"), row.get("last", row.get("line"))
+    if not (type(line) is int and type(last) is int and 1 <= line <= last <= MAX_COUNT):
+        return False
+    texts = all(isinstance(row.get(k), str) for k in ("reason", "excerpt"))
+    return texts and isinstance(row.get("text", ""), str)
 
 
 def move_cache_into(cache: Path, folder: Path) -> Path:
