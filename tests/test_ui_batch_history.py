@@ -4,11 +4,15 @@ data folder), is reopened with the same rows and ledger, exported again, and rem
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
+from unittest.mock import MagicMock
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.core.context.batch_queue import CACHE_GONE
+from app.core.results.history import BatchHistory
 from app.ui.batch.panel import BatchPanel
 from tests.test_ui_batch import _cache_files, _history_files, _run, _write
 
@@ -38,7 +42,9 @@ def test_history_survives_a_restart_reopens_exports_and_removes(
     qtbot.addWidget(panel)
     bar = panel.history
     assert bar.combo.count() == 1 and bar.combo.currentText().startswith("in.csv")
-    assert "42 rows, " in bar.combo.currentText() and "@ 0.45" in bar.combo.currentText()
+    # the ledger's words (40 scored, as the results and the export count them), not "42 rows"
+    assert "· 40 scored, 1 rejected, 1 blank, 20 flagged ·" in bar.combo.currentText()
+    assert bar.combo.currentText().endswith("@ 0.45")
     assert bar.reopen_button.isEnabled() and panel.shown is None
     qtbot.mouseClick(bar.reopen_button, Qt.MouseButton.LeftButton)
     job = panel.shown
@@ -55,7 +61,12 @@ def test_history_survives_a_restart_reopens_exports_and_removes(
     panel.resize(1024, 640)  # the Batch tab of a 1024x700 window
     panel.show()
     qtbot.waitExposed(panel)
+    ARTIFACTS.mkdir(exist_ok=True)  # a fresh checkout has none
     assert panel.grab().save(str(ARTIFACTS / "batch_history_1024x700.png"))
+    shown = bar.combo.closed_text()  # what the closed box paints: never clipped at 1024x700
+    assert shown.startswith("in.csv · ") and shown.endswith("20 flagged @ 0.45")
+    assert bar.combo.fontMetrics().horizontalAdvance(shown) < bar.combo.width() - 20
+    assert bar.combo.toolTip().startswith(bar.combo.currentText())  # the whole line
 
     out = tmp_path / "again.csv"
     with qtbot.waitSignal(panel.export_done, timeout=30_000) as blocker:
@@ -141,3 +152,66 @@ def test_preferences_set_the_history_size_and_it_applies_at_the_next_start(
     assert again.history.combo.currentText() == "No earlier jobs"
     assert [p.name for p in _history_files(app_context)] == ["index.json"]
     again.shutdown()
+
+
+def _reopened_panel(qtbot, app_context, worker_pool, tmp_path, name: str = "in.csv"):
+    """A job run in one window, and a second window (the app started again) showing its
+    history entry, not yet reopened."""
+    first = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(first)
+    _run(qtbot, first, _write(tmp_path / name, 10))
+    first.shutdown()
+    panel = BatchPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    return panel, panel.history.selected()
+
+
+def test_long_names_are_elided_in_the_middle_to_fit(qtbot, app_context, worker_pool, tmp_path):
+    name = "tweets-from-the-december-moderation-queue-export.csv"
+    panel, _ = _reopened_panel(qtbot, app_context, worker_pool, tmp_path, name)
+    panel.resize(1024, 640)
+    panel.show()
+    qtbot.waitExposed(panel)
+    combo = panel.history.combo
+    shown = combo.closed_text()
+    assert shown.startswith("tweets-") and "…" in shown.split(" · ")[0]
+    assert shown.split(" · ")[0].endswith(".csv") and shown.endswith("flagged @ 0.45")
+    assert combo.fontMetrics().horizontalAdvance(shown) < combo.width() - 20
+    assert name in combo.toolTip() and "abuse-lr" in combo.toolTip()
+    panel.shutdown()
+
+
+def test_a_hand_edited_report_is_refused_on_reopen(qtbot, app_context, worker_pool, tmp_path):
+    panel, entry = _reopened_panel(qtbot, app_context, worker_pool, tmp_path)
+    path = panel.jobs.core.history.folder(entry.id) / "report.json"
+    report = json.loads(path.read_text(encoding="utf-8"))
+    report["rejected"] = [{"x": 1}]  # counts unchanged: only the rows' keys are wrong
+    path.write_text(json.dumps(report), encoding="utf-8")
+    qtbot.mouseClick(panel.history.reopen_button, Qt.MouseButton.LeftButton)
+    status = panel.status.text()
+    assert status.startswith("in.csv: cannot reopen (") and "remove it" in status
+    assert "\n" not in status and panel.shown is None and panel.jobs.list.count() == 0
+    assert panel.ledger.values["rows_read"].text() == "–"  # not half-updated
+    panel.shutdown()
+
+
+def test_an_entry_removed_elsewhere_is_not_exported_nor_reopened(
+    qtbot, app_context, worker_pool, tmp_path, monkeypatch
+):
+    panel, entry = _reopened_panel(qtbot, app_context, worker_pool, tmp_path)
+    qtbot.mouseClick(panel.history.reopen_button, Qt.MouseButton.LeftButton)
+    assert panel.shown is not None
+    BatchHistory(panel.jobs.core.history.root).remove(entry.id)  # `history remove` in a shell
+    out = tmp_path / "again.csv"
+    with qtbot.waitSignal(panel.export_done, timeout=30_000) as blocker:
+        panel.export(out, "csv")
+    assert blocker.args[1] == "failed: " + CACHE_GONE and not out.exists()
+    assert "unexpectedly" not in panel.status.text()
+    dialog = MagicMock(return_value=("", ""))  # Export CSV… says so before asking for a name
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    qtbot.mouseClick(panel.csv_button, Qt.MouseButton.LeftButton)
+    assert not dialog.called and CACHE_GONE in panel.status.text()
+    panel.reopen(entry)  # the open job of it, whose cache went: not "Reopened"
+    assert "cannot reopen" in panel.status.text() and "Reopened" not in panel.status.text()
+    assert panel.shown is None and panel.jobs.list.count() == 0
+    panel.shutdown()

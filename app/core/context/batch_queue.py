@@ -40,6 +40,7 @@ import numpy as np
 
 from app.core.batch.options import BatchOptions, summary_counts
 from app.core.batch.parallel import default_workers
+from app.core.common.errors import InputError
 from app.core.common.limits import Limits
 from app.core.common.messages import fmt_threshold
 from app.core.context.state import AppContext
@@ -238,9 +239,11 @@ class BatchQueue:
     def reopen(self, entry: HistoryEntry, job_id: int) -> BatchJob:
         """A history entry as a finished job (the one already open, if any); raises OSError
         or ValueError when its files are gone or damaged."""
-        for job in self.jobs.values():
+        for job in list(self.jobs.values()):
             if job.history_id == entry.id:
-                return job
+                if job.result is not None and job.result.cache_path.is_file():
+                    return job
+                self._forget(job)  # its cache went (removed elsewhere): `load` says why
         result = self.history.load(entry)
         report = result.report
         job = BatchJob(
@@ -315,7 +318,7 @@ class BatchQueue:
             return False
         result, threshold = job.result, job.label_threshold
         run = partial(
-            export_scored, result.cache_path, path, fmt,
+            _export_cached, result.cache_path, path, fmt,
             report=result.report, threshold=threshold, keep=keep, spec=spec,
             overwrite=True,  # the save dialog has asked the user before replacing a file
         )  # fmt: skip
@@ -371,6 +374,22 @@ class BatchQueue:
         if self._closing and not self.busy() and self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+
+CACHE_GONE = "its cached results are gone (removed from the history elsewhere): rescore the file"
+
+
+def _export_cached(cache: Path, *args: Any, **kwargs: Any) -> int:
+    """`export_scored`, saying in one line that the cache is gone (another window or `history
+    remove` deleted it) rather than failing "unexpectedly" with a traceback."""
+    if not cache.is_file():
+        raise InputError(CACHE_GONE)
+    try:
+        return export_scored(cache, *args, **kwargs)
+    except FileNotFoundError as exc:
+        if exc.filename is None or Path(exc.filename) != cache:
+            raise
+        raise InputError(CACHE_GONE) from exc
 
 
 def _model_of(job: BatchJob) -> dict[str, str]:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.core.batch.rejected import check_rejected_target, write_rejected
 from app.core.common.errors import AbuseDeskError
+from app.core.context.batch_queue import CACHE_GONE
 from app.core.results.output_names import export_name_refusal
 from app.core.results.table import filter_mask
 
@@ -36,6 +37,9 @@ class BatchExports:
     def export_dialog(self, fmt: str = "csv") -> None:
         if self.shown is None:
             return
+        if self.shown.result is not None and not self.shown.result.cache_path.is_file():
+            self.status.setText(f"{self.shown.path.name} cannot be exported: {CACHE_GONE}.")
+            return  # before the save dialog: there is nothing to write
         folder = Path(self.ctx.settings.last_folder or Path.home())
         suggested = folder / f"{self.shown.path.stem}-scored.{fmt}"
         name, _ = QFileDialog.getSaveFileName(self, "Export results", str(suggested), f"*.{fmt}")

@@ -4,17 +4,51 @@ compact row (a drop-down, Reopen, Remove) under a caption, that fits the Queue b
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.results.history import BatchHistory, HistoryEntry, entry_summary
+from app.core.results.history import BatchHistory, HistoryEntry, entry_brief, entry_summary
+
+BRIEF_ROLE = Qt.ItemDataRole.UserRole + 1  # (file name, brief line) for the closed box
+
+
+class HistoryCombo(QComboBox):
+    """A drop-down whose list shows each entry's whole line, and whose closed box shows the
+    file name, elided in its middle to fit, and the brief line: never clipped at 1024×700."""
+
+    def closed_text(self) -> str:
+        """What the closed box shows at its current width."""
+        brief = self.currentData(BRIEF_ROLE)
+        if not brief:
+            return self.currentText()
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        box = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        metrics, (name, rest) = self.fontMetrics(), brief
+        room = box.width() - metrics.horizontalAdvance(f" · {rest}") - 4
+        name = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, max(room, 0))
+        return f"{name} · {rest}"
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        opt.currentText = self.closed_text()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
 
 
 class HistoryBar(QWidget):
@@ -27,7 +61,7 @@ class HistoryBar(QWidget):
         super().__init__(parent)
         self.history = history
         self.setAccessibleName("Batch history, kept after closing")
-        self.combo = QComboBox()
+        self.combo = HistoryCombo()
         self.combo.setAccessibleName("Batch history")
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -66,9 +100,13 @@ class HistoryBar(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         for entry, available in self.entries:
+            # The list shows the whole line; the closed box a brief one; the tooltip the whole
+            # line and the file's path.
             self.combo.addItem(entry_summary(entry, available), entry.id)
             at = self.combo.count() - 1
-            self.combo.setItemData(at, entry.input_path, Qt.ItemDataRole.ToolTipRole)
+            tip = f"{entry_summary(entry, available)}\n{entry.input_path}"
+            self.combo.setItemData(at, tip, Qt.ItemDataRole.ToolTipRole)
+            self.combo.setItemData(at, (entry.name, entry_brief(entry, available)), BRIEF_ROLE)
         if not self.entries:
             self.combo.addItem("No earlier jobs")
         if current is not None:
@@ -87,7 +125,7 @@ class HistoryBar(QWidget):
         listed = 0 <= at < len(self.entries)
         self.reopen_button.setEnabled(listed and self.entries[at][1])  # not once the cache is gone
         self.remove_button.setEnabled(listed)
-        self.combo.setToolTip(self.combo.currentText())
+        self.combo.setToolTip(self.combo.itemData(at, Qt.ItemDataRole.ToolTipRole) or "")
 
     def _reopen(self) -> None:
         if (entry := self.selected()) is not None:

@@ -36,7 +36,7 @@ from app.core.batch.words import renamed_line
 from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
-from app.core.common.messages import fmt_threshold
+from app.core.common.messages import fmt_threshold, one_line
 from app.core.context.batch_queue import BatchJob
 from app.core.context.state import AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
@@ -278,7 +278,10 @@ class BatchPanel(BatchExports, BatchPanelView):
         try:
             job = self.jobs.core.reopen(entry, self._next_id)
         except (OSError, ValueError) as exc:
-            self.status.setText(f"{entry.name}: cannot reopen ({exc}); remove it and score again.")
+            self.jobs.drop_forgotten()  # an open job of it whose cache went is dropped too
+            self.status.setText(
+                one_line(f"{entry.name}: cannot reopen ({exc}); remove it and score again.")
+            )
             self.history.refresh()
             return
         if job.id == self._next_id:
@@ -287,7 +290,7 @@ class BatchPanel(BatchExports, BatchPanelView):
         self._show(job)
         self.status.setText(
             f"Reopened {entry.name}: scored with {job.result.report.model_version} at "  # type: ignore[union-attr]
-            f"{job.label_threshold:.2f}."
+            f"{fmt_threshold(job.label_threshold)}."
         )
 
     def remove_history(self, entry: HistoryEntry) -> None:
@@ -303,6 +306,11 @@ class BatchPanel(BatchExports, BatchPanelView):
             removed = self.jobs.core.remove_history(entry.id)
         except AbuseDeskError as exc:  # removed, but the activity log could not record it
             removed, done = True, f"{done} The activity log could not record it: {exc}"
+        except OSError as exc:  # busy, or a newer app's index: the entry stays
+            self.jobs.drop_forgotten()
+            self.history.refresh()
+            self.status.setText(one_line(f"{entry.name} not removed: {exc}"))
+            return
         if not removed:
             self.status.setText(f"{entry.name} is being exported; remove it when that is done.")
             return
