@@ -215,3 +215,16 @@ def test_an_entry_removed_elsewhere_is_not_exported_nor_reopened(
     assert "cannot reopen" in panel.status.text() and "Reopened" not in panel.status.text()
     assert panel.shown is None and panel.jobs.list.count() == 0
     panel.shutdown()
+
+
+def test_an_unrounded_threshold_is_shown_as_given(qtbot, app_context, worker_pool, tmp_path):
+    app_context.state.set_threshold(0.449)
+    panel, entry = _reopened_panel(qtbot, app_context, worker_pool, tmp_path)
+    assert panel.history.combo.currentText().endswith("@ 0.449")
+    assert panel.history.combo.closed_text().endswith("flagged @ 0.449")
+    qtbot.mouseClick(panel.history.reopen_button, Qt.MouseButton.LeftButton)
+    assert panel.status.text().endswith(" at 0.449.")
+    with qtbot.waitSignal(panel.export_done, timeout=30_000) as blocker:
+        panel.export(tmp_path / "again.csv", "csv")
+    assert blocker.args[1].endswith("labels at 0.449")
+    panel.shutdown()

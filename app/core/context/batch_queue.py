@@ -331,7 +331,7 @@ class BatchQueue:
     def export_finished(self, rows: int) -> None:
         export = self._export
         assert export is not None and export.job.result is not None
-        self._outcome = f"done: {rows:,} rows, labels at {export.threshold:.2f}"
+        self._outcome = f"done: {rows:,} rows, labels at {fmt_threshold(export.threshold)}"
         self.ctx.log(
             "export",
             file_name=export.path.name,
