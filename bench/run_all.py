@@ -28,6 +28,7 @@ QUICK = {
     "heartbeat": ["--rows", "100000", "--xlsx-rows", "20000"],
     "startup": ["--repeat", "2"],
     "switch": ["--repeat", "3"],
+    "day": ["--quick"],
 }
 TAKES_PEER_AND_MODEL = {"core", "batch"}
 
