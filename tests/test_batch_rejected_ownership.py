@@ -200,3 +200,12 @@ def test_gui_says_one_rejected_row(qtbot, panel, tmp_path, monkeypatch):  # noqa
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "*.csv"))
     qtbot.mouseClick(panel.rejected_button, Qt.MouseButton.LeftButton)
     assert panel.status.text() == "Exported 1 rejected row to bad.csv."
+
+
+def test_gui_counts_agree_in_number(qtbot, panel, tmp_path):  # noqa: F811
+    from app.core.batch.words import counted
+
+    assert [counted(n) for n in (0, 1, 2, 1000)] == ["0 rows", "1 row", "2 rows", "1,000 rows"]
+    _run(qtbot, panel, _csv(tmp_path / "one.csv", "id,text\n1,hello\n"))
+    assert panel.results.count.text() == "1 of 1 row"
+    assert ": 1 row in " in panel.progress.format()
