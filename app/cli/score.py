@@ -140,16 +140,35 @@ class _Progress:
             print(file=sys.stderr)  # end the progress line before a summary or an error
 
 
-def _rejected_path(args: argparse.Namespace) -> Path | None:
-    """Where the rejected rows go (None: --no-rejected), checked before any work."""
+def _rejected_path(args: argparse.Namespace, fmt: str) -> tuple[Path | None, bool]:
+    """Where the rejected rows go (None: --no-rejected), checked before any work, and whether a
+    file there that is not ours may be replaced (only one named with --rejected, --overwrite)."""
+    import os
+
     from app.core.batch.rejected import check_rejected_target, default_rejected_path
+    from app.core.batch.rejected_record import recorded_rejected
+    from app.core.common.errors import InputError
+    from app.core.common.portable_fs import same_file
 
     if args.no_rejected:
-        return None
-    path = args.rejected or default_rejected_path(args.output)
+        return None, False
     protected = {"the input": args.input, "the output": args.output, "the report": args.report}
-    check_rejected_target(path, protected, overwrite=args.overwrite)
-    return path
+    if args.rejected is None:
+        path = default_rejected_path(args.output)
+        if args.report is not None and same_file(path, args.report):
+            raise InputError(
+                f"{args.report}: --report names {path.name}, where the rejected rows of "
+                f"{args.output.name} go by default; choose another report name, or give "
+                "--rejected FILE or --no-rejected"
+            )
+        # A file there that is not ours is decided at the end: kept, and the rows not written.
+        check_rejected_target(path, args.output, protected, overwrite=True)
+        return path, False
+    previous = recorded_rejected(args.output, fmt)
+    check_rejected_target(
+        args.rejected, args.output, protected, overwrite=args.overwrite, previous=previous
+    )
+    return args.rejected, bool(args.overwrite) and os.path.lexists(args.rejected)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -160,7 +179,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     fmt = score_format(args)
     check_score_paths(args.input, args.output, args.report, fmt)  # before loading the model
     outputs = check_score_outputs(args, fmt)  # an existing file: ours, --overwrite, or refused
-    rejected = _rejected_path(args)
+    rejected, replace = _rejected_path(args, fmt)
     workers = _workers(args)
     _stop_on_signals()
     with cli_context(args) as ctx:
@@ -175,6 +194,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             delimiter="\t" if args.delimiter == "tab" else args.delimiter,
             workers=workers,
             rejected_path=rejected,
+            rejected_replace=replace,
         )
         progress = _Progress(args.quiet)
         try:
@@ -207,4 +227,6 @@ def cmd_score(args: argparse.Namespace) -> int:
     if challenger is not None:
         print(challenger_line(challenger, args))
     outputs.say_replaced()
+    if replace and report.rejected_file:
+        say(f"{APP_NAME}: note: replaced {rejected} with this run's rejected rows (--overwrite)")
     return EXIT_OK

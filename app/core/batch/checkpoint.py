@@ -231,9 +231,10 @@ def _rejected_entries(data: bytes) -> list[dict[str, Any]]:
             raise BadCheckpoint("the rejected list is not JSON lines") from None
         if not (
             isinstance(entry, dict)
-            # older lists have no last; text: only the first MAX_REJECTED_TEXTS rows keep it
-            and set(entry) - {"last", "text"} == {"line", "reason", "excerpt"}
+            # older lists have no last; text (and its note): only the first MAX_REJECTED_TEXTS
+            and set(entry) - {"last", "text", "note"} == {"line", "reason", "excerpt"}
             and isinstance(entry.get("text", ""), str)
+            and isinstance(entry.get("note", ""), str)
             and type(entry["line"]) is int
             and type(entry.get("last", 0)) is int
             and isinstance(entry["reason"], str)

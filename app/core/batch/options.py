@@ -35,6 +35,9 @@ class BatchOptions:
     workers: int = 1
     # Where the rejected rows are written at the end (`app.core.batch.rejected`); None: nowhere.
     rejected_path: Path | None = None
+    # True when the user named `rejected_path` and allowed replacing a file there that is not ours
+    # (``--rejected FILE --overwrite``); the default name never replaces a file that is not ours.
+    rejected_replace: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class BatchReport:
     text_column: str = ""
     columns_renamed: str = ""  # duplicate header names made unique (`csv_header.renamed_note`)
     rejected_file: str = ""  # the name of the rejected-rows file written, "" if none
+    rejected_sha256: str = ""  # its SHA-256, recorded so a later run can tell it is untouched
+    rejected_not_written: str = ""  # why rows were rejected but no file was written, "" if not
     model_version: str = ""
     challenger_version: str = ""  # "" when the job had no challenger
     challenger_manifest_sha256: str = ""
@@ -111,9 +116,11 @@ class BatchReport:
             "rows_blank",
         )
         provenance = {key: getattr(self, key) for key in keys}
-        for key in ("columns_renamed", "rejected_file"):  # absent when empty: outputs unchanged
+        for key in ("columns_renamed", "rejected_file", "rejected_sha256"):  # absent when empty
             if getattr(self, key):
                 provenance[key] = getattr(self, key)
+        if self.rejected_not_written:
+            provenance.update(rejected_file=None, rejected_not_written=self.rejected_not_written)
         if self.challenger_version:  # absent without a challenger: such outputs are unchanged
             provenance.update(
                 challenger_version=self.challenger_version,

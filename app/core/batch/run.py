@@ -42,6 +42,7 @@ from app.core.batch.options import (
     BatchReport,
 )
 from app.core.batch.rejected import MAX_REJECTED_TEXTS, check_rejected_target, finish_rejected
+from app.core.batch.rejected_record import recorded_rejected
 from app.core.batch.rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
 from app.core.batch.source import BatchInput, file_sha256, resolve_input
 from app.core.common.atomic import atomic_open, atomic_path
@@ -126,6 +127,7 @@ def run_batch(
     if options.rejected_path is not None:  # the CLI checked the existing-file rule already
         check_rejected_target(
             options.rejected_path,
+            options.output_path,
             {"the input": options.input_path, "the output": options.output_path},
             overwrite=True,
         )
@@ -176,6 +178,8 @@ class _Job:
         self.chunk_rows, self.skip = options.chunk_rows, 0
         self.saved: batch_checkpoint.Checkpoint | None = None
         self.digest = hashlib.sha256()  # the bytes actually scored, for the provenance
+        # Read under the lock, before this job replaces the output's provenance.
+        self.previous = recorded_rejected(options.output_path, options.output_format)
 
     def elapsed(self) -> float:
         return self.earlier + time.perf_counter() - self.started
@@ -320,7 +324,15 @@ class _Job:
         """Every row is written: check the counts, let the caller log the job."""
         _check_ledger(self.options, self.report)
         # Before the provenance is written: it names the rejected-rows file.
-        finish_rejected(self.options.rejected_path, self.report, self.hooks.notice)
+        options = self.options
+        finish_rejected(
+            options.rejected_path,
+            options.output_path,
+            self.report,
+            self.hooks.notice,
+            previous=self.previous,
+            replace=options.rejected_replace,
+        )
         self.report.seconds = self.elapsed()
         if self.hooks.before_commit:
             self.hooks.before_commit(self.report)
@@ -403,4 +415,6 @@ def _check_ledger(options: BatchOptions, report: BatchReport) -> None:
 
 def _rejected_entry(row: RejectedRow, with_text: bool) -> dict[str, Any]:
     entry = {"line": row.line, "reason": row.reason, "excerpt": row.excerpt, "last": row.last}
-    return entry | {"text": row.text} if with_text else entry
+    if not with_text:
+        return entry
+    return entry | {"text": row.text} | ({"note": row.note} if row.note else {})

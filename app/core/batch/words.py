@@ -24,6 +24,11 @@ DEFINITIONS = {
 }
 
 
+def counted(n: int, noun: str = "row") -> str:
+    """ "1 row", "2 rows", "1,000 rows": a count with its noun in agreement."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def ledger_counts(read: int, scored: int, rejected: int, blank: int) -> str:
     """ "1,000 rows read: 990 scored, 4 rejected, 6 blank" (without the flagged count)."""
     return f"{read:,} rows read: {scored:,} scored, {rejected:,} {REJECTED}, {blank:,} {BLANK}"

@@ -40,6 +40,7 @@ import numpy as np
 
 from app.core.batch.options import BatchOptions, summary_counts
 from app.core.batch.parallel import default_workers
+from app.core.batch.words import counted
 from app.core.common.errors import InputError
 from app.core.common.limits import Limits
 from app.core.common.messages import fmt_threshold
@@ -331,7 +332,7 @@ class BatchQueue:
     def export_finished(self, rows: int) -> None:
         export = self._export
         assert export is not None and export.job.result is not None
-        self._outcome = f"done: {rows:,} rows, labels at {fmt_threshold(export.threshold)}"
+        self._outcome = f"done: {counted(rows)}, labels at {fmt_threshold(export.threshold)}"
         self.ctx.log(
             "export",
             file_name=export.path.name,

@@ -93,6 +93,7 @@ class RejectedRow:
     excerpt: str = ""  # start of the raw record; bad bytes as \xNN, line breaks as \r \n (_RENDER)
     last: int = 0  # last physical line of the record (0 when built without one: = line)
     text: str = ""  # its raw lines (as far as still kept), at most RAW_TEXT_CHARS; see `_raw_text`
+    note: str = ""  # why `text` is only the record's start, when its raw lines were not kept
 
     def __post_init__(self) -> None:
         self.last = max(self.last, self.line)
@@ -179,7 +180,12 @@ class _Reader:
         # The raw lines while the reader still keeps them; else what is known (a flagged line
         # was not kept whole: its excerpt).
         raw = self.src.span(start, end) if excerpt is None or end > start else None
-        return RejectedRow(start, reason, _excerpt(text), end, _raw_text(raw or [text]))
+        kept = _raw_text(raw or [text])
+        note = ""
+        if raw is None:
+            why = reason if excerpt is not None else "its lines were no longer held"
+            note = f"raw text not kept: {why}; the first {len(kept):,} characters are shown"
+        return RejectedRow(start, reason, _excerpt(text), end, kept, note)
 
     def _flagged(self, start: int, end: int) -> RejectedRow:
         line, reason, excerpt = self._pop_flags(end)[0]

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.core.batch.rejected import check_rejected_target, write_rejected
+from app.core.batch.words import counted
 from app.core.common.errors import AbuseDeskError
 from app.core.context.batch_queue import CACHE_GONE
 from app.core.results.output_names import export_name_refusal
@@ -68,12 +69,12 @@ class BatchExports:
             return
         protected = {"the scored input": self.shown.path, "the job's cache file": result.cache_path}
         try:
-            check_rejected_target(path, protected, overwrite=True)
+            check_rejected_target(path, None, protected, overwrite=True)
             count = write_rejected(path, result.report)
         except (AbuseDeskError, OSError) as exc:
             self.status.setText(f"Rejected rows not exported to {path.name}: {exc}")
             return
-        self.status.setText(f"Exported {count:,} rejected rows to {path.name}.")
+        self.status.setText(f"Exported {counted(count, 'rejected row')} to {path.name}.")
 
     def export(self, path: Path, fmt: str) -> None:
         """Export the shown results in the background (see `export_done`), labelled as shown."""
@@ -109,7 +110,7 @@ class BatchExports:
         return answer == QMessageBox.StandardButton.Yes
 
     def _export_progress(self, rows: int) -> None:
-        self.status.setText(f"Exporting… {rows:,} rows")
+        self.status.setText(f"Exporting… {counted(rows)}")
 
     def _export_done(self, path: str, outcome: str) -> None:
         if self._exporting is not None and outcome.startswith("done"):

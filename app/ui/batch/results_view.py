@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.batch.words import counted
 from app.core.results.table import ResultsTable, ViewSpec
 from app.core.results.tsv import rows_tsv
 from app.ui.batch.layout import hbox, table_view
@@ -154,7 +155,7 @@ class ResultsView(QWidget):
         self.apply()
 
     def _update_count(self) -> None:
-        text = f"{self.proxy.rowCount():,} of {self.model.rowCount():,} rows"
+        text = f"{self.proxy.rowCount():,} of {counted(self.model.rowCount())}"
         active = self.filters_active()
         # Filters that hide rows must not be missed: a highlighted count naming them, and the
         # way out beside it.

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.batch.options import BatchProgress, BatchReport, line_span
-from app.core.batch.words import DEFINITIONS, renamed_line
+from app.core.batch.words import DEFINITIONS, counted, renamed_line
 from app.core.common.messages import fmt_threshold
 from app.core.context.batch_queue import BatchJob
 from app.core.csvio.csv_input import SniffResult
@@ -193,14 +193,14 @@ class JobProgressBar(QProgressBar):
     def show_progress(self, name: str, p: BatchProgress) -> None:
         left = "" if p.seconds_left is None else f" · {p.seconds_left:,.0f} s left"
         self.setValue(int(p.fraction * 1000))
-        self.setFormat(f"{name}: {p.rows_read:,} rows · {p.rows_per_second:,.0f} rows/s{left}")
+        self.setFormat(f"{name}: {counted(p.rows_read)} · {p.rows_per_second:,.0f} rows/s{left}")
 
     def show_finished(self, job: BatchJob) -> None:
         name = job.path.name
         if job.result is not None:
             report = job.result.report
             self.setValue(1000)
-            text = f"{name}: {report.rows_read:,} rows in {report.seconds:.1f} s"
+            text = f"{name}: {counted(report.rows_read)} in {report.seconds:.1f} s"
             if report.challenger_version:
                 text += f" · challenger disagrees on {report.rows_disagreeing:,}"
             self.setFormat(text)
