@@ -148,6 +148,7 @@ def _rejected_path(args: argparse.Namespace, fmt: str) -> tuple[Path | None, boo
     from app.core.batch.rejected import check_rejected_target, default_rejected_path
     from app.core.batch.rejected_record import recorded_rejected
     from app.core.common.errors import InputError
+    from app.core.common.output_guard import names_fit
     from app.core.common.portable_fs import same_file
 
     if args.no_rejected:
@@ -161,8 +162,10 @@ def _rejected_path(args: argparse.Namespace, fmt: str) -> tuple[Path | None, boo
                 f"{args.output.name} go by default; choose another report name, or give "
                 "--rejected FILE or --no-rejected"
             )
-        # A file there that is not ours is decided at the end: kept, and the rows not written.
-        check_rejected_target(path, args.output, protected, overwrite=True)
+        # A file there that is not ours is decided at the end: kept, and the rows not written;
+        # so is a default name too long for the folder (an output name near the limit).
+        if names_fit(path):
+            check_rejected_target(path, args.output, protected, overwrite=True)
         return path, False
     previous = recorded_rejected(args.output, fmt)
     check_rejected_target(

@@ -342,6 +342,20 @@ def test_long_xlsx_name_without_sidecar_is_accepted(tmp_path: Path, work: Path) 
     assert out.exists() and (work / "in.csv").read_bytes() == CSV
 
 
+def test_long_xlsx_name_with_rejected_rows_scores_and_says_where_they_are_not(
+    tmp_path: Path, work: Path
+) -> None:
+    """The default OUT.rejected.csv beside a 251-byte OUT.xlsx would need 259 bytes: the scored
+    output is still written; the rejected rows are not, which stderr and the provenance say."""
+    src = work / "bad.csv"
+    src.write_bytes(CSV + b'1,"never closed\n')
+    out = work / _long(246, ".xlsx")
+    result = run_cli("score", str(src), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert out.exists() and "rejected rows not written" in result.stderr
+    assert "--rejected FILE" in result.stderr and not list(work.glob("*.rejected.csv"))
+
+
 FOLDERS = {
     "missing-folder": lambda w: w / "nope" / "o.csv",
     "folder-is-a-file": lambda w: w / "in.csv" / "o.csv",

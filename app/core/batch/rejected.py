@@ -29,7 +29,7 @@ from app.core.batch.options import BatchReport, line_span
 from app.core.batch.rejected_record import RejectedRecord, is_ours, sha256_of
 from app.core.common.atomic import atomic_open
 from app.core.common.errors import InputError
-from app.core.common.output_guard import check_output, derived_names, provenance_path
+from app.core.common.output_guard import check_output, derived_names, names_fit, provenance_path
 from app.core.csvio.csv_input import RAW_TEXT_CHARS
 from app.core.export.csv_writer import CsvExportWriter
 
@@ -153,6 +153,13 @@ def finish_rejected(
         if there and not ours and not replace:
             report.rejected_not_written = f"{path.name} is not ours"
             say(f"rejected rows not written: {path.name} is not ours (use --rejected FILE)")
+            return
+        if not names_fit(path):  # only a default name can be too long: a chosen one was checked
+            report.rejected_not_written = "its default name is too long for the folder"
+            say(
+                f"rejected rows not written: {path.name[:40]}… is too long a name for its "
+                "folder (use --rejected FILE)"
+            )
             return
         write_rejected(path, report)
         report.rejected_file = path.name

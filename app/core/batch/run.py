@@ -48,7 +48,7 @@ from app.core.batch.source import BatchInput, file_sha256, resolve_input
 from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
 from app.core.common.input_guard import input_identity
-from app.core.common.output_guard import check_output, output_lock
+from app.core.common.output_guard import check_output, names_fit, output_lock
 from app.core.csvio.csv_input import Chunk, RejectedRow, iter_chunks
 from app.core.engine.scoring import Scorer
 from app.core.export.csv_writer import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
@@ -124,7 +124,10 @@ def run_batch(
         checkpointed=csv_job and checkpoint,
         sidecar=csv_job,
     )
-    if options.rejected_path is not None:  # the CLI checked the existing-file rule already
+    rejected = options.rejected_path
+    # The CLI checked the existing-file rule already; a default name too long for the folder is
+    # not refused here: the job's end says the rows were not written (`finish_rejected`).
+    if rejected is not None and names_fit(rejected):
         check_rejected_target(
             options.rejected_path,
             options.output_path,

@@ -170,6 +170,14 @@ def derived_names(output: Path, *, checkpointed: bool, sidecar: bool) -> list[st
     return names
 
 
+def names_fit(output: Path) -> bool:
+    """Whether `output` and its temporary name fit its folder's file-name limit (a default name
+    derived from a long one may not: OUT.rejected.csv beside a 250-byte OUT.xlsx)."""
+    limit = name_max(output.parent)
+    names = (output.name, atomic.temp_name_for(output))
+    return all(len(os.fsencode(name)) <= limit for name in names)
+
+
 def _check_names(output: Path, names: Iterable[str]) -> None:
     limit = name_max(output.parent)
     for name in names:
