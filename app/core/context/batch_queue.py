@@ -83,6 +83,9 @@ class BatchJob:
     message: str = ""  # why it failed
     result: ScoredFile | None = None
     label_threshold: float = 0.0  # labels shown and exported: the job's, until re-labelled
+    # Re-labelled: the model the app-wide threshold was set for then (the provenance names it
+    # beside the model that scored the job; the two may differ).
+    label_threshold_model: str = ""
     # The models captured when the job started: a switch while it runs must not mix two
     # models' scores in one file, so the job finishes with these (Scorers are immutable).
     scorer: Scorer | None = None
@@ -317,6 +320,7 @@ class BatchQueue:
         run = partial(
             export_scored, result.cache_path, path, fmt,
             report=result.report, threshold=threshold, keep=keep, spec=spec,
+            threshold_model=job.label_threshold_model,
             overwrite=True,  # the save dialog has asked the user before replacing a file
         )  # fmt: skip
         self._export, self._outcome = _Export(job, path, fmt, threshold, spec), "done"
@@ -328,7 +332,7 @@ class BatchQueue:
     def export_finished(self, rows: int) -> None:
         export = self._export
         assert export is not None and export.job.result is not None
-        self._outcome = f"done: {rows:,} rows, labels at {export.threshold:.2f}"
+        self._outcome = f"done: {rows:,} rows, labels at {fmt_threshold(export.threshold)}"
         self.ctx.log(
             "export",
             file_name=export.path.name,
