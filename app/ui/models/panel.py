@@ -248,19 +248,16 @@ class ModelsPanel(QWidget):
         ):
             return False
         plan = model_switch.plan_activation(self.ctx, scorer)
-        question = (
-            f"Roll back to {plan.new_label}?"
-            if rollback
-            else f"Make {plan.new_label} the active model?"
-        )
-        title = "Roll back" if rollback else "Make active"
-        if not self.confirm_activation(f"{question}\n\n{plan.describe()}", title):
-            what = (
-                f"Not rolled back to {plan.new_label}"
-                if rollback
-                else (f"{plan.new_label} was not made active")
-            )
-            self.view.say(f"{what}: nothing changed.", "info")
+        if rollback:  # the same dialog as Make active, titled for what the user clicked
+            message = f"Roll back to {plan.new_label}?\n\n{plan.describe()}"
+            yes = self.confirm_activation(message, "Roll back")
+            no = f"Not rolled back to {plan.new_label}"
+        else:
+            message = f"Make {plan.new_label} the active model?\n\n{plan.describe()}"
+            yes = self.confirm_activation(message)
+            no = f"{plan.new_label} was not made active"
+        if not yes:
+            self.view.say(f"{no}: nothing changed.", "info")
             return False
         action = "model_rolled_back" if rollback else "model_activated"
         return model_switch.activate_planned(self.ctx, scorer, plan, action=action)
