@@ -205,6 +205,18 @@ def test_relabel_updates_the_ledger(qtbot, panel, app_context, tmp_path):
     assert flagged.text() == f"{now:,} at 0.001 (scored: {report.rows_flagged:,} at 0.45)"
 
 
+def test_label_header_follows_relabel_and_is_not_clipped(qtbot, panel, app_context, tmp_path):
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 10, broken=False))
+    view, model = panel.results.view, panel.results.model
+    col = model.columns.index("label")
+    app_context.state.set_threshold(0.40705543868933947)
+    panel.relabel_button.click()
+    title = model.headerData(col, Qt.Orientation.Horizontal)
+    assert title == "Label @ 0.40705543868933947"  # the labels' threshold, as fmt_threshold
+    needed = view.horizontalHeader().fontMetrics().horizontalAdvance(title)
+    assert view.columnWidth(col) > needed
+
+
 def test_relabel_after_a_model_switch_names_both_models(
     qtbot, panel, app_context, model_registry, tmp_path
 ):
