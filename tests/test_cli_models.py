@@ -68,14 +68,15 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
     assert "; challenger:" not in back.stdout
     assert "challenger cleared: abuse-lr 1.0.0 is now the active model" in back.stdout
     assert "`models rollback` returns to tiny 0.0.1" in back.stdout
+    assert "threshold unchanged (0.45). It is kept:" in back.stdout  # nothing to pair with
     assert _actions(home) == [  # the command line logs scoring and trust too, as the GUI does
         "key_trusted",  # `models trust` is logged (issue 12)
         "model_imported",
         "model_activated",
         "score_text",
         "challenger_set",
+        "challenger_cleared",  # logged before the switch, by the model deciding then
         "model_rolled_back",
-        "challenger_cleared",
     ]
     copy = shutil.copytree(signed_tiny_bundle, tmp_path / "unsigned")
     (copy / "manifest.sig").unlink()
@@ -193,3 +194,37 @@ def test_score_with_a_challenger_adds_shadow_columns(tmp_path, tiny_training, bu
         assert row["challenger_version"] == "tiny 0.0.1"
     provenance = json.loads((tmp_path / "out.csv.provenance.json").read_text())
     assert provenance["challenger_version"] == "tiny 0.0.1"
+
+
+def _threshold(home: Path) -> float:
+    return float(json.loads((home / "config" / "settings.json").read_text())["threshold"])
+
+
+def test_activate_and_rollback_migrate_the_threshold_like_the_gui(home):
+    """`models activate` and `models rollback` follow `plan_activation`, as the Models panel
+    does: the threshold migrates (said, with the rationale, and logged); --keep-threshold keeps
+    it."""
+    from app.core.common.messages import fmt_threshold
+
+    on = cli(home, "models", "activate", "2.0.0")
+    assert on.returncode == 0, on.stderr
+    migrated = _threshold(home)
+    assert migrated != 0.45
+    assert f"threshold: 0.45 -> {fmt_threshold(migrated)}, migrated for abuse-lr 2.0.0" in on.stdout
+    assert "Keeps recall" in on.stdout and "--keep-threshold" in on.stdout
+    back = cli(home, "models", "rollback")
+    assert back.returncode == 0, back.stderr
+    assert f"threshold: {fmt_threshold(migrated)} -> " in back.stdout
+    assert _threshold(home) != migrated  # 1.0.0 does not decide at 2.0.0's threshold
+    rolled_back_to = _threshold(home)
+    assert _actions(home) == [
+        "model_activated",
+        "threshold_applied",
+        "model_rolled_back",
+        "threshold_applied",
+    ]
+    kept = cli(home, "models", "activate", "2.0.0", "--keep-threshold")
+    assert kept.returncode == 0, kept.stderr
+    assert f"threshold unchanged ({fmt_threshold(rolled_back_to)})" in kept.stdout
+    assert _threshold(home) == rolled_back_to
+    assert _actions(home)[-1] == "model_activated"

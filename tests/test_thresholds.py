@@ -462,3 +462,32 @@ def test_readable_threshold_decides_every_item_alike_and_is_short(seed):
     assert (
         ThresholdAnalysis([0.2, 0.40705543868933947], [0, 1]).readable(0.40705543868933947) == 0.4
     )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_alike_range_ends_both_decide_every_item_alike(seed):
+    """Both ends of a finder's tie range flag exactly the items its threshold flags."""
+    rng = np.random.default_rng(seed)
+    scores = rng.random(int(rng.integers(1, 60)))
+    labels = (rng.random(len(scores)) < 0.4).astype(np.int8)
+    a = ThresholdAnalysis(scores, labels)
+    for t in [*scores[:20].tolist(), a.best_f1().threshold]:
+        span = a.alike_range(t)
+        if span is None:
+            continue
+        low, high = span
+        assert low < high <= t
+        flagged = scores >= t
+        assert ((scores >= low) == flagged).all() and ((scores >= high) == flagged).all()
+
+
+def test_separable_best_f1_tie_is_reported_as_a_range():
+    from app.core.analysis.evaluation import summarize
+
+    scores = np.array([0.1, 0.2, 0.3871, 0.9768937216042155, 0.99])
+    labels = np.array([0, 0, 0, 1, 1])
+    a = ThresholdAnalysis(scores, labels)
+    assert a.alike_range(a.best_f1().threshold) == (0.39, 0.97)
+    summary = summarize(scores, labels, [0.5])
+    assert summary["best_f1_threshold"] == 0.97
+    assert "best F1: any threshold from 0.39 to 0.97 decides these items alike" in summary["notes"]

@@ -48,6 +48,19 @@ def test_preferences_dialog_applies_saves_and_logs(qtbot, app_context):
     assert len(app_context.activity.query(action="settings_changed")) == 1
 
 
+def test_ok_with_nothing_changed_keeps_a_finer_reference_threshold(qtbot, app_context):
+    """The spin box shows 0.449 as 0.45: OK without touching it must not write 0.45 back."""
+    app_context.settings.reference_threshold = 0.449
+    dialog = SettingsDialog(app_context)
+    qtbot.addWidget(dialog)
+    assert dialog.reference.text() == "0.45"
+    assert dialog.apply() == {}
+    assert app_context.settings.reference_threshold == 0.449
+    assert app_context.activity.query(action="settings_changed") == []
+    dialog.reference.setValue(0.47)  # a change the user made is applied
+    assert dialog.apply() == {"reference_threshold": (0.449, 0.47)}
+
+
 def test_user_changes_are_validated(app_context):
     with pytest.raises(ValueError, match="log_retention_days"):
         apply_user_changes(app_context.settings, {"log_retention_days": 0})

@@ -192,6 +192,55 @@ def test_threshold_change_offers_relabel_and_export_uses_it(qtbot, panel, app_co
     assert sidecar["export_filter"] == "flagged only"
 
 
+def test_relabel_updates_the_ledger(qtbot, panel, app_context, tmp_path):
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 30))
+    flagged = panel.ledger.values["rows_flagged"]
+    report = panel.shown.result.report
+    assert flagged.text() == f"{report.rows_flagged:,} at 0.45"
+    app_context.state.set_threshold(0.001)
+    assert flagged.text() == f"{report.rows_flagged:,} at 0.45"  # still the labels shown
+    panel.relabel_button.click()
+    now = int(np.count_nonzero(panel.shown.result.table.scores >= 0.001))
+    assert now != report.rows_flagged
+    assert flagged.text() == f"{now:,} at 0.001 (scored: {report.rows_flagged:,} at 0.45)"
+
+
+def test_label_header_follows_relabel_and_is_not_clipped(qtbot, panel, app_context, tmp_path):
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 10, broken=False))
+    view, model = panel.results.view, panel.results.model
+    col = model.columns.index("label")
+    app_context.state.set_threshold(0.40705543868933947)
+    panel.relabel_button.click()
+    title = model.headerData(col, Qt.Orientation.Horizontal)
+    assert title == "Label @ 0.40705543868933947"  # the labels' threshold, as fmt_threshold
+    needed = view.horizontalHeader().fontMetrics().horizontalAdvance(title)
+    assert view.columnWidth(col) > needed
+
+
+def test_relabel_after_a_model_switch_names_both_models(
+    qtbot, panel, app_context, model_registry, tmp_path
+):
+    """A job scored by 1.0.0 and a threshold set for 2.0.0: said before and after re-labelling,
+    and the export's provenance names both."""
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 30))
+    app_context.state.set_scorer(model_registry.load("abuse-lr-2.0.0"))
+    app_context.state.set_threshold(0.4071)
+    notice = panel.notice.text()
+    assert panel.notice.isVisibleTo(panel) and panel.relabel_button.isVisibleTo(panel)
+    assert "scored by abuse-lr 1.0.0" in notice and "was set for abuse-lr 2.0.0" in notice
+    panel.relabel_button.click()  # still allowed: a threshold is a number
+    assert panel.results.model.threshold == 0.4071
+    assert "set for abuse-lr 2.0.0, on the scores of abuse-lr 1.0.0" in panel.status.text()
+    assert panel.notice.isVisibleTo(panel)  # never silent, even once re-labelled
+    assert "set for abuse-lr 2.0.0, on the scores of abuse-lr 1.0.0" in panel.notice.text()
+    with qtbot.waitSignal(panel.export_done):
+        panel.export(tmp_path / "out.csv", "csv")
+    sidecar = json.loads((tmp_path / "out.csv.provenance.json").read_text())
+    assert sidecar["model_version"] == "abuse-lr 1.0.0"
+    assert sidecar["threshold_set_for_model"] == "abuse-lr 2.0.0"
+    assert (sidecar["threshold"], sidecar["relabelled"]) == (0.4071, True)
+
+
 def test_send_to_threshold_panel_emits_parsed_labels(qtbot, panel, tmp_path):
     n = 23
     _run(qtbot, panel, _write(tmp_path / "in.csv", n, broken=False))

@@ -213,9 +213,8 @@ def test_refused_installed_version_is_marked(qtbot, panel, ctx, signed_tiny_bund
 def test_activate_roll_back_and_challenger(qtbot, panel, ctx, signed_tiny_bundle):
     import_via_folder(qtbot, panel, signed_tiny_bundle)
     select(qtbot, panel, TINY)
-    panel.confirm_activation = lambda _message: (
-        True
-    )  # the user answers Yes (see test_ui_models_activate)
+    asked: list[str] = []  # the user answers Yes (see test_ui_models_activate)
+    panel.confirm_activation = lambda message, title="Make active": asked.append(title) or True
     click(qtbot, panel.view.activate_button)
     # Loading runs on a worker: busy shown, no second action can start meanwhile.
     assert panel.busy and panel.view.busy_bar.isVisible()
@@ -241,6 +240,7 @@ def test_activate_roll_back_and_challenger(qtbot, panel, ctx, signed_tiny_bundle
     wait_idle(qtbot, panel)
     assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
     assert ctx.settings.previous_model == TINY  # a second rollback would undo this one
+    assert asked == ["Make active", "Roll back"]  # Roll back asks as Make active does
     assert len(events(ctx, "model_rolled_back")) == 1
     assert row_texts(panel, BUNDLED)[ROLE] == "active"
 

@@ -93,8 +93,8 @@ def test_confirm_migrates_threshold_as_promote_and_logs_it(qtbot, monkeypatch, p
     assert activated.detail == "abuse-lr 1.0.0 -> abuse-lr 2.0.0"
     (applied,) = ctx.activity.query(action="threshold_applied")
     assert applied.threshold == plan.new_threshold
-    assert applied.detail.startswith(
-        f"0.45 -> {plan.new_threshold:g} on activation of abuse-lr 2.0.0"
+    assert applied.detail.startswith(  # written in full, not rounded as :g would (0.407055)
+        f"0.45 -> {fmt_threshold(plan.new_threshold)} on activation of abuse-lr 2.0.0"
     )
     assert ctx.activity.query(action="challenger_cleared") == []
     assert panel.view.message.text() == "abuse-lr 2.0.0 now decides."
@@ -126,8 +126,54 @@ def test_challenger_made_active_is_cleared_and_logged(
     assert "Challenger: tiny 0.0.1 stops being the challenger" in text
     assert ctx.state.scorer.version_label == "tiny 0.0.1" and ctx.state.challenger is None
     assert ctx.settings.challenger_model == "" and ctx.state.threshold == 0.45
-    newest = [e.action for e in ctx.activity.query()][:2]  # newest first
-    assert newest == ["challenger_cleared", "model_activated"]
+    # Logged before the switch, stamped with the model deciding then (newest first below).
+    newest = [e.action for e in ctx.activity.query()][:2]
+    assert newest == ["model_activated", "challenger_cleared"]
     (cleared,) = [e for e in ctx.activity.query(action="challenger_cleared")]
-    assert cleared.detail == "tiny 0.0.1 is now the active model"
+    assert cleared.detail == "tiny 0.0.1 stops being the challenger: it becomes the active model"
+    assert cleared.model_version == "abuse-lr 1.0.0"
     assert ctx.activity.query(action="threshold_applied") == []
+
+
+def test_roll_back_asks_and_migrates_back_like_make_active(qtbot, monkeypatch, panel, ctx):
+    """Roll back after a migrating Make active: the same dialog, the threshold migrated back
+    (not the old model deciding at the new one's threshold), every part logged."""
+    asked: list[str] = []
+    answer(monkeypatch, YES, asked)
+    make_active(qtbot, panel, NEW)
+    migrated = ctx.state.threshold
+    assert migrated != 0.45
+    back = model_switch.plan_activation(ctx, ctx.registry.load(OLD))
+    assert back.migrates
+    button = panel.view.rollback_button
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
+    assert len(asked) == 2
+    title, _, text = asked[1].partition("\n")
+    assert title == "Roll back" and "Roll back to abuse-lr 1.0.0?" in text
+    assert "Active model: abuse-lr 2.0.0 → abuse-lr 1.0.0" in text
+    assert f"Threshold: {fmt_threshold(migrated)} → {fmt_threshold(back.new_threshold)}" in text
+    assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
+    assert ctx.state.threshold == back.new_threshold
+    (rolled,) = ctx.activity.query(action="model_rolled_back")
+    assert rolled.detail == "abuse-lr 2.0.0 -> abuse-lr 1.0.0"
+    applied = ctx.activity.query(action="threshold_applied")[0]  # newest first
+    assert applied.detail.startswith(
+        f"{fmt_threshold(migrated)} -> {fmt_threshold(back.new_threshold)} "
+        "on roll-back to abuse-lr 1.0.0"
+    )
+
+
+def test_roll_back_no_changes_nothing(qtbot, monkeypatch, panel, ctx):
+    asked: list[str] = []
+    answer(monkeypatch, YES, asked)
+    make_active(qtbot, panel, NEW)
+    monkeypatch.undo()
+    answer(monkeypatch, NO, asked)
+    before = snapshot(ctx)
+    qtbot.mouseClick(panel.view.rollback_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
+    assert len(asked) == 2 and asked[1].startswith("Roll back\n")
+    assert snapshot(ctx) == before
+    assert "Not rolled back to abuse-lr 1.0.0: nothing changed" in panel.view.message.text()

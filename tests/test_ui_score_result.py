@@ -141,3 +141,24 @@ def test_screenshot_at_1280x800(qtbot, panel):
     _type(qtbot, panel, MIXED)
     ARTIFACTS.mkdir(exist_ok=True)
     assert panel.grab().save(str(ARTIFACTS / "score_panel_1280x800.png"))
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.40705543868933947, 0.999999, 1.0])
+def test_gauge_threshold_label_is_never_clipped(qtbot, threshold):
+    """The words under the mark fit whole inside the gauge, at either end of the bar."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from app.core.common.messages import fmt_threshold
+    from app.ui.score.widgets import ScoreGauge
+
+    gauge = ScoreGauge()
+    qtbot.addWidget(gauge)
+    gauge.resize(320, 44)
+    gauge.set_values(0.5, threshold)
+    label, rect = gauge.threshold_label()
+    assert label == f"threshold {fmt_threshold(threshold)}"
+    needed = QFontMetricsF(gauge.caption_font()).horizontalAdvance(label)
+    assert rect.width() >= needed
+    assert 0 <= rect.left() and rect.right() <= gauge.width()
+    assert rect.bottom() <= gauge.height()
+    gauge.grab()  # paints without error

@@ -103,26 +103,46 @@ def test_each_dataset_of_origin_is_a_source(panel, bundled_scorer):
     assert_shows(panel, bundled_analysis(bundled_scorer, "olid"), 0.52)
 
 
-def test_finders_set_the_exact_core_threshold(panel, qtbot, bundled_scorer):
+def test_finders_set_a_readable_threshold_deciding_as_the_core_one(panel, qtbot, bundled_scorer):
+    """A finder's threshold is a score (0.9768937216042155); the panel explores the shortest
+    decimal that decides every item alike (ThresholdAnalysis.readable): the same counts."""
     analysis = bundled_analysis(bundled_scorer)
+
+    def same_decisions(exact: float) -> float:
+        shown = analysis.readable(exact)
+        assert panel.threshold == shown and len(fmt_threshold(shown)) <= 8
+        a, b = analysis.at(shown), analysis.at(exact)
+        assert (a.tp, a.fp, a.fn, a.tn) == (b.tp, b.fp, b.fn, b.tn)
+        assert panel.spin.text() == fmt_threshold(shown, 4)
+        return shown
+
     qtbot.mouseClick(panel.controls.best_f1_button, Qt.MouseButton.LeftButton)
-    best = analysis.best_f1().threshold
-    assert panel.threshold == best
+    best = same_decisions(analysis.best_f1().threshold)
     assert panel.slider.value() == round(100 * best)
     assert_shows(panel, analysis, best)
 
     panel.controls.cost_spin.setValue(5.0)
     qtbot.mouseClick(panel.controls.cost_button, Qt.MouseButton.LeftButton)
-    assert panel.threshold == analysis.cost_threshold(5.0, 1.0).threshold
+    same_decisions(analysis.cost_threshold(5.0, 1.0).threshold)
 
     panel.controls.recall_spin.setValue(0.93)
     assert panel.controls.recall_button.text() == "Highest threshold with recall ≥ 0.93"
     qtbot.mouseClick(panel.controls.recall_button, Qt.MouseButton.LeftButton)
-    floor = analysis.recall_floor(0.93).threshold
-    assert panel.threshold == floor
-    assert panel.spin.text() == fmt_threshold(floor)
+    floor = same_decisions(analysis.recall_floor(0.93).threshold)
     assert_shows(panel, analysis, floor)
     assert "recall ≥ 0.93" in panel.controls.status.text()
+
+
+def test_a_tied_best_f1_says_the_range(panel):
+    """Separable data: every threshold from just above the highest benign score up to the
+    lowest abusive one decides alike; the finder says so and explores a short decimal."""
+    scores = np.array([0.1, 0.2, 0.3871, 0.9768937216042155, 0.99])
+    panel.show_dataset("separable", scores, np.array([0, 0, 0, 1, 1]))
+    panel.find_best_f1()
+    assert panel.threshold == 0.97
+    status = panel.controls.status.text()
+    assert "<b>0.97</b>" in status and "9768937" not in status
+    assert "any threshold from 0.39 to 0.97 decides these items alike" in status
 
 
 def test_reference_comparison_in_words_and_numbers(panel, bundled_scorer):

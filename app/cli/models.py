@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from app.core.models.registry import ModelRegistry
 
 
+KEEP_THRESHOLD_HELP = (
+    "keep the app-wide threshold as it is instead of migrating it to the new model "
+    "(a threshold set for one model rarely means the same on another)"
+)
+
+
 def add_models_parser(sub: Any) -> None:
     p = sub.add_parser("models", help="list, verify, import, activate and sign model versions")
     models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -40,9 +46,19 @@ def add_models_parser(sub: Any) -> None:
     q.add_argument("--json", action="store_true", help=JSON_HELP)
     q = models.add_parser("import", help="install a bundle from a folder or a zip, verified first")
     q.add_argument("source", type=path_arg, help="a bundle folder or a zip of one")
-    q = models.add_parser("activate", help="make an installed version the active model")
+    q = models.add_parser(
+        "activate",
+        help="make an installed version the active model; the threshold migrates as the "
+        "Models panel's Make active does (keeping recall), unless --keep-threshold",
+    )
     q.add_argument("version", help="folder name (abuse-lr-1.0.0), 'abuse-lr 1.0.0' or 1.0.0")
-    models.add_parser("rollback", help="return to the previously active version")
+    q.add_argument("--keep-threshold", action="store_true", help=KEEP_THRESHOLD_HELP)
+    q = models.add_parser(
+        "rollback",
+        help="return to the previously active version; the threshold migrates back as the "
+        "Models panel's Roll back does, unless --keep-threshold",
+    )
+    q.add_argument("--keep-threshold", action="store_true", help=KEEP_THRESHOLD_HELP)
     q = models.add_parser("challenger", help="set (or --clear) the shadow-scoring challenger")
     q.add_argument(
         "version", nargs="?", help="an installed version to shadow-score with (none: clear)"
@@ -187,7 +203,6 @@ def _import(args: argparse.Namespace) -> int:
 
 def _switch(args: argparse.Namespace) -> int:
     from app.core.common.errors import ModelError
-    from app.core.common.messages import fmt_threshold
     from app.core.context import model_switch
     from app.core.context.bootstrap import registry_of
     from app.core.context.settings import check_saveable
@@ -196,13 +211,10 @@ def _switch(args: argparse.Namespace) -> int:
         check_saveable(ctx.settings_path)  # refused before anything is logged or changed
         registry = registry_of(ctx)
         before_active, before_challenger = ctx.state.scorer, ctx.state.challenger
+        plan = None
         try:
-            if args.models_command == "activate":
-                changed = model_switch.activate(ctx, registry.load(args.version))
-            elif args.models_command == "rollback":
-                if not ctx.settings.previous_model:
-                    raise ModelError("there is no previous model to roll back to")
-                changed = model_switch.rollback(ctx, registry.load(ctx.settings.previous_model))
+            if args.models_command in ("activate", "rollback"):
+                changed, plan = _change_active(ctx, registry, args)
             elif args.clear or args.version is None:
                 changed = model_switch.set_challenger(ctx, None)
             else:
@@ -221,12 +233,45 @@ def _switch(args: argparse.Namespace) -> int:
             print(f"challenger cleared: {before_challenger.version_label} no longer shadow-scores")
         else:
             print(f"challenger cleared: {before_challenger.version_label} is now the active model")
-    if changed and args.models_command != "challenger" and before_active is not None:
-        print(
-            f"threshold unchanged ({fmt_threshold(ctx.state.threshold)}); "
-            f"`models rollback` returns to {before_active.version_label}"
-        )
+    if changed and plan is not None and before_active is not None:
+        _print_threshold(plan)
+        print(f"`models rollback` returns to {before_active.version_label}")
     return 0
+
+
+def _change_active(ctx: AppContext, registry: ModelRegistry, args: argparse.Namespace) -> Any:
+    """Activate or roll back as the Models panel does: `model_switch.plan_activation` (the
+    threshold migrated to keep recall), `--keep-threshold` keeping it. (changed, plan)."""
+    import dataclasses
+
+    from app.core.common.errors import ModelError
+    from app.core.context import model_switch
+
+    if args.models_command == "rollback":
+        if not ctx.settings.previous_model:
+            raise ModelError("there is no previous model to roll back to")
+        scorer, action = registry.load(ctx.settings.previous_model), "model_rolled_back"
+    else:
+        scorer, action = registry.load(args.version), "model_activated"
+    plan = model_switch.plan_activation(ctx, scorer)
+    if args.keep_threshold:
+        plan = dataclasses.replace(
+            plan,
+            new_threshold=plan.old_threshold,
+            rationale="It is kept (--keep-threshold).",
+        )
+    return model_switch.activate_planned(ctx, scorer, plan, action=action), plan
+
+
+def _print_threshold(plan: Any) -> None:
+    from app.core.common.messages import fmt_threshold
+
+    old, new = fmt_threshold(plan.old_threshold), fmt_threshold(plan.new_threshold)
+    if plan.migrates:
+        print(f"threshold: {old} -> {new}, migrated for {plan.new_label}. {plan.rationale}")
+        print("(`--keep-threshold` keeps the threshold as it is)")
+    else:
+        print(f"threshold unchanged ({old}). {plan.rationale}")
 
 
 def _signing(args: argparse.Namespace) -> int:

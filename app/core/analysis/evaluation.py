@@ -16,6 +16,7 @@ import numpy as np
 
 from app.core.analysis.calibration import brier_score, expected_calibration_error
 from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.common.messages import fmt_threshold
 
 # What a model's shipped evaluation set is made of, in words: the panels and reports show
 # these, while settings, the CLI and the bundle keep the stable ids ("davidson", "olid").
@@ -73,8 +74,14 @@ def summarize(
             "by zero"
         )
     else:
-        best = analysis.best_f1()
-        best_threshold, best_f1 = best.threshold, best.f1
+        best = analysis.best_f1()  # a score; reported as the shortest decimal deciding alike
+        best_threshold, best_f1 = analysis.readable(best.threshold), best.f1
+        span = analysis.alike_range(best.threshold)
+        if span is not None and span[1] - span[0] >= 0.01:  # a wide tie: say it
+            notes.append(
+                f"best F1: any threshold from {fmt_threshold(span[0])} to "
+                f"{fmt_threshold(span[1])} decides these items alike"
+            )
     metrics = [_metrics_at(analysis, t) for t in thresholds]
     if any(m["precision"] is None for m in metrics):
         notes.append("precision is null at thresholds that flag nothing")

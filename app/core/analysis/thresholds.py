@@ -241,6 +241,29 @@ class ThresholdAnalysis:
                 return candidate
         return t
 
+    def alike_range(self, threshold: float, max_decimals: int = 6) -> tuple[float, float] | None:
+        """Two short decimals ``(low, high)``, both deciding every item of this sample as
+        ``threshold`` does (no score lies between them and it), as far apart as the fewest
+        decimals allow: a finder's note "any threshold from 0.39 to 0.97 decides these items
+        alike". None when no two such decimals differ (the scores are too close)."""
+        t = float(threshold)
+        if not 0.0 <= t <= 1.0:
+            return None
+        below = int(np.searchsorted(self._sorted, t, side="left"))
+        highest_below = float(self._sorted[below - 1]) if below else -math.inf
+        for decimals in range(2, max_decimals + 1):
+            scale = 10**decimals
+            high = self.readable(t, decimals)  # the highest such decimal, or t itself
+            low = 0.0  # no score below: 0 (flag everything) decides alike
+            if below:
+                low = (math.floor(highest_below * scale) + 1) / scale
+                if low <= highest_below:  # floating point: one step more
+                    low = (math.floor(highest_below * scale) + 2) / scale
+            short = high != t or t == round(t, decimals)  # readable found a short one
+            if short and highest_below < low < high <= t:
+                return low, high
+        return None
+
     def _curves(self, thresholds: np.ndarray, below: np.ndarray) -> dict[str, np.ndarray]:
         fn = self._cum_pos[below]
         tn = below - fn

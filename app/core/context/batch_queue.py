@@ -85,6 +85,9 @@ class BatchJob:
     message: str = ""  # why it failed
     result: ScoredFile | None = None
     label_threshold: float = 0.0  # labels shown and exported: the job's, until re-labelled
+    # Re-labelled: the model the app-wide threshold was set for then (the provenance names it
+    # beside the model that scored the job; the two may differ).
+    label_threshold_model: str = ""
     # The models captured when the job started: a switch while it runs must not mix two
     # models' scores in one file, so the job finishes with these (Scorers are immutable).
     scorer: Scorer | None = None
@@ -321,6 +324,7 @@ class BatchQueue:
         run = partial(
             _export_cached, result.cache_path, path, fmt,
             report=result.report, threshold=threshold, keep=keep, spec=spec,
+            threshold_model=job.label_threshold_model,
             overwrite=True,  # the save dialog has asked the user before replacing a file
         )  # fmt: skip
         self._export, self._outcome = _Export(job, path, fmt, threshold, spec), "done"

@@ -51,6 +51,13 @@ def activate(ctx: AppContext, scorer: Scorer, *, action: str = "model_activated"
     clears = challenger is not None and bundle_folder(challenger) == bundle_folder(scorer)
     check_saveable(ctx.settings_path)  # a change that could not be saved is neither logged nor made
     # Logged first: if the log cannot be written, nothing below happens.
+    # The challenger's end is logged first, stamped (like every event here) with the model
+    # deciding at that moment: the switch itself follows it in the log.
+    if clears and action != "model_promoted":  # a promotion's event already says so
+        ctx.log(
+            "challenger_cleared",
+            detail=f"{_label(challenger)} stops being the challenger: it becomes the active model",
+        )
     log_if_unsigned(ctx, scorer, "active model")
     ctx.log(
         action,
@@ -58,8 +65,6 @@ def activate(ctx: AppContext, scorer: Scorer, *, action: str = "model_activated"
         file_sha256=manifest_sha256(scorer),
         detail=f"{_label(old)} -> {scorer.version_label}",
     )
-    if clears and action != "model_promoted":  # a promotion's event already says so
-        ctx.log("challenger_cleared", detail=f"{_label(challenger)} is now the active model")
     ctx.settings.previous_model = bundle_folder(old) if old is not None else ""
     ctx.settings.active_model = bundle_folder(scorer)
     if clears:
@@ -125,7 +130,7 @@ def _apply_threshold(ctx: AppContext, threshold: float, why: str) -> None:
     ctx.log(  # logged before the threshold changes, like every switch here
         "threshold_applied",
         threshold=threshold,
-        detail=f"{old_threshold:g} -> {threshold:g} {why}",
+        detail=f"{fmt_threshold(old_threshold)} -> {fmt_threshold(threshold)} {why}",
     )
     ctx.state.set_threshold(threshold)
     ctx.save_settings("threshold", *MODEL_FIELDS)  # the threshold from the state, its only home
@@ -203,17 +208,20 @@ def plan_activation(ctx: AppContext, scorer: Scorer, keep: str = DEFAULT_KEEP) -
     )
 
 
-def activate_planned(ctx: AppContext, scorer: Scorer, plan: ActivationPlan) -> bool:
+def activate_planned(
+    ctx: AppContext, scorer: Scorer, plan: ActivationPlan, *, action: str = "model_activated"
+) -> bool:
     """Carry out a confirmed plan: activate (logged, with any challenger cleared), then the
-    threshold migration (logged as ``threshold_applied``). False if it already is active."""
+    threshold migration (logged as ``threshold_applied``). False if it already is active.
+    Every change of the active model goes through here (GUI and CLI, activate and roll back:
+    ``action="model_rolled_back"``), so all of them move the threshold alike."""
     if not 0.0 <= plan.new_threshold <= 1.0:  # checked before anything changes
         raise ValueError(f"threshold must be between 0 and 1, got {plan.new_threshold}")
-    if not activate(ctx, scorer):
+    if not activate(ctx, scorer, action=action):
         return False
     if plan.migrates:
-        _apply_threshold(
-            ctx, plan.new_threshold, f"on activation of {plan.new_label}: {plan.rationale}"
-        )
+        verb = "roll-back to" if action == "model_rolled_back" else "activation of"
+        _apply_threshold(ctx, plan.new_threshold, f"on {verb} {plan.new_label}: {plan.rationale}")
     return True
 
 

@@ -32,14 +32,23 @@ _CANCEL_EVERY = 2_000  # rows between cancel checks in the export: well under 0.
 
 
 def export_provenance(
-    report: BatchReport, threshold: float, rows: int, spec: ViewSpec | None
+    report: BatchReport,
+    threshold: float,
+    rows: int,
+    spec: ViewSpec | None,
+    threshold_model: str = "",
 ) -> dict[str, Any]:
-    """The job's provenance, with ``threshold`` the one the exported labels were computed at."""
+    """The job's provenance, with ``threshold`` the one the exported labels were computed at.
+    Re-labelled labels also name ``threshold_model``, the model that threshold was set for:
+    ``model_version`` (who scored) and it may differ, and a reader must see both."""
     provenance = report.provenance()
+    relabelled = threshold != report.threshold
+    if relabelled and threshold_model:
+        provenance["threshold_set_for_model"] = threshold_model
     provenance.update(
         threshold=threshold,
         job_threshold=report.threshold,
-        relabelled=threshold != report.threshold,
+        relabelled=relabelled,
         exported_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
         rows_exported=rows,
         export_filter=(spec or ViewSpec()).describe(),
@@ -65,6 +74,7 @@ def export_scored(
     progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     overwrite: bool = False,
+    threshold_model: str = "",
 ) -> int:
     """Stream the scored cache into `dest` (csv or xlsx), relabelled at `threshold`.
 
@@ -115,9 +125,11 @@ def export_scored(
         if fmt == "csv":
             with atomic_open(dest) as out:
                 CsvExportWriter(cast(TextIO, out), header).write_rows(rows())
-            write_provenance_sidecar(dest, export_provenance(report, threshold, written[0], spec))
+            write_provenance_sidecar(
+                dest, export_provenance(report, threshold, written[0], spec, threshold_model)
+            )
         else:
             with atomic_path(dest) as tmp, XlsxExportWriter(tmp, header) as xlsx:
                 xlsx.write_rows(rows())
-                xlsx.close(export_provenance(report, threshold, written[0], spec))
+                xlsx.close(export_provenance(report, threshold, written[0], spec, threshold_model))
     return written[0]

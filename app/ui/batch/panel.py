@@ -44,6 +44,7 @@ from app.core.results.history import HistoryEntry
 from app.core.results.table import ResultsTable, threshold_dataset
 from app.ui.batch.exports import BatchExports
 from app.ui.batch.jobs import JobQueue
+from app.ui.batch.notices import count_flagged, labels_notice
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.colours import warn_colour
 from app.ui.common.dialogs import ask_yes_no
@@ -213,18 +214,35 @@ class BatchPanel(BatchExports, BatchPanelView):
             self.ledger.show_report(None)
         else:
             self.results.set_results(job.result.table, job.label_threshold)
-            self.ledger.show_report(job.result.report)
+            self._show_ledger(job)
         self._refresh()
+
+    def _show_ledger(self, job: BatchJob) -> None:
+        """The ledger counts the labels shown: re-labelled, at their threshold as well."""
+        assert job.result is not None
+        t = job.label_threshold
+        self.ledger.show_report(job.result.report, (t, count_flagged(job.result.table, t)))
 
     def relabel(self) -> None:
         """Labels at the app-wide threshold, from the stored scores (scores never change)."""
-        if self.shown is not None:
-            self.shown.label_threshold = self.ctx.state.threshold
-            self.results.model.set_threshold(self.shown.label_threshold)
-            self.status.setText(
-                f"Labels recomputed at {fmt_threshold(self.shown.label_threshold)}."
-            )
+        job = self.shown
+        if job is not None and job.result is not None:  # the notice said which models
+            job.label_threshold = self.ctx.state.threshold
+            job.label_threshold_model = self._active_label()
+            self.results.model.set_threshold(job.label_threshold)
+            self._show_ledger(job)
+            said = f"Labels recomputed at {fmt_threshold(job.label_threshold)}"
+            if job.label_threshold_model != job.result.report.model_version:
+                said += (
+                    f", a threshold set for {job.label_threshold_model}, on the scores of "
+                    f"{job.result.report.model_version}"
+                )
+            self.status.setText(f"{said}.")
         self._refresh()
+
+    def _active_label(self) -> str:
+        scorer = self.ctx.state.scorer
+        return scorer.version_label if scorer is not None else "no model"
 
     def _source(self, job: BatchJob) -> RowSource:
         assert job.result is not None
@@ -332,16 +350,16 @@ class BatchPanel(BatchExports, BatchPanelView):
         self.rejected_button.setEnabled(result is not None and result.report.rows_rejected > 0)
         self.shown_only.setEnabled(shown is not None)
         self.send_button.setEnabled(result is not None and result.table.gold is not None)
+        self._show_notice(shown)
+
+    def _show_notice(self, shown: BatchJob | None) -> None:
         current = self.ctx.state.threshold
         stale = shown is not None and shown.label_threshold != current
-        self.notice.setVisible(stale)
+        text = labels_notice(shown, current, self._active_label()) if shown is not None else ""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
         self.relabel_button.setVisible(stale)
-        if shown is not None and stale:
-            self.notice.setText(
-                f"Labels were computed at {fmt_threshold(shown.label_threshold)}; the current threshold is "
-                f"{fmt_threshold(current)}. Exports use the labels shown: re-run the file, or re-label."
-            )
-            self.relabel_button.setText(f"Re-label at {fmt_threshold(current)}")
+        self.relabel_button.setText(f"Re-label at {fmt_threshold(current)}")
 
     def has_running_jobs(self) -> bool:
         return self.jobs.busy()

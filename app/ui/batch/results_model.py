@@ -124,6 +124,8 @@ class ResultsModel(QAbstractTableModel):
                     col = self.columns.index(key)
                     last = self.index(len(self.table) - 1, col)
                     self.dataChanged.emit(self.index(0, col), last)
+                    # The header names the threshold ("Label @ 0.45"): it changes too.
+                    self.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
 
     def key(self, column: int) -> str:
         return self.columns[column]

@@ -102,6 +102,7 @@ class ResultsView(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._show_menu)
         self.view.activated.connect(lambda index: self._open(index.row()))  # double-click/Enter
+        self.model.headerDataChanged.connect(self._fit_headers)  # re-labelled: a new title
         self._update_count()
 
     def set_results(self, table: ResultsTable, threshold: float) -> None:
@@ -114,6 +115,19 @@ class ResultsView(QWidget):
             header.setSectionResizeMode(col, modes.Stretch if key == "text" else modes.Interactive)
             if key in _WIDTHS:
                 self.view.setColumnWidth(col, _WIDTHS[key])
+        self._fit_headers()
+
+    def _fit_headers(self, *_args: object) -> None:
+        """A header naming its threshold ("Label @ 0.40705") is never clipped: its column is
+        at least as wide as the title."""
+        header = self.view.horizontalHeader()
+        metrics = header.fontMetrics()
+        for col, key in enumerate(self.model.columns):
+            if key in _WIDTHS:
+                title = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+                needed = metrics.horizontalAdvance(title) + 32  # margins and the sort arrow
+                if self.view.columnWidth(col) < needed:
+                    self.view.setColumnWidth(col, needed)
 
     def spec(self) -> ViewSpec:
         """The filters as the core's ViewSpec (a bound at 0 or 1 excludes nothing)."""

@@ -142,7 +142,10 @@ class LedgerWidget(QWidget):
         for widget in (self.note, QLabel("Rejected rows"), self.table):
             layout.addWidget(widget)
 
-    def show_report(self, report: BatchReport | None) -> None:
+    def show_report(
+        self, report: BatchReport | None, labels_at: tuple[float, int] | None = None
+    ) -> None:
+        """``labels_at``: (threshold, flagged count) of the labels shown, when re-labelled."""
         for key, label in self.values.items():
             label.setText("–" if report is None else f"{getattr(report, key):,}")
         self.rejected.set_rows(["Line", "Reason"], [])
@@ -160,9 +163,10 @@ class LedgerWidget(QWidget):
                 f"Scored rows that {report.challenger_version} (challenger) labels differently"
                 f" from {report.model_version}"
             )
-        self.values["rows_flagged"].setText(
-            f"{report.rows_flagged:,} at {fmt_threshold(report.threshold)}"
-        )
+        flagged = f"{report.rows_flagged:,} at {fmt_threshold(report.threshold)}"
+        if labels_at is not None and labels_at[0] != report.threshold:  # the labels shown
+            flagged = f"{labels_at[1]:,} at {fmt_threshold(labels_at[0])} (scored: {flagged})"
+        self.values["rows_flagged"].setText(flagged)
         self.note.setText(
             f"{encoding_label(report.encoding)}, {DELIMITER_NAMES[report.delimiter].split()[0]}"
             f" delimiter, text column {report.text_column!r}, {report.seconds:.1f} s"

@@ -225,10 +225,8 @@ class ModelsPanel(QWidget):
     def _switch_model(self, kind: str, scorer: Any) -> bool:
         """Hand a loaded model to `app.core.context.model_switch`; errors are shown, not raised."""
         try:
-            if kind == ACTIVATE:
-                return self._activate_confirmed(scorer)
-            if kind == ROLLBACK:
-                return model_switch.rollback(self.ctx, scorer)
+            if kind in (ACTIVATE, ROLLBACK):
+                return self._activate_confirmed(scorer, rollback=kind == ROLLBACK)
             return model_switch.set_challenger(self.ctx, scorer)
         except (AbuseDeskError, OSError, ValueError) as exc:
             self.view.say(f"The model was not switched: {exc}", "error")
@@ -236,25 +234,33 @@ class ModelsPanel(QWidget):
         finally:
             self._switch = None
 
-    def confirm_activation(self, message: str) -> bool:
-        """Ask before making a model active (tests answer through QMessageBox.question)."""
-        return ask_yes_no(self, "Make active", message)
+    def confirm_activation(self, message: str, title: str = "Make active") -> bool:
+        """Ask before changing the active model (tests answer through QMessageBox.question)."""
+        return ask_yes_no(self, title, message)
 
-    def _activate_confirmed(self, scorer: Any) -> bool:
+    def _activate_confirmed(self, scorer: Any, *, rollback: bool = False) -> bool:
         """Say what would change (model, threshold as Promote migrates it, challenger) and
-        do it only once the user agrees; a No changes and logs nothing."""
+        do it only once the user agrees; a No changes and logs nothing. Make active and
+        Roll back ask alike and move the threshold alike (`model_switch.plan_activation`)."""
         active = self.ctx.state.scorer
         if active is not None and model_switch.bundle_folder(active) == model_switch.bundle_folder(
             scorer
         ):
             return False
         plan = model_switch.plan_activation(self.ctx, scorer)
-        if not self.confirm_activation(
-            f"Make {plan.new_label} the active model?\n\n{plan.describe()}"
-        ):
-            self.view.say(f"{plan.new_label} was not made active: nothing changed.", "info")
+        if rollback:  # the same dialog as Make active, titled for what the user clicked
+            message = f"Roll back to {plan.new_label}?\n\n{plan.describe()}"
+            yes = self.confirm_activation(message, "Roll back")
+            no = f"Not rolled back to {plan.new_label}"
+        else:
+            message = f"Make {plan.new_label} the active model?\n\n{plan.describe()}"
+            yes = self.confirm_activation(message)
+            no = f"{plan.new_label} was not made active"
+        if not yes:
+            self.view.say(f"{no}: nothing changed.", "info")
             return False
-        return model_switch.activate_planned(self.ctx, scorer, plan)
+        action = "model_rolled_back" if rollback else "model_activated"
+        return model_switch.activate_planned(self.ctx, scorer, plan, action=action)
 
     # --- results ------------------------------------------------------------------------------
     def _on_job_finished(self, kind: str, result: Any) -> None:

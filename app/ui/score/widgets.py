@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -56,8 +56,25 @@ class ScoreGauge(QWidget):
     def set_values(self, score: float | None, threshold: float) -> None:
         self.score, self.threshold = score, threshold
         shown = "no score" if score is None else f"score {fmt_score(score)}"
-        self.setAccessibleDescription(f"{shown}, threshold {threshold:.2f}")  # what it draws
+        self.setAccessibleDescription(
+            f"{shown}, threshold {fmt_threshold(threshold)}"
+        )  # what it draws
         self.update()
+
+    def caption_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        return font
+
+    def threshold_label(self) -> tuple[str, QRectF]:
+        """The words under the threshold mark and where they go: as wide as the words,
+        centred on the mark but kept inside the widget, so never clipped at either end."""
+        label = f"threshold {fmt_threshold(self.threshold)}"
+        metrics = QFontMetricsF(self.caption_font())
+        width = metrics.horizontalAdvance(label) + 6
+        x = 8 + (self.width() - 16) * self.threshold  # the mark, as paintEvent draws it
+        left = max(0.0, min(x - width / 2, self.width() - width))
+        return label, QRectF(left, 28, width, metrics.height())
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
@@ -75,9 +92,7 @@ class ScoreGauge(QWidget):
         x = bar.left() + bar.width() * self.threshold
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.WindowText), 2))
         painter.drawLine(int(x), int(bar.top()) - 4, int(x), int(bar.bottom()) + 4)
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
-        painter.setFont(font)
+        painter.setFont(self.caption_font())
         painter.setPen(QColor(muted_colour()))  # readable on the theme's background
         painter.drawText(
             QRectF(bar.left(), bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignLeft, "0"
@@ -85,11 +100,8 @@ class ScoreGauge(QWidget):
         painter.drawText(
             QRectF(bar.right() - 40, bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignRight, "1"
         )
-        painter.drawText(
-            QRectF(x - 60, bar.bottom() + 2, 120, 14),
-            Qt.AlignmentFlag.AlignHCenter,
-            f"threshold {fmt_threshold(self.threshold)}",
-        )
+        label, rect = self.threshold_label()
+        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, label)
         painter.end()
 
 

@@ -70,8 +70,9 @@ class SettingsDialog(QDialog):
         form.addRow("&Font size", self.font_scale)
         form.addRow("&Theme", self.theme)
         ok_cancel_layout(self, form)
+        self._shown = self._widget_values()  # what the controls showed before any edit
 
-    def values(self) -> dict[str, Any]:
+    def _widget_values(self) -> dict[str, Any]:
         return {
             "log_retention_days": self.retention.value(),
             "store_raw_text": self.store_text.isChecked(),
@@ -79,6 +80,15 @@ class SettingsDialog(QDialog):
             "batch_history_size": self.history.value(),
             "font_scale": self.font_scale.value(),
             "theme": str(self.theme.currentData()),
+        }
+
+    def values(self) -> dict[str, Any]:
+        """The dialog's values; a field the user left as shown keeps the setting's own value.
+        A control may show a setting rounded (the reference threshold 0.449 as 0.45): pressing
+        OK must not write the rounded value back."""
+        return {
+            name: value if value != self._shown[name] else getattr(self.ctx.settings, name)
+            for name, value in self._widget_values().items()
         }
 
     def apply(self) -> dict[str, tuple[Any, Any]]:

@@ -205,16 +205,26 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
 
     # --- finders ---------------------------------------------------------------------------
 
+    def _found(self, threshold: float, why: str) -> None:
+        """Explore a finder's threshold as a readable decimal deciding every item alike
+        (0.97, not 0.9768937216042155); a wide tie is said, with its range."""
+        analysis = self.dataset.analysis  # type: ignore[union-attr]
+        span = analysis.alike_range(threshold)
+        if span is not None and span[1] - span[0] >= 0.01:
+            low, high = (fmt_threshold(x) for x in span)
+            why += f"; any threshold from {low} to {high} decides these items alike"
+        self.set_threshold(analysis.readable(threshold), why)
+
     def find_best_f1(self) -> None:
         if (ds := self.dataset) is not None:
             m = ds.analysis.best_f1()
-            self.set_threshold(m.threshold, f"best F1 {m.f1:.3f}")
+            self._found(m.threshold, f"best F1 {m.f1:.3f}")
 
     def find_cost(self) -> None:
         if (ds := self.dataset) is not None:
             ratio = self.controls.cost_spin.value()
             m = ds.analysis.cost_threshold(fn_cost=ratio, fp_cost=1.0)
-            self.set_threshold(m.threshold, f"lowest cost, a miss = {ratio:g} false alarms")
+            self._found(m.threshold, f"lowest cost, a miss = {ratio:g} false alarms")
 
     def find_recall_floor(self) -> None:
         if (ds := self.dataset) is None:
@@ -226,7 +236,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
                 "This data has no abusive rows, so recall is undefined.", error=True
             )
             return
-        self.set_threshold(m.threshold, f"highest with recall ≥ {floor:.2f}")
+        self._found(m.threshold, f"highest with recall ≥ {floor:.2f}")
 
     # --- applying, and following the app-wide state ------------------------------------------
 
