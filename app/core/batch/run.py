@@ -129,7 +129,7 @@ def run_batch(
     # not refused here: the job's end says the rows were not written (`finish_rejected`).
     if rejected is not None and names_fit(rejected):
         check_rejected_target(
-            options.rejected_path,
+            rejected,
             options.output_path,
             {"the input": options.input_path, "the output": options.output_path},
             overwrite=True,
