@@ -46,3 +46,22 @@ def test_the_text_column_is_never_taken_for_the_label(tmp_path, bundled_scorer):
     assert result.returncode == 0, result.stderr
     assert "label column 'gold'" in result.stderr
     assert json.loads(result.stdout)["n"] == 4
+
+
+def test_blank_texts_are_blank_and_unreadable_records_rejected(tmp_path, bundled_scorer):
+    """The batch job's words: ``score`` says "1 rejected, 2 blank" for this file, so does evaluate."""
+    lines = ["text,label", *(f"{t},{g}" for t, g in ROWS), ",1", ",0", '"broken,1']
+    src = tmp_path / "gold.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = run_cli("evaluate", str(src))
+    assert text.returncode == 0, text.stderr
+    left_out = [line for line in text.stdout.splitlines() if line.startswith("left out:")]
+    assert left_out == [
+        "left out: 1 rejected (first: line 8: unterminated quote (line 8)), "
+        "2 blank (empty text, not scored)"
+    ]
+    assert "blank text" not in text.stdout
+    data = json.loads(run_cli("evaluate", str(src), "--json").stdout)
+    assert (data["rows_rejected"], data["rows_blank"]) == (1, 2)
+    assert [r["line"] for r in data["rejected"]] == [8]
+    assert data["definitions"]["rows_blank"].startswith("blank:")
