@@ -44,8 +44,9 @@ from app.core.common.limits import Limits
 from app.core.common.messages import fmt_threshold
 from app.core.context.state import AppContext
 from app.core.engine.scoring import Scorer
+from app.core.export.xlsx_writer import control_note
 from app.core.results.cache import ScoredFile, jobs_folder, remove_cache, score_file
-from app.core.results.export import export_scored
+from app.core.results.export import ExportResult, export_scored
 from app.core.results.history import BatchHistory, HistoryEntry
 from app.core.results.table import ViewSpec
 
@@ -325,17 +326,23 @@ class BatchQueue:
         self.export_handle = self._launch(job, work, "export", f"export {path.name}")
         return True
 
-    def export_finished(self, rows: int) -> None:
+    def export_finished(self, result: ExportResult) -> None:
         export = self._export
         assert export is not None and export.job.result is not None
-        self._outcome = f"done: {rows:,} rows, labels at {export.threshold:.2f}"
+        self._outcome = f"done: {result.rows:,} rows, labels at {export.threshold:.2f}"
+        counts = {"rows_exported": result.rows}
+        if result.control_cells:
+            self._outcome += f"; {control_note(result.control_cells)}"
+            counts["control_cells_replaced"] = result.control_cells
+        # The event's file is the export (its name and hash); the input is named in the detail.
         self.ctx.log(
             "export",
             file_name=export.path.name,
-            file_sha256=export.job.result.report.input_sha256,
+            file_sha256=result.sha256,
             threshold=export.threshold,
-            counts={"rows_exported": rows},
-            detail=f"{export.fmt} of {export.job.path.name}; "
+            counts=counts,
+            detail=f"{export.fmt} of {export.job.path.name} "
+            f"(input SHA-256 {export.job.result.report.input_sha256}); "
             f"{(export.spec or ViewSpec()).describe()}",
         )
 
