@@ -168,3 +168,19 @@ def test_score_to_xlsx_says_how_many_cells_lost_control_characters(tmp_path, bun
     assert provenance["control_characters_replaced"] == note
     clean = run_cli("score", str(src), "-o", str(tmp_path / "ctrl.csv.out.csv"))
     assert "control characters" not in clean.stdout  # CSV keeps them: nothing to say
+
+
+def test_score_text_prints_scores_as_the_gui_shows_them_and_json_keeps_the_number(
+    bundled_scorer,
+):
+    texts = ["you are a worthless stupid idiot moron", "see you at lunch"]
+    exact = [float(s) for s in bundled_scorer.score_many(texts)[0]]
+    shown = run_cli("score-text", *texts)
+    assert shown.returncode == 0, shown.stderr
+    scores = [line.split("\t")[0] for line in shown.stdout.splitlines()[:2]]
+    from app.core.common.messages import fmt_score
+
+    assert scores == [fmt_score(v) for v in exact]
+    assert all(len(s.split(".")[-1]) == 3 for s in scores)  # three decimals, as in the GUI
+    data = json.loads(run_cli("score-text", *texts, "--json").stdout)
+    assert [r["score"] for r in data["results"]] == exact

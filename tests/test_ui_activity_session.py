@@ -230,6 +230,18 @@ def _row_centre(panel: ActivityPanel, row: int):
     return panel.table.visualRect(panel.model.index(row, 1)).center()
 
 
+def test_scores_show_as_the_score_panel_shows_them_never_1_000(qtbot, activity_panel, app_context):
+    app_context.log("score_text", text="you idiot", score=0.9999999854812562, detail="abusive")
+    activity_panel.refresh()
+    assert cell(activity_panel, 0, 4) == "> 0.999"  # fmt_score: not "1.000" for a score below 1
+    qtbot.mouseClick(
+        activity_panel.table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=_row_centre(activity_panel, 0),
+    )
+    assert "Score: > 0.999" in activity_panel.detail.toPlainText().splitlines()
+
+
 def test_the_detail_pane_says_the_selected_event_in_full_and_in_words(
     qtbot, activity_panel, app_context
 ):
@@ -296,7 +308,7 @@ def test_double_click_or_enter_opens_the_collapsed_detail_pane(qtbot, activity_p
     assert panel.focusWidget() is panel.detail
     event = panel.model.events[0]
     assert panel.detail.toPlainText().startswith(f"Exported (event {event.id},")
-    assert "File: =cmd|calc.xlsx" in panel.detail.toPlainText()  # shown as text, whole
+    assert "Exported file: =cmd|calc.xlsx" in panel.detail.toPlainText()  # text, whole
 
     splitter.setSizes([total, 0])
     panel.table.setFocus()
