@@ -242,6 +242,24 @@ def test_send_to_threshold_panel_emits_parsed_labels(qtbot, panel, tmp_path):
     assert "4 rows with an unknown label" in panel.status.text()
 
 
+def test_sent_status_is_not_left_stale_by_a_model_change(qtbot, panel, app_context, tmp_path):
+    """The Threshold panel drops the sent samples when the model changes: the status says so."""
+    from types import SimpleNamespace
+
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 23, broken=False))
+    with qtbot.waitSignal(panel.labeled_scores_ready):
+        panel.send_button.click()
+    assert panel.status.text().startswith("Sent to the Threshold panel")
+    real = app_context.state.scorer
+    app_context.state.set_scorer(SimpleNamespace(version_label="other 9.9"))
+    try:
+        assert "Sent to the Threshold panel" not in panel.status.text()
+        assert panel.status.text().startswith("Model changed to other 9.9: the Threshold panel")
+    finally:
+        app_context.state.set_scorer(real)
+    assert panel.status.text().startswith("Model changed to other 9.9")  # said once, kept
+
+
 def test_queue_runs_files_in_turn_and_reshows_results(qtbot, panel, app_context, tmp_path):
     first, second = _write(tmp_path / "a.csv", 12), _write(tmp_path / "b.tsv", 7, broken=False)
     second.write_text(second.read_text().replace(",", "\t"))
