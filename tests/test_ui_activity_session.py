@@ -364,6 +364,36 @@ def test_session_figures_are_those_of_the_metrics(qtbot, session_panel, app_cont
     assert not session_panel._timer.isActive()
 
 
+def test_one_text_reads_in_the_singular_and_a_first_texts_loading_is_not_latency(
+    qtbot, session_panel, score_panel, app_context
+):
+    """Typed in the real Score panel: the model's first text (which loads the explanation code)
+    is counted but kept out of the latency figures, and said apart; "1 text scored"."""
+    from app.ui.session.panel import LATENCY_TIP
+
+    qtbot.keyClicks(score_panel.editor, "you idiot")
+    score_panel.score_now()
+    session_panel.refresh()
+    assert session_panel.figures["texts_scored"].text() == "1"
+    assert session_panel.captions["texts_scored"].text() == "text scored"
+    assert session_panel.captions["batches_run"].text() == "batches run"  # 0: plural
+    assert session_panel.figures["latency_p50_ms"].text() == "–"  # no steady-state sample yet
+    assert "A model's first text took" in session_panel.uptime.text()
+    assert "0 rows scored in batches" in session_panel.uptime.text()
+    assert "150 ms pause itself is not counted" in LATENCY_TIP
+    assert session_panel.figures["latency_p50_ms"].toolTip() == LATENCY_TIP
+    score_panel.editor.setPlainText("have a nice day")
+    score_panel.score_now()
+    session_panel.refresh()
+    assert session_panel.captions["texts_scored"].text() == "texts scored"
+    shown = session_panel.figures["latency_p50_ms"].text()
+    assert shown == format_figure("latency_p50_ms", score_panel.last_score_ms)  # this text only
+    app_context.session.record_batch(1, 0, 1.0)
+    session_panel.refresh()
+    assert session_panel.captions["batches_run"].text() == "batch run"
+    assert "1 row scored in batches" in session_panel.uptime.text()
+
+
 def test_model_hashes_and_card_are_shown(session_panel, app_context):
     bundle = app_context.state.scorer.bundle
     assert session_panel.model_name.text() == bundle.name
