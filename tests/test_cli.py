@@ -151,3 +151,38 @@ def test_tampered_model_exits_4(tmp_path, bundled_model_path):
     (copy / "MODEL_CARD.md").write_text("edited")
     result = run_cli("--model", str(copy), "info")
     assert result.returncode == 4 and "MODEL_CARD.md" in result.stderr
+
+
+def test_score_to_xlsx_says_how_many_cells_lost_control_characters(tmp_path, bundled_scorer):
+    """XLSX cannot hold control characters: the summary, the --report JSON and the provenance
+    sheet say how many cells had them replaced, instead of changing the text silently."""
+    openpyxl = pytest.importorskip("openpyxl")
+    src = tmp_path / "ctrl.csv"
+    src.write_text('id,text\n1,"\x01\x02ctrl\x1b[31m"\n2,"a\x07b"\n3,plain\n', encoding="utf-8")
+    out, report = tmp_path / "ctrl.xlsx", tmp_path / "report.json"
+    result = run_cli("score", str(src), "-o", str(out), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    note = "2 cells had control characters replaced with U+FFFD (XLSX cannot hold them)"
+    assert f"note: {note}" in result.stdout
+    assert json.loads(report.read_text())["control_cells_replaced"] == 2
+    book = openpyxl.load_workbook(out)
+    provenance = {row[0].value: row[1].value for row in book["provenance"].iter_rows()}
+    assert provenance["control_characters_replaced"] == note
+    clean = run_cli("score", str(src), "-o", str(tmp_path / "ctrl.csv.out.csv"))
+    assert "control characters" not in clean.stdout  # CSV keeps them: nothing to say
+
+
+def test_score_text_prints_scores_as_the_gui_shows_them_and_json_keeps_the_number(
+    bundled_scorer,
+):
+    texts = ["you are a worthless stupid idiot moron", "see you at lunch"]
+    exact = [float(s) for s in bundled_scorer.score_many(texts)[0]]
+    shown = run_cli("score-text", *texts)
+    assert shown.returncode == 0, shown.stderr
+    scores = [line.split("\t")[0] for line in shown.stdout.splitlines()[:2]]
+    from app.core.common.messages import fmt_score
+
+    assert scores == [fmt_score(v) for v in exact]
+    assert all(len(s.split(".")[-1]) == 3 for s in scores)  # three decimals, as in the GUI
+    data = json.loads(run_cli("score-text", *texts, "--json").stdout)
+    assert [r["score"] for r in data["results"]] == exact

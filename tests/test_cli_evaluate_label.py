@@ -62,3 +62,22 @@ def test_evaluate_names_its_columns_and_says_when_names_were_renamed(tmp_path, b
     plain = json.loads(run_cli("evaluate", str(_write(tmp_path / "p.csv", ["id", "text", "label"])),
                                "--json").stdout)  # fmt: skip
     assert plain["columns_renamed"] == "" and plain["text_column"] == "text"
+
+
+def test_blank_texts_are_blank_and_unreadable_records_rejected(tmp_path, bundled_scorer):
+    """The batch job's words: ``score`` says "1 rejected, 2 blank" for this file, so does evaluate."""
+    lines = ["text,label", *(f"{t},{g}" for t, g in ROWS), ",1", ",0", '"broken,1']
+    src = tmp_path / "gold.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = run_cli("evaluate", str(src))
+    assert text.returncode == 0, text.stderr
+    left_out = [line for line in text.stdout.splitlines() if line.startswith("left out:")]
+    assert left_out == [
+        "left out: 1 rejected (first: line 8: unterminated quote (line 8)), "
+        "2 blank (empty text, not scored)"
+    ]
+    assert "blank text" not in text.stdout
+    data = json.loads(run_cli("evaluate", str(src), "--json").stdout)
+    assert (data["rows_rejected"], data["rows_blank"]) == (1, 2)
+    assert [r["line"] for r in data["rejected"]] == [8]
+    assert data["definitions"]["rows_blank"].startswith("blank:")

@@ -264,7 +264,7 @@ def write_csv(path: Path, texts: list[str], labels: list[int]) -> Path:
         writer = csv.writer(fh)
         writer.writerow(["comment", "label"])
         writer.writerows(zip(texts, labels, strict=True))
-        writer.writerow(["", "1"])  # blank text: rejected by the reader, not scored
+        writer.writerow(["", "1"])  # blank text: counted as blank, not scored
     return path
 
 
@@ -283,7 +283,7 @@ def test_score_labeled_pair_scores_the_same_rows_with_both(bundled_scorer, tiny_
     assert (paired.champion_label, paired.challenger_label) == ("abuse-lr 1.0.0", "tiny 0.0.1")
     assert paired.note == (
         "4,500 rows scored by both models; labels from “label”, texts from “comment”; "
-        "1 rows rejected"
+        "1 blank (empty text)"
     )
     done = [d for d, _ in reported]
     assert done == sorted(done) and reported[-1] == (1000, 1000)

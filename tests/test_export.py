@@ -294,7 +294,11 @@ def test_xlsx_cells_are_text_or_numbers_and_never_formulas(tmp_path: Path) -> No
 
     prov = [[c for c in r] for r in wb[PROVENANCE_SHEET].iter_rows(values_only=True)]
     assert prov[0] == ["key", "value"]
-    assert [r[0] for r in prov[1:]] == list(provenance)
+    # The cells whose control characters became U+FFFD are counted and said in the provenance.
+    changed = sum(any(_is_illegal_xml(ch) for ch in text) for text in INJECTIONS)
+    assert changed and stats.illegal_cells == changed
+    assert [r[0] for r in prov[1:]] == [*provenance, "control_characters_replaced"]
+    assert dict(prov[1:])["control_characters_replaced"].startswith(f"{changed:,} cell")
     assert all(isinstance(r[1], str) for r in prov[1:])
     assert dict(prov[1:])["note"] == provenance["note"]
     assert float(dict(prov[1:])["threshold"]) == provenance["threshold"]

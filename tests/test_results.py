@@ -218,7 +218,7 @@ def test_export_csv_relabels_and_filters(scored, tmp_path):
     n = export_scored(
         scored.cache_path, dest, "csv", report=scored.report, threshold=t, keep=keep, spec=spec
     )
-    assert n == 3
+    assert n.rows == 3
     with open(dest, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["id"] for r in rows] == ["1", "4", "5"]

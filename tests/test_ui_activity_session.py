@@ -230,6 +230,18 @@ def _row_centre(panel: ActivityPanel, row: int):
     return panel.table.visualRect(panel.model.index(row, 1)).center()
 
 
+def test_scores_show_as_the_score_panel_shows_them_never_1_000(qtbot, activity_panel, app_context):
+    app_context.log("score_text", text="you idiot", score=0.9999999854812562, detail="abusive")
+    activity_panel.refresh()
+    assert cell(activity_panel, 0, 4) == "> 0.999"  # fmt_score: not "1.000" for a score below 1
+    qtbot.mouseClick(
+        activity_panel.table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=_row_centre(activity_panel, 0),
+    )
+    assert "Score: > 0.999" in activity_panel.detail.toPlainText().splitlines()
+
+
 def test_the_detail_pane_says_the_selected_event_in_full_and_in_words(
     qtbot, activity_panel, app_context
 ):
@@ -296,7 +308,7 @@ def test_double_click_or_enter_opens_the_collapsed_detail_pane(qtbot, activity_p
     assert panel.focusWidget() is panel.detail
     event = panel.model.events[0]
     assert panel.detail.toPlainText().startswith(f"Exported (event {event.id},")
-    assert "File: =cmd|calc.xlsx" in panel.detail.toPlainText()  # shown as text, whole
+    assert "Exported file: =cmd|calc.xlsx" in panel.detail.toPlainText()  # text, whole
 
     splitter.setSizes([total, 0])
     panel.table.setFocus()
@@ -350,6 +362,36 @@ def test_session_figures_are_those_of_the_metrics(qtbot, session_panel, app_cont
     qtbot.waitUntil(lambda: session_panel.figures["texts_scored"].text() == "4", timeout=TIMEOUT)
     session_panel.hide()
     assert not session_panel._timer.isActive()
+
+
+def test_one_text_reads_in_the_singular_and_a_first_texts_loading_is_not_latency(
+    qtbot, session_panel, score_panel, app_context
+):
+    """Typed in the real Score panel: the model's first text (which loads the explanation code)
+    is counted but kept out of the latency figures, and said apart; "1 text scored"."""
+    from app.ui.session.panel import LATENCY_TIP
+
+    qtbot.keyClicks(score_panel.editor, "you idiot")
+    score_panel.score_now()
+    session_panel.refresh()
+    assert session_panel.figures["texts_scored"].text() == "1"
+    assert session_panel.captions["texts_scored"].text() == "text scored"
+    assert session_panel.captions["batches_run"].text() == "batches run"  # 0: plural
+    assert session_panel.figures["latency_p50_ms"].text() == "–"  # no steady-state sample yet
+    assert "A model's first text took" in session_panel.uptime.text()
+    assert "0 rows scored in batches" in session_panel.uptime.text()
+    assert "150 ms pause itself is not counted" in LATENCY_TIP
+    assert session_panel.figures["latency_p50_ms"].toolTip() == LATENCY_TIP
+    score_panel.editor.setPlainText("have a nice day")
+    score_panel.score_now()
+    session_panel.refresh()
+    assert session_panel.captions["texts_scored"].text() == "texts scored"
+    shown = session_panel.figures["latency_p50_ms"].text()
+    assert shown == format_figure("latency_p50_ms", score_panel.last_score_ms)  # this text only
+    app_context.session.record_batch(1, 0, 1.0)
+    session_panel.refresh()
+    assert session_panel.captions["batches_run"].text() == "batch run"
+    assert "1 row scored in batches" in session_panel.uptime.text()
 
 
 def test_model_hashes_and_card_are_shown(session_panel, app_context):

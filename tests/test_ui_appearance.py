@@ -204,3 +204,52 @@ def test_secondary_text_is_readable_on_a_dark_theme(
     assert colours.warn_colour() in " ".join(
         w.styleSheet() for w in threshold.findChildren(QWidget)
     )
+
+
+def _lit_pixels(widget: QWidget) -> int:
+    """Pixels of the widget, drawn alone, that are not black (the high-contrast background)."""
+    image = widget.grab().toImage()
+    return sum(
+        image.pixelColor(x, y).lightness() > 128
+        for x in range(image.width())
+        for y in range(image.height())
+    )
+
+
+def test_high_contrast_and_150_in_one_ok_scales_the_widget_text(
+    qtbot, monkeypatch, window, plain_appearance
+):
+    """From 100 % System straight to 150 % High contrast in one OK of Preferences: the widget
+    text grows too (a style sheet set with the font used to keep every widget at 100 %)."""
+    from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton
+
+    choose(monkeypatch, 150, "high_contrast")
+    window.edit_preferences()
+    qtbot.wait(10)
+    expected = pytest.approx(plain_appearance * 1.5)
+    assert QApplication.instance().font().pointSizeF() == expected
+    for kind in (QLabel, QPushButton, QCheckBox):
+        widget = window.batch.findChild(kind)
+        assert widget is not None and widget.font().pointSizeF() == expected, kind
+    assert window.batch.start_button.font().pointSizeF() == expected
+    choose(monkeypatch, 100, "high_contrast")  # and back down with the sheet already set
+    window.edit_preferences()
+    qtbot.wait(10)
+    assert window.batch.start_button.font().pointSizeF() == pytest.approx(plain_appearance)
+
+
+def test_high_contrast_draws_check_boxes_and_the_progress_bar_frame(qtbot, qapp, plain_appearance):
+    from PySide6.QtWidgets import QCheckBox, QProgressBar
+
+    box, bar = QCheckBox(""), QProgressBar()
+    bar.setTextVisible(False)
+    bar.setValue(0)
+    for widget in (box, bar):
+        qtbot.addWidget(widget)
+        widget.resize(widget.sizeHint())
+    apply_appearance(qapp, 100, "high_contrast")
+    # Empty text and an empty bar: all that can be lit is the box's and the bar's edge.
+    assert _lit_pixels(box) > 20 and _lit_pixels(bar) > 20
+    unchecked = box.grab().toImage()
+    box.setChecked(True)
+    assert box.grab().toImage() != unchecked  # checked looks different

@@ -166,6 +166,38 @@ def test_export_csv_and_xlsx(qtbot, panel, app_context, tmp_path):
     assert app_context.activity.query(action="export")[0].file_name == "out.xlsx"
 
 
+def test_export_event_names_the_exported_file_and_its_own_hash(qtbot, panel, app_context, tmp_path):
+    """The event's file is the export: its name and SHA-256 (of the file written); the input is
+    named in the detail with its own hash, and the detail pane labels each hash."""
+    import hashlib
+
+    from app.ui.activity.details import describe
+
+    src = tmp_path / "in.csv"
+    src.write_text('id,text\n1,"\x01\x02ctrl\x1b[31m you idiot"\n2,nice day\n', encoding="utf-8")
+    _run(qtbot, panel, src)
+    with qtbot.waitSignal(panel.export_done) as blocker:
+        panel.export(tmp_path / "out.xlsx", "xlsx")
+    note = "1 cell had control characters replaced with U+FFFD (XLSX cannot hold them)"
+    assert blocker.args[1].startswith("done") and note in blocker.args[1]
+    assert note in panel.status.text()
+    event = app_context.activity.query(action="export")[0]
+    exported = hashlib.sha256((tmp_path / "out.xlsx").read_bytes()).hexdigest()
+    input_sha = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert event.file_name == "out.xlsx" and event.file_sha256 == exported != input_sha
+    assert f"of in.csv (input SHA-256 {input_sha})" in (event.detail or "")
+    assert json.loads(event.counts or "{}")["control_cells_replaced"] == 1
+    text = describe(event, "now")
+    assert f"Exported file: out.xlsx\nExported file SHA-256: {exported}" in text
+    assert "File SHA-256" not in text
+    finished = describe(app_context.activity.query(action="batch_finished")[0], "now")
+    assert f"Input file: in.csv\nInput SHA-256: {input_sha}" in finished
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    provenance = {row[0].value: row[1].value for row in book["provenance"].iter_rows()}
+    assert provenance["control_characters_replaced"] == note
+
+
 def test_threshold_change_offers_relabel_and_export_uses_it(qtbot, panel, app_context, tmp_path):
     _run(qtbot, panel, _write(tmp_path / "in.csv", 30))
     assert not panel.notice.isVisibleTo(panel)
@@ -257,6 +289,24 @@ def test_send_to_threshold_panel_emits_parsed_labels(qtbot, panel, tmp_path):
     assert data.lines.tolist() == table.lines[known].tolist()  # the items can name their line
     assert (source.file_name, source.key) == ("in.csv", panel.shown.id)
     assert "4 rows with an unknown label" in panel.status.text()
+
+
+def test_sent_status_is_not_left_stale_by_a_model_change(qtbot, panel, app_context, tmp_path):
+    """The Threshold panel drops the sent samples when the model changes: the status says so."""
+    from types import SimpleNamespace
+
+    _run(qtbot, panel, _write(tmp_path / "in.csv", 23, broken=False))
+    with qtbot.waitSignal(panel.labeled_scores_ready):
+        panel.send_button.click()
+    assert panel.status.text().startswith("Sent to the Threshold panel")
+    real = app_context.state.scorer
+    app_context.state.set_scorer(SimpleNamespace(version_label="other 9.9"))
+    try:
+        assert "Sent to the Threshold panel" not in panel.status.text()
+        assert panel.status.text().startswith("Model changed to other 9.9: the Threshold panel")
+    finally:
+        app_context.state.set_scorer(real)
+    assert panel.status.text().startswith("Model changed to other 9.9")  # said once, kept
 
 
 def test_queue_runs_files_in_turn_and_reshows_results(qtbot, panel, app_context, tmp_path):

@@ -11,7 +11,7 @@ from unittest.mock import MagicMock
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.core.context.batch_queue import CACHE_GONE
+from app.core.results.export import CACHE_GONE
 from app.core.results.history import BatchHistory
 from app.ui.batch.panel import BatchPanel
 from tests.test_ui_batch import _cache_files, _history_files, _run, _write

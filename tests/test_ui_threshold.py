@@ -277,6 +277,7 @@ def test_labelled_csv_loads_in_a_worker_and_reports_rejected_rows(
         ("thanks for the help", "benign"),
         ("nobody likes you, loser", "?"),  # line 7: no label given
         ("great game last night", "no"),
+        ("", "1"),  # line 9: blank text, said as the batch job says it (blank, not rejected)
     ]
     path = write_labelled_csv(tmp_path / "labelled.csv", rows)
     panel.load_labeled_csv(path, "label")
@@ -289,8 +290,10 @@ def test_labelled_csv_loads_in_a_worker_and_reports_rejected_rows(
     assert panel.dataset.texts == direct.texts
     rejected = panel.controls.rejected.text()
     assert rejected.startswith(
-        "2 of 7 rows rejected: line 5 (missing label), line 7 (label '?' means no label"
+        "2 of 8 rows rejected: line 5 (missing label), line 7 (label '?' means no label"
     )
+    assert rejected.endswith(" 1 blank (empty text, not scored).")
+    assert "blank text" not in rejected
     # Each spelling and what it was taken as, with the data shown.
     summary = panel.controls.summary.text()
     for shown in ("'1' 1 → abusive", "(blank) 1 → rejected", "'?' 1 → rejected"):

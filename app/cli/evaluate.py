@@ -14,7 +14,7 @@ from app.cli.common import EXIT_OK, EXIT_USAGE, say
 from app.cli.context import active_scorer, cli_context, run_note, threshold_kind, threshold_source
 from app.cli.labels import flatten_positive, mapping_json, print_mapping
 from app.cli.score import print_json
-from app.core.batch.words import renamed_line
+from app.core.batch.words import BLANK, DEFINITIONS, REJECTED, renamed_line
 from app.core.common.messages import capped_list, fmt_number, fmt_threshold, printable
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             model_version=scorer.version_label,
             threshold=thresholds[0] if len(thresholds) == 1 else None,
             counts={"n": summary["n"], "positives": summary["positives"]}
-            | {"rows_rejected": len(data.rejected)},
+            | {"rows_rejected": len(data.rejected), "rows_blank": data.blank},
             detail="thresholds "
             + ", ".join(fmt_threshold(t) for t in thresholds)
             + f"; {run_note(args, ctx)}",
@@ -110,7 +110,9 @@ def _print_json(summary: dict[str, Any], data: LabeledScores, model: str, source
             "positives": summary["positives"],
             "model_version": model,
             "rows_rejected": len(data.rejected),
+            "rows_blank": data.blank,
             "rejected": [r.__dict__ for r in data.rejected],
+            "definitions": {k: DEFINITIONS[k] for k in ("rows_rejected", "rows_blank")},
             "thresholds": summary["thresholds"],
             "threshold_source": source,
             "notes": summary["notes"],
@@ -121,15 +123,28 @@ def _print_json(summary: dict[str, Any], data: LabeledScores, model: str, source
     )
 
 
+def left_out_line(data: LabeledScores) -> str:
+    """ "1 rejected (first: line 1502: …), 20 blank": the batch job's words (`words`)."""
+    parts = []
+    if data.rejected:
+        first = data.rejected[0]
+        parts.append(
+            f"{len(data.rejected):,} {REJECTED} (first: line {first.line}: {first.reason})"
+        )
+    if data.blank:
+        parts.append(f"{data.blank:,} {BLANK} (empty text, not scored)")
+    return "left out: " + ", ".join(parts) if parts else ""
+
+
 def _print_text(summary: dict[str, Any], data: LabeledScores, model: str, source: str) -> None:
     print(f"{summary['n']:,} labelled rows ({summary['positives']:,} abusive), model {model}")
     print(printable(f"text column {data.text_column!r}, label column {data.label_column!r}"))
     if data.columns_renamed:  # a repeated name: say which of them was read
         print(renamed_line(data.columns_renamed))
     print_mapping(data.mapping)
-    if data.rejected:
-        first = data.rejected[0]
-        print(f"{len(data.rejected):,} rows rejected, first: line {first.line}: {first.reason}")
+    left_out = left_out_line(data)
+    if left_out:
+        print(left_out)
     print(
         f"ROC-AUC {fmt_number(summary['auc'])}; best-F1 threshold "
         f"{fmt_number(summary['best_f1_threshold'])} (F1 {fmt_number(summary['best_f1'])})"

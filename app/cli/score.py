@@ -27,7 +27,7 @@ from app.cli.context import (
     used_line,
 )
 from app.cli.stdin_texts import read_stdin_texts, wants_stdin
-from app.core.common.messages import fmt_number, printable
+from app.core.common.messages import fmt_score, printable
 
 if TYPE_CHECKING:
     from app.core.batch.run import BatchProgress
@@ -64,7 +64,8 @@ def cmd_score_text(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     for text, row in zip(args.texts, results, strict=True):
-        score = "  -   " if row["score"] is None else fmt_number(row["score"])
+        # Three decimals as the GUI shows them, never "1.000" below 1 (--json has the number).
+        score = "  -   " if row["score"] is None else fmt_score(row["score"])
         note = " (truncated)" if row["truncated"] else ""
         # Escaped: a hostile text must not move the cursor, clear the screen or reorder lines.
         print(f"{score}\t{row['label']}{note}\t{printable(text[:80])}")

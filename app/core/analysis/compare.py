@@ -156,6 +156,7 @@ def score_labeled_pair(
         parts.append(challenger.score_many(texts[start : start + CHALLENGER_CHUNK])[0])
         report(500 + 500 * min(start + CHALLENGER_CHUNK, len(texts)) // len(texts), 1000)
     rejected = f"; {len(data.rejected):,} rows rejected" if data.rejected else ""
+    rejected += f"; {data.blank:,} blank (empty text)" if data.blank else ""
     return PairedScores(
         name=Path(path).name,
         champion_scores=data.scores,

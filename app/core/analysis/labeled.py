@@ -4,7 +4,8 @@ What each label value means is decided by `app.core.analysis.label_mapping` (the
 Batch panel): the file is read twice, first its labels only, so that a column that cannot be
 mapped with certainty, or an abusive value that never occurs, is refused before any scoring; the
 mapping reported is counted on the second read, the one actually scored. Rows with an empty
-text, or a label taken as "rejected", are rejected with their line numbers.
+text are *blank* (counted, as in a batch job: `app.core.batch.words`); unreadable records and rows
+whose label is taken as "rejected" are *rejected*, with their line numbers.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class LabeledScores:
     text_column: str
     label_column: str
     rows_read: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)  # unreadable, or no usable label
+    blank: int = 0  # empty lines and rows whose text is empty: not scored, not rejected
     mapping: LabelMapping | None = None  # each label value, its rows, what it was taken as
     columns_renamed: str = ""  # duplicate header names made unique (`csv_header.renamed_note`)
 
@@ -132,11 +134,12 @@ def read_labeled_scores(
         path, sniffed.format, header_expected=sniffed.header, cancelled=cancelled
     ):
         result.rows_read += len(chunk.rows) + len(chunk.rejected) + chunk.blank_lines
+        result.blank += chunk.blank_lines
         result.rejected.extend(chunk.rejected)
         keep_rows, keep_texts_chunk = [], []
         for row, line in zip(chunk.rows, chunk.lines, strict=True):
             if not row[ti].strip():
-                result.rejected.append(RejectedRow(line, "blank text"))
+                result.blank += 1
                 continue
             value = row[li].strip()
             taken = mapping.add(value)

@@ -39,6 +39,7 @@ class Dataset:
     lines: np.ndarray | None = None
     note: str = ""
     rejected: list[RejectedRow] = field(default_factory=list)
+    blank: int = 0  # rows left out for an empty text (not rejected: `app.core.batch.words`)
     source: RowSource | None = None  # file and model its items came from, to open one in Score
 
     @classmethod
@@ -122,7 +123,7 @@ class LabeledCsvJob:
         note = f"labels from “{data.label_column}” ({mapping}), texts from “{data.text_column}”"
         return Dataset.build(
             self.path.name, data.scores, data.labels, texts=data.texts, lines=data.lines,
-            note=note, rejected=data.rejected,
+            note=note, rejected=data.rejected, blank=data.blank,
             source=RowSource(self.path.name, self.scorer.version_label),
         )  # fmt: skip
 

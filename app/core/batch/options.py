@@ -15,6 +15,7 @@ from typing import Any
 from app import __version__
 from app.core.batch.words import ledger_counts, renamed_line
 from app.core.common.messages import fmt_threshold
+from app.core.export.xlsx_writer import control_note
 
 DEFAULT_CHUNK_ROWS = 5_000
 
@@ -75,6 +76,7 @@ class BatchReport:
     rows_flagged: int = 0
     rows_truncated: int = 0
     rows_disagreeing: int = 0  # scored rows the challenger labels differently (0 without one)
+    control_cells_replaced: int = 0  # XLSX only: cells whose control characters became U+FFFD
     rejected: list[dict[str, Any]] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
@@ -149,6 +151,8 @@ class BatchReport:
         text = f"{counts}; wrote {self.output} in {self.seconds:.1f} s ({rate:,.0f} rows/s)"
         if self.columns_renamed:
             text += f"\n{renamed_line(self.columns_renamed)}"
+        if self.control_cells_replaced:
+            text += f"\nnote: {control_note(self.control_cells_replaced)}"
         if self.challenger_version:
             text += f"\n{self.disagreement()}"
         if self.rejected:

@@ -347,7 +347,8 @@ class _Job:
         ):
             self._consume(xlsx.write_rows, None)
             self._finish()
-            xlsx.close(self.report.provenance())
+            stats = xlsx.close(self.report.provenance())  # the sheet says the count itself
+            self.report.control_cells_replaced = stats.illegal_cells
 
     def _write_csv(self) -> None:
         """A CSV nobody will resume: written like the XLSX, renamed into place when complete."""

@@ -41,13 +41,13 @@ import numpy as np
 from app.core.batch.options import BatchOptions, summary_counts
 from app.core.batch.parallel import default_workers
 from app.core.batch.words import counted
-from app.core.common.errors import InputError
 from app.core.common.limits import Limits
 from app.core.common.messages import fmt_threshold
 from app.core.context.state import AppContext
 from app.core.engine.scoring import Scorer
+from app.core.export.xlsx_writer import control_note
 from app.core.results.cache import ScoredFile, jobs_folder, remove_cache, score_file
-from app.core.results.export import export_scored
+from app.core.results.export import ExportResult, export_cached
 from app.core.results.history import BatchHistory, HistoryEntry
 from app.core.results.table import ViewSpec
 
@@ -322,7 +322,7 @@ class BatchQueue:
             return False
         result, threshold = job.result, job.label_threshold
         run = partial(
-            _export_cached, result.cache_path, path, fmt,
+            export_cached, result.cache_path, path, fmt,
             report=result.report, threshold=threshold, keep=keep, spec=spec,
             threshold_model=job.label_threshold_model,
             overwrite=True,  # the save dialog has asked the user before replacing a file
@@ -333,17 +333,23 @@ class BatchQueue:
         self.export_handle = self._launch(job, work, "export", f"export {path.name}")
         return True
 
-    def export_finished(self, rows: int) -> None:
+    def export_finished(self, result: ExportResult) -> None:
         export = self._export
         assert export is not None and export.job.result is not None
-        self._outcome = f"done: {counted(rows)}, labels at {fmt_threshold(export.threshold)}"
+        self._outcome = f"done: {counted(result.rows)}, labels at {fmt_threshold(export.threshold)}"
+        counts = {"rows_exported": result.rows}
+        if result.control_cells:
+            self._outcome += f"; {control_note(result.control_cells)}"
+            counts["control_cells_replaced"] = result.control_cells
+        # The event's file is the export (its name and hash); the input is named in the detail.
         self.ctx.log(
             "export",
             file_name=export.path.name,
-            file_sha256=export.job.result.report.input_sha256,
+            file_sha256=result.sha256,
             threshold=export.threshold,
-            counts={"rows_exported": rows},
-            detail=f"{export.fmt} of {export.job.path.name}; "
+            counts=counts,
+            detail=f"{export.fmt} of {export.job.path.name} "
+            f"(input SHA-256 {export.job.result.report.input_sha256}); "
             f"{(export.spec or ViewSpec()).describe()}",
         )
 
@@ -379,22 +385,6 @@ class BatchQueue:
         if self._closing and not self.busy() and self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
-
-
-CACHE_GONE = "its cached results are gone (removed from the history elsewhere): rescore the file"
-
-
-def _export_cached(cache: Path, *args: Any, **kwargs: Any) -> int:
-    """`export_scored`, saying in one line that the cache is gone (another window or `history
-    remove` deleted it) rather than failing "unexpectedly" with a traceback."""
-    if not cache.is_file():
-        raise InputError(CACHE_GONE)
-    try:
-        return export_scored(cache, *args, **kwargs)
-    except FileNotFoundError as exc:
-        if exc.filename is None or Path(exc.filename) != cache:
-            raise
-        raise InputError(CACHE_GONE) from exc
 
 
 def _model_of(job: BatchJob) -> dict[str, str]:

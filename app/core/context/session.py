@@ -19,14 +19,22 @@ class SessionMetrics:
     batch_rows_flagged: int = 0
     batch_seconds: float = 0.0
     _latencies: list[float] = field(default_factory=list, repr=False)
+    # The first text a model scores loads its explanation code (~1 s once); kept apart so the
+    # latency figures measure scoring, not loading.
+    _warmups: list[float] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Uptime is measured on the monotonic clock: a wall-clock change must not make it negative.
     _started_monotonic: float = field(default_factory=time.monotonic, repr=False)
 
-    def record_text(self, latency_seconds: float, flagged: bool) -> None:
+    def record_text(self, latency_seconds: float, flagged: bool, *, warmup: bool = False) -> None:
+        """One text scored; ``warmup``: its time includes one-time loading, so it is counted
+        but kept out of the latency percentiles (reported apart as ``warmup_ms``)."""
         with self._lock:
             self.texts_scored += 1
             self.texts_flagged += int(flagged)
+            if warmup:
+                self._warmups = [*self._warmups[-99:], latency_seconds]
+                return
             self._latencies.append(latency_seconds)
             if len(self._latencies) > 10_000:  # keep the recent window; memory stays flat
                 del self._latencies[:5_000]
@@ -53,5 +61,6 @@ class SessionMetrics:
                 "latency_p50_ms": float(np.percentile(lat, 50)) if lat is not None else None,
                 "latency_p95_ms": float(np.percentile(lat, 95)) if lat is not None else None,
                 "flag_rate": flagged / scored if scored else None,
+                "warmup_ms": 1000 * self._warmups[-1] if self._warmups else None,
                 "uptime_s": time.monotonic() - self._started_monotonic,
             }

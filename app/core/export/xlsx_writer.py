@@ -87,6 +87,16 @@ class XlsxStats:
     sheets: int  # data sheets ("scored", "scored (2)", ...), overflow/provenance excluded
     illegal_chars_replaced: int  # characters replaced by U+FFFD because XML forbids them
     overflowed_cells: int  # cells longer than Excel's limit, continued on the overflow sheet
+    illegal_cells: int = 0  # cells (header and data) holding such characters
+
+
+CONTROL_KEY = "control_characters_replaced"  # the provenance key of `control_note`
+
+
+def control_note(cells: int) -> str:
+    """What an XLSX export changed, for the summary, the status and the provenance."""
+    noun = "cell" if cells == 1 else "cells"
+    return f"{cells:,} {noun} had control characters replaced with U+FFFD (XLSX cannot hold them)"
 
 
 def _utf16_len(text: str) -> int:
@@ -167,7 +177,7 @@ class XlsxExportWriter:
         self._header = [str(name) for name in header]
         self._base_name = sheet_name
         self._max_rows = max_rows_per_sheet
-        self._rows = self._illegal = self._overflowed = self._sheets = 0
+        self._rows = self._illegal = self._overflowed = self._sheets = self._illegal_cells = 0
         self._sheet_row = max_rows_per_sheet  # forces the first sheet on the first row
         self._widths: list[int] = []
         self._closed = False
@@ -249,6 +259,7 @@ class XlsxExportWriter:
         if _ILLEGAL_XML.search(text):
             text, replaced = _ILLEGAL_XML.subn("\ufffd", text)
             self._illegal += replaced if count else 0
+            self._illegal_cells += 1 if count else 0
         if len(text) <= EXCEL_MAX_CELL_CHARS // 2 or _utf16_len(text) <= EXCEL_MAX_CELL_CHARS:
             return text
         head, *tail = _split_utf16(
@@ -326,13 +337,17 @@ class XlsxExportWriter:
             raise
         self._closed = True
         self._cleanup()
-        return XlsxStats(self._rows, self._sheets, self._illegal, self._overflowed)
+        return XlsxStats(
+            self._rows, self._sheets, self._illegal, self._overflowed, self._illegal_cells
+        )
 
     def _finish(self, provenance: Mapping[str, object]) -> None:
         # Prepare provenance first: a huge value may itself need the overflow sheet, which has
         # to be added before the provenance sheet so that provenance stays last.
         pairs = [("key", "value")]
         pairs += [(str(key), _provenance_text(value)) for key, value in provenance.items()]
+        if self._illegal_cells:  # the data's changed cells, said where the file says what it is
+            pairs.append((CONTROL_KEY, control_note(self._illegal_cells)))
         cells = [
             (
                 self._prepare(key, PROVENANCE_SHEET, row, 0, "key"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -18,6 +19,7 @@ import numpy as np
 
 from app.core.batch.options import BatchReport
 from app.core.batch.rows import OUTPUT_COLUMNS, added_columns
+from app.core.bundles.bundle import sha256_file
 from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
 from app.core.common.output_guard import check_output
@@ -29,6 +31,15 @@ from app.core.results.output_names import check_replace
 from app.core.results.table import ViewSpec
 
 _CANCEL_EVERY = 2_000  # rows between cancel checks in the export: well under 0.1 s
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export wrote, for the status line and the activity log."""
+
+    rows: int
+    sha256: str  # of the exported file, read back once it is in place
+    control_cells: int = 0  # XLSX: cells whose control characters became U+FFFD
 
 
 def export_provenance(
@@ -75,13 +86,14 @@ def export_scored(
     cancelled: Callable[[], bool] | None = None,
     overwrite: bool = False,
     threshold_model: str = "",
-) -> int:
+) -> ExportResult:
     """Stream the scored cache into `dest` (csv or xlsx), relabelled at `threshold`.
 
     An existing `dest` is replaced only if it is an earlier export of ours or `overwrite` is
     given (the GUI gives it once its save dialog has asked the user to confirm replacing).
     `keep` (a boolean mask in file order, e.g. `filter_mask`) selects rows; `spec` only names
-    that filter in the provenance. Returns the number of rows written. The cache is a CSV
+    that filter in the provenance. Returns the rows written, the written file's SHA-256 and (XLSX)
+    the cells whose control characters had to be replaced. The cache is a CSV
     whose cells were neutralised; each is restored to the analyst's text (`restore_cell`) and
     written by the format's own rule, so nothing is quoted twice and XLSX text is exact.
     """
@@ -122,6 +134,7 @@ def export_scored(
             if keep is not None and index + 1 != len(keep):  # cache and table out of step
                 raise RuntimeError(f"{cache} holds {index + 1} rows, the table {len(keep)}")
 
+        control = 0
         if fmt == "csv":
             with atomic_open(dest) as out:
                 CsvExportWriter(cast(TextIO, out), header).write_rows(rows())
@@ -131,5 +144,24 @@ def export_scored(
         else:
             with atomic_path(dest) as tmp, XlsxExportWriter(tmp, header) as xlsx:
                 xlsx.write_rows(rows())
-                xlsx.close(export_provenance(report, threshold, written[0], spec, threshold_model))
-    return written[0]
+                control = xlsx.close(
+                    export_provenance(report, threshold, written[0], spec, threshold_model)
+                ).illegal_cells
+    # Streamed from the file in place: the hash the log gives is the one a recipient can check.
+    return ExportResult(written[0], sha256_file(dest), control)
+
+
+CACHE_GONE = "its cached results are gone (removed from the history elsewhere): rescore the file"
+
+
+def export_cached(cache: Path, *args: Any, **kwargs: Any) -> ExportResult:
+    """`export_scored`, saying in one line that the cache is gone (another window or `history
+    remove` deleted it) rather than failing "unexpectedly" with a traceback."""
+    if not cache.is_file():
+        raise InputError(CACHE_GONE)
+    try:
+        return export_scored(cache, *args, **kwargs)
+    except FileNotFoundError as exc:
+        if exc.filename is None or Path(exc.filename) != cache:
+            raise
+        raise InputError(CACHE_GONE) from exc

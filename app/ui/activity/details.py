@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from app.core.activity.log import Event
-from app.core.common.messages import fmt_threshold
+from app.core.common.messages import fmt_score, fmt_threshold
 
 ACTION_WORDS = {
     "score_text": "Text scored",
@@ -77,6 +77,26 @@ def _counts(raw: str | None) -> list[tuple[str, str]]:
     ]
 
 
+# What an event's file and hash are, by event type: the log has one file field for each event.
+_FILE_WORDS = {
+    "export": ("Exported file", "Exported file SHA-256"),
+    "batch_finished": ("Input file", "Input SHA-256"),
+    "batch_started": ("Input file", "Input SHA-256"),
+    "batch_history_removed": ("Input file", "Input SHA-256"),
+    "model_imported": ("Imported bundle", "Manifest SHA-256"),
+    "key_trusted": ("Key file", "Key file SHA-256"),
+}
+
+
+def file_words(action: str) -> tuple[str, str]:
+    """How the detail pane labels an event's file and its hash ("Input SHA-256", ...)."""
+    if action in _FILE_WORDS:
+        return _FILE_WORDS[action]
+    if action.startswith(("model_", "challenger_", "unsigned_model")):  # the model's manifest
+        return ("File", "Manifest SHA-256")
+    return ("File", "File SHA-256")
+
+
 def describe(e: Event, local_time: str) -> str:
     """The event in full, one fact per line ("Label: value"); `local_time` as the table shows
     it. Counts are indented under "Counts:"; absent facts are left out."""
@@ -87,15 +107,16 @@ def describe(e: Event, local_time: str) -> str:
     if e.threshold is not None:
         lines.append(f"Threshold: {fmt_threshold(e.threshold)}")
     if e.score is not None:
-        lines.append(f"Score: {e.score:.3f}")
+        lines.append(f"Score: {fmt_score(e.score)}")  # "> 0.999", never "1.000" below 1
     counts = _counts(e.counts)
     if counts:
         lines.append("Counts:")
         lines += [f"    {name}: {value}" for name, value in counts]
+    file_label, hash_label = file_words(e.action)
     if e.file_name:
-        lines.append(f"File: {e.file_name}")
+        lines.append(f"{file_label}: {e.file_name}")
     if e.file_sha256:
-        lines.append(f"File SHA-256: {e.file_sha256}")
+        lines.append(f"{hash_label}: {e.file_sha256}")
     if e.text is not None:
         lines.append(f"Text (stored):\n{e.text}")
     elif e.text_hmac:

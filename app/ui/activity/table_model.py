@@ -14,8 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFontDatabase
 
 from app.core.activity.log import Event
-from app.core.common.messages import fmt_threshold
-from app.ui.activity.details import MATRIX_WORDS, action_words
+from app.core.common.messages import fmt_score, fmt_threshold
+from app.ui.activity.details import MATRIX_WORDS, action_words, file_words
 from app.ui.common.colours import muted_colour
 
 COLUMNS = (
@@ -132,7 +132,7 @@ class EventTableModel(QAbstractTableModel):
             action_words(e.action),  # in words; the logged name is in the tooltip
             e.model_version or "",
             "" if e.threshold is None else fmt_threshold(e.threshold),
-            "" if e.score is None else f"{e.score:.3f}",
+            "" if e.score is None else fmt_score(e.score),
             " — ".join(part for part in (format_counts(e.counts), e.detail) if part),
             e.file_name or "",
             f"{e.file_sha256[:12]}…" if e.file_sha256 else "",
@@ -145,7 +145,7 @@ class EventTableModel(QAbstractTableModel):
         if column == ACTION_COLUMN:
             return f"{action_words(e.action)} (logged as “{e.action}”)"
         if column == SHA_COLUMN:
-            return e.file_sha256
+            return f"{file_words(e.action)[1]}: {e.file_sha256}" if e.file_sha256 else None
         if column == TEXT_COLUMN:
             if e.text is not None:
                 return e.text[:_TOOLTIP_TEXT_CHARS]

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app.core.batch.rejected import check_rejected_target, write_rejected
 from app.core.batch.words import counted
 from app.core.common.errors import AbuseDeskError
-from app.core.context.batch_queue import CACHE_GONE
+from app.core.results.export import CACHE_GONE
 from app.core.results.output_names import export_name_refusal
 from app.core.results.table import filter_mask
 

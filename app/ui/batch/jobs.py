@@ -25,6 +25,7 @@ from app.core.common.limits import Limits
 from app.core.context.batch_queue import BatchJob, BatchQueue, Handle, Work
 from app.core.context.state import AppContext
 from app.core.results.cache import ScoredFile
+from app.core.results.export import ExportResult
 from app.core.results.table import ViewSpec
 from app.ui.batch.layout import hbox
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
@@ -234,8 +235,8 @@ class _ExportRelay(QObject):
     def progress(self, rows: int) -> None:
         self.queue.export_progress.emit(rows)
 
-    def finished(self, rows: int) -> None:
-        self.queue.core.export_finished(rows)
+    def finished(self, result: ExportResult) -> None:
+        self.queue.core.export_finished(result)
 
     def failed(self, message: str) -> None:
         self.queue.core.export_failed(message)

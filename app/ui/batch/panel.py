@@ -38,7 +38,7 @@ from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
 from app.core.common.messages import fmt_threshold, one_line
 from app.core.context.batch_queue import BatchJob
-from app.core.context.state import AppContext
+from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
 from app.core.results.history import HistoryEntry
 from app.core.results.table import ResultsTable, threshold_dataset
@@ -81,7 +81,17 @@ class BatchPanel(BatchExports, BatchPanelView):
         except OSError as exc:
             self.status.setText(f"Batch history not trimmed: {exc}")
         self.history.refresh()
-        self._unobserve = ctx.state.observe(self._threshold_changed, "threshold")
+        self._sent_status = ""  # the "Sent to the Threshold panel" status, while it is shown
+        removers = [
+            ctx.state.observe(self._threshold_changed, "threshold"),
+            ctx.state.observe(self._model_changed, ACTIVE_SCORER),
+        ]
+
+        def unobserve() -> None:
+            for remove in removers:
+                remove()
+
+        self._unobserve = unobserve
         self._show(None)
         self.setAcceptDrops(True)  # Ctrl+O lives in the main window's File menu
 
@@ -272,6 +282,17 @@ class BatchPanel(BatchExports, BatchPanelView):
     def _threshold_changed(self, _name: str, _value: Any) -> None:
         self._refresh()
 
+    def _model_changed(self, _name: str, scorer: Any) -> None:
+        """The Threshold panel drops samples scored by the previous model, so a "Sent to the
+        Threshold panel" status would be stale: say what became of the sent results."""
+        if self._sent_status and self.status.text() == self._sent_status:
+            new = scorer.version_label if scorer is not None else "none"
+            self.status.setText(
+                f"Model changed to {new}: the Threshold panel removed the results sent from here "
+                "(scored by the previous model)."
+            )
+        self._sent_status = ""
+
     def send_to_threshold(self) -> None:
         """Emit the scores and the parsed file labels; unknown labels are counted, not sent."""
         if self.shown is None or self.shown.result is None:
@@ -286,7 +307,8 @@ class BatchPanel(BatchExports, BatchPanelView):
             return
         name = f"{self.shown.path.name} ({self.shown.result.report.model_version})"
         self.labeled_scores_ready.emit(name, data, self._source(self.shown))
-        self.status.setText(f"Sent to the Threshold panel: {data.describe()}.")
+        self._sent_status = f"Sent to the Threshold panel: {data.describe()}."
+        self.status.setText(self._sent_status)
 
     # --- history -------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -90,6 +91,7 @@ class ScorePanel(QWidget):
         self.shadow: ShadowScore | None = None  # the challenger's view of the same text
         self.explanation: Explanation | None = None
         self.last_score_ms = 0.0  # compute time of the last update, for the Session figures
+        self._warm: weakref.WeakSet[Any] = weakref.WeakSet()  # scorers that scored a text here
         self._logged_text: str | None = None
         self.origin: RowOrigin | None = None  # the row whose text is shown, if opened from one
         self._build()
@@ -263,7 +265,13 @@ class ScorePanel(QWidget):
         if result.empty or explanation is None:
             self._show_empty("Empty text: nothing to score." if text else "")
             return
-        self.ctx.session.record_text(self.last_score_ms / 1000, result.label == "abusive")
+        # A model's first text loads its explanation code (about a second, once): counted, but
+        # kept out of the latency figures, which measure scoring and explaining a text.
+        warmup = scorer not in self._warm
+        self._warm.add(scorer)
+        self.ctx.session.record_text(
+            self.last_score_ms / 1000, result.label == "abusive", warmup=warmup
+        )
         self._show(result, explanation, text)
         self._log_timer.start()
 

@@ -39,13 +39,27 @@ REFRESH_MS = 1_000
 ROW_HEIGHT = 21
 # (snapshot key, caption) of the figures, in reading order (three per row).
 FIGURES = (
-    ("texts_scored", "texts scored"),
+    ("texts_scored", "texts scored"),  # "text scored" for 1 (`caption`)
     ("batches_run", "batches run"),
     ("batch_rows_per_s", "batch rows / s"),
     ("latency_p50_ms", "median latency"),
     ("latency_p95_ms", "95th percentile latency"),
     ("flag_rate", "flagged (texts and rows)"),
 )
+
+
+_SINGULAR = {"texts_scored": "text scored", "batches_run": "batch run"}
+LATENCY_TIP = (
+    "Time to score and explain a typed text in the Score panel, once typing has paused: the "
+    "150 ms pause itself is not counted. A model's first text also loads its explanation code "
+    "(about a second, once); that one is left out of these figures and shown below them."
+)
+
+
+def caption(key: str, value: float | int | None) -> str:
+    """A figure's caption, singular for one ("1 text scored")."""
+    default = dict(FIGURES)[key]
+    return _SINGULAR.get(key, default) if value == 1 else default
 
 
 def format_figure(key: str, value: float | int | None) -> str:
@@ -128,13 +142,18 @@ class SessionPanel(QWidget):
         session_box = QGroupBox("This session")
         grid = QGridLayout(session_box)
         self.figures: dict[str, QLabel] = {}
+        self.captions: dict[str, QLabel] = {}
         for i, (key, caption) in enumerate(FIGURES):
             value = QLabel("–", objectName=f"figure_{key}")
             value.setFont(big)
             grid.addWidget(value, (i // 3) * 2, i % 3)
-            grid.addWidget(QLabel(caption, styleSheet=muted_style()), (i // 3) * 2 + 1, i % 3)
-            self.figures[key] = value
-        self.uptime = QLabel(styleSheet=muted_style())
+            words = QLabel(caption, styleSheet=muted_style())
+            grid.addWidget(words, (i // 3) * 2 + 1, i % 3)
+            if key.startswith("latency"):
+                value.setToolTip(LATENCY_TIP)
+                words.setToolTip(LATENCY_TIP)
+            self.figures[key], self.captions[key] = value, words
+        self.uptime = QLabel(wordWrap=True, styleSheet=muted_style())
         grid.addWidget(self.uptime, 4, 0, 1, 3)
         return session_box
 
@@ -200,10 +219,19 @@ class SessionPanel(QWidget):
         snapshot: dict[str, Any] = self.ctx.session.snapshot()
         for key, label in self.figures.items():
             label.setText(format_figure(key, snapshot.get(key)))
+            self.captions[key].setText(caption(key, snapshot.get(key)))
         rows = snapshot.get("batch_rows_scored") or 0
+        warmup = snapshot.get("warmup_ms")
+        loading = (
+            f" A model's first text took {format_figure('latency_p50_ms', warmup)} (loading its "
+            "explanation code, once): not in the latency figures."
+            if warmup is not None
+            else ""
+        )
         self.uptime.setText(
             f"Session running for {_uptime(snapshot.get('uptime_s') or 0)}; "
-            f"{rows:,} rows scored in batches. Figures cover this session only."
+            f"{rows:,} {'row' if rows == 1 else 'rows'} scored in batches. Figures cover this "
+            f"session only.{loading}"
         )
 
     def _show_model(self) -> None:

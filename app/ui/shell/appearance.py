@@ -9,7 +9,7 @@ back the style and palette the app started with. Plots read the theme and scale 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -46,6 +46,19 @@ HIGH_CONTRAST_SHEET = (
     "QAbstractScrollArea, QLineEdit, QAbstractSpinBox, QComboBox, QPushButton, QToolButton "
     "{ border: 1px solid #ffffff; }"
     "QPushButton, QToolButton { padding: 3px 8px; }"
+    # Fusion draws check boxes, radio buttons and the progress bar's frame in shades of the
+    # window colour: black on black. Their boxes get a white edge; checked fills yellow.
+    "QCheckBox::indicator, QRadioButton::indicator, QGroupBox::indicator, "
+    "QAbstractItemView::indicator "
+    "{ width: 12px; height: 12px; border: 2px solid #ffffff; background: #000000; }"
+    "QRadioButton::indicator { border-radius: 8px; }"
+    "QCheckBox::indicator:checked, QRadioButton::indicator:checked, QGroupBox::indicator:checked, "
+    "QAbstractItemView::indicator:checked { background: #ffff00; }"
+    "QCheckBox::indicator:indeterminate, QAbstractItemView::indicator:indeterminate "
+    "{ background: #808080; }"
+    "QCheckBox::indicator:disabled, QRadioButton::indicator:disabled { border-color: #a0a0a0; }"
+    "QProgressBar { border: 1px solid #ffffff; text-align: center; color: #ffffff; }"
+    "QProgressBar::chunk { background: #0050c8; }"  # white text on it: 7:1; on black: 3:1
     "QAbstractScrollArea:focus, QLineEdit:focus, QAbstractSpinBox:focus, QComboBox:focus, "
     "QPushButton:focus, QToolButton:focus, QCheckBox:focus, QTabBar:focus "
     "{ border: 2px solid #ffff00; }"
@@ -72,6 +85,13 @@ def apply_appearance(app: QApplication, font_scale: int, theme: str) -> None:
         _base["style"] = app.style().name()
     ratio = font_scale / 100 / colours.ui_scale()
     colours.set_appearance(theme, font_scale / 100)
+    # While a style sheet is set, widgets keep the font it polished them with: a new application
+    # font reaches them only with no sheet set and its change delivered before the sheet comes
+    # back (else 100 % System -> 150 % High contrast in one OK left the text at 100 %).
+    if app.styleSheet() == HIGH_CONTRAST_SHEET:  # only ever removes our own
+        app.setStyleSheet("")
+    app.setStyle("Fusion" if theme in _PALETTES else str(_base["style"]))
+    app.setPalette(palette_for(theme, _base["palette"]))  # type: ignore[arg-type]
     base_font = QFont(_base["font"])  # type: ignore[arg-type]
     if base_font.pointSizeF() > 0:
         base_font.setPointSizeF(base_font.pointSizeF() * font_scale / 100)
@@ -83,9 +103,6 @@ def apply_appearance(app: QApplication, font_scale: int, theme: str) -> None:
                 if font.pointSizeF() > 0:
                     font.setPointSizeF(font.pointSizeF() * ratio)
                     widget.setFont(font)
-    app.setStyle("Fusion" if theme in _PALETTES else str(_base["style"]))
-    app.setPalette(palette_for(theme, _base["palette"]))  # type: ignore[arg-type]
+    QCoreApplication.sendPostedEvents(None, int(QEvent.Type.ApplicationFontChange))
     if theme == "high_contrast":
         app.setStyleSheet(HIGH_CONTRAST_SHEET)
-    elif app.styleSheet() == HIGH_CONTRAST_SHEET:  # only ever removes our own
-        app.setStyleSheet("")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdDelta
+from app.core.batch.words import BLANK, REJECTED
 from app.core.csvio.csv_input import RejectedRow
 from app.ui.common.colours import error_style, muted_style, warn_colour
 from app.ui.common.threshold_widgets import MetricsTable, ThresholdSpinBox, fmt_threshold
@@ -35,18 +36,25 @@ OPEN_CSV = "open-csv"  # item data of the source combo's last entry, an action, 
 COLUMN_WIDTH = 380
 
 
-def describe_rejected(rejected: Sequence[RejectedRow], rows_read: int, shown: int = 2) -> str:
-    """ "2 of 120 rows rejected: line 4 (missing label), line 9 (blank text)"."""
+def describe_rejected(
+    rejected: Sequence[RejectedRow], rows_read: int, shown: int = 2, blank: int = 0
+) -> str:
+    """ "2 of 120 rows rejected: line 4 (bad quote), line 9 (missing label). 3 blank (empty text)."
+
+    The batch job's words (`app.core.batch.words`): blank texts are *blank*, not rejected.
+    """
+    noun = "row" if rows_read == 1 else "rows"
+    blank_text = f"{blank:,} {BLANK} (empty text, not scored)." if blank else ""
     if not rejected:
-        return ""
+        return blank_text
     cut = 48  # reasons can be long; the tooltip has them in full
     first = ", ".join(
         f"line {r.line} ({r.reason if len(r.reason) <= cut else r.reason[: cut - 1] + '…'})"
         for r in rejected[:shown]
     )
     more = f", and {len(rejected) - shown:,} more" if len(rejected) > shown else ""
-    noun = "row" if rows_read == 1 else "rows"
-    return f"{len(rejected):,} of {rows_read:,} {noun} rejected: {first}{more}."
+    head = f"{len(rejected):,} of {rows_read:,} {noun} {REJECTED}: {first}{more}."
+    return f"{head} {blank_text}" if blank_text else head
 
 
 def _box(title: str, *parts: QWidget | QLayout) -> QGroupBox:
@@ -205,6 +213,7 @@ class ThresholdControls(QScrollArea):
         analysis: ThresholdAnalysis | None,
         note: str = "",
         rejected: Sequence[RejectedRow] = (),
+        blank: int = 0,
     ) -> None:
         """Size, class balance and AUC of the shown data, and what was rejected reading it."""
         if analysis is None:
@@ -218,9 +227,10 @@ class ThresholdControls(QScrollArea):
             # Escaped: the note quotes the file's label values and column names.
             + (f"<br><span style='color:#666'>{html.escape(note, False)}</span>" if note else "")
         )
-        self.rejected.setText(describe_rejected(rejected, a.n + len(rejected)))
+        read = a.n + len(rejected) + blank
+        self.rejected.setText(describe_rejected(rejected, read, blank=blank))
         self.rejected.setToolTip("\n".join(f"line {r.line}: {r.reason}" for r in rejected[:50]))
-        self.rejected.setVisible(bool(rejected))
+        self.rejected.setVisible(bool(rejected) or blank > 0)
 
     def show_status(self, exploring: float, app_wide: float, why: str, *, applied: bool) -> None:
         """Which threshold is app-wide and which one is being explored."""

@@ -155,7 +155,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         if ds is None:
             self.controls.show_summary(None)
             return
-        self.controls.show_summary(ds.analysis, ds.note, ds.rejected)
+        self.controls.show_summary(ds.analysis, ds.note, ds.rejected, ds.blank)
         self.curves.set_curves(ds.curves)
         self.pr_plot.set_curve(*ds.pr)
         self._refresh()
