@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.shell.main_window import MainWindow
+from tests.main_window import shown_main_window
 
 YES = QMessageBox.StandardButton.Yes
 # Custom classes that only arrange other widgets: a screen reader reads their children.
@@ -48,16 +48,7 @@ def window(qtbot, app_context, model_registry, worker_pool, monkeypatch):
     app_context.registry = model_registry
     # A challenger, so the Compare panel shows its plots, matrices and tables too.
     model_switch.set_challenger(app_context, model_registry.load("abuse-lr-2.0.0"))
-    win = MainWindow(app_context, worker_pool)
-    qtbot.addWidget(
-        win,
-        before_close_func=lambda _w: monkeypatch.setattr(QMessageBox, "question", lambda *_a: YES),
-    )
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitActive(win)
+    win = shown_main_window(qtbot, app_context, worker_pool, monkeypatch)
     for panel in win.panels:  # builds the lazy Threshold and Compare panels
         win.tabs.setCurrentWidget(panel)
     win.tabs.setCurrentIndex(0)

@@ -14,6 +14,7 @@ from app.ui.common import colours
 from app.ui.shell.appearance import apply_appearance
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.preferences import SettingsDialog
+from tests.main_window import shown_main_window
 
 YES = QMessageBox.StandardButton.Yes
 
@@ -30,15 +31,7 @@ def plain_appearance(qapp):
 
 @pytest.fixture
 def window(qtbot, app_context, worker_pool, monkeypatch, plain_appearance):
-    win = MainWindow(app_context, worker_pool)
-    qtbot.addWidget(
-        win,
-        before_close_func=lambda _w: monkeypatch.setattr(QMessageBox, "question", lambda *_a: YES),
-    )
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+    return shown_main_window(qtbot, app_context, worker_pool, monkeypatch, active=False)
 
 
 def choose(monkeypatch, font_scale: int, theme: str) -> None:

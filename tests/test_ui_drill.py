@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QMessageBox
 
 from app.core.common.messages import fmt_score
 from app.core.engine.scoring import Scorer
 from app.ui.session.panel import SessionPanel
-from app.ui.shell.main_window import MainWindow
+from tests.main_window import shown_main_window
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
@@ -22,20 +21,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
 @pytest.fixture
 def window(qtbot, app_context, worker_pool, monkeypatch):
-    win = MainWindow(app_context, worker_pool)
-    # unexported results make closing ask: the teardown answers "quit"
-    qtbot.addWidget(
-        win,
-        before_close_func=lambda _w: monkeypatch.setattr(
-            QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.Yes
-        ),
-    )
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    return win
+    return shown_main_window(qtbot, app_context, worker_pool, monkeypatch)
 
 
 def _scored(qtbot, window, tmp_path: Path, rows: int = 300) -> None:

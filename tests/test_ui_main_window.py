@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.ui.shell.main_window import MainWindow
+from tests.main_window import shown_main_window
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 
@@ -31,18 +31,7 @@ def _answer(button: QMessageBox.StandardButton, asked: list[str] | None = None):
 
 @pytest.fixture
 def window(qtbot, app_context, worker_pool, monkeypatch):
-    # Tests leave batch results unexported, and closing then asks: the teardown's close answers
-    # "quit" rather than leave a modal question open.
-    win = MainWindow(app_context, worker_pool)
-    qtbot.addWidget(
-        win, before_close_func=lambda _w: monkeypatch.setattr(QMessageBox, "question", _answer(YES))
-    )
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    return win
+    return shown_main_window(qtbot, app_context, worker_pool, monkeypatch)
 
 
 def _csv(path: Path, rows: int) -> Path:
