@@ -114,13 +114,11 @@ def test_describe_counts_the_changes_from_the_matrices():
     assert m.threshold == 0.2
     assert m.describe() == (
         "Keeps precision ≥ 0.500: compared with abuse-lr 1.0.0 at 0.45, threshold 0.20 catches "
-        "2 more abusive items and raises the same number of false alarms (review queue +2 items)."
+        "2 more abusive items and raises as many false alarms (review queue +2 items)."
     )
     m = migrate_threshold(a, b, 0.45, "recall", champion_label="abuse-lr 1.0.0")
     assert m.threshold == 0.8 and m.goal() == "recall ≥ 0.500"  # tp 2 (0.9, 0.8), fp 0
-    assert "catches the same number of abusive items and raises 2 fewer false alarms" in (
-        m.describe()
-    )
+    assert "catches as many abusive items and raises 2 fewer false alarms" in (m.describe())
     m = migrate_threshold(a, b, 0.45, "queue_rate")
     assert m.goal() == "review queue ≤ 40.0% of items" and m.threshold == 0.4  # 4 flagged
 

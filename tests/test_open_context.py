@@ -197,10 +197,11 @@ def test_each_command_leaves_exactly_its_own_events(tmp_path, signing_key, signe
         (["evaluate", str(labelled), "--label-column", "label", "--positive", "1"], ["evaluate"]),
         (["models", "trust", str(signing_key[1] / "test-team.pem")], ["key_trusted"]),
         (["models", "import", str(signed_tiny_bundle)], ["model_imported"]),
-        (["models", "activate", "2.0.0"], ["model_activated"]),
+        # A switch of the active model migrates the threshold as Promote does (issue 14).
+        (["models", "activate", "2.0.0"], ["model_activated", "threshold_applied"]),
         (["models", "challenger", "1.0.0"], ["challenger_set"]),
         (["models", "challenger", "--clear"], ["challenger_cleared"]),
-        (["models", "rollback"], ["model_rolled_back"]),
+        (["models", "rollback"], ["model_rolled_back", "threshold_applied"]),
         (["info"], []),
         (["models", "list"], []),
     ]

@@ -227,7 +227,8 @@ def test_text_output_shows_the_mapping_and_label_rejections_on_their_own_line(tm
     result = run_cli("evaluate", str(src), "--label-column", "label")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
-    assert "labels in column 'label' (matched to the standard words, ignoring case; " in out[1]
+    assert out[1] == "text column 'text', label column 'label'"  # the columns used, then how
+    assert "labels in column 'label' (matched to the standard words, ignoring case; " in out[2]
     assert "  '1'  2 rows → abusive" in out and "  '?'  1 rows → rejected" in out
     assert "  (blank)  1 rows → rejected" in out
     assert any(line.startswith("2 rows rejected for their label") for line in out)

@@ -21,8 +21,14 @@ from typing import Any
 import numpy as np
 
 from app.core.analysis.labeled import read_labeled_scores
-from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdInputError, ThresholdMetrics
+from app.core.analysis.thresholds import (
+    ThresholdAnalysis,
+    ThresholdInputError,
+    ThresholdMetrics,
+    count_change,
+)
 from app.core.common.errors import InputError
+from app.core.common.messages import fmt_threshold
 from app.core.csvio.csv_lines import raise_if_cancelled
 
 PAIRED_EVAL_SETS_NAME = "Evaluation sets shipped with both models (paired by item id)"
@@ -262,21 +268,20 @@ class Migration:
         new, old = self.challenger, self.champion
         return (
             f"Keeps {self.goal()}: compared with {self.champion_label} at {_fmt(old.threshold)}, "
-            f"threshold {_fmt(new.threshold)} {_change(new.tp - old.tp, 'catches', 'abusive item')}"
-            f" and {_change(new.fp - old.fp, 'raises', 'false alarm')} "
-            f"(review queue {new.flagged - old.flagged:+,d} items)."
+            f"threshold {_fmt(new.threshold)} {count_change(new.tp - old.tp, 'catches', 'abusive item')}"
+            f" and {count_change(new.fp - old.fp, 'raises', 'false alarm')} "
+            f"(review queue {_queue_change(new.flagged - old.flagged)})."
         )
 
 
+def _queue_change(k: int) -> str:
+    """ "+1 item", "-40 items", "unchanged"."""
+    return "unchanged" if k == 0 else f"{k:+,d} item{'' if abs(k) == 1 else 's'}"
+
+
 def _fmt(t: float) -> str:
-    """Two decimals when exact (typed thresholds), else four (a score used as threshold)."""
-    return f"{t:.2f}" if float(f"{t:.2f}") == t else f"{t:.4f}"
-
-
-def _change(k: int, verb: str, thing: str) -> str:
-    if k == 0:
-        return f"{verb} the same number of {thing}s"
-    return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{'' if abs(k) == 1 else 's'}"
+    """A threshold as everywhere else (`fmt_threshold`): the one applied, digit for digit."""
+    return fmt_threshold(t)
 
 
 def migrate_threshold(

@@ -100,10 +100,10 @@ class ThresholdMetrics:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"flagged": self.flagged}
 
 
-def _change(k: int, verb: str, thing: str) -> str:
-    """ "catches 5 fewer abusive items", "raises 1 more false alarm", "... the same number of ..."."""
+def count_change(k: int, verb: str, thing: str) -> str:
+    """ "catches 5 fewer abusive items", "raises 1 more false alarm", "catches as many ..."."""
     if k == 0:
-        return f"{verb} the same number of {thing}s"
+        return f"{verb} as many {thing}s"
     return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{'' if abs(k) == 1 else 's'}"
 
 
@@ -124,8 +124,8 @@ class ThresholdDelta:
 
     def describe(self, max_decimals: int = 4) -> str:
         """One plain-English sentence, e.g. "At 0.45 instead of 0.50: catches 36 more ..."."""
-        caught = _change(self.extra_caught, "catches", "abusive item")
-        alarms = _change(self.extra_false_alarms, "raises", "false alarm")
+        caught = count_change(self.extra_caught, "catches", "abusive item")
+        alarms = count_change(self.extra_false_alarms, "raises", "false alarm")
         if self.queue_change == 0:
             queue = "review queue unchanged"
         else:

@@ -32,7 +32,7 @@ from typing import Any
 from app.core.batch.options import BatchReport
 from app.core.batch.words import BLANK, REJECTED
 from app.core.common.atomic import atomic_write_json
-from app.core.common.messages import fmt_threshold
+from app.core.common.messages import fmt_threshold, printable
 from app.core.common.paths import jobs_root
 from app.core.common.portable_fs import FileLock
 from app.core.results.cache import ScoredFile
@@ -149,8 +149,9 @@ class BatchHistory:
         """The entries, oldest first; a damaged index or entry is skipped with a warning."""
         return self._read()[0]
 
-    def _read(self) -> tuple[list[HistoryEntry], int]:
-        """The valid entries and the index's schema version (ours when absent or damaged)."""
+    def _read(self) -> tuple[list[HistoryEntry], object]:
+        """The valid entries and the index's schema version (ours when absent or damaged; any
+        other value, a newer number or a string or 1.5, is not ours and is kept as read)."""
         try:
             raw = self.index_path.read_bytes()[: MAX_INDEX_BYTES + 1]
         except FileNotFoundError:
@@ -165,10 +166,9 @@ class BatchHistory:
         if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
             log.warning("batch history %s is damaged; it is ignored", self.index_path)
             return [], SCHEMA_VERSION
-        version = data.get("schema_version")
-        schema = SCHEMA_VERSION
-        if isinstance(version, int) and not isinstance(version, bool):
-            schema = max(version, SCHEMA_VERSION)
+        version = data.get("schema_version", SCHEMA_VERSION)  # absent: an index of ours
+        ours = type(version) is int and version == SCHEMA_VERSION
+        schema = SCHEMA_VERSION if ours else version
         entries: list[HistoryEntry] = []
         dropped: list[str] = []
         for n, item in enumerate(data["entries"]):
@@ -189,10 +189,11 @@ class BatchHistory:
         """The entries, under the lock, to be changed and written back; HistoryNewer if a newer
         app wrote the index (its fields would be lost)."""
         entries, schema = self._read()
-        if schema > SCHEMA_VERSION:
+        if schema != SCHEMA_VERSION or type(schema) is not int:  # 2, "2", 2.0, 1.5, true...
+            shown = printable(repr(schema)[:40])
             raise HistoryNewer(
-                f"{self.index_path} was written by a newer version of the app (schema "
-                f"{schema}); the history is not changed"
+                f"{self.index_path} was written by a newer or another version of the app "
+                f"(schema_version {shown}); the history is not changed"
             )
         return entries
 

@@ -22,30 +22,31 @@ from app.core.common import messages
 METRICS_ROW_HEIGHT = 20
 
 
-def fmt_threshold(t: float, max_decimals: int = 4) -> str:
-    """`messages.fmt_threshold` capped at the spin box's 4 decimals: slider positions read
-    "0.45", an exact finder result "0.4537" (not "0.4500")."""
+def fmt_threshold(t: float, max_decimals: int = 6) -> str:
+    """`messages.fmt_threshold` capped at the spin box's 6 decimals: slider positions read
+    "0.45", a finder's readable threshold "0.96948" as the status bar and the log write it (the
+    finders give at most 6 decimals: `ThresholdAnalysis.readable`)."""
     return messages.fmt_threshold(t, max_decimals)
 
 
 class ThresholdSpinBox(QDoubleSpinBox):
-    """0..1 in steps of 0.01, showing 2 decimals unless the value needs up to 4."""
+    """0..1 in steps of 0.01, showing 2 decimals unless the value needs up to 6."""
 
     def __init__(self, value: float = 0.45, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setRange(0.0, 1.0)
-        self.setDecimals(4)
+        self.setDecimals(6)
         self.setSingleStep(0.01)
         self.setKeyboardTracking(False)  # typing "0.6" must not jump to 0.0 then 0.6
         self.setAccelerated(True)
         self.setValue(value)
-        # Qt sizes a spin box for its minimum and maximum ("0.00", "1.00"): make room for 0.4537.
+        # Qt sizes a spin box for its minimum and maximum ("0.00", "1.00"): make room for 0.96948.
         metrics = self.fontMetrics()
-        extra = metrics.horizontalAdvance("0.0000") - metrics.horizontalAdvance("1.00")
+        extra = metrics.horizontalAdvance("0.00000") - metrics.horizontalAdvance("1.00")
         self.setMinimumWidth(super().sizeHint().width() + extra)
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
-        return fmt_threshold(round(value, 4))
+        return fmt_threshold(round(value, 6))
 
 
 def _percent(x: float) -> str:
