@@ -176,6 +176,8 @@ def test_gui_exports_rejected_rows_and_reports_renamed_columns(qtbot, panel, tmp
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QFileDialog
 
+    from app.core.bundles.bundle import sha256_file
+
     clean = _csv(tmp_path / "dup.csv", "id,text,text\n1,you are awful,hello\n2,hi,you idiot\n")
     _run(qtbot, panel, clean)
     assert not panel.rejected_button.isEnabled()  # nothing rejected: nothing to export
@@ -193,6 +195,10 @@ def test_gui_exports_rejected_rows_and_reports_renamed_columns(qtbot, panel, tmp
     assert [r["line"] for r in rows] == ["3–4", "6"]
     assert rows[1]["raw_text"] == "4,too,many,fields,here"
     assert panel.status.text() == "Exported 2 rejected rows to bad rows.csv."
+    # raw texts left the app: logged like any export, with the file's own hash
+    [event] = [e for e in panel.ctx.activity.query() if e.action == "export"]
+    assert (event.file_name, event.file_sha256) == (target.name, sha256_file(target))
+    assert "rejected rows of in.csv" in event.detail
     # never over the scored input: one line, the file untouched
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "in.csv"), "*.csv")

@@ -12,9 +12,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.core.batch.rejected import check_rejected_target, write_rejected
 from app.core.batch.words import counted
 from app.core.common.errors import AbuseDeskError
+from app.core.context.rejected_export import export_rejected_rows
 from app.core.results.export import CACHE_GONE
 from app.core.results.output_names import export_name_refusal
 from app.core.results.table import filter_mask
@@ -67,10 +67,8 @@ class BatchExports:
         result = self.shown.result if self.shown is not None else None
         if result is None:
             return
-        protected = {"the scored input": self.shown.path, "the job's cache file": result.cache_path}
         try:
-            check_rejected_target(path, None, protected, overwrite=True)
-            count = write_rejected(path, result.report)
+            count = export_rejected_rows(self.ctx, self.shown, path)
         except (AbuseDeskError, OSError) as exc:
             self.status.setText(f"Rejected rows not exported to {path.name}: {exc}")
             return
