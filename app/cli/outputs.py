@@ -51,10 +51,13 @@ class OutputFacts:
 class Outputs:
     facts: OutputFacts
     earlier: list[Path] = field(default_factory=list)  # our own earlier outputs, replaced
+    overwritten: list[Path] = field(default_factory=list)  # other files, replaced (--overwrite)
 
     def say_replaced(self) -> None:
         if note := replaced_note(self.earlier):
             say(f"{APP_NAME}: note: {note}")
+        for path in self.overwritten:  # said too: a file that was not ours is gone
+            say(f"{APP_NAME}: note: replaced {path} (--overwrite; it was not an abuse-desk output)")
 
 
 def check_score_outputs(args: argparse.Namespace, fmt: str) -> Outputs:
@@ -65,14 +68,20 @@ def check_score_outputs(args: argparse.Namespace, fmt: str) -> Outputs:
     facts = OutputFacts(
         args.output, fmt, args.text_column, bool(args.resume), states[0][1] is not None
     )
-    return Outputs(facts, [path for path, state in states if state == "earlier"])
+    return Outputs(
+        facts,
+        [path for path, state in states if state == "earlier"],
+        [path for path, state in states if state == "overwrite"],
+    )
 
 
 def check_log_export(output: Path, overwrite: bool) -> Outputs:
     """`log export`'s output against the existing-file rule."""
     state = check_replace(output, "log", overwrite=overwrite)
     facts = OutputFacts(output, "csv", None, False, state is not None)
-    return Outputs(facts, [output] if state == "earlier" else [])
+    return Outputs(
+        facts, [output] if state == "earlier" else [], [output] if state == "overwrite" else []
+    )
 
 
 def format_refusal(output: Path, requested: str | None) -> str:

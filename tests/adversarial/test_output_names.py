@@ -104,6 +104,10 @@ def test_overwrite_replaces_a_foreign_file(tmp_path: Path, work: Path) -> None:
     result = _score(tmp_path, work, "notes.txt", "--overwrite")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert b"abuse_score" in (work / "notes.txt").read_bytes()
+    # said, like the replacement of an earlier output of ours: the user's file is gone
+    assert f"replaced {work / 'notes.txt'} (--overwrite; it was not an abuse-desk output)" in (
+        result.stderr
+    )
 
 
 def test_own_csv_edited_after_scoring_is_refused(tmp_path: Path, work: Path) -> None:
@@ -204,6 +208,8 @@ def test_log_export_overwrite(tmp_path: Path, work: Path) -> None:
     result = _run(tmp_path, "log", "export", str(work / "notes.txt"), "--overwrite")
     assert result.returncode == 0, result.stderr
     assert (work / "notes.txt").read_bytes().startswith(b'\xef\xbb\xbf"id"')
+    assert "it was not an abuse-desk output" in result.stderr
+    assert "it was not an abuse-desk output" in result.stderr
 
 
 # --- the extension decides the format -------------------------------------------------------
