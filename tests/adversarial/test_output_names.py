@@ -209,7 +209,6 @@ def test_log_export_overwrite(tmp_path: Path, work: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (work / "notes.txt").read_bytes().startswith(b'\xef\xbb\xbf"id"')
     assert "it was not an abuse-desk output" in result.stderr
-    assert "it was not an abuse-desk output" in result.stderr
 
 
 # --- the extension decides the format -------------------------------------------------------
