@@ -81,8 +81,12 @@ def test_a_damaged_index_warns_once_and_the_failure_stays_short(tmp_path: Path) 
     home, _, _ = _home_with(tmp_path, lambda d: d["entries"].extend([{"id": "x"}] * 3))
     result = run_cli("history", "remove", "nope", ABUSE_DESK_HOME=str(home))
     assert result.returncode == 3 and "Traceback" not in result.stderr
-    warning, error = result.stderr.splitlines()
-    assert "index.json: 3 entries dropped" in warning and "'nope'" in error
+    [error] = result.stderr.splitlines()  # a failure is one line: the damage said in it
+    assert error.startswith("abuse-desk: error: ") and "'nope'" in error
+    assert "index.json: 3 entries dropped" in error
+    listed = run_cli("history", "list", ABUSE_DESK_HOME=str(home))  # success: a warning line
+    assert listed.returncode == 0 and listed.stderr.startswith("abuse-desk: warning: ")
+    assert "index.json: 3 entries dropped" in listed.stderr
 
 
 def test_a_newer_index_is_not_rewritten(tmp_path: Path) -> None:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from app.cli.common import JSON_HELP
+from app import APP_NAME
+from app.cli.common import JSON_HELP, say
+from app.core.common.messages import printable
 
 NO_ENTRIES = (
     "no earlier batch jobs (the history keeps the desktop app's Batch jobs only; "
@@ -39,19 +44,23 @@ def add_history_parser(sub: Any) -> None:
 def cmd_history(args: argparse.Namespace) -> int:
     from app.cli.context import cli_context
     from app.core.common.errors import InputError
-    from app.core.common.messages import printable
     from app.core.context.batch_queue import log_history_removed
     from app.core.results.history import BatchHistory, entry_summary
 
     removing = args.history_command == "remove"
     # A removal is recorded in the activity log, opened first: a log that cannot be written
     # stops the command before anything is deleted.
-    with cli_context(args, load_models=False, record=removing) as ctx:
+    with (
+        _index_warnings() as warnings,
+        cli_context(args, load_models=False, record=removing) as ctx,
+    ):
         history = BatchHistory()
         if removing:
             entry = next((e for e in history.entries() if e.id == args.id), None)
             if entry is None or not history.remove(args.id):
-                raise InputError(f"no batch history entry {args.id!r} (see: history list)")
+                damaged = f"; {warnings[0]}" if warnings else ""  # one line, however it failed
+                warnings.clear()
+                raise InputError(f"no batch history entry {args.id!r} (see: history list){damaged}")
             log_history_removed(ctx, entry)
             print(json.dumps({"removed": args.id}) if args.json else f"removed {args.id}")
             return 0
@@ -66,3 +75,26 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not entries:
         print(NO_ENTRIES)
     return 0
+
+
+@contextmanager
+def _index_warnings() -> Iterator[list[str]]:
+    """The history's warnings about its index (a damaged entry dropped), held back: a failure
+    says them in its one line; otherwise each is said once the command is done."""
+    from app.core.results import history as history_module
+
+    collected: list[str] = []
+
+    class _Hold(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            collected.append(printable(record.getMessage()))
+            return False
+
+    logger, hold = logging.getLogger(history_module.__name__), _Hold()
+    logger.addFilter(hold)
+    try:
+        yield collected
+    finally:
+        logger.removeFilter(hold)
+    for line in dict.fromkeys(collected):  # the index is read more than once by a removal
+        say(f"{APP_NAME}: warning: {line}")
