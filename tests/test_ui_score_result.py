@@ -161,4 +161,6 @@ def test_gauge_threshold_label_is_never_clipped(qtbot, threshold):
     assert rect.width() >= needed
     assert 0 <= rect.left() and rect.right() <= gauge.width()
     assert rect.bottom() <= gauge.height()
+    zero, one = gauge.end_labels_shown()  # an end's "0" or "1" gives way to the label there
+    assert (zero, one) == ({0.0: False}.get(threshold, True), threshold < 0.9)
     gauge.grab()  # paints without error

@@ -36,7 +36,7 @@ COLUMNS = (
     "ROC-AUC",
     "Davidson",
     "OLID",
-    "Threshold",
+    "Default",
 )
 ROLE, NAME, VERSION, SOURCE, SIGNATURE, VERIFIED, CREATED = range(7)
 AUC_ALL, AUC_DAVIDSON, AUC_OLID, THRESHOLD = range(7, 11)
@@ -112,7 +112,10 @@ class ModelTableModel(QAbstractTableModel):
                 part = "overall" if section == AUC_ALL else f"on {COLUMNS[section]} items"
                 return f"ROC-AUC on the held-out test set, {part} (from the bundle's manifest)"
             if section == THRESHOLD:
-                return "The default threshold the bundle recommends"
+                return (
+                    "The default threshold the bundle recommends; the app decides at the "
+                    "app-wide threshold (status bar), which a supervisor may have set otherwise"
+                )
         return None
 
     def display(self, e: ModelEntry, column: int) -> str:

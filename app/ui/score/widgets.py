@@ -76,6 +76,13 @@ class ScoreGauge(QWidget):
         left = max(0.0, min(x - width / 2, self.width() - width))
         return label, QRectF(left, 28, width, metrics.height())
 
+    def end_labels_shown(self) -> tuple[bool, bool]:
+        """Whether the "0" and "1" at the bar's ends are drawn: they give way to the threshold
+        label near an end ("threshold 0.96948" and "1" would run together)."""
+        _label, rect = self.threshold_label()
+        room = QFontMetricsF(self.caption_font()).horizontalAdvance("0") + 6
+        return rect.left() > 8 + room, rect.right() < self.width() - 8 - room
+
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -94,13 +101,16 @@ class ScoreGauge(QWidget):
         painter.drawLine(int(x), int(bar.top()) - 4, int(x), int(bar.bottom()) + 4)
         painter.setFont(self.caption_font())
         painter.setPen(QColor(muted_colour()))  # readable on the theme's background
-        painter.drawText(
-            QRectF(bar.left(), bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignLeft, "0"
-        )
-        painter.drawText(
-            QRectF(bar.right() - 40, bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignRight, "1"
-        )
         label, rect = self.threshold_label()
+        zero, one = self.end_labels_shown()
+        if zero:
+            painter.drawText(
+                QRectF(bar.left(), bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignLeft, "0"
+            )
+        if one:
+            painter.drawText(
+                QRectF(bar.right() - 40, bar.bottom() + 2, 40, 14), Qt.AlignmentFlag.AlignRight, "1"
+            )
         painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter, label)
         painter.end()
 
