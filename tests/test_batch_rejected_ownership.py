@@ -209,3 +209,54 @@ def test_gui_counts_agree_in_number(qtbot, panel, tmp_path):  # noqa: F811
     _run(qtbot, panel, _csv(tmp_path / "one.csv", "id,text\n1,hello\n"))
     assert panel.results.count.text() == "1 of 1 row"
     assert ": 1 row in " in panel.progress.format()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_no_rejected_removes_an_earlier_file_of_ours(tmp_path: Path, suffix: str) -> None:
+    """--no-rejected writes none, and a stale list of ours at the default name goes too: the new
+    provenance no longer names it, so left there it would claim this run's rejections."""
+    pytest.importorskip("openpyxl")
+    src, out = _csv(tmp_path / "in.csv", BROKEN), tmp_path / f"o{suffix}"
+    assert run_cli("score", str(src), "-o", str(out)).returncode == 0
+    rejected = tmp_path / "o.rejected.csv"
+    assert rejected.exists()
+    result = run_cli("score", str(src), "-o", str(out), "--overwrite", "--no-rejected")
+    assert result.returncode == 0, result.stderr
+    assert not rejected.exists()
+    line = f"removed {rejected}: it listed an earlier run's rejected rows, this run writes none"
+    assert line in result.stderr and "Traceback" not in result.stderr
+    assert "rejected rows written to" not in result.stdout
+    if suffix == ".csv":
+        assert "rejected_file" not in _provenance(out)
+    # nothing there now: a further --no-rejected run says nothing about it
+    result = run_cli("score", str(src), "-o", str(out), "--overwrite", "--no-rejected")
+    assert result.returncode == 0 and "rejected.csv" not in result.stderr, result.stderr
+    assert not rejected.exists()
+
+
+def test_no_rejected_keeps_an_edited_or_a_users_file(tmp_path: Path) -> None:
+    src, out = _csv(tmp_path / "in.csv", BROKEN), tmp_path / "o.csv"
+    assert run_cli("score", str(src), "-o", str(out)).returncode == 0
+    rejected = tmp_path / "o.rejected.csv"
+    rejected.write_bytes(rejected.read_bytes() + b'"9","mine","x",""\n')
+    edited = rejected.read_bytes()
+    result = run_cli("score", str(src), "-o", str(out), "--no-rejected")
+    assert result.returncode == 0, result.stderr
+    assert f"{rejected} is from an earlier run and was changed since: not removed" in result.stderr
+    assert rejected.read_bytes() == edited
+    rejected.write_text("my own notes\n", encoding="utf-8")  # not a rejected-rows file at all
+    result = run_cli("score", str(src), "-o", str(out), "--no-rejected")
+    assert result.returncode == 0 and "rejected.csv" not in result.stderr, result.stderr
+    assert rejected.read_text(encoding="utf-8") == "my own notes\n"
+
+
+def test_no_rejected_never_removes_its_input(tmp_path: Path) -> None:
+    """Scoring the earlier list itself (ours, untouched) with --no-rejected keeps it: the input."""
+    src, out = _csv(tmp_path / "in.csv", BROKEN), tmp_path / "o.csv"
+    assert run_cli("score", str(src), "-o", str(out)).returncode == 0
+    rejected = tmp_path / "o.rejected.csv"
+    before = rejected.read_bytes()
+    args = ["-o", str(out), "--text-column", "raw_text", "--no-rejected", "--overwrite"]
+    result = run_cli("score", str(rejected), *args)
+    assert result.returncode == 0, result.stderr
+    assert rejected.read_bytes() == before and "removed" not in result.stderr

@@ -162,7 +162,7 @@ def test_score_to_xlsx_says_how_many_cells_lost_control_characters(tmp_path, bun
     out, report = tmp_path / "ctrl.xlsx", tmp_path / "report.json"
     result = run_cli("score", str(src), "-o", str(out), "--report", str(report))
     assert result.returncode == 0, result.stderr
-    note = "2 cells had control characters replaced with U+FFFD (XLSX cannot hold them)"
+    note = "2 cells in the data sheets had control characters replaced with U+FFFD (XLSX cannot hold them)"
     assert f"note: {note}" in result.stdout
     assert json.loads(report.read_text())["control_cells_replaced"] == 2
     book = openpyxl.load_workbook(out)
@@ -170,6 +170,25 @@ def test_score_to_xlsx_says_how_many_cells_lost_control_characters(tmp_path, bun
     assert provenance["control_characters_replaced"] == note
     clean = run_cli("score", str(src), "-o", str(tmp_path / "ctrl.csv.out.csv"))
     assert "control characters" not in clean.stdout  # CSV keeps them: nothing to say
+
+
+def test_xlsx_control_count_agrees_when_the_input_name_has_a_control(tmp_path, bundled_scorer):
+    """An input named we\\x01ird.csv: the summary, --report and the provenance sheet give one
+    count (the data sheets' cells), and the provenance names the input with \\x01, unreplaced."""
+    openpyxl = pytest.importorskip("openpyxl")
+    src = tmp_path / "we\x01ird.csv"
+    src.write_text('id,text\n1,"a\x01b"\n2,"c\x02d"\n3,plain\n', encoding="utf-8")
+    out, report = tmp_path / "c3.xlsx", tmp_path / "rep3.json"
+    result = run_cli("score", str(src), "-o", str(out), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    note = "2 cells in the data sheets had control characters replaced with U+FFFD"
+    assert f"note: {note}" in result.stdout
+    assert json.loads(report.read_text())["control_cells_replaced"] == 2
+    book = openpyxl.load_workbook(out)
+    provenance = {row[0].value: row[1].value for row in book["provenance"].iter_rows()}
+    assert provenance["control_characters_replaced"].startswith(note)
+    assert "we\\x01ird.csv" in provenance["input"]
+    assert not any("\ufffd" in str(v) for v in provenance.values())
 
 
 def test_score_text_prints_scores_as_the_gui_shows_them_and_json_keeps_the_number(

@@ -608,3 +608,20 @@ def test_write_rows_fast_columns_equal_write_row(data: st.DataObject) -> None:
     assert at_once.surrogates_replaced == by_row.surrogates_replaced
     reread = list(csv.reader(io.StringIO(many.getvalue().lstrip("\ufeff"), newline="")))
     assert len(reread) == n + 1
+
+
+def test_xlsx_provenance_escapes_controls_so_its_count_is_the_whole_files(tmp_path: Path) -> None:
+    """The provenance sheet says how many cells lost control characters; it must not itself be
+    one of them (written after the count, it would make its own count untrue). Its values keep
+    a control as \\xNN, as the rejected-rows file does; only data-sheet cells are replaced."""
+    out = tmp_path / "c.xlsx"
+    provenance = {"input": "we\x01ird.csv", "odd\x02key": "bad byte \udc9b, \ufffe"}
+    stats = _write_xlsx(out, ["text"], [["a\x07b"], ["plain"]], provenance)
+    assert stats.illegal_cells == 1 and stats.illegal_chars_replaced == 1
+    wb = openpyxl.load_workbook(out)
+    prov = {r[0]: r[1] for r in wb[PROVENANCE_SHEET].iter_rows(values_only=True)}
+    assert prov["input"] == "we\\x01ird.csv"
+    assert prov["odd\\x02key"] == "bad byte \\x9b, \\ufffe"
+    note = "1 cell in the data sheets had control characters replaced with U+FFFD"
+    assert prov["control_characters_replaced"].startswith(note)
+    assert not any("\ufffd" in str(v) for r in prov.items() for v in r)

@@ -178,7 +178,7 @@ def test_export_event_names_the_exported_file_and_its_own_hash(qtbot, panel, app
     _run(qtbot, panel, src)
     with qtbot.waitSignal(panel.export_done) as blocker:
         panel.export(tmp_path / "out.xlsx", "xlsx")
-    note = "1 cell had control characters replaced with U+FFFD (XLSX cannot hold them)"
+    note = "1 cell in the data sheets had control characters replaced with U+FFFD (XLSX cannot hold them)"
     assert blocker.args[1].startswith("done") and note in blocker.args[1]
     assert note in panel.status.text()
     event = app_context.activity.query(action="export")[0]

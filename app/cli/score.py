@@ -175,6 +175,19 @@ def _rejected_path(args: argparse.Namespace, fmt: str) -> tuple[Path | None, boo
     return args.rejected, bool(args.overwrite) and os.path.lexists(args.rejected)
 
 
+def _stale_rejected(args: argparse.Namespace) -> Path | None:
+    """With --no-rejected: the default name, where an earlier file of ours is removed at the end
+    (`finish_rejected`), unless it is the input or the report (never removed)."""
+    from app.core.batch.rejected import default_rejected_path
+    from app.core.common.portable_fs import same_file
+
+    if not args.no_rejected:
+        return None
+    path = default_rejected_path(args.output)
+    users = [args.input] + ([args.report] if args.report is not None else [])
+    return None if any(same_file(path, p) for p in users) else path
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from app.cli.outputs import check_score_outputs
     from app.core.batch import run as batch
@@ -199,6 +212,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             workers=workers,
             rejected_path=rejected,
             rejected_replace=replace,
+            rejected_stale=_stale_rejected(args),
         )
         progress = _Progress(args.quiet)
         try:

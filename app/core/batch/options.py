@@ -39,6 +39,9 @@ class BatchOptions:
     # True when the user named `rejected_path` and allowed replacing a file there that is not ours
     # (``--rejected FILE --overwrite``); the default name never replaces a file that is not ours.
     rejected_replace: bool = False
+    # --no-rejected: the default name, where none is written but an earlier file of ours (stale:
+    # the new provenance will not name it) is removed, as after a run with none rejected.
+    rejected_stale: Path | None = None
 
 
 @dataclass(frozen=True)

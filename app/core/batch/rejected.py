@@ -123,7 +123,7 @@ def write_rejected(path: Path, report: BatchReport) -> int:
 
 
 def _stale(path: Path, output: Path, previous: RejectedRecord | None) -> str:
-    """Why a rejected-rows file at `path` (there, not ours) is left after a run with none."""
+    """Why a rejected-rows file at `path` (there, not ours) is left by a run that writes none."""
     if previous is not None and previous.name == path.name:
         return f"{path} is from an earlier run and was changed since: not removed"
     return f"{path} was not written with the earlier {output.name}: not removed"
@@ -137,20 +137,22 @@ def finish_rejected(
     *,
     previous: RejectedRecord | None = None,
     replace: bool = False,
+    stale: Path | None = None,
 ) -> None:
     """A job's end: write its rejected rows to `path` (and record its name and SHA-256 in the
     report), or, with none rejected, remove an earlier rejected-rows file of ours there (stale).
 
     `previous`: what the output's previous provenance recorded (`recorded_rejected`). A file at
     `path` that is not that one untouched is never removed, and replaced only with `replace`;
-    otherwise the rows are not written and the report says why."""
+    otherwise the rows are not written and the report says why. `stale` (with `path` None,
+    --no-rejected): none is written, but an earlier file of ours there goes just the same."""
     say = notice or (lambda _line: None)
     if path is None:
+        if stale is not None:
+            _remove_stale(stale, output, previous, say, "this run writes none (--no-rejected)")
         return
-    there = os.path.lexists(path)
-    ours = there and is_ours(path, previous)
     if report.rows_rejected:
-        if there and not ours and not replace:
+        if os.path.lexists(path) and not replace and not is_ours(path, previous):
             report.rejected_not_written = f"{path.name} is not ours"
             say(f"rejected rows not written: {path.name} is not ours (use --rejected FILE)")
             return
@@ -164,8 +166,17 @@ def finish_rejected(
         write_rejected(path, report)
         report.rejected_file = path.name
         report.rejected_sha256 = sha256_of(path) or ""
-    elif ours:
+    else:
+        _remove_stale(path, output, previous, say, "this run had none")
+
+
+def _remove_stale(
+    path: Path, output: Path, previous: RejectedRecord | None, say: Callable[[str], None], why: str
+) -> None:
+    """Remove an earlier rejected-rows file of ours at `path` (the new provenance will not name
+    it, so it must not stay to claim this run's rejections); note one that is kept."""
+    if is_ours(path, previous):
         os.unlink(path)
-        say(f"removed {path}: it listed an earlier run's rejected rows, this run had none")
-    elif there and is_rejected_export(path):
+        say(f"removed {path}: it listed an earlier run's rejected rows, {why}")
+    elif os.path.lexists(path) and is_rejected_export(path):
         say(_stale(path, output, previous))

@@ -335,6 +335,7 @@ class _Job:
             self.hooks.notice,
             previous=self.previous,
             replace=options.rejected_replace,
+            stale=options.rejected_stale,
         )
         self.report.seconds = self.elapsed()
         if self.hooks.before_commit:

@@ -94,9 +94,28 @@ CONTROL_KEY = "control_characters_replaced"  # the provenance key of `control_no
 
 
 def control_note(cells: int) -> str:
-    """What an XLSX export changed, for the summary, the status and the provenance."""
+    """What an XLSX export changed, for the summary, the status and the provenance: cells of
+    the data sheets (headers included). The provenance sheet never has a replaced cell (its
+    controls are escaped, `_escape_illegal`), so this count is the file's whole count."""
     noun = "cell" if cells == 1 else "cells"
-    return f"{cells:,} {noun} had control characters replaced with U+FFFD (XLSX cannot hold them)"
+    return (
+        f"{cells:,} {noun} in the data sheets had control characters replaced with U+FFFD "
+        "(XLSX cannot hold them)"
+    )
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogate escape of the undecodable byte 0xNN (a file name)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _escape_illegal(text: str) -> str:
+    """`text` with each character XLSX cannot hold written as \\xNN (\\uNNNN), as the rejected-rows
+    file writes controls: the provenance (an input named ``we\\x01ird.csv``) keeps what it says,
+    and it never changes a cell, so it cannot make the count it states untrue."""
+    return _ILLEGAL_XML.sub(_escape_char, text)
 
 
 def _utf16_len(text: str) -> int:
@@ -345,7 +364,10 @@ class XlsxExportWriter:
         # Prepare provenance first: a huge value may itself need the overflow sheet, which has
         # to be added before the provenance sheet so that provenance stays last.
         pairs = [("key", "value")]
-        pairs += [(str(key), _provenance_text(value)) for key, value in provenance.items()]
+        pairs += [
+            (_escape_illegal(str(key)), _escape_illegal(_provenance_text(value)))
+            for key, value in provenance.items()
+        ]
         if self._illegal_cells:  # the data's changed cells, said where the file says what it is
             pairs.append((CONTROL_KEY, control_note(self._illegal_cells)))
         cells = [
