@@ -36,24 +36,23 @@ from app.core.batch.words import renamed_line
 from app.core.common.drill import BATCH, RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
-from app.core.common.messages import fmt_threshold, one_line
+from app.core.common.messages import fmt_threshold
 from app.core.context.batch_queue import BatchJob
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
-from app.core.results.history import HistoryEntry
 from app.core.results.table import ResultsTable, threshold_dataset
 from app.ui.batch.exports import BatchExports
+from app.ui.batch.history_actions import BatchHistoryActions
 from app.ui.batch.jobs import JobQueue
 from app.ui.batch.notices import count_flagged, labels_notice
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.colours import warn_colour
-from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 
 DROP_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-class BatchPanel(BatchExports, BatchPanelView):
+class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
     """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
 
     title = "Batch"
@@ -309,54 +308,6 @@ class BatchPanel(BatchExports, BatchPanelView):
         self.labeled_scores_ready.emit(name, data, self._source(self.shown))
         self._sent_status = f"Sent to the Threshold panel: {data.describe()}."
         self.status.setText(self._sent_status)
-
-    # --- history -------------------------------------------------------------------------------
-
-    def reopen(self, entry: HistoryEntry) -> None:
-        """Show a history entry's results as the job left them; the results shown now stay in
-        the job list (nothing is discarded)."""
-        try:
-            job = self.jobs.core.reopen(entry, self._next_id)
-        except (OSError, ValueError) as exc:
-            self.jobs.drop_forgotten()  # an open job of it whose cache went is dropped too
-            self.status.setText(
-                one_line(f"{entry.name}: cannot reopen ({exc}); remove it and score again.")
-            )
-            self.history.refresh()
-            return
-        if job.id == self._next_id:
-            self._next_id += 1
-            self.jobs.adopt(job)
-        self._show(job)
-        self.status.setText(
-            f"Reopened {entry.name}: scored with {job.result.report.model_version} at "  # type: ignore[union-attr]
-            f"{fmt_threshold(job.label_threshold)}."
-        )
-
-    def remove_history(self, entry: HistoryEntry) -> None:
-        if not ask_yes_no(
-            self,
-            "Remove from history?",
-            f"Delete {entry.name} ({entry.finished_utc[:16].replace('T', ' ')} UTC) from the "
-            "history, with its cached results? Your input file is not touched.",
-        ):
-            return
-        done = f"Removed {entry.name} from the history."
-        try:
-            removed = self.jobs.core.remove_history(entry.id)
-        except AbuseDeskError as exc:  # removed, but the activity log could not record it
-            removed, done = True, f"{done} The activity log could not record it: {exc}"
-        except OSError as exc:  # busy, or a newer app's index: the entry stays
-            self.jobs.drop_forgotten()
-            self.history.refresh()
-            self.status.setText(one_line(f"{entry.name} not removed: {exc}"))
-            return
-        if not removed:
-            self.status.setText(f"{entry.name} is being exported; remove it when that is done.")
-            return
-        self.jobs.drop_forgotten()
-        self.history.refresh()
-        self.status.setText(done)
 
     # --- state, drag and drop, shutdown -------------------------------------------------------
 

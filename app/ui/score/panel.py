@@ -24,13 +24,12 @@ keeps the way back but says it is no longer that row's text; clearing it drops t
 
 from __future__ import annotations
 
-import json
 import time
 import weakref
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -51,11 +50,12 @@ from app.core.common.limits import Limits, RateGuard, suppressed_note
 from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
 from app.core.engine.explain import Explanation, TermContribution
-from app.core.engine.result_view import result_json, result_text, signed_share
+from app.core.engine.result_view import signed_share
 from app.core.engine.scoring import TextScore
 from app.core.engine.shadow import ShadowScore, shadow_score
 from app.ui.common.colours import muted_colour, ui_scale, warn_colour
 from app.ui.common.workers import WorkerPool
+from app.ui.score.copy import ScoreCopy
 from app.ui.score.widgets import (
     ABUSIVE_COLOUR,
     BENIGN_COLOUR,
@@ -71,7 +71,7 @@ LOG_IDLE_MS = 2_000
 TOP_TERMS = 12
 
 
-class ScorePanel(QWidget):
+class ScorePanel(ScoreCopy, QWidget):
     title = "Score"
     back_requested = Signal(object)  # RowOrigin of the shown row: return to it
 
@@ -381,37 +381,6 @@ class ScorePanel(QWidget):
 
     def _top_terms(self) -> list[TermContribution]:
         return [] if self.explanation is None else self.explanation.terms[:TOP_TERMS]
-
-    def result_summary(self) -> dict[str, Any]:
-        """The shown result as JSON: a `score-text --json` result's keys, plus the model version
-        (top-level there) and the challenger's view when one is set."""
-        if self.result is None or self.result.empty or self.explanation is None:
-            return {"score": None, "label": "empty"}
-        return {
-            **result_json(self.result, self._top_terms()),
-            "model_version": self.ctx.state.scorer.version_label,
-            **({"challenger": self.shadow.as_dict()} if self.shadow is not None else {}),
-        }
-
-    def result_block(self) -> str:
-        """The shown result as a readable block (what "Copy result" copies)."""
-        if self.result is None or self.result.empty:
-            return "Nothing scored: the text is empty."
-        return result_text(
-            self.editor.toPlainText(),
-            self.result,
-            self.ctx.state.scorer.version_label,
-            self._top_terms(),
-            [self.shadow.line()] if self.shadow is not None else [],
-        )
-
-    def copy_result(self) -> None:
-        QGuiApplication.clipboard().setText(self.result_block())
-
-    def copy_json(self) -> None:
-        QGuiApplication.clipboard().setText(
-            json.dumps(self.result_summary(), indent=2, ensure_ascii=False)
-        )
 
     def shutdown(self) -> None:
         if self._log_timer.isActive() or self._suppressed_text is not None:
