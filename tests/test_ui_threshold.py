@@ -113,7 +113,7 @@ def test_finders_set_a_readable_threshold_deciding_as_the_core_one(panel, qtbot,
         assert panel.threshold == shown and len(fmt_threshold(shown)) <= 8
         a, b = analysis.at(shown), analysis.at(exact)
         assert (a.tp, a.fp, a.fn, a.tn) == (b.tp, b.fp, b.fn, b.tn)
-        assert panel.spin.text() == fmt_threshold(shown, 4)
+        assert panel.spin.text() == fmt_threshold(shown)  # digit for digit, as the status bar
         return shown
 
     qtbot.mouseClick(panel.controls.best_f1_button, Qt.MouseButton.LeftButton)
