@@ -135,7 +135,7 @@ def export_times(job: ScoredFile, folder: Path, repeat: int) -> dict[str, float]
                 )
             )
             times[fmt].append(ms)
-            assert written == len(job.table)
+            assert written.rows == len(job.table)  # an ExportResult (rows, sha256, cells)
             dest.unlink()
             Path(f"{dest}.provenance.json").unlink(missing_ok=True)
     return {fmt: statistics.median(values) for fmt, values in times.items()}
