@@ -4,7 +4,6 @@ default name never replaced nor removed, and its contents say why a text was not
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from pathlib import Path
@@ -15,20 +14,11 @@ from app.core.batch.options import BatchReport
 from app.core.batch.rejected import write_rejected
 from app.core.csvio.csv_input import CsvFormat, iter_chunks
 from tests.cli_runner import run_cli
+from tests.test_batch_rejected_export import _csv, _rows
 from tests.test_ui_batch import _run, panel  # noqa: F401 (the panel fixture)
 
 BROKEN = "id,text\n1,you idiot\n2,a,b,c\n3,nice day\n4,too,many,fields\n"
 CLEAN = "id,text\n1,fine one\n"
-
-
-def _csv(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def _provenance(out: Path) -> dict:
