@@ -223,8 +223,8 @@ class SessionPanel(QWidget):
         rows = snapshot.get("batch_rows_scored") or 0
         warmup = snapshot.get("warmup_ms")
         loading = (
-            f" A model's first text took {format_figure('latency_p50_ms', warmup)} (loading its "
-            "explanation code, once): not in the latency figures."
+            f" A model's first text took {format_figure('latency_p50_ms', warmup)} (it may load "
+            "the explanation code, once): kept out of the latency figures."
             if warmup is not None
             else ""
         )
