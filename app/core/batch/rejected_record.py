@@ -11,7 +11,6 @@ The provenance is a user-writable file: anything unexpected in it means "not our
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.common import portable_fs
+from app.core.common.hashing import sha256_stream
 from app.core.common.output_guard import provenance_path
 
 _MAX_BYTES = 1 << 20  # a provenance (JSON or the workbook's sheet) is a few KB
@@ -116,14 +116,11 @@ def sha256_of(path: Path) -> str | None:
         fd = portable_fs.open_regular_file(path, follow_links=False)
     except OSError:
         return None
-    digest = hashlib.sha256()
     try:
         with os.fdopen(fd, "rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
+            return sha256_stream(fh)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def is_ours(path: Path, record: RejectedRecord | None) -> bool:

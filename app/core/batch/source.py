@@ -8,25 +8,20 @@ column chosen once per job, not once per layer.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.batch.options import BatchOptions
-from app.core.common.errors import InputError, JobCancelled
+from app.core.common.errors import InputError
+from app.core.common.hashing import sha256_stream
 from app.core.common.input_guard import open_input
 from app.core.csvio.csv_input import SniffResult, choose_text_column, sniff
 
 
 def file_sha256(path: Path, cancelled: Callable[[], bool] | None = None) -> str:
-    digest = hashlib.sha256()
     with open_input(path) as fh:
-        while block := fh.read(1 << 22):
-            if cancelled and cancelled():
-                raise JobCancelled("cancelled")
-            digest.update(block)
-    return digest.hexdigest()
+        return sha256_stream(fh, 1 << 22, cancelled)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from app.core.bundles.bundle_schema import (
 )
 from app.core.common.atomic import atomic_write_bytes, atomic_write_json
 from app.core.common.errors import ModelError
+from app.core.common.hashing import sha256_stream
 
 BUNDLE_FORMAT = "abuse-desk-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -54,11 +55,8 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while block := fh.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()
+        return sha256_stream(fh, chunk_size)
 
 
 @dataclass
