@@ -71,6 +71,10 @@ class ResultsTable:
             raise ValueError(f"results columns differ in length: {sorted(sizes)}")
         return table
 
+    def flagged_count(self, threshold: float) -> int:
+        """Scored rows at or above ``threshold`` (a blank text has no score: never flagged)."""
+        return int(np.count_nonzero(flagged(self.scores, threshold)))
+
     def __len__(self) -> int:
         return len(self.scores)
 

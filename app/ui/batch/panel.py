@@ -38,13 +38,13 @@ from app.core.common.errors import AbuseDeskError
 from app.core.common.limits import Limits, format_bytes
 from app.core.common.messages import fmt_threshold
 from app.core.context.batch_queue import BatchJob
+from app.core.context.label_notice import labels_notice
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
 from app.core.results.table import ResultsTable, threshold_dataset
 from app.ui.batch.exports import BatchExports
 from app.ui.batch.history_actions import BatchHistoryActions
 from app.ui.batch.jobs import JobQueue
-from app.ui.batch.notices import count_flagged, labels_notice
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.colours import warn_colour
 from app.ui.common.workers import WorkerPool
@@ -230,7 +230,7 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
         """The ledger counts the labels shown: re-labelled, at their threshold as well."""
         assert job.result is not None
         t = job.label_threshold
-        self.ledger.show_report(job.result.report, (t, count_flagged(job.result.table, t)))
+        self.ledger.show_report(job.result.report, (t, job.result.table.flagged_count(t)))
 
     def relabel(self) -> None:
         """Labels at the app-wide threshold, from the stored scores (scores never change)."""

@@ -1,20 +1,12 @@
-"""What the Batch panel says about the labels shown: the threshold they are at, and the model
+"""What the Batch panel says about the labels shown (Qt-free: the words are the core's, the
+panel only shows them): the threshold they are at, and the model
 that threshold was set for when it is not the model that scored the job (re-labelling stays
 possible, since a threshold is a number, but never silently)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from app.core.common.messages import fmt_threshold
 from app.core.context.batch_queue import BatchJob
-from app.core.engine.scoring import flagged
-from app.core.results.table import ResultsTable
-
-
-def count_flagged(table: ResultsTable, threshold: float) -> int:
-    """Scored rows at or above ``threshold`` (a blank text has no score: never flagged)."""
-    return int(np.count_nonzero(flagged(table.scores, threshold)))
 
 
 def labels_notice(job: BatchJob, current: float, active: str) -> str:
