@@ -87,11 +87,17 @@ def describe(widget: QWidget) -> str:
     return f"{type(widget).__name__} {widget.objectName()!r} in {type(widget.parent()).__name__}"
 
 
-def test_every_custom_or_unlabelled_widget_has_an_accessible_name(qtbot, window):
-    missing: list[str] = []
+def shown_panels(qtbot, window):
+    """Each panel in turn, shown (a lazy panel builds its widgets when first shown)."""
     for index, panel in enumerate(window.panels):
         window.tabs.setCurrentIndex(index)
         qtbot.wait(10)
+        yield panel
+
+
+def test_every_custom_or_unlabelled_widget_has_an_accessible_name(qtbot, window):
+    missing: list[str] = []
+    for panel in shown_panels(qtbot, window):
         missing += [
             f"{panel.title}: {describe(w)}"
             for w in panel.findChildren(QWidget)
@@ -111,9 +117,7 @@ def test_ctrl_number_switches_to_each_panel(qtbot, window):
 
 def test_every_button_of_every_panel_takes_tab_focus(qtbot, window):
     refusing: list[str] = []
-    for index, panel in enumerate(window.panels):
-        window.tabs.setCurrentIndex(index)
-        qtbot.wait(10)
+    for panel in shown_panels(qtbot, window):
         refusing += [
             f"{panel.title}: {type(b).__name__} {b.text()!r}"
             for b in panel.findChildren(QAbstractButton)
