@@ -1,3 +1,4 @@
+import gc
 import os
 from pathlib import Path
 
@@ -135,6 +136,9 @@ def worker_pool(qapp):
     for widget in QApplication.topLevelWidgets():
         widget.close()
     QApplication.processEvents()
+    # Collect this test's reference cycles now, on the GUI thread with no worker running: left
+    # to chance, the collector may run them down from a pool thread during a later test.
+    gc.collect()
     running = [
         t.objectName() or repr(t)
         for w in QApplication.allWidgets()

@@ -155,3 +155,26 @@ def test_run_in_pool_reports_failure_and_cancellation_to_their_slots(qtbot, work
     qtbot.waitUntil(lambda: bool(failed.events and cancelled.events))
     assert failed.events == [("failed", "bad file x.csv", True)]
     assert cancelled.events == [("cancelled", None, True)]
+
+
+def test_finished_workers_are_torn_down_on_the_gui_thread(qtbot, worker_pool):
+    """A worker's signals (a GUI-thread QObject) is deleted on the GUI thread, never by the pool
+    thread dropping the last reference; finished workers are released once the pool is idle."""
+    deleted_on: list[bool] = []
+
+    class Watch(QObject):
+        @Slot()
+        def gone(self) -> None:
+            deleted_on.append(QThread.currentThread() is self.thread())
+
+    watch = Watch()
+    workers = []
+    for i in range(12):
+        worker = run_in_pool(lambda progress, cancelled, i=i: i, worker_pool, name=f"w{i}")
+        worker.signals.destroyed.connect(watch.gone)
+        workers.append(worker)
+    del worker
+    assert worker_pool.wait(10_000)
+    qtbot.waitUntil(lambda: len(deleted_on) == 12, timeout=5_000)
+    assert deleted_on == [True] * 12
+    assert not worker_pool.active and not worker_pool._finished

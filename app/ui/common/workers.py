@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from app.core.common.errors import AbuseDeskError, JobCancelled
 
@@ -65,19 +65,59 @@ class Worker(QRunnable):
             self.signals.done.emit()
 
 
+class _Retirer(QObject):
+    """Lives on the GUI thread; receives every worker's ``done`` there (a bound slot, not a
+    lambda: a lambda holding the worker would tie it, its signals and the connection into a
+    reference cycle that the garbage collector could then tear down on any thread)."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        super().__init__()
+        self._pool = pool
+
+    @Slot()
+    def retire(self) -> None:
+        self._pool._retire(self.sender())
+
+
 class WorkerPool:
-    """A QThreadPool plus the set of workers still running."""
+    """A QThreadPool plus the set of workers still running.
+
+    Why the bookkeeping: a worker's signals object is a QObject of the GUI thread. It is parented
+    to this pool's retirer, so dropping the last Python reference (which may happen on the pool
+    thread, as ``run`` returns) never destroys it there; it is deleted with ``deleteLater`` on
+    the GUI thread once its ``done`` arrived. Finished workers are released only when the pool
+    is idle, so the last reference to a worker is never dropped while its thread still runs it.
+    """
 
     def __init__(self, max_threads: int = 2) -> None:
         self.pool = QThreadPool()
         self.pool.setMaxThreadCount(max_threads)
         self.active: set[Worker] = set()
+        self._by_signals: dict[int, Worker] = {}
+        self._finished: list[Worker] = []
+        self._retirer = _Retirer(self)
 
     def start(self, worker: Worker) -> Worker:
         self.active.add(worker)
-        worker.signals.done.connect(lambda w=worker: self.active.discard(w))
+        self._by_signals[id(worker.signals)] = worker
+        worker.signals.setParent(self._retirer)
+        worker.signals.done.connect(self._retirer.retire)
         self.pool.start(worker)
         return worker
+
+    def _retire(self, signals: QObject | None) -> None:
+        worker = self._by_signals.pop(id(signals), None)
+        if worker is None:
+            return
+        self.active.discard(worker)
+        self._finished.append(worker)
+        worker.signals.deleteLater()
+        self.release_finished()
+
+    def release_finished(self) -> None:
+        """Drop finished workers once no pool thread can still be inside their ``run``."""
+        if self.pool.activeThreadCount() == 0:
+            self._finished.clear()
 
     def cancel_all(self) -> None:
         for worker in list(self.active):
@@ -85,7 +125,10 @@ class WorkerPool:
 
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until every worker finished (used at shutdown and by tests)."""
-        return self.pool.waitForDone(msecs)
+        done = self.pool.waitForDone(msecs)
+        if done:
+            self.release_finished()
+        return done
 
 
 Slot = Callable[..., Any]
