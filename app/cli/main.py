@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
+from app.cli.audit import cmd_audit
 from app.cli.common import EXIT_USAGE, run_command, say
 from app.cli.evaluate import cmd_evaluate
 from app.cli.history import cmd_history
@@ -33,6 +34,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "log": cmd_log,
     "models": cmd_models,
     "history": cmd_history,
+    "audit": cmd_audit,
 }
 
 

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from app import APP_NAME, __version__
+from app.cli.audit import add_audit_parser
 from app.cli.common import (
     JSON_HELP,
     OneLineParser,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_parser(sub)
     add_models_parser(sub)
     add_history_parser(sub)
+    add_audit_parser(sub)
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser

@@ -1,0 +1,250 @@
+"""Weighted estimates for a whole batch from its labelled audit sample, with stratified
+bootstrap 95% intervals.
+
+Each labelled item of band h stands for ``w_h = N_h / n_h_labelled`` batch items: N_h is the
+band's size in the batch (from the sample file), n_h_labelled the band's items that have a
+verdict. Re-scaling by the *labelled* count (not the sampled one) assumes the verdicts missing
+within a band are missing at random — a reviewer who skips the hard cases breaks it, which is why
+the unlabelled count is always reported beside the estimates. At threshold t (flagged iff
+score ≥ t, the app's rule) the weighted matrix is TP = Σ w·y·f, FP = Σ w·(1−y)·f,
+FN = Σ w·y·(1−f), over N = Σ N_h, and:
+
+* prevalence = (TP + FN) / N, flag rate = (TP + FP) / N,
+* precision = TP / (TP + FP), recall = TP / (TP + FN),
+* with a daily volume V: false alarms per day = V·FP/N, misses per day = V·FN/N.
+
+An unweighted estimate (plain shares of the sample) is biased: the bands next to T and the high
+band are over-sampled on purpose (tests/test_audit_coverage.py shows it). Every estimate comes
+with a percentile interval from a stratified bootstrap: each replicate redraws n_h_labelled items
+with replacement *within* each band (a multinomial count per item, so all replicates and all
+thresholds are a few matrix products), seeded, numpy only. A band whose labelled items all agree
+contributes no spread: with few labels per band the intervals are too narrow, so label a few
+dozen per band.
+
+A rate that cannot be estimated is NaN with a reason, never a division error: precision when no
+labelled item is flagged at t, recall when no labelled item is abusive, everything when a band of
+the batch has no labelled item (its rows would silently count as nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.core.audit.sample import STRATA
+from app.core.common.errors import InputError
+
+DEFAULT_BOOTSTRAP = 2000
+DEFAULT_SEED = 0
+RATES = ("precision", "recall", "prevalence", "flag_rate")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate and its 95% interval; NaN everywhere with a reason when undefined."""
+
+    estimate: float
+    low: float
+    high: float
+    reason: str = ""
+
+    def json(self) -> dict[str, object]:
+        def num(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        out: dict[str, object] = {
+            "estimate": num(self.estimate),
+            "ci95": [num(self.low), num(self.high)],
+        }
+        if self.reason:
+            out["undefined"] = self.reason
+        return out
+
+
+@dataclass
+class ThresholdEstimate:
+    threshold: float
+    precision: Estimate
+    recall: Estimate
+    prevalence: Estimate
+    flag_rate: Estimate
+    false_alarms_per_day: Estimate | None = None  # with a volume
+    misses_per_day: Estimate | None = None
+
+
+@dataclass
+class StratumCount:
+    name: str
+    population: int  # N_h
+    sampled: int  # n_h in the sample
+    labelled: int  # of which with a verdict
+    abusive: int  # of which abusive
+
+
+@dataclass
+class AuditEstimate:
+    n_sample: int
+    n_labelled: int
+    n_unlabelled: int
+    population: int
+    strata: list[StratumCount]
+    thresholds: list[ThresholdEstimate] = field(default_factory=list)
+    volume: float | None = None
+    n_bootstrap: int = DEFAULT_BOOTSTRAP
+
+
+def _undefined(reason: str) -> Estimate:
+    return Estimate(math.nan, math.nan, math.nan, reason)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num/den elementwise, NaN where den is 0 (no warning, no division error)."""
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _interval(point: float, reps: np.ndarray, why: str) -> Estimate:
+    if not math.isfinite(point):
+        return _undefined(why)
+    finite = reps[np.isfinite(reps)]
+    if not finite.size:
+        return Estimate(point, math.nan, math.nan, "no bootstrap replicate defines it")
+    low, high = np.quantile(finite, [0.025, 0.975])
+    return Estimate(float(point), float(min(low, point)), float(max(high, point)))
+
+
+def _counts(
+    groups: list[tuple[int, np.ndarray, np.ndarray]],
+    thresholds: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted (TP, FP, FN) per threshold: the point (shape (3, k)) and the bootstrap
+    replicates (shape (B, 3, k)), summed over the bands (N_h, labels, scores)."""
+    k = thresholds.size
+    point, reps = np.zeros((3, k)), np.zeros((n_boot, 3, k))
+    for size, y, s in groups:
+        n = y.size
+        weight = size / n
+        f = s[:, None] >= thresholds[None, :]  # (n, k): the app's rule, score ≥ t
+        pos = y[:, None].astype(bool)
+        cells = np.concatenate([pos & f, ~pos & f, pos & ~f], axis=1).astype(np.float64)
+        here = weight * cells.sum(axis=0).reshape(3, k)
+        point += here
+        # Redrawing n items with replacement only matters through how many land on each
+        # distinct row of `cells` (at most 2(k+1) kinds: label × thresholds passed): one
+        # multinomial count per kind.
+        kinds, per_kind = np.unique(cells, axis=0, return_counts=True)
+        draw = rng.multinomial(n, per_kind / n, size=n_boot).astype(np.float64)
+        boot = weight * (draw @ kinds).reshape(n_boot, 3, k)
+        # Rao–Wu rescaling: the band was drawn without replacement (often a large share of
+        # it), so the spread shrinks by the finite-population correction, and n/(n−1) undoes
+        # the with-replacement bootstrap's own shrinkage. A band labelled whole has no spread.
+        scale = math.sqrt((1 - n / size) * n / (n - 1)) if n > 1 else 0.0
+        reps += here + scale * (boot - here)
+    return point, reps
+
+
+def estimate(
+    scores: Sequence[float] | np.ndarray,
+    strata: Sequence[str],
+    labels: Sequence[int | None],
+    population: Mapping[str, int],
+    thresholds: Sequence[float],
+    *,
+    volume: float | None = None,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+) -> AuditEstimate:
+    """Weighted estimates at each threshold (see the module docstring). `labels`: 1 abusive,
+    0 benign, None not labelled (skipped and counted); `population`: N_h of each band."""
+    s = np.asarray(scores, dtype=np.float64)
+    if not (len(s) == len(strata) == len(labels)):
+        raise ValueError("scores, strata and labels must have the same length")
+    if volume is not None and not (math.isfinite(volume) and volume >= 0):
+        raise InputError(f"the daily volume must be a number ≥ 0, got {volume}")
+    if n_boot < 1:
+        raise ValueError("n_boot must be 1 or more")
+    unknown = sorted(set(strata) - set(STRATA))
+    if unknown:
+        raise InputError(f"unknown audit band {unknown[0]!r}")
+    y = np.asarray([-1 if v is None else int(v) for v in labels], dtype=np.int64)
+    names = np.asarray(strata)
+    counts, groups, missing = [], [], []
+    for h in STRATA:
+        in_h = names == h
+        lab = in_h & (y >= 0)
+        size = int(population.get(h, 0))
+        n_lab = int(lab.sum())
+        counts.append(StratumCount(h, size, int(in_h.sum()), n_lab, int((y[lab] == 1).sum())))
+        if size and not n_lab:
+            missing.append(f"{h} ({size:,} batch rows)")
+        if n_lab:
+            groups.append((size, y[lab], s[lab]))
+    total = sum(int(population.get(h, 0)) for h in STRATA)
+    n_labelled = int((y >= 0).sum())
+    result = AuditEstimate(len(s), n_labelled, len(s) - n_labelled, total, counts,
+                           volume=volume, n_bootstrap=n_boot)  # fmt: skip
+    ts = np.asarray(list(thresholds), dtype=np.float64)
+    if missing or total == 0:
+        why = "no labelled item in band " + ", ".join(missing) if missing else "empty batch"
+        for t in ts.tolist():
+            rates = {name: _undefined(why) for name in RATES}
+            per_day = _undefined(why) if volume is not None else None
+            result.thresholds.append(ThresholdEstimate(t, **rates, false_alarms_per_day=per_day,
+                                                       misses_per_day=per_day))  # fmt: skip
+        return result
+    point, reps = _counts(groups, ts, n_boot, np.random.default_rng(seed))
+    for j, t in enumerate(ts.tolist()):
+        result.thresholds.append(_at(point[:, j], reps[:, :, j], total, t, volume))
+    return result
+
+
+def _at(
+    point: np.ndarray, reps: np.ndarray, total: int, t: float, volume: float | None
+) -> ThresholdEstimate:
+    """The rates at one threshold from its weighted (TP, FP, FN) and their replicates."""
+    tp, fp, fn = point
+    rtp, rfp, rfn = reps[:, 0], reps[:, 1], reps[:, 2]
+    flagged_why = f"no labelled item has a score ≥ {t:g}"
+    precision = _interval(
+        float(_ratio(np.asarray(tp), np.asarray(tp + fp))), _ratio(rtp, rtp + rfp), flagged_why
+    )
+    recall = _interval(
+        float(_ratio(np.asarray(tp), np.asarray(tp + fn))),
+        _ratio(rtp, rtp + rfn),
+        "no labelled item is abusive",
+    )
+    prevalence = _interval((tp + fn) / total, (rtp + rfn) / total, "")
+    flag_rate = _interval((tp + fp) / total, (rtp + rfp) / total, "")
+    out = ThresholdEstimate(t, precision, recall, prevalence, flag_rate)
+    if volume is not None:
+        out.false_alarms_per_day = _interval(volume * fp / total, volume * rfp / total, "")
+        out.misses_per_day = _interval(volume * fn / total, volume * rfn / total, "")
+    return out
+
+
+def estimate_json(result: AuditEstimate) -> dict[str, object]:
+    """The ``audit estimate --json`` document (keys as the issue writes them, and a few more)."""
+    rows = []
+    for te in result.thresholds:
+        row: dict[str, object] = {"threshold": te.threshold}
+        row |= {name: getattr(te, name).json() for name in RATES}
+        if te.false_alarms_per_day is not None and te.misses_per_day is not None:
+            row["false_alarms_per_day"] = te.false_alarms_per_day.json()
+            row["misses_per_day"] = te.misses_per_day.json()
+        rows.append(row)
+    return {
+        "n_labelled": result.n_labelled,
+        "n_unlabelled": result.n_unlabelled,
+        "n_sample": result.n_sample,
+        "population": result.population,
+        "volume": result.volume,
+        "bootstrap_replicates": result.n_bootstrap,
+        "strata": [vars(c).copy() for c in result.strata],
+        "thresholds": rows,
+    }
