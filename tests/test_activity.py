@@ -352,7 +352,7 @@ def python_filter(activity: ActivityLog, events, action, since, until, search) -
             continue
         if search:
             fields = [e.action, e.model_version, e.file_name, e.file_sha256, e.text_hmac]
-            fields += [e.text, e.detail, e.counts]
+            fields += [e.text, e.detail, e.counts, e.user]
             hit = any(search.casefold() in f.casefold() for f in fields if f)
             if not hit and e.text_hmac != activity.text_hmac(search):
                 continue

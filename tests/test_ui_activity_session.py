@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from PySide6.QtCore import QDate, Qt
 
+from app.core.common.user import workstation_user
 from app.core.context.state import AppContext
 from app.ui.activity.details import action_words
 from app.ui.activity.panel import DETAIL_MIN_HEIGHT, ActivityPanel
@@ -98,10 +99,11 @@ def test_logged_events_appear_as_rows_with_their_values(qtbot, activity_panel, a
     local = datetime.fromisoformat(scored.time_utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     hmac_hex = app_context.activity.text_hmac(text)
     assert (
-        [cell(activity_panel, 1, c) for c in range(9)]
+        [cell(activity_panel, 1, c) for c in range(10)]
         == [
             local,
             "Text scored",  # the event type in words (the logged name in the tooltip)
+            workstation_user(),  # who was at the workstation
             model_label,
             "0.45",
             "0.873",
@@ -111,9 +113,9 @@ def test_logged_events_appear_as_rows_with_their_values(qtbot, activity_panel, a
             f"HMAC {hmac_hex[:16]}…",
         ]
     )
-    assert cell(activity_panel, 1, 8, Qt.ItemDataRole.ToolTipRole).endswith(hmac_hex)
+    assert cell(activity_panel, 1, 9, Qt.ItemDataRole.ToolTipRole).endswith(hmac_hex)
     assert cell(activity_panel, 1, 1, Qt.ItemDataRole.ToolTipRole).endswith("“score_text”)")
-    assert [cell(activity_panel, 0, c) for c in (1, 5, 6, 7)] == [
+    assert [cell(activity_panel, 0, c) for c in (1, 6, 7, 8)] == [
         "Batch job finished",
         "read 1,200 · flagged 37",  # short words, the ledger's order first
         "input.csv",
@@ -141,7 +143,7 @@ def test_stored_raw_text_is_shown_and_announced(qtbot, app_context, worker_pool)
     panel = ActivityPanel(app_context, worker_pool)
     show(qtbot, panel)
     try:
-        assert cell(panel, 0, 8) == "visible text"
+        assert cell(panel, 0, 9) == "visible text"
         assert "Raw texts are stored" in panel.privacy.text()
     finally:
         panel.shutdown()
@@ -233,7 +235,7 @@ def _row_centre(panel: ActivityPanel, row: int):
 def test_scores_show_as_the_score_panel_shows_them_never_1_000(qtbot, activity_panel, app_context):
     app_context.log("score_text", text="you idiot", score=0.9999999854812562, detail="abusive")
     activity_panel.refresh()
-    assert cell(activity_panel, 0, 4) == "> 0.999"  # fmt_score: not "1.000" for a score below 1
+    assert cell(activity_panel, 0, 5) == "> 0.999"  # fmt_score: not "1.000" for a score below 1
     qtbot.mouseClick(
         activity_panel.table.viewport(),
         Qt.MouseButton.LeftButton,
@@ -257,7 +259,7 @@ def test_the_detail_pane_says_the_selected_event_in_full_and_in_words(
     assert activity_panel.detail.toPlainText() == ""  # nothing selected yet
     assert "Select an event" in activity_panel.detail.placeholderText()
     # The table's counts say "missed" and "false alarms", never fn/fp.
-    assert cell(activity_panel, 1, 5) == (
+    assert cell(activity_panel, 1, 6) == (
         f"missed 3 · false alarms 2 · n 100 · correctly passed 80 · caught 15 — {detail}"
     )
     qtbot.mouseClick(
@@ -272,6 +274,7 @@ def test_the_detail_pane_says_the_selected_event_in_full_and_in_words(
     )
     for line in (
         f"Time: {local} (this computer's time; logged in UTC as {applied.time_utc})",
+        f"User: {workstation_user()} (workstation account)",
         f"Model: {app_context.state.scorer.version_label}",
         "Threshold: 0.50",
         "    missed (abusive, not flagged): 3",

@@ -64,7 +64,7 @@ def _export(db: Path, output: Path, overwrite: bool) -> int:
     import sqlite3
 
     from app.cli.outputs import check_log_export
-    from app.core.activity.verify import COLUMNS, iter_events, open_readonly
+    from app.core.activity.verify import EXPORT_COLUMNS, iter_events, open_readonly
     from app.core.common.atomic import atomic_open
     from app.core.common.errors import InputError
     from app.core.export.csv_writer import CsvExportWriter
@@ -75,9 +75,9 @@ def _export(db: Path, output: Path, overwrite: bool) -> int:
     with closing(open_readonly(db)) as conn:
         try:
             with atomic_open(output) as fh:
-                writer = CsvExportWriter(cast(TextIO, fh), list(COLUMNS))
+                writer = CsvExportWriter(cast(TextIO, fh), list(EXPORT_COLUMNS))
                 for event in iter_events(conn):
-                    writer.write_row([getattr(event, name) for name in COLUMNS])
+                    writer.write_row([getattr(event, name) for name in EXPORT_COLUMNS])
                 written = writer.rows_written
         except sqlite3.Error as exc:
             raise InputError(f"cannot read the activity log {db}: {exc}") from None

@@ -5,6 +5,13 @@ stored sequence of them; this module decides what their hashes are.
 
 Values are normalised before hashing (times to UTC ISO with milliseconds, numbers to float,
 NaN to NULL, other values to text) so what is hashed is exactly what SQLite gives back.
+
+Who: every event written since the ``user`` column exists carries the workstation user
+(`app.core.common.user.workstation_user`). The hash covers the JSON list
+``[prev_hash, [the FIELDS values]]`` for an event without a user (NULL: every event written
+before the column existed, so their hashes are unchanged) and ``[prev_hash, [the FIELDS values,
+user]]`` for an event with one. The two forms cannot collide (lists of different lengths), so
+giving an old event a user, blanking a new event's user or editing it all break its hash.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ FIELDS: tuple[str, ...] = tuple(
     "time_utc action model_version threshold score counts file_name file_sha256 text_hmac "
     "text detail".split()
 )
+# Added later (`app.core.activity.log` adds the column to older logs); hashed only when set.
+USER_FIELD = "user"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class Event:
     detail: str | None = None
     prev_hash: str = GENESIS
     hash: str = GENESIS
+    # Last: the column older logs gain with ALTER TABLE ADD COLUMN (after ``hash``). None for
+    # events from before it; shown through `app.core.common.user.display_user`, never raw.
+    user: str | None = None
 
 
 def utc_iso(value: str | datetime) -> str:
@@ -67,7 +79,7 @@ def encode_counts(counts: Mapping[str, Any]) -> str:
 
 def normalise_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """The row as SQLite will return it, so the hash computed now matches the one verified.
-    A missing time is now."""
+    A missing time is now. ``user`` is kept as text, or None when absent."""
     out: dict[str, Any] = {}
     for name in FIELDS:
         value = row.get(name)
@@ -80,13 +92,19 @@ def normalise_row(row: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = None if math.isnan(number) else number  # SQLite stores NaN as NULL
         else:
             out[name] = value if isinstance(value, str) else str(value)
+    user = row.get(USER_FIELD)
+    out[USER_FIELD] = None if user is None else str(user)
     return out
 
 
 def content_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
-    """SHA-256 linking an event to its predecessor: covers ``prev_hash`` and every field."""
+    """SHA-256 linking an event to its predecessor: covers ``prev_hash`` and every field, and
+    the user when there is one (a NULL user leaves the original form, see the module notes)."""
+    hashed = [values.get(name) for name in FIELDS]
+    if values.get(USER_FIELD) is not None:
+        hashed.append(values[USER_FIELD])
     canonical = json.dumps(
-        [prev_hash, [values.get(name) for name in FIELDS]],
+        [prev_hash, hashed],
         ensure_ascii=False,
         separators=(",", ":"),
     )

@@ -15,6 +15,10 @@ It carries the original service's request log to the workstation. Choices and wh
   event's transaction under a cross-process lock: cutting events off the end, renumbering them
   or dropping the database is noticed. A writer that finds the database and its head file
   disagreeing refuses to log rather than paper over it.
+* Every event names its ``user`` (the workstation's unless the caller names one), stamped in
+  `_insert`, which every event goes through. A log from before that column (and a new one) gets
+  it by ``ALTER TABLE`` in its next event's transaction, under the same locks and rolled back
+  with it; older events keep a NULL user and their hashes (see `app.core.activity.chain`).
 * Verification and export read the database read-only and stream (`app.core.activity.verify`).
 * What an event holds, how it is canonicalised and hashed, and how the chain is checked live in
   `app.core.activity.chain`; the HMAC key file in `app.core.activity.secret`. This module owns
@@ -38,6 +42,7 @@ from app.core.activity.chain import (
     FIELDS,
     GENESIS,
     REAL_FIELDS,
+    USER_FIELD,
     Event,
     content_hash,
     encode_counts,
@@ -50,10 +55,11 @@ from app.core.activity.secret import (
     recovery_hint,
     workstation_secret,
 )
-from app.core.activity.verify import verify_log
+from app.core.activity.verify import EXPORT_COLUMNS, has_user_column, select_columns, verify_log
 from app.core.common.atomic import atomic_open
 from app.core.common.errors import InputError
 from app.core.common.paths import activity_db_path
+from app.core.common.user import clean_user, workstation_user
 from app.core.export.csv_writer import CsvExportWriter
 
 __all__ = [
@@ -76,6 +82,7 @@ ACTIONS: tuple[str, ...] = tuple(
     # the command line's own (app.cli.activity)
     "evaluate".split()
 )
+# The original table; ``user`` is added by `ActivityLog._add_user_column`, for old logs as new.
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -88,6 +95,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # Columns a text search looks in (the raw text only exists when storing it is enabled).
 _SEARCHED = "action, model_version, file_name, file_sha256, text_hmac, text, detail, counts"
+_SEARCHED_USER = f"{_SEARCHED}, {USER_FIELD}"
 
 
 def _contains(needle: str, *haystack: str | None) -> bool:
@@ -143,9 +151,11 @@ class ActivityLog:
         *,
         text: str | None = None,
         counts: Mapping[str, Any] | None = None,
+        user: str | None = None,
         **values: Any,
     ) -> Event:
-        """Append one event; returns after it is committed to disk."""
+        """Append one event; returns after it is committed to disk. ``user``: who did it
+        (cleaned with `clean_user`); default the workstation user."""
         if action not in ACTIONS:
             raise ValueError(f"unknown activity action {action!r}")
         unknown = set(values) - set(FIELDS)
@@ -157,6 +167,8 @@ class ActivityLog:
         if text is not None:
             row["text_hmac"] = self.text_hmac(text)
             row["text"] = text if self.store_raw_text else None
+        if user is not None:
+            row[USER_FIELD] = clean_user(user)
         normalised = normalise_row(row)
         with self._write_transaction():
             return self._insert(normalised)
@@ -176,6 +188,7 @@ class ActivityLog:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._count_once()
                 self._check_head()
+                self._add_user_column()
                 yield
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('head_file', 'required')")
                 self._db.execute("COMMIT")
@@ -205,6 +218,12 @@ class ActivityLog:
             yield
         finally:
             lock.__exit__(None, None, None)
+
+    def _add_user_column(self) -> None:
+        """Add the ``user`` column in the caller's write transaction (its locks, its commit or
+        rollback); existing rows keep NULL, which leaves their hashes as they were."""
+        if not has_user_column(self._db):
+            self._db.execute(f"ALTER TABLE events ADD COLUMN {USER_FIELD} TEXT")
 
     def _count_once(self) -> None:
         """``meta.event_count`` saves counting every row at each event; a log from before it
@@ -265,14 +284,18 @@ class ActivityLog:
                 self._db.execute("ROLLBACK")
 
     def _insert(self, row: dict[str, Any]) -> Event:
-        """Chain and insert a normalised row; the caller holds the lock and a transaction."""
+        """Chain and insert a normalised row; the caller holds the lock and a transaction.
+        The one place every event passes: a row without a user gets the workstation's."""
+        if row.get(USER_FIELD) is None:
+            row = {**row, USER_FIELD: workstation_user()}
         last = self._db.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
         prev = last[0] if last else self._anchor()
         digest = content_hash(prev, row)
+        names = (*FIELDS, USER_FIELD)
         cursor = self._db.execute(
-            f"INSERT INTO events ({', '.join(FIELDS)}, prev_hash, hash) "
-            f"VALUES ({', '.join('?' * len(FIELDS))}, ?, ?)",
-            [row[name] for name in FIELDS] + [prev, digest],
+            f"INSERT INTO events ({', '.join(names)}, prev_hash, hash) "
+            f"VALUES ({', '.join('?' * len(names))}, ?, ?)",
+            [row[name] for name in names] + [prev, digest],
         )
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('chain_head', ?)", [digest])
         self._bump_count(1)
@@ -304,7 +327,7 @@ class ActivityLog:
 
         ``since`` is inclusive, ``until`` exclusive; both are converted with `utc_iso`.
         ``search`` matches a case-insensitive substring of the action, model, file name,
-        file SHA-256, text HMAC, stored text, detail or counts, and also the events whose
+        file SHA-256, text HMAC, stored text, detail, counts or user, and also the events whose
         text had exactly this content (by its HMAC), so a text can be found without storing it.
         """
         where: list[str] = []
@@ -318,11 +341,14 @@ class ActivityLog:
         if until:
             where.append("time_utc < ?")
             args.append(utc_iso(until))
-        if search:
-            where.append(f"(text_hmac = ? OR ad_contains(?, {_SEARCHED}))")
-            args.extend([self.text_hmac(search), search.casefold()])
-        sql = "SELECT * FROM events" + (f" WHERE {' AND '.join(where)}" if where else "")
         with self._lock:
+            has_user = has_user_column(self._db)  # not before the first event since the change
+            if search:
+                searched = _SEARCHED_USER if has_user else _SEARCHED
+                where.append(f"(text_hmac = ? OR ad_contains(?, {searched}))")
+                args.extend([self.text_hmac(search), search.casefold()])
+            sql = f"SELECT {select_columns(has_user)} FROM events"
+            sql += f" WHERE {' AND '.join(where)}" if where else ""
             rows = self._db.execute(
                 sql + " ORDER BY id DESC LIMIT ?", [*args, -1 if limit is None else limit]
             ).fetchall()
@@ -378,7 +404,7 @@ class ActivityLog:
         return deleted
 
     def export_csv(self, path: Path, events: Iterable[Event]) -> int:
-        header = ["id", *FIELDS, "prev_hash", "hash"]
+        header = list(EXPORT_COLUMNS)
         with atomic_open(path) as fh:
             writer = CsvExportWriter(cast(TextIO, fh), header)
             for event in events:

@@ -4,6 +4,9 @@ The database is opened read-only (``mode=ro``: no journal-mode change, no index 
 creation, nothing written to the head file), and events are streamed from the cursor one at a
 time, so a log of millions of events is checked in bounded memory. A row of the wrong type or a
 changed table is a verification failure naming the event, never an exception.
+
+A log from before the ``user`` column (never written to since) is read as if every user were
+NULL, which is what its events were hashed with; a user column that is present must be TEXT.
 """
 
 from __future__ import annotations
@@ -17,14 +20,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core.activity.chain import FIELDS, GENESIS, REAL_FIELDS, Event, content_hash
+from app.core.activity.chain import (
+    FIELDS,
+    GENESIS,
+    REAL_FIELDS,
+    USER_FIELD,
+    Event,
+    content_hash,
+)
 from app.core.activity.head import Head, HeadError, head_path, read_head
 from app.core.common.errors import InputError
 
-COLUMNS: tuple[str, ...] = ("id", *FIELDS, "prev_hash", "hash")
-_TYPES = {"id": "INTEGER", "prev_hash": "TEXT", "hash": "TEXT"}
+# The table's columns in `Event`'s order (``user`` last: older logs gain it by ALTER TABLE).
+COLUMNS: tuple[str, ...] = ("id", *FIELDS, "prev_hash", "hash", USER_FIELD)
+# A CSV export's header: the user beside the other facts, the chain's two hashes last.
+EXPORT_COLUMNS: tuple[str, ...] = ("id", *FIELDS, USER_FIELD, "prev_hash", "hash")
+# The header exports had before the user column (still recognised as an earlier export).
+LEGACY_EXPORT_COLUMNS: tuple[str, ...] = ("id", *FIELDS, "prev_hash", "hash")
+_OPTIONAL = (USER_FIELD,)
+_TYPES = {"id": "INTEGER", "prev_hash": "TEXT", "hash": "TEXT", USER_FIELD: "TEXT"}
 _TYPES.update({name: "REAL" if name in REAL_FIELDS else "TEXT" for name in FIELDS})
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events ORDER BY id"
+
+
+def has_user_column(conn: sqlite3.Connection) -> bool:
+    """Whether the events table has the ``user`` column (a log written since it exists)."""
+    return any(row[1] == USER_FIELD for row in conn.execute("PRAGMA table_info(events)"))
+
+
+def select_columns(has_user: bool) -> str:
+    """The SELECT list giving `COLUMNS` in order, NULL for the user of a log without one."""
+    user = USER_FIELD if has_user else f"NULL AS {USER_FIELD}"
+    return ", ".join((*COLUMNS[:-1], user))
+
+
+def _select(conn: sqlite3.Connection) -> str:
+    return f"SELECT {select_columns(has_user_column(conn))} FROM events ORDER BY id"
 
 
 def open_readonly(db: Path) -> sqlite3.Connection:
@@ -59,7 +89,7 @@ def open_readonly(db: Path) -> sqlite3.Connection:
 
 def _schema_problem(conn: sqlite3.Connection) -> str | None:
     declared = {row[1]: str(row[2]).upper() for row in conn.execute("PRAGMA table_info(events)")}
-    missing = [c for c in COLUMNS if c not in declared]
+    missing = [c for c in COLUMNS if c not in declared and c not in _OPTIONAL]
     extra = [c for c in declared if c not in _TYPES]
     retyped = [c for c in COLUMNS if c in declared and declared[c] != _TYPES[c]]
     if not (missing or extra or retyped):
@@ -112,7 +142,7 @@ def _check_rows(
 ) -> tuple[str | None, _Scan]:
     """Stream the events oldest first, checking each row's types, links and hash."""
     scan = _Scan(last_hash=anchor)
-    for row in conn.execute(_SELECT):
+    for row in conn.execute(_select(conn)):
         ident = row[0]
         if problem := _row_problem(row):
             return f"event {ident!r}: {problem}", scan
@@ -196,5 +226,5 @@ def verify_log(db: Path, key: bytes | None) -> tuple[bool, str]:
 
 def iter_events(conn: sqlite3.Connection) -> Iterator[Event]:
     """Every event, oldest first, streamed from the cursor (values as stored)."""
-    for row in conn.execute(_SELECT):
+    for row in conn.execute(_select(conn)):
         yield Event(*row)

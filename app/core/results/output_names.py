@@ -175,9 +175,9 @@ def _ours_report(output: Path) -> bool:
 
 
 def _ours_log(output: Path) -> bool:
-    from app.core.activity.verify import COLUMNS
+    from app.core.activity.verify import EXPORT_COLUMNS, LEGACY_EXPORT_COLUMNS
 
-    return _first_record(output) == list(COLUMNS)
+    return _first_record(output) in (list(EXPORT_COLUMNS), list(LEGACY_EXPORT_COLUMNS))
 
 
 def _is_ours(output: Path, kind: str) -> bool:

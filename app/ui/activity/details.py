@@ -13,6 +13,7 @@ from typing import Any
 
 from app.core.activity.log import Event
 from app.core.common.messages import fmt_score, fmt_threshold
+from app.core.common.user import display_user
 
 ACTION_WORDS = {
     "score_text": "Text scored",
@@ -44,6 +45,7 @@ MATRIX_WORDS = {
     "fp": "false alarms",
     "tn": "correctly passed",
 }
+USER_DETAIL_CHARS = 200  # far above any real account name
 _COUNT_WORDS = {
     "tp": "caught (abusive, flagged)",
     "fn": "missed (abusive, not flagged)",
@@ -102,6 +104,8 @@ def describe(e: Event, local_time: str) -> str:
     it. Counts are indented under "Counts:"; absent facts are left out."""
     lines = [f"{action_words(e.action)} (event {e.id}, logged as “{e.action}”)", ""]
     lines.append(f"Time: {local_time} (this computer's time; logged in UTC as {e.time_utc})")
+    if e.user is not None:  # escaped and cut: a forged name must not add lines to this pane
+        lines.append(f"User: {display_user(e.user, USER_DETAIL_CHARS)} (workstation account)")
     if e.model_version:
         lines.append(f"Model: {e.model_version}")
     if e.threshold is not None:

@@ -104,7 +104,9 @@ class ActivityPanel(QWidget):
         self.all_dates = QCheckBox("All dates")
         self.from_date.setAccessibleName("From date")
         self.to_date.setAccessibleName("To date")
-        self.search = QLineEdit(placeholderText="Search model, file, detail, HMAC or a whole text")
+        self.search = QLineEdit(
+            placeholderText="Search user, model, file, detail, HMAC or a whole text"
+        )
         self.search.setClearButtonEnabled(True)
         filters = QHBoxLayout()
         for label, widget in (

@@ -1,7 +1,8 @@
 """The Activity panel's table: events formatted for reading, one row each, newest first.
 
 Formatting only; which events are shown is decided by ``ActivityLog.query`` (in the panel).
-Full values (UTC time, whole hashes, the stored text) are kept for the tooltips.
+Full values (UTC time, whole hashes, the stored text) are kept for the tooltips. The user is
+read from a file anyone could have edited: shown escaped and cut (`display_user`), never raw.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from PySide6.QtGui import QColor, QFontDatabase
 
 from app.core.activity.log import Event
 from app.core.common.messages import fmt_score, fmt_threshold
+from app.core.common.user import display_user
 from app.ui.activity.details import MATRIX_WORDS, action_words, file_words
 from app.ui.common.colours import muted_colour
 
 COLUMNS = (
     "Time",
     "Action",
+    "User",
     "Model",
     "Threshold",
     "Score",
@@ -30,19 +33,14 @@ COLUMNS = (
     "Text / HMAC",
 )
 # Initial widths of every column but the last, which stretches to fill the view.
-COLUMN_WIDTHS = (145, 125, 115, 72, 58, 270, 140, 110)
-TIME_COLUMN, ACTION_COLUMN, THRESHOLD_COLUMN, SCORE_COLUMN, SHA_COLUMN, TEXT_COLUMN = (
-    0,
-    1,
-    3,
-    4,
-    7,
-    8,
-)
+COLUMN_WIDTHS = (145, 125, 90, 115, 72, 58, 270, 140, 110)
+TIME_COLUMN, ACTION_COLUMN, USER_COLUMN, THRESHOLD_COLUMN, SCORE_COLUMN = 0, 1, 2, 4, 5
+SHA_COLUMN, TEXT_COLUMN = 8, 9
 _NUMBER_COLUMNS = (THRESHOLD_COLUMN, SCORE_COLUMN)
 # Columns showing hashes when the text is not stored: fixed-width and greyed.
 _HASH_COLUMNS = (SHA_COLUMN, TEXT_COLUMN)
 _TOOLTIP_TEXT_CHARS = 2000
+_TOOLTIP_USER_CHARS = 200
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -130,6 +128,7 @@ class EventTableModel(QAbstractTableModel):
         values = (
             local_time(e.time_utc),
             action_words(e.action),  # in words; the logged name is in the tooltip
+            display_user(e.user),  # events from before the user was logged: blank
             e.model_version or "",
             "" if e.threshold is None else fmt_threshold(e.threshold),
             "" if e.score is None else fmt_score(e.score),
@@ -144,6 +143,10 @@ class EventTableModel(QAbstractTableModel):
             return f"{e.time_utc} (UTC) · event {e.id}"
         if column == ACTION_COLUMN:
             return f"{action_words(e.action)} (logged as “{e.action}”)"
+        if column == USER_COLUMN:
+            if e.user is None:
+                return "Not recorded (logged before events named their user)"
+            return f"Workstation user: {display_user(e.user, _TOOLTIP_USER_CHARS)}"
         if column == SHA_COLUMN:
             return f"{file_words(e.action)[1]}: {e.file_sha256}" if e.file_sha256 else None
         if column == TEXT_COLUMN:
