@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,3 +128,32 @@ def read_review_queue(
     if not items:
         raise InputError(f"{path}: the sample has no items to review")
     return ReviewQueue(path, digest.hexdigest(), header, text_name, rows, items)
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    total: int
+    reviewed: int  # items with a standing verdict, skips included
+    skipped: int
+
+    @property
+    def words(self) -> str:
+        """ "37 of 200 reviewed · 5 skipped" """
+        return f"{self.reviewed:,} of {self.total:,} reviewed · {self.skipped:,} skipped"
+
+
+def review_progress(queue: ReviewQueue, verdict_of: Mapping[int, str]) -> ReviewProgress:
+    """Progress of `queue` given each item line's current verdict (abusive | benign | skip)."""
+    done = [verdict_of[item.line] for item in queue.items if item.line in verdict_of]
+    return ReviewProgress(len(queue.items), len(done), done.count("skip"))
+
+
+def next_unreviewed(queue: ReviewQueue, reviewed: Container[int], after: int = -1) -> int | None:
+    """The index of the first item past `after` whose line is not in `reviewed`, wrapping
+    round to the start; None when every item has a verdict."""
+    n = len(queue.items)
+    for step in range(1, n + 1):
+        index = (after + step) % n
+        if queue.items[index].line not in reviewed:
+            return index
+    return None

@@ -27,6 +27,7 @@ from app.ui.common.colours import ui_scale
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 from app.ui.models.panel import ModelsPanel
+from app.ui.review.panel import ReviewPanel
 from app.ui.score.panel import ScorePanel
 from app.ui.session.panel import SessionPanel
 from app.ui.shell.appearance import apply_appearance
@@ -46,14 +47,17 @@ class MainWindow(QMainWindow):
         self.score = ScorePanel(ctx, self.pool)
         self.batch = BatchPanel(ctx, self.pool)
         self.threshold_tab = LazyPanel("Threshold", self._build_threshold)
+        self.review = ReviewPanel(ctx, self.pool)
         self.activity = ActivityPanel(ctx, self.pool)
         self.session = SessionPanel(ctx, self.pool)
         self.models = ModelsPanel(ctx, self.pool)
         self.compare_tab = LazyPanel("Compare", self._build_compare)
-        self.panels: list[Any] = [  # appended panels keep the earlier Ctrl+N shortcuts
+        # Ctrl+N is the tab's place: Review sits beside Threshold, its supervisor's twin.
+        self.panels: list[Any] = [
             self.score,
             self.batch,
             self.threshold_tab,
+            self.review,
             self.activity,
             self.session,
             self.models,
