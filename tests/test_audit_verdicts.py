@@ -231,3 +231,22 @@ def test_export_reads_back_as_labels(tmp_path: Path, store: LabelsStore) -> None
     assert sample.read_bytes() == before
     with pytest.raises(InputError):
         export_verdicts(queue, {}, store.path)  # never over a database
+
+
+def test_export_is_read_by_the_labelled_csv_reader(
+    tmp_path: Path, store: LabelsStore, bundled_scorer
+) -> None:
+    """The evaluate/Threshold reader takes the export as it is: the verdict column's abusive
+    and benign rows are labelled, skipped and unreviewed rows are left out as unlabelled."""
+    from app.core.analysis.labeled import read_labeled_scores
+
+    queue = read_review_queue(write_sample(tmp_path / "sample.csv", rows=4))
+    store.record(queue.sha256, 2, "benign")
+    store.record(queue.sha256, 3, "abusive")
+    store.record(queue.sha256, 4, "skip")
+    out = tmp_path / "verdicts.csv"
+    export_verdicts(queue, store.current(queue.sha256), out)
+    read = read_labeled_scores(bundled_scorer, out, label_column="verdict", text_column="text")
+    assert read.labels.tolist() == [0, 1]
+    assert read.lines.tolist() == [2, 3]
+    assert [r.line for r in read.rejected] == [4, 5]

@@ -5,6 +5,7 @@ resuming from the labels store in a new panel, export, and screenshots at two wi
 from __future__ import annotations
 
 import csv
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -169,8 +170,27 @@ def test_a_bad_sample_or_store_is_one_line(qtbot, app_context, worker_pool, tmp_
     broken.shutdown()
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (1024, 700)])
-def test_screenshot(qtbot, app_context, worker_pool, tmp_path, store_path, size):
+@pytest.fixture
+def appearance(qapp):
+    """Sets the font size and theme for one test, and puts 100 % System back after it."""
+    from app.ui.shell.appearance import apply_appearance
+
+    yield partial(apply_appearance, qapp)
+    apply_appearance(qapp, 100, "system")
+
+
+@pytest.mark.parametrize(
+    ("size", "scale", "theme"),
+    [
+        ((1280, 800), 100, "system"),
+        ((1024, 700), 100, "system"),
+        ((1024, 700), 150, "high_contrast"),
+    ],
+)
+def test_screenshot(
+    qtbot, app_context, worker_pool, tmp_path, store_path, appearance, size, scale, theme
+):
+    appearance(scale, theme)
     sample = tmp_path / "sample.csv"
     sample.write_text(
         "id,text,abuse_score,abuse_label,audit_stratum,audit_weight,verdict\n"
@@ -186,5 +206,41 @@ def test_screenshot(qtbot, app_context, worker_pool, tmp_path, store_path, size)
     key(qtbot, panel, Qt.Key.Key_Left)
     panel.w.note.setText("threat of violence")
     ARTIFACTS.mkdir(exist_ok=True)
-    assert panel.grab().save(str(ARTIFACTS / f"review_panel_{size[0]}x{size[1]}.png"))
+    name = f"review_panel_{size[0]}x{size[1]}" + (f"_{theme}_{scale}" if theme != "system" else "")
+    assert panel.grab().save(str(ARTIFACTS / f"{name}.png"))
     panel.shutdown()
+
+
+def test_two_windows_on_one_sample_lose_nothing(
+    qtbot, app_context, worker_pool, tmp_path, store_path
+):
+    """Two Review panels (two windows) give verdicts on the same sample: both are kept, and each
+    panel's progress counts the other's once it writes again."""
+    sample = write_sample(tmp_path / "sample.csv", rows=4, extra=",audit_line")
+    text = sample.read_text(encoding="utf-8").splitlines()
+    sample.write_text(
+        "\n".join([text[0]] + [f"{row},{40 + i}" for i, row in enumerate(text[1:])]) + "\n",
+        encoding="utf-8",
+    )
+    first = make_panel(qtbot, app_context, worker_pool, store_path)
+    second = make_panel(qtbot, app_context, worker_pool, store_path)
+    open_sample(qtbot, first, sample)
+    open_sample(qtbot, second, sample)
+    assert "scored batch line 40" in first.w.item_info.text()
+    key(qtbot, first, Qt.Key.Key_A)  # line 2
+    key(qtbot, second, Qt.Key.Key_Right)
+    key(qtbot, second, Qt.Key.Key_Right)
+    key(qtbot, second, Qt.Key.Key_B)  # line 4
+    assert second.w.progress_label.text() == "2 of 4 reviewed · 0 skipped"
+    key(qtbot, first, Qt.Key.Key_S)  # line 3
+    assert first.w.progress_label.text() == "3 of 4 reviewed · 1 skipped"
+    assert first.item.line == 5  # the one item left
+    with LabelsStore(store_path) as store:
+        current = store.current(first.queue.sha256)
+    assert {line: v.verdict for line, v in current.items()} == {
+        2: "abusive",
+        3: "skip",
+        4: "benign",
+    }
+    first.shutdown()
+    second.shutdown()

@@ -207,11 +207,12 @@ class ReviewPanel(QWidget):
         )
         try:
             self._log(detail, item.score)
-            saved = self.store().record(queue.sha256, item.line, verdict, note, self.reviewer)
+            self.store().record(queue.sha256, item.line, verdict, note, self.reviewer)
+            # Read back, with what other windows added meanwhile: the counts are the store's.
+            self.verdicts = self.store().current(queue.sha256)
         except AbuseDeskError as exc:
             self._say(f"Verdict not saved: {exc}", error=True)
             return
-        self.verdicts[item.line] = saved
         following = next_unreviewed(queue, self.verdicts, item.index)
         self._show(following if following is not None else item.index)
         self._say(f"Line {item.line}: {VERDICT_WORDS[verdict].lower()}.")
