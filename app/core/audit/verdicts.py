@@ -102,7 +102,7 @@ class LabelsStore:
             self._open()
         except sqlite3.Error as exc:
             self._db.close()
-            raise self._error(f"is damaged or not a labels store ({exc})") from None
+            raise self._error(f"is damaged or cannot be used ({exc})") from None
         except LabelsStoreError:
             self._db.close()
             raise
@@ -133,9 +133,13 @@ class LabelsStore:
     def _refuse_foreign_file(self) -> None:
         if not os.path.lexists(self.path):
             return
-        if self.path.is_symlink() or not self.path.is_file():
-            raise self._error("is not a regular file")
-        if self.path.stat().st_size and not looks_like_sqlite(self.path):
+        try:
+            if self.path.is_symlink() or not self.path.is_file():
+                raise self._error("is not a regular file")
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise self._error(f"cannot be read ({exc.strerror or exc})") from None
+        if size and not looks_like_sqlite(self.path):
             raise self._error("is not an SQLite database")
 
     def _open(self) -> None:
