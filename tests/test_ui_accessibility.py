@@ -1,4 +1,4 @@
-"""Accessibility of every panel: keyboard access to every action (Tab, mnemonics, Ctrl+1..7)
+"""Accessibility of every panel: keyboard access to every action (Tab, mnemonics, Ctrl+1..8)
 and an accessible name on every custom widget and every control without a visible label."""
 
 from __future__ import annotations
@@ -154,4 +154,4 @@ def test_menus_have_mnemonics_and_shortcuts(window):
         if not a.isSeparator()
     }
     assert shortcuts["&Preferences…"] == "Ctrl+,"
-    assert [shortcuts[p.title] for p in window.panels] == [f"Ctrl+{i}" for i in range(1, 8)]
+    assert [shortcuts[p.title] for p in window.panels] == [f"Ctrl+{i}" for i in range(1, 9)]

@@ -80,7 +80,9 @@ ACTIONS: tuple[str, ...] = tuple(
     # the batch history (app.core.context.batch_queue, app.cli.history)
     "batch_history_removed "
     # the command line's own (app.cli.activity)
-    "evaluate".split()
+    "evaluate "
+    # the Review panel's verdicts on audit samples (app.ui.review)
+    "audit_verdict".split()
 )
 # The original table; ``user`` is added by `ActivityLog._add_user_column`, for old logs as new.
 _SCHEMA = f"""

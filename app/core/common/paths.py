@@ -86,3 +86,12 @@ def activity_db_path(data_dir: Path | None = None) -> Path:
 def activity_key_path(db: Path) -> Path:
     """The workstation key kept beside the activity log `db`."""
     return db.parent / ACTIVITY_KEY_NAME
+
+
+# The reviewers' verdicts on audit samples (app.core.audit.verdicts), beside the activity log.
+LABELS_DB_NAME = "labels.sqlite3"
+
+
+def labels_db_path(data_dir: Path | None = None) -> Path:
+    """The user's local labels store."""
+    return (data_dir or user_data_dir()) / LABELS_DB_NAME

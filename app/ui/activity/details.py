@@ -37,6 +37,7 @@ ACTION_WORDS = {
     "key_trusted": "Signing key trusted",
     "evaluate": "Model evaluated on labelled data (command line)",
     "batch_history_removed": "Batch job removed from the history",
+    "audit_verdict": "Audit sample item reviewed",
 }
 # The confusion-matrix counts of threshold and evaluation events, as an analyst says them.
 MATRIX_WORDS = {
@@ -87,6 +88,7 @@ _FILE_WORDS = {
     "batch_history_removed": ("Input file", "Input SHA-256"),
     "model_imported": ("Imported bundle", "Manifest SHA-256"),
     "key_trusted": ("Key file", "Key file SHA-256"),
+    "audit_verdict": ("Audit sample", "Audit sample SHA-256"),
 }
 
 

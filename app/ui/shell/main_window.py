@@ -27,6 +27,7 @@ from app.ui.common.colours import ui_scale
 from app.ui.common.dialogs import ask_yes_no
 from app.ui.common.workers import WorkerPool
 from app.ui.models.panel import ModelsPanel
+from app.ui.review.panel import ReviewPanel
 from app.ui.score.panel import ScorePanel
 from app.ui.session.panel import SessionPanel
 from app.ui.shell.appearance import apply_appearance
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.score = ScorePanel(ctx, self.pool)
         self.batch = BatchPanel(ctx, self.pool)
         self.threshold_tab = LazyPanel("Threshold", self._build_threshold)
+        self.review = ReviewPanel(ctx, self.pool)
         self.activity = ActivityPanel(ctx, self.pool)
         self.session = SessionPanel(ctx, self.pool)
         self.models = ModelsPanel(ctx, self.pool)
@@ -58,6 +60,7 @@ class MainWindow(QMainWindow):
             self.session,
             self.models,
             self.compare_tab,
+            self.review,
         ]
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
