@@ -138,7 +138,12 @@ def _source(args: argparse.Namespace, ctx: AppContext) -> tuple[ThresholdAnalysi
         scorer, args.input, label_column=args.label_column,
         positive_values=flatten_positive(args.positive), text_column=args.text_column,
     )  # fmt: skip
-    return ThresholdAnalysis(data.scores, data.labels), str(args.input), args.input.name
+    analysis = ThresholdAnalysis(data.scores, data.labels)
+    if analysis.positives in (0, analysis.n):  # the file's fault: name it
+        kind = "benign" if analysis.positives == 0 else "abusive"
+        raise InputError(f"{args.input}: all {analysis.n:,} labelled rows are {kind}; planning "
+                         "at a prevalence needs both abusive and benign rows")  # fmt: skip
+    return analysis, str(args.input), args.input.name
 
 
 def _assumption(args: argparse.Namespace, ctx: AppContext, name: str, option: str) -> float:
