@@ -103,6 +103,7 @@ def test_saved_prevalence_and_volume_are_used_when_not_given(tmp_path) -> None:
         (["--prevalence", "0.1", "--volume", "9", "--capacity", "5", "--threshold", "0.5"],
          "cannot be given with --capacity"),
         (["--prevalence", "0.1", "--volume", "9", "--data", ""], "argument --data"),
+        (["--prevalence", "0.1", "--volume", "9", "--seed", "-3"], "argument --seed"),
     ],
 )  # fmt: skip
 def test_bad_numbers_are_one_usage_line(args, words) -> None:
@@ -141,3 +142,15 @@ def test_a_labelled_csv_is_read_as_evaluate_reads_it(tmp_path) -> None:
     line = _one_line_error(run_cli("plan", "--prevalence", "0.1", "--volume", "9",
                                    "--data", str(one_class), "--label-column", "label"), 3)  # fmt: skip
     assert "one.csv: all 2 labelled rows are benign" in line
+
+
+def test_no_capacity_flags_nothing_and_says_precision_is_undefined(bundled) -> None:
+    result = run_cli("plan", "--prevalence", "0.05", "--volume", "10000", "--capacity", "0")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[2].startswith(f"threshold {bundled.flag_nothing_threshold!r}:")  # never "1.00"
+    assert any(line.split()[:2] == ["precision", "n/a"] for line in lines)
+    data = json.loads(run_cli("plan", "--prevalence", "0.05", "--volume", "10000",
+                              "--capacity", "0", "--json").stdout)  # fmt: skip
+    assert data["precision"] is None and data["ci95"]["precision"] == [None, None]
+    assert data["flagged_per_day"] == 0 and data["missed_per_day"] == pytest.approx(500)

@@ -50,6 +50,16 @@ def _prevalence(text: str) -> float:
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
+    return value
+
+
 def _finite(text: str) -> float:
     try:
         value = float(text.strip())
@@ -112,7 +122,7 @@ def add_plan_parser(sub: Any) -> None:
     p.add_argument("--text-column", help="the CSV's text column (default: automatic)")
     p.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="seed of the bootstrap intervals (default: 0; same seed, same numbers)",
     )
@@ -289,8 +299,12 @@ def _print_text(r: dict[str, Any]) -> None:
                     f"abusive), model {r['model_version']}"))  # fmt: skip
     print(f"re-weighted to prevalence {r['prevalence']:.2%} and {r['volume']:,.0f} messages a day")
     line = f"threshold {fmt_threshold(r['threshold'])}: {_RULES[r['rule']]}"
-    if "threshold_ci95" in r:
-        line += " " + _ci(r["threshold_ci95"], ".4f")
+    lo, hi = r.get("threshold_ci95", (None, None))
+    if lo is not None and hi is not None:  # "flag nothing" is above 1: never shown as 1.0000
+        ends = [fmt_threshold(x, 4 if x <= 1 else None) for x in (lo, hi)]
+        line += f" (95% interval {ends[0]} – {ends[1]})"
+    elif "threshold_ci95" in r:
+        line += " (95% interval n/a: the rule has no answer in most resamples)"
     print(line)
     for key, words in (("flagged", "flagged"), ("caught", "caught"), ("missed", "missed"),
                        ("false_alarms", "false alarms")):  # fmt: skip
