@@ -136,3 +136,17 @@ def test_precision_finder_agrees_with_the_bands_and_says_when_there_is_no_answer
     never = threshold_interval(top, PrecisionAt(0.001, 0.999), reps=200)
     assert math.isnan(never.threshold) and math.isnan(never.low) and math.isnan(never.high)
     assert never.answered < 100
+
+
+def test_heavily_tied_scores_take_the_multinomial_path_alike() -> None:
+    """11 distinct scores over 4,000 items: the draw is one multinomial over 22 groups per
+    replicate; the finder's answer on the source and its interval stay candidate scores."""
+    rng = np.random.default_rng(11)
+    scores = np.round(rng.random(4000), 1)
+    labels = (rng.random(4000) < scores).astype(int)
+    a = ThresholdAnalysis(scores, labels)
+    found = threshold_interval(a, RecallFloor(0.8), reps=500, seed=2)
+    assert found.threshold == a.recall_floor(0.8).threshold  # type: ignore[union-attr]
+    assert found.low <= found.threshold <= found.high
+    assert {found.low, found.high} <= set(scores.tolist())
+    assert found == threshold_interval(a, RecallFloor(0.8), reps=500, seed=2)
