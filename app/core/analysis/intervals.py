@@ -207,8 +207,10 @@ class Capacity(Finder):
         check_prevalence(self.prevalence), check_volume(self.volume), check_capacity(self.capacity)
 
     def pick(self, tp, fp, pos, neg, present):  # type: ignore[no-untyped-def]
-        flagged = reweight(_ratio(tp, pos), _ratio(fp, neg), self.prevalence, self.volume)
-        ok = (flagged["flagged"] <= self.capacity) & present & (pos > 0) & (neg > 0)
+        # the same expression as reweight's flagged (caught + false alarms), only that array
+        p, v = self.prevalence, self.volume
+        flagged = v * p * _ratio(tp, pos) + v * (1.0 - p) * _ratio(fp, neg)
+        ok = (flagged <= self.capacity) & present & (pos > 0) & (neg > 0)
         return _first(ok)
 
 
