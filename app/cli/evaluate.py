@@ -36,7 +36,7 @@ def _source(args: argparse.Namespace, ctx: AppContext) -> tuple[str, str]:
     return threshold_kind(args, ctx), threshold_source(args, ctx)
 
 
-def label_column(args: argparse.Namespace) -> str | None:
+def label_column(args: argparse.Namespace, command: str = "evaluate") -> str | None:
     """``--label-column``, else the column the app would preselect (`guess_label_column`: a usual
     label name, never the text column), said on stderr; None when there is none (said too, as a
     usage error naming the file and its columns)."""
@@ -54,9 +54,9 @@ def label_column(args: argparse.Namespace) -> str | None:
     found = guess_label_column(sniffed.header, text)
     if found is None:
         say(
-            f"{APP_NAME} evaluate: error: {args.input}: no label column found among the columns "
+            f"{APP_NAME} {command}: error: {args.input}: no label column found among the columns "
             f"{capped_list(sniffed.header)}; name it with --label-column "
-            f"(see {APP_NAME} evaluate --help)"
+            f"(see {APP_NAME} {command} --help)"
         )
     else:
         say(f"{APP_NAME}: note: label column {found!r} of {args.input.name} (found by its name; "

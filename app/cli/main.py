@@ -20,6 +20,7 @@ from app.cli.log import cmd_log
 from app.cli.models import cmd_models
 from app.cli.outputs import format_refusal
 from app.cli.parser import build_parser
+from app.cli.plan import cmd_plan
 from app.cli.score import cmd_score, cmd_score_text, score_format
 from app.cli.stdin_texts import stdin_refusal
 from app.cli.train import cmd_train
@@ -35,6 +36,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "models": cmd_models,
     "history": cmd_history,
     "audit": cmd_audit,
+    "plan": cmd_plan,
 }
 
 

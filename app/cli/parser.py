@@ -25,6 +25,7 @@ from app.cli.history import add_history_parser
 from app.cli.labels import positive_arg
 from app.cli.log import add_log_parser
 from app.cli.models import add_models_parser
+from app.cli.plan import add_plan_parser
 
 THRESHOLD_HELP = (
     "decision threshold (default: the app-wide threshold applied in the Threshold panel)"
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_parser(sub)
     add_history_parser(sub)
     add_audit_parser(sub)
+    add_plan_parser(sub)
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser

@@ -61,6 +61,14 @@ class Settings:
     max_logged_texts_per_minute: int = Limits().max_logged_texts_per_minute
     # Finished desktop batch jobs kept (results and cache) across restarts; 0 keeps none.
     batch_history_size: int = 10
+    # Planning (Threshold panel, `plan`): the supervisor's traffic and review capacity, and the
+    # three-band policy's cut points; None until set (see _OPTIONAL for what each accepts).
+    expected_prevalence: float | None = None
+    daily_volume: float | None = None
+    reviewers: int | None = None
+    items_per_reviewer_per_day: float | None = None
+    band_review_at: float | None = None
+    band_escalate_at: float | None = None
     # Set when defaults were chosen because the file could not be used: retention then purges
     # nothing until the user sets it again (Preferences). Saved, so it outlives the first save.
     retention_paused: bool = field(default=False, compare=False)
@@ -85,7 +93,36 @@ class SettingsNotSaved(InputError):
     not be kept aside): the change that needed saving is refused instead."""
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
+
+
+# Fields unset (None) by default: None is valid, else the check; ints are taken for floats.
+_OPTIONAL: dict[str, Any] = {
+    "expected_prevalence": lambda v: _is_number(v) and 0.0 < v < 1.0,
+    "daily_volume": lambda v: _is_number(v) and v > 0,
+    "reviewers": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10**6,
+    "items_per_reviewer_per_day": lambda v: _is_number(v) and 0 <= v <= 10**9,
+    "band_review_at": lambda v: _is_number(v) and 0.0 <= v <= 1.0,
+    "band_escalate_at": lambda v: _is_number(v) and 0.0 <= v <= 1.0,
+}
+_OPTIONAL_INT = ("reviewers",)
+
+
+def _convert(name: str, value: Any, default: Any) -> Any:
+    if name in _OPTIONAL:
+        return None if value is None else (value if name in _OPTIONAL_INT else float(value))
+    return type(default)(value)
+
+
+def _crossed(review: Any, escalate: Any) -> bool:
+    """Band cut points that cross (review above escalate) make no policy."""
+    return _is_number(review) and _is_number(escalate) and bool(review > escalate)
+
+
 def _valid(name: str, value: Any, default: Any) -> bool:
+    if name in _OPTIONAL:
+        return value is None or bool(_OPTIONAL[name](value))
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, float):
@@ -182,7 +219,7 @@ def load_settings(path: Path | None = None) -> Settings:
         default = getattr(settings, f.name)
         value = payload[f.name]
         if _valid(f.name, value, default):
-            setattr(settings, f.name, type(default)(value))
+            setattr(settings, f.name, _convert(f.name, value, default))
         else:
             if f.name == "log_retention_days":
                 settings.retention_paused = True
@@ -191,7 +228,19 @@ def load_settings(path: Path | None = None) -> Settings:
                 f"{path}: {f.name}={str(value)[:40]!r} is invalid; using {default!r}"
                 + ("; log retention paused" if f.name == "log_retention_days" else "")
             )
+    _check_bands(settings, path)
     return settings
+
+
+def _check_bands(settings: Settings, path: Path) -> None:
+    """Cut points that cross (review above escalate) are no policy: both fall back to unset."""
+    review, escalate = settings.band_review_at, settings.band_escalate_at
+    if _crossed(review, escalate):
+        settings.band_review_at = settings.band_escalate_at = None
+        settings.problems.append(
+            f"{path}: band_review_at={review!r} is above band_escalate_at={escalate!r}; "
+            "using None for both"
+        )
 
 
 def settings_notice(settings: Settings) -> str | None:
@@ -285,6 +334,8 @@ def update_settings(values: dict[str, Any], path: Path | None = None) -> Setting
 
 def _all_valid(data: dict[str, Any]) -> bool:
     defaults = Settings()
+    if _crossed(data.get("band_review_at"), data.get("band_escalate_at")):
+        return False
     return all(
         _valid(f.name, data[f.name], getattr(defaults, f.name))
         for f in fields(Settings)
@@ -300,6 +351,12 @@ USER_EDITABLE = (
     "batch_history_size",
     "font_scale",
     "theme",
+    "expected_prevalence",
+    "daily_volume",
+    "reviewers",
+    "items_per_reviewer_per_day",
+    "band_review_at",
+    "band_escalate_at",
 )
 
 
@@ -310,6 +367,10 @@ def apply_user_changes(settings: Settings, changes: dict[str, Any]) -> dict[str,
     value that could not be read back is never saved.
     """
     applied: dict[str, tuple[Any, Any]] = {}
+    review = changes.get("band_review_at", settings.band_review_at)
+    escalate = changes.get("band_escalate_at", settings.band_escalate_at)
+    if _crossed(review, escalate):  # refused before anything changes
+        raise ValueError(f"band_review_at={review!r} is above band_escalate_at={escalate!r}")
     for name, value in changes.items():
         if name not in USER_EDITABLE:
             raise ValueError(f"{name} is not a user setting")
@@ -317,7 +378,7 @@ def apply_user_changes(settings: Settings, changes: dict[str, Any]) -> dict[str,
         if not _valid(name, value, old):
             raise ValueError(f"{name}={value!r} is not a valid value")
         if value != old:
-            setattr(settings, name, type(old)(value))
+            setattr(settings, name, _convert(name, value, old))
             applied[name] = (old, value)
     if "log_retention_days" in changes and settings.retention_paused:
         # The user has now seen and confirmed a retention: it applies again.

@@ -1,0 +1,319 @@
+"""``plan``: a threshold's day at the supervisor's prevalence and volume, with 95 % intervals.
+
+The rates (TPR, FPR) come from a labelled data source — the active model's shipped evaluation
+set by default, or a labelled CSV scored with it as ``evaluate`` reads one — and the counts are
+re-weighted to ``--prevalence`` and ``--volume`` (`app.core.analysis.workload`). The threshold is
+the lowest one whose flagged/day fits ``--capacity``, else the highest whose recall reaches
+``--recall-at-least``, else the app-wide one (or ``--threshold``). It changes nothing and logs
+nothing, as the Threshold panel's planning does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, Any
+
+from app import APP_NAME
+from app.cli.common import EXIT_OK, EXIT_USAGE, JSON_HELP, path_arg, say, threshold_arg
+from app.cli.context import active_scorer, cli_context, threshold_kind
+from app.cli.labels import flatten_positive, positive_arg
+from app.core.common.errors import InputError
+from app.core.common.messages import fmt_number, fmt_threshold, printable
+
+if TYPE_CHECKING:
+    from app.core.analysis.thresholds import ThresholdAnalysis
+    from app.core.context.state import AppContext
+
+BUNDLED = "bundled"
+COUNTS = ("flagged", "caught", "missed", "false_alarms")
+
+
+def _positive_number(text: str) -> float:
+    value = _finite(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text.strip()}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text.strip()}")
+    return value + 0.0
+
+
+def _prevalence(text: str) -> float:
+    value = _finite(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 1, got {text.strip()}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
+    return value
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def add_plan_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "plan", help="flagged, caught, missed and false alarms per day at your prevalence"
+    )
+    p.add_argument(
+        "--prevalence",
+        type=_prevalence,
+        metavar="P",
+        help="expected share of abusive messages, e.g. 0.05 (default: the saved one)",
+    )
+    p.add_argument(
+        "--volume",
+        type=_positive_number,
+        metavar="V",
+        help="messages per day (default: the saved daily volume)",
+    )
+    p.add_argument(
+        "--capacity",
+        type=_non_negative,
+        metavar="C",
+        help="items the reviewers can handle per day: picks the lowest threshold "
+        "whose flagged/day fits",
+    )
+    p.add_argument(
+        "--recall-at-least",
+        type=threshold_arg,
+        metavar="R",
+        help="recall floor: the highest threshold catching at least this share",
+    )
+    p.add_argument(
+        "--threshold",
+        type=threshold_arg,
+        help="the threshold to plan for when neither --capacity nor --recall-at-least "
+        "is given (default: the app-wide threshold)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="SRC",
+        help="'bundled' (default: the model's evaluation set), 'bundled:NAME' (one "
+        "of its parts) or a labelled CSV, scored with the model as evaluate reads it",
+    )
+    p.add_argument("--label-column", help="the CSV's label column (default: found by name)")
+    p.add_argument(
+        "--positive",
+        nargs="+",
+        type=positive_arg,
+        metavar="V[,V...]",
+        help="label values meaning abusive (any case); every other value is benign",
+    )
+    p.add_argument("--text-column", help="the CSV's text column (default: automatic)")
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="seed of the bootstrap intervals (default: 0; same seed, same numbers)",
+    )
+    p.add_argument("--json", action="store_true", help=JSON_HELP)  # fmt: skip
+
+
+def _source(args: argparse.Namespace, ctx: AppContext) -> tuple[ThresholdAnalysis, str, str]:
+    """(analysis, key or file, name in words) of ``--data``."""
+    from app.core.analysis.labeled import read_labeled_scores
+    from app.core.analysis.threshold_sources import bundled_datasets
+    from app.core.analysis.thresholds import ThresholdAnalysis
+
+    scorer = active_scorer(ctx)
+    given = args.data or BUNDLED
+    if given == BUNDLED or given.startswith(BUNDLED + ":"):
+        datasets = bundled_datasets(scorer)
+        if given not in datasets:
+            have = ", ".join(datasets) or "none"
+            raise InputError(f"--data {given}: {scorer.version_label} ships no such evaluation "
+                             f"set (it has: {have}); give a labelled CSV instead")  # fmt: skip
+        return datasets[given].analysis, given, datasets[given].name
+    data = read_labeled_scores(
+        scorer, args.input, label_column=args.label_column,
+        positive_values=flatten_positive(args.positive), text_column=args.text_column,
+    )  # fmt: skip
+    analysis = ThresholdAnalysis(data.scores, data.labels)
+    if analysis.positives in (0, analysis.n):  # the file's fault: name it
+        kind = "benign" if analysis.positives == 0 else "abusive"
+        raise InputError(f"{args.input}: all {analysis.n:,} labelled rows are {kind}; planning "
+                         "at a prevalence needs both abusive and benign rows")  # fmt: skip
+    return analysis, str(args.input), args.input.name
+
+
+def _assumption(args: argparse.Namespace, ctx: AppContext, name: str, option: str) -> float:
+    given = getattr(args, name)
+    saved = getattr(ctx.settings, {"prevalence": "expected_prevalence",
+                                   "volume": "daily_volume"}[name])  # fmt: skip
+    if given is None and saved is None:
+        raise _Usage(f"{option} is required (no {name} is saved in the settings)")
+    return float(saved if given is None else given)
+
+
+class _Usage(Exception):
+    """A usage error found after parsing (exit 2)."""
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    if args.threshold is not None and (
+        args.capacity is not None or args.recall_at_least is not None
+    ):
+        say(f"{APP_NAME} plan: error: --threshold plans one threshold; it cannot be given with "
+            f"--capacity or --recall-at-least (see {APP_NAME} plan --help)")  # fmt: skip
+        return EXIT_USAGE
+    csv = args.data is not None and not (
+        args.data == BUNDLED or args.data.startswith(BUNDLED + ":")
+    )
+    if csv:
+        from app.cli.evaluate import label_column
+
+        try:
+            args.input = path_arg(args.data)
+        except argparse.ArgumentTypeError as exc:
+            say(f"{APP_NAME} plan: error: argument --data: {exc} (see {APP_NAME} plan --help)")
+            return EXIT_USAGE
+        args.label_column = label_column(args, command="plan")
+        if args.label_column is None:
+            return EXIT_USAGE
+    with cli_context(args, record=False) as ctx:
+        try:
+            p = _assumption(args, ctx, "prevalence", "--prevalence")
+            v = _assumption(args, ctx, "volume", "--volume")
+        except _Usage as exc:
+            say(f"{APP_NAME} plan: error: {exc} (see {APP_NAME} plan --help)")
+            return EXIT_USAGE
+        analysis, key, name = _source(args, ctx)
+        result = plan(analysis, args, ctx, p, v)
+        result |= {
+            "data": key,
+            "data_name": name,
+            "model_version": active_scorer(ctx).version_label,
+        }
+    if args.json:
+        from app.cli.score import print_json
+
+        print_json(result)
+    else:
+        _print_text(result)
+    return EXIT_OK
+
+
+def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
+         p: float, v: float) -> dict[str, Any]:  # fmt: skip
+    """The JSON of ``plan`` (without the data source's names)."""
+    from app.core.analysis import intervals, workload
+
+    finder: intervals.Finder | None = None
+    cap, floor = args.capacity, args.recall_at_least
+    if cap is not None:
+        day = workload.capacity_threshold(analysis, p, v, cap)
+        finder, rule = intervals.Capacity(p, v, cap), "capacity"
+        if floor is not None and day.recall < floor:
+            need = workload.recall_floor_threshold(analysis, floor, p, v)
+            raise InputError(
+                f"a capacity of {cap:,.6g}/day cannot meet recall >= {floor:g}: the lowest "
+                f"threshold that fits ({fmt_threshold(analysis.readable(day.threshold))}) has "
+                f"recall {day.recall:.4f}; recall {floor:g} needs {need.flagged_per_day:,.0f} "
+                f"flagged/day (threshold {fmt_threshold(analysis.readable(need.threshold))})"
+            )
+    elif floor is not None:
+        day = workload.recall_floor_threshold(analysis, floor, p, v)
+        finder, rule = intervals.RecallFloor(floor), "recall floor"
+    else:
+        t = ctx.state.threshold if args.threshold is None else args.threshold
+        day, rule = workload.workload_at(analysis, t, p, v), threshold_kind(args, ctx)
+    m = analysis.at(day.threshold)
+    ci = intervals.bootstrap_rates(analysis, day.threshold, p, v, seed=args.seed)
+    result: dict[str, Any] = {
+        "threshold": analysis.readable(day.threshold) if finder else day.threshold,
+        "threshold_exact": day.threshold,
+        "rule": rule,
+        "prevalence": p,
+        "volume": v,
+        "flagged_per_day": day.flagged_per_day,
+        "caught_per_day": day.caught_per_day,
+        "missed_per_day": day.missed_per_day,
+        "false_alarms_per_day": day.false_alarms_per_day,
+        "recall": day.recall,
+        "precision": _json(day.precision),
+        "fpr": day.fpr,
+        "matrix_per_day": day.matrix_abusive_first().tolist(),
+        "ci95": {
+            "recall": _pair(ci["tpr"]),
+            "fpr": _pair(ci["fpr"]),
+            "precision": _pair(ci["precision"]),
+        }  # fmt: skip
+        | {f"{k}_per_day": _pair(ci[k]) for k in COUNTS},
+        "n": analysis.n,
+        "positives": analysis.positives,
+        "warnings": intervals.small_cells(m),
+    }
+    if cap is not None:
+        result |= {"capacity": cap, "backlog_per_day": day.backlog_per_day(cap)}
+    if finder is not None:
+        found = intervals.threshold_interval(analysis, finder, seed=args.seed)
+        result["threshold_ci95"] = _pair((found.low, found.high))
+    return result
+
+
+def _json(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # undefined (NaN) is null, never NaN in JSON
+
+
+def _pair(pair: tuple[float, float]) -> list[float | None]:
+    return [_json(pair[0]), _json(pair[1])]
+
+
+_RULES = {
+    "capacity": "the lowest threshold whose flagged/day fits the capacity",
+    "recall floor": "the highest threshold whose recall reaches the floor",
+    "option": "given with --threshold",
+    "app-wide": "the app-wide threshold",
+    "default": "the default threshold (none applied yet)",
+}
+
+
+def _ci(pair: list[float | None], fmt: str = ",.0f") -> str:
+    if pair[0] is None or pair[1] is None:
+        return "(95% interval n/a)"
+    return f"(95% interval {pair[0]:{fmt}} – {pair[1]:{fmt}})"
+
+
+def _print_text(r: dict[str, Any]) -> None:
+    print(printable(f"data: {r['data_name']} ({r['n']:,} labelled items, {r['positives']:,} "
+                    f"abusive), model {r['model_version']}"))  # fmt: skip
+    print(f"re-weighted to prevalence {r['prevalence']:.2%} and {r['volume']:,.0f} messages a day")
+    line = f"threshold {fmt_threshold(r['threshold'])}: {_RULES[r['rule']]}"
+    lo, hi = r.get("threshold_ci95", (None, None))
+    if lo is not None and hi is not None:  # "flag nothing" is above 1: never shown as 1.0000
+        ends = [fmt_threshold(x, 4 if x <= 1 else None) for x in (lo, hi)]
+        line += f" (95% interval {ends[0]} – {ends[1]})"
+    elif "threshold_ci95" in r:
+        line += " (95% interval n/a: the rule has no answer in most resamples)"
+    print(line)
+    for key, words in (("flagged", "flagged"), ("caught", "caught"), ("missed", "missed"),
+                       ("false_alarms", "false alarms")):  # fmt: skip
+        ci = _ci(r["ci95"][f"{key}_per_day"])
+        print(f"  {words + ' per day':<22}{r[f'{key}_per_day']:>12,.1f}  {ci}")
+    print(f"  {'recall':<22}{fmt_number(r['recall']):>12}  {_ci(r['ci95']['recall'], '.4f')}")
+    print(f"  {'precision':<22}{fmt_number(r['precision']):>12}  "
+          f"{_ci(r['ci95']['precision'], '.4f')}")  # fmt: skip
+    if "capacity" in r:
+        print(f"capacity {r['capacity']:,.6g}/day; backlog {r['backlog_per_day']:,.1f}/day")
+    for warning in r["warnings"]:
+        print(f"warning: {warning}")
