@@ -74,7 +74,9 @@ ACTIONS: tuple[str, ...] = tuple(
     # the batch history (app.core.context.batch_queue, app.cli.history)
     "batch_history_removed "
     # the command line's own (app.cli.activity)
-    "evaluate".split()
+    "evaluate "
+    # decision records (app.core.decisions.store)
+    "threshold_decision".split()
 )
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (

@@ -76,6 +76,7 @@ def jobs_root(data_dir: Path | None = None) -> Path:
 # The activity log's files: named here once, for the log itself, the CLI and every output guard.
 ACTIVITY_DB_NAME = "activity.sqlite3"
 ACTIVITY_KEY_NAME = "activity.key"
+DECISIONS_DB_NAME = "decisions.sqlite3"  # the decision records (app.core.decisions.store)
 
 
 def activity_db_path(data_dir: Path | None = None) -> Path:
@@ -86,3 +87,8 @@ def activity_db_path(data_dir: Path | None = None) -> Path:
 def activity_key_path(db: Path) -> Path:
     """The workstation key kept beside the activity log `db`."""
     return db.parent / ACTIVITY_KEY_NAME
+
+
+def decisions_db_path(data_dir: Path | None = None) -> Path:
+    """The decision records' database, beside the activity log."""
+    return (data_dir or user_data_dir()) / DECISIONS_DB_NAME

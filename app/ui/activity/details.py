@@ -36,6 +36,7 @@ ACTION_WORDS = {
     "key_trusted": "Signing key trusted",
     "evaluate": "Model evaluated on labelled data (command line)",
     "batch_history_removed": "Batch job removed from the history",
+    "threshold_decision": "Decision recorded (threshold and rationale)",
 }
 # The confusion-matrix counts of threshold and evaluation events, as an analyst says them.
 MATRIX_WORDS = {
