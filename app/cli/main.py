@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from app.cli.common import EXIT_USAGE, run_command, say
+from app.cli.decisions import cmd_decisions, cmd_replay
 from app.cli.evaluate import cmd_evaluate
 from app.cli.history import cmd_history
 from app.cli.info import cmd_info, cmd_self_test
@@ -33,6 +34,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "log": cmd_log,
     "models": cmd_models,
     "history": cmd_history,
+    "decisions": cmd_decisions,
+    "replay": cmd_replay,
 }
 
 
