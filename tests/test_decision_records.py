@@ -155,3 +155,19 @@ def test_a_hand_edited_record_is_reported_by_id(tmp_path: Path):
     con.close()
     with DecisionStore(db) as store, pytest.raises(DecisionStoreError, match="record 1"):
         store.list()
+
+
+def test_the_data_source_is_named_by_its_hash():
+    from app.core.analysis.threshold_sources import Dataset
+    from app.core.decisions.evidence import source_of_dataset
+
+    bundled = Dataset.build("eval", SCORES, LABELS)
+    assert source_of_dataset(bundled) == DataSource(
+        "eval", "bundled", arrays_sha256(SCORES, LABELS)
+    )
+    csv_ds = Dataset.build("x.csv", SCORES, LABELS, texts=list("abcde"), file_sha256="f" * 64)
+    assert source_of_dataset(csv_ds) == DataSource("x.csv", "csv", "f" * 64)
+    sample = Dataset.build("batch", SCORES, LABELS, texts=list("abcde"))
+    assert source_of_dataset(sample).kind == "sample"
+    # the hash changes with any score or label
+    assert arrays_sha256(SCORES, 1 - LABELS) != arrays_sha256(SCORES, LABELS)

@@ -5,6 +5,7 @@ disabled while blank), the record stored and the event logged; Cancel applies no
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,10 @@ def test_records_dialog_lists_and_exports_pdf(
     monkeypatch.setattr(dialog, "ask_pdf_path", lambda record: out)
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert out.read_bytes().startswith(b"%PDF") and "exported" in dialog.notice.text()
+    dialog.show()
+    shots = Path(os.environ.get("ABUSE_DESK_SHOTS", "/tmp/shots15"))
+    shots.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(shots / "decision-records.png"))
 
 
 def test_a_damaged_records_file_is_said_in_the_dialog(qtbot, app_context):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.common.errors import AbuseDeskError
 from app.core.common.user import workstation_user
-from app.core.decisions.records import MAX_RATIONALE, DecisionRecord
+from app.core.decisions.records import MAX_RATIONALE, RATE_WORDS, DecisionRecord
 from app.core.decisions.store import DecisionStore
 
 
@@ -78,7 +78,7 @@ def record_text(r: DecisionRecord) -> str:
         f"Model {r.model_version}, manifest SHA-256 {r.manifest_sha256 or 'unknown'}",
         f"Data source {r.source.name} ({r.source.kind}), SHA-256 {r.source.sha256}",
         f"Matrix: caught {m.tp:,}, missed {m.fn:,}, false alarms {m.fp:,}, passed {m.tn:,}",
-        *(f"  {key}: {fmt_rate(rate)}" for key, rate in m.rates.items()),
+        *(f"  {RATE_WORDS[key]}: {fmt_rate(rate)}" for key, rate in m.rates.items()),
         "Prevalence assumed: "
         + ("not assumed" if r.prevalence is None else f"{r.prevalence:.1%}")
         + "; volume: "
@@ -105,6 +105,7 @@ class DecisionRecordsDialog(QDialog):
         self.details.setReadOnly(True)
         self.details.setAccessibleName("Selected decision record")
         split = QSplitter()
+        split.setChildrenCollapsible(False)
         split.addWidget(self.list)
         split.addWidget(self.details)
         self.export_button = QPushButton("Export PDF…")
@@ -113,11 +114,12 @@ class DecisionRecordsDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         close.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
-        for w in (self.notice, split):
-            layout.addWidget(w)
+        layout.addWidget(self.notice)
+        layout.addWidget(split, 1)  # the list and details take the height, not the notice
         layout.addWidget(close)
         self.list.currentRowChanged.connect(self._selected)
         self.resize(900, 520)
+        split.setSizes([330, 570])
         try:
             with DecisionStore(path) as store:
                 self.records = list(reversed(store.list()))
