@@ -118,7 +118,7 @@ def _apply_in_the_threshold_panel(ctx, qtbot, worker_pool, percent: int) -> None
     panel = ThresholdPanel(ctx, worker_pool)
     qtbot.addWidget(panel)
     panel.slider.setValue(percent)
-    panel.apply_threshold()
+    panel.apply_threshold(rationale="supervisor test")
     panel.shutdown()
     assert ctx.state.threshold == percent / 100
 
@@ -171,9 +171,13 @@ def test_after_a_supervisor_applies_060_the_cli_labels_at_060_and_logs_it(
         assert row["abuse_label"] == ("abusive" if score >= 0.6 else "benign")
     events = _exported(home, tmp_path)
     actions = [e["action"] for e in events]
-    assert actions == ["app_started", "threshold_applied", "batch_started", "batch_finished"]
-    assert all(float(e["threshold"]) == 0.6 for e in events[2:])
-    assert events[3]["file_name"] == "file.csv"
+    # Apply records the decision (its record and rationale) before the threshold it applies
+    assert actions == [
+        "app_started", "threshold_decision", "threshold_applied", "batch_started",
+        "batch_finished",
+    ]  # fmt: skip
+    assert all(float(e["threshold"]) == 0.6 for e in events[3:])
+    assert events[4]["file_name"] == "file.csv"
 
 
 # --- what each command leaves in the log ------------------------------------------------------

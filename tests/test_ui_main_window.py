@@ -67,7 +67,7 @@ def test_applying_a_threshold_relabels_the_score_panel(qtbot, window, app_contex
     window.score.score_now()
     score = window.score.result.score
     window.threshold.set_threshold(min(1.0, score + 0.01))
-    window.threshold.apply_threshold()
+    window.threshold.apply_threshold(rationale="relabel check")
     assert app_context.state.threshold == pytest.approx(min(1.0, score + 0.01), abs=1e-6)
     assert window.score.verdict.text() == "BENIGN"
     assert [e.action for e in app_context.activity.query(action="threshold_applied")] == [

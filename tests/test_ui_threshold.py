@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.core.analysis.labeled import read_labeled_scores
@@ -159,10 +159,34 @@ def test_reference_comparison_in_words_and_numbers(panel, bundled_scorer):
         assert panel.controls.table.value("Recall", 1) == f"{100 * analysis.at(ref).recall:.1f}%"
 
 
+def answer_rationale(qtbot, text: str | None) -> list[bool]:
+    """Once Apply's rationale dialog is up, type ``text`` and press OK (None: Cancel); the list
+    returned gets OK's enabled state before typing."""
+    from app.ui.threshold.decision_dialog import RationaleDialog
+
+    seen: list[bool] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, RationaleDialog):
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(dialog.ok.isEnabled())
+        if text is None:
+            dialog.reject()
+            return
+        qtbot.keyClicks(dialog.text, text)
+        qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, answer)
+    return seen
+
+
 def test_apply_makes_it_app_wide_and_logs_one_event(panel, qtbot, app_context, bundled_scorer):
     assert not panel.controls.apply_button.isEnabled()  # exploring == app-wide
     panel.slider.setValue(60)
     assert "not applied" in panel.controls.status.text()
+    answer_rationale(qtbot, "fits the review team")
     qtbot.mouseClick(panel.controls.apply_button, Qt.MouseButton.LeftButton)
     assert app_context.state.threshold == 0.6
     events = app_context.activity.query(action="threshold_applied")
@@ -412,8 +436,8 @@ def test_applied_finder_threshold_reads_applied_and_is_logged_once(qtbot, app_co
     qtbot.addWidget(panel)
     try:
         panel.find_best_f1()
-        panel.apply_threshold()
-        panel.apply_threshold()  # already app-wide: nothing more to log
+        panel.apply_threshold(rationale="best F1 on the evaluation set")
+        panel.apply_threshold(rationale="again")  # already app-wide: nothing more to log
         assert app_context.state.threshold == panel.threshold
         assert len(app_context.activity.query(action="threshold_applied")) == 1
     finally:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from app.cli.audit import cmd_audit
 from app.cli.common import EXIT_USAGE, run_command, say
+from app.cli.decisions import cmd_decisions, cmd_replay
 from app.cli.evaluate import cmd_evaluate
 from app.cli.history import cmd_history
 from app.cli.info import cmd_info, cmd_self_test
@@ -37,6 +38,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "audit": cmd_audit,
     "plan": cmd_plan,
+    "decisions": cmd_decisions,
+    "replay": cmd_replay,
 }
 
 

@@ -21,6 +21,7 @@ from app.cli.common import (
     thresholds_arg,
     workers_arg,
 )
+from app.cli.decisions import add_decisions_parser
 from app.cli.history import add_history_parser
 from app.cli.labels import positive_arg
 from app.cli.log import add_log_parser
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_parser(sub)
     add_audit_parser(sub)
     add_plan_parser(sub)
+    add_decisions_parser(sub)
     sub.add_parser("self-test", help="same as --self-test")
     sub.add_parser("gui", help="open the desktop app (the default)")
     return parser

@@ -19,6 +19,7 @@ from app.core.analysis.evaluation import ALL_EVAL_SETS_NAME, eval_set_name
 from app.core.analysis.labeled import read_labeled_scores
 from app.core.analysis.thresholds import ThresholdAnalysis, cell_mask
 from app.core.common.drill import RowSource
+from app.core.common.hashing import sha256_stream
 from app.core.csvio.csv_input import RejectedRow
 
 CURVE_THRESHOLDS = np.linspace(0.0, 1.0, 201)  # the "metrics by threshold" plot's x values
@@ -41,6 +42,7 @@ class Dataset:
     rejected: list[RejectedRow] = field(default_factory=list)
     blank: int = 0  # rows left out for an empty text (not rejected: `app.core.batch.words`)
     source: RowSource | None = None  # file and model its items came from, to open one in Score
+    file_sha256: str = ""  # of the labelled CSV it was read from (a decision record's evidence)
 
     @classmethod
     def build(cls, name: str, scores: Any, labels: Any, **extra: Any) -> Dataset:
@@ -120,11 +122,13 @@ class LabeledCsvJob:
         )
         # The mapping is shown with the data: no number rests on a mapping the user did not see.
         mapping = data.mapping.summary() if data.mapping else ""
+        with open(self.path, "rb") as fh:  # the evidence a decision record names
+            digest = sha256_stream(fh, cancelled=cancelled)
         note = f"labels from “{data.label_column}” ({mapping}), texts from “{data.text_column}”"
         return Dataset.build(
             self.path.name, data.scores, data.labels, texts=data.texts, lines=data.lines,
             note=note, rejected=data.rejected, blank=data.blank,
-            source=RowSource(self.path.name, self.scorer.version_label),
+            source=RowSource(self.path.name, self.scorer.version_label), file_sha256=digest,
         )  # fmt: skip
 
 

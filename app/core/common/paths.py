@@ -76,6 +76,7 @@ def jobs_root(data_dir: Path | None = None) -> Path:
 # The activity log's files: named here once, for the log itself, the CLI and every output guard.
 ACTIVITY_DB_NAME = "activity.sqlite3"
 ACTIVITY_KEY_NAME = "activity.key"
+DECISIONS_DB_NAME = "decisions.sqlite3"  # the decision records (app.core.decisions.store)
 
 
 def activity_db_path(data_dir: Path | None = None) -> Path:
@@ -95,3 +96,8 @@ LABELS_DB_NAME = "labels.sqlite3"
 def labels_db_path(data_dir: Path | None = None) -> Path:
     """The user's local labels store."""
     return (data_dir or user_data_dir()) / LABELS_DB_NAME
+
+
+def decisions_db_path(data_dir: Path | None = None) -> Path:
+    """The decision records' database, beside the activity log."""
+    return (data_dir or user_data_dir()) / DECISIONS_DB_NAME

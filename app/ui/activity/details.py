@@ -38,6 +38,7 @@ ACTION_WORDS = {
     "evaluate": "Model evaluated on labelled data (command line)",
     "batch_history_removed": "Batch job removed from the history",
     "audit_verdict": "Audit sample item reviewed",
+    "threshold_decision": "Decision recorded (threshold and rationale)",
 }
 # The confusion-matrix counts of threshold and evaluation events, as an analyst says them.
 MATRIX_WORDS = {

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QWidget
 
 from app.core.analysis.threshold_sources import Dataset, sample_dataset
 from app.core.common.drill import RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, THRESHOLD, AppContext
+from app.core.decisions.evidence import decide
+from app.core.decisions.records import Policy
 from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
 from app.ui.common.label_dialog import LabeledCsvActions, LabeledCsvRequest
 from app.ui.common.metric_plots import PrecisionRecallCanvas, ThresholdCurvesCanvas
@@ -31,6 +33,7 @@ from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import WorkerPool
 from app.ui.threshold.cells import CellItemsPage
 from app.ui.threshold.controls import ThresholdControls
+from app.ui.threshold.decision_dialog import DecisionRecordsDialog, RationaleDialog
 from app.ui.threshold.source_picker import SourcePicker
 
 CELL_ITEMS_TAB = 1
@@ -66,7 +69,10 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         )
         c.slider.valueChanged.connect(self._on_slider)
         c.spin.valueChanged.connect(self._on_spin)
-        c.apply_button.clicked.connect(self.apply_threshold)
+        c.apply_button.clicked.connect(self._apply_clicked)
+        self.records_button = QPushButton("Decision records…")
+        self.records_button.clicked.connect(self.show_decision_records)
+        c.apply_button.parentWidget().layout().addWidget(self.records_button)  # under Apply
         c.best_f1_button.clicked.connect(self.find_best_f1)
         c.cost_button.clicked.connect(self.find_cost)
         c.recall_button.clicked.connect(self.find_recall_floor)
@@ -240,8 +246,31 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
 
     # --- applying, and following the app-wide state ------------------------------------------
 
-    def apply_threshold(self) -> None:
-        """Make the explored threshold app-wide and record it in the activity log."""
+    def ask_rationale(self, applied: float, previous: float) -> str | None:
+        """The supervisor's rationale for applying (None: cancelled, nothing is applied)."""
+        summary = (
+            f"Apply {fmt_threshold(applied, 6)} app-wide (now {fmt_threshold(previous, 6)}), "
+            f"decided on {self.dataset.name if self.dataset else 'no data'}."
+        )
+        dialog = RationaleDialog(summary, self)
+        try:
+            return (
+                dialog.rationale() if dialog.exec() == RationaleDialog.DialogCode.Accepted else None
+            )
+        finally:
+            dialog.deleteLater()
+
+    def show_decision_records(self) -> None:
+        dialog = DecisionRecordsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _apply_clicked(self) -> None:
+        self.apply_threshold()
+
+    def apply_threshold(self, *, rationale: str | None = None) -> None:
+        """Make the explored threshold app-wide, asking why (unless ``rationale`` is given):
+        a decision record and the activity events are written before the change."""
         ds, previous = self.dataset, self._ctx.state.threshold
         if ds is None or self._is_app_wide(self._threshold):
             return
@@ -251,9 +280,12 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
                 f"threshold must be between 0 and 1, got {applied}", error=True
             )
             return
+        if rationale is None and (rationale := self.ask_rationale(applied, previous)) is None:
+            return  # cancelled: nothing applied, nothing recorded
         m = ds.analysis.at(applied)
         why = f"; {self._why}" if self._why else ""
         try:  # logged before the change: a change that cannot be logged is not made
+            decide(self._ctx, ds, Policy(applied), Policy(previous), rationale)
             self._ctx.log(
                 "threshold_applied",
                 threshold=applied,

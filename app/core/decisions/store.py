@@ -1,0 +1,193 @@
+"""The decision records table: a SQLite file in the data folder (``decisions.sqlite3``).
+
+WAL and ``synchronous=FULL``: an acknowledged record survives a power cut. The file carries its
+own identity and schema version in a ``meta`` table, checked on every open: a damaged file, a
+database of something else, or one written by a newer app is refused with one line naming it,
+and never overwritten or "repaired". Each record is stored as its JSON (every field checked when
+read back, rates recomputed from the counts) beside a few columns for listing.
+
+Every record is also an activity event (``threshold_decision``): ``record_decision`` inserts the
+record and logs the event in one transaction of this table, so a record whose event could not be
+written is not kept (the activity log is the evidence; the table is the index).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from app.core.common.messages import printable
+from app.core.common.paths import decisions_db_path
+from app.core.decisions.records import DecisionError, DecisionRecord
+
+APP_ID = "abuse-desk decision records"
+SCHEMA_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY,
+    time_utc TEXT NOT NULL,
+    author TEXT NOT NULL,
+    threshold REAL NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+
+
+class DecisionStoreError(DecisionError):
+    """The records file cannot be used (damaged, foreign, newer): one line naming it."""
+
+
+class DecisionStore:
+    """The records table of one file (default: the user's data folder)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else decisions_db_path()
+        self._check_file()
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot be opened ({exc})") from exc
+        try:
+            self._check_or_create()  # before WAL: switching it would rewrite a foreign header
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._error(f"is not a readable decision records database ({exc})") from exc
+        except DecisionStoreError:
+            self._db.close()
+            raise
+
+    def _error(self, what: str) -> DecisionStoreError:
+        return DecisionStoreError(f"decision records {printable(str(self.path))}: {what}")
+
+    def _check_file(self) -> None:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return
+        if not self.path.is_file():
+            raise self._error("is not a file")
+        with open(self.path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+        if head and head != _SQLITE_MAGIC:
+            raise self._error("is not an SQLite database (damaged?); it was left as it is")
+
+    def _check_or_create(self) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+        if not tables:  # a new (or empty) file: ours to create
+            self._db.executescript(_SCHEMA)
+            self._db.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))],
+            )
+            return
+        if "meta" not in tables or "records" not in tables:
+            raise self._error("is another program's database; it was left as it is")
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("app") != APP_ID:
+            raise self._error("is another program's database; it was left as it is")
+        version = str(meta.get("schema_version", ""))
+        if not version.isdigit():
+            raise self._error("has no valid schema version (damaged?); it was left as it is")
+        if int(version) > SCHEMA_VERSION:
+            raise self._error(
+                f"was written by a newer version of abuse-desk (schema {int(version)}, this "
+                f"app reads {SCHEMA_VERSION}); it was left as it is"
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> DecisionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def add(self, record: DecisionRecord, log: Any = None) -> DecisionRecord:
+        """Store ``record``; ``log(record_with_id)`` runs inside the transaction (the activity
+        event): if it raises, nothing is stored. Returns the record with its id."""
+        try:
+            with self._transaction():
+                cur = self._db.execute(
+                    "INSERT INTO records (time_utc, author, threshold, body) VALUES (?,?,?,?)",
+                    (record.time_utc, record.author, record.policy.threshold, "{}"),
+                )
+                stored = DecisionRecord.from_dict(record.as_dict(), cur.lastrowid)
+                body = json.dumps(stored.as_dict(), ensure_ascii=False, allow_nan=False)
+                self._db.execute("UPDATE records SET body = ? WHERE id = ?", (body, stored.id))
+                if log is not None:
+                    log(stored)
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot store the record ({exc})") from exc
+        return stored
+
+    def _parse(self, record_id: int, body: Any) -> DecisionRecord:
+        try:
+            return DecisionRecord.from_dict(json.loads(body), record_id)
+        except (TypeError, ValueError, DecisionError) as exc:
+            raise self._error(f"record {record_id} is damaged ({exc})") from exc
+
+    def list(self) -> list[DecisionRecord]:
+        """Every record, oldest first; DecisionStoreError naming the first damaged one."""
+        try:
+            rows = self._db.execute("SELECT id, body FROM records ORDER BY id").fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot be read ({exc})") from exc
+        return [self._parse(int(i), body) for i, body in rows]
+
+    def get(self, record_id: int) -> DecisionRecord | None:
+        try:
+            row = self._db.execute(
+                "SELECT id, body FROM records WHERE id = ?", (record_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(f"cannot be read ({exc})") from exc
+        return None if row is None else self._parse(int(row[0]), row[1])
+
+
+def open_store(path: Path | None = None) -> DecisionStore:
+    return DecisionStore(path)
+
+
+def decision_event_detail(record: DecisionRecord) -> str:
+    previous = "none" if record.previous is None else record.previous.describe()
+    return (
+        f"decision record {record.id}: {record.policy.describe()} (previous {previous}) on "
+        f"{record.source.name} [{record.source.sha256[:12]}] by {record.author}: "
+        f"{record.rationale}"
+    )[:1000]
+
+
+def record_decision(ctx: Any, record: DecisionRecord, path: Path | None = None) -> DecisionRecord:
+    """Store ``record`` and log it as a ``threshold_decision`` event through ``ctx.log`` (the
+    app's context: stamped with the active model); both or neither. Returns it with its id."""
+
+    def log(stored: DecisionRecord) -> None:
+        m = stored.at_new
+        ctx.log(
+            "threshold_decision",
+            threshold=stored.policy.threshold,
+            detail=decision_event_detail(stored),
+            counts={"record": stored.id, "n": m.n, "tp": m.tp, "fp": m.fp, "fn": m.fn,
+                    "tn": m.tn},
+        )  # fmt: skip
+
+    with closing(DecisionStore(path)) as store:
+        return store.add(record, log)

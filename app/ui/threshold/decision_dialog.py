@@ -1,0 +1,164 @@
+"""The Threshold panel's decision dialogs: the rationale asked for by Apply (OK stays disabled
+while it is blank), and "Decision records…" (the list, one record in full, Export PDF…).
+
+Records are built, stored and read by the core (`app.core.decisions`); the PDF is drawn by
+`app.reports.decision_pdf`. These widgets only ask and show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.common.errors import AbuseDeskError
+from app.core.common.user import workstation_user
+from app.core.decisions.records import MAX_RATIONALE, RATE_WORDS, DecisionRecord
+from app.core.decisions.store import DecisionStore
+
+
+class RationaleDialog(QDialog):
+    """Why this threshold? Required before Apply changes anything."""
+
+    def __init__(self, summary: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Apply threshold — rationale")
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            f"{summary}\nRecorded by {workstation_user()} with the model, the data source and "
+            "the numbers at the new and previous thresholds."
+        )
+        intro.setWordWrap(True)
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText("Why this threshold (required), e.g. the workload it fits")
+        self.text.setAccessibleName("Rationale")
+        self.text.setTabChangesFocus(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Apply and record")
+        self.ok.setEnabled(False)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.text.textChanged.connect(self._changed)
+        for w in (intro, self.text, self.buttons):
+            layout.addWidget(w)
+        self.resize(520, 260)
+
+    def _changed(self) -> None:
+        text = self.text.toPlainText()
+        self.ok.setEnabled(bool(text.strip()) and len(text.strip()) <= MAX_RATIONALE)
+
+    def rationale(self) -> str:
+        return self.text.toPlainText().strip()
+
+
+def record_text(r: DecisionRecord) -> str:
+    """One record in full, in words."""
+    from app.reports.decision_pdf import fmt_rate
+
+    prev = "none" if r.previous is None else r.previous.describe()
+    m = r.at_new
+    lines = [
+        f"Record {r.id}: {r.policy.describe()} (previous {prev})",
+        f"By {r.author}, {r.time_utc} (UTC)",
+        f"Model {r.model_version}, manifest SHA-256 {r.manifest_sha256 or 'unknown'}",
+        f"Data source {r.source.name} ({r.source.kind}), SHA-256 {r.source.sha256}",
+        f"Matrix: caught {m.tp:,}, missed {m.fn:,}, false alarms {m.fp:,}, passed {m.tn:,}",
+        *(f"  {RATE_WORDS[key]}: {fmt_rate(rate)}" for key, rate in m.rates.items()),
+        "Prevalence assumed: "
+        + ("not assumed" if r.prevalence is None else f"{r.prevalence:.1%}")
+        + "; volume: "
+        + ("not assumed" if r.volume is None else f"{r.volume:,.0f} a day"),
+        "",
+        f"Rationale: {r.rationale}",
+    ]
+    return "\n".join(lines)
+
+
+class DecisionRecordsDialog(QDialog):
+    """Every record, newest first; the selected one in full; Export PDF…"""
+
+    def __init__(self, parent: QWidget | None = None, path: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Decision records")
+        self.records: list[DecisionRecord] = []
+        layout = QVBoxLayout(self)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.list = QListWidget()
+        self.list.setAccessibleName("Decision records")
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Selected decision record")
+        split = QSplitter()
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.list)
+        split.addWidget(self.details)
+        self.export_button = QPushButton("Export PDF…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_pdf)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        close.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
+        layout.addWidget(self.notice)
+        layout.addWidget(split, 1)  # the list and details take the height, not the notice
+        layout.addWidget(close)
+        self.list.currentRowChanged.connect(self._selected)
+        self.resize(900, 520)
+        split.setSizes([330, 570])
+        try:
+            with DecisionStore(path) as store:
+                self.records = list(reversed(store.list()))
+        except AbuseDeskError as exc:
+            self.notice.setText(str(exc))
+            return
+        for r in self.records:
+            self.list.addItem(f"{r.id}  {r.time_utc}  {r.author}  {r.policy.describe()}")
+        self.notice.setText(f"{len(self.records)} record(s)" if self.records else
+                            "No decision records yet: Apply in the Threshold panel creates them.")  # fmt: skip
+        if self.records:
+            self.list.setCurrentRow(0)
+
+    def current(self) -> DecisionRecord | None:
+        row = self.list.currentRow()
+        return self.records[row] if 0 <= row < len(self.records) else None
+
+    def _selected(self, row: int) -> None:
+        record = self.current()
+        self.details.setPlainText(record_text(record) if record else "")
+        self.export_button.setEnabled(record is not None)
+
+    def ask_pdf_path(self, record: DecisionRecord) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export decision record", f"decision-{record.id}.pdf", "PDF (*.pdf)"
+        )
+        return Path(name) if name else None
+
+    def export_pdf(self) -> None:
+        from app.core.common.output_guard import check_output
+        from app.reports.decision_pdf import write_pdf
+
+        record = self.current()
+        if record is None or (path := self.ask_pdf_path(record)) is None:
+            return
+        try:  # the file dialog already asked before replacing an existing file
+            check_output(path, {})
+            write_pdf(record, path, overwrite=True)
+        except (AbuseDeskError, OSError) as exc:
+            QMessageBox.warning(self, "Export PDF", str(exc))
+            return
+        self.notice.setText(f"Record {record.id} exported to {path}")

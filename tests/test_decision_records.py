@@ -1,0 +1,173 @@
+"""Decision records: the matrix and Wilson intervals against hand-computed values, the records
+table's round trip, and its refusals (damaged, foreign, newer files are left untouched)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.decisions.export import CSV_COLUMNS, write_records
+from app.core.decisions.records import (
+    DataSource,
+    DecisionError,
+    Policy,
+    arrays_sha256,
+    build_record,
+)
+from app.core.decisions.store import DecisionStore, DecisionStoreError, record_decision
+
+SCORES = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+LABELS = np.array([0, 1, 0, 1, 1])  # 1 = abusive
+NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
+
+
+def make(rationale: str = "fewer false alarms", **kw) -> object:
+    args = dict(
+        analysis=ThresholdAnalysis(SCORES, LABELS), policy=Policy(0.5), previous=Policy(0.3),
+        model_version="m 1.0.0", manifest_sha256="ab" * 32,
+        source=DataSource("eval", "bundled", arrays_sha256(SCORES, LABELS)),
+        rationale=rationale, author="alice", now=NOW,
+    )  # fmt: skip
+    args.update(kw)
+    return build_record(**args)
+
+
+def test_matrix_and_wilson_intervals_by_hand():
+    r = make()
+    # t=0.5 flags 0.5, 0.7, 0.9: caught 0.7 and 0.9, false alarm 0.5, missed 0.3, passed 0.1
+    assert (r.at_new.tp, r.at_new.fp, r.at_new.fn, r.at_new.tn) == (2, 1, 1, 1)
+    recall = r.at_new.rates["recall"]
+    assert recall.estimate == pytest.approx(2 / 3)
+    # Wilson 2/3, z=1.96: centre (2/3 + 1.9208/3) / (1 + 3.8415/3) = 0.57309,
+    # half 1.96*sqrt(2/9/3 + 3.8415/36) / 2.28049 = 0.36543
+    assert (recall.lo, recall.hi) == pytest.approx((0.20766, 0.93852), abs=1e-4)
+    fpr = r.at_new.rates["fpr"]  # 1/2: centre 0.5, half 1.96*sqrt(1/8+3.8415/16)/2.92073
+    assert (fpr.estimate, fpr.lo, fpr.hi) == pytest.approx((0.5, 0.09453, 0.90547), abs=1e-4)
+    assert r.at_new.rates["flag_rate"].estimate == pytest.approx(3 / 5)
+    # the previous threshold 0.3 also flags 0.3: every abusive item caught
+    assert (r.at_previous.tp, r.at_previous.fp, r.at_previous.fn, r.at_previous.tn) == (
+        3, 1, 0, 1,
+    )  # fmt: skip
+    assert r.at_previous.rates["recall"].hi == 1.0
+    assert r.time_utc == "2026-12-07T12:00:00+00:00" and r.author == "alice"
+    assert r.prevalence is None and r.volume is None  # not assumed
+
+
+def test_band_policy_flags_from_the_review_cut_and_bands_scores():
+    p = Policy(0.5, escalate=0.8)
+    assert p.band(np.array([0.1, 0.5, 0.79, 0.8, np.nan])).tolist() == [0, 1, 1, 2, 0]
+    r = make(policy=p)
+    assert (r.at_new.tp, r.at_new.fp) == (2, 1)
+    assert "escalate ≥ 0.8" in p.describe()
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"rationale": "   "}, "rationale"),
+        ({"rationale": "x" * 2001}, "at most"),
+        ({"prevalence": 1.5}, "prevalence"),
+        ({"volume": float("nan")}, "volume"),
+    ],
+)
+def test_bad_inputs_are_refused(kw, message):
+    with pytest.raises(DecisionError, match=message):
+        make(**kw)
+
+
+@pytest.mark.parametrize(("t", "e"), [(1.2, None), (0.6, 0.4), (float("nan"), None)])
+def test_bad_policies_are_refused(t, e):
+    with pytest.raises(DecisionError):
+        Policy(t, e)
+
+
+class FakeCtx:
+    def __init__(self, fail: bool = False) -> None:
+        self.events: list[tuple[str, dict]] = []
+        self.fail = fail
+
+    def log(self, action: str, **values):
+        if self.fail:
+            raise DecisionError("activity log is locked")
+        self.events.append((action, values))
+
+
+def test_store_round_trip_and_event(tmp_path: Path):
+    db = tmp_path / "decisions.sqlite3"
+    ctx = FakeCtx()
+    stored = record_decision(ctx, make(prevalence=0.05, volume=20000), db)
+    assert stored.id == 1
+    ((action, values),) = ctx.events
+    assert action == "threshold_decision" and values["threshold"] == 0.5
+    assert values["counts"]["record"] == 1 and "fewer false alarms" in values["detail"]
+    with DecisionStore(db) as store:
+        assert store.get(1) == stored and store.list() == [stored] and store.get(2) is None
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    write_records([stored], tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())[0]["prevalence"] == 0.05
+    write_records([stored], tmp_path / "r.csv")
+    with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as fh:
+        header, row = csv.reader(fh)
+    assert header == list(CSV_COLUMNS) and row[0] == "1" and row[-1] == "fewer false alarms"
+
+
+def test_a_record_whose_event_cannot_be_logged_is_not_kept(tmp_path: Path):
+    db = tmp_path / "decisions.sqlite3"
+    with pytest.raises(DecisionError, match="locked"):
+        record_decision(FakeCtx(fail=True), make(), db)
+    with DecisionStore(db) as store:
+        assert store.list() == []
+
+
+def test_damaged_foreign_and_newer_files_are_refused_and_kept(tmp_path: Path):
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database at all" * 10)
+    foreign = tmp_path / "foreign.sqlite3"
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.commit()
+    newer = tmp_path / "newer.sqlite3"
+    DecisionStore(newer).close()
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    for path, words in ((damaged, "not an SQLite"), (foreign, "another program"),
+                        (newer, "newer version")):  # fmt: skip
+        before = path.read_bytes()
+        with pytest.raises(DecisionStoreError, match=words) as info:
+            DecisionStore(path)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+        assert path.read_bytes() == before
+
+
+def test_a_hand_edited_record_is_reported_by_id(tmp_path: Path):
+    db = tmp_path / "d.sqlite3"
+    record_decision(FakeCtx(), make(), db)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE records SET body = '{\"policy\": 3}' WHERE id = 1")
+    con.commit()
+    con.close()
+    with DecisionStore(db) as store, pytest.raises(DecisionStoreError, match="record 1"):
+        store.list()
+
+
+def test_the_data_source_is_named_by_its_hash():
+    from app.core.analysis.threshold_sources import Dataset
+    from app.core.decisions.evidence import source_of_dataset
+
+    bundled = Dataset.build("eval", SCORES, LABELS)
+    assert source_of_dataset(bundled) == DataSource(
+        "eval", "bundled", arrays_sha256(SCORES, LABELS)
+    )
+    csv_ds = Dataset.build("x.csv", SCORES, LABELS, texts=list("abcde"), file_sha256="f" * 64)
+    assert source_of_dataset(csv_ds) == DataSource("x.csv", "csv", "f" * 64)
+    sample = Dataset.build("batch", SCORES, LABELS, texts=list("abcde"))
+    assert source_of_dataset(sample).kind == "sample"
+    # the hash changes with any score or label
+    assert arrays_sha256(SCORES, 1 - LABELS) != arrays_sha256(SCORES, LABELS)

@@ -1,0 +1,106 @@
+"""Apply with a decision record, driven through the real widgets: the rationale dialog (OK
+disabled while blank), the record stored and the event logged; Cancel applies nothing; the
+"Decision records…" dialog lists it and exports its PDF."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.decisions.records import arrays_sha256
+from app.core.decisions.store import DecisionStore
+from app.ui.threshold.decision_dialog import DecisionRecordsDialog
+from app.ui.threshold.panel import ThresholdPanel
+from tests.test_ui_threshold import answer_rationale
+
+
+def make_panel(qtbot, app_context, worker_pool) -> ThresholdPanel:
+    panel = ThresholdPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    return panel
+
+
+@pytest.fixture
+def panel(qtbot, app_context, worker_pool):
+    widget = make_panel(qtbot, app_context, worker_pool)
+    yield widget
+    widget.shutdown()
+
+
+def test_apply_asks_why_then_stores_and_logs_the_record(qtbot, panel, app_context, bundled_scorer):
+    panel.slider.setValue(62)
+    seen = answer_rationale(qtbot, "Queue fits two reviewers")
+    qtbot.mouseClick(panel.controls.apply_button, Qt.MouseButton.LeftButton)
+    assert seen == [False]  # OK disabled while the rationale is blank
+    assert app_context.state.threshold == 0.62
+    with DecisionStore() as store:
+        (record,) = store.list()
+    assert record.rationale == "Queue fits two reviewers"
+    assert (record.policy.threshold, record.previous.threshold) == (0.62, 0.45)
+    assert record.model_version == bundled_scorer.version_label
+    assert record.manifest_sha256 == bundled_scorer.bundle.manifest_sha256
+    ds = panel.dataset
+    assert record.source.kind == "bundled"
+    assert record.source.sha256 == arrays_sha256(ds.scores, ds.labels)
+    m = ds.analysis.at(0.62)
+    assert (record.at_new.tp, record.at_new.fp, record.at_new.fn) == (m.tp, m.fp, m.fn)
+    (event,) = app_context.activity.query(action="threshold_decision")
+    assert json.loads(event.counts)["record"] == record.id
+    assert "Queue fits two reviewers" in event.detail
+    assert len(app_context.activity.query(action="threshold_applied")) == 1
+
+
+def test_cancel_applies_and_records_nothing(qtbot, app_context, worker_pool):
+    panel = make_panel(qtbot, app_context, worker_pool)
+    try:
+        panel.slider.setValue(70)
+        answer_rationale(qtbot, None)
+        qtbot.mouseClick(panel.controls.apply_button, Qt.MouseButton.LeftButton)
+        assert app_context.state.threshold == 0.45
+        assert app_context.activity.query(action="threshold_decision") == []
+        assert app_context.activity.query(action="threshold_applied") == []
+        with DecisionStore() as store:
+            assert store.list() == []
+    finally:
+        panel.shutdown()
+
+
+def test_records_dialog_lists_and_exports_pdf(
+    qtbot, app_context, worker_pool, tmp_path: Path, monkeypatch
+):
+    panel = make_panel(qtbot, app_context, worker_pool)
+    try:
+        panel.slider.setValue(55)
+        panel.apply_threshold(rationale="first")
+        panel.slider.setValue(65)
+        panel.apply_threshold(rationale="second")
+    finally:
+        panel.shutdown()
+    dialog = DecisionRecordsDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.list.count() == 2 and "0.65" in dialog.list.item(0).text()  # newest first
+    assert "Rationale: second" in dialog.details.toPlainText()
+    out = tmp_path / "record.pdf"
+    monkeypatch.setattr(dialog, "ask_pdf_path", lambda record: out)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert out.read_bytes().startswith(b"%PDF") and "exported" in dialog.notice.text()
+    dialog.show()
+    shots = Path(os.environ.get("ABUSE_DESK_SHOTS", "/tmp/shots15"))
+    shots.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(shots / "decision-records.png"))
+
+
+def test_a_damaged_records_file_is_said_in_the_dialog(qtbot, app_context):
+    from app.core.common.paths import decisions_db_path
+
+    path = decisions_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"junk" * 50)
+    dialog = DecisionRecordsDialog()
+    qtbot.addWidget(dialog)
+    assert str(path) in dialog.notice.text() and dialog.list.count() == 0
+    assert path.read_bytes() == b"junk" * 50
