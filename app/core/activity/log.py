@@ -82,7 +82,9 @@ ACTIONS: tuple[str, ...] = tuple(
     # the command line's own (app.cli.activity)
     "evaluate "
     # the Review panel's verdicts on audit samples (app.ui.review)
-    "audit_verdict".split()
+    "audit_verdict "
+    # an audit sample drawn (app.core.context.audit_draw: the Batch panel and `audit sample`)
+    "audit_sample_drawn".split()
 )
 # The original table; ``user`` is added by `ActivityLog._add_user_column`, for old logs as new.
 _SCHEMA = f"""

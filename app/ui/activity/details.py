@@ -38,6 +38,7 @@ ACTION_WORDS = {
     "evaluate": "Model evaluated on labelled data (command line)",
     "batch_history_removed": "Batch job removed from the history",
     "audit_verdict": "Audit sample item reviewed",
+    "audit_sample_drawn": "Audit sample drawn",
 }
 # The confusion-matrix counts of threshold and evaluation events, as an analyst says them.
 MATRIX_WORDS = {
@@ -89,6 +90,7 @@ _FILE_WORDS = {
     "model_imported": ("Imported bundle", "Manifest SHA-256"),
     "key_trusted": ("Key file", "Key file SHA-256"),
     "audit_verdict": ("Audit sample", "Audit sample SHA-256"),
+    "audit_sample_drawn": ("Audit sample", "Audit sample SHA-256"),
 }
 
 

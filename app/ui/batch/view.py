@@ -41,6 +41,13 @@ class BatchPanelView(QWidget):
         self.rejected_button.setToolTip(
             "The rows that could not be read: line, reason and raw text, as a CSV"
         )
+        self.sample_button = QPushButton("Draw audit sample…")
+        self.sample_button.setToolTip(
+            "A stratified sample of this batch to review by hand (SAMPLE.csv and its provenance)"
+        )
+        self.review_button = QPushButton("Open in Review")
+        self.review_button.setToolTip("Review the audit sample just drawn in the Review panel")
+        self.review_button.setVisible(False)  # offered once a sample is drawn
         self.shown_only = QCheckBox("Only rows shown by the filters")
         self.send_button = QPushButton("Send to Threshold panel")
         self.send_button.setToolTip("Scores and the file's labels, to choose a threshold from data")
@@ -57,6 +64,8 @@ class BatchPanelView(QWidget):
                 self.xlsx_button,
                 self.shown_only,
                 None,
+                self.sample_button,
+                self.review_button,
                 self.send_button,
             )
         )
