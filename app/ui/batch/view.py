@@ -64,8 +64,6 @@ class BatchPanelView(QWidget):
                 self.xlsx_button,
                 self.shown_only,
                 None,
-                self.sample_button,
-                self.review_button,
                 self.send_button,
             )
         )
@@ -83,6 +81,9 @@ class BatchPanelView(QWidget):
         ledger_box.setContentsMargins(0, 0, 0, 0)
         ledger_box.addWidget(self.ledger, 1)
         ledger_box.addWidget(self.rejected_button)
+        # Per-batch, like the rejected rows: here the results row keeps its width at 1024 px.
+        ledger_box.addWidget(self.sample_button)
+        ledger_box.addWidget(self.review_button)
         side = split(
             vertical, [220, 500], group("Queue and history", queue), group("Ledger", ledger)
         )

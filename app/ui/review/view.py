@@ -48,7 +48,7 @@ KEYS_HINT = (
 )
 NO_SAMPLE = (
     "Open an audit sample to review it here, one item at a time.\n\n"
-    "Make one from a scored batch with:\n"
+    'Make one from a scored batch: "Draw audit sample…" in the Batch panel, or\n'
     "abuse-desk audit sample SCORED.csv --size 200 -o SAMPLE.csv"
 )
 TEXT_POINTS = 18  # the item's text, before the user's font-size preference
