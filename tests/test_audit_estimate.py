@@ -101,18 +101,33 @@ def _coverage(seeds: range, size: int = 1000, n_boot: int = 1000) -> dict[str, f
 
 
 def test_weighted_intervals_cover_the_truth_and_unweighted_ones_do_not() -> None:
-    """200 samples of 1,000 from 20,000 items at 5% prevalence, two thresholds each.
+    """400 samples of 1,000 from 20,000 items at 5% prevalence, two thresholds each.
 
-    Misses hide in the large low band, where a sample finds only a few: with so few events
-    the percentile bootstrap is a little narrow, so recall and prevalence cover ~90%."""
-    cov = _coverage(range(200))
-    assert 0.90 <= cov["precision"] <= 0.99, cov
-    assert 0.86 <= cov["recall"] <= 0.99, cov
-    assert 0.86 <= cov["prevalence"] <= 0.99, cov
+    Misses hide in the large low band, where a sample finds only a few abusive items (or none):
+    the smoothed Bayesian bootstrap still gives that band spread, so recall and prevalence cover
+    near 95% as precision does (a plain bootstrap covered them ~90%)."""
+    cov = _coverage(range(400))
+    for name in ("precision", "recall", "prevalence"):
+        assert 0.92 <= cov[name] <= 0.985, cov
     assert cov["unweighted"] < 0.05, cov  # the plain share over-counts the abusive bands
+
+
+def test_a_band_with_no_abusive_label_still_has_spread() -> None:
+    """20 benign labels in a band of 10,000: the band's misses are not known to be zero, so
+    recall's interval reaches below 1 and prevalence's above the high band's share."""
+    scores = [0.1] * 20 + [0.9] * 20
+    strata = ["clear_low"] * 20 + ["high"] * 20
+    labels = [0] * 20 + [1] * 20
+    at = estimate(scores, strata, labels, {"clear_low": 10_000, "high": 100}, [0.5],
+                  n_boot=2000).thresholds[0]  # fmt: skip
+    assert at.recall.estimate == 1.0 and at.recall.low < 0.9
+    assert at.prevalence.estimate == pytest.approx(100 / 10_100)
+    assert at.prevalence.high > 0.02  # up to a few % of the low band could be abusive
 
 
 @pytest.mark.slow
 def test_coverage_with_many_seeds() -> None:
-    cov = _coverage(range(1000, 2000))
-    assert all(0.86 <= cov[k] <= 0.99 for k in ("precision", "recall", "prevalence")), cov
+    cov = _coverage(range(1000, 3000))
+    assert all(0.93 <= cov[k] <= 0.975 for k in ("precision", "recall", "prevalence")), cov
+    small = _coverage(range(3000, 3800), size=200)
+    assert all(0.92 <= small[k] <= 0.985 for k in ("precision", "recall", "prevalence")), small

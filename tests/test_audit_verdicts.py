@@ -23,10 +23,19 @@ SHA = "a" * 64
 OTHER = "b" * 64
 
 
-def write_sample(path: Path, rows: int = 5, *, extra: str = "") -> Path:
-    lines = ["id,text,abuse_score,abuse_label,audit_stratum,audit_weight,verdict" + extra]
+def write_sample(path: Path, rows: int = 5) -> Path:
+    """A SAMPLE.csv as `audit sample` writes it, without its provenance sidecar (copied alone):
+    even rows in band clear_low (weight 4), odd rows in band high (weight 2); scored batch
+    line 40 + i."""
+    lines = [
+        "id,text,abuse_score,abuse_label,model_version,abuse_note,"
+        "audit_line,audit_stratum,audit_weight,verdict"
+    ]
     for i in range(rows):
-        lines.append(f'{i},"message number {i}, long enough",0.{i}5,x,s{i % 2},{i + 1}.5,')
+        band, weight = ("clear_low", 4) if i % 2 == 0 else ("high", 2)
+        lines.append(
+            f'{i},"message number {i}, long enough",0.{i}5,x,m 1,,{40 + i},{band},{weight},'
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -176,18 +185,25 @@ def test_review_queue_reads_a_sample(tmp_path: Path) -> None:
     assert len(queue.items) == 5
     third = queue.items[2]
     assert (third.index, third.line, third.text) == (2, 4, "message number 2, long enough")
-    assert (third.score, third.stratum, third.weight) == (0.25, "s0", 3.5)
+    assert (third.score, third.stratum, third.weight) == (0.25, "clear_low", 4.0)
+    assert third.source_line == "42"
+    assert queue.sample is not None and queue.sample.provenance is None  # no sidecar: still read
+    assert queue.sample.population == {"clear_low": 12, "below_t": 0, "above_t": 0, "high": 4}
+
+
+_HEAD = "text,abuse_score,abuse_label,model_version,abuse_note,audit_line,audit_stratum,audit_weight,verdict\n"
 
 
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("id,text,abuse_score\n1,hello there,0.5\n", "no 'audit_stratum' column"),
-        ("text,abuse_score,audit_stratum,audit_weight\nhi you,1.5,a,1\n", "line 2: abuse_score"),
-        ("text,abuse_score,audit_stratum,audit_weight\nhi you,0.5,a,0\n", "line 2: audit_weight"),
-        ("text,abuse_score,audit_stratum,audit_weight\nhi,0.5,a,nan\n", "audit_weight 'nan'"),
-        ("text,abuse_score,audit_stratum,audit_weight\n", "no items"),
-        ('text,abuse_score,audit_stratum,audit_weight\n"hi,0.5,a,1\n', "line 2"),
+        ("id,text,abuse_score\n1,hello there,0.5\n", "not an audit sample: no column"),
+        (_HEAD + "hi you,1.5,x,m,,2,high,1,\n", "line 2: abuse score '1.5'"),
+        (_HEAD + "hi you,0.5,x,m,,2,high,0,\n", "line 2: audit_weight 0.0 is below 1"),
+        (_HEAD + "hi,0.5,x,m,,2,high,nan,\n", "audit_weight 'nan'"),
+        (_HEAD + "hi,0.5,x,m,,2,middle,1,\n", "line 2: unknown audit_stratum 'middle'"),
+        (_HEAD, "no rows"),
+        (_HEAD + '"hi,0.5,x,m,,2,high,1,\n', "line 2"),
     ],
 )
 def test_review_queue_refuses_what_is_not_a_whole_sample(
@@ -214,8 +230,8 @@ def test_export_reads_back_as_labels(tmp_path: Path, store: LabelsStore) -> None
     with out.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == [
-        "id", "text", "abuse_score", "abuse_label", "audit_stratum", "audit_weight", "verdict",
-        "verdict_status", "verdict_note", "verdict_reviewer", "verdict_time_utc",
+        "id", "text", "abuse_score", "abuse_label", "model_version", "abuse_note", "audit_line",
+        "audit_stratum", "audit_weight", "verdict", "verdict_status", "verdict_note", "verdict_reviewer", "verdict_time_utc",
     ]  # fmt: skip
     assert [r["verdict"] for r in rows] == ["abusive", "benign", "", "", ""]
     assert [r["verdict_status"] for r in rows] == [

@@ -60,7 +60,10 @@ def test_review_with_keys_undo_note_and_resume(
     w = panel.w
     assert w.progress_label.text() == "0 of 6 reviewed · 0 skipped"
     assert w.text.toPlainText() == "message number 0, long enough"
-    assert "Item 1 of 6 · line 2 · score 0.050 · stratum s0 · weight 1.5" == w.item_info.text()
+    assert (
+        "Item 1 of 6 · line 2 · scored batch line 40 · score 0.050 · stratum clear_low · weight 4"
+        == w.item_info.text()
+    )
     assert w.current.text() == "Not reviewed yet"
 
     key(qtbot, panel, Qt.Key.Key_A)  # line 2 abusive, moves to the next item
@@ -101,7 +104,7 @@ def test_review_with_keys_undo_note_and_resume(
     assert all(e.file_sha256 == sha and e.file_name == str(sample) for e in events)
     assert all(workstation_user() in e.detail for e in events)
     details = sorted(e.detail for e in events)
-    assert any(d.startswith("abusive on line 2 (item 1 of 6, stratum s0)") for d in details)
+    assert any(d.startswith("abusive on line 2 (item 1 of 6, stratum clear_low)") for d in details)
     assert any(d.startswith("benign on line 3") and d.endswith("with a note") for d in details)
     assert any(d.startswith("undo: the skip on line 4") for d in details)
 
@@ -157,7 +160,7 @@ def test_a_bad_sample_or_store_is_one_line(qtbot, app_context, worker_pool, tmp_
     panel.open_sample(bad)
     qtbot.waitUntil(lambda: panel.loader is None, timeout=5000)
     assert panel.queue is None
-    assert str(bad) in panel.w.status.text() and "audit_stratum" in panel.w.status.text()
+    assert str(bad) in panel.w.status.text() and "'audit_stratum'" in panel.w.status.text()
     panel.shutdown()
 
     damaged = tmp_path / "damaged.sqlite3"
@@ -193,11 +196,14 @@ def test_screenshot(
     appearance(scale, theme)
     sample = tmp_path / "sample.csv"
     sample.write_text(
-        "id,text,abuse_score,abuse_label,audit_stratum,audit_weight,verdict\n"
+        "id,text,abuse_score,abuse_label,model_version,abuse_note,audit_line,audit_stratum,"
+        "audit_weight,verdict\n"
         '1,"You people are a disgrace and someone should shut you up for good.",0.91,abusive,'
-        "high,4.0,\n"
-        '2,"Thanks for the quick reply, see you at the meeting tomorrow!",0.04,ok,low,40.0,\n'
-        '3,"Honestly that referee was blind, worst call of the season",0.47,ok,near,2.5,\n',
+        "m 1,,12,high,4,\n"
+        '2,"Thanks for the quick reply, see you at the meeting tomorrow!",0.04,ok,m 1,,57,'
+        "clear_low,40,\n"
+        '3,"Honestly that referee was blind, worst call of the season",0.47,ok,m 1,,83,'
+        "above_t,3,\n",
         encoding="utf-8",
     )
     panel = make_panel(qtbot, app_context, worker_pool, store_path, size)
@@ -216,12 +222,7 @@ def test_two_windows_on_one_sample_lose_nothing(
 ):
     """Two Review panels (two windows) give verdicts on the same sample: both are kept, and each
     panel's progress counts the other's once it writes again."""
-    sample = write_sample(tmp_path / "sample.csv", rows=4, extra=",audit_line")
-    text = sample.read_text(encoding="utf-8").splitlines()
-    sample.write_text(
-        "\n".join([text[0]] + [f"{row},{40 + i}" for i, row in enumerate(text[1:])]) + "\n",
-        encoding="utf-8",
-    )
+    sample = write_sample(tmp_path / "sample.csv", rows=4)  # audit_line 40 + i
     first = make_panel(qtbot, app_context, worker_pool, store_path)
     second = make_panel(qtbot, app_context, worker_pool, store_path)
     open_sample(qtbot, first, sample)

@@ -104,11 +104,17 @@ def _sample(args: argparse.Namespace) -> int:
     from app.cli.context import cli_context
     from app.cli.score import print_json
     from app.core.audit.sample_file import write_sample
+    from app.core.bundles.bundle import sha256_file
+    from app.core.context.audit_draw import log_sample_drawn
 
-    with cli_context(args, load_models=False, record=False) as ctx:
+    # Recorded as `score` records its outputs: the log is opened first (a broken log fails
+    # the command before anything is written), the event names the file written and its hash.
+    with cli_context(args, load_models=False) as ctx:
         threshold = ctx.state.threshold if args.threshold is None else args.threshold
-    seed = secrets.randbelow(2**63) if args.seed is None else args.seed
-    done = write_sample(args.input, args.output, size=args.size, seed=seed, threshold=threshold)
+        seed = secrets.randbelow(2**63) if args.seed is None else args.seed
+        done = write_sample(args.input, args.output, size=args.size, seed=seed,
+                            threshold=threshold)  # fmt: skip
+        log_sample_drawn(ctx, done, sha256_file(done.output))
     prov = done.provenance
     if args.json:
         print_json({"output": str(done.output), "sidecar": str(done.sidecar)} | prov)

@@ -84,7 +84,9 @@ ACTIONS: tuple[str, ...] = tuple(
     # the Review panel's verdicts on audit samples (app.ui.review)
     "audit_verdict "
     # decision records (app.core.decisions.store)
-    "threshold_decision".split()
+    "threshold_decision "
+    # an audit sample drawn (app.core.context.audit_draw: the Batch panel and `audit sample`)
+    "audit_sample_drawn".split()
 )
 # The original table; ``user`` is added by `ActivityLog._add_user_column`, for old logs as new.
 _SCHEMA = f"""

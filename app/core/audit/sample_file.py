@@ -33,7 +33,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +83,7 @@ class AuditSampleFile:
     population: dict[str, int]  # N_h per band (every band of `STRATA`, 0 if empty)
     provenance: dict[str, Any] | None = None  # the sidecar, when there is one
     threshold: float | None = None  # the bands' threshold (from the sidecar)
+    sha256: str = ""  # of exactly the bytes read: the sample's key in the labels store
 
     def labels(self, positive_values: Sequence[str] | None = None) -> list[int | None]:
         """Each row's verdict as 1 (abusive), 0 (benign) or None (blank, skip, no-label
@@ -375,8 +376,14 @@ def _check_against(path: Path, data: dict[str, Any], population: dict[str, int],
             )
 
 
-def read_sample(path: str | Path, *, label_column: str = VERDICT) -> AuditSampleFile:
-    """Read and validate a SAMPLE.csv (see the module docstring); InputError naming the file."""
+def read_sample(
+    path: str | Path,
+    *,
+    label_column: str = VERDICT,
+    cancelled: Callable[[], bool] | None = None,
+) -> AuditSampleFile:
+    """Read and validate a SAMPLE.csv (see the module docstring); InputError naming the file.
+    `cancelled` is polled between chunks (a worker's cancel)."""
     path = Path(path)
     sniffed = sniff(path)
     header = sniffed.header
@@ -396,7 +403,11 @@ def read_sample(path: str | Path, *, label_column: str = VERDICT) -> AuditSample
     li, ti = header.index(label_column), header.index(text)
     rows: list[list[str]] = []
     file_lines, checked = [], []
-    for chunk in iter_chunks(path, sniffed.format, header_expected=header):
+    digest = hashlib.sha256()
+    chunks = iter_chunks(
+        path, sniffed.format, header_expected=header, cancelled=cancelled, digest=digest
+    )
+    for chunk in chunks:
         if chunk.rejected:
             bad = chunk.rejected[0]
             raise InputError(f"{path}: line {bad.line}: {bad.reason}")
@@ -435,4 +446,5 @@ def read_sample(path: str | Path, *, label_column: str = VERDICT) -> AuditSample
         population=population,
         provenance=data,
         threshold=None if data is None else float(data["threshold"]),
+        sha256=digest.hexdigest(),
     )

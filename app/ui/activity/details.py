@@ -39,6 +39,7 @@ ACTION_WORDS = {
     "batch_history_removed": "Batch job removed from the history",
     "audit_verdict": "Audit sample item reviewed",
     "threshold_decision": "Decision recorded (threshold and rationale)",
+    "audit_sample_drawn": "Audit sample drawn",
 }
 # The confusion-matrix counts of threshold and evaluation events, as an analyst says them.
 MATRIX_WORDS = {
@@ -90,6 +91,7 @@ _FILE_WORDS = {
     "model_imported": ("Imported bundle", "Manifest SHA-256"),
     "key_trusted": ("Key file", "Key file SHA-256"),
     "audit_verdict": ("Audit sample", "Audit sample SHA-256"),
+    "audit_sample_drawn": ("Audit sample", "Audit sample SHA-256"),
 }
 
 

@@ -33,6 +33,8 @@ class BatchExports:
     export_done: Any
     _exporting: tuple[int, float] | None
     _exported: dict[int, float]
+    _scored_csv: dict[int, Path]  # job id -> its last whole CSV export (an audit sample's source)
+    _export_file: tuple[int, Path] | None
     _refresh: Any  # BatchPanel's: enable what makes sense now
 
     def export_dialog(self, fmt: str = "csv") -> None:
@@ -90,6 +92,7 @@ class BatchExports:
             self.status.setText("An export is already running.")
             return
         self._exporting = (job.id, job.label_threshold)
+        self._export_file = (job.id, path) if fmt == "csv" and keep is None else None
         self.ctx.settings.last_folder = str(path.parent)
         self.status.setText(f"Exporting to {path.name}…")
         self._refresh()
@@ -113,7 +116,9 @@ class BatchExports:
     def _export_done(self, path: str, outcome: str) -> None:
         if self._exporting is not None and outcome.startswith("done"):
             self._exported[self._exporting[0]] = self._exporting[1]
-        self._exporting = None
+            if self._export_file is not None:
+                self._scored_csv[self._export_file[0]] = self._export_file[1]
+        self._exporting = self._export_file = None
         self.status.setText(f"Export to {path}: {outcome}.")
         self.export_done.emit(path, outcome)
         self._refresh()

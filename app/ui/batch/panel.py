@@ -42,6 +42,7 @@ from app.core.context.label_notice import labels_notice
 from app.core.context.state import ACTIVE_SCORER, AppContext
 from app.core.csvio.csv_input import SniffResult, sniff
 from app.core.results.table import ResultsTable, threshold_dataset
+from app.ui.batch.audit_sample import BatchAuditSample
 from app.ui.batch.exports import BatchExports
 from app.ui.batch.history_actions import BatchHistoryActions
 from app.ui.batch.jobs import JobQueue
@@ -52,7 +53,7 @@ from app.ui.common.workers import WorkerPool
 DROP_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
+class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchPanelView):
     """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
 
     title = "Batch"
@@ -61,6 +62,7 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
     job_progress = Signal(object)  # BatchProgress of the running job
     job_done = Signal(str, str)  # file name, "done" | "cancelled" | "failed"
     export_done = Signal(str, str)  # path, "done: ..." | "cancelled" | "failed: ..."
+    open_in_review = Signal(object)  # the Path of an audit sample just drawn
 
     def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QWidget | None = None) -> None:
         limits = Limits.from_settings(ctx.settings)
@@ -74,6 +76,11 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
         # Job id -> the label threshold of its last successful export; the export under way.
         self._exported: dict[int, float] = {}
         self._exporting: tuple[int, float] | None = None
+        self.pool = pool
+        self._scored_csv: dict[int, Path] = {}  # job id -> its last whole CSV export
+        self._export_file: tuple[int, Path] | None = None  # the whole CSV export under way
+        self._sampler = None  # drawing an audit sample (BatchAuditSample)
+        self._sample_path: Path | None = None  # the last one drawn, offered to Review
         self._connect_signals()
         try:  # the setting may have been lowered since the last job: apply it now
             self.jobs.core.history.trim(ctx.settings.batch_history_size)
@@ -103,6 +110,8 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
         self.csv_button.clicked.connect(partial(self.export_dialog, "csv"))
         self.xlsx_button.clicked.connect(partial(self.export_dialog, "xlsx"))
         self.rejected_button.clicked.connect(self.export_rejected_dialog)
+        self.sample_button.clicked.connect(self.sample_dialog)
+        self.review_button.clicked.connect(self.open_sample_in_review)
         self.send_button.clicked.connect(self.send_to_threshold)
         self.results.message.connect(self.status.setText)
         self.results.open_requested.connect(self._open_row)
@@ -321,6 +330,7 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
         self.csv_button.setEnabled(shown is not None and idle_export)
         self.xlsx_button.setEnabled(shown is not None and idle_export)
         self.rejected_button.setEnabled(result is not None and result.report.rows_rejected > 0)
+        self.sample_button.setEnabled(result is not None and self._sampler is None)
         self.shown_only.setEnabled(shown is not None)
         self.send_button.setEnabled(result is not None and result.table.gold is not None)
         self._show_notice(shown)
@@ -361,6 +371,8 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchPanelView):
     def shutdown(self) -> None:
         """Cancel jobs, stop timers, unsubscribe, delete this session's caches."""
         self.jobs.shutdown()
+        if self._sampler is not None:
+            self._sampler.cancel()
         self.results.stop()
         self._unobserve()
         self._unobserve = _no_op

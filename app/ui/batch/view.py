@@ -41,6 +41,13 @@ class BatchPanelView(QWidget):
         self.rejected_button.setToolTip(
             "The rows that could not be read: line, reason and raw text, as a CSV"
         )
+        self.sample_button = QPushButton("Draw audit sample…")
+        self.sample_button.setToolTip(
+            "A stratified sample of this batch to review by hand (SAMPLE.csv and its provenance)"
+        )
+        self.review_button = QPushButton("Open in Review")
+        self.review_button.setToolTip("Review the audit sample just drawn in the Review panel")
+        self.review_button.setVisible(False)  # offered once a sample is drawn
         self.shown_only = QCheckBox("Only rows shown by the filters")
         self.send_button = QPushButton("Send to Threshold panel")
         self.send_button.setToolTip("Scores and the file's labels, to choose a threshold from data")
@@ -74,6 +81,9 @@ class BatchPanelView(QWidget):
         ledger_box.setContentsMargins(0, 0, 0, 0)
         ledger_box.addWidget(self.ledger, 1)
         ledger_box.addWidget(self.rejected_button)
+        # Per-batch, like the rejected rows: here the results row keeps its width at 1024 px.
+        ledger_box.addWidget(self.sample_button)
+        ledger_box.addWidget(self.review_button)
         side = split(
             vertical, [220, 500], group("Queue and history", queue), group("Ledger", ledger)
         )

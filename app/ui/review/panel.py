@@ -30,10 +30,11 @@ from app.core.audit.verdicts import LabelsStore, Verdict
 from app.core.common.errors import AbuseDeskError
 from app.core.common.messages import fmt_score
 from app.core.common.user import workstation_user
-from app.core.context.state import AppContext
+from app.core.context.state import THRESHOLD, AppContext
 from app.ui.common.colours import error_style, fail_colour, muted_style, ok_colour
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
 from app.ui.review import view
+from app.ui.review.estimates import EstimatesController
 from app.ui.review.view import ReviewWidgets, command_for
 
 VERDICT_WORDS = {"abusive": "Abusive", "benign": "Benign", "skip": "Skipped"}
@@ -75,6 +76,14 @@ class ReviewPanel(QWidget):
         for button, name in zip(w.move_buttons, view.MOVE_COMMANDS, strict=True):
             button.clicked.connect(partial(self.run_command, name))
         self._recent_listed = False  # the store is opened when the panel is first shown
+        self.estimates = EstimatesController(w.estimates, pool, ctx.state.threshold)
+        self._unobserve = ctx.state.observe(self._on_threshold, THRESHOLD)
+
+    def _on_threshold(self, _name: str, value: float) -> None:
+        self.estimates.set_app_threshold(value)
+
+    def _labels_changed(self) -> None:
+        self.estimates.set_verdicts({k: v.verdict for k, v in self.verdicts.items()})
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
         if not self._recent_listed:
@@ -140,6 +149,7 @@ class ReviewPanel(QWidget):
             self._say(str(exc), error=True)
             return
         self.queue = queue
+        self.estimates.set_sample(queue.sample, {k: v.verdict for k, v in self.verdicts.items()})
         self.w.sample_info.setText(
             f"{queue.path.name} · {len(queue.items):,} items · text column “{queue.text_column}”"
             f" · SHA-256 {queue.sha256[:12]}… · reviewer {self.reviewer}"
@@ -166,7 +176,8 @@ class ReviewPanel(QWidget):
     # --- keys and commands ---------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         command = command_for(event)
-        if command == view.NEXT_UNREVIEWED and self.w.note.hasFocus():
+        typing = self.w.note.hasFocus() or self.w.estimates.spin.hasFocus()
+        if command == view.NEXT_UNREVIEWED and typing:
             self.w.text.setFocus()  # Enter in the note goes back to the item, moves nowhere
             event.accept()
             return
@@ -213,6 +224,7 @@ class ReviewPanel(QWidget):
         except AbuseDeskError as exc:
             self._say(f"Verdict not saved: {exc}", error=True)
             return
+        self._labels_changed()
         following = next_unreviewed(queue, self.verdicts, item.index)
         self._show(following if following is not None else item.index)
         self._say(f"Line {item.line}: {VERDICT_WORDS[verdict].lower()}.")
@@ -239,6 +251,7 @@ class ReviewPanel(QWidget):
         except AbuseDeskError as exc:
             self._say(f"Not undone: {exc}", error=True)
             return
+        self._labels_changed()
         index = next((i.index for i in queue.items if i.line == last.item_line), self.index)
         self._show(index)
         self._say(f"Undone: the {last.verdict} on line {last.item_line}.")
@@ -321,11 +334,14 @@ class ReviewPanel(QWidget):
         except AbuseDeskError as exc:
             self._say(f"Not exported: {exc}", error=True)
             return False
+        self._labels_changed()
         self._show(self.index)
         self._say(f"Exported {len(self.queue.items):,} items ({labelled:,} labelled) to {output}.")
         return True
 
     def shutdown(self) -> None:
+        self._unobserve()
+        self.estimates.shutdown()
         if self.loader is not None:
             self.loader.cancel()
         if self._store is not None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.common.colours import muted_style, ui_scale
+from app.ui.review.estimates import EstimatesBox
 
 ABUSIVE_CMD, BENIGN_CMD, SKIP_CMD = "abusive", "benign", "skip"
 UNDO, PREVIOUS, NEXT, NEXT_UNREVIEWED = "undo", "previous", "next", "next_unreviewed"
@@ -47,7 +48,7 @@ KEYS_HINT = (
 )
 NO_SAMPLE = (
     "Open an audit sample to review it here, one item at a time.\n\n"
-    "Make one from a scored batch with:\n"
+    'Make one from a scored batch: "Draw audit sample…" in the Batch panel, or\n'
     "abuse-desk audit sample SCORED.csv --size 200 -o SAMPLE.csv"
 )
 TEXT_POINTS = 18  # the item's text, before the user's font-size preference
@@ -144,6 +145,7 @@ class ReviewWidgets:
         self.keys.setStyleSheet(muted_style())
         self.status = QLabel(objectName="reviewStatus", wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.estimates = EstimatesBox()
         self._lay_out(owner)
 
     @property
@@ -181,7 +183,10 @@ class ReviewWidgets:
         layout.addLayout(progress)
         layout.addSpacing(6)
         layout.addWidget(self.item_info)
-        layout.addWidget(self.text, 1)
+        middle = QHBoxLayout()  # the item, and beside it what the verdicts so far say
+        middle.addWidget(self.text, 3)
+        middle.addWidget(self.estimates, 2)
+        layout.addLayout(middle, 1)
         layout.addWidget(self.current)
         layout.addLayout(note)
         layout.addLayout(verdicts)

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.batch.labeled_scores_ready.connect(self._send_to_threshold)
         self.batch.open_in_score.connect(self._open_in_score)
+        self.batch.open_in_review.connect(self._open_in_review)
         self.score.back_requested.connect(self._back_from_score)
         self._build_menus()
         self._build_status_bar()
@@ -88,6 +89,11 @@ class MainWindow(QMainWindow):
         from app.ui.compare.panel import ComparePanel
 
         return ComparePanel(self.ctx, self.pool)
+
+    def _open_in_review(self, path: Any) -> None:
+        """The Batch panel drew an audit sample: review it."""
+        self.tabs.setCurrentWidget(self.review)
+        self.review.open_sample(path)
 
     @property
     def threshold(self) -> Any:
