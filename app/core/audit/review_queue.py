@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.batch.rows import CHALLENGER_COLUMNS, OUTPUT_COLUMNS
+from app.core.batch.rows import BAND_COLUMN, CHALLENGER_COLUMNS, OUTPUT_COLUMNS
 from app.core.common.errors import InputError
 from app.core.csvio.csv_input import choose_text_column, iter_chunks, sniff
 
@@ -28,7 +28,8 @@ VERDICT_COLUMN = "verdict"
 SOURCE_LINE_COLUMN = "audit_line"  # the item's line in the scored batch, when the sample has it
 # Columns the score and sample commands add: never the text to review.
 _OURS = frozenset(
-    (*OUTPUT_COLUMNS, *CHALLENGER_COLUMNS, STRATUM_COLUMN, WEIGHT_COLUMN, VERDICT_COLUMN)
+    (*OUTPUT_COLUMNS, BAND_COLUMN, *CHALLENGER_COLUMNS, STRATUM_COLUMN, WEIGHT_COLUMN)
+    + (VERDICT_COLUMN,)
     + (SOURCE_LINE_COLUMN,)
 )
 MAX_ITEMS = 100_000  # a review queue, not a batch: more means the wrong file was opened
