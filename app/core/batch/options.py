@@ -164,6 +164,12 @@ class BatchReport:
         review, escalate = (fmt_threshold(cut) for cut in self.bands)
         return f"bands: {counts} (review at {review}, escalate at {escalate})"
 
+    def band_status(self) -> str:
+        """The band line and, when the policy contradicts the threshold, why (one line; ""
+        without a policy): the Batch panel's status after a job."""
+        note = band_threshold_note(self.threshold, self.bands) if self.bands else ""
+        return self.band_line() + (f"; note: {note}" if note else "")
+
     def disagreement(self) -> str:
         """One line on the challenger ("" without one), for summaries and the log."""
         if not self.challenger_version:
