@@ -276,3 +276,34 @@ def test_the_note_when_policy_and_threshold_disagree() -> None:
     assert "escalate cut 0.40 is below the threshold 0.45" in low and "labelled benign" in low
     high = band_threshold_note(0.45, (0.5, 0.8))
     assert "review cut 0.50 is above the threshold 0.45" in high and "cleared" in high
+
+
+def test_a_signed_checkpoint_whose_bands_do_not_add_up_is_not_believed(scorer, tmp_path) -> None:
+    from app.core.batch import checkpoint_schema as schema
+    from app.core.batch.checkpoint import workstation_key
+
+    src, out = _input(tmp_path / "in.csv", 600), tmp_path / "scored.csv"
+    calls = {"n": 0}
+
+    def stop(_progress) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    options = BatchOptions(src, out, 0.45, chunk_rows=40, bands=POLICY)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(scorer, options, progress=stop)
+    path = work_paths(out)[1]
+    key = schema.mac_key(workstation_key())
+    for damage in ({"rows_clear": 10**6}, {"bands": [0.9, 0.1]}):
+        body = json.loads(path.read_text())
+        if "bands" in damage:
+            body["job"]["bands"] = damage["bands"]
+        else:
+            body["ledger"].update(damage)
+        body["mac"] = schema.sign(body, key)  # even with a valid MAC (the workstation's key)
+        with pytest.raises(schema.BadCheckpoint, match="band"):
+            schema.parse(json.dumps(body).encode(), key)
+    notes: list[str] = []
+    run_batch(scorer, options, resume=True, notice=notes.append)  # the sound one resumes
+    assert any("resuming" in n for n in notes)

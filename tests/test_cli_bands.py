@@ -118,3 +118,26 @@ def test_score_text_gives_the_band(home: Path) -> None:
     assert "band" not in plain
     settings = run_cli("score-text", "hello there", ABUSE_DESK_HOME=str(home))
     assert ", clear\t" in settings.stdout  # the settings' policy: 0.2 / 0.9
+
+
+def test_a_banded_output_is_ours_and_other_commands_read_it(tmp_path: Path, source: Path) -> None:
+    out = tmp_path / "s.csv"
+    for _ in range(2):  # the second run replaces its own earlier output without --overwrite
+        result = run_cli("score", str(source), "-o", str(out), "--bands", "0.3", "0.7")
+        assert result.returncode == 0, result.stderr
+    assert "replaced the earlier output" in result.stderr
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("comment,label\nyou stupid idiot,1\nnice day,0\n", encoding="utf-8")
+    scored = tmp_path / "labelled.scored.csv"
+    assert (
+        run_cli("score", str(labelled), "-o", str(scored), "--bands", "0.3", "0.7").returncode == 0
+    )
+    evaluated = run_cli("evaluate", str(scored), "--label-column", "label", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["n"] == 2
+    xlsx = tmp_path / "s.xlsx"
+    result = run_cli("score", str(source), "-o", str(xlsx), "--bands", "0.3", "0.7")
+    assert result.returncode == 0 and "bands: " in result.stdout
+    openpyxl = pytest.importorskip("openpyxl")
+    header = [c.value for c in next(openpyxl.load_workbook(xlsx)["scored"].iter_rows())]
+    assert header[2:5] == ["abuse_score", "abuse_label", "abuse_band"]
