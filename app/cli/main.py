@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from app.cli.audit import cmd_audit
+from app.cli.bands import bands_refusal
 from app.cli.common import EXIT_USAGE, run_command, say
 from app.cli.decisions import cmd_decisions, cmd_replay
 from app.cli.evaluate import cmd_evaluate
@@ -58,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "score-text" and (refusal := stdin_refusal(args.texts)):
         say(refusal)
+        return EXIT_USAGE
+    if args.command in ("score", "score-text") and (refusal := bands_refusal(args)):
+        say(refusal)  # crossed --bands: a usage error, before anything is touched
         return EXIT_USAGE
     clean_stale()  # temporary files of runs that were killed
     resumable = args.command == "score" and score_format(args) == "csv"  # XLSX restarts

@@ -12,6 +12,7 @@ from typing import Any
 
 from app import APP_NAME, __version__
 from app.cli.audit import add_audit_parser
+from app.cli.bands import add_band_args
 from app.cli.common import (
     JSON_HELP,
     OneLineParser,
@@ -105,6 +106,7 @@ def _add_score(sub: Any) -> None:
         action="store_true",
         help="continue an interrupted CSV job from its checkpoint (XLSX jobs restart)",
     )
+    add_band_args(p)
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -129,6 +131,7 @@ def _add_score_text(sub: Any) -> None:
     p.add_argument(
         "--explain", action="store_true", help="also list the terms that moved each score"
     )
+    add_band_args(p)
     p.add_argument("--json", action="store_true", help=JSON_HELP)
 
 

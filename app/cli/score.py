@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import APP_NAME
 from app.cli.activity import batch_logged
+from app.cli.bands import band_policy
 from app.cli.common import EXIT_OK, say
 from app.cli.context import (
     active_scorer,
@@ -43,7 +44,8 @@ def cmd_score_text(args: argparse.Namespace) -> int:
     with cli_context(args) as ctx:
         scorer = active_scorer(ctx)
         threshold = decision_threshold(args, ctx)
-        results = [_scored(scorer, text, threshold, args.explain) for text in args.texts]
+        bands = band_policy(args, ctx)
+        results = [_scored(scorer, text, threshold, args.explain, bands) for text in args.texts]
         for text, row in zip(args.texts, results, strict=True):  # logged before it is shown
             ctx.log(
                 "score_text",
@@ -67,6 +69,8 @@ def cmd_score_text(args: argparse.Namespace) -> int:
         # Three decimals as the GUI shows them, never "1.000" below 1 (--json has the number).
         score = "  -   " if row["score"] is None else fmt_score(row["score"])
         note = " (truncated)" if row["truncated"] else ""
+        if bands is not None:  # the band beside the label: "abusive, escalate"
+            note += f", {row['band'] or 'no band'}"
         # Escaped: a hostile text must not move the cursor, clear the screen or reorder lines.
         print(f"{score}\t{row['label']}{note}\t{printable(text[:80])}")
         for term in row.get("terms", []):
@@ -75,12 +79,20 @@ def cmd_score_text(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _scored(scorer: Any, text: str, threshold: float, explain: bool) -> dict[str, Any]:
+def _scored(
+    scorer: Any, text: str, threshold: float, explain: bool, bands: tuple[float, float] | None
+) -> dict[str, Any]:
     from app.core.engine.result_view import result_json  # the keys the GUI copies too
 
     result = scorer.score_text(text, threshold)
     terms = scorer.explain(text, top_k=10).terms if explain and not result.empty else None
-    return result_json(result, terms)
+    row = result_json(result, terms)
+    if bands is not None:  # "band": "" for a blank text (no score), as in the score output
+        from app.core.analysis.bands import BandPolicy, band_of
+
+        score = float("nan") if row["score"] is None else row["score"]
+        row["band"] = str(band_of([score], BandPolicy(*bands))[0])
+    return row
 
 
 def score_format(args: argparse.Namespace) -> str:
@@ -213,6 +225,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             rejected_path=rejected,
             rejected_replace=replace,
             rejected_stale=_stale_rejected(args),
+            bands=band_policy(args, ctx),
         )
         progress = _Progress(args.quiet)
         try:

@@ -53,6 +53,8 @@ from app.core.export.csv_writer import CsvExportWriter, write_provenance_sidecar
 # The columns a `score` job appends (`app.core.batch.rows.OUTPUT_COLUMNS`; a test keeps the two
 # equal). Suffixed "_2", "_3"… when the input had them already; ours are the last such run.
 SCORE_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
+# A job with a band policy writes `rows.BAND_COLUMN` after the label (`rows.added_columns`).
+BANDED_SCORE_COLUMNS = (*SCORE_COLUMNS[:2], "abuse_band", *SCORE_COLUMNS[2:])
 LINE, STRATUM, WEIGHT, VERDICT = "audit_line", "audit_stratum", "audit_weight", "verdict"
 AUDIT_COLUMNS = (LINE, STRATUM, WEIGHT, VERDICT)
 SIDECAR_KIND = "abuse-desk audit sample"
@@ -115,12 +117,14 @@ class SampleWritten:
 
 
 def _score_run(header: Sequence[str]) -> int | None:
-    """Index of the last run of the four score columns (each possibly suffixed), or None."""
-    pats = [re.compile(re.escape(name) + r"(?:_[0-9]+)?") for name in SCORE_COLUMNS]
+    """Index of the last run of the score columns (each possibly suffixed; with or without the
+    band after the label), or None."""
     found = None
-    for i in range(len(header) - len(pats) + 1):
-        if all(p.fullmatch(header[i + k]) for k, p in enumerate(pats)):
-            found = i
+    for names in (SCORE_COLUMNS, BANDED_SCORE_COLUMNS):
+        pats = [re.compile(re.escape(name) + r"(?:_[0-9]+)?") for name in names]
+        for i in range(len(header) - len(pats) + 1):
+            if all(p.fullmatch(header[i + k]) for k, p in enumerate(pats)):
+                found = i if found is None else max(found, i)
     return found
 
 
@@ -143,7 +147,11 @@ def _text_column(path: Path, header: list[str], preview: list[list[str]], hint: 
     if isinstance(hint, str) and header.count(hint) == 1:
         return hint
     ours = set(AUDIT_COLUMNS)
-    keep = [i for i, h in enumerate(header) if h not in ours and not h.startswith(SCORE_COLUMNS)]
+    keep = [
+        i
+        for i, h in enumerate(header)
+        if h not in ours and not h.startswith(BANDED_SCORE_COLUMNS)  # never a tool column
+    ]
     return choose_text_column(
         [header[i] for i in keep], [[r[i] for i in keep] for r in preview], source=path
     )

@@ -46,11 +46,13 @@ COUNTS = (
     "rows_disagreeing".split()
 )
 LEDGER_KEYS = frozenset([*COUNTS, "started_utc", "seconds"])
+BAND_COUNTS = ("rows_clear", "rows_review", "rows_escalate")  # in the ledger iff the job has bands
 _JOB_STRINGS = "input model_version text_column encoding delimiter output_format".split()
 _JOB_KEYS = frozenset(
     [*_JOB_STRINGS, "input_size", "input_sha256", "model_fingerprint", "threshold"]
-    + ["output_header", "challenger"]
+    + ["output_header", "challenger", "bands"]
 )
+_OPTIONAL_JOB_KEYS = frozenset(["challenger", "bands"])  # absent: the job had none
 
 
 class BadCheckpoint(ValueError):
@@ -129,7 +131,7 @@ def _check_fields(data: dict[str, Any]) -> None:
 
 
 def _check_job(job: dict[str, Any]) -> None:
-    if not set(job) <= _JOB_KEYS or not _JOB_KEYS - {"challenger"} <= set(job):
+    if not set(job) <= _JOB_KEYS or not _JOB_KEYS - _OPTIONAL_JOB_KEYS <= set(job):
         raise BadCheckpoint("unexpected job fields")
     if not all(isinstance(job[name], str) for name in _JOB_STRINGS):
         raise BadCheckpoint("a job field is not text")
@@ -153,13 +155,22 @@ def _check_job(job: dict[str, Any]) -> None:
         raise BadCheckpoint("challenger is malformed")
     if other is not None:
         _check_hex(other, "fingerprint")
+    bands = job.get("bands", [0.0, 0.0])
+    if not (
+        isinstance(bands, list)
+        and len(bands) == 2
+        and all(type(cut) in (int, float) and math.isfinite(cut) and 0 <= cut <= 1 for cut in bands)
+        and bands[0] <= bands[1]
+    ):
+        raise BadCheckpoint("bands is not a review and an escalate cut point")
 
 
 def _check_ledger(data: dict[str, Any]) -> None:
     ledger = data["ledger"]
-    if set(ledger) != LEDGER_KEYS:
+    banded = "bands" in data["job"]
+    if set(ledger) != LEDGER_KEYS | (set(BAND_COUNTS) if banded else set()):
         raise BadCheckpoint("unexpected ledger fields")
-    for name in COUNTS:
+    for name in [*COUNTS, *(BAND_COUNTS if banded else ())]:
         _check_count(ledger, name)
     seconds = ledger["seconds"]
     if type(seconds) not in (int, float) or not (math.isfinite(seconds) and seconds >= 0):
@@ -178,6 +189,8 @@ def _check_ledger(data: dict[str, Any]) -> None:
         raise BadCheckpoint("rows_written disagrees with the rows scored")
     if max(ledger["rows_flagged"], ledger["rows_truncated"], ledger["rows_disagreeing"]) > scored:
         raise BadCheckpoint("more rows flagged, truncated or disagreeing than scored")
+    if banded and sum(ledger[name] for name in BAND_COUNTS) != scored:
+        raise BadCheckpoint("its rows per band do not add up to the rows scored")
     if ledger["rows_disagreeing"] and "challenger" not in data["job"]:
         raise BadCheckpoint("disagreements without a challenger")
     done, size = data["chunks_done"], data["chunk_rows"]
@@ -220,6 +233,8 @@ def job_identity(
         "output_format": options.output_format,
         "output_header": header,
     }
+    if options.bands is not None:  # absent without a policy: such checkpoints are unchanged
+        identity["bands"] = list(options.bands)
     if challenger is not None:
         identity["challenger"] = {
             "version": challenger.version_label,
@@ -230,6 +245,12 @@ def job_identity(
 
 def _challenger_name(challenger: Mapping[str, Any] | None) -> str:
     return "none" if not challenger else str(challenger.get("version"))
+
+
+def _policy_name(bands: Any) -> str:
+    if not bands:
+        return "none"
+    return f"review at {bands[0]:g}, escalate at {bands[1]:g}"
 
 
 def _short(value: object) -> str:
@@ -246,6 +267,9 @@ def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None
         if then and now and then.get("version") == now.get("version"):
             what += ", with other model files"
         return f"challenger model changed ({what})"
+    then, now = saved.get("bands"), current.get("bands")
+    if then != now:  # before the header, which it also changes
+        return f"band policy changed ({_policy_name(then)} then, {_policy_name(now)} now)"
     for key in sorted(set(saved) | set(current)):
         if saved.get(key) != current.get(key):
             what = "input file content" if key in ("input_sha256", "input_size") else key

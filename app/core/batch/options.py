@@ -2,7 +2,8 @@
 
 Plain data, below the job itself (`app.core.batch.run`) and its checkpoints
 (`app.core.batch.checkpoint_schema` names a job by its options and report), so neither of those
-has to import the other. May import `app.core.common` and `app.core.batch.words` only.
+has to import the other. May import `app.core.common`, `app.core.batch.words` and the
+constants of `app.core.batch.rows`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.core.batch.rows import BAND_COUNT_KEYS
 from app.core.batch.words import ledger_counts, renamed_line
 from app.core.common.messages import fmt_threshold
 from app.core.export.xlsx_writer import control_note
@@ -42,6 +44,9 @@ class BatchOptions:
     # --no-rejected: the default name, where none is written but an earlier file of ours (stale:
     # the new provenance will not name it) is removed, as after a run with none rejected.
     rejected_stale: Path | None = None
+    # The band policy (review_at, escalate_at), checked by `analysis.bands.BandPolicy`; None: no
+    # abuse_band column (`app.core.batch.rows`).
+    bands: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,11 @@ class BatchReport:
     rows_flagged: int = 0
     rows_truncated: int = 0
     rows_disagreeing: int = 0  # scored rows the challenger labels differently (0 without one)
+    # The band policy [review_at, escalate_at] ([] without one) and the scored rows per band.
+    bands: list[float] = field(default_factory=list)
+    rows_clear: int = 0
+    rows_review: int = 0
+    rows_escalate: int = 0
     control_cells_replaced: int = 0  # XLSX only: cells whose control characters became U+FFFD
     rejected: list[dict[str, Any]] = field(default_factory=list)
     encoding: str = ""
@@ -132,7 +142,33 @@ class BatchReport:
                 challenger_manifest_sha256=self.challenger_manifest_sha256,
                 rows_disagreeing=self.rows_disagreeing,
             )
+        if self.bands:  # absent without a policy: such outputs are unchanged
+            provenance["bands"] = {
+                "review_at": self.bands[0],
+                "escalate_at": self.bands[1],
+                "rows": self.band_counts(),
+            }
         return provenance
+
+    def band_counts(self) -> dict[str, int]:
+        """Scored rows per band, low to high ({} without a band policy)."""
+        if not self.bands:
+            return {}
+        return {key[5:]: int(getattr(self, key)) for key in BAND_COUNT_KEYS}
+
+    def band_line(self) -> str:
+        """One line on the bands ("" without a policy), for summaries and the Batch status."""
+        if not self.bands:
+            return ""
+        counts = ", ".join(f"{n:,} {name}" for name, n in self.band_counts().items())
+        review, escalate = (fmt_threshold(cut) for cut in self.bands)
+        return f"bands: {counts} (review at {review}, escalate at {escalate})"
+
+    def band_status(self) -> str:
+        """The band line and, when the policy contradicts the threshold, why (one line; ""
+        without a policy): the Batch panel's status after a job."""
+        note = band_threshold_note(self.threshold, self.bands) if self.bands else ""
+        return self.band_line() + (f"; note: {note}" if note else "")
 
     def disagreement(self) -> str:
         """One line on the challenger ("" without one), for summaries and the log."""
@@ -158,6 +194,10 @@ class BatchReport:
             text += f"\nnote: {control_note(self.control_cells_replaced)}"
         if self.challenger_version:
             text += f"\n{self.disagreement()}"
+        if self.bands:
+            text += f"\n{self.band_line()}"
+            if note := band_threshold_note(self.threshold, self.bands):
+                text += f"\nnote: {note}"
         if self.rejected:
             first = self.rejected[0]
             text += f"\nfirst rejected row: line {first['line']}: {first['reason']}"
@@ -173,6 +213,30 @@ class BatchReport:
                     f"{spans[0]['line']}: those lines were not scored; fix the quote and score again"
                 )
         return text
+
+
+def band_threshold_note(threshold: float, bands: list[float] | tuple[float, float]) -> str:
+    """Why a band policy and the threshold may confuse an analyst ("" when they agree).
+
+    ``abuse_label`` is the threshold's decision and the band a separate one: a review cut below
+    the threshold is the usual policy (benign-labelled rows near it are reviewed); an escalate
+    cut below the threshold, or a review cut above it, puts rows in a band that contradicts
+    their label, and is said so.
+    """
+    review_at, escalate_at = bands
+    t = fmt_threshold(threshold)
+    if escalate_at < threshold:
+        return (
+            f"the escalate cut {fmt_threshold(escalate_at)} is below the threshold {t}: rows "
+            f"scored from {fmt_threshold(escalate_at)} to below {t} are escalated but labelled "
+            "benign"
+        )
+    if review_at > threshold:
+        return (
+            f"the review cut {fmt_threshold(review_at)} is above the threshold {t}: rows scored "
+            f"from {t} to below {fmt_threshold(review_at)} are labelled abusive but cleared"
+        )
+    return ""
 
 
 def line_span(entry: Mapping[str, Any]) -> str:

@@ -7,6 +7,10 @@ and checkpoints of such jobs do not change.
 
 The challenger's label uses the job's threshold (the same rule, `scoring.flagged`), so a
 difference between the two label columns is a difference between the models, nothing else.
+
+With a band policy (review and escalate cut points, `app.core.analysis.bands`), `BAND_COLUMN`
+follows ``abuse_label``: the row's band by the same ``score >= cut`` rule (a cut point's own score
+is in the higher band), empty for a row without a score. Without one, rows are unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from app.core.engine.scoring import Scorer, flagged, label_for, labels_for
 
 OUTPUT_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
 CHALLENGER_COLUMNS = ("challenger_score", "challenger_label", "challenger_version")
+BAND_COLUMN = "abuse_band"
+# The bands' names, low to high: `app.core.analysis.bands.BANDS` (batch may not import analysis;
+# a test keeps the two equal).
+BAND_NAMES = ("clear", "review", "escalate")
+BAND_COUNT_KEYS = ("rows_clear", "rows_review", "rows_escalate")  # report fields, per band
+Bands = tuple[float, float]  # (review_at, escalate_at), checked by `analysis.bands.BandPolicy`
 
 
 class RowCounts(Protocol):
@@ -31,17 +41,37 @@ class RowCounts(Protocol):
     rows_truncated: int
     rows_flagged: int
     rows_disagreeing: int
+    rows_clear: int
+    rows_review: int
+    rows_escalate: int
 
 
-def added_columns(challenger: bool) -> tuple[str, ...]:
-    """The columns a job appends to each input row, in order."""
-    return OUTPUT_COLUMNS + (CHALLENGER_COLUMNS if challenger else ())
+def added_columns(challenger: bool, banded: bool = False) -> tuple[str, ...]:
+    """The columns a job appends to each input row, in order (the band after the label)."""
+    ours = (*OUTPUT_COLUMNS[:2], BAND_COLUMN, *OUTPUT_COLUMNS[2:]) if banded else OUTPUT_COLUMNS
+    return ours + (CHALLENGER_COLUMNS if challenger else ())
 
 
-def unique_output_columns(header: Sequence[str], challenger: bool = False) -> list[str]:
+def challenger_offset(banded: bool) -> int:
+    """Where the challenger's cells start, counted from the first of our columns."""
+    return len(OUTPUT_COLUMNS) + (1 if banded else 0)
+
+
+def band_codes(scores: np.ndarray, bands: Bands) -> np.ndarray:
+    """0 clear, 1 review, 2 escalate, -1 no score: `analysis.bands.band_codes`'s rule, by
+    `scoring.flagged` (a score equal to a cut point is in the higher band)."""
+    review_at, escalate_at = bands
+    codes = flagged(scores, review_at).astype(np.int8) + flagged(scores, escalate_at)
+    codes[np.isnan(scores)] = -1
+    return codes
+
+
+def unique_output_columns(
+    header: Sequence[str], challenger: bool = False, banded: bool = False
+) -> list[str]:
     """Our column names, suffixed if the input already uses them, so no input column is hidden."""
     taken, names = set(header), []
-    for name in added_columns(challenger):
+    for name in added_columns(challenger, banded):
         candidate, n = name, 2
         while candidate in taken:
             candidate, n = f"{name}_{n}", n + 1
@@ -58,11 +88,13 @@ def score_rows(
     threshold: float,
     counts: RowCounts,
     scored: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+    bands: Bands | None = None,
 ) -> list[list[object]]:
     """Score one chunk of input rows into output rows, adding to the ledger `counts`.
 
     ``scored``: the chunk's (scores, truncated, empty, challenger scores) when a worker process
     computed them already (`app.core.batch.parallel`); otherwise they are computed here.
+    ``bands``: the band policy, whose band cell follows the label (`BAND_COLUMN`).
     """
     texts: list[str] | None = None
     other = None
@@ -86,6 +118,8 @@ def score_rows(
     counts.rows_scored += len(rows) - blanks
     counts.rows_truncated += int(np.count_nonzero(truncated & ~empty))
     counts.rows_flagged += int(np.count_nonzero(flagged(scores[~empty], threshold)))
+    if bands is not None:
+        _add_bands(out, np.where(empty, np.nan, scores), bands, counts)
     if challenger is not None:
         if other is None:
             if texts is None:
@@ -115,6 +149,20 @@ def _rows_with_notes(
         note = f"scored the first {scorer.max_chars:,} characters" if cut else ""
         out.append([*row, score, label_for(score, threshold), version, note])
     return out
+
+
+def _add_bands(
+    out: list[list[object]], scores: np.ndarray, bands: Bands, counts: RowCounts
+) -> None:
+    """Insert each row's band cell after its label (before version and note); count the rows
+    per band."""
+    codes = band_codes(scores, bands)
+    names = (*BAND_NAMES, "")  # index -1: no score
+    for row, code in zip(out, codes.tolist(), strict=True):
+        row.insert(len(row) - 2, names[code])
+    per_band = np.bincount(codes[codes >= 0], minlength=len(BAND_NAMES))
+    for key, n in zip(BAND_COUNT_KEYS, per_band.tolist(), strict=True):
+        setattr(counts, key, getattr(counts, key) + n)
 
 
 def _add_challenger(

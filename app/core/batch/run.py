@@ -43,7 +43,12 @@ from app.core.batch.options import (
 )
 from app.core.batch.rejected import MAX_REJECTED_TEXTS, check_rejected_target, finish_rejected
 from app.core.batch.rejected_record import recorded_rejected
-from app.core.batch.rows import OUTPUT_COLUMNS, score_rows, unique_output_columns
+from app.core.batch.rows import (
+    BAND_COUNT_KEYS,
+    OUTPUT_COLUMNS,
+    score_rows,
+    unique_output_columns,
+)
 from app.core.batch.source import BatchInput, file_sha256, resolve_input
 from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
@@ -175,7 +180,9 @@ class _Job:
     ) -> None:
         self.scorer, self.challenger, self.options, self.hooks = scorer, challenger, options, hooks
         self.before, self.source = before, source  # the input's identity when the job began
-        self.header = unique_output_columns(source.sniffed.header, challenger is not None)
+        self.header = unique_output_columns(
+            source.sniffed.header, challenger is not None, options.bands is not None
+        )
         self.started = time.perf_counter()
         self.earlier = 0.0  # seconds spent by the runs this one resumes
         self.chunk_rows, self.skip = options.chunk_rows, 0
@@ -228,6 +235,7 @@ class _Job:
                 challenger.bundle.manifest_sha256 if challenger is not None else ""
             ),
             threshold=options.threshold,
+            bands=list(options.bands) if options.bands is not None else [],
             started_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
         )
 
@@ -312,6 +320,7 @@ class _Job:
             self.options.threshold,
             report,
             precomputed,
+            self.options.bands,
         )
 
     def _progress(self, chunk: Chunk) -> BatchProgress:
@@ -360,6 +369,10 @@ class _Job:
             self._finish()
             write_provenance_sidecar(output, self.report.provenance())
 
+    def _ledger_keys(self) -> tuple[str, ...]:
+        """The ledger a checkpoint keeps: with a band policy, the rows per band too."""
+        return (*_LEDGER, *(BAND_COUNT_KEYS if self.options.bands is not None else ()))
+
     def _resume_from(self, job: dict[str, Any]) -> None:
         saved, note = batch_checkpoint.load(self.options.output_path, job)
         if self.hooks.notice:
@@ -367,7 +380,7 @@ class _Job:
         if saved is None:
             return
         self.saved = saved
-        for key in _LEDGER:
+        for key in self._ledger_keys():
             setattr(self.report, key, saved.ledger[key])
         self.report.rejected = list(saved.rejected)
         self.chunk_rows, self.skip, self.earlier = (
@@ -387,7 +400,8 @@ class _Job:
         work = batch_checkpoint.CheckpointedCsv(options.output_path, self.header, job, self.saved)
 
         def commit(done: int) -> None:
-            ledger = {key: getattr(report, key) for key in _LEDGER} | {"seconds": self.elapsed()}
+            ledger = {key: getattr(report, key) for key in self._ledger_keys()}
+            ledger["seconds"] = self.elapsed()
             work.commit(self.chunk_rows, done, ledger, report.rejected)
 
         try:

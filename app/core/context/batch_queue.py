@@ -70,6 +70,13 @@ class Handle(Protocol):
 Launch = Callable[["BatchJob", Work, str, str], Handle]
 
 
+def settings_bands(settings: Any) -> tuple[float, float] | None:
+    """The settings' band policy (both cut points set; the loader refused a crossed pair), or
+    None: a job scored with it carries the abuse_band column (`app.core.batch.rows`)."""
+    review, escalate = settings.band_review_at, settings.band_escalate_at
+    return None if review is None or escalate is None else (float(review), float(escalate))
+
+
 @dataclass
 class BatchJob:
     """One file queued for scoring with the settings chosen for it, and what became of it."""
@@ -185,7 +192,7 @@ class BatchQueue:
         job.cache = self._folder / f"{job.id:03d}-{job.path.stem}.scored.csv"
         options = BatchOptions(
             job.path, job.cache, threshold, job.text_column, "csv", job.encoding, job.delimiter,
-            chunk_rows=CHUNK_ROWS, workers=self.workers,
+            chunk_rows=CHUNK_ROWS, workers=self.workers, bands=settings_bands(self.ctx.settings),
         )  # fmt: skip
         job.scorer, job.challenger = self.ctx.state.scorer, self.ctx.state.challenger
         if job.scorer is None:  # the panel offers Start only once a model is loaded

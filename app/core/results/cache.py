@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.core.batch.options import BatchOptions, BatchProgress, BatchReport
-from app.core.batch.rows import OUTPUT_COLUMNS
+from app.core.batch.rows import challenger_offset
 from app.core.batch.run import run_batch
 from app.core.batch.source import resolve_input
 from app.core.common.errors import InputError
@@ -33,11 +33,11 @@ class _Collector:
     """Turns `run_batch`'s ``on_rows`` chunks into column arrays (runs on the worker thread)."""
 
     def __init__(
-        self, width: int, text_index: int, gold_index: int | None, challenger: bool
+        self, width: int, text_index: int, gold_index: int | None, challenger: bool, banded: bool
     ) -> None:
         # Output rows are the `width` input cells, our columns, then the challenger's if any.
         self.score_at = width
-        self.challenger_at = width + len(OUTPUT_COLUMNS) if challenger else None
+        self.challenger_at = width + challenger_offset(banded) if challenger else None
         self.text_index, self.gold_index = text_index, gold_index
         self.parts: list[tuple[np.ndarray, ...]] = []
 
@@ -89,7 +89,13 @@ def score_file(
         if gold_column == text_column:
             raise InputError(f"The text and the label column are both {text_column!r}.")
         gold_index = header.index(gold_column)
-    collector = _Collector(len(header), source.text_index, gold_index, challenger is not None)
+    collector = _Collector(
+        len(header),
+        source.text_index,
+        gold_index,
+        challenger is not None,
+        options.bands is not None,
+    )
     report = run_batch(
         scorer,
         options,
@@ -108,6 +114,7 @@ def score_file(
         gold_column,
         challenger_scores=collector.column(3, np.float64) if challenger is not None else None,
         challenger_version=report.challenger_version,
+        bands=options.bands,
     )
     return ScoredFile(report, table, options.output_path)
 

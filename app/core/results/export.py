@@ -18,7 +18,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from app.core.batch.options import BatchReport
-from app.core.batch.rows import OUTPUT_COLUMNS, added_columns
+from app.core.batch.rows import added_columns, challenger_offset
 from app.core.bundles.bundle import sha256_file
 from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
@@ -110,9 +110,12 @@ def export_scored(
         header = [restore_cell(name) for name in next(reader)]
         if fmt == "xlsx":
             check_xlsx_width(len(header), dest)
-        # Input columns, then ours, then the challenger's (the report says whether it had one).
-        score_at = len(header) - len(added_columns(bool(report.challenger_version)))
-        challenger_at = score_at + len(OUTPUT_COLUMNS) if report.challenger_version else None
+        # Input columns, then ours (with the band after the label if the job had a policy),
+        # then the challenger's (the report says whether it had one and a policy). The band is
+        # not relabelled: it depends on the policy's cut points, not the threshold.
+        challenger, banded = bool(report.challenger_version), bool(report.bands)
+        score_at = len(header) - len(added_columns(challenger, banded))
+        challenger_at = score_at + challenger_offset(banded) if challenger else None
         written = [0]
 
         def rows() -> Any:

@@ -286,6 +286,8 @@ class BatchHistory:
         if len(table) != report.rows_written:
             raise ValueError(f"{folder}: the table holds {len(table)} rows, the report says "
                              f"{report.rows_written}")  # fmt: skip
+        # The policy is the report's (checked by load_report); an entry from before bands has none.
+        table.bands = (report.bands[0], report.bands[1]) if report.bands else None
         return ScoredFile(report, table, cache)
 
 

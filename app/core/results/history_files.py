@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from app.core.batch.options import BatchReport
+from app.core.batch.rows import BAND_COUNT_KEYS
 from app.core.common.atomic import atomic_path, atomic_write_json
 from app.core.csvio.csv_sniff import DELIMITERS
 from app.core.results.table import STRINGS, ResultsTable
@@ -111,10 +112,30 @@ def load_report(path: Path) -> BatchReport:
     rejected = values.get("rejected", [])
     if not isinstance(rejected, list) or not all(_rejected_row(r) for r in rejected):
         raise ValueError("report field rejected is not a list of rejected rows")
+    _check_bands(values)
     report = BatchReport(**values)
     if not report.balanced or len(rejected) > report.rows_rejected:
         raise ValueError("report counts do not add up")
     return report
+
+
+def _check_bands(values: dict[str, Any]) -> None:
+    """A report's band policy: none (reports from before bands have no field), or two cut points
+    from 0 to 1, review not above escalate, with rows per band that add up to the rows scored."""
+    bands = values.get("bands", [])
+    if not bands:
+        if any(values.get(key, 0) for key in BAND_COUNT_KEYS):
+            raise ValueError("report has rows per band but no band policy")
+        return
+    if not (
+        len(bands) == 2
+        and all(type(cut) in (int, float) and math.isfinite(cut) and 0 <= cut <= 1 for cut in bands)
+        and bands[0] <= bands[1]
+    ):
+        raise ValueError("report field bands is not a review and an escalate cut point")
+    values["bands"] = [float(cut) for cut in bands]
+    if sum(values.get(key, 0) for key in BAND_COUNT_KEYS) != values.get("rows_scored", 0):
+        raise ValueError("report rows per band do not add up to the rows scored")
 
 
 def _rejected_row(row: Any) -> bool:

@@ -109,9 +109,10 @@ def _first_record(path: Path) -> list[str] | None:
 
 def _ends_with_ours(header: list[str]) -> bool:
     """The header ends with our columns (suffixed ``_2``... when the input had them too)."""
-    from app.core.batch.rows import CHALLENGER_COLUMNS, OUTPUT_COLUMNS
+    from app.core.batch.rows import added_columns
 
-    for ours in (OUTPUT_COLUMNS + CHALLENGER_COLUMNS, OUTPUT_COLUMNS):
+    every = [added_columns(c, b) for c in (True, False) for b in (True, False)]
+    for ours in every:  # with or without a challenger's columns and the band
         tail = header[-len(ours) :] if len(header) >= len(ours) else []
         if tail and all(
             re.fullmatch(rf"{name}(_\d+)?", cell) for name, cell in zip(ours, tail, strict=True)

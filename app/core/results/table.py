@@ -19,12 +19,13 @@ from typing import cast
 
 import numpy as np
 
+from app.core.analysis.bands import BANDS, BandPolicy, band_codes
 from app.core.analysis.labeled import label_parser
 from app.core.common.errors import InputError
 from app.core.engine.scoring import flagged
 
 STRINGS = np.dtypes.StringDType()
-SORT_KEYS = ("line", "score", "text", "gold", "challenger_score")
+SORT_KEYS = ("line", "score", "text", "gold", "challenger_score", "band")
 
 
 @dataclass
@@ -40,6 +41,9 @@ class ResultsTable:
     # and exported beside the active model's, and never decide anything (labels, filters).
     challenger_scores: np.ndarray | None = None
     challenger_version: str = ""
+    # The job's band policy (review_at, escalate_at), None without one; a row's band is computed
+    # from its score by `analysis.bands.band_codes`, as its label is, never stored.
+    bands: tuple[float, float] | None = None
     _lower: np.ndarray | None = field(default=None, init=False, repr=False)  # for search
 
     @classmethod
@@ -53,6 +57,7 @@ class ResultsTable:
         *,
         challenger_scores: Sequence[float] | np.ndarray | None = None,
         challenger_version: str = "",
+        bands: tuple[float, float] | None = None,
     ) -> ResultsTable:
         table = cls(
             np.asarray(lines, dtype=np.int64),
@@ -62,6 +67,7 @@ class ResultsTable:
             gold_column if gold is not None else None,
             None if challenger_scores is None else np.asarray(challenger_scores, np.float64),
             challenger_version if challenger_scores is not None else "",
+            None if bands is None else (float(bands[0]), float(bands[1])),
         )
         sizes = {len(table.lines), len(table.scores), len(table.texts)}
         for optional in (table.gold, table.challenger_scores):
@@ -74,6 +80,12 @@ class ResultsTable:
     def flagged_count(self, threshold: float) -> int:
         """Scored rows at or above ``threshold`` (a blank text has no score: never flagged)."""
         return int(np.count_nonzero(flagged(self.scores, threshold)))
+
+    def band_codes(self) -> np.ndarray | None:
+        """Each row's band: 0 clear, 1 review, 2 escalate, -1 no score (None without a policy)."""
+        if self.bands is None:
+            return None
+        return band_codes(self.scores, BandPolicy(*self.bands))
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -94,6 +106,7 @@ class ViewSpec:
     min_score: float | None = None
     max_score: float | None = None
     search: str = ""
+    band: str = ""  # "" all rows, else one of `analysis.bands.BANDS`
     sort_key: str = "line"
     descending: bool = False
 
@@ -104,6 +117,8 @@ class ViewSpec:
             parts.append(f"score {low:.3f}-{high:.3f}")
         if self.search:
             parts.append(f"text contains {self.search!r}")
+        if self.band:
+            parts.append(f"band {self.band}")
         return ", ".join(parts) or "all rows"
 
 
@@ -120,6 +135,11 @@ def filter_mask(table: ResultsTable, spec: ViewSpec, threshold: float) -> np.nda
             mask &= scores <= spec.max_score
     if spec.search:
         mask &= table.contains(spec.search)
+    if spec.band:
+        if spec.band not in BANDS:
+            raise ValueError(f"unknown band {spec.band!r}")
+        codes = table.band_codes()  # a table without a policy has no row in any band
+        mask &= False if codes is None else codes == BANDS.index(spec.band)
     return mask
 
 
@@ -147,6 +167,14 @@ def compute_view(table: ResultsTable, spec: ViewSpec, threshold: float) -> np.nd
         blank = np.isnan(scores)
         rated, unrated = idx[~blank], idx[blank]
         return np.concatenate([rated[_stable_order(scores[~blank], spec.descending)], unrated])
+    if spec.sort_key == "band":  # low to high band, file order within one; no band last
+        codes = table.band_codes()
+        if codes is None:
+            return idx
+        rated = idx[codes[idx] >= 0]
+        return np.concatenate(
+            [rated[_stable_order(codes[rated], spec.descending)], idx[codes[idx] < 0]]
+        )
     if spec.sort_key == "gold" and table.gold is None:
         return idx
     strings = table.gold if spec.sort_key == "gold" else table.texts

@@ -43,6 +43,7 @@ class BatchHistoryActions:
         self.status.setText(
             f"Reopened {entry.name}: scored with {job.result.report.model_version} at "  # type: ignore[union-attr]
             f"{fmt_threshold(job.label_threshold)}."
+            + (f"\n{job.result.report.band_status()}" if job.result.report.bands else "")  # type: ignore[union-attr]
         )
 
     def remove_history(self, entry: HistoryEntry) -> None:

@@ -207,8 +207,11 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchPanel
         self.history.refresh()
         if job.result is not None:
             self._show(job)
-            if job.result.report.columns_renamed:  # the scored column is the first of its name
-                self.status.setText(renamed_line(job.result.report.columns_renamed))
+            report = job.result.report
+            said = [renamed_line(report.columns_renamed)] if report.columns_renamed else []
+            said += [report.band_status()] if report.bands else []  # counts per band, and a
+            if said:  # policy that contradicts the threshold is said so
+                self.status.setText("\n".join(said))
         else:
             self.status.setText(job.message)
         self.job_done.emit(job.path.name, job.status)

@@ -11,12 +11,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from app.core.analysis.bands import BANDS
 from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.engine.scoring import label_for
 from app.core.results.table import ResultsTable
+from app.ui.common.colours import fail_colour, muted_colour, warn_colour
 
 Index = QModelIndex | QPersistentModelIndex
 _DISPLAY, _TIP, _ALIGN = (
@@ -27,6 +30,9 @@ _DISPLAY, _TIP, _ALIGN = (
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ABUSIVE = QBrush(QColor("#b3261e"))
 _DISAGREES = QBrush(QColor("#fff4ce"))  # the Batch panel's notice colour
+# clear, review, escalate: the theme's muted, caution and refusal colours (read per paint, so a
+# theme change shows at once).
+_BAND_COLOURS = (muted_colour, warn_colour, fail_colour)
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw value: int line, float score, str text
 # A score as copied into a spreadsheet or ticket: a plain number with 4 decimals ("" if blank),
 # while the cell shows `fmt_score` ("> 0.999"), which never claims more certainty than it has.
@@ -91,8 +97,10 @@ class ResultsModel(QAbstractTableModel):
     is tinted, since those rows are what a comparison of models is about.
     """
 
-    KEYS = ("line", "score", "label", "challenger_score", "challenger_label", "text", "gold")
-    _HEADERS = {"line": "Line", "score": "Score", "text": "Text"}
+    KEYS = (
+        "line", "score", "label", "band", "challenger_score", "challenger_label", "text", "gold"
+    )  # fmt: skip
+    _HEADERS = {"line": "Line", "score": "Score", "text": "Text", "band": "Band"}
     _LABELS = ("label", "challenger_label")
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -100,6 +108,7 @@ class ResultsModel(QAbstractTableModel):
         self.table = ResultsTable.from_arrays([], [], [])
         self.threshold = 0.5
         self.columns = self._columns(self.table)  # the KEYS this table shows, in order
+        self._bands: np.ndarray | None = None  # each row's band code, with a band policy
 
     @staticmethod
     def _columns(table: ResultsTable) -> tuple[str, ...]:
@@ -108,12 +117,14 @@ class ResultsModel(QAbstractTableModel):
             for key in ResultsModel.KEYS
             if not (key.startswith("challenger") and table.challenger_scores is None)
             and not (key == "gold" and table.gold is None)
+            and not (key == "band" and table.bands is None)  # a job without a band policy
         )
 
     def set_table(self, table: ResultsTable, threshold: float) -> None:
         self.beginResetModel()
         self.table, self.threshold = table, threshold
         self.columns = self._columns(table)
+        self._bands = table.band_codes()  # computed once per table: O(1) per cell after
         self.endResetModel()
 
     def set_threshold(self, threshold: float) -> None:
@@ -140,6 +151,9 @@ class ResultsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
             return None
         key = self.columns[section]
+        if role == _TIP and key == "band" and self.table.bands is not None:
+            review, escalate = (fmt_threshold(cut) for cut in self.table.bands)
+            return f"The job's band policy: review from {review}, escalate from {escalate}"
         if role == _TIP and key.startswith("challenger"):
             return f"Challenger {self.table.challenger_version}: shadow scores, never decide"
         if role != _DISPLAY:
@@ -178,6 +192,8 @@ class ResultsModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.BackgroundRole and key == "challenger_label":
                 return _DISAGREES if label != self._label("label", row) else None
             return label if role in (_DISPLAY, SORT_ROLE) else None
+        if key == "band":
+            return self._band(row, role)
         values = table.texts if key == "text" else table.gold
         if role not in (_DISPLAY, _TIP, SORT_ROLE) or values is None:
             return None
@@ -185,6 +201,14 @@ class ResultsModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return text
         return _one_line(text, role)
+
+    def _band(self, row: int, role: int) -> Any:
+        code = -1 if self._bands is None else int(self._bands[row])
+        if role == SORT_ROLE:
+            return code
+        if role == Qt.ItemDataRole.ForegroundRole and code >= 0:
+            return QBrush(QColor(_BAND_COLOURS[code]()))
+        return (BANDS[code] if code >= 0 else "") if role == _DISPLAY else None
 
     def _score(self, key: str, row: int) -> float:
         scores = self.table.scores if key == "score" else self.table.challenger_scores

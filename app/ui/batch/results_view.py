@@ -19,6 +19,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QHeaderView,
     QLabel,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.analysis.bands import BANDS
 from app.core.batch.words import counted
 from app.core.results.table import ResultsTable, ViewSpec
 from app.core.results.tsv import rows_tsv
@@ -44,6 +46,7 @@ _WIDTHS = {
     "line": 70,
     "score": 80,
     "label": 120,
+    "band": 90,
     "challenger_score": 120,
     "challenger_label": 160,
     "gold": 150,
@@ -82,7 +85,9 @@ class ResultsView(QWidget):
         self.search.setAcceptDrops(False)  # a dropped file is for the panel, not a search
         self.count = QLabel("")
         self.clear_button = QPushButton("Clear filters")
-        self.clear_button.setToolTip("Show every row: flagged only off, any score, no search")
+        self.clear_button.setToolTip(
+            "Show every row: flagged only off, any band, any score, no search"
+        )
         self.clear_button.clicked.connect(self.clear_filters)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -90,11 +95,19 @@ class ResultsView(QWidget):
         self._timer.timeout.connect(self.apply)
         self.search.textChanged.connect(self._timer.start)
         self.flagged.toggled.connect(self.apply)
+        # Only for a job with a band policy (hidden otherwise): one band's rows.
+        self.band = QComboBox()
+        self.band.setAccessibleName("Band shown")
+        self.band.addItem("Any band", "")
+        for name in BANDS:
+            self.band.addItem(name.capitalize(), name)
+        self.band.setVisible(False)
+        self.band.currentIndexChanged.connect(self.apply)
         self.proxy.modelReset.connect(self._update_count)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(
-            hbox(self.flagged, 12, QLabel("Score from"), self.low, QLabel("to"), self.high, 12,
+            hbox(self.flagged, self.band, 12, QLabel("Score from"), self.low, QLabel("to"), self.high, 12,
                  (self.search, 1), self.count, self.clear_button)
         )  # fmt: skip
         layout.addWidget(self.view, 1)
@@ -106,6 +119,9 @@ class ResultsView(QWidget):
         self._update_count()
 
     def set_results(self, table: ResultsTable, threshold: float) -> None:
+        if table.bands is None and self.band.currentIndex():  # no band to filter by: any
+            self.band.setCurrentIndex(0)
+        self.band.setVisible(table.bands is not None)
         self.model.set_table(table, threshold)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
@@ -138,6 +154,7 @@ class ResultsView(QWidget):
             min_score=low if low > 0.0 else None,
             max_score=high if high < 1.0 else None,
             search=self.search.text().strip(),
+            band=str(self.band.currentData() or ""),
         )
 
     def apply(self) -> None:
@@ -153,14 +170,16 @@ class ResultsView(QWidget):
         """True if a filter hides rows or is about to (a search still being typed)."""
         spec = self.proxy.spec
         return bool(spec.flagged_only or spec.min_score is not None or spec.max_score is not None
-                    or spec.search or self.spec().search or self._timer.isActive())  # fmt: skip
+                    or spec.search or spec.band or self.spec().search
+                    or self._timer.isActive())  # fmt: skip
 
     def clear_filters(self) -> None:
         """Every row again: one refilter, not one per widget."""
-        widgets = (self.flagged, self.low, self.high, self.search)
+        widgets = (self.flagged, self.low, self.high, self.search, self.band)
         for widget in widgets:
             widget.blockSignals(True)
         self.flagged.setChecked(False)
+        self.band.setCurrentIndex(0)
         self.low.setValue(0.0)
         self.high.setValue(1.0)
         self.search.clear()
