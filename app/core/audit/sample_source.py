@@ -1,0 +1,146 @@
+"""A labelled audit sample as a data source of the Threshold and Compare panels and ``plan``.
+
+The labels are either the sample file's own verdict column (the Review panel's "Export
+verdicts…" output, or a sample filled in by hand) or the verdicts the labels store holds for
+that file (`verdicts.LabelsStore.current`, found by the file's SHA-256: a file changed since
+the reviews has another hash and none of their verdicts). Only labelled items count (abusive
+or benign; skip and blank do not), each weighted ``N_h / n_h_labelled`` by
+`app.core.audit.estimate.band_weights` — the same weights as ``audit estimate`` — so the matrix
+and curves are estimates for the whole batch, not counts of the sample. A band of the batch
+with no labelled item refuses the source: its rows would silently count as nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.core.analysis.threshold_sources import Dataset
+from app.core.audit.estimate import band_weights
+from app.core.audit.sample_file import AUDIT_COLUMNS, AuditSampleFile, read_sample
+from app.core.audit.verdicts import ABUSIVE, BENIGN, Verdict
+from app.core.common.drill import RowSource
+from app.core.common.errors import InputError
+from app.core.common.hashing import sha256_stream
+
+SOURCE_PREFIX = "Audit sample: "
+
+
+@dataclass
+class LabelledSample:
+    """The labelled items of an audit sample, with their weights (aligned arrays)."""
+
+    sample: AuditSampleFile
+    sha256: str  # of the sample file's bytes
+    keep: np.ndarray  # row indices (into the sample) of the labelled items
+    labels: np.ndarray  # int8, 1 abusive, 0 benign
+    weights: np.ndarray  # float64, N_h / n_h_labelled
+    labels_from: str  # "its verdict column" / "the labels store"
+
+    @property
+    def n_labelled(self) -> int:
+        return len(self.keep)
+
+    @property
+    def population(self) -> int:
+        return sum(self.sample.population.values())
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.sample.scores[self.keep]
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.sample.texts[int(i)] for i in self.keep]
+
+    def note(self) -> str:
+        skipped = len(self.sample.texts) - self.n_labelled
+        return (
+            f"estimates for the whole batch ({self.population:,} rows) from {self.n_labelled:,} "
+            f"labelled items of the audit sample (labels from {self.labels_from}"
+            + (f"; {skipped:,} unlabelled left out" if skipped else "")
+            + ")"
+        )
+
+
+def is_audit_sample(header: Sequence[str]) -> bool:
+    """Whether a CSV header is an audit sample's (the columns ``audit sample`` adds)."""
+    return all(c in header for c in AUDIT_COLUMNS[:3])
+
+
+def file_sha256(path: Path, cancelled: Callable[[], bool] | None = None) -> str:
+    with open(path, "rb") as fh:
+        return sha256_stream(fh, cancelled=cancelled)
+
+
+def labelled_sample(
+    sample: AuditSampleFile,
+    labels: Sequence[int | None],
+    sha256: str,
+    labels_from: str,
+) -> LabelledSample:
+    """Weigh the labelled items; InputError naming the file when a band has none labelled."""
+    weights, missing = band_weights(sample.strata, labels, sample.population)
+    if missing:
+        raise InputError(
+            f"{sample.path}: no labelled item in band {', '.join(missing)}: "
+            "label at least one item of every band (Review panel) to estimate for the batch"
+        )
+    keep = np.flatnonzero([v is not None for v in labels])
+    y = np.asarray([labels[int(i)] for i in keep], dtype=np.int8)
+    return LabelledSample(sample, sha256, keep, y, weights[keep], labels_from)
+
+
+def from_file(
+    path: str | Path,
+    positive_values: Sequence[str] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> LabelledSample:
+    """A sample labelled in its own verdict column."""
+    sample = read_sample(path)
+    return labelled_sample(
+        sample,
+        sample.labels(positive_values),
+        file_sha256(sample.path, cancelled),
+        "its verdict column",
+    )
+
+
+def from_store(path: str | Path, sha256: str, verdicts: Mapping[int, Verdict]) -> LabelledSample:
+    """A sample labelled in the labels store (``verdicts``: `LabelsStore.current(sha256)`, keyed
+    by the sample file's line); InputError if the file is gone or no longer the one reviewed."""
+    sample = read_sample(path)
+    if file_sha256(sample.path) != sha256:
+        raise InputError(
+            f"{sample.path}: the file changed since it was reviewed (SHA-256 differs): "
+            "its verdicts in the labels store are not for this file"
+        )
+    words = {ABUSIVE: 1, BENIGN: 0}
+    labels = [
+        words.get(verdicts[line].verdict) if line in verdicts else None
+        for line in sample.file_lines
+    ]
+    return labelled_sample(sample, labels, sha256, "the labels store")
+
+
+def model_of(sample: AuditSampleFile) -> str:
+    """The model that scored the batch, from the sample's ``model_version`` column, or ""."""
+    if "model_version" not in sample.header:
+        return ""
+    i = sample.header.index("model_version")
+    versions = {row[i] for row in sample.rows if len(row) > i and row[i]}
+    return versions.pop() if len(versions) == 1 else ""
+
+
+def audit_dataset(data: LabelledSample) -> Dataset:
+    """The Threshold panel's data source: weighted matrix and curves, items listed with their
+    line in the scored batch (so a matrix cell opens them in Score)."""
+    sample = data.sample
+    return Dataset.build(
+        SOURCE_PREFIX + sample.path.name, data.scores, data.labels, weights=data.weights,
+        texts=data.texts, lines=sample.lines[data.keep], note=data.note(),
+        source=RowSource(sample.path.name, model_of(sample)), file_sha256=data.sha256,
+    )  # fmt: skip
