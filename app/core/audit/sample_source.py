@@ -21,7 +21,7 @@ import numpy as np
 from app.core.analysis.threshold_sources import Dataset
 from app.core.audit.estimate import band_weights
 from app.core.audit.sample_file import AUDIT_COLUMNS, AuditSampleFile, read_sample
-from app.core.audit.verdicts import ABUSIVE, BENIGN, Verdict
+from app.core.audit.verdicts import ABUSIVE, BENIGN, KnownSample, LabelsStore, Verdict
 from app.core.common.drill import RowSource
 from app.core.common.errors import InputError
 from app.core.common.hashing import sha256_stream
@@ -124,6 +124,31 @@ def from_store(path: str | Path, sha256: str, verdicts: Mapping[int, Verdict]) -
         for line in sample.file_lines
     ]
     return labelled_sample(sample, labels, sha256, "the labels store")
+
+
+def from_path(path: str | Path, store: LabelsStore | None = None) -> LabelledSample:
+    """The verdicts the labels store holds for this very file (same SHA-256) if it holds any,
+    else the file's own verdict column (an export of verdicts, or a sample filled by hand)."""
+    path = Path(path)
+    if store is not None:
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        verdicts = store.current(sha)
+        if verdicts:
+            return from_store(path, sha, verdicts)
+    return from_file(path)
+
+
+def reviewed_samples(store: LabelsStore, limit: int = 10) -> list[KnownSample]:
+    """The store's recent samples that still exist on disk and have verdicts (whether the file
+    is unchanged is checked when one is opened: hashing every file here would be slow)."""
+    return [
+        known
+        for known in store.recent_samples(limit)
+        if Path(known.path).is_file() and store.current(known.sha256)
+    ]
 
 
 def model_of(sample: AuditSampleFile) -> str:
