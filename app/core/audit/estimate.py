@@ -223,6 +223,33 @@ def estimate(
     return result
 
 
+def stratified_counts(
+    scores: Sequence[float] | np.ndarray,
+    strata: Sequence[str],
+    labels: Sequence[int | None],
+    population: Mapping[str, int],
+    thresholds: Sequence[float],
+    *,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted (TP, FP, FN) at each threshold and their stratified bootstrap replicates
+    (shapes (3, k) and (B, 3, k)), as `estimate` draws them; InputError when a band of the
+    batch has no labelled item."""
+    y = np.asarray([-1 if v is None else int(v) for v in labels], dtype=np.int64)
+    s, names = np.asarray(scores, dtype=np.float64), np.asarray(strata)
+    weights, missing = band_weights(strata, labels, population)
+    if missing:
+        raise InputError("no labelled item in band " + ", ".join(missing))
+    groups = []
+    for h in STRATA:
+        lab = (names == h) & (y >= 0)
+        if lab.any():
+            groups.append((int(population.get(h, 0)), float(weights[lab][0]), y[lab], s[lab]))
+    ts = np.asarray(list(thresholds), dtype=np.float64)
+    return _counts(groups, ts, n_boot, np.random.default_rng(seed))
+
+
 def _at(
     point: np.ndarray, reps: np.ndarray, total: int, t: float, volume: float | None
 ) -> ThresholdEstimate:

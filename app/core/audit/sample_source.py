@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from app.core.analysis.intervals import Interval, rate_intervals
 from app.core.analysis.threshold_sources import Dataset
-from app.core.audit.estimate import band_weights
-from app.core.audit.sample_file import AUDIT_COLUMNS, AuditSampleFile, read_sample
+from app.core.audit.estimate import band_weights, stratified_counts
+from app.core.audit.sample_file import AUDIT_COLUMNS, VERDICT, AuditSampleFile, read_sample
 from app.core.audit.verdicts import ABUSIVE, BENIGN, KnownSample, LabelsStore, Verdict
 from app.core.common.drill import RowSource
 from app.core.common.errors import InputError
@@ -98,9 +99,10 @@ def from_file(
     path: str | Path,
     positive_values: Sequence[str] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    label_column: str = VERDICT,
 ) -> LabelledSample:
-    """A sample labelled in its own verdict column."""
-    sample = read_sample(path)
+    """A sample labelled in its own verdict column (or ``label_column``)."""
+    sample = read_sample(path, label_column=label_column)
     return labelled_sample(
         sample,
         sample.labels(positive_values),
@@ -169,3 +171,29 @@ def audit_dataset(data: LabelledSample) -> Dataset:
         texts=data.texts, lines=sample.lines[data.keep], note=data.note(),
         source=RowSource(sample.path.name, model_of(sample)), file_sha256=data.sha256,
     )  # fmt: skip
+
+
+def bootstrap_rates(
+    data: LabelledSample,
+    threshold: float,
+    prevalence: float,
+    volume: float,
+    *,
+    reps: int = 2000,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """`app.core.analysis.intervals.bootstrap_rates` for an audit sample: TPR and FPR redrawn
+    within each band (the stratified bootstrap of ``audit estimate``), not over all items."""
+    sample = data.sample
+    labels: list[int | None] = [None] * len(sample.texts)
+    for i, y in zip(data.keep.tolist(), data.labels.tolist(), strict=True):
+        labels[i] = int(y)
+    _, reps_ = stratified_counts(
+        sample.scores, sample.strata, labels, sample.population, [threshold],
+        n_boot=reps, seed=seed,
+    )  # fmt: skip
+    tp, fp, fn = reps_[:, 0, 0], reps_[:, 1, 0], reps_[:, 2, 0]
+    tn = data.population - tp - fp - fn
+    with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without a class: NaN
+        tpr, fpr = tp / (tp + fn), fp / (fp + tn)
+    return rate_intervals(tpr, fpr, prevalence, volume)
