@@ -15,6 +15,7 @@ no display can pass an estimate off as a count. With every weight 1 the numbers 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,10 @@ class WeightedThresholdAnalysis(ThresholdAnalysis):
         cum_pos = np.zeros(self.n_items + 1)  # weighted: the base class's formulas use it
         np.cumsum(np.where(is_pos, w[order], 0.0), out=cum_pos[1:])
         self._cum_pos = cum_pos  # type: ignore[assignment]
-        self._pos = _estimated(self._cum_pos[-1])  # type: ignore[assignment]
+        # Totals summed exactly (fsum: independent of order), so two models' analyses of the
+        # same weighted items agree on n and positives although they sort the items differently.
+        self._total = _estimated(math.fsum(w))
+        self._pos = _estimated(math.fsum(w[np.asarray(labels) == 1]))  # type: ignore[assignment]
         self._weights = w
 
     @property
@@ -110,7 +114,7 @@ class WeightedThresholdAnalysis(ThresholdAnalysis):
 
     @property
     def n(self) -> Estimated:  # type: ignore[override]
-        return _estimated(self._cum_w[-1])
+        return self._total
 
     @property
     def weights(self) -> np.ndarray:

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from app.core.analysis.compare import CHALLENGER_CHUNK, PairedScores
 from app.core.analysis.intervals import Interval, rate_intervals
 from app.core.analysis.threshold_sources import Dataset
 from app.core.audit.estimate import band_weights, stratified_counts
@@ -26,6 +28,8 @@ from app.core.audit.verdicts import ABUSIVE, BENIGN, KnownSample, LabelsStore, V
 from app.core.common.drill import RowSource
 from app.core.common.errors import InputError
 from app.core.common.hashing import sha256_stream
+from app.core.common.paths import labels_db_path
+from app.core.csvio.csv_lines import raise_if_cancelled
 
 SOURCE_PREFIX = "Audit sample: "
 
@@ -197,3 +201,45 @@ def bootstrap_rates(
     with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without a class: NaN
         tpr, fpr = tp / (tp + fn), fp / (fp + tn)
     return rate_intervals(tpr, fpr, prevalence, volume)
+
+
+def from_path_or_store(path: str | Path) -> LabelledSample:
+    """`from_path` with the user's labels store, if there is one (never created to look)."""
+    if not labels_db_path().exists():
+        return from_path(path)
+    with LabelsStore.open_default() as store:
+        return from_path(path, store)
+
+
+def score_sample_pair(
+    champion: Any,
+    challenger: Any,
+    path: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> PairedScores:
+    """The labelled items of an audit sample scored by both models (the sample's own score
+    column may be another model's), paired with their weights: Compare on the agency's own
+    traffic. ``progress(done, total)`` in thousandths; JobCancelled when cancelled."""
+    report = progress or (lambda done, total: None)
+    data = from_path_or_store(path)
+    texts = data.texts
+    scored: list[list[np.ndarray]] = [[], []]
+    steps = [(m, start) for m in (0, 1) for start in range(0, len(texts), CHALLENGER_CHUNK)]
+    for done, (which, start) in enumerate(steps, 1):
+        raise_if_cancelled(cancelled)
+        model = (champion, challenger)[which]
+        scored[which].append(model.score_many(texts[start : start + CHALLENGER_CHUNK])[0])
+        report(1000 * done // len(steps), 1000)
+    return PairedScores(
+        name=SOURCE_PREFIX + data.sample.path.name,
+        champion_scores=np.concatenate(scored[0]).astype(np.float64),
+        challenger_scores=np.concatenate(scored[1]).astype(np.float64),
+        labels=data.labels,
+        texts=texts,
+        champion_label=champion.version_label,
+        challenger_label=challenger.version_label,
+        note=f"both models re-scored the {data.note()}",
+        weights=data.weights,
+    )
