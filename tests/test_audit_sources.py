@@ -21,6 +21,8 @@ from app.core.common.errors import InputError
 from app.core.decisions.store import DecisionStore
 from tests.test_audit_sample import _write_scored
 
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+
 
 def truth(score: float, i: int) -> str:
     """A reviewer's verdict: mostly the score's side of 0.4, every 5th one the other way."""
@@ -186,4 +188,30 @@ def test_open_audit_sample_from_the_combo(
         assert panel.controls.notice.text() == ""
     finally:
         qtbot.wait(20)  # let the canvases' pending blits run before the widgets go
+        panel.shutdown()
+
+
+def test_screenshot_on_an_audit_sample_at_1280x800(
+    qtbot, app_context, worker_pool, tmp_path: Path
+) -> None:
+    from app.ui.threshold.panel import ThresholdPanel
+    from app.ui.threshold.source_picker import KNOWN_SAMPLE
+
+    path = make_sample(tmp_path, size=200)
+    record_verdicts(path)
+    panel = ThresholdPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    try:
+        combo = panel.controls.source
+        combo.setCurrentIndex(combo.findData(KNOWN_SAMPLE + str(path)))
+        panel.slider.setValue(45)
+        panel.resize(1280, 800)
+        panel.show()
+        qtbot.waitExposed(panel)
+        for canvas in (panel.matrix, panel.pr_plot, panel.curves):
+            canvas.draw()
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert panel.grab().save(str(ARTIFACTS / "threshold_sample.png"))
+    finally:
+        qtbot.wait(20)
         panel.shutdown()
