@@ -48,6 +48,7 @@ def test_counts_are_estimates_and_say_so() -> None:
     delta = WeightedThresholdAnalysis(S, Y, W).compare(0.5, 0.9)
     assert f"{delta.queue_change:+,d}" == "≈ +6"
     assert "catches ≈ 2 more abusive items" in delta.describe()
+    assert "raises ≈ 4 more false alarms" in delta.describe()
     assert f"{m.queue_rate:.1%}" == "100.0%"
     assert WeightedThresholdAnalysis(S, Y, W).at(0.5).matrix_abusive_first().dtype == np.float64
 

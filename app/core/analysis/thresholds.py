@@ -105,7 +105,8 @@ def count_change(k: int, verb: str, thing: str) -> str:
     """ "catches 5 fewer abusive items", "raises 1 more false alarm", "catches as many ..."."""
     if k == 0:
         return f"{verb} as many {thing}s"
-    return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{'' if abs(k) == 1 else 's'}"
+    plural = "" if round(abs(k)) == 1 else "s"  # round: an estimate "≈ 1" is one item too
+    return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{plural}"
 
 
 @dataclass(frozen=True, slots=True)
