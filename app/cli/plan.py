@@ -6,6 +6,10 @@ re-weighted to ``--prevalence`` and ``--volume`` (`app.core.analysis.workload`).
 the lowest one whose flagged/day fits ``--capacity``, else the highest whose recall reaches
 ``--recall-at-least``, else the app-wide one (or ``--threshold``). It changes nothing and logs
 nothing, as the Threshold panel's planning does not.
+
+An audit sample given as ``--data`` (its ``audit_*`` columns say so) is labelled by its verdict
+column and weighted by band (`app.core.audit.sample_source`): the rates are estimates for the
+whole batch, their intervals from the stratified bootstrap; its scores are the sample's own.
 """
 
 from __future__ import annotations
@@ -136,6 +140,9 @@ def _source(args: argparse.Namespace, ctx: AppContext) -> tuple[ThresholdAnalysi
     from app.core.analysis.thresholds import ThresholdAnalysis
 
     scorer = active_scorer(ctx)
+    if args.sample is not None:
+        ds = args.sample_dataset
+        return ds.analysis, str(args.input), ds.name
     given = args.data or BUNDLED
     if given == BUNDLED or given.startswith(BUNDLED + ":"):
         datasets = bundled_datasets(scorer)
@@ -179,6 +186,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     csv = args.data is not None and not (
         args.data == BUNDLED or args.data.startswith(BUNDLED + ":")
     )
+    args.sample = None
     if csv:
         from app.cli.evaluate import label_column
 
@@ -187,9 +195,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         except argparse.ArgumentTypeError as exc:
             say(f"{APP_NAME} plan: error: argument --data: {exc} (see {APP_NAME} plan --help)")
             return EXIT_USAGE
-        args.label_column = label_column(args, command="plan")
-        if args.label_column is None:
-            return EXIT_USAGE
+        if _audit_sample(args) is None:
+            args.label_column = label_column(args, command="plan")
+            if args.label_column is None:
+                return EXIT_USAGE
     with cli_context(args, record=False) as ctx:
         try:
             p = _assumption(args, ctx, "prevalence", "--prevalence")
@@ -202,8 +211,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         result |= {
             "data": key,
             "data_name": name,
+            "data_kind": "bundled" if args.data is None or not csv else "csv",
             "model_version": active_scorer(ctx).version_label,
         }
+        if args.sample is not None:
+            result |= _sample_result(args.sample, result, args, p, v)
     if args.json:
         from app.cli.score import print_json
 
@@ -211,6 +223,50 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         _print_text(result)
     return EXIT_OK
+
+
+def _audit_sample(args: argparse.Namespace) -> Any:
+    """``--data`` as an audit sample (it has the columns ``audit sample`` adds), labelled in
+    its verdict column (or ``--label-column``) and weighted; None for any other CSV."""
+    from app.core.audit import sample_source
+    from app.core.csvio.csv_input import sniff
+
+    if not sample_source.is_audit_sample(sniff(args.input).header):
+        return None
+    args.sample = sample_source.from_file(
+        args.input, flatten_positive(args.positive), label_column=args.label_column or "verdict"
+    )
+    args.sample_dataset = sample_source.audit_dataset(args.sample)
+    return args.sample
+
+
+def _sample_result(
+    data: Any, result: dict[str, Any], args: argparse.Namespace, p: float, v: float
+) -> dict[str, Any]:
+    """An audit sample's keys: what the estimates rest on, and intervals from the stratified
+    bootstrap (redrawn within each band) in place of the i.i.d. ones."""
+    from app.core.analysis import intervals
+    from app.core.analysis.thresholds import ThresholdAnalysis
+    from app.core.audit import sample_source
+
+    t = float(result["threshold_exact"])
+    ci = sample_source.bootstrap_rates(data, t, p, v, seed=args.seed)
+    counted = ThresholdAnalysis(data.scores, data.labels)  # the labelled items themselves
+    return {
+        "data_kind": "sample",
+        "n_labelled": data.n_labelled,
+        "n_unlabelled": len(data.sample.texts) - data.n_labelled,
+        "population": data.population,
+        "n": data.n_labelled,
+        "positives": counted.positives,
+        "ci95": {
+            "recall": _pair(ci["tpr"]),
+            "fpr": _pair(ci["fpr"]),
+            "precision": _pair(ci["precision"]),
+        }  # fmt: skip
+        | {f"{k}_per_day": _pair(ci[k]) for k in COUNTS},
+        "warnings": intervals.small_cells(counted.at(t)),
+    }
 
 
 def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
@@ -238,7 +294,10 @@ def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
         t = ctx.state.threshold if args.threshold is None else args.threshold
         day, rule = workload.workload_at(analysis, t, p, v), threshold_kind(args, ctx)
     m = analysis.at(day.threshold)
-    ci = intervals.bootstrap_rates(analysis, day.threshold, p, v, seed=args.seed)
+    if getattr(args, "sample", None) is None:
+        ci = intervals.bootstrap_rates(analysis, day.threshold, p, v, seed=args.seed)
+    else:  # an audit sample: intervals by band, in `_sample_result`
+        ci = {k: (math.nan, math.nan) for k in ("tpr", "fpr", "precision", *COUNTS)}
     result: dict[str, Any] = {
         "threshold": analysis.readable(day.threshold) if finder else day.threshold,
         "threshold_exact": day.threshold,
@@ -261,11 +320,11 @@ def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
         | {f"{k}_per_day": _pair(ci[k]) for k in COUNTS},
         "n": analysis.n,
         "positives": analysis.positives,
-        "warnings": intervals.small_cells(m),
+        "warnings": [] if getattr(args, "sample", None) else intervals.small_cells(m),
     }
     if cap is not None:
         result |= {"capacity": cap, "backlog_per_day": day.backlog_per_day(cap)}
-    if finder is not None:
+    if finder is not None and getattr(args, "sample", None) is None:
         found = intervals.threshold_interval(analysis, finder, seed=args.seed)
         result["threshold_ci95"] = _pair((found.low, found.high))
     return result
@@ -297,6 +356,8 @@ def _ci(pair: list[float | None], fmt: str = ",.0f") -> str:
 def _print_text(r: dict[str, Any]) -> None:
     print(printable(f"data: {r['data_name']} ({r['n']:,} labelled items, {r['positives']:,} "
                     f"abusive), model {r['model_version']}"))  # fmt: skip
+    if r.get("data_kind") == "sample":  # weighted: the rates are the batch's, not the sample's
+        print(f"weighted by band: estimates for the whole batch ({r['population']:,} rows)")
     print(f"re-weighted to prevalence {r['prevalence']:.2%} and {r['volume']:,.0f} messages a day")
     line = f"threshold {fmt_threshold(r['threshold'])}: {_RULES[r['rule']]}"
     lo, hi = r.get("threshold_ci95", (None, None))

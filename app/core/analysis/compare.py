@@ -27,6 +27,7 @@ from app.core.analysis.thresholds import (
     ThresholdMetrics,
     count_change,
 )
+from app.core.analysis.weighted import WeightedThresholdAnalysis
 from app.core.common.errors import InputError
 from app.core.common.messages import fmt_threshold
 from app.core.csvio.csv_lines import raise_if_cancelled
@@ -51,10 +52,13 @@ class PairedScores:
     champion_label: str = "champion"
     challenger_label: str = "challenger"
     note: str = ""
+    # Each item's weight when the items stand for a batch (an audit sample): the analyses are
+    # then weighted, their counts estimates for the batch (`app.core.analysis.weighted`).
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.champion_scores)
-        for name in ("challenger_scores", "labels", "texts", "origins"):
+        for name in ("challenger_scores", "labels", "texts", "origins", "weights"):
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise InputError(f"paired scores: {name} has {len(value):,} items, expected {n:,}")
@@ -67,6 +71,11 @@ class PairedScores:
         """(champion, challenger) threshold analyses on these items; needs labels."""
         if self.labels is None:
             raise InputError(f"{self.name} has no labels, so thresholds cannot be analysed")
+        if self.weights is not None:
+            return (
+                WeightedThresholdAnalysis(self.champion_scores, self.labels, self.weights),
+                WeightedThresholdAnalysis(self.challenger_scores, self.labels, self.weights),
+            )
         return (
             ThresholdAnalysis(self.champion_scores, self.labels),
             ThresholdAnalysis(self.challenger_scores, self.labels),

@@ -111,6 +111,14 @@ def bootstrap_rates(
     tp, fn, fp, tn = draw.T
     with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without abuse: NaN
         tpr, fpr = tp / (tp + fn), fp / (fp + tn)
+    return rate_intervals(tpr, fpr, prevalence, volume)
+
+
+def rate_intervals(
+    tpr: np.ndarray, fpr: np.ndarray, prevalence: float, volume: float
+) -> dict[str, Interval]:
+    """The intervals of `bootstrap_rates` from replicates of TPR and FPR (NaN: a replicate
+    without a class), however they were drawn (an audit sample draws them per band)."""
     day = reweight(np.nan_to_num(tpr), np.nan_to_num(fpr), prevalence, volume)
     ok = np.isfinite(tpr) & np.isfinite(fpr)  # replicates that lost a class say nothing
     out = {"tpr": _quantiles(tpr[ok]), "fpr": _quantiles(fpr[ok])}

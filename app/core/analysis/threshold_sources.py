@@ -18,6 +18,7 @@ import numpy as np
 from app.core.analysis.evaluation import ALL_EVAL_SETS_NAME, eval_set_name
 from app.core.analysis.labeled import read_labeled_scores
 from app.core.analysis.thresholds import ThresholdAnalysis, cell_mask
+from app.core.analysis.weighted import WeightedThresholdAnalysis
 from app.core.common.drill import RowSource
 from app.core.common.hashing import sha256_stream
 from app.core.csvio.csv_input import RejectedRow
@@ -43,16 +44,27 @@ class Dataset:
     blank: int = 0  # rows left out for an empty text (not rejected: `app.core.batch.words`)
     source: RowSource | None = None  # file and model its items came from, to open one in Score
     file_sha256: str = ""  # of the labelled CSV it was read from (a decision record's evidence)
+    # Each item's weight when the sample stands for a batch (an audit sample): the analysis is
+    # then a `WeightedThresholdAnalysis` and its counts are estimates for the batch.
+    weights: np.ndarray | None = None
 
     @classmethod
-    def build(cls, name: str, scores: Any, labels: Any, **extra: Any) -> Dataset:
-        """Analyse a sample; raises ``ThresholdInputError`` (a ValueError) if it cannot be."""
+    def build(
+        cls, name: str, scores: Any, labels: Any, weights: Any = None, **extra: Any
+    ) -> Dataset:
+        """Analyse a sample (weighted if ``weights``); raises ``ThresholdInputError`` (a
+        ValueError) if it cannot be."""
         scores = np.asarray(scores, dtype=np.float64)
-        analysis = ThresholdAnalysis(scores, labels)
+        analysis = (
+            ThresholdAnalysis(scores, labels)
+            if weights is None
+            else WeightedThresholdAnalysis(scores, labels, weights)
+        )
         precision, recall, _ = analysis.pr_curve()
         return cls(
             name, analysis, scores, np.asarray(labels),
-            curves=analysis.many(CURVE_THRESHOLDS), pr=(precision, recall), **extra,
+            curves=analysis.many(CURVE_THRESHOLDS), pr=(precision, recall),
+            weights=None if weights is None else np.asarray(weights, dtype=np.float64), **extra,
         )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -104,7 +105,8 @@ def count_change(k: int, verb: str, thing: str) -> str:
     """ "catches 5 fewer abusive items", "raises 1 more false alarm", "catches as many ..."."""
     if k == 0:
         return f"{verb} as many {thing}s"
-    return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{'' if abs(k) == 1 else 's'}"
+    plural = "" if round(abs(k)) == 1 else "s"  # round: an estimate "≈ 1" is one item too
+    return f"{verb} {abs(k):,} {'more' if k > 0 else 'fewer'} {thing}{plural}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +207,7 @@ class ThresholdAnalysis:
 
     @property
     def negatives(self) -> int:
-        return self._n - self._pos
+        return self.n - self._pos
 
     @property
     def flag_nothing_threshold(self) -> float:
@@ -218,9 +220,18 @@ class ThresholdAnalysis:
             raise ThresholdInputError("threshold is NaN")
         # side="left" counts scores strictly below t: exactly the items NOT flagged by s >= t.
         below = int(np.searchsorted(self._sorted, t, side="left"))
-        fn = int(self._cum_pos[below])
-        tn = below - fn
-        return ThresholdMetrics.from_counts(t, tn, self.negatives - tn, fn, self._pos - fn)
+        fn = self._cum_pos[below].item()
+        tn = self._mass(below) - fn
+        return self._metrics(t, tn, self.negatives - tn, fn, self._pos - fn)
+
+    # Hooks for `app.core.analysis.weighted`, which counts weighted items with these same
+    # formulas: here an item counts 1, so the mass of the i lowest scores is i.
+    def _mass(self, below: Any) -> Any:
+        """How many items (a weighted sum, there) lie among the ``below`` lowest scores."""
+        return below
+
+    def _metrics(self, t: float, tn: Any, fp: Any, fn: Any, tp: Any) -> ThresholdMetrics:
+        return ThresholdMetrics.from_counts(t, tn, fp, fn, tp)
 
     def readable(self, threshold: float, max_decimals: int = 6) -> float:
         """The shortest decimal (2 to `max_decimals` places) at or below ``threshold`` that
@@ -266,10 +277,10 @@ class ThresholdAnalysis:
 
     def _curves(self, thresholds: np.ndarray, below: np.ndarray) -> dict[str, np.ndarray]:
         fn = self._cum_pos[below]
-        tn = below - fn
+        tn = self._mass(below) - fn
         tp = self._pos - fn
         fp = self.negatives - tn
-        n = np.full_like(tp, self._n)
+        n = np.full_like(tp, self.n)
         return {
             "threshold": thresholds, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
             "precision": _div(tp, tp + fp),
@@ -365,11 +376,11 @@ class ThresholdAnalysis:
         if self._pos == 0 or neg == 0:
             return float("nan")
         bounds = np.append(self._starts, self._n)
-        pos_below = self._cum_pos[bounds]
+        pos_below, mass = self._cum_pos[bounds], self._mass(bounds)
         pos_in = np.diff(pos_below)
-        neg_in = np.diff(bounds) - pos_in
-        neg_below = bounds[:-1] - pos_below[:-1]
-        twice_u = int(np.sum(2 * neg_below * pos_in + pos_in * neg_in))
+        neg_in = np.diff(mass) - pos_in
+        neg_below = mass[:-1] - pos_below[:-1]
+        twice_u = np.sum(2 * neg_below * pos_in + pos_in * neg_in).item()  # int when unweighted
         return twice_u / (2 * self._pos * neg)
 
     def pr_curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

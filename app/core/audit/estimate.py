@@ -151,20 +151,19 @@ def _kinds(y: np.ndarray, s: np.ndarray, thresholds: np.ndarray) -> tuple[np.nda
 
 
 def _counts(
-    groups: list[tuple[int, np.ndarray, np.ndarray]],
+    groups: list[tuple[int, float, np.ndarray, np.ndarray]],
     thresholds: np.ndarray,
     n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted (TP, FP, FN) per threshold: the point (shape (3, k)) and the bootstrap
-    replicates (shape (B, 3, k)), summed over the bands (N_h, labels, scores)."""
+    replicates (shape (B, 3, k)), summed over the bands (N_h, weight, labels, scores)."""
     k = thresholds.size
     point, reps = np.zeros((3, k)), np.zeros((n_boot, 3, k))
-    for size, y, s in groups:
+    for size, weight, y, s in groups:
         n = y.size
         kinds, counts, prior = _kinds(y, s, thresholds)
-        observed = counts / n  # the band's shares of each kind, as labelled
-        here = size * (observed @ kinds).reshape(3, k)
+        here = weight * (counts @ kinds).reshape(3, k)  # weight = N_h / n_h (`band_weights`)
         point += here
         # Bayesian bootstrap of the band's kind shares, smoothed: Dirichlet(counts + prior),
         # drawn as normalised gammas. Its spread is the multinomial bootstrap's, but a kind
@@ -179,6 +178,27 @@ def _counts(
         scale = math.sqrt(max(0.0, 1 - n / size) * (n + 1) / max(n - 1, 1))
         reps += here + scale * (boot - here)
     return point, reps
+
+
+def band_weights(
+    strata: Sequence[str], labels: Sequence[int | None], population: Mapping[str, int]
+) -> tuple[np.ndarray, list[str]]:
+    """Each item's weight ``N_h / n_h_labelled`` (0.0 for an unlabelled item), and the bands
+    that have batch rows but no labelled item ("middle (1,234 batch rows)"): their rows would
+    count as nothing, so no estimate may rest on these weights while the list is not empty.
+    The one place the weights are computed (the estimates here and the weighted Threshold
+    and Compare sources use it)."""
+    names = np.asarray(strata)
+    labelled = np.asarray([v is not None for v in labels], dtype=bool)
+    weights, missing = np.zeros(len(names)), []
+    for h in STRATA:
+        lab = (names == h) & labelled
+        size, n_lab = int(population.get(h, 0)), int(lab.sum())
+        if size and not n_lab:
+            missing.append(f"{h} ({size:,} batch rows)")
+        if n_lab:
+            weights[lab] = size / n_lab
+    return weights, missing
 
 
 def estimate(
@@ -206,17 +226,16 @@ def estimate(
         raise InputError(f"unknown audit band {unknown[0]!r}")
     y = np.asarray([-1 if v is None else int(v) for v in labels], dtype=np.int64)
     names = np.asarray(strata)
-    counts, groups, missing = [], [], []
+    weights, missing = band_weights(strata, labels, population)
+    counts, groups = [], []
     for h in STRATA:
         in_h = names == h
         lab = in_h & (y >= 0)
         size = int(population.get(h, 0))
         n_lab = int(lab.sum())
         counts.append(StratumCount(h, size, int(in_h.sum()), n_lab, int((y[lab] == 1).sum())))
-        if size and not n_lab:
-            missing.append(f"{h} ({size:,} batch rows)")
         if n_lab:
-            groups.append((size, y[lab], s[lab]))
+            groups.append((size, float(weights[lab][0]), y[lab], s[lab]))
     total = sum(int(population.get(h, 0)) for h in STRATA)
     n_labelled = int((y >= 0).sum())
     result = AuditEstimate(len(s), n_labelled, len(s) - n_labelled, total, counts,
@@ -234,6 +253,33 @@ def estimate(
     for j, t in enumerate(ts.tolist()):
         result.thresholds.append(_at(point[:, j], reps[:, :, j], total, t, volume))
     return result
+
+
+def stratified_counts(
+    scores: Sequence[float] | np.ndarray,
+    strata: Sequence[str],
+    labels: Sequence[int | None],
+    population: Mapping[str, int],
+    thresholds: Sequence[float],
+    *,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = DEFAULT_SEED,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted (TP, FP, FN) at each threshold and their stratified bootstrap replicates
+    (shapes (3, k) and (B, 3, k)), as `estimate` draws them; InputError when a band of the
+    batch has no labelled item."""
+    y = np.asarray([-1 if v is None else int(v) for v in labels], dtype=np.int64)
+    s, names = np.asarray(scores, dtype=np.float64), np.asarray(strata)
+    weights, missing = band_weights(strata, labels, population)
+    if missing:
+        raise InputError("no labelled item in band " + ", ".join(missing))
+    groups = []
+    for h in STRATA:
+        lab = (names == h) & (y >= 0)
+        if lab.any():
+            groups.append((int(population.get(h, 0)), float(weights[lab][0]), y[lab], s[lab]))
+    ts = np.asarray(list(thresholds), dtype=np.float64)
+    return _counts(groups, ts, n_boot, np.random.default_rng(seed))
 
 
 def _at(

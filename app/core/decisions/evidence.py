@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.analysis.threshold_sources import Dataset
+from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.decisions.records import (
     DataSource,
     DecisionRecord,
@@ -19,11 +20,25 @@ from app.core.decisions.store import record_decision
 
 def source_of_dataset(ds: Dataset) -> DataSource:
     """A labelled CSV is named by its file's SHA-256; the bundled evaluation set (no texts, no
-    file) and a sample sent from Batch by the hash of their scores and labels."""
+    file) and a sample sent from Batch by the hash of their scores and labels. An audit sample
+    (weighted) is kind "sample", named by its SAMPLE.csv's SHA-256."""
+    if ds.weights is not None:
+        return DataSource(
+            f"{ds.name} ({len(ds.scores):,} labelled items)", "sample", ds.file_sha256
+        )
     if ds.file_sha256:
         return DataSource(ds.name, "csv", ds.file_sha256)
     kind = "bundled" if ds.source is None and ds.texts is None else "sample"
     return DataSource(ds.name, kind, arrays_sha256(ds.scores, ds.labels))
+
+
+def evidence_analysis(ds: Dataset) -> ThresholdAnalysis:
+    """What a record's matrix counts: the data source's items. An audit sample's weighted
+    matrix holds estimates, not counts a Wilson interval could rest on, so its record counts
+    its labelled items themselves (the source's name says how many)."""
+    if ds.weights is None:
+        return ds.analysis
+    return ThresholdAnalysis(ds.scores, ds.labels)
 
 
 def decide(
@@ -42,7 +57,7 @@ def decide(
     scorer = ctx.state.scorer
     bundle = getattr(scorer, "bundle", None)
     record = build_record(
-        analysis=ds.analysis, policy=policy, previous=previous,
+        analysis=evidence_analysis(ds), policy=policy, previous=previous,
         model_version=scorer.version_label if scorer is not None else "none",
         manifest_sha256=str(getattr(bundle, "manifest_sha256", "") or ""),
         source=source_of_dataset(ds), rationale=rationale,

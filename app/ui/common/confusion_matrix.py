@@ -101,17 +101,20 @@ class ConfusionMatrixCanvas(BlittingCanvas):
 
     def show_matrix(self, matrix: np.ndarray, title: str) -> None:
         """Show [[tp, fn], [fp, tn]] with counts and row percentages."""
-        counts = np.asarray(matrix, dtype=np.int64)
+        # Float counts are weighted estimates (an audit sample's): written "≈ 1,234", their
+        # shares taken from the unrounded values.
+        self._estimated = np.asarray(matrix).dtype.kind == "f"
+        counts = np.asarray(matrix, dtype=np.float64 if self._estimated else np.int64)
         totals = counts.sum(axis=1, keepdims=True)
         share = np.divide(100.0 * counts, totals, out=np.zeros((2, 2)), where=totals > 0)
         self._image.set_data(share)
         self._counts, self._share = counts, share
         self._write_cells()
         self.set_title(self.title, title, TITLE_FONT_SIZE * ui_scale())
-        (tp, fn), (fp, tn) = counts.tolist()
+        (tp, fn), (fp, tn) = np.rint(counts).astype(np.int64).tolist()
         self.setAccessibleDescription(  # what a screen reader says instead of the picture
-            f"{title}. Abusive: {tp:,} caught, {fn:,} missed. "
-            f"Benign: {fp:,} false alarms, {tn:,} correctly passed."
+            f"{title}. {'Estimated, a' if self._estimated else 'A'}busive: {tp:,} caught, "
+            f"{fn:,} missed. Benign: {fp:,} false alarms, {tn:,} correctly passed."
         )
         self.redraw_moving()
 
@@ -121,7 +124,8 @@ class ConfusionMatrixCanvas(BlittingCanvas):
             for c in range(2):
                 colour = "white" if share[r, c] > 55 else "#1b1b1b"  # readable on dark blue
                 of = "" if self._short else f" of actual {self.CLASSES[r]}"
-                self.count_texts[r][c].set_text(f"{counts[r, c]:,}")
+                approx = "≈ " if getattr(self, "_estimated", False) else ""
+                self.count_texts[r][c].set_text(f"{approx}{round(counts[r, c]):,}")
                 self.percent_texts[r][c].set_text(f"{share[r, c]:.1f}%{of}")
                 for text in (self.count_texts[r][c], self.percent_texts[r][c]):
                     text.set_color(colour)
@@ -130,7 +134,10 @@ class ConfusionMatrixCanvas(BlittingCanvas):
     def shown_counts(self) -> np.ndarray:
         """The counts as written in the cells (what the user reads), as [[tp, fn], [fp, tn]]."""
         return np.array(
-            [[int(t.get_text().replace(",", "") or 0) for t in row] for row in self.count_texts]
+            [
+                [int(t.get_text().replace(",", "").removeprefix("≈ ") or 0) for t in row]
+                for row in self.count_texts
+            ]
         )
 
     def select_cell(self, cell: tuple[int, int] | None) -> None:

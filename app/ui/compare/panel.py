@@ -13,10 +13,11 @@ challenger or the app-wide threshold changes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
 
 from app.core.analysis.compare import (
     Migration,
@@ -35,7 +36,7 @@ from app.ui.common.label_dialog import LabeledCsvActions, LabeledCsvRequest
 from app.ui.common.labeled_loader import LabeledCsvLoader
 from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import WorkerPool
-from app.ui.compare.source import BUNDLED, CSV, PairedCsvJob
+from app.ui.compare.source import BUNDLED, CSV, SampleRequest, paired_job
 from app.ui.compare.view import (
     COMPARE_PAGE,
     CONTENT_BODY,
@@ -71,6 +72,7 @@ class ComparePanel(LabeledCsvActions, QWidget):
         layout.addWidget(v)
         v.source_bar.source.currentIndexChanged.connect(self._on_source_chosen)
         v.source_bar.open_button.clicked.connect(self.open_labeled_csv)
+        v.source_bar.sample_button.clicked.connect(self.open_audit_sample)
         v.source_bar.cancel_button.clicked.connect(self.cancel_loading)
         v.message_open_button.clicked.connect(self.open_labeled_csv)
         v.migration_box.keep.currentIndexChanged.connect(self._on_keep_chosen)
@@ -200,12 +202,20 @@ class ComparePanel(LabeledCsvActions, QWidget):
         self.source_bar.show_error("")
         self._start_csv(request)
 
+    def open_audit_sample(self) -> None:
+        """Compare on an audit sample: both models score its labelled items (weighted)."""
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Open a labelled audit sample", "", "CSV (*.csv)"
+        )
+        if name:
+            self._score_labeled_csv(SampleRequest(Path(name)))  # type: ignore[arg-type]
+
     def _start_csv(self, request: LabeledCsvRequest) -> None:
         champion, challenger = self._ctx.state.scorer, self._ctx.state.challenger
         self._loader.cancel()
         self._pending = (request, champion, challenger)
         # The loader only needs a job with a ``path``; it is annotated for the Threshold panel's.
-        self._loader.start(PairedCsvJob(champion, challenger, request))  # type: ignore[arg-type]
+        self._loader.start(paired_job(champion, challenger, request))  # type: ignore[arg-type]
         self.source_bar.show_note(f"Scoring {request.path.name} with both models…")
 
     def cancel_loading(self) -> None:

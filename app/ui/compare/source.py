@@ -1,7 +1,8 @@
 """Where the Compare panel's items come from: the bundled evaluation sets or a labelled CSV.
 
 ``SourceBar`` is the strip at the top of the panel (which models, which data, progress, notes
-and errors); ``PairedCsvJob`` scores a labelled CSV with both models on a worker (a core call).
+and errors); ``PairedCsvJob`` scores a labelled CSV with both models on a worker (a core call),
+``PairedSampleJob`` an audit sample's labelled items (weighted: `app.core.audit.sample_source`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.analysis.compare import PAIRED_EVAL_SETS_NAME, PairedScores, score_labeled_pair
+from app.core.audit.sample_source import SOURCE_PREFIX, score_sample_pair
 from app.ui.common.colours import error_style, muted_style
 from app.ui.common.label_dialog import LabeledCsvRequest
 
@@ -49,6 +51,41 @@ class PairedCsvJob:
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class SampleRequest:
+    """An audit sample to compare on (labelled by the labels store or its verdict column)."""
+
+    path: Path
+
+
+@dataclass
+class PairedSampleJob:
+    """Scores an audit sample's labelled items with both models, on a worker thread."""
+
+    champion: Any
+    challenger: Any
+    request: SampleRequest
+
+    @property
+    def path(self) -> Path:
+        return self.request.path
+
+    def __call__(self, progress: Any, cancelled: Any) -> PairedScores:
+        return score_sample_pair(
+            self.champion, self.challenger, self.request.path,
+            progress=lambda done, total: progress((done, total)), cancelled=cancelled,
+        )  # fmt: skip
+
+
+def paired_job(
+    champion: Any, challenger: Any, request: LabeledCsvRequest | SampleRequest
+) -> PairedCsvJob | PairedSampleJob:
+    """The worker job for a labelled CSV or an audit sample."""
+    if isinstance(request, SampleRequest):
+        return PairedSampleJob(champion, challenger, request)
+    return PairedCsvJob(champion, challenger, request)
+
+
 class SourceBar(QWidget):
     """Which models are compared, on which data; loading progress, the data's note, errors."""
 
@@ -61,6 +98,10 @@ class SourceBar(QWidget):
         self.source.addItem(PAIRED_EVAL_SETS_NAME, BUNDLED)
         self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.open_button = QPushButton("Open labelled CSV…")
+        self.sample_button = QPushButton("Open audit sample…")
+        self.sample_button.setToolTip(
+            "A labelled audit sample of a batch: both models score its items, weighted by band"
+        )
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(220)
@@ -73,7 +114,8 @@ class SourceBar(QWidget):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
         row.addWidget(QLabel("Compare on"))
-        for widget in (self.source, self.open_button, self.progress, self.cancel_button):
+        for widget in (self.source, self.open_button, self.sample_button, self.progress,
+                       self.cancel_button):  # fmt: skip
             row.addWidget(widget)
         row.addStretch(1)
         layout = QVBoxLayout(self)
@@ -101,7 +143,8 @@ class SourceBar(QWidget):
             if (index := self.source.findData(CSV)) >= 0:
                 self.source.removeItem(index)
             if name is not None:
-                self.source.addItem(f"Labelled CSV: {name}", CSV)
+                shown = name if name.startswith(SOURCE_PREFIX) else f"Labelled CSV: {name}"
+                self.source.addItem(shown, CSV)
 
     def select(self, key: str) -> None:
         """Show ``key`` as the current source, without signalling."""

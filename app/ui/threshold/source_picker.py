@@ -4,13 +4,20 @@ The samples are kept by key ("bundled", "bundled:<origin>", "data:<name>") and l
 controls' source combo; choosing one emits ``selected``. Labelled CSVs arrive through a
 ``LabeledCsvLoader``; choosing "Open labelled CSV…" emits ``open_requested`` because asking
 for a file is the panel's business.
+
+Audit samples (`app.core.audit.sample_source`) are listed before the labelled-CSV action: the
+samples reviewed in the labels store (their verdicts are used without an export, if the file is
+unchanged) and "Open audit sample…" (a SAMPLE.csv with a filled verdict column). A sample is a
+few hundred rows, read here at once; its Dataset is weighted, its counts estimates for the batch.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from app.core.analysis.threshold_sources import (
     BUNDLED,
@@ -18,11 +25,18 @@ from app.core.analysis.threshold_sources import (
     LabeledCsvJob,
     bundled_datasets,
 )
+from app.core.audit import sample_source
+from app.core.audit.verdicts import LabelsStore
+from app.core.common.errors import InputError
+from app.core.common.paths import labels_db_path
 from app.core.context.state import AppState
 from app.ui.common.label_dialog import LabeledCsvRequest
 from app.ui.common.labeled_loader import LabeledCsvLoader
 from app.ui.common.workers import WorkerPool
 from app.ui.threshold.controls import OPEN_CSV, ThresholdControls
+
+OPEN_SAMPLE = "open-audit-sample"  # item data of "Open audit sample…", an action
+KNOWN_SAMPLE = "audit:"  # + a path: a sample reviewed in the labels store
 
 
 class SourcePicker(QObject):
@@ -91,8 +105,45 @@ class SourcePicker(QObject):
         self._datasets[key] = ds
         self._relist(key)
 
+    def open_audit_sample(self, path: Path) -> None:
+        """Show an audit sample, labelled by the labels store's verdicts for this very file if
+        it has any, else by its verdict column; a notice (and no change) if it cannot be used."""
+        try:
+            if labels_db_path().exists():
+                with LabelsStore.open_default() as store:
+                    data = sample_source.from_path(path, store)
+            else:  # nothing reviewed yet: do not create the store just to look
+                data = sample_source.from_path(path)
+            self.add(sample_source.audit_dataset(data))
+        except (InputError, ValueError) as exc:  # ValueError: an unanalysable sample
+            self._controls.show_notice(str(exc), error=True)
+            return
+        self._controls.show_notice("")
+
+    def _known_samples(self) -> list[tuple[str, str]]:
+        """(name, key) of the samples reviewed in the labels store; none if it cannot be read
+        (the Review panel says why: here it would only hide the other sources)."""
+        if not labels_db_path().exists():
+            return []
+        try:
+            with LabelsStore.open_default() as store:
+                known = sample_source.reviewed_samples(store)
+        except InputError:
+            return []
+        return [
+            (f"{sample_source.SOURCE_PREFIX}{Path(k.path).name} (reviewed)", KNOWN_SAMPLE + k.path)
+            for k in known
+        ]
+
     def _relist(self, select: str | None) -> None:
         self._controls.list_sources(((ds.name, key) for key, ds in self._datasets.items()), select)
+        combo = self._controls.source
+        with QSignalBlocker(combo):  # between the data and "Open labelled CSV…" (kept last)
+            at = combo.count() - 2  # the controls' separator before "Open labelled CSV…"
+            combo.insertSeparator(at)
+            for name, key in [*self._known_samples(), ("Open audit sample…", OPEN_SAMPLE)]:
+                at += 1
+                combo.insertItem(at, name, key)
         self._select(select)
 
     def _select(self, key: str | None) -> None:
@@ -101,10 +152,19 @@ class SourcePicker(QObject):
 
     def _on_chosen(self, index: int) -> None:
         key = self._controls.source.itemData(index)
-        if key != OPEN_CSV:
+        if key not in (OPEN_CSV, OPEN_SAMPLE) and not str(key).startswith(KNOWN_SAMPLE):
             self._select(key)
             return
         # "Open…" is an action, not a selection: the combo goes back to the data shown.
         shown = next((k for k, d in self._datasets.items() if d is self._current), None)
         self._controls.select_source(shown)
-        self.open_requested.emit()
+        if key == OPEN_CSV:
+            self.open_requested.emit()
+        elif key == OPEN_SAMPLE:
+            name, _ = QFileDialog.getOpenFileName(
+                self._controls, "Open a labelled audit sample", "", "CSV (*.csv)"
+            )
+            if name:
+                self.open_audit_sample(Path(name))
+        else:
+            self.open_audit_sample(Path(str(key)[len(KNOWN_SAMPLE) :]))
