@@ -202,3 +202,49 @@ def test_screenshots_at_5_percent(qtbot, app_context, worker_pool, size, scale, 
         panel.shutdown()
     finally:
         apply_appearance(app, 100, "system")
+
+
+def test_estimate_from_a_batch_with_its_caveat(panel, qtbot):
+    from app.core.common.drill import RowSource
+
+    scores = np.array([0.02, 0.04, 0.06, 0.9, 0.03])  # mean 0.21
+    panel.show_dataset("batch", scores, np.array([0, 0, 0, 1, 0]), [f"t{i}" for i in range(5)],
+                       source=RowSource("log.csv", "m"))  # fmt: skip
+    tb = panel.planner.traffic
+    assert tb.estimate_button.isEnabled()
+    qtbot.mouseClick(tb.estimate_button, Qt.MouseButton.LeftButton)
+    assert tb.prevalence_spin.value() == 21.0
+    assert not tb.caveat.isHidden() and "mean calibrated score" in tb.caveat.text()
+    assert "21%" in tb.caveat.text() and "5 scored rows" in tb.caveat.text()
+    # the bundled set is no batch: no estimate from it
+    panel.controls.source.setCurrentIndex(0)
+    assert not tb.estimate_button.isEnabled()
+
+
+def test_small_cells_mark_the_confidence_tab(panel):
+    pages, page = panel.controls.pages, panel.planner.confidence
+    assert pages.tabText(pages.indexOf(page)) == "Confidence"  # the bundled set: big cells
+    panel.show_dataset("tiny", np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 0, 1, 0]))
+    assert pages.tabText(pages.indexOf(page)) == "Confidence ⚠"
+
+
+def test_planning_words_by_hand():
+    from app.core.analysis.planning import backlog_words, capacity_words, fmt_percent
+    from app.core.analysis.workload import Workload
+
+    assert [fmt_percent(x) for x in (0.05, 0.025, 0.0025, 0.125)] == ["5%", "2.5%", "0.25%",
+                                                                       "12.5%"]  # fmt: skip
+    w = Workload(0.62, 0.05, 20_000, 0.71, 0.01, 900.0, 710.0, 290.0, 190.0, 18_810.0, 0.79)
+    assert backlog_words(w, 560) == "+340 items/day over capacity: the backlog grows"
+    assert backlog_words(w, 1_000) == "Within capacity (100 spare/day)"
+    assert capacity_words(w, 1_000) == (
+        "Fits capacity (1,000/day) at ≥ 0.62: recall 71%, 900 flagged/day"
+    )
+
+
+def test_capacity_stays_shown_with_the_source_counts(panel, bundled_scorer):
+    set_traffic(panel, None, 5.0, 10_000, rev=2, items=250)
+    panel.planner.traffic.per_day_check.setChecked(False)
+    fit = capacity_threshold(bundled(bundled_scorer), 0.05, 10_000, 500)
+    assert f"at ≥ {fit.threshold:.4g}" in panel.planner.traffic.capacity_label.text()
+    assert panel.planner.traffic.capacity_button.isEnabled()

@@ -81,7 +81,7 @@ class Planning:
 
 def fmt_percent(x: float) -> str:
     """5% / 2.5% / 0.25%: as many decimals as a small share needs, never a rounded 0%."""
-    pct = 100 * x
+    pct = round(100 * x, 9)  # 100 * 0.21 is 21.000000000000004, a whole 21 to a reader
     if pct >= 10 or pct == round(pct):
         return f"{pct:.0f}%" if pct == round(pct) else f"{pct:.1f}%"
     return f"{pct:.2g}%"

@@ -185,6 +185,12 @@ class ThresholdControls(QScrollArea):
     def insert_tab(self, index: int, page: QWidget, title: str) -> None:
         """Add a page (e.g. the planner's) beside the reference comparison, at ``index``."""
         self.pages.insertTab(index, page, title)
+        page.setProperty("tab_title", title)
+
+    def mark_page(self, page: QWidget, warn: bool) -> None:
+        """A warning sign on the page's tab, so a warning on a hidden page is still seen."""
+        title = page.property("tab_title")
+        self.pages.setTabText(self.pages.indexOf(page), f"{title} ⚠" if warn else title)
 
     def _name_recall_button(self, value: float) -> None:
         self.recall_button.setText(f"Highest threshold with recall ≥ {value:.2f}")

@@ -90,6 +90,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         if pl.planning.reweighting:  # the supervisor planned before: show it first
             c.pages.setCurrentWidget(pl.traffic)
         pl.changed.connect(self._refresh)
+        pl.warned.connect(c.mark_page)
         pl.move_to.connect(self._found)
         pl.apply_bands.connect(self._apply_bands_clicked)
 

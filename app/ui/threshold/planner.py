@@ -49,6 +49,7 @@ class Planner(QObject):
     move_to = Signal(float, str)  # explore this threshold (a finder's), with why
     bands_changed = Signal(object)  # BandPolicy or None: the cut lines on the curves
     apply_bands = Signal(object)  # BandPolicy: the panel applies it with a record
+    warned = Signal(object, bool)  # (page, has warnings): the panel marks the page's tab
 
     def __init__(self, ctx: AppContext, pool: WorkerPool, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +60,7 @@ class Planner(QObject):
         self._t = math.nan
         self._gen = 0  # the newest bootstrap request; older answers are stale
         self._finder_gen = 0
+        self._fit_key: tuple[int, Planning] | None = None  # what the capacity label is for
         self._workers: list[Worker] = []
         self._boot_timer = QTimer(self)
         self._boot_timer.setSingleShot(True)
@@ -130,7 +132,7 @@ class Planner(QObject):
     # --- the data source and the explored threshold ------------------------------------------
 
     def show_dataset(self, ds: Dataset | None) -> None:
-        self._ds = ds
+        self._ds, self._fit_key = ds, None
         from_batch = ds is not None and ds.source is not None and not ds.file_sha256
         self.traffic.estimate_button.setEnabled(from_batch)
         self.confidence.finder_label.hide()
@@ -163,6 +165,7 @@ class Planner(QObject):
         self.confidence.source_label.setText(source_confidence_words(c))
         self.confidence.warnings.setText("<br>".join(f"⚠ {w}" for w in c.warnings))
         self.confidence.warnings.setVisible(bool(c.warnings))
+        self.warned.emit(self.confidence, bool(c.warnings))
         self.confidence.day_label.setVisible(day is not None)
         self._gen += 1
         if day is not None:
@@ -171,6 +174,11 @@ class Planner(QObject):
 
     def _show_capacity(self, ds: Dataset, day: Workload | None) -> None:
         tb, cap = self.traffic, self.planning.capacity
+        if day is None and self.planning.reweighting:  # counts shown from the source
+            try:
+                day = planning_day(ds.analysis, self._t, self.planning)
+            except ThresholdInputError:
+                day = None
         ready = cap is not None and day is not None
         tb.capacity_button.setEnabled(ready)
         tb.backlog_label.setVisible(ready)
@@ -181,8 +189,12 @@ class Planner(QObject):
             return
         assert cap is not None and day is not None
         p, v = self.planning.prevalence or 0.0, self.planning.volume or 0.0
-        self._fit = capacity_threshold(ds.analysis, p, v, cap)
-        tb.capacity_label.setText(capacity_words(self._fit, cap))
+        key = (id(ds), self.planning)  # the fit does not move with the slider: computed once
+        if self._fit_key != key:
+            self._fit_key = key
+            tb.capacity_label.setText(
+                capacity_words(capacity_threshold(ds.analysis, p, v, cap), cap)
+            )
         tb.backlog_label.setText(backlog_words(day, cap))
         over = day.backlog_per_day(cap) > 0
         tb.backlog_label.setStyleSheet(f"color: {'#c0392b' if over else '#2e7d32'};")
