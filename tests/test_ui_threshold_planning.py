@@ -248,3 +248,11 @@ def test_capacity_stays_shown_with_the_source_counts(panel, bundled_scorer):
     fit = capacity_threshold(bundled(bundled_scorer), 0.05, 10_000, 500)
     assert f"at ≥ {fit.threshold:.4g}" in panel.planner.traffic.capacity_label.text()
     assert panel.planner.traffic.capacity_button.isEnabled()
+
+
+def test_a_source_with_one_class_says_why_counts_are_not_per_day(panel):
+    set_traffic(panel, None, 5.0, 10_000)
+    panel.show_dataset("benign only", np.array([0.1, 0.7, 0.2]), np.array([0, 0, 0]))
+    np.testing.assert_array_equal(panel.matrix.shown_counts(), [[0, 0], [1, 2]])
+    text = panel.planner.traffic.day_label.text()
+    assert text.startswith("Counts are the data source's own: all 3 labelled items are benign")

@@ -60,6 +60,7 @@ class Planner(QObject):
         self._t = math.nan
         self._gen = 0  # the newest bootstrap request; older answers are stale
         self._finder_gen = 0
+        self._day_error = ""  # why the counts cannot be shown per day (one class only)
         self._fit_key: tuple[int, Planning] | None = None  # what the capacity label is for
         self._workers: list[Worker] = []
         self._boot_timer = QTimer(self)
@@ -144,19 +145,21 @@ class Planner(QObject):
     def day(self, ds: Dataset, threshold: float) -> Workload | None:
         """The explored threshold's day at the supervisor's traffic (None: not per day, or
         the source lacks a class, said in the confidence box)."""
+        self._day_error = ""
         if not self.per_day:
             return None
         try:
             return planning_day(ds.analysis, threshold, self.planning)
-        except ThresholdInputError as exc:
-            self.confidence.day_label.setText(str(exc))
+        except ThresholdInputError as exc:  # shown instead of the day: counts are the source's
+            self._day_error = f"Counts are the data source's own: {exc}."
             return None
 
     def refresh(self, ds: Dataset, threshold: float, day: Workload | None) -> None:
         """Capacity, backlog and confidence at ``threshold``; the bootstrap is (re)started."""
         self._t = threshold
         self._show_capacity(ds, day)
-        self.traffic.day_label.setVisible(day is not None)
+        self.traffic.day_label.setVisible(day is not None or bool(self._day_error))
+        self.traffic.day_label.setText(self._day_error)
         if day is not None:
             self.traffic.day_label.setText(
                 f"<b>{self.planning.traffic_words().capitalize()}:</b> {day_words(day)}"
