@@ -29,6 +29,7 @@ METRIC_NAMES = {
 EXPLORING = "#1b1b1b"
 APP_WIDE = "#8e44ad"
 REFERENCE = "#e67e22"
+BAND_COLOUR = "#16a085"
 MAX_CURVE_POINTS = 2_000
 
 
@@ -84,6 +85,16 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
             self.exploring = ax.axvline(0.45, color=exploring_colour(), lw=1.6, label="exploring")
             self.app_wide = ax.axvline(0.45, color=APP_WIDE, lw=1.4, ls="--", label="app-wide")
             self.reference = ax.axvline(0.5, color=REFERENCE, lw=1.4, ls=":", label="reference")
+            # the three-band policy's cut points (hidden until the panel shows bands)
+            self.band_lines = tuple(
+                ax.axvline(x, color=BAND_COLOUR, lw=1.2, ls=ls, visible=False)
+                for x, ls in ((0.3, (0, (1, 1))), (0.8, (0, (6, 2))))
+            )
+            self.band_texts = tuple(
+                ax.text(x, 1.0, name, color=BAND_COLOUR, fontsize=8, ha="center", va="bottom",
+                        visible=False)
+                for x, name in ((0.3, "review"), (0.8, "escalate"))
+            )  # fmt: skip
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1.02)
             ax.set_xlabel("threshold (flag when score ≥ threshold)")
@@ -91,7 +102,17 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
             ax.grid(alpha=0.25)
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
             ax.set_title("Metrics by threshold", loc="left")
-        self._moves(self.reference, self.app_wide, self.exploring)
+        self._moves(self.reference, self.app_wide, self.exploring, *self.band_lines,
+                    *self.band_texts)  # fmt: skip
+
+    def set_bands(self, cuts: tuple[float, float] | None) -> None:
+        """Show the review and escalate cut lines at ``cuts`` (None: hide them)."""
+        for line, text, x in zip(self.band_lines, self.band_texts, cuts or (0.0, 0.0), strict=True):
+            line.set_visible(cuts is not None)
+            text.set_visible(cuts is not None)
+            line.set_xdata([x, x])
+            text.set_x(x)
+        self.redraw_moving()
 
     def set_curves(self, curves: Mapping[str, np.ndarray]) -> None:
         """Plot ``ThresholdAnalysis.many`` output (one array per metric, plus "threshold")."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSlider,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdDelta
 from app.core.batch.words import BLANK, REJECTED
 from app.core.csvio.csv_input import RejectedRow
-from app.ui.common.colours import error_style, muted_style, warn_colour
+from app.ui.common.colours import error_style, muted_style, ui_scale, warn_colour
 from app.ui.common.threshold_widgets import MetricsTable, ThresholdSpinBox, fmt_threshold
 
 OPEN_CSV = "open-csv"  # item data of the source combo's last entry, an action, not a source
@@ -125,6 +126,7 @@ class ThresholdControls(QScrollArea):
         self.best_f1_button = QPushButton("Best F1")
         self.cost_spin = _number(5.0, 1000.0, 1, 1.0, " false alarms")
         self.cost_spin.setToolTip("How many false alarms one missed abusive item is worth.")
+        self.cost_spin.setMinimumWidth(90)  # may shrink at a large font, not widen the column
         self.cost_button = QPushButton("Lowest cost")
         self.recall_spin = _number(0.93, 1.0, 2, 0.01)
         self.recall_button = QPushButton()
@@ -141,6 +143,7 @@ class ThresholdControls(QScrollArea):
         self.reference_spin.setAccessibleName("Reference threshold")
         self.comparison = QLabel()
         self.table = MetricsTable()
+        self.table.setAccessibleName("Metrics compared with the reference threshold")
 
         page = QWidget()
         column = QVBoxLayout(page)
@@ -153,14 +156,19 @@ class ThresholdControls(QScrollArea):
             )
         )
         column.addWidget(_box("Find a threshold", finders))
-        column.addWidget(
-            _box(
-                "Compared with a reference",
-                _row(QLabel("Reference threshold"), self.reference_spin, QWidget(), stretch=2),
-                self.comparison,
-                self.table,
-            )
+        # The reference comparison shares its place with the planner's pages (`insert_tab`):
+        # stacked, the column would no longer fit a 1280x800 screen without scrolling.
+        reference = _box(
+            "",
+            _row(QLabel("Reference threshold"), self.reference_spin, QWidget(), stretch=2),
+            self.comparison,
+            self.table,
         )
+        reference.setFlat(True)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(reference, "Compared with a reference")
+        column.addWidget(self.pages)
         column.addWidget(self.notice)
         column.addStretch(1)
         for label in (self.summary, self.rejected, self.notice, self.status, self.comparison):
@@ -169,8 +177,20 @@ class ThresholdControls(QScrollArea):
         self.setWidget(page)
         self.setWidgetResizable(True)
         # Room for the scroll bar, so a long column scrolls instead of clipping its right edge.
-        self.setFixedWidth(COLUMN_WIDTH + self.verticalScrollBar().sizeHint().width())
+        # Scaled with the font (Preferences), else its texts are cut off at 150 %.
+        width = round(COLUMN_WIDTH * min(max(1.0, ui_scale()), 1.25))  # the plots need room too
+        self.setFixedWidth(width + self.verticalScrollBar().sizeHint().width())
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def insert_tab(self, index: int, page: QWidget, title: str) -> None:
+        """Add a page (e.g. the planner's) beside the reference comparison, at ``index``."""
+        self.pages.insertTab(index, page, title)
+        page.setProperty("tab_title", title)
+
+    def mark_page(self, page: QWidget, warn: bool) -> None:
+        """A warning sign on the page's tab, so a warning on a hidden page is still seen."""
+        title = page.property("tab_title")
+        self.pages.setTabText(self.pages.indexOf(page), f"{title} ⚠" if warn else title)
 
     def _name_recall_button(self, value: float) -> None:
         self.recall_button.setText(f"Highest threshold with recall ≥ {value:.2f}")

@@ -20,6 +20,9 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QWidget
 
+from app.core.analysis.bands import BandPolicy
+from app.core.analysis.intervals import BestF1, CostRatio, RecallFloor
+from app.core.analysis.planning import day_comparison_words, day_matrix, planning_day
 from app.core.analysis.threshold_sources import Dataset, sample_dataset
 from app.core.common.drill import RowOrigin, RowSource
 from app.core.common.errors import AbuseDeskError
@@ -34,9 +37,11 @@ from app.ui.common.workers import WorkerPool
 from app.ui.threshold.cells import CellItemsPage
 from app.ui.threshold.controls import ThresholdControls
 from app.ui.threshold.decision_dialog import DecisionRecordsDialog, RationaleDialog
+from app.ui.threshold.planner import Planner
 from app.ui.threshold.source_picker import SourcePicker
 
 CELL_ITEMS_TAB = 1
+BANDS_TAB = 2
 CELL_RELIST_DELAY_MS = 150
 
 
@@ -53,6 +58,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         self._why = ""  # where the explored threshold came from ("best F1", ...)
         self._cell: tuple[int, int] | None = None
         self._applying = False
+        self.planner = Planner(ctx, pool, self)  # traffic, capacity, bands, confidence
         self._build()
         self._sources = SourcePicker(ctx.state, pool, self.controls, self)
         self._sources.selected.connect(self._show)
@@ -78,6 +84,15 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         c.recall_button.clicked.connect(self.find_recall_floor)
         c.reference_spin.valueChanged.connect(self._refresh)
         self.slider, self.spin = c.slider, c.spin
+        pl = self.planner
+        c.insert_tab(1, pl.traffic, "Your traffic")
+        c.insert_tab(2, pl.confidence, "Confidence")
+        if pl.planning.reweighting:  # the supervisor planned before: show it first
+            c.pages.setCurrentWidget(pl.traffic)
+        pl.changed.connect(self._refresh)
+        pl.warned.connect(c.mark_page)
+        pl.move_to.connect(self._found)
+        pl.apply_bands.connect(self._apply_bands_clicked)
 
         self.matrix = ConfusionMatrixCanvas()
         self.matrix.cell_clicked.connect(self.show_cell)
@@ -89,6 +104,10 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Metrics by threshold")
         self.tabs.addTab(self.cell_items, "Items in the selected cell")  # CELL_ITEMS_TAB
+        self.tabs.addTab(pl.bands, "Three-band policy")  # BANDS_TAB
+        pl.bands_changed.connect(self._show_bands)
+        if pl.planning.review_at is not None:  # bands applied before: their cut lines
+            self._show_bands(pl.policy())
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.matrix)
         top.addWidget(self.pr_plot)
@@ -158,6 +177,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         self.matrix.select_cell(None)
         self.cell_items.clear()
         self.controls.enable_actions(ds is not None)
+        self.planner.show_dataset(ds)
         if ds is None:
             self.controls.show_summary(None)
             return
@@ -194,17 +214,29 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         reference = self.controls.reference_spin.value()
         delta = ds.analysis.compare(t, reference)
         now, at_applied = delta.new, ds.analysis.at(applied)
-        self.matrix.show_matrix(
-            now.matrix_abusive_first(),
-            f"At {fmt_threshold(t)}: {now.flagged:,} of {now.n:,} flagged "
-            f"({100 * now.queue_rate:.1f}%)",
-        )
+        day = self.planner.day(ds, t)
+        if day is None:
+            self.matrix.show_matrix(
+                now.matrix_abusive_first(),
+                f"At {fmt_threshold(t)}: {now.flagged:,} of {now.n:,} flagged "
+                f"({100 * now.queue_rate:.1f}%)",
+            )
+        else:  # re-weighted to the supervisor's traffic, and labelled so
+            traffic = self.planner.planning.traffic_words()
+            self.matrix.show_matrix(
+                day_matrix(day),
+                f"At {fmt_threshold(t)}, {traffic}: {day.flagged_per_day:,.0f} flagged",
+            )
         self.controls.table.show_metrics(now, delta.reference)
         self.curves.set_markers(t, applied, reference)
         self.pr_plot.set_points(
             (now.recall, now.precision), (at_applied.recall, at_applied.precision)
         )
         self.controls.show_comparison(delta)
+        if day is not None:
+            ref_day = planning_day(ds.analysis, reference, self.planner.planning)
+            self.controls.comparison.setText(day_comparison_words(day, ref_day, traffic))
+        self.planner.refresh(ds, t, day)
         self.controls.show_status(t, applied, self._why, applied=self._is_app_wide(t))
         if self._cell is not None and ds.texts is not None:
             self._cell_timer.start()
@@ -225,12 +257,14 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         if (ds := self.dataset) is not None:
             m = ds.analysis.best_f1()
             self._found(m.threshold, f"best F1 {m.f1:.3f}")
+            self.planner.finder_interval(BestF1())
 
     def find_cost(self) -> None:
         if (ds := self.dataset) is not None:
             ratio = self.controls.cost_spin.value()
             m = ds.analysis.cost_threshold(fn_cost=ratio, fp_cost=1.0)
             self._found(m.threshold, f"lowest cost, a miss = {ratio:g} false alarms")
+            self.planner.finder_interval(CostRatio(fn_cost=ratio, fp_cost=1.0))
 
     def find_recall_floor(self) -> None:
         if (ds := self.dataset) is None:
@@ -243,13 +277,19 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
             )
             return
         self._found(m.threshold, f"highest with recall ≥ {floor:.2f}")
+        self.planner.finder_interval(RecallFloor(floor))
 
     # --- applying, and following the app-wide state ------------------------------------------
 
-    def ask_rationale(self, applied: float, previous: float) -> str | None:
+    def ask_rationale(
+        self, applied: float, previous: float, bands: BandPolicy | None = None
+    ) -> str | None:
         """The supervisor's rationale for applying (None: cancelled, nothing is applied)."""
+        what = fmt_threshold(applied, 6)
+        if bands is not None:
+            what = f"review ≥ {what}, escalate ≥ {fmt_threshold(bands.escalate_at, 6)},"
         summary = (
-            f"Apply {fmt_threshold(applied, 6)} app-wide (now {fmt_threshold(previous, 6)}), "
+            f"Apply {what} app-wide (now {fmt_threshold(previous, 6)}), "
             f"decided on {self.dataset.name if self.dataset else 'no data'}."
         )
         dialog = RationaleDialog(summary, self)
@@ -268,24 +308,44 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
     def _apply_clicked(self) -> None:
         self.apply_threshold()
 
-    def apply_threshold(self, *, rationale: str | None = None) -> None:
-        """Make the explored threshold app-wide, asking why (unless ``rationale`` is given):
-        a decision record and the activity events are written before the change."""
+    def _apply_bands_clicked(self, bands: BandPolicy) -> None:
+        self.apply_threshold(bands=bands)
+
+    def _show_bands(self, bands: BandPolicy | None) -> None:
+        self.curves.set_bands(None if bands is None else (bands.review_at, bands.escalate_at))
+
+    def apply_threshold(
+        self, *, rationale: str | None = None, bands: BandPolicy | None = None
+    ) -> None:
+        """Make the explored threshold (or, with ``bands``, the review cut, the escalate cut
+        kept beside it) app-wide, asking why (unless ``rationale`` is given): a decision record
+        and the activity events are written before the change."""
         ds, previous = self.dataset, self._ctx.state.threshold
-        if ds is None or self._is_app_wide(self._threshold):
+        applied = float(self._threshold if bands is None else bands.review_at)
+        if ds is None or (bands is None and self._is_app_wide(applied)):
             return
-        applied = float(self._threshold)
         if not 0.0 <= applied <= 1.0:  # e.g. "flag nothing" just above a score of 1.0
             self.controls.show_notice(
                 f"threshold must be between 0 and 1, got {applied}", error=True
             )
             return
-        if rationale is None and (rationale := self.ask_rationale(applied, previous)) is None:
+        if (
+            rationale is None
+            and (rationale := self.ask_rationale(applied, previous, bands)) is None
+        ):
             return  # cancelled: nothing applied, nothing recorded
         m = ds.analysis.at(applied)
         why = f"; {self._why}" if self._why else ""
+        if bands is not None:
+            why = f"; three bands, escalate ≥ {fmt_threshold(bands.escalate_at, 6)}"
+        plan = self.planner.planning
+        escalate = None if bands is None else bands.escalate_at
         try:  # logged before the change: a change that cannot be logged is not made
-            decide(self._ctx, ds, Policy(applied), Policy(previous), rationale)
+            decide(
+                self._ctx, ds, Policy(applied, escalate), Policy(previous), rationale,
+                prevalence=plan.prevalence if plan.reweighting else None,
+                volume=plan.volume if plan.reweighting else None,
+            )  # fmt: skip
             self._ctx.log(
                 "threshold_applied",
                 threshold=applied,
@@ -295,11 +355,14 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         except AbuseDeskError as exc:
             self.controls.show_notice(f"Not applied: {exc}", error=True)
             return
+        self.planner.keep_bands(bands)  # a single threshold applied: no bands kept
         self._applying = True  # our own change: _on_state must not replace the reason logged
         try:
             self._ctx.state.set_threshold(applied)
         finally:
             self._applying = False
+        if bands is not None:
+            self.set_threshold(applied, "review cut of the applied bands")
         self.controls.show_notice(f"{fmt_threshold(applied)} is now the app-wide threshold.")
         self._refresh()
 
@@ -335,6 +398,7 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
     def shutdown(self) -> None:
         """Stop the timer, cancel the load, stop observing the state (the window is closing)."""
         self._cell_timer.stop()
+        self.planner.shutdown()
         self.cancel_loading()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
