@@ -98,7 +98,13 @@ class BlittingCanvas(FigureCanvasQTAgg):
         self._moving: list[Artist] = []
         self._background: Any = None
         self._layout_stale = True
-        self._blit_pending = False
+        # A child timer, not QTimer.singleShot(0, self._blit): deleting the canvas (a panel
+        # shut down right after a refresh) deletes the timer too, so no blit runs on a deleted
+        # C++ object ("Internal C++ object already deleted").
+        self._blit_timer = QTimer(self)
+        self._blit_timer.setSingleShot(True)
+        self._blit_timer.setInterval(0)
+        self._blit_timer.timeout.connect(self._blit)
         self._title: tuple[Text, str, float] | None = None  # (artist, full text, base size)
 
     def set_title(self, title: Text, text: str, size: float) -> None:
@@ -182,12 +188,10 @@ class BlittingCanvas(FigureCanvasQTAgg):
         """Show changed moving artists at the next event-loop turn (bursts coalesce)."""
         if self._background is None:
             self.draw_idle()
-        elif not self._blit_pending:
-            self._blit_pending = True
-            QTimer.singleShot(0, self._blit)
+        elif not self._blit_timer.isActive():  # a burst coalesces into one blit
+            self._blit_timer.start()
 
     def _blit(self) -> None:
-        self._blit_pending = False
         if self._background is not None:
             self.restore_region(self._background)
             self._draw_moving()
