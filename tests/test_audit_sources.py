@@ -215,3 +215,73 @@ def test_screenshot_on_an_audit_sample_at_1280x800(
     finally:
         qtbot.wait(20)
         panel.shutdown()
+
+
+def test_threshold_panel_intervals_on_a_sample_use_the_stratified_bootstrap(
+    qtbot, app_context, worker_pool, tmp_path: Path, caplog
+) -> None:
+    from app.ui.threshold.panel import ThresholdPanel
+    from app.ui.threshold.source_picker import KNOWN_SAMPLE
+
+    path = make_sample(tmp_path)
+    record_verdicts(path)
+    panel = ThresholdPanel(app_context, worker_pool)
+    qtbot.addWidget(panel)
+    failures: list[str] = []
+    try:
+        combo = panel.controls.source
+        combo.setCurrentIndex(combo.findData(KNOWN_SAMPLE + str(path)))
+        assert panel.dataset is not None and panel.dataset.weights is not None
+        panel.planner._on_failed = failures.append  # type: ignore[method-assign]
+        conf = panel.planner.confidence
+        # no Wilson on weighted counts: the source's intervals come from the stratified bootstrap
+        qtbot.waitUntil(lambda: "stratified bootstrap" in conf.source_label.text(), timeout=20_000)
+        qtbot.waitUntil(lambda: "recall" in conf.source_label.text(), timeout=20_000)
+        assert "Wilson" not in conf.source_label.text()
+        tb = panel.planner.traffic
+        tb.prevalence_spin.setValue(5.0)
+        tb.volume_spin.setValue(10_000)
+        qtbot.waitUntil(lambda: "flagged" in conf.day_label.text(), timeout=20_000)
+        assert "stratified bootstrap" in conf.day_label.text()
+        # a finder's threshold: its interval resampled within the sample's bands
+        panel.find_best_f1()
+        finder = conf.finder_label
+        qtbot.waitUntil(lambda: not finder.text().endswith("…"), timeout=20_000)
+        assert "95% interval of this threshold" in finder.text(), finder.text()
+        assert "stratified" in finder.text()
+        assert failures == []
+        assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    finally:
+        qtbot.wait(20)
+        panel.shutdown()
+        worker_pool.wait()
+
+
+def test_sample_intervals_are_stratified_and_iid_ones_refuse_weights(tmp_path: Path) -> None:
+    from app.core.analysis import intervals, resampled
+    from app.core.analysis.thresholds import ThresholdInputError
+
+    path = make_sample(tmp_path)
+    fill_verdicts(path)
+    ds = sample_source.audit_dataset(sample_source.from_file(path))
+    assert ds.resampler is not None
+    with pytest.raises(ThresholdInputError, match="within their bands"):
+        intervals.bootstrap_rates(ds.analysis, 0.45, 0.05, 10_000)
+    with pytest.raises(ThresholdInputError, match="within their bands"):
+        intervals.threshold_interval(ds.analysis, intervals.BestF1())
+    rates = resampled.resampled_rates(ds.resampler, 0.45, reps=300, seed=1)
+    m = ds.analysis.at(0.45)
+    fpr = m.fp / (m.fp + m.tn)
+    for key, point in (("tpr", m.recall), ("fpr", fpr), ("precision_source", m.precision)):
+        lo, hi = rates[key]
+        assert lo <= point <= hi, key
+    assert "flagged" not in rates  # per-day counts only with a prevalence and volume
+    found = resampled.resampled_threshold_interval(
+        ds.analysis, ds.resampler, intervals.BestF1(), reps=200, seed=1
+    )
+    assert found.threshold == ds.analysis.best_f1().threshold  # the finder's own answer
+    assert found.low <= found.threshold <= found.high and found.answered == 200
+    again = resampled.resampled_threshold_interval(
+        ds.analysis, ds.resampler, intervals.BestF1(), reps=200, seed=1
+    )
+    assert again == found  # reproducible from the seed

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdMetrics
+from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdInputError, ThresholdMetrics
+from app.core.analysis.weighted import WeightedThresholdAnalysis
 from app.core.analysis.workload import check_capacity, check_prevalence, check_volume, reweight
 
 Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
@@ -66,6 +67,16 @@ def _rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _items_only(analysis: ThresholdAnalysis) -> None:
+    """The i.i.d. bootstrap redraws whole items: weighted counts (an audit sample's estimates)
+    are resampled within their bands instead (`app.core.analysis.resampled`)."""
+    if isinstance(analysis, WeightedThresholdAnalysis):
+        raise ThresholdInputError(
+            "weighted counts (an audit sample) are resampled within their bands, "
+            "not item by item: use the stratified bootstrap"
+        )
+
+
 def wilson_rates(m: ThresholdMetrics) -> dict[str, Interval]:
     """Closed-form intervals where a rate is one proportion of the data source's own items:
     TPR (recall) = caught / abusive, FPR = false alarms / benign, precision at the source's own
@@ -105,6 +116,7 @@ def bootstrap_rates(
     are the supervisor's assumptions, not estimates: only the rates vary."""
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
+    _items_only(analysis)
     m = analysis.at(threshold)
     cells = np.array([m.tp, m.fn, m.fp, m.tn], dtype=np.float64)
     draw = _rng(seed).multinomial(m.n, cells / m.n, size=reps).astype(np.float64)
@@ -303,6 +315,7 @@ def threshold_interval(
     (items with replacement, ``reps`` times, reproducible from ``seed``)."""
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
+    _items_only(analysis)
     g = _Groups(analysis)
     own = finder.pick(*g.counts(g.pos_at[None, :], g.neg_at[None, :]))[0]
     point = float(g.thresholds[own]) if own >= 0 else math.nan

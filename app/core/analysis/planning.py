@@ -23,6 +23,12 @@ from app.core.analysis.intervals import (
     threshold_interval,
     wilson_rates,
 )
+from app.core.analysis.resampled import (
+    METHOD,
+    Resampler,
+    resampled_rates,
+    resampled_threshold_interval,
+)
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.analysis.workload import Workload, capacity_of, workload_at
 
@@ -133,25 +139,43 @@ def backlog_words(w: Workload, capacity: float) -> str:
 
 @dataclass(frozen=True)
 class Confidence:
-    """The 95 % intervals at one threshold: Wilson on the source, bootstrap per day."""
+    """The 95 % intervals at one threshold: Wilson on the source (or, for a resampled source
+    such as an audit sample, its stratified bootstrap), bootstrap per day."""
 
     threshold: float
-    wilson: dict[str, Interval]
+    wilson: dict[str, Interval]  # tpr, fpr, precision_source; {} until a resampler answered
     day: dict[str, Interval] | None  # bootstrap_rates' answer; None without prevalence/volume
     warnings: list[str]
+    method: str = "Wilson"  # how ``wilson`` was found: "Wilson" or resampled.METHOD
 
 
-def wilson_confidence(analysis: ThresholdAnalysis, threshold: float) -> Confidence:
-    """The closed-form part (instant): what the panel shows before the bootstrap is back."""
+def wilson_confidence(
+    analysis: ThresholdAnalysis, threshold: float, resampler: Resampler | None = None
+) -> Confidence:
+    """The closed-form part (instant): what the panel shows before the bootstrap is back.
+    A resampled source's counts are weighted estimates, where Wilson does not apply: its
+    source intervals are left to `bootstrap_confidence` (empty here)."""
     m = analysis.at(threshold)
+    if resampler is not None:
+        return Confidence(threshold, {}, None, small_cells(m), METHOD)
     return Confidence(threshold, wilson_rates(m), None, small_cells(m))
 
 
 def bootstrap_confidence(
-    analysis: ThresholdAnalysis, threshold: float, planning: Planning, seed: int = 0
+    analysis: ThresholdAnalysis,
+    threshold: float,
+    planning: Planning,
+    seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> Confidence:
-    """The whole answer, bootstrap included (seconds at worst: run it on a worker)."""
-    base = wilson_confidence(analysis, threshold)
+    """The whole answer, bootstrap included (seconds at worst: run it on a worker). With a
+    ``resampler`` (an audit sample) every interval comes from its stratified bootstrap."""
+    base = wilson_confidence(analysis, threshold, resampler)
+    if resampler is not None:
+        p, v = (planning.prevalence, planning.volume) if planning.reweighting else (None, None)
+        rates = resampled_rates(resampler, threshold, p, v, seed=seed)
+        source = {k: rates[k] for k in ("tpr", "fpr", "precision_source")}
+        return replace(base, wilson=source, day=rates if p is not None else None)
     if not planning.reweighting or analysis.positives == 0 or analysis.negatives == 0:
         return base
     day = bootstrap_rates(
@@ -163,8 +187,14 @@ def bootstrap_confidence(
 def source_confidence_words(c: Confidence) -> str:
     """ "95% intervals: recall 68.1–74.0%, false-alarm rate …, precision …"."""
     w = c.wilson
+    if c.method != "Wilson":
+        where = f"{c.method}, estimates for the batch"
+        if not w:
+            return f"95% intervals ({where}): …"
+    else:
+        where = "Wilson, on the data source"
     return (
-        f"95% intervals (Wilson, on the data source): recall {fmt_interval(w['tpr'], True)}, "
+        f"95% intervals ({where}): recall {fmt_interval(w['tpr'], True)}, "
         f"false-alarm rate {fmt_interval(w['fpr'], True)}, precision "
         f"{fmt_interval(w['precision_source'], True)}"
     )
@@ -175,20 +205,26 @@ def day_confidence_words(c: Confidence) -> str:
     d = c.day or {}
     if not d:
         return ""
+    how = "bootstrap" if c.method == "Wilson" else c.method
     return (
-        f"95% intervals per day (bootstrap): flagged {fmt_interval(d['flagged'])}, caught "
+        f"95% intervals per day ({how}): flagged {fmt_interval(d['flagged'])}, caught "
         f"{fmt_interval(d['caught'])}, missed {fmt_interval(d['missed'])}, false alarms "
         f"{fmt_interval(d['false_alarms'])}, precision {fmt_interval(d['precision'], True)}"
     )
 
 
-def finder_interval_words(analysis: ThresholdAnalysis, finder: Finder) -> str:
+def finder_interval_words(
+    analysis: ThresholdAnalysis, finder: Finder, resampler: Resampler | None = None
+) -> str:
     """ "95% interval of this threshold: 0.58–0.66" for a finder's answer (bootstrap: run it
-    on a worker)."""
-    iv = threshold_interval(analysis, finder)
+    on a worker); an audit sample's is resampled within its bands."""
+    if resampler is None:
+        iv, how = threshold_interval(analysis, finder), ""
+    else:
+        iv, how = resampled_threshold_interval(analysis, resampler, finder), f" ({METHOD})"
     if math.isnan(iv.low) or math.isnan(iv.high):
         return f"too few resamples ({iv.answered:,} of {iv.reps:,}) had an answer: no interval"
-    return f"95% interval of this threshold: {iv.low:.4g}–{iv.high:.4g}"
+    return f"95% interval of this threshold{how}: {iv.low:.4g}–{iv.high:.4g}"
 
 
 def planning_day(analysis: ThresholdAnalysis, threshold: float, planning: Planning) -> Workload:

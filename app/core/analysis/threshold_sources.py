@@ -17,6 +17,7 @@ import numpy as np
 
 from app.core.analysis.evaluation import ALL_EVAL_SETS_NAME, eval_set_name
 from app.core.analysis.labeled import read_labeled_scores
+from app.core.analysis.resampled import Resampler
 from app.core.analysis.thresholds import ThresholdAnalysis, cell_mask
 from app.core.analysis.weighted import WeightedThresholdAnalysis
 from app.core.common.drill import RowSource
@@ -47,6 +48,9 @@ class Dataset:
     # Each item's weight when the sample stands for a batch (an audit sample): the analysis is
     # then a `WeightedThresholdAnalysis` and its counts are estimates for the batch.
     weights: np.ndarray | None = None
+    # How to resample it when not item by item (an audit sample: within its bands,
+    # `app.core.analysis.resampled`); None: the i.i.d. bootstrap and Wilson of `intervals`.
+    resampler: Resampler | None = None
 
     @classmethod
     def build(

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from app.core.analysis.compare import CHALLENGER_CHUNK, PairedScores
-from app.core.analysis.intervals import Interval, rate_intervals
+from app.core.analysis.intervals import Interval
+from app.core.analysis.resampled import resampled_rates
 from app.core.analysis.threshold_sources import Dataset
 from app.core.audit.estimate import band_weights, stratified_counts
 from app.core.audit.sample_file import AUDIT_COLUMNS, VERDICT, AuditSampleFile, read_sample
@@ -174,7 +175,30 @@ def audit_dataset(data: LabelledSample) -> Dataset:
         SOURCE_PREFIX + sample.path.name, data.scores, data.labels, weights=data.weights,
         texts=data.texts, lines=sample.lines[data.keep], note=data.note(),
         source=RowSource(sample.path.name, model_of(sample)), file_sha256=data.sha256,
+        resampler=StratifiedResampler(data),
     )  # fmt: skip
+
+
+class StratifiedResampler:
+    """The `app.core.analysis.resampled.Resampler` of an audit sample: its labelled items'
+    weighted (TP, FP, FN) redrawn within each band (the stratified bootstrap of ``audit
+    estimate``), not over all items."""
+
+    def __init__(self, data: LabelledSample) -> None:
+        sample = data.sample
+        labels: list[int | None] = [None] * len(sample.texts)
+        for i, y in zip(data.keep.tolist(), data.labels.tolist(), strict=True):
+            labels[i] = int(y)
+        self._sample, self._labels = sample, labels
+        self.population = data.population
+
+    def counts(
+        self, thresholds: np.ndarray, reps: int, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        s = self._sample
+        point, draws = stratified_counts(s.scores, s.strata, self._labels, s.population,
+                                         thresholds, n_boot=reps, seed=seed)  # fmt: skip
+        return point, draws, float(self.population)
 
 
 def bootstrap_rates(
@@ -188,19 +212,9 @@ def bootstrap_rates(
 ) -> dict[str, Interval]:
     """`app.core.analysis.intervals.bootstrap_rates` for an audit sample: TPR and FPR redrawn
     within each band (the stratified bootstrap of ``audit estimate``), not over all items."""
-    sample = data.sample
-    labels: list[int | None] = [None] * len(sample.texts)
-    for i, y in zip(data.keep.tolist(), data.labels.tolist(), strict=True):
-        labels[i] = int(y)
-    _, reps_ = stratified_counts(
-        sample.scores, sample.strata, labels, sample.population, [threshold],
-        n_boot=reps, seed=seed,
-    )  # fmt: skip
-    tp, fp, fn = reps_[:, 0, 0], reps_[:, 1, 0], reps_[:, 2, 0]
-    tn = data.population - tp - fp - fn
-    with np.errstate(invalid="ignore", divide="ignore"):  # a replicate without a class: NaN
-        tpr, fpr = tp / (tp + fn), fp / (fp + tn)
-    return rate_intervals(tpr, fpr, prevalence, volume)
+    return resampled_rates(
+        StratifiedResampler(data), threshold, prevalence, volume, reps=reps, seed=seed
+    )
 
 
 def from_path_or_store(path: str | Path) -> LabelledSample:

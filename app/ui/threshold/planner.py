@@ -164,7 +164,7 @@ class Planner(QObject):
             self.traffic.day_label.setText(
                 f"<b>{self.planning.traffic_words().capitalize()}:</b> {day_words(day)}"
             )
-        c = wilson_confidence(ds.analysis, threshold)
+        c = wilson_confidence(ds.analysis, threshold, ds.resampler)
         self.confidence.source_label.setText(source_confidence_words(c))
         self.confidence.warnings.setText("<br>".join(f"⚠ {w}" for w in c.warnings))
         self.confidence.warnings.setVisible(bool(c.warnings))
@@ -173,6 +173,7 @@ class Planner(QObject):
         self._gen += 1
         if day is not None:
             self.confidence.day_label.setText(f"95% intervals per day: {PENDING}")
+        if day is not None or ds.resampler is not None:  # a sample's source intervals too
             self._boot_timer.start()
 
     def _show_capacity(self, ds: Dataset, day: Workload | None) -> None:
@@ -215,18 +216,22 @@ class Planner(QObject):
 
     def _start_bootstrap(self) -> None:
         ds, gen, t, planning = self._ds, self._gen, self._t, self.planning
-        if ds is None or not planning.reweighting:
+        if ds is None or (not planning.reweighting and ds.resampler is None):
             return
 
         def job(progress: Any, cancelled: Any) -> tuple[int, Any]:
-            return gen, bootstrap_confidence(ds.analysis, t, planning)
+            return gen, bootstrap_confidence(ds.analysis, t, planning, resampler=ds.resampler)
 
         self._track(run_in_pool(job, self._pool, name="bootstrap intervals",
                                 on_finished=self._on_bootstrap, on_failed=self._on_failed))  # fmt: skip
 
     def _on_bootstrap(self, result: tuple[int, Any]) -> None:
         gen, confidence = result
-        if gen == self._gen and not self.confidence.day_label.isHidden():
+        if gen != self._gen:
+            return
+        if confidence.method != "Wilson":  # a resampled source's own intervals came with it
+            self.confidence.source_label.setText(source_confidence_words(confidence))
+        if not self.confidence.day_label.isHidden():
             self.confidence.day_label.setText(day_confidence_words(confidence))
 
     def _on_failed(self, message: str) -> None:
@@ -242,7 +247,8 @@ class Planner(QObject):
         label.show()
 
         def job(progress: Any, cancelled: Any) -> tuple[int, str]:
-            return gen, f"{finder.name.capitalize()}: {finder_interval_words(ds.analysis, finder)}"
+            words = finder_interval_words(ds.analysis, finder, ds.resampler)
+            return gen, f"{finder.name.capitalize()}: {words}"
 
         self._track(run_in_pool(job, self._pool, name="threshold interval",
                                 on_finished=self._on_finder, on_failed=self._on_failed))  # fmt: skip

@@ -1,0 +1,106 @@
+"""Bootstrap intervals of a data source that is not resampled item by item (an audit sample).
+
+`intervals` resamples the data source i.i.d. (a multinomial over its items): right for a
+labelled CSV or the evaluation set, wrong for an audit sample, whose items were drawn per score
+band and stand for ``N_h / n_h`` batch rows each (its counts are weighted estimates, not whole
+items: a multinomial over them is meaningless, and Wilson's interval assumes counted trials).
+Such a source carries a `Resampler` (`app.core.audit.sample_source.StratifiedResampler`: the
+stratified bootstrap of ``audit estimate``) that redraws its weighted (TP, FP, FN); the rates,
+per-day counts and a finder's threshold interval are computed here from those replicates, by
+the same formulas as `intervals` (`rate_intervals`, `Finder.pick`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+
+from app.core.analysis.intervals import (
+    DEFAULT_REPS,
+    FINDER_REPS,
+    Finder,
+    Interval,
+    ThresholdInterval,
+    _quantiles,
+    rate_intervals,
+)
+from app.core.analysis.thresholds import ThresholdAnalysis
+
+METHOD = "stratified bootstrap"  # how the intervals were drawn, in the words shown
+
+
+class Resampler(Protocol):
+    """Redraws a weighted data source's counts (an audit sample: within each band)."""
+
+    def counts(
+        self, thresholds: np.ndarray, reps: int, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """The weighted (TP, FP, FN) at each threshold (shape (3, k)), ``reps`` replicates of
+        them (shape (reps, 3, k)), and the population they are counts of."""
+        ...
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def resampled_rates(
+    resampler: Resampler,
+    threshold: float,
+    prevalence: float | None = None,
+    volume: float | None = None,
+    *,
+    reps: int = DEFAULT_REPS,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """95 % intervals of TPR, FPR and precision at the source's own (estimated) prevalence
+    ("precision_source"); with ``prevalence`` and ``volume`` also `rate_intervals`' precision
+    at that prevalence and per-day counts."""
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    _, draw, total = resampler.counts(np.asarray([threshold], dtype=np.float64), reps, seed)
+    tp, fp, fn = draw[:, 0, 0], draw[:, 1, 0], draw[:, 2, 0]
+    tn = total - tp - fp - fn
+    tpr, fpr = _ratio(tp, tp + fn), _ratio(fp, fp + tn)  # NaN: a replicate without a class
+    out = {"tpr": _quantiles(tpr), "fpr": _quantiles(fpr),
+           "precision_source": _quantiles(_ratio(tp, tp + fp))}  # fmt: skip
+    if prevalence is not None and volume is not None:
+        out |= rate_intervals(tpr, fpr, prevalence, volume)
+    return out
+
+
+def resampled_threshold_interval(
+    analysis: ThresholdAnalysis,
+    resampler: Resampler,
+    finder: Finder,
+    *,
+    reps: int = FINDER_REPS,
+    seed: int = 0,
+) -> ThresholdInterval:
+    """`intervals.threshold_interval` for a resampled source: the finder picks among the same
+    candidates (the distinct scores, then "flag nothing") in each stratified replicate."""
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    thresholds = np.append(analysis.candidate_thresholds(), analysis.flag_nothing_threshold)
+    point, draw, total = resampler.counts(thresholds, reps, seed)
+
+    def pick(c: np.ndarray) -> np.ndarray:  # c: (rows, 3, k) weighted TP, FP, FN
+        tp, fp, fn = c[:, 0, :], c[:, 1, :], c[:, 2, :]
+        pos = (tp + fn)[:, :1]
+        # every candidate is present: a replicate reweighs the labelled items, never drops one
+        present = np.ones(tp.shape, dtype=bool)
+        return finder.pick(tp, fp, pos, total - pos, present)
+
+    own = pick(point[None, :, :])[0]
+    found_at = pick(draw)
+    found = thresholds[found_at[found_at >= 0]]
+    threshold = float(thresholds[own]) if own >= 0 else math.nan
+    if len(found) < max(1, reps // 2):  # mostly no answer: an interval would mislead
+        return ThresholdInterval(finder.name, threshold, math.nan, math.nan, reps, len(found))
+    lo = float(np.quantile(found, 0.025, method="lower"))  # ends are candidate thresholds
+    hi = float(np.quantile(found, 0.975, method="higher"))
+    return ThresholdInterval(finder.name, threshold, lo, hi, reps, len(found))
