@@ -260,7 +260,7 @@ def stratified_counts(
     strata: Sequence[str],
     labels: Sequence[int | None],
     population: Mapping[str, int],
-    thresholds: Sequence[float],
+    thresholds: Sequence[float] | np.ndarray,
     *,
     n_boot: int = DEFAULT_BOOTSTRAP,
     seed: int = DEFAULT_SEED,
