@@ -151,7 +151,15 @@ def test_threshold_panel_on_a_reviewed_sample(
             (record,) = store.list()
         assert record.source.kind == "sample" and record.source.sha256 == sha
         assert record.source.name == f"Audit sample: SAMPLE.csv ({len(ds.scores):,} labelled items)"
-        assert record.at_new.n == len(ds.scores)  # counted items, not weighted estimates
+        # the weighted matrix (estimates for the whole batch), and the labelled items counted
+        m = ds.analysis.at(0.5)
+        assert record.at_new.estimated and record.at_new.n_labelled == len(ds.scores)
+        assert (record.at_new.tp, record.at_new.fp) == pytest.approx((m.tp, m.fp))
+        assert record.at_new.n == pytest.approx(sum(read_sample(path).population.values()))
+        assert f"{record.at_new.tp:,}".startswith("≈ ")
+        recall = record.at_new.rates["recall"]
+        assert recall.estimate == pytest.approx(m.recall)
+        assert recall.lo <= recall.estimate <= recall.hi
         (event,) = app_context.activity.query(action="threshold_applied")
         assert "Audit sample: SAMPLE.csv" in event.detail
         json.loads(event.counts)  # the event's counts stay JSON

@@ -51,3 +51,63 @@ def test_pdf_is_one_a4_page_with_the_threshold_and_author(tmp_path: Path):
     assert (pixels > 250).mean() > 0.5  # mostly paper
     SHOTS.mkdir(parents=True, exist_ok=True)
     image.save(SHOTS / "decision.png")
+
+
+def test_pdf_shows_the_day_at_the_traffic_and_the_bands(tmp_path: Path):
+    from app.core.analysis.thresholds import ThresholdAnalysis
+    from app.core.decisions.records import Policy
+
+    rng = np.random.default_rng(3)
+    labels = rng.random(400) < 0.3
+    scores = np.clip(rng.normal(np.where(labels, 0.7, 0.3), 0.18), 0, 1)
+    analysis = ThresholdAnalysis(scores, labels.astype(int))
+    record = make(
+        analysis=analysis, policy=Policy(0.55, 0.8), previous=Policy(0.45),
+        prevalence=0.05, volume=20000,
+        rationale="Three bands: escalate what is almost surely abusive, review the rest above "
+        "0.55; the review queue fits four reviewers at 5 % abusive traffic.",
+    )  # fmt: skip
+    day = record.day_new
+    assert day is not None and record.bands_per_day is not None
+    out = tmp_path / "traffic.pdf"
+    write_pdf(record, out)
+    page = pdfium.PdfDocument(out)[0]
+    text = page.get_textpage().get_text_range()
+    assert "At 5.0% abusive, 20,000 a day" in text
+    for words in ("flagged per day", "caught per day", "missed per day", "false alarms per day",
+                  "precision at the prevalence"):  # fmt: skip
+        assert words in text
+    assert f"{day['flagged']:,.0f}" in text and f"{day['false_alarms']:,.0f}" in text
+    assert f"{record.day_previous['flagged']:,.0f}" in text
+    b = record.bands_per_day
+    assert f"escalate {b['escalate']:,.0f}" in text and f"review {b['review']:,.0f}" in text
+    image = page.render(scale=1.5).to_pil()
+    pixels = np.asarray(image.convert("L"))
+    assert (pixels[-20:] > 250).all()  # nothing runs off the bottom edge
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    image.save(SHOTS / "decision_traffic.png")
+
+
+def test_pdf_of_an_audit_sample_record_says_estimates(tmp_path: Path):
+    from app.core.audit import sample_source
+    from app.core.decisions.evidence import source_of_dataset
+    from app.core.decisions.records import Policy
+    from tests.test_audit_sources import fill_verdicts, make_sample
+
+    path = make_sample(tmp_path)
+    fill_verdicts(path)
+    ds = sample_source.audit_dataset(sample_source.from_file(path))
+    record = make(
+        analysis=ds.analysis, resampler=ds.resampler, source=source_of_dataset(ds),
+        policy=Policy(0.5), previous=Policy(0.45), prevalence=0.05, volume=10000,
+    )  # fmt: skip
+    assert record.at_new.estimated
+    text = pdfium.PdfDocument(render_pdf(record))[0].get_textpage().get_text_range()
+    assert f"≈ {round(record.at_new.tp):,}" in text
+    assert "stratified-bootstrap 95 % intervals" in text
+    assert f"from {record.at_new.n_labelled:,} labelled" in text
+    assert "Wilson" not in text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pdfium.PdfDocument(render_pdf(record))[0].render(scale=1.5).to_pil().save(
+        SHOTS / "decision_sample.png"
+    )

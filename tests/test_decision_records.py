@@ -171,3 +171,75 @@ def test_the_data_source_is_named_by_its_hash():
     assert source_of_dataset(sample).kind == "sample"
     # the hash changes with any score or label
     assert arrays_sha256(SCORES, 1 - LABELS) != arrays_sha256(SCORES, LABELS)
+
+
+def test_the_day_at_the_assumed_traffic_is_stored_by_hand():
+    r = make(policy=Policy(0.5, 0.8), prevalence=0.05, volume=10_000)
+    # t=0.5: recall 2/3, false-positive rate 1/2 on the source; at 5% of 10,000 a day:
+    # caught 500·2/3, missed 500/3, false alarms 9,500/2, flagged their sum
+    assert r.day_new == pytest.approx({
+        "flagged": 5083.333, "caught": 333.333, "missed": 166.667, "false_alarms": 4750.0,
+        "precision": 333.333 / 5083.333,
+    }, abs=1e-3)  # fmt: skip
+    # previous 0.3: recall 1, false-positive rate 1/2
+    assert r.day_previous["caught"] == pytest.approx(500) and r.day_previous["missed"] == 0
+    # escalate at 0.8 flags 0.9 only (recall 1/3, no false alarm): 166.67 a day
+    assert r.bands_per_day == pytest.approx(
+        {"clear": 4916.667, "review": 4916.667, "escalate": 166.667}, abs=1e-3
+    )
+    back = type(r).from_dict(json.loads(json.dumps(r.as_dict())))
+    assert back.day_new == r.day_new and back.bands_per_day == r.bands_per_day
+    plain = make()  # nothing assumed: no day, no bands
+    assert plain.day_new is None and plain.bands_per_day is None
+
+
+def test_records_written_before_days_and_estimates_still_read():
+    raw = make(prevalence=0.05, volume=10_000).as_dict()
+    for key in ("day_new", "day_previous", "bands_per_day"):
+        del raw[key]
+    old = type(make()).from_dict(raw)
+    assert old.day_new is None and not old.at_new.estimated
+    assert (old.at_new.tp, old.at_new.fn) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda raw: raw["at_new"].update(tp=2.5), "counts are not counts"),
+        (lambda raw: raw["at_new"].update(estimated=True, n_labelled=5), "not an audit sample"),
+        (lambda raw: raw.update(day_new={"flagged": 1.0}), "the day is not"),
+        (lambda raw: raw["day_new"].update(caught=1e9), "not a count within the volume"),
+        (lambda raw: raw["day_new"].update(precision=1.5), "precision is not a rate"),
+    ],
+)
+def test_fractional_counts_and_bad_days_are_refused_on_read(edit, message):
+    raw = make(prevalence=0.05, volume=10_000).as_dict()
+    edit(raw)
+    with pytest.raises(DecisionError, match=message):
+        type(make()).from_dict(raw)
+
+
+def test_estimates_are_read_back_only_for_a_sample_and_checked():
+    from app.core.decisions.outcome import Outcome
+
+    cis = {
+        "recall": (0.5, 0.9),
+        "precision": (0.4, 0.8),
+        "fpr": (0.1, 0.6),
+        "flag_rate": (0.3, 0.7),
+    }
+    est = Outcome.from_estimates((70.0, 30.0, 10.0, 90.0), cis, n_labelled=40)
+    assert f"{est.tp:,}" == "≈ 70" and est.n_labelled == 40 and est.n == pytest.approx(200)
+    assert est.rates["recall"].estimate == pytest.approx(0.875)
+    raw = json.loads(json.dumps(est.as_dict()))
+    assert Outcome.from_dict(raw, "sample") == est
+    with pytest.raises(DecisionError, match="not an audit sample"):
+        Outcome.from_dict(raw, "csv")
+    bad = json.loads(json.dumps(raw))
+    bad["recall"]["ci95"] = [0.9, 0.95]  # does not hold the estimate 0.875
+    with pytest.raises(DecisionError, match="does not hold its estimate"):
+        Outcome.from_dict(bad, "sample")
+    bad = json.loads(json.dumps(raw))
+    bad["fp"] = -1.0
+    with pytest.raises(DecisionError, match="not numbers"):
+        Outcome.from_dict(bad, "sample")

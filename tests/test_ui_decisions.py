@@ -104,3 +104,52 @@ def test_a_damaged_records_file_is_said_in_the_dialog(qtbot, app_context):
     qtbot.addWidget(dialog)
     assert str(path) in dialog.notice.text() and dialog.list.count() == 0
     assert path.read_bytes() == b"junk" * 50
+
+
+def test_apply_bands_at_a_traffic_records_the_day_the_dialog_shows(qtbot, app_context, worker_pool):
+    from app.core.analysis.bands import BandPolicy
+    from app.core.analysis.planning import planning_day
+
+    panel = make_panel(qtbot, app_context, worker_pool)
+    try:
+        tb = panel.planner.traffic
+        tb.prevalence_spin.setValue(5.0)
+        tb.volume_spin.setValue(20_000)
+        policy = BandPolicy(0.55, 0.8)
+        panel.apply_threshold(rationale="bands at our traffic", bands=policy)
+        seen = planning_day(panel.dataset.analysis, 0.55, panel.planner.planning)
+    finally:
+        panel.shutdown()
+        worker_pool.wait()
+    with DecisionStore() as store:
+        (record,) = store.list()
+    assert record.day_new["flagged"] == pytest.approx(seen.flagged_per_day)
+    assert record.day_new["false_alarms"] == pytest.approx(seen.false_alarms_per_day)
+    assert record.bands_per_day is not None
+    assert sum(record.bands_per_day.values()) == pytest.approx(20_000)
+    dialog = DecisionRecordsDialog()
+    qtbot.addWidget(dialog)
+    text = dialog.details.toPlainText()
+    assert f"flagged per day: {seen.flagged_per_day:,.0f}" in text
+    assert f"false alarms per day: {seen.false_alarms_per_day:,.0f}" in text
+    assert f"escalate {record.bands_per_day['escalate']:,.0f}" in text and "Bands:" in text
+
+
+def test_records_dialog_marks_an_audit_sample_record_as_estimates(qtbot, tmp_path: Path):
+    from app.core.audit import sample_source
+    from app.core.decisions.evidence import source_of_dataset
+    from app.core.decisions.records import Policy
+    from app.ui.threshold.decision_dialog import record_text
+    from tests.test_audit_sources import fill_verdicts, make_sample
+    from tests.test_decision_records import make
+
+    path = make_sample(tmp_path)
+    fill_verdicts(path)
+    ds = sample_source.audit_dataset(sample_source.from_file(path))
+    record = make(analysis=ds.analysis, resampler=ds.resampler, source=source_of_dataset(ds),
+                  policy=Policy(0.5), previous=Policy(0.45), prevalence=0.05, volume=10_000)  # fmt: skip
+    text = record_text(record)
+    assert f"caught ≈ {round(record.at_new.tp):,}" in text
+    assert "weighted estimates for the whole batch" in text
+    assert f"(from {record.at_new.n_labelled:,} labelled)" in text
+    assert "flagged per day: ≈ " in text

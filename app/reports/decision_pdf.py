@@ -24,6 +24,7 @@ from matplotlib.font_manager import FontProperties
 from app.core.common.atomic import atomic_write_bytes
 from app.core.common.errors import InputError
 from app.core.common.messages import printable
+from app.core.decisions.outcome import BANDS, DAY_KEYS, DAY_WORDS
 from app.core.decisions.records import RATE_WORDS, RATES, DecisionRecord, Outcome, Rate
 
 A4_INCHES = (8.27, 11.69)
@@ -45,6 +46,40 @@ def fmt_rate(rate: Rate) -> str:
     return f"{rate.estimate:.1%}  [{rate.lo:.1%}, {rate.hi:.1%}]"
 
 
+def _day_value(day: dict[str, float | None] | None, key: str, approx: bool) -> str:
+    if day is None:
+        return ""
+    value = day[key]
+    if key == "precision":
+        return "undefined (nothing flagged)" if value is None else f"{value:.1%}"
+    return f"{'≈ ' if approx else ''}{value:,.0f}"
+
+
+def day_rows(record: DecisionRecord) -> list[tuple[str, str, str]]:
+    """(what, chosen, previous) of the day at the assumed traffic, as stored when the record
+    was made; [] when no traffic was assumed (or the source lacked a class)."""
+    if record.day_new is None:
+        return []
+    approx = record.at_new.estimated  # rates of an audit sample: estimates for the batch
+    return [(DAY_WORDS[key], _day_value(record.day_new, key, approx),
+             _day_value(record.day_previous, key, approx)) for key in DAY_KEYS]  # fmt: skip
+
+
+def bands_words(record: DecisionRecord) -> str:
+    """ "clear 9,120 · review 780 · escalate 100 per day", "" without bands per day."""
+    b = record.bands_per_day
+    if b is None:
+        return ""
+    return " · ".join(f"{name} {b[name]:,.0f}" for name in BANDS) + " per day"
+
+
+def items_words(outcome: Outcome) -> str:
+    """ "1,234" items, or "≈ 20,000 (from 180 labelled)" for an audit sample's estimates."""
+    if outcome.estimated:
+        return f"{outcome.n:,} (from {outcome.n_labelled:,} labelled)"
+    return f"{outcome.n:,}"
+
+
 def _header_lines(record: DecisionRecord) -> list[tuple[str, str]]:
     prev = "none recorded" if record.previous is None else record.previous.describe()
     src = record.source
@@ -57,13 +92,21 @@ def _header_lines(record: DecisionRecord) -> list[tuple[str, str]]:
         if record.volume is not None:
             parts.append(f"volume {record.volume:,.0f} messages a day")
         assumed = ", ".join(parts)
+    estimates = []
+    if record.at_new.estimated:
+        estimates = [("Estimates", f"weighted (≈) for the whole batch, from "
+                      f"{record.at_new.n_labelled:,} labelled items")]  # fmt: skip
+    applied = record.policy.describe()
+    if record.policy.is_band and (bands := bands_words(record)):
+        applied += f" — {bands}"
     return [
-        ("Applied", record.policy.describe()),
+        ("Applied", applied),
         ("Previous", prev),
         ("By", f"{record.author}, {record.time_utc} (UTC)"),
         ("Model", record.model_version),
         ("Manifest SHA-256", record.manifest_sha256 or "unknown"),
         ("Data source", f"{src.name} ({src.kind})"),
+        *estimates,
         ("Data SHA-256", src.sha256),
         ("Assumed", assumed),
     ]
@@ -101,7 +144,10 @@ def _curves(ax: Axes, record: DecisionRecord) -> None:
     points = [(record.policy.threshold, record.at_new, "chosen", "#000000", "o")]
     if record.previous is not None and record.at_previous is not None:
         points.append((record.previous.threshold, record.at_previous, "previous", "#888888", "s"))
+    others = [p[0] for p in points]
     for x, outcome, name, colour, marker in points:
+        # two labels close together would overlap: each reads away from the other line
+        ha = "left" if x > min(others) else "right" if x < max(others) else "center"
         ax.axvline(x, color=colour, linestyle="--", linewidth=0.8)
         for key in ("precision", "recall"):
             y = outcome.rates[key].estimate
@@ -111,7 +157,7 @@ def _curves(ax: Axes, record: DecisionRecord) -> None:
             x,
             1.05,
             f"{name} {x:g}",
-            ha="center",
+            ha=ha,
             va="center",
             color=colour,
             fontproperties=REGULAR,
@@ -129,20 +175,38 @@ def _curves(ax: Axes, record: DecisionRecord) -> None:
     )
 
 
+ROW = 0.0165  # the numbers table's line height (fraction of the page)
+
+
 def _numbers(fig: Figure, record: DecisionRecord, top: float) -> None:
     prev = record.at_previous
     rows = [("", "chosen", "previous" if prev is not None else "")]
     for key in RATES:
         rows.append((RATE_WORDS[key], fmt_rate(record.at_new.rates[key]),
                      fmt_rate(prev.rates[key]) if prev is not None else ""))  # fmt: skip
-    rows.append(("items", f"{record.at_new.n:,}", f"{prev.n:,}" if prev is not None else ""))
+    rows.append(("items", items_words(record.at_new), items_words(prev) if prev else ""))
+    day = day_rows(record)
+    if day and record.prevalence is not None and record.volume is not None:
+        rows.append((f"At {record.prevalence:.1%} abusive, {record.volume:,.0f} a day", "", ""))
+        rows.extend(day)
     for i, row in enumerate(rows):
-        y = top - i * 0.018
-        for x, cell in zip((0.08, 0.32, 0.62), row, strict=True):
-            fig.text(x, y, cell, fontproperties=BOLD if i == 0 or x == 0.08 else REGULAR)
-    fig.text(0.08, top - len(rows) * 0.018, "Rates with Wilson 95 % intervals; "
-             "review and escalate bands both count as flagged.",
-             fontproperties=_font(REGULAR, 7), color="#555")  # fmt: skip
+        y = top - i * ROW
+        heading = i == 0 or (day and i == len(rows) - len(day) - 1)
+        for x, cell in zip((0.08, 0.36, 0.64), row, strict=True):
+            fig.text(x, y, cell, fontproperties=BOLD if heading or x == 0.08 else REGULAR)
+    how = (
+        "Weighted estimates (≈) for the whole batch with stratified-bootstrap 95 % intervals"
+        if record.at_new.estimated
+        else "Rates with Wilson 95 % intervals"
+    )
+    for i, note in enumerate(
+        (
+            f"{how}; review and escalate bands both count as flagged.",
+            "Per-day numbers as shown when the record was made.",
+        )
+    ):
+        fig.text(0.08, top - (len(rows) + i * 0.7) * ROW, note,
+                 fontproperties=_font(REGULAR, 7), color="#555")  # fmt: skip
 
 
 def render_pdf(record: DecisionRecord) -> bytes:
@@ -163,12 +227,12 @@ def render_pdf(record: DecisionRecord) -> bytes:
             fig.text(0.27, y - 0.004, line, fontproperties=REGULAR)
             y -= 0.0145
         top = min(y - 0.05, 0.70)
-        _matrix(fig.add_axes((0.14, top - 0.16, 0.3, 0.16)), record.at_new, "Chosen")
+        _matrix(fig.add_axes((0.14, top - 0.15, 0.3, 0.15)), record.at_new, "Chosen")
         if record.at_previous is not None:
-            _matrix(fig.add_axes((0.6, top - 0.16, 0.3, 0.16)), record.at_previous, "Previous")
-        _curves(fig.add_axes((0.1, top - 0.45, 0.82, 0.22)), record)
-        _numbers(fig, record, top - 0.51)
-        fig.text(0.08, 0.03, "abuse-desk decision record — computed offline from the data "
+            _matrix(fig.add_axes((0.6, top - 0.15, 0.3, 0.15)), record.at_previous, "Previous")
+        _curves(fig.add_axes((0.1, top - 0.40, 0.82, 0.19)), record)
+        _numbers(fig, record, top - 0.45)
+        fig.text(0.08, 0.018, "abuse-desk decision record — computed offline from the data "
                  "source named above", fontproperties=_font(REGULAR, 7), color="#555")  # fmt: skip
         out = io.BytesIO()
         created = datetime.fromisoformat(record.time_utc)

@@ -57,8 +57,8 @@ def resampled_rates(
     reps: int = DEFAULT_REPS,
     seed: int = 0,
 ) -> dict[str, Interval]:
-    """95 % intervals of TPR, FPR and precision at the source's own (estimated) prevalence
-    ("precision_source"); with ``prevalence`` and ``volume`` also `rate_intervals`' precision
+    """95 % intervals of TPR, FPR, the flag rate and precision at the source's own (estimated)
+    prevalence ("precision_source"); with ``prevalence`` and ``volume`` also `rate_intervals`' precision
     at that prevalence and per-day counts."""
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
@@ -67,7 +67,8 @@ def resampled_rates(
     tn = total - tp - fp - fn
     tpr, fpr = _ratio(tp, tp + fn), _ratio(fp, fp + tn)  # NaN: a replicate without a class
     out = {"tpr": _quantiles(tpr), "fpr": _quantiles(fpr),
-           "precision_source": _quantiles(_ratio(tp, tp + fp))}  # fmt: skip
+           "precision_source": _quantiles(_ratio(tp, tp + fp)),
+           "flag_rate": _quantiles((tp + fp) / total)}  # fmt: skip
     if prevalence is not None and volume is not None:
         out |= rate_intervals(tpr, fpr, prevalence, volume)
     return out

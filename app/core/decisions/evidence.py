@@ -33,12 +33,10 @@ def source_of_dataset(ds: Dataset) -> DataSource:
 
 
 def evidence_analysis(ds: Dataset) -> ThresholdAnalysis:
-    """What a record's matrix counts: the data source's items. An audit sample's weighted
-    matrix holds estimates, not counts a Wilson interval could rest on, so its record counts
-    its labelled items themselves (the source's name says how many)."""
-    if ds.weights is None:
-        return ds.analysis
-    return ThresholdAnalysis(ds.scores, ds.labels)
+    """What a record's matrix holds: the data source's items, or an audit sample's weighted
+    estimates for the whole batch (their intervals from its stratified bootstrap: `decide`
+    passes its resampler; the record keeps how many labelled items they rest on)."""
+    return ds.analysis
 
 
 def decide(
@@ -61,6 +59,6 @@ def decide(
         model_version=scorer.version_label if scorer is not None else "none",
         manifest_sha256=str(getattr(bundle, "manifest_sha256", "") or ""),
         source=source_of_dataset(ds), rationale=rationale,
-        prevalence=prevalence, volume=volume,
+        prevalence=prevalence, volume=volume, resampler=ds.resampler,
     )  # fmt: skip
     return record_decision(ctx, record, path)

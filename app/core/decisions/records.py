@@ -2,10 +2,13 @@
 
 Every number in a record is computed here from the data source the supervisor looked at: the
 confusion matrix at the new and the previous policy, and its rates (recall, precision, false
-positive rate, flag rate) each with a Wilson 95 % interval (one binomial proportion each).
-Prevalence and daily volume are stored only when the supervisor assumed them: ``None`` means
-"not assumed", never a default. A record is plain data (``as_dict``/``from_dict``, every field
-checked on the way back in, since records are read from a file a user can edit).
+positive rate, flag rate) each with a Wilson 95 % interval (one binomial proportion each) — or,
+on an audit sample, the weighted matrix (estimates for the batch) with stratified-bootstrap
+intervals (`outcome`). Prevalence and daily volume are stored only when the supervisor assumed
+them: ``None`` means "not assumed", never a default; then the day at that traffic (and a band
+policy's items per band per day) is stored too, as the panel showed it. A record is plain data
+(``as_dict``/``from_dict``, every field checked on the way back in, since records are read from
+a file a user can edit); records written before these fields existed read back without them.
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from app.core.analysis.intervals import wilson
+from app.core.analysis.resampled import Resampler
 from app.core.analysis.thresholds import ThresholdAnalysis
-from app.core.common.errors import InputError
 from app.core.common.hashing import sha256_stream
 from app.core.common.user import workstation_user
+from app.core.decisions.outcome import (
+    DecisionError,
+    Outcome,
+    bands_of,
+    check_bands,
+    check_day,
+    day_of,
+    outcome_at,
+)
+from app.core.decisions.outcome import Rate as Rate  # re-exported: it lived here before
 
 MAX_RATIONALE = 2000  # characters: a paragraph, not a document
 RATES = ("recall", "precision", "fpr", "flag_rate")
@@ -36,10 +48,6 @@ RATE_WORDS = {
 SOURCE_KINDS = ("bundled", "csv", "sample")
 CURVE_POINTS = 101
 CURVE_KEYS = ("threshold", "precision", "recall")
-
-
-class DecisionError(InputError):
-    """A record cannot be built or read (blank rationale, bad policy, damaged record)."""
 
 
 @dataclass(frozen=True)
@@ -93,64 +101,6 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Rate:
-    estimate: float | None  # None: undefined (no items in its denominator)
-    lo: float | None
-    hi: float | None
-    successes: int
-    trials: int
-
-
-def _rate(successes: int, trials: int) -> Rate:
-    if trials == 0:
-        return Rate(None, None, None, successes, trials)
-    lo, hi = wilson(successes, trials)
-    return Rate(successes / trials, lo, hi, successes, trials)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The matrix and rates of one policy on the data source."""
-
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-    rates: dict[str, Rate]
-
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.fn + self.tn
-
-    @classmethod
-    def from_counts(cls, tp: int, fp: int, fn: int, tn: int) -> Outcome:
-        n = tp + fp + fn + tn
-        rates = {
-            "recall": _rate(tp, tp + fn),
-            "precision": _rate(tp, tp + fp),
-            "fpr": _rate(fp, fp + tn),
-            "flag_rate": _rate(tp + fp, n),
-        }
-        return cls(tp, fp, fn, tn, rates)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn, "n": self.n,
-            **{k: {"estimate": r.estimate, "ci95": [r.lo, r.hi]} for k, r in self.rates.items()},
-        }  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, raw: Any) -> Outcome:
-        if not isinstance(raw, dict):
-            raise DecisionError("an outcome is not an object")
-        counts = [raw.get(k) for k in ("tp", "fp", "fn", "tn")]
-        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            raise DecisionError("an outcome's counts are not counts")
-        # the rates are recomputed from the counts: a hand-edited rate cannot be shown as true
-        return cls.from_counts(*counts)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
 class DataSource:
     name: str
     kind: str  # one of SOURCE_KINDS
@@ -174,6 +124,11 @@ class DecisionRecord:
     # precision and recall at CURVE_POINTS thresholds (None where undefined), so the report
     # can be drawn from the record alone, long after the data source is gone
     curves: dict[str, list[float | None]] | None = None
+    # the day at the assumed traffic (`outcome.day_of`), at the new and previous policy, and a
+    # band policy's items per band per day: None when no traffic was assumed
+    day_new: dict[str, float | None] | None = None
+    day_previous: dict[str, float | None] | None = None
+    bands_per_day: dict[str, float] | None = None
     id: int | None = None  # given by the store
 
     def as_dict(self) -> dict[str, Any]:
@@ -192,6 +147,9 @@ class DecisionRecord:
             "at_previous": None if self.at_previous is None else self.at_previous.as_dict(),
             "rationale": self.rationale,
             "curves": self.curves,
+            "day_new": self.day_new,
+            "day_previous": self.day_previous,
+            "bands_per_day": self.bands_per_day,
         }
 
     @classmethod
@@ -210,18 +168,25 @@ class DecisionRecord:
             raise DecisionError("source is not a name, kind and hash")
         previous = raw.get("previous")
         at_previous = raw.get("at_previous")
+        if src["kind"] not in SOURCE_KINDS:
+            raise DecisionError(f"source kind {src['kind']!r} is unknown")
+        volume = _assumed(raw.get("volume"), "volume", math.inf)
         return cls(
             time_utc=raw["time_utc"], author=raw["author"],
             policy=Policy.from_dict(raw.get("policy")),
             previous=None if previous is None else Policy.from_dict(previous),
             model_version=raw["model_version"], manifest_sha256=raw["manifest_sha256"],
             source=DataSource(src["name"], src["kind"], src["sha256"]),
-            at_new=Outcome.from_dict(raw.get("at_new")),
-            at_previous=None if at_previous is None else Outcome.from_dict(at_previous),
+            at_new=Outcome.from_dict(raw.get("at_new"), src["kind"]),
+            at_previous=None if at_previous is None else Outcome.from_dict(at_previous,
+                                                                           src["kind"]),
             rationale=check_rationale(raw["rationale"]),
             prevalence=_assumed(raw.get("prevalence"), "prevalence", 1.0),
-            volume=_assumed(raw.get("volume"), "volume", math.inf),
+            volume=volume,
             curves=_curves(raw.get("curves")),
+            day_new=check_day(raw.get("day_new"), volume),
+            day_previous=check_day(raw.get("day_previous"), volume),
+            bands_per_day=check_bands(raw.get("bands_per_day"), volume),
             id=record_id,
         )  # fmt: skip
 
@@ -258,7 +223,8 @@ def curves_of(analysis: ThresholdAnalysis) -> dict[str, list[float | None]]:
     c = analysis.many(t)
 
     def clean(a: np.ndarray) -> list[float | None]:
-        return [float(x) if math.isfinite(x) else None for x in a.tolist()]
+        # weighted sums (an audit sample) may leave 1 + 1e-16: a rate stays within [0, 1]
+        return [min(1.0, max(0.0, float(x))) if math.isfinite(x) else None for x in a.tolist()]
 
     return {"threshold": clean(t), "precision": clean(c["precision"]), "recall": clean(c["recall"])}
 
@@ -271,12 +237,6 @@ def check_rationale(text: Any) -> str:
     if len(text) > MAX_RATIONALE:
         raise DecisionError(f"the rationale is {len(text):,} characters; at most {MAX_RATIONALE:,}")
     return text
-
-
-def outcome_at(analysis: ThresholdAnalysis, policy: Policy) -> Outcome:
-    """The matrix at the policy's flag cut (review and escalate are both flagged)."""
-    m = analysis.at(policy.threshold)
-    return Outcome.from_counts(m.tp, m.fp, m.fn, m.tn)
 
 
 def arrays_sha256(scores: Any, labels: Any) -> str:
@@ -306,12 +266,23 @@ def build_record(
     volume: float | None = None,
     author: str | None = None,
     now: datetime | None = None,
+    resampler: Resampler | None = None,
 ) -> DecisionRecord:
     """A record of applying ``policy`` (in place of ``previous``) on the evidence of
-    ``analysis`` (the data source's sample); DecisionError for a blank rationale or a bad
-    policy, prevalence or volume."""
+    ``analysis`` (the data source's sample; an audit sample's weighted analysis with its
+    ``resampler``); DecisionError for a blank rationale or a bad policy, prevalence or
+    volume."""
     if source.kind not in SOURCE_KINDS:
         raise DecisionError(f"unknown data source kind {source.kind!r}")
+    prevalence = _assumed(prevalence, "prevalence", 1.0)
+    volume = _assumed(volume, "volume", math.inf)
+    day_new = day_previous = bands = None
+    if prevalence is not None and volume is not None:  # the day the panel showed
+        day_new = day_of(analysis, policy.threshold, prevalence, volume)
+        if previous is not None:
+            day_previous = day_of(analysis, previous.threshold, prevalence, volume)
+        if policy.escalate is not None:
+            bands = bands_of(analysis, policy.threshold, policy.escalate, prevalence, volume)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return DecisionRecord(
         time_utc=moment.isoformat(timespec="seconds"),
@@ -321,10 +292,15 @@ def build_record(
         model_version=model_version,
         manifest_sha256=manifest_sha256,
         source=source,
-        at_new=outcome_at(analysis, policy),
-        at_previous=None if previous is None else outcome_at(analysis, previous),
+        at_new=outcome_at(analysis, policy.threshold, resampler),
+        at_previous=None
+        if previous is None
+        else outcome_at(analysis, previous.threshold, resampler),
         rationale=check_rationale(rationale),
-        prevalence=_assumed(prevalence, "prevalence", 1.0),
-        volume=_assumed(volume, "volume", math.inf),
+        prevalence=prevalence,
+        volume=volume,
         curves=curves_of(analysis),
+        day_new=day_new,
+        day_previous=day_previous,
+        bands_per_day=bands,
     )

@@ -67,25 +67,32 @@ class RationaleDialog(QDialog):
 
 
 def record_text(r: DecisionRecord) -> str:
-    """One record in full, in words."""
-    from app.reports.decision_pdf import fmt_rate
+    """One record in full, in words ("≈": an audit sample's weighted estimates)."""
+    from app.reports.decision_pdf import bands_words, day_rows, fmt_rate, items_words
 
     prev = "none" if r.previous is None else r.previous.describe()
     m = r.at_new
+    matrix = f"caught {m.tp:,}, missed {m.fn:,}, false alarms {m.fp:,}, passed {m.tn:,}"
+    how = (" (weighted estimates for the whole batch, stratified-bootstrap intervals)"
+           if m.estimated else "")  # fmt: skip
     lines = [
         f"Record {r.id}: {r.policy.describe()} (previous {prev})",
         f"By {r.author}, {r.time_utc} (UTC)",
         f"Model {r.model_version}, manifest SHA-256 {r.manifest_sha256 or 'unknown'}",
         f"Data source {r.source.name} ({r.source.kind}), SHA-256 {r.source.sha256}",
-        f"Matrix: caught {m.tp:,}, missed {m.fn:,}, false alarms {m.fp:,}, passed {m.tn:,}",
+        f"Matrix{how}: {matrix}; items {items_words(m)}",
         *(f"  {RATE_WORDS[key]}: {fmt_rate(rate)}" for key, rate in m.rates.items()),
         "Prevalence assumed: "
         + ("not assumed" if r.prevalence is None else f"{r.prevalence:.1%}")
         + "; volume: "
         + ("not assumed" if r.volume is None else f"{r.volume:,.0f} a day"),
-        "",
-        f"Rationale: {r.rationale}",
     ]
+    if day := day_rows(r):
+        lines.append("At that traffic (chosen / previous):")
+        lines += [f"  {what}: {new}" + (f" / {old}" if old else "") for what, new, old in day]
+    if bands := bands_words(r):
+        lines.append(f"Bands: {bands}")
+    lines += ["", f"Rationale: {r.rationale}"]
     return "\n".join(lines)
 
 
