@@ -28,7 +28,6 @@ import hashlib
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TextIO, cast
@@ -49,12 +48,22 @@ from app.core.batch.rows import (
     score_rows,
     unique_output_columns,
 )
+from app.core.batch.run_parts import (
+    _LEDGER,
+    Commit,
+    Write,
+    _check_ledger,
+    _Hooks,
+    _InputChanged,
+    _rejected_entry,
+    _Unbalanced,
+)
 from app.core.batch.source import BatchInput, file_sha256, resolve_input
 from app.core.common.atomic import atomic_open, atomic_path
 from app.core.common.errors import InputError, JobCancelled
 from app.core.common.input_guard import input_identity
 from app.core.common.output_guard import check_output, names_fit, output_lock
-from app.core.csvio.csv_input import Chunk, RejectedRow, iter_chunks
+from app.core.csvio.csv_input import Chunk, iter_chunks
 from app.core.engine.scoring import Scorer
 from app.core.export.csv_writer import CsvExportWriter, XlsxExportWriter, write_provenance_sidecar
 from app.core.export.xlsx_writer import check_xlsx_width
@@ -70,13 +79,6 @@ __all__ = [
     "run_batch",
 ]
 PARALLEL_MIN_BYTES = 8 << 20  # below ~8 MB starting the workers costs more than they save
-# What a checkpoint restores into the report on resume (everything but the run's own timing).
-_LEDGER = (
-    "rows_read rows_scored rows_rejected rows_blank rows_written rows_flagged rows_truncated "
-    "rows_disagreeing started_utc".split()
-)
-Write = Callable[[list[list[object]]], None]
-Commit = Callable[[int], None]
 
 
 def run_batch(
@@ -144,25 +146,6 @@ def run_batch(
         hooks = _Hooks(progress, cancelled, on_rows, notice, before_commit)
         job = _Job(scorer, challenger, options, hooks, before, sniffed or resolve_input(options))
         return job.run(resume, checkpoint)
-
-
-@dataclass(frozen=True)
-class _Hooks:
-    """The caller's callbacks (see `run_batch`), passed down as one."""
-
-    progress: Callable[[BatchProgress], None] | None
-    cancelled: Callable[[], bool] | None
-    on_rows: Callable[[list[list[object]], list[int]], None] | None
-    notice: Callable[[str], None] | None
-    before_commit: Callable[[BatchReport], None] | None
-
-
-class _InputChanged(InputError):
-    """The input changed under the job: its work files can never be resumed, so they go."""
-
-
-class _Unbalanced(InputError):
-    """The counts do not add up: the output is not put in place, and the work is dropped."""
 
 
 class _Job:
@@ -417,23 +400,3 @@ class _Job:
             gone = JobCancelled | _Unbalanced | _InputChanged
             work.abandon(keep=not isinstance(exc, gone))
             raise
-
-
-def _check_ledger(options: BatchOptions, report: BatchReport) -> None:
-    """Refuse to put an output in place whose ledger does not balance (read = scored +
-    rejected + blank, and every row written is a scored or blank-text one)."""
-    if report.balanced and report.rows_written <= report.rows_scored + report.rows_blank:
-        if len(report.rejected) == report.rows_rejected:
-            return
-    raise _Unbalanced(
-        f"{options.output_path}: not written, its counts do not add up ({report.rows_read:,} "
-        f"read, {report.rows_scored:,} scored, {report.rows_rejected:,} rejected, "
-        f"{report.rows_blank:,} blank)"
-    )
-
-
-def _rejected_entry(row: RejectedRow, with_text: bool) -> dict[str, Any]:
-    entry = {"line": row.line, "reason": row.reason, "excerpt": row.excerpt, "last": row.last}
-    if not with_text:
-        return entry
-    return entry | {"text": row.text} | ({"note": row.note} if row.note else {})
