@@ -20,23 +20,19 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QWidget
 
-from app.core.analysis.bands import BandPolicy
 from app.core.analysis.intervals import BestF1, CostRatio, RecallFloor
 from app.core.analysis.planning import day_comparison_words, day_matrix, planning_day
 from app.core.analysis.threshold_sources import Dataset, sample_dataset
 from app.core.common.drill import RowOrigin, RowSource
-from app.core.common.errors import AbuseDeskError
 from app.core.context.state import ACTIVE_SCORER, THRESHOLD, AppContext
-from app.core.decisions.evidence import decide
-from app.core.decisions.records import Policy
 from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
 from app.ui.common.label_dialog import LabeledCsvActions, LabeledCsvRequest
 from app.ui.common.metric_plots import PrecisionRecallCanvas, ThresholdCurvesCanvas
 from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import WorkerPool
+from app.ui.threshold.applying import ApplyActions
 from app.ui.threshold.cells import CellItemsPage
 from app.ui.threshold.controls import ThresholdControls
-from app.ui.threshold.decision_dialog import DecisionRecordsDialog, RationaleDialog
 from app.ui.threshold.planner import Planner
 from app.ui.threshold.source_picker import SourcePicker
 
@@ -45,7 +41,7 @@ BANDS_TAB = 2
 CELL_RELIST_DELAY_MS = 150
 
 
-class ThresholdPanel(LabeledCsvActions, QWidget):
+class ThresholdPanel(LabeledCsvActions, ApplyActions, QWidget):
     """The supervisor's view: explore thresholds on labelled data and apply one app-wide."""
 
     title = "Threshold"
@@ -280,91 +276,6 @@ class ThresholdPanel(LabeledCsvActions, QWidget):
         self.planner.finder_interval(RecallFloor(floor))
 
     # --- applying, and following the app-wide state ------------------------------------------
-
-    def ask_rationale(
-        self, applied: float, previous: float, bands: BandPolicy | None = None
-    ) -> str | None:
-        """The supervisor's rationale for applying (None: cancelled, nothing is applied)."""
-        what = fmt_threshold(applied, 6)
-        if bands is not None:
-            what = f"review ≥ {what}, escalate ≥ {fmt_threshold(bands.escalate_at, 6)},"
-        summary = (
-            f"Apply {what} app-wide (now {fmt_threshold(previous, 6)}), "
-            f"decided on {self.dataset.name if self.dataset else 'no data'}."
-        )
-        dialog = RationaleDialog(summary, self)
-        try:
-            return (
-                dialog.rationale() if dialog.exec() == RationaleDialog.DialogCode.Accepted else None
-            )
-        finally:
-            dialog.deleteLater()
-
-    def show_decision_records(self) -> None:
-        dialog = DecisionRecordsDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-
-    def _apply_clicked(self) -> None:
-        self.apply_threshold()
-
-    def _apply_bands_clicked(self, bands: BandPolicy) -> None:
-        self.apply_threshold(bands=bands)
-
-    def _show_bands(self, bands: BandPolicy | None) -> None:
-        self.curves.set_bands(None if bands is None else (bands.review_at, bands.escalate_at))
-
-    def apply_threshold(
-        self, *, rationale: str | None = None, bands: BandPolicy | None = None
-    ) -> None:
-        """Make the explored threshold (or, with ``bands``, the review cut, the escalate cut
-        kept beside it) app-wide, asking why (unless ``rationale`` is given): a decision record
-        and the activity events are written before the change."""
-        ds, previous = self.dataset, self._ctx.state.threshold
-        applied = float(self._threshold if bands is None else bands.review_at)
-        if ds is None or (bands is None and self._is_app_wide(applied)):
-            return
-        if not 0.0 <= applied <= 1.0:  # e.g. "flag nothing" just above a score of 1.0
-            self.controls.show_notice(
-                f"threshold must be between 0 and 1, got {applied}", error=True
-            )
-            return
-        if (
-            rationale is None
-            and (rationale := self.ask_rationale(applied, previous, bands)) is None
-        ):
-            return  # cancelled: nothing applied, nothing recorded
-        m = ds.analysis.at(applied)
-        why = f"; {self._why}" if self._why else ""
-        if bands is not None:
-            why = f"; three bands, escalate ≥ {fmt_threshold(bands.escalate_at, 6)}"
-        plan = self.planner.planning
-        escalate = None if bands is None else bands.escalate_at
-        try:  # logged before the change: a change that cannot be logged is not made
-            decide(
-                self._ctx, ds, Policy(applied, escalate), Policy(previous), rationale,
-                prevalence=plan.prevalence if plan.reweighting else None,
-                volume=plan.volume if plan.reweighting else None,
-            )  # fmt: skip
-            self._ctx.log(
-                "threshold_applied",
-                threshold=applied,
-                detail=f"from {ds.name} (previous {fmt_threshold(previous, 6)}){why}",
-                counts={"n": m.n, "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn},
-            )
-        except AbuseDeskError as exc:
-            self.controls.show_notice(f"Not applied: {exc}", error=True)
-            return
-        self.planner.keep_bands(bands)  # a single threshold applied: no bands kept
-        self._applying = True  # our own change: _on_state must not replace the reason logged
-        try:
-            self._ctx.state.set_threshold(applied)
-        finally:
-            self._applying = False
-        if bands is not None:
-            self.set_threshold(applied, "review cut of the applied bands")
-        self.controls.show_notice(f"{fmt_threshold(applied)} is now the app-wide threshold.")
-        self._refresh()
 
     def _on_state(self, name: str, value: Any) -> None:
         if name == THRESHOLD and not self._applying:
