@@ -30,244 +30,56 @@ sidecar that disagrees — is one InputError naming the file (and line).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any
 
 import numpy as np
 
-from app.core.analysis.label_mapping import ABUSIVE, BENIGN, MISSING_WORDS, LabelMapping, LabelRule
-from app.core.audit.sample import STRATA, AuditSample, draw_sample, stratum_bounds
-from app.core.common.atomic import atomic_open
+from app.core.audit.sample import STRATA, stratum_bounds
+from app.core.audit.sample_format import (
+    _REL_TOL,
+    AUDIT_COLUMNS,
+    BANDED_SCORE_COLUMNS,
+    FORMAT_VERSION,
+    LINE,
+    SCORE_COLUMNS,
+    SIDECAR_KIND,
+    SKIP_WORDS,
+    STRATUM,
+    VERDICT,
+    WEIGHT,
+    AuditSampleFile,
+    _score_run,
+    _score_value,
+    _sidecar,
+    _text_column,
+)
+from app.core.audit.sample_write import SampleWritten, write_sample
 from app.core.common.errors import InputError
-from app.core.common.output_guard import check_output, output_lock, provenance_path
-from app.core.csvio.csv_input import choose_text_column, iter_chunks, sniff
+from app.core.common.output_guard import provenance_path
+from app.core.csvio.csv_input import iter_chunks, sniff
 from app.core.export.cells import restore_cell
-from app.core.export.csv_writer import CsvExportWriter, write_provenance_sidecar
 
-# The columns a `score` job appends (`app.core.batch.rows.OUTPUT_COLUMNS`; a test keeps the two
-# equal). Suffixed "_2", "_3"… when the input had them already; ours are the last such run.
-SCORE_COLUMNS = ("abuse_score", "abuse_label", "model_version", "abuse_note")
-# A job with a band policy writes `rows.BAND_COLUMN` after the label (`rows.added_columns`).
-BANDED_SCORE_COLUMNS = (*SCORE_COLUMNS[:2], "abuse_band", *SCORE_COLUMNS[2:])
-LINE, STRATUM, WEIGHT, VERDICT = "audit_line", "audit_stratum", "audit_weight", "verdict"
-AUDIT_COLUMNS = (LINE, STRATUM, WEIGHT, VERDICT)
-SIDECAR_KIND = "abuse-desk audit sample"
-FORMAT_VERSION = 1
-# A reviewer's "skip" is no verdict, never benign (even with --positive, where every other value
-# is benign): these and the usual no-label markers leave the row unlabelled.
-SKIP_WORDS = frozenset({"skip", "skipped"}) | MISSING_WORDS
-_REL_TOL = 1e-9
-
-
-@dataclass
-class AuditSampleFile:
-    """A SAMPLE.csv as read and validated by `read_sample` (one entry per row, file order)."""
-
-    path: Path
-    header: list[str]
-    rows: list[list[str]]  # every column, cells as the reviewer sees them (neutralising undone)
-    file_lines: list[int]  # each row's line in SAMPLE.csv
-    lines: np.ndarray  # int64: each row's line in the scored source file (`audit_line`)
-    text_column: str
-    texts: list[str]
-    score_column: str
-    scores: np.ndarray  # float64 in [0, 1]
-    strata: list[str]
-    weights: np.ndarray  # float64, N_h / n_h
-    label_column: str
-    verdicts: list[str]  # the label column's cells, trimmed ("" = not yet labelled)
-    population: dict[str, int]  # N_h per band (every band of `STRATA`, 0 if empty)
-    provenance: dict[str, Any] | None = None  # the sidecar, when there is one
-    threshold: float | None = None  # the bands' threshold (from the sidecar)
-    sha256: str = ""  # of exactly the bytes read: the sample's key in the labels store
-
-    def labels(self, positive_values: Sequence[str] | None = None) -> list[int | None]:
-        """Each row's verdict as 1 (abusive), 0 (benign) or None (blank, skip, no-label
-        marker), by the app's label rule (`label_mapping.LabelRule`). A value with no standard
-        meaning (without ``positive_values``) is refused, listing the column's values."""
-        rule = LabelRule.of(positive_values)
-        mapping = LabelMapping(str(self.path), self.label_column, rule)
-        out: list[int | None] = []
-        for value in self.verdicts:
-            if value.casefold() in SKIP_WORDS or not value:
-                out.append(None)
-                continue
-            taken = mapping.add(value)
-            out.append(1 if taken == ABUSIVE else 0 if taken == BENIGN else None)
-        if any(rule.taken_as(v) is None for v in mapping.counts):
-            mapping.check()  # raises: lists the values and how to name the abusive ones
-        return out
-
-
-@dataclass
-class SampleWritten:
-    """What `write_sample` wrote."""
-
-    output: Path
-    sidecar: Path
-    sample: AuditSample
-    rows_written: int
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-
-def _score_run(header: Sequence[str]) -> int | None:
-    """Index of the last run of the score columns (each possibly suffixed; with or without the
-    band after the label), or None."""
-    found = None
-    for names in (SCORE_COLUMNS, BANDED_SCORE_COLUMNS):
-        pats = [re.compile(re.escape(name) + r"(?:_[0-9]+)?") for name in names]
-        for i in range(len(header) - len(pats) + 1):
-            if all(p.fullmatch(header[i + k]) for k, p in enumerate(pats)):
-                found = i if found is None else max(found, i)
-    return found
-
-
-def _score_value(cell: str, path: Path, line: int, blank_ok: bool) -> float:
-    text = cell.strip()
-    if not text and blank_ok:
-        return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (0.0 <= value <= 1.0):  # also NaN and ±inf
-        raise InputError(
-            f"{path}: line {line}: abuse score {text[:20]!r} is not a number from 0 to 1"
-        )
-    return value
-
-
-def _text_column(path: Path, header: list[str], preview: list[list[str]], hint: object) -> str:
-    if isinstance(hint, str) and header.count(hint) == 1:
-        return hint
-    ours = set(AUDIT_COLUMNS)
-    keep = [
-        i
-        for i, h in enumerate(header)
-        if h not in ours and not h.startswith(BANDED_SCORE_COLUMNS)  # never a tool column
-    ]
-    return choose_text_column(
-        [header[i] for i in keep], [[r[i] for i in keep] for r in preview], source=path
-    )
-
-
-def _scored_hint(scored: Path) -> object:
-    """The scored file's text column, as its provenance names it (None if unknown)."""
-    try:
-        data = json.loads(provenance_path(scored).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data.get("text_column") if isinstance(data, dict) else None
-
-
-def _read_scores(scored: Path, sniffed: Any, at: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """First read: every row's score (NaN: blank) and line, and the SHA-256 of the bytes read."""
-    digest, scores, lines = hashlib.sha256(), [], []
-    for chunk in iter_chunks(scored, sniffed.format, header_expected=sniffed.header, digest=digest):
-        if chunk.rejected:
-            bad = chunk.rejected[0]
-            raise InputError(f"{scored}: line {bad.line}: {bad.reason} (a scored file is whole)")
-        for row, line in zip(chunk.rows, chunk.lines, strict=True):
-            scores.append(_score_value(row[at], scored, line, blank_ok=True))
-            lines.append(line)
-    return np.asarray(scores, np.float64), np.asarray(lines, np.int64), digest.hexdigest()
-
-
-def _picked_rows(scored: Path, sniffed: Any, wanted: np.ndarray) -> tuple[list[list[str]], str]:
-    """Second read: the sampled rows (cells restored), and the hash again."""
-    digest, out, pos, want = hashlib.sha256(), [], 0, set(wanted.tolist())
-    for chunk in iter_chunks(scored, sniffed.format, header_expected=sniffed.header, digest=digest):
-        for row in chunk.rows:
-            if pos in want:
-                out.append([restore_cell(cell) for cell in row])
-            pos += 1
-    return out, digest.hexdigest()
-
-
-def write_sample(
-    scored: Path,
-    output: Path,
-    *,
-    size: int,
-    seed: int,
-    threshold: float,
-    margin: float | None = None,
-    text_column: str | None = None,
-) -> SampleWritten:
-    """Draw a stratified sample of the scored CSV `scored` and write it to `output` (with its
-    provenance sidecar); never over the input. InputError for anything unusable."""
-    scored, output = Path(scored), Path(output)
-    check_output(output, {"the input": scored}, sidecar=True)
-    sniffed = sniff(scored)
-    header = sniffed.header
-    at = _score_run(header)
-    if at is None:
-        raise InputError(
-            f"{scored}: no abuse_score column: audit samples are drawn from a `score` output"
-        )
-    taken = [c for c in AUDIT_COLUMNS if c in header]
-    if taken:
-        raise InputError(f"{scored}: already has column {taken[0]!r}; is it an audit sample?")
-    text = _text_column(scored, header, sniffed.preview, text_column or _scored_hint(scored))
-    scores, lines, sha = _read_scores(scored, sniffed, at)
-    extra = {} if margin is None else {"margin": margin}
-    sample = draw_sample(scores, size, threshold=threshold, seed=seed, **extra)
-    with output_lock(output):
-        rows, again = _picked_rows(scored, sniffed, sample.indices)
-        if again != sha or len(rows) != sample.indices.size:
-            raise InputError(f"{scored}: the file changed while the sample was drawn; try again")
-        provenance = _provenance(scored, sha, text, header[at], sample)
-        with atomic_open(output) as fh:
-            writer = CsvExportWriter(cast(TextIO, fh), [*header, *AUDIT_COLUMNS])
-            writer.write_rows(
-                [*row, int(line), stratum, float(weight), ""]
-                for row, line, stratum, weight in zip(
-                    rows, lines[sample.indices], sample.strata, sample.weights, strict=True
-                )
-            )
-            # Provenance first: once the sample appears, what describes it is already there.
-            sidecar = write_provenance_sidecar(output, provenance)
-    return SampleWritten(output, sidecar, sample, len(rows), provenance)
-
-
-def _provenance(
-    scored: Path, sha: str, text: str, score_column: str, sample: AuditSample
-) -> dict[str, Any]:
-    weight = sample.weight_of
-    return {
-        "kind": SIDECAR_KIND,
-        "format_version": FORMAT_VERSION,
-        "source": scored.name,
-        "source_sha256": sha,
-        "text_column": text,
-        "score_column": score_column,
-        "label_column": VERDICT,
-        "threshold": sample.threshold,
-        "margin": sample.margin,
-        "seed": sample.seed,
-        "size_requested": sample.size_requested,
-        "size": int(sample.indices.size),
-        "population": sum(sample.population.values()),
-        "left_out_unscored": sample.left_out,
-        "strata": [
-            {
-                "name": b.name,
-                "low": b.low if math.isfinite(b.low) else None,
-                "high": b.high if math.isfinite(b.high) else None,
-                "population": sample.population[b.name],
-                "sampled": sample.sampled[b.name],
-                "weight": weight.get(b.name),
-            }
-            for b in sample.bounds
-        ],
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+# The format's names and the writer live in `sample_format` and `sample_write` (this module was
+# all three); re-exported here, where callers import them from.
+__all__ = [
+    "AUDIT_COLUMNS",
+    "BANDED_SCORE_COLUMNS",
+    "FORMAT_VERSION",
+    "LINE",
+    "SCORE_COLUMNS",
+    "SIDECAR_KIND",
+    "SKIP_WORDS",
+    "STRATUM",
+    "VERDICT",
+    "WEIGHT",
+    "AuditSampleFile",
+    "SampleWritten",
+    "read_sample",
+    "write_sample",
+]
 
 
 def _number(cell: str, what: str, path: Path, line: int) -> float:
@@ -322,29 +134,6 @@ def _population(path: Path, strata: list[str], weights: np.ndarray) -> dict[str,
             )
         population[h] = round(size)
     return population
-
-
-def _sidecar(path: Path) -> dict[str, Any] | None:
-    side = provenance_path(path)
-    if not side.exists():
-        return None
-    try:
-        data = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: its provenance {side.name} cannot be read: {exc}") from None
-    if not isinstance(data, dict) or data.get("kind") != SIDECAR_KIND:
-        raise InputError(f"{path}: {side.name} is not the provenance of an audit sample")
-    strata = data.get("strata")
-    ok = isinstance(strata, list) and all(
-        isinstance(s, dict)
-        and s.get("name") in STRATA
-        and all(type(s.get(k)) is int and s[k] >= 0 for k in ("population", "sampled"))
-        for s in strata
-    )
-    t, m = data.get("threshold"), data.get("margin")
-    if not ok or not all(type(v) in (int, float) for v in (t, m)):
-        raise InputError(f"{path}: {side.name} is damaged (its bands, threshold or margin)")
-    return data
 
 
 def _check_counts(path: Path, data: dict[str, Any], strata: list[str]) -> None:
