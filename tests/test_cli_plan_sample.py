@@ -30,7 +30,14 @@ def test_plan_on_an_audit_sample_uses_the_weighted_analysis(tmp_path: Path) -> N
     assert data["recall"] == day.recall and data["flagged_per_day"] == day.flagged_per_day
     lo, hi = data["ci95"]["recall"]
     assert lo <= day.recall <= hi and lo < hi  # stratified bootstrap: a real spread
-    assert "threshold_ci95" not in data  # resampling a finder by band is not done
+    # the capacity threshold's interval, its replicates drawn within the sample's bands
+    from app.core.analysis.intervals import Capacity
+    from app.core.analysis.resampled import resampled_threshold_interval
+
+    ds = sample_source.audit_dataset(labelled)
+    found = resampled_threshold_interval(weighted, ds.resampler, Capacity(0.05, 10_000, 800))
+    assert data["threshold_ci95"] == [found.low, found.high]
+    assert found.low <= day.threshold <= found.high
     words = run_cli("plan", "--prevalence", "0.05", "--volume", "10000", "--data", str(path))
     assert words.returncode == 0, words.stderr
     assert f"({labelled.n_labelled:,} labelled items" in words.stdout

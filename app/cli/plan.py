@@ -324,8 +324,16 @@ def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
     }
     if cap is not None:
         result |= {"capacity": cap, "backlog_per_day": day.backlog_per_day(cap)}
-    if finder is not None and getattr(args, "sample", None) is None:
-        found = intervals.threshold_interval(analysis, finder, seed=args.seed)
+    if finder is not None:
+        sample_ds = getattr(args, "sample_dataset", None) if getattr(args, "sample", None) else None
+        if sample_ds is None:
+            found = intervals.threshold_interval(analysis, finder, seed=args.seed)
+        else:  # an audit sample: the finder's threshold resampled within its bands
+            from app.core.analysis.resampled import resampled_threshold_interval
+
+            found = resampled_threshold_interval(
+                analysis, sample_ds.resampler, finder, seed=args.seed
+            )
         result["threshold_ci95"] = _pair((found.low, found.high))
     return result
 
