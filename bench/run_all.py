@@ -29,6 +29,7 @@ QUICK = {
     "startup": ["--repeat", "2"],
     "switch": ["--repeat", "3"],
     "day": ["--quick"],
+    "supervisor": ["--quick"],
 }
 TAKES_PEER_AND_MODEL = {"core", "batch"}
 
