@@ -118,3 +118,20 @@ def test_estimate_volume_as_plan_takes_it(tmp_path: Path, volume: str, code: int
         row = json.loads(done.stdout)["thresholds"][0]
         assert row["false_alarms_per_day"]["estimate"] is not None
         assert "undefined" not in row["false_alarms_per_day"]
+
+
+def test_a_huge_volume_is_written_readably(tmp_path: Path) -> None:
+    scored, out = tmp_path / "scored.csv", tmp_path / "SAMPLE.csv"
+    _write_scored(scored)
+    assert _draw(scored, out).returncode == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    col = rows[0].index("verdict")
+    for row in rows[1:]:
+        row[col] = "abusive" if float(row[2]) >= 0.5 else "benign"
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    done = run_cli("audit", "estimate", str(out), "--threshold", "0.45", "--volume", "1e308")
+    assert done.returncode == 0, done.stderr
+    day = [ln for ln in done.stdout.splitlines() if "/day" in ln]
+    assert len(day) == 2 and all("e+30" in ln and len(ln) < 80 for ln in day), day

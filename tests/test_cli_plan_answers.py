@@ -5,6 +5,7 @@ small-sample warnings count labelled items, by the rule the Threshold panel uses
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -66,3 +67,24 @@ def test_sample_warnings_count_labelled_items_as_the_panel_does(tmp_path: Path) 
     assert not any("≈" in w for w in panel)
     counted = ds.resampler.labelled_at(0.9)  # type: ignore[union-attr]
     assert counted.tp + counted.fp + counted.fn + counted.tn == data["n"]  # whole items
+
+
+def test_sample_intervals_hold_their_estimates(tmp_path: Path) -> None:
+    """A sample where no labelled abusive item was missed: recall 1.0 and 0 missed per day
+    sit at the ends of their intervals, never outside them (as in ``audit estimate``)."""
+    path = make_sample(tmp_path)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    v, s = rows[0].index("verdict"), rows[0].index("abuse_score")
+    for row in rows[1:]:  # the model is right on every item: recall 1.0, nothing missed
+        row[v] = "abusive" if float(row[s]) >= 0.45 else "benign"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    data = json.loads(run_cli("plan", *DAY, "--threshold", "0.45", "--data", str(path),
+                              "--json").stdout)  # fmt: skip
+    assert data["recall"] == 1.0 and data["missed_per_day"] == 0.0
+    for key, value in [("recall", data["recall"]), ("precision", data["precision"]),
+                       ("missed_per_day", data["missed_per_day"]),
+                       ("flagged_per_day", data["flagged_per_day"])]:  # fmt: skip
+        lo, hi = data["ci95"][key]
+        assert lo <= value <= hi, (key, value, lo, hi)

@@ -187,7 +187,11 @@ def _estimate(args: argparse.Namespace) -> int:
 def _shown(est: Estimate, *, per_day: bool) -> str:
     if not math.isfinite(est.estimate):
         return f"undefined: {est.reason}"
-    text = (lambda x: f"{x:,.1f}") if per_day else (lambda x: f"{x:.1%}")
+
+    def count(x: float) -> str:  # 1e308 messages a day: a number a reader can take in
+        return f"{x:,.1f}" if x < 1e15 else f"{x:.4g}"
+
+    text = count if per_day else (lambda x: f"{x:.1%}")
     if not math.isfinite(est.low):
         return f"{text(est.estimate)} (no interval: {est.reason})"
     return f"{text(est.estimate)}  [{text(est.low)}, {text(est.high)}]"

@@ -261,11 +261,11 @@ def _sample_result(
         "n": data.n_labelled,
         "positives": counted.positives,
         "ci95": {
-            "recall": _pair(ci["tpr"]),
-            "fpr": _pair(ci["fpr"]),
-            "precision": _pair(ci["precision"]),
+            "recall": _holding(ci["tpr"], result["recall"]),
+            "fpr": _holding(ci["fpr"], result["fpr"]),
+            "precision": _holding(ci["precision"], result["precision"]),
         }  # fmt: skip
-        | {f"{k}_per_day": _pair(ci[k]) for k in COUNTS},
+        | {f"{k}_per_day": _holding(ci[k], result[f"{k}_per_day"]) for k in COUNTS},
         "warnings": resampled.warnings(counted, t, args.sample_dataset.resampler),
     }
 
@@ -358,6 +358,16 @@ def _threshold_ci(
 
 def _json(x: float) -> float | None:
     return x if math.isfinite(x) else None  # undefined (NaN) is null, never NaN in JSON
+
+
+def _holding(pair: tuple[float, float], point: float | None) -> list[float | None]:
+    """An audit sample's interval widened to hold its estimate, as ``audit estimate`` does:
+    the estimate counts the verdicts seen, the smoothed replicates also what they could have
+    missed (recall 1.0 when no labelled abusive item was missed), so it may sit at an end."""
+    lo, hi = _pair(pair)
+    if lo is None or hi is None or point is None or not math.isfinite(point):
+        return [lo, hi]
+    return [min(lo, point), max(hi, point)]
 
 
 def _pair(pair: tuple[float, float]) -> list[float | None]:
