@@ -105,3 +105,14 @@ def test_coverage_at_a_small_sample_is_approximate_and_stated() -> None:
     cov = _coverage(range(5000, 5400), size=100)
     assert 0.93 <= cov["recall"] <= 0.99 and 0.93 <= cov["prevalence"] <= 0.99, cov
     assert 0.86 <= cov["precision"] <= 0.97, cov
+
+
+def test_bands_under_30_labels_are_said_to_give_approximate_intervals() -> None:
+    from app.core.audit.estimate import small_band_notes
+
+    result = estimate(SCORES, STRATA, LABELS, POP, [0.45], n_boot=50)
+    notes = small_band_notes(result)
+    assert len(notes) == 4 and notes[0].startswith("band clear_low has only 2 labelled items")
+    whole = estimate(SCORES, STRATA, LABELS, {"clear_low": 2, "below_t": 1, "above_t": 2,
+                                              "high": 3}, [0.45], n_boot=50)  # fmt: skip
+    assert small_band_notes(whole) == []  # a band labelled whole is known exactly

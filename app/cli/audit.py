@@ -143,7 +143,13 @@ def _sample(args: argparse.Namespace) -> int:
 def _estimate(args: argparse.Namespace) -> int:
     from app.cli.context import cli_context
     from app.cli.score import print_json
-    from app.core.audit.estimate import band_weights, edge_notes, estimate, estimate_json
+    from app.core.audit.estimate import (
+        band_weights,
+        edge_notes,
+        estimate,
+        estimate_json,
+        small_band_notes,
+    )
     from app.core.audit.sample_file import read_sample
     from app.core.common.errors import InputError
 
@@ -169,6 +175,8 @@ def _estimate(args: argparse.Namespace) -> int:
         print(
             f"  {c.name:<10} {c.population:>9,} rows  {c.labelled:>5,}/{c.sampled:<5,} labelled  {c.abusive:,} abusive"
         )
+    for note in small_band_notes(result):
+        print(f"note: {note}")
     for te in result.thresholds:
         print(f"threshold {fmt_threshold(te.threshold)} (weighted, 95% interval):")
         rows = [(n, getattr(te, n)) for n in ("precision", "recall", "prevalence", "flag_rate")]
