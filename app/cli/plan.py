@@ -408,7 +408,7 @@ def _print_text(r: dict[str, Any]) -> None:
         line = f"threshold {fmt_threshold(r['threshold'])}: {_RULES[r['rule']]}"
     lo, hi = r.get("threshold_ci95", (None, None))
     if lo is not None or hi is not None:  # null end: "flag nothing", never shown as a number
-        ends = ["flag nothing" if x is None else fmt_threshold(x, 4) for x in (lo, hi)]
+        ends = ["flag nothing" if x is None else fmt_threshold(x) for x in (lo, hi)]
         if r["threshold"] is not None:
             line += f" (95% interval {ends[0]} – {ends[1]})"
     elif "threshold_ci95" in r and r["threshold"] is not None:
