@@ -88,3 +88,14 @@ def test_sample_intervals_hold_their_estimates(tmp_path: Path) -> None:
                        ("flagged_per_day", data["flagged_per_day"])]:  # fmt: skip
         lo, hi = data["ci95"][key]
         assert lo <= value <= hi, (key, value, lo, hi)
+
+
+@pytest.mark.usefixtures("bundled_scorer")
+def test_the_threshold_line_shows_the_interval_as_json_has_it() -> None:
+    data = json.loads(run_cli("plan", *DAY, "--capacity", "450", "--json").stdout)
+    text = run_cli("plan", *DAY, "--capacity", "450").stdout.splitlines()[2]
+    m = re.search(r"threshold ([\d.]+):.*\(95% interval ([\d.]+) – ([\d.]+)\)", text)
+    assert m, text
+    shown = [float(x) for x in m.groups()]
+    assert shown == [data["threshold"], *data["threshold_ci95"]]  # no end rounded to 1.0000
+    assert shown[1] <= shown[0] <= shown[2]
