@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.audit.sample import STRATA, allocate, assign_strata, draw_sample
+from app.core.audit.sample import STRATA, allocate, assign_strata, draw_sample, minimum_size
 from app.core.audit.sample_file import (
     AUDIT_COLUMNS,
     SCORE_COLUMNS,
@@ -38,7 +38,7 @@ def test_bands_follow_the_decision_rule_at_their_edges() -> None:
     assert band.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, -1]
 
 
-@pytest.mark.parametrize("size", [4, 37, 200, 1000])
+@pytest.mark.parametrize("size", [40, 41, 200, 1000])  # 40: 10 in each of 4 bands (H2)
 def test_size_is_exact_every_band_present_and_weights_add_up(size: int) -> None:
     scores = _scores()
     scores[:7] = np.nan  # blank texts: not in the population
@@ -75,6 +75,19 @@ def test_allocation_minimum_caps_and_small_batches() -> None:
     }  # fmt: skip
     with pytest.raises(InputError, match="at least 3"):
         allocate({"clear_low": 100, "below_t": 0, "above_t": 100, "high": 100}, 2)
+
+
+@pytest.mark.parametrize("size", [4, 12, 39])
+def test_a_size_below_ten_per_band_is_refused(size: int) -> None:
+    """Issue 15 (H2): sizes 4 to 39 gave bands of 1 to 9 rows and intervals that said nothing;
+    the README promises every non-empty band 10 rows (all of a smaller band)."""
+    with pytest.raises(InputError, match="ask for at least 40"):
+        draw_sample(_scores(), size, threshold=0.5, seed=11)
+    # A band smaller than 10 needs only its own rows: 10 + 10 + 3 + 10.
+    sizes = {"clear_low": 500, "below_t": 50, "above_t": 3, "high": 80}
+    assert minimum_size(sizes) == 33 and sum(allocate(sizes, 33).values()) == 33
+    with pytest.raises(InputError, match="at least 33"):
+        allocate(sizes, 32)
 
 
 def test_whole_batch_when_it_is_smaller_than_the_size() -> None:
@@ -150,9 +163,9 @@ def test_round_trip_keeps_every_column_and_traces_rows(tmp_path: Path) -> None:
 
 
 def test_labels_parse_by_the_app_rule(tmp_path: Path) -> None:
-    out, got = _sample(tmp_path, 5)
-    got.verdicts[:5] = ["abusive", "Benign", "", "skip", "?"]
-    assert got.labels() == [1, 0, None, None, None]
+    out, got = _sample(tmp_path, 40)
+    got.verdicts[:5] = ["abusive", "Benign", "", "skip", "?"]  # the other 35: blank
+    assert got.labels() == [1, 0, None, None, None] + [None] * 35
     got.verdicts[1] = "maybe"
     with pytest.raises(InputError, match="cannot tell which labels"):
         got.labels()

@@ -44,7 +44,11 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert "the input" in same.stderr
     usage = run_cli("audit", "sample", str(scored), "--size", "0", "-o", str(out))
     assert usage.returncode == 2 and len(usage.stderr.splitlines()) == 1
-    assert run_cli("audit", "sample", str(scored), "--size", "9", "-o", str(out)).returncode == 0
+    # 9 rows cannot give each of the 4 bands the 10 the README promises (issue 15, H2/H14).
+    small = run_cli("audit", "sample", str(scored), "--size", "9", "-o", str(out))
+    assert small.returncode == 3 and len(small.stderr.splitlines()) == 1
+    assert str(scored) in small.stderr and "at least 40" in small.stderr
+    assert run_cli("audit", "sample", str(scored), "--size", "40", "-o", str(out)).returncode == 0
     _edit_verdict(out, "perhaps")
     bad = run_cli("audit", "estimate", str(out), "--threshold", "0.5", "--json")
     assert bad.returncode == 3 and len(bad.stderr.splitlines()) == 1

@@ -148,9 +148,14 @@ def test_no_capacity_flags_nothing_and_says_precision_is_undefined(bundled) -> N
     result = run_cli("plan", "--prevalence", "0.05", "--volume", "10000", "--capacity", "0")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[2].startswith(f"threshold {bundled.flag_nothing_threshold!r}:")  # never "1.00"
+    # Issue 15 (H6): "flag nothing" is the answer, never a threshold above 1 `score` refuses.
+    assert lines[2].startswith("no threshold: flag nothing")
+    assert repr(bundled.flag_nothing_threshold) not in result.stdout
     assert any(line.split()[:2] == ["precision", "n/a"] for line in lines)
     data = json.loads(run_cli("plan", "--prevalence", "0.05", "--volume", "10000",
                               "--capacity", "0", "--json").stdout)  # fmt: skip
     assert data["precision"] is None and data["ci95"]["precision"] == [None, None]
+    assert data["threshold"] is None and data["threshold_exact"] is None
+    assert data["flag_nothing"] is True
+    assert all(x is None or x <= 1 for x in data["threshold_ci95"])
     assert data["flagged_per_day"] == 0 and data["missed_per_day"] == pytest.approx(500)

@@ -36,7 +36,9 @@ def test_plan_on_an_audit_sample_uses_the_weighted_analysis(tmp_path: Path) -> N
 
     ds = sample_source.audit_dataset(labelled)
     found = resampled_threshold_interval(weighted, ds.resampler, Capacity(0.05, 10_000, 800))
-    assert data["threshold_ci95"] == [found.low, found.high]
+    # the ends as readable as the threshold shown (issue 15, H6), still holding it
+    assert data["threshold_ci95"] == [weighted.readable(found.low), weighted.readable(found.high)]
+    assert data["threshold_ci95"][0] <= data["threshold"] <= data["threshold_ci95"][1]
     assert found.low <= day.threshold <= found.high
     words = run_cli("plan", "--prevalence", "0.05", "--volume", "10000", "--data", str(path))
     assert words.returncode == 0, words.stderr

@@ -99,7 +99,7 @@ def test_the_batch_export_is_the_source_when_there_is_one(
         panel.export(export, "csv")
     assert blocker.args[1].startswith("done")
     out = tmp_path / "s.csv"
-    _answer(monkeypatch, "12", "3", out, [])
+    _answer(monkeypatch, "40", "3", out, [])  # 10 a band at least (issue 15, H2)
     panel.sample_dialog()
     qtbot.waitUntil(lambda: panel._sampler is None, timeout=20_000)
     assert not (tmp_path / "s.scored.csv").exists()
@@ -127,7 +127,7 @@ def test_cli_audit_sample_logs_the_event(tmp_path: Path) -> None:
 
     home, scored, out = tmp_path / "home", tmp_path / "scored.csv", tmp_path / "SAMPLE.csv"
     _write_scored(scored)
-    done = run_cli("audit", "sample", str(scored), "--size", "20", "--seed", "5",
+    done = run_cli("audit", "sample", str(scored), "--size", "40", "--seed", "5",
                    "--threshold", "0.5", "-o", str(out), ABUSE_DESK_HOME=str(home))  # fmt: skip
     assert done.returncode == 0, done.stderr
     log = ActivityLog.open_default(home / "data")
@@ -137,4 +137,4 @@ def test_cli_audit_sample_logs_the_event(tmp_path: Path) -> None:
         log.close()
     assert event.file_name == "SAMPLE.csv" and event.threshold == 0.5
     assert event.file_sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
-    assert json.loads(event.counts)["sample_size"] == 20 and "seed 5" in event.detail
+    assert json.loads(event.counts)["sample_size"] == 40 and "seed 5" in event.detail

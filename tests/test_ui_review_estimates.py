@@ -102,14 +102,14 @@ def test_an_export_without_provenance_still_estimates(
     alone = tmp_path / "alone"
     alone.mkdir()
     sample = alone / "SAMPLE.csv"
-    shutil.copy(_sample(tmp_path, size=20), sample)
+    shutil.copy(_sample(tmp_path, size=40), sample)  # 10 a band (issue 15, H2)
     panel = make_panel(qtbot, app_context, worker_pool, tmp_path / "labels.sqlite3")
     open_sample(qtbot, panel, sample)
     _review_all(qtbot, panel)
     export = alone / "verdicts.csv"
     assert panel.export_to(export) and not provenance_path(export).exists()
     done = run_cli("audit", "estimate", str(export), "--threshold", "0.5", "--json")
-    assert done.returncode == 0 and json.loads(done.stdout)["n_labelled"] == 20
+    assert done.returncode == 0 and json.loads(done.stdout)["n_labelled"] == 40
     stale = alone / "other.csv"
     provenance_path(stale).write_text("{}", encoding="utf-8")
     assert not panel.export_to(stale) and "earlier file" in panel.w.status.text()

@@ -45,13 +45,16 @@ def _seed_arg(text: str) -> int:
 
 
 def _volume_arg(text: str) -> float:
+    """Messages per day, as ``plan`` takes it (`workload.check_volume`: finite, above 0)."""
+    from app.core.analysis.workload import check_volume
+    from app.core.common.errors import InputError
+
     try:
-        value = float(text.strip())
+        return check_volume(float(text.strip()))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number ≥ 0, got {text!r}")
-    return value
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_audit_parser(sub: Any) -> None:
@@ -67,6 +70,11 @@ def add_audit_parser(sub: Any) -> None:
         help="the threshold the score bands are cut around (default: the app-wide threshold)",
     )
     s.add_argument("-o", "--output", type=path_arg, required=True, help="SAMPLE.csv to write")
+    s.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier audit sample at -o (never any other file)",
+    )
     s.add_argument("--json", action="store_true", help=JSON_HELP)
     e = audit.add_parser("estimate", help="weighted estimates from a reviewed audit sample")
     e.add_argument("input", type=path_arg, help="a SAMPLE.csv written by `audit sample`")
@@ -113,7 +121,7 @@ def _sample(args: argparse.Namespace) -> int:
         threshold = ctx.state.threshold if args.threshold is None else args.threshold
         seed = secrets.randbelow(2**63) if args.seed is None else args.seed
         done = write_sample(args.input, args.output, size=args.size, seed=seed,
-                            threshold=threshold)  # fmt: skip
+                            threshold=threshold, overwrite=args.overwrite)  # fmt: skip
         log_sample_drawn(ctx, done, sha256_file(done.output))
     prov = done.provenance
     if args.json:
@@ -135,12 +143,25 @@ def _sample(args: argparse.Namespace) -> int:
 def _estimate(args: argparse.Namespace) -> int:
     from app.cli.context import cli_context
     from app.cli.score import print_json
-    from app.core.audit.estimate import estimate, estimate_json
+    from app.core.audit.estimate import (
+        band_weights,
+        edge_notes,
+        estimate,
+        estimate_json,
+        small_band_notes,
+    )
     from app.core.audit.sample_file import read_sample
+    from app.core.common.errors import InputError
 
     with cli_context(args, load_models=False, record=False):
         sample = read_sample(args.input, label_column=args.label_column)
         labels = sample.labels(flatten_positive(args.positive))
+        _, missing = band_weights(sample.strata, labels, sample.population)
+        if missing:  # nothing about the batch can be estimated: say what to do, as `plan` does
+            raise InputError(
+                f"{args.input}: no labelled item in band {', '.join(missing)}: label at least "
+                "one item of every band (Review panel) to estimate for the batch"
+            )
         result = estimate(sample.scores, sample.strata, labels, sample.population,
                           args.threshold, volume=args.volume)  # fmt: skip
     if args.json:
@@ -148,12 +169,14 @@ def _estimate(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         printable(f"{args.input}: {result.n_labelled:,} of {result.n_sample:,} items labelled "
-                  f"({result.n_unlabelled:,} unlabelled, skipped); batch of {result.population:,}")
+                  f"({result.n_unlabelled:,} without a verdict, left out); batch of {result.population:,}")
     )  # fmt: skip
     for c in result.strata:
         print(
             f"  {c.name:<10} {c.population:>9,} rows  {c.labelled:>5,}/{c.sampled:<5,} labelled  {c.abusive:,} abusive"
         )
+    for note in small_band_notes(result):
+        print(f"note: {note}")
     for te in result.thresholds:
         print(f"threshold {fmt_threshold(te.threshold)} (weighted, 95% interval):")
         rows = [(n, getattr(te, n)) for n in ("precision", "recall", "prevalence", "flag_rate")]
@@ -164,13 +187,19 @@ def _estimate(args: argparse.Namespace) -> int:
             ]
         for name, est in rows:
             print(f"  {name:<17} {_shown(est, per_day=name.endswith('/day'))}")
+        for note in edge_notes(result, te):
+            print(f"  note: {note}")
     return EXIT_OK
 
 
 def _shown(est: Estimate, *, per_day: bool) -> str:
     if not math.isfinite(est.estimate):
         return f"undefined: {est.reason}"
-    text = (lambda x: f"{x:,.1f}") if per_day else (lambda x: f"{x:.1%}")
+
+    def count(x: float) -> str:  # 1e308 messages a day: a number a reader can take in
+        return f"{x:,.1f}" if x < 1e15 else f"{x:.4g}"
+
+    text = count if per_day else (lambda x: f"{x:.1%}")
     if not math.isfinite(est.low):
         return f"{text(est.estimate)} (no interval: {est.reason})"
     return f"{text(est.estimate)}  [{text(est.low)}, {text(est.high)}]"

@@ -23,7 +23,7 @@ from app.cli.common import EXIT_OK, EXIT_USAGE, JSON_HELP, path_arg, say, thresh
 from app.cli.context import active_scorer, cli_context, threshold_kind
 from app.cli.labels import flatten_positive, positive_arg
 from app.core.common.errors import InputError
-from app.core.common.messages import fmt_number, fmt_threshold, printable
+from app.core.common.messages import fmt_threshold, printable
 
 if TYPE_CHECKING:
     from app.core.analysis.thresholds import ThresholdAnalysis
@@ -245,11 +245,12 @@ def _sample_result(
 ) -> dict[str, Any]:
     """An audit sample's keys: what the estimates rest on, and intervals from the stratified
     bootstrap (redrawn within each band) in place of the i.i.d. ones."""
-    from app.core.analysis import intervals
+    from app.core.analysis import resampled
     from app.core.analysis.thresholds import ThresholdAnalysis
     from app.core.audit import sample_source
 
-    t = float(result["threshold_exact"])
+    exact = result["threshold_exact"]  # None: flag nothing
+    t = args.sample_dataset.analysis.flag_nothing_threshold if exact is None else float(exact)
     ci = sample_source.bootstrap_rates(data, t, p, v, seed=args.seed)
     counted = ThresholdAnalysis(data.scores, data.labels)  # the labelled items themselves
     return {
@@ -260,12 +261,12 @@ def _sample_result(
         "n": data.n_labelled,
         "positives": counted.positives,
         "ci95": {
-            "recall": _pair(ci["tpr"]),
-            "fpr": _pair(ci["fpr"]),
-            "precision": _pair(ci["precision"]),
+            "recall": _holding(ci["tpr"], result["recall"]),
+            "fpr": _holding(ci["fpr"], result["fpr"]),
+            "precision": _holding(ci["precision"], result["precision"]),
         }  # fmt: skip
-        | {f"{k}_per_day": _pair(ci[k]) for k in COUNTS},
-        "warnings": intervals.small_cells(counted.at(t)),
+        | {f"{k}_per_day": _holding(ci[k], result[f"{k}_per_day"]) for k in COUNTS},
+        "warnings": resampled.warnings(counted, t, args.sample_dataset.resampler),
     }
 
 
@@ -298,9 +299,11 @@ def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
         ci = intervals.bootstrap_rates(analysis, day.threshold, p, v, seed=args.seed)
     else:  # an audit sample: intervals by band, in `_sample_result`
         ci = {k: (math.nan, math.nan) for k in ("tpr", "fpr", "precision", *COUNTS)}
+    shown = analysis.readable(day.threshold) if finder else day.threshold
+    nothing = day.threshold > 1.0  # no score reaches it: `score` could not take it
     result: dict[str, Any] = {
-        "threshold": analysis.readable(day.threshold) if finder else day.threshold,
-        "threshold_exact": day.threshold,
+        "threshold": None if nothing else shown,
+        "threshold_exact": None if nothing else day.threshold,
         "rule": rule,
         "prevalence": p,
         "volume": v,
@@ -321,6 +324,7 @@ def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
         "n": analysis.n,
         "positives": analysis.positives,
         "warnings": [] if getattr(args, "sample", None) else intervals.small_cells(m),
+        "flag_nothing": day.threshold > 1.0,
     }
     if cap is not None:
         result |= {"capacity": cap, "backlog_per_day": day.backlog_per_day(cap)}
@@ -334,17 +338,46 @@ def plan(analysis: ThresholdAnalysis, args: argparse.Namespace, ctx: AppContext,
             found = resampled_threshold_interval(
                 analysis, sample_ds.resampler, finder, seed=args.seed
             )
-        result["threshold_ci95"] = _pair((found.low, found.high))
+        result["threshold_ci95"] = _threshold_ci(analysis, found.low, found.high, shown)
     return result
+
+
+def _threshold_ci(
+    analysis: ThresholdAnalysis, low: float, high: float, shown: float
+) -> list[float | None]:
+    """A finder's interval in the numbers ``plan`` shows: the ends made readable as the
+    threshold is (so 0.0 is not outside [0.00028, 0.00085]), widened to hold the threshold;
+    an end above 1 ("flag nothing") is null, as no threshold `score` takes is above 1."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return [None, None]
+    ends = [analysis.readable(x) for x in (low, high)]
+    if shown <= 1.0:
+        ends = [min(ends[0], shown), max(ends[1], shown)]
+    return [x if x <= 1.0 else None for x in ends]
 
 
 def _json(x: float) -> float | None:
     return x if math.isfinite(x) else None  # undefined (NaN) is null, never NaN in JSON
 
 
+def _holding(pair: tuple[float, float], point: float | None) -> list[float | None]:
+    """An audit sample's interval widened to hold its estimate, as ``audit estimate`` does:
+    the estimate counts the verdicts seen, the smoothed replicates also what they could have
+    missed (recall 1.0 when no labelled abusive item was missed), so it may sit at an end."""
+    lo, hi = _pair(pair)
+    if lo is None or hi is None or point is None or not math.isfinite(point):
+        return [lo, hi]
+    return [min(lo, point), max(hi, point)]
+
+
 def _pair(pair: tuple[float, float]) -> list[float | None]:
     return [_json(pair[0]), _json(pair[1])]
 
+
+_NOTHING = {
+    "capacity": "no threshold flags few enough items for the capacity",
+    "recall floor": "the recall floor is met without flagging anything",
+}
 
 _RULES = {
     "capacity": "the lowest threshold whose flagged/day fits the capacity",
@@ -366,22 +399,30 @@ def _print_text(r: dict[str, Any]) -> None:
                     f"abusive), model {r['model_version']}"))  # fmt: skip
     if r.get("data_kind") == "sample":  # weighted: the rates are the batch's, not the sample's
         print(f"weighted by band: estimates for the whole batch ({r['population']:,} rows)")
-    print(f"re-weighted to prevalence {r['prevalence']:.2%} and {r['volume']:,.0f} messages a day")
-    line = f"threshold {fmt_threshold(r['threshold'])}: {_RULES[r['rule']]}"
+    v = r["volume"]  # 1.5 messages a day is not "2"
+    volume = f"{v:,.0f}" if v == round(v) else f"{v:,.2f}".rstrip("0")
+    print(f"re-weighted to prevalence {r['prevalence']:.2%} and {volume} messages a day")
+    if r["threshold"] is None:  # above every score: no threshold, the answer is flag nothing
+        line = f"no threshold: flag nothing ({_NOTHING[r['rule']]})"
+    else:
+        line = f"threshold {fmt_threshold(r['threshold'])}: {_RULES[r['rule']]}"
     lo, hi = r.get("threshold_ci95", (None, None))
-    if lo is not None and hi is not None:  # "flag nothing" is above 1: never shown as 1.0000
-        ends = [fmt_threshold(x, 4 if x <= 1 else None) for x in (lo, hi)]
-        line += f" (95% interval {ends[0]} – {ends[1]})"
-    elif "threshold_ci95" in r:
+    if lo is not None or hi is not None:  # null end: "flag nothing", never shown as a number
+        ends = ["flag nothing" if x is None else fmt_threshold(x) for x in (lo, hi)]
+        if r["threshold"] is not None:
+            line += f" (95% interval {ends[0]} – {ends[1]})"
+    elif "threshold_ci95" in r and r["threshold"] is not None:
         line += " (95% interval n/a: the rule has no answer in most resamples)"
     print(line)
     for key, words in (("flagged", "flagged"), ("caught", "caught"), ("missed", "missed"),
                        ("false_alarms", "false alarms")):  # fmt: skip
-        ci = _ci(r["ci95"][f"{key}_per_day"])
+        # the estimate and its interval in the same decimals: a rounded interval never
+        # excludes its estimate ("0.2 (95% interval 0 – 0)" at 1.5 messages a day)
+        ci = _ci(r["ci95"][f"{key}_per_day"], ",.1f")
         print(f"  {words + ' per day':<22}{r[f'{key}_per_day']:>12,.1f}  {ci}")
-    print(f"  {'recall':<22}{fmt_number(r['recall']):>12}  {_ci(r['ci95']['recall'], '.4f')}")
-    print(f"  {'precision':<22}{fmt_number(r['precision']):>12}  "
-          f"{_ci(r['ci95']['precision'], '.4f')}")  # fmt: skip
+    for key in ("recall", "precision"):
+        value = "n/a" if r[key] is None else f"{r[key]:.4f}"  # JSON keeps every digit
+        print(f"  {key:<22}{value:>12}  {_ci(r['ci95'][key], '.4f')}")
     if "capacity" in r:
         print(f"capacity {r['capacity']:,.6g}/day; backlog {r['backlog_per_day']:,.1f}/day")
     for warning in r["warnings"]:

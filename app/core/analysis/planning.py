@@ -28,6 +28,7 @@ from app.core.analysis.resampled import (
     Resampler,
     resampled_rates,
     resampled_threshold_interval,
+    warnings,
 )
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.analysis.workload import Workload, capacity_of, workload_at
@@ -156,8 +157,8 @@ def wilson_confidence(
     A resampled source's counts are weighted estimates, where Wilson does not apply: its
     source intervals are left to `bootstrap_confidence` (empty here)."""
     m = analysis.at(threshold)
-    if resampler is not None:
-        return Confidence(threshold, {}, None, small_cells(m), METHOD)
+    if resampler is not None:  # warnings count the labelled items, as `plan` does
+        return Confidence(threshold, {}, None, warnings(analysis, threshold, resampler), METHOD)
     return Confidence(threshold, wilson_rates(m), None, small_cells(m))
 
 

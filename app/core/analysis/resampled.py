@@ -25,7 +25,9 @@ from app.core.analysis.intervals import (
     ThresholdInterval,
     _quantiles,
     rate_intervals,
+    small_cells,
 )
+from app.core.analysis.threshold_metrics import ThresholdMetrics
 from app.core.analysis.thresholds import ThresholdAnalysis
 
 METHOD = "stratified bootstrap"  # how the intervals were drawn, in the words shown
@@ -40,6 +42,21 @@ class Resampler(Protocol):
         """The weighted (TP, FP, FN) at each threshold (shape (3, k)), ``reps`` replicates of
         them (shape (reps, 3, k)), and the population they are counts of."""
         ...
+
+    def labelled_at(self, threshold: float) -> ThresholdMetrics:
+        """The matrix of the labelled items themselves (whole items, not weighted): what the
+        small-sample warnings count (`warnings`)."""
+        ...
+
+
+def warnings(
+    analysis: ThresholdAnalysis, threshold: float, resampler: Resampler | None = None
+) -> list[str]:
+    """The small-sample warnings at `threshold`, one rule for the Threshold panel and ``plan``:
+    the cells of the items actually labelled (a resampled source's weighted estimates are not
+    items: "only ≈ 0 items" says nothing), under `intervals.SMALL_CELL`."""
+    m = analysis.at(threshold) if resampler is None else resampler.labelled_at(threshold)
+    return small_cells(m)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

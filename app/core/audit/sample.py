@@ -101,6 +101,12 @@ def assign_strata(
     return out
 
 
+def minimum_size(sizes: dict[str, int]) -> int:
+    """The smallest sample `allocate` accepts for bands of these sizes: `MIN_PER_STRATUM` rows
+    of every non-empty band (all of a smaller one), or the whole batch if it is smaller."""
+    return min(sum(sizes.values()), sum(min(n, MIN_PER_STRATUM) for n in sizes.values()))
+
+
 def allocate(sizes: dict[str, int], size: int) -> dict[str, int]:
     """How many items to draw from each band: exactly ``size`` in all when the bands hold more
     (see the module docstring), every band whole when they hold no more."""
@@ -108,12 +114,15 @@ def allocate(sizes: dict[str, int], size: int) -> dict[str, int]:
     if total <= size:
         return dict(sizes)
     filled = [h for h in STRATA if sizes.get(h, 0) > 0]
-    if size < len(filled):
+    least = minimum_size(sizes)
+    if size < least:
+        # Fewer than MIN_PER_STRATUM rows in a band gives intervals that say nothing (the
+        # bootstrap of 2 or 3 verdicts): refused, as the README promises every band 10 rows.
         raise InputError(
-            f"an audit sample of {size} cannot cover the {len(filled)} non-empty score bands; "
-            f"ask for at least {len(filled)}"
+            f"an audit sample of {size} cannot give each of the {len(filled)} non-empty score "
+            f"bands {MIN_PER_STRATUM} rows (or all of a smaller band); ask for at least {least}"
         )
-    floor = max(1, min(MIN_PER_STRATUM, size // len(filled)))
+    floor = MIN_PER_STRATUM
     alloc = {h: min(sizes.get(h, 0), floor) if h in filled else 0 for h in STRATA}
     left = size - sum(alloc.values())
     while left > 0:  # each round fills at least one band or places every remaining item

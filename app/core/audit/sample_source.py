@@ -22,7 +22,9 @@ import numpy as np
 from app.core.analysis.compare import CHALLENGER_CHUNK, PairedScores
 from app.core.analysis.intervals import Interval
 from app.core.analysis.resampled import resampled_rates
+from app.core.analysis.threshold_metrics import ThresholdMetrics
 from app.core.analysis.threshold_sources import Dataset
+from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.audit.estimate import band_weights, stratified_counts
 from app.core.audit.sample_file import AUDIT_COLUMNS, VERDICT, AuditSampleFile, read_sample
 from app.core.audit.verdicts import ABUSIVE, BENIGN, KnownSample, LabelsStore, Verdict
@@ -191,6 +193,10 @@ class StratifiedResampler:
             labels[i] = int(y)
         self._sample, self._labels = sample, labels
         self.population = data.population
+        self._labelled = ThresholdAnalysis(data.scores, data.labels)  # whole labelled items
+
+    def labelled_at(self, threshold: float) -> ThresholdMetrics:
+        return self._labelled.at(threshold)
 
     def counts(
         self, thresholds: np.ndarray, reps: int, seed: int

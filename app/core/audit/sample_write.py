@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 from app.core.audit.sample import AuditSample, draw_sample
 from app.core.audit.sample_format import (
     AUDIT_COLUMNS,
+    BANDED_SCORE_COLUMNS,
     FORMAT_VERSION,
     SIDECAR_KIND,
     VERDICT,
@@ -23,6 +25,7 @@ from app.core.audit.sample_format import (
     _score_value,
     _text_column,
 )
+from app.core.audit.sample_replace import check_sample_target
 from app.core.common.atomic import atomic_open
 from app.core.common.errors import InputError
 from app.core.common.output_guard import check_output, output_lock, provenance_path
@@ -49,6 +52,18 @@ def _scored_hint(scored: Path) -> object:
     except (OSError, ValueError):
         return None
     return data.get("text_column") if isinstance(data, dict) else None
+
+
+def _refuse_duplicate_score_columns(scored: Path, header: list[str]) -> None:
+    """Two ``abuse_score`` columns (the reader made the second ``abuse_score.1``): which one is
+    the score is a guess, and the sample would carry a renamed column; refused."""
+    for name in BANDED_SCORE_COLUMNS:
+        twin = re.compile(re.escape(name) + r"\.[0-9]+")
+        if name in header and any(twin.fullmatch(h) for h in header):
+            raise InputError(
+                f"{scored}: has more than one {name!r} column; which one is the score is "
+                "ambiguous: keep one and try again"
+            )
 
 
 def _read_scores(scored: Path, sniffed: Any, at: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -84,13 +99,18 @@ def write_sample(
     threshold: float,
     margin: float | None = None,
     text_column: str | None = None,
+    overwrite: bool = False,
 ) -> SampleWritten:
     """Draw a stratified sample of the scored CSV `scored` and write it to `output` (with its
-    provenance sidecar); never over the input. InputError for anything unusable."""
+    provenance sidecar); never over the input, and over an existing file only when it is an
+    earlier audit sample and `overwrite` is given (`sample_replace`). InputError for anything
+    unusable."""
     scored, output = Path(scored), Path(output)
     check_output(output, {"the input": scored}, sidecar=True)
+    check_sample_target(output, overwrite=overwrite)
     sniffed = sniff(scored)
     header = sniffed.header
+    _refuse_duplicate_score_columns(scored, header)
     at = _score_run(header)
     if at is None:
         raise InputError(
@@ -102,7 +122,10 @@ def write_sample(
     text = _text_column(scored, header, sniffed.preview, text_column or _scored_hint(scored))
     scores, lines, sha = _read_scores(scored, sniffed, at)
     extra = {} if margin is None else {"margin": margin}
-    sample = draw_sample(scores, size, threshold=threshold, seed=seed, **extra)
+    try:
+        sample = draw_sample(scores, size, threshold=threshold, seed=seed, **extra)
+    except InputError as exc:  # the sample size against this file's bands: name the file
+        raise InputError(f"{scored}: {exc}") from None
     with output_lock(output):
         rows, again = _picked_rows(scored, sniffed, sample.indices)
         if again != sha or len(rows) != sample.indices.size:

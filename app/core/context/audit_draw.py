@@ -67,8 +67,9 @@ def draw_from_batch(
     assert scored is not None
     if cancelled is not None and cancelled():
         raise JobCancelled("Sample cancelled.")
+    # The save dialog asked before replacing a file: an earlier sample may go, nothing else.
     written = write_sample(scored, output, size=size, seed=seed, threshold=threshold,
-                           text_column=job.text_column)  # fmt: skip
+                           text_column=job.text_column, overwrite=True)  # fmt: skip
     return DrawnFromBatch(written, scored, wrote, sha256_file(output))
 
 
