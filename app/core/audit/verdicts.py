@@ -36,6 +36,7 @@ _UNDO = "undo"  # the record that withdraws an earlier verdict (never a current 
 SCHEMA_VERSION = 1
 _APPLICATION = "abuse-desk labels"
 BUSY_TIMEOUT_MS = 10_000
+GUI_BUSY_TIMEOUT_MS = 750  # the GUI thread waits at most this for another writer (no freeze)
 MAX_NOTE_CHARS = 2_000
 
 _SCHEMA = """
@@ -90,8 +91,9 @@ class KnownSample:
 class LabelsStore:
     """One connection to the store; open as many as there are windows (see the module doc)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
         try:  # a new store only where no file is: never adopt an empty or another's file
             create_store_file(self.path, _create)
         except (OSError, sqlite3.Error) as exc:
@@ -99,7 +101,7 @@ class LabelsStore:
         if (problem := file_problem(self.path)) is not None:
             raise self._error(problem)
         try:
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as exc:
             raise self._error(f"cannot be opened ({exc})") from None
         self._db.isolation_level = None  # transactions are explicit: BEGIN IMMEDIATE
@@ -113,13 +115,15 @@ class LabelsStore:
             raise
 
     @classmethod
-    def open_default(cls, data_dir: Path | None = None) -> LabelsStore:
+    def open_default(
+        cls, data_dir: Path | None = None, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> LabelsStore:
         path = labels_db_path(data_dir)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LabelsStoreError(f"labels store {path}: {exc.strerror or exc}") from None
-        return cls(path)
+        return cls(path, busy_timeout_ms=busy_timeout_ms)
 
     def close(self) -> None:
         with suppress(sqlite3.Error):
@@ -136,7 +140,7 @@ class LabelsStore:
         return LabelsStoreError(f"labels store {self.path} {why}; it was left as it is")
 
     def _open(self) -> None:
-        self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         self._validate(self._tables())
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
@@ -247,6 +251,17 @@ class LabelsStore:
                  last.id),
             )  # fmt: skip
         return last
+
+    def withdraw(self, verdict: Verdict, reviewer: str | None = None) -> None:
+        """Withdraw this very verdict (an ``undo`` record naming it), e.g. one whose activity
+        event could not be written: the store then holds no verdict the log does not."""
+        with self._guarded("withdraw the verdict"), self._write():
+            self._db.execute(
+                "INSERT INTO verdicts (sample_sha256, item_line, verdict, note, reviewer, "
+                "time_utc, undoes) VALUES (?, ?, ?, '', ?, ?, ?)",
+                (verdict.sample_sha256, verdict.item_line, _UNDO, reviewer or workstation_user(),
+                 _now(), verdict.id),
+            )  # fmt: skip
 
     def history(self, sample_sha256: str) -> list[Verdict]:
         """Every record of the sample, oldest first, undo records included."""
