@@ -191,3 +191,21 @@ def test_the_pdf_is_suggested_in_the_last_folder_and_remembers_it(
         .suggested_pdf_path(dialog.records[0])
         .is_absolute()
     )
+
+
+def test_apply_refuses_an_empty_records_file_and_leaves_it(qtbot, app_context, worker_pool):
+    from app.core.common.paths import decisions_db_path
+
+    path = decisions_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    before = app_context.state.threshold
+    panel = make_panel(qtbot, app_context, worker_pool)
+    try:
+        panel.slider.setValue(55)
+        panel.apply_threshold(rationale="into an empty file")
+        notice = panel.controls.notice.text()
+    finally:
+        panel.shutdown()
+    assert "Not applied" in notice and "empty (0 bytes)" in notice and str(path) in notice
+    assert path.read_bytes() == b"" and app_context.state.threshold == before
