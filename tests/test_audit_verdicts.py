@@ -158,6 +158,23 @@ def test_foreign_and_newer_databases_are_refused(tmp_path: Path) -> None:
         LabelsStore(newer)
 
 
+def test_empty_and_table_less_files_are_refused_not_taken_over(tmp_path: Path) -> None:
+    empty = tmp_path / "labels.sqlite3"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "other.sqlite3"  # another program's database, no tables yet
+    con = sqlite3.connect(foreign)
+    con.execute("PRAGMA application_id = 1234567")
+    con.commit()
+    con.close()
+    for path, words in ((empty, "empty"), (foreign, "another program")):
+        before = path.read_bytes()
+        with pytest.raises(LabelsStoreError, match=words) as caught:
+            LabelsStore(path)
+        assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+        assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.sqlite3", "other.sqlite3"]
+
+
 def test_a_malformed_row_is_refused_not_shown(tmp_path: Path) -> None:
     path = tmp_path / "labels.sqlite3"
     with LabelsStore(path) as store:

@@ -54,6 +54,28 @@ def test_errors_are_one_line(tmp_path: Path):
     assert bad.returncode == 2 and "--escalate" in bad.stderr
 
 
+def test_huge_ids_and_an_empty_records_file_are_one_line_exit_3(tmp_path: Path):
+    home = seeded_home(tmp_path)
+    for big in ("9223372036854775808", "99999999999999999999999"):
+        for argv in (("show", big), ("report", big, "-o", str(tmp_path / "x.pdf"))):
+            run = run_cli("decisions", *argv, ABUSE_DESK_HOME=str(home))
+            assert run.returncode == 3, run.stderr
+            assert run.stderr.strip().splitlines() == [
+                f"abuse-desk: error: no decision record {big} (see: decisions list)"
+            ]
+    db = home / "data" / "decisions.sqlite3"
+    db.unlink()
+    db.write_bytes(b"")
+    for argv in (("list",), ("show", "1")):
+        run = run_cli("decisions", *argv, ABUSE_DESK_HOME=str(home))
+        assert run.returncode == 3 and "empty (0 bytes)" in run.stderr and str(db) in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and db.read_bytes() == b""
+    fresh = tmp_path / "fresh"
+    run = run_cli("decisions", "list", ABUSE_DESK_HOME=str(fresh))
+    assert run.returncode == 0 and "no decision records yet" in run.stdout
+    assert not (fresh / "data" / "decisions.sqlite3").exists()
+
+
 def test_replay_json_on_a_crafted_history(tmp_path: Path):
     home = tmp_path / "home"
     crafted_history(home / "data" / "jobs" / "history")

@@ -132,7 +132,7 @@ def test_damaged_foreign_and_newer_files_are_refused_and_kept(tmp_path: Path):
     foreign = tmp_path / "foreign.sqlite3"
     sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.commit()
     newer = tmp_path / "newer.sqlite3"
-    DecisionStore(newer).close()
+    DecisionStore(newer, create=True).close()
     con = sqlite3.connect(newer)
     con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
     con.commit()
@@ -144,6 +144,42 @@ def test_damaged_foreign_and_newer_files_are_refused_and_kept(tmp_path: Path):
             DecisionStore(path)
         assert str(path) in str(info.value) and "\n" not in str(info.value)
         assert path.read_bytes() == before
+
+
+def test_empty_and_table_less_files_are_refused_by_reads_and_writes(tmp_path: Path):
+    empty = tmp_path / "empty.sqlite3"
+    empty.write_bytes(b"")
+    foreign = tmp_path / "foreign.sqlite3"  # another program's database, no tables yet
+    con = sqlite3.connect(foreign)
+    con.execute("PRAGMA application_id = 1234567")
+    con.execute("PRAGMA user_version = 42")
+    con.commit()
+    con.close()
+    for path, words in ((empty, "empty"), (foreign, "another program")):
+        before = path.read_bytes()
+        for create in (False, True):
+            with pytest.raises(DecisionStoreError, match=words) as info:
+                DecisionStore(path, create=create)
+            assert str(path) in str(info.value) and "\n" not in str(info.value)
+        with pytest.raises(DecisionStoreError, match=words):
+            record_decision(FakeCtx(), make(), path)
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(path.name)) == [
+            path.name
+        ]
+
+
+def test_reading_a_missing_store_creates_nothing(tmp_path: Path):
+    db = tmp_path / "sub" / "decisions.sqlite3"
+    with DecisionStore(db) as store:
+        assert store.list() == [] and store.get(1) is None
+    assert not (tmp_path / "sub").exists()
+    record_decision(FakeCtx(), make(), db)  # a write creates it
+    before = db.read_bytes()
+    with DecisionStore(db) as store:
+        assert [r.id for r in store.list()] == [1]
+        assert store.get(2**63) is None and store.get(10**30) is None and store.get(-1) is None
+    assert db.read_bytes() == before
 
 
 def test_a_hand_edited_record_is_reported_by_id(tmp_path: Path):

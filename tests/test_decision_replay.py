@@ -18,6 +18,17 @@ from app.core.results.history_files import TABLE_NAME, save_table
 from app.core.results.table import ResultsTable
 
 
+def ledger(scores: list[float] | None, threshold: float) -> dict[str, int]:
+    """The history's counts of a batch whose table holds ``scores`` (NaN: a blank row)."""
+    if scores is None:
+        return dict.fromkeys(COUNT_KEYS, 0)
+    s = np.asarray(scores, dtype=float)
+    scored, blank = int(np.isfinite(s).sum()), int(np.isnan(s).sum())
+    flagged = int((s[np.isfinite(s)] >= threshold).sum())
+    return {"rows_read": scored + blank, "rows_scored": scored, "rows_blank": blank,
+            "rows_rejected": 0, "rows_flagged": flagged}  # fmt: skip
+
+
 def crafted_history(root: Path) -> BatchHistory:
     """Three batches, oldest first: a (threshold 0.5), b (threshold 0.3), c (cache gone), and d
     with a damaged table."""
@@ -41,7 +52,7 @@ def crafted_history(root: Path) -> BatchHistory:
             (folder / TABLE_NAME).write_bytes(b"PK\x03\x04 not really a zip")
         entries.append(HistoryEntry(
             entry_id, f"/data/{name}.csv", "0" * 64, 10, f"2026-12-0{n + 1}T00:00:00+00:00",
-            "m 1.0.0", threshold, "text", dict.fromkeys(COUNT_KEYS, 0),
+            "m 1.0.0", threshold, "text", ledger(scores, threshold),
         ))  # fmt: skip
     index = {"schema_version": 1, "entries": [asdict(e) for e in entries]}
     history.index_path.write_text(json.dumps(index))
@@ -79,3 +90,27 @@ def test_cancel_between_batches(tmp_path: Path):
     stream = replay(crafted_history(tmp_path), Policy(0.5), cancelled=lambda: True)
     with pytest.raises(JobCancelled):
         next(stream)
+
+
+@pytest.mark.parametrize(
+    ("scores", "why"),
+    [
+        ([0.2, 0.35, 0.6], "3 rows cached, 4 in the history"),  # another job's table
+        ([0.2, 0.35, 0.6, np.nan], "3 scored rows cached, 4 in the history"),
+        ([0.2, 0.35, 0.6, np.inf], "infinite scores"),
+        ([0.2, 0.35, 0.6, 2.0], "scores outside 0 to 1"),
+        ([0.2, 0.35, -1.0, 0.9], "scores outside 0 to 1"),
+        ([0.2, 0.1, 0.6, 0.9], "flagged rows differ from the 3 in the history"),
+    ],
+)
+def test_a_cache_that_does_not_match_its_history_record_is_skipped(tmp_path, scores, why):
+    """Batch b's record counts 4 scored rows, 3 flagged at 0.3; a cache that says otherwise
+    (another job's table, NaN/inf/out-of-range scores) is skipped and counted nowhere."""
+    history = crafted_history(tmp_path)
+    (b_entry,) = [e for e in history.entries() if e.name == "b.csv"]
+    lines = np.arange(2, 2 + len(scores))
+    table = ResultsTable.from_arrays(lines, scores, [f"t{i}" for i in lines])
+    save_table(table, history.folder(b_entry.id) / TABLE_NAME)
+    (b,) = [r for r in replay(history, Policy(0.4)) if r.file_name == "b.csv"]
+    assert b.error == f"skipped: cache does not match its history record ({why})"
+    assert (b.rows, b.changed_total, b.changed) == (0, 0, [])

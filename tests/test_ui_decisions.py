@@ -153,3 +153,59 @@ def test_records_dialog_marks_an_audit_sample_record_as_estimates(qtbot, tmp_pat
     assert "weighted estimates for the whole batch" in text
     assert f"(from {record.at_new.n_labelled:,} labelled)" in text
     assert "flagged per day: ≈ " in text
+
+
+def test_the_pdf_is_suggested_in_the_last_folder_and_remembers_it(
+    qtbot, app_context, worker_pool, tmp_path: Path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    panel = make_panel(qtbot, app_context, worker_pool)
+    try:
+        panel.slider.setValue(55)
+        panel.apply_threshold(rationale="first")
+    finally:
+        panel.shutdown()
+    last = tmp_path / "reports"
+    last.mkdir()
+    app_context.settings.last_folder = str(last)
+    dialog = DecisionRecordsDialog(settings=app_context.settings)
+    qtbot.addWidget(dialog)
+    asked: list[str] = []
+    chosen = tmp_path / "filed" / "d1.pdf"
+    chosen.parent.mkdir()
+
+    def answer(_parent, _title, suggested, _filter):
+        asked.append(suggested)
+        return str(chosen), "PDF (*.pdf)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
+    assert dialog.list.count() == 1 and dialog.export_button.isEnabled(), dialog.notice.text()
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert asked == [str(last / "decision-1.pdf")]
+    assert chosen.read_bytes().startswith(b"%PDF")
+    assert app_context.settings.last_folder == str(chosen.parent)
+    app_context.settings.last_folder = ""  # none yet: the documents folder (or home), absolute
+    assert (
+        DecisionRecordsDialog(settings=app_context.settings)
+        .suggested_pdf_path(dialog.records[0])
+        .is_absolute()
+    )
+
+
+def test_apply_refuses_an_empty_records_file_and_leaves_it(qtbot, app_context, worker_pool):
+    from app.core.common.paths import decisions_db_path
+
+    path = decisions_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    before = app_context.state.threshold
+    panel = make_panel(qtbot, app_context, worker_pool)
+    try:
+        panel.slider.setValue(55)
+        panel.apply_threshold(rationale="into an empty file")
+        notice = panel.controls.notice.text()
+    finally:
+        panel.shutdown()
+    assert "Not applied" in notice and "empty (0 bytes)" in notice and str(path) in notice
+    assert path.read_bytes() == b"" and app_context.state.threshold == before

@@ -245,3 +245,85 @@ def test_two_windows_on_one_sample_lose_nothing(
     }
     first.shutdown()
     second.shutdown()
+
+
+def test_a_locked_store_says_so_at_once_and_logs_nothing(
+    qtbot, app_context, worker_pool, tmp_path, store_path
+):
+    """Another process holds the labels store: each key press answers within the short busy
+    timeout (no 10 s freeze), says which verdict was not saved, and no activity event claims
+    it; once the store is free the same key saves it and logs it once."""
+    import sqlite3
+    import time
+
+    sample = write_sample(tmp_path / "sample.csv", rows=4)
+    panel = make_panel(qtbot, app_context, worker_pool, store_path)
+    open_sample(qtbot, panel, sample)
+    before = len(verdict_events(app_context))
+    locker = sqlite3.connect(store_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        for k in (Qt.Key.Key_A, Qt.Key.Key_B):
+            started = time.monotonic()
+            key(qtbot, panel, k)
+            assert time.monotonic() - started < 3.0
+            status = panel.w.status.text()
+            assert status.startswith("Verdict not saved (") and "line 2" in status
+            assert "locked" in status and panel.item.line == 2
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert len(verdict_events(app_context)) == before
+    with LabelsStore(store_path) as store:
+        assert store.current(panel.queue.sha256) == {}
+        key(qtbot, panel, Qt.Key.Key_A)
+        assert sorted(store.current(panel.queue.sha256)) == [2]
+    assert len(verdict_events(app_context)) == before + 1
+    panel.shutdown()
+
+
+def test_a_verdict_the_log_cannot_record_is_withdrawn(
+    qtbot, app_context, worker_pool, tmp_path, store_path, monkeypatch
+):
+    sample = write_sample(tmp_path / "sample.csv", rows=4)
+    panel = make_panel(qtbot, app_context, worker_pool, store_path)
+    open_sample(qtbot, panel, sample)
+
+    def refuse(action, **_values):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(app_context, "log", refuse)
+    key(qtbot, panel, Qt.Key.Key_A)
+    status = panel.w.status.text()
+    assert "Verdict not saved (abusive on line 2)" in status and "withdrawn" in status
+    assert panel.item.line == 2 and panel.w.progress_label.text().startswith("0 of 4")
+    store = LabelsStore(store_path)
+    sha = panel.queue.sha256
+    assert store.current(sha) == {}
+    assert [r.verdict for r in store.history(sha)] == ["abusive", "undo"]
+    monkeypatch.undo()
+    key(qtbot, panel, Qt.Key.Key_A)
+    monkeypatch.setattr(app_context, "log", refuse)
+    key(qtbot, panel, Qt.Key.Key_Z, CTRL)  # the undo cannot be logged: the verdict stands
+    assert "Not undone" in panel.w.status.text()
+    assert {k: v.verdict for k, v in store.current(sha).items()} == {2: "abusive"}
+    store.close()
+    panel.shutdown()
+
+
+def test_the_last_verdict_says_all_reviewed_and_focuses_export(
+    qtbot, app_context, worker_pool, tmp_path, store_path
+):
+    sample = write_sample(tmp_path / "sample.csv", rows=4)
+    panel = make_panel(qtbot, app_context, worker_pool, store_path)
+    open_sample(qtbot, panel, sample)
+    for k in (Qt.Key.Key_A, Qt.Key.Key_S, Qt.Key.Key_B):
+        key(qtbot, panel, k)
+        assert "reviewed" not in panel.w.status.text()
+    key(qtbot, panel, Qt.Key.Key_B)
+    assert panel.w.status.text() == (
+        "Line 5: benign. All 4 items reviewed (1 skipped). Export verdicts… to estimate, or "
+        "use the sample in the Threshold panel."
+    )
+    assert panel.w.export_button.hasFocus()
+    panel.shutdown()

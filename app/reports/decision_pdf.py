@@ -10,7 +10,6 @@ The same record gives the same bytes. Written atomically, never over an existing
 from __future__ import annotations
 
 import io
-import textwrap
 from datetime import datetime
 from pathlib import Path
 
@@ -26,11 +25,13 @@ from app.core.common.errors import InputError
 from app.core.common.messages import printable
 from app.core.decisions.outcome import BANDS, DAY_KEYS, DAY_WORDS
 from app.core.decisions.records import RATE_WORDS, RATES, DecisionRecord, Outcome, Rate
+from app.reports.pdf_text import bounded, fit_line, wrap
 
 A4_INCHES = (8.27, 11.69)
 _FONTS = Path(mpl.get_data_path()) / "fonts" / "ttf"
 REGULAR = FontProperties(fname=_FONTS / "DejaVuSans.ttf", size=8.5)
 BOLD = FontProperties(fname=_FONTS / "DejaVuSans-Bold.ttf", size=8.5)
+RATIONALE_FONT = FontProperties(fname=_FONTS / "DejaVuSans.ttf", size=8)
 RC = {"pdf.fonttype": 42, "pdf.compression": 6, "svg.hashsalt": "abuse-desk"}
 
 
@@ -80,6 +81,16 @@ def items_words(outcome: Outcome) -> str:
     return f"{outcome.n:,}"
 
 
+KIND_WORDS = {"bundled": "bundled evaluation set", "csv": "labelled CSV", "sample": "sample"}
+
+
+def source_kind_words(record: DecisionRecord) -> str:
+    """What the data source is, in words ("audit sample" when its rates are estimates)."""
+    if record.at_new.estimated:
+        return "audit sample"
+    return KIND_WORDS.get(record.source.kind, record.source.kind)
+
+
 def _header_lines(record: DecisionRecord) -> list[tuple[str, str]]:
     prev = "none recorded" if record.previous is None else record.previous.describe()
     src = record.source
@@ -105,7 +116,7 @@ def _header_lines(record: DecisionRecord) -> list[tuple[str, str]]:
         ("By", f"{record.author}, {record.time_utc} (UTC)"),
         ("Model", record.model_version),
         ("Manifest SHA-256", record.manifest_sha256 or "unknown"),
-        ("Data source", f"{src.name} ({src.kind})"),
+        ("Data source", f"{src.name} — {source_kind_words(record)}"),
         *estimates,
         ("Data SHA-256", src.sha256),
         ("Assumed", assumed),
@@ -176,6 +187,16 @@ def _curves(ax: Axes, record: DecisionRecord) -> None:
 
 
 ROW = 0.0165  # the numbers table's line height (fraction of the page)
+HEADER_ROW = 0.015  # the header's and the rationale's line heights
+RATIONALE_ROW = 0.0135
+TEXT_X, RIGHT = 0.27, 0.94  # the header's values and the rationale run from TEXT_X to RIGHT
+FOOTER_Y = 0.018
+
+
+def _number_rows(record: DecisionRecord) -> int:
+    day = day_rows(record)
+    extra = 1 + len(day) if day and record.prevalence is not None and record.volume else 0
+    return 1 + len(RATES) + 1 + extra
 
 
 def _numbers(fig: Figure, record: DecisionRecord, top: float) -> None:
@@ -186,7 +207,7 @@ def _numbers(fig: Figure, record: DecisionRecord, top: float) -> None:
                      fmt_rate(prev.rates[key]) if prev is not None else ""))  # fmt: skip
     rows.append(("items", items_words(record.at_new), items_words(prev) if prev else ""))
     day = day_rows(record)
-    if day and record.prevalence is not None and record.volume is not None:
+    if day and record.prevalence is not None and record.volume:
         rows.append((f"At {record.prevalence:.1%} abusive, {record.volume:,.0f} a day", "", ""))
         rows.extend(day)
     for i, row in enumerate(rows):
@@ -209,30 +230,51 @@ def _numbers(fig: Figure, record: DecisionRecord, top: float) -> None:
                  fontproperties=_font(REGULAR, 7), color="#555")  # fmt: skip
 
 
+def _text_width_pt(left: float) -> float:
+    return (RIGHT - left) * A4_INCHES[0] * 72
+
+
+def _rationale_lines(record: DecisionRecord, room: float) -> list[str]:
+    """The rationale wrapped to the text column and cut to the lines that fit in ``room``
+    (a fraction of the page height; at least one line)."""
+    lines = wrap(record.rationale, _text_width_pt(TEXT_X), RATIONALE_FONT)
+    return bounded(lines, max(1, int(room / RATIONALE_ROW)), len(record.rationale))
+
+
 def render_pdf(record: DecisionRecord) -> bytes:
-    """The record's page as PDF bytes (the same record gives the same bytes)."""
+    """The record's page as PDF bytes (the same record gives the same bytes).
+
+    Laid out from the bottom up: the footer, the numbers table, the curves and the matrices
+    have fixed places whatever the record holds; the header's values are cut to one line each
+    and the rationale gets the space left (wrapped, with a "continued" line if it does not fit),
+    so no text can push the numbers off the page or under another block.
+    """
     with mpl.rc_context(RC):
         fig = Figure(figsize=A4_INCHES)
         FigureCanvasPdf(fig)
         title = f"Threshold decision record {'#' + str(record.id) if record.id else ''}".strip()
         fig.text(0.08, 0.955, title, fontproperties=_font(BOLD, 16))
+        numbers_top = FOOTER_Y + 0.032 + (_number_rows(record) + 1.4) * ROW
+        curves_bottom = numbers_top + 0.055  # room for the x ticks and label
+        matrix_bottom = curves_bottom + 0.16 + 0.045  # the curves, their title and labels
+        blocks_top = matrix_bottom + 0.11 + 0.05  # the matrices, their ticks and titles
         y = 0.925
+        width = _text_width_pt(TEXT_X)
         for label, value in _header_lines(record):
             fig.text(0.08, y, label, fontproperties=BOLD)
-            fig.text(0.27, y, printable(value), fontproperties=REGULAR)
-            y -= 0.016
-        fig.text(0.08, y - 0.004, "Rationale", fontproperties=BOLD)
-        lines = textwrap.wrap(printable(record.rationale), 100)[:22]
-        for line in lines:
-            fig.text(0.27, y - 0.004, line, fontproperties=REGULAR)
-            y -= 0.0145
-        top = min(y - 0.05, 0.70)
-        _matrix(fig.add_axes((0.14, top - 0.15, 0.3, 0.15)), record.at_new, "Chosen")
+            fig.text(TEXT_X, y, fit_line(value, width, REGULAR), fontproperties=REGULAR)
+            y -= HEADER_ROW
+        y -= 0.004
+        fig.text(0.08, y, "Rationale", fontproperties=BOLD)
+        for line in _rationale_lines(record, y - blocks_top):
+            fig.text(TEXT_X, y, line, fontproperties=RATIONALE_FONT)
+            y -= RATIONALE_ROW
+        _matrix(fig.add_axes((0.14, matrix_bottom, 0.3, 0.11)), record.at_new, "Chosen")
         if record.at_previous is not None:
-            _matrix(fig.add_axes((0.6, top - 0.15, 0.3, 0.15)), record.at_previous, "Previous")
-        _curves(fig.add_axes((0.1, top - 0.40, 0.82, 0.19)), record)
-        _numbers(fig, record, top - 0.45)
-        fig.text(0.08, 0.018, "abuse-desk decision record — computed offline from the data "
+            _matrix(fig.add_axes((0.6, matrix_bottom, 0.3, 0.11)), record.at_previous, "Previous")
+        _curves(fig.add_axes((0.1, curves_bottom, 0.82, 0.16)), record)
+        _numbers(fig, record, numbers_top)
+        fig.text(0.08, FOOTER_Y, "abuse-desk decision record — computed offline from the data "
                  "source named above", fontproperties=_font(REGULAR, 7), color="#555")  # fmt: skip
         out = io.BytesIO()
         created = datetime.fromisoformat(record.time_utc)

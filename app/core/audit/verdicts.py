@@ -11,12 +11,12 @@ Durability and sharing: WAL with ``synchronous=FULL`` (a verdict acknowledged is
 every write is one ``BEGIN IMMEDIATE`` transaction, so two windows or processes writing at once
 queue behind each other instead of losing a verdict. A file that is not this store (damaged,
 another program's, or written by a newer version) is refused with one line naming it and is
-never written to, let alone recreated.
+never written to, let alone recreated; a new store is made only where no file exists (an empty
+file or another program's table-less database is refused, not taken over).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -26,8 +26,8 @@ from pathlib import Path
 
 from app.core.activity.chain import utc_iso
 from app.core.common.errors import InputError
-from app.core.common.output_guard import looks_like_sqlite
 from app.core.common.paths import labels_db_path
+from app.core.common.sqlite_file import create_store_file, file_problem
 from app.core.common.user import workstation_user
 
 ABUSIVE, BENIGN, SKIP = "abusive", "benign", "skip"
@@ -36,6 +36,7 @@ _UNDO = "undo"  # the record that withdraws an earlier verdict (never a current 
 SCHEMA_VERSION = 1
 _APPLICATION = "abuse-desk labels"
 BUSY_TIMEOUT_MS = 10_000
+GUI_BUSY_TIMEOUT_MS = 750  # the GUI thread waits at most this for another writer (no freeze)
 MAX_NOTE_CHARS = 2_000
 
 _SCHEMA = """
@@ -90,11 +91,17 @@ class KnownSample:
 class LabelsStore:
     """One connection to the store; open as many as there are windows (see the module doc)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
-        self._refuse_foreign_file()
+        self.busy_timeout_ms = busy_timeout_ms
+        try:  # a new store only where no file is: never adopt an empty or another's file
+            create_store_file(self.path, _create)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error(f"cannot be created ({exc})") from None
+        if (problem := file_problem(self.path)) is not None:
+            raise self._error(problem)
         try:
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as exc:
             raise self._error(f"cannot be opened ({exc})") from None
         self._db.isolation_level = None  # transactions are explicit: BEGIN IMMEDIATE
@@ -108,13 +115,15 @@ class LabelsStore:
             raise
 
     @classmethod
-    def open_default(cls, data_dir: Path | None = None) -> LabelsStore:
+    def open_default(
+        cls, data_dir: Path | None = None, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> LabelsStore:
         path = labels_db_path(data_dir)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LabelsStoreError(f"labels store {path}: {exc.strerror or exc}") from None
-        return cls(path)
+        return cls(path, busy_timeout_ms=busy_timeout_ms)
 
     def close(self) -> None:
         with suppress(sqlite3.Error):
@@ -130,36 +139,11 @@ class LabelsStore:
     def _error(self, why: str) -> LabelsStoreError:
         return LabelsStoreError(f"labels store {self.path} {why}; it was left as it is")
 
-    def _refuse_foreign_file(self) -> None:
-        if not os.path.lexists(self.path):
-            return
-        try:
-            if self.path.is_symlink() or not self.path.is_file():
-                raise self._error("is not a regular file")
-            size = self.path.stat().st_size
-        except OSError as exc:
-            raise self._error(f"cannot be read ({exc.strerror or exc})") from None
-        if size and not looks_like_sqlite(self.path):
-            raise self._error("is not an SQLite database")
-
     def _open(self) -> None:
-        self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        tables = self._tables()
-        if not tables:  # a new file: create the schema (another process may race us: IF NOT)
-            with self._write():
-                self._create()
-            tables = self._tables()
-        self._validate(tables)
+        self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        self._validate(self._tables())
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
-
-    def _create(self) -> None:
-        for statement in filter(str.strip, _SCHEMA.split(";")):
-            self._db.execute(statement)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('application', ?)",
-            (str(SCHEMA_VERSION), _APPLICATION),
-        )
 
     def _tables(self) -> set[str]:
         rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
@@ -268,6 +252,17 @@ class LabelsStore:
             )  # fmt: skip
         return last
 
+    def withdraw(self, verdict: Verdict, reviewer: str | None = None) -> None:
+        """Withdraw this very verdict (an ``undo`` record naming it), e.g. one whose activity
+        event could not be written: the store then holds no verdict the log does not."""
+        with self._guarded("withdraw the verdict"), self._write():
+            self._db.execute(
+                "INSERT INTO verdicts (sample_sha256, item_line, verdict, note, reviewer, "
+                "time_utc, undoes) VALUES (?, ?, ?, '', ?, ?, ?)",
+                (verdict.sample_sha256, verdict.item_line, _UNDO, reviewer or workstation_user(),
+                 _now(), verdict.id),
+            )  # fmt: skip
+
     def history(self, sample_sha256: str) -> list[Verdict]:
         """Every record of the sample, oldest first, undo records included."""
         with self._guarded("read the verdicts"):
@@ -304,6 +299,16 @@ class LabelsStore:
         if not ok:
             raise self._error(f"is damaged: verdict record {id_!r} is malformed")
         return Verdict(id_, sha, line, verdict, note, reviewer, time_utc, undoes)  # type: ignore[arg-type]
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """The schema of a new store (`create_store_file` runs it in one transaction)."""
+    for statement in filter(str.strip, _SCHEMA.split(";")):
+        db.execute(statement)
+    db.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?), ('application', ?)",
+        (str(SCHEMA_VERSION), _APPLICATION),
+    )
 
 
 def _now() -> str:

@@ -5,7 +5,9 @@ it was given is the threshold recorded with it (a single cut: flagged or not). R
 proposed policy to the same scores and lists the rows whose decision would change, with counts
 per batch: newly flagged, no longer flagged, and band changes (flagged both times, but review
 and escalate swap). Batches are streamed one at a time (one table in memory); a batch whose
-cache is gone or damaged is reported with its reason, never fatal.
+cache is gone or damaged is reported with its reason, never fatal; so is one that does not match
+its history record (another job's table, edited or impossible scores: `cache_mismatch`), which
+is skipped and never counted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from app.core.common.errors import JobCancelled
 from app.core.decisions.records import Policy
+from app.core.engine.scoring import flagged
 from app.core.results.history import BatchHistory, HistoryEntry
 from app.core.results.history_files import TABLE_NAME, load_table
 
@@ -60,6 +63,29 @@ class BatchReplay:
         }  # fmt: skip
 
 
+def cache_mismatch(entry: HistoryEntry, scores: np.ndarray, lines: np.ndarray) -> str:
+    """Why a batch's cached scores are not the ones its history record counted ("" if they
+    are): another job's table, or scores edited or damaged. The record's ledger says how many
+    rows were scored (finite scores in [0, 1]), how many were blank (NaN: no text, no score)
+    and how many were flagged at its threshold; the cache must agree on all three."""
+    counts = entry.counts
+    scored, blank = counts["rows_scored"], counts["rows_blank"]
+    if len(scores) != scored + blank:
+        return f"{len(scores):,} rows cached, {scored + blank:,} in the history"
+    finite = np.isfinite(scores)
+    if np.count_nonzero(~finite & ~np.isnan(scores)):
+        return "infinite scores"
+    if np.count_nonzero((scores[finite] < 0) | (scores[finite] > 1)):
+        return "scores outside 0 to 1"
+    if int(finite.sum()) != scored:
+        return f"{int(finite.sum()):,} scored rows cached, {scored:,} in the history"
+    if int(np.count_nonzero(flagged(scores[finite], entry.threshold))) != counts["rows_flagged"]:
+        return f"flagged rows differ from the {counts['rows_flagged']:,} in the history"
+    if len(lines) and (lines[0] < 1 or np.count_nonzero(np.diff(lines) <= 0)):
+        return "line numbers out of order"
+    return ""
+
+
 def replay_entry(
     history: BatchHistory, entry: HistoryEntry, policy: Policy, max_rows: int = 100
 ) -> BatchReplay:
@@ -74,6 +100,9 @@ def replay_entry(
         out.error = f"cache damaged ({type(exc).__name__})"
         return out
     scores = np.asarray(table.scores, dtype=np.float64)
+    if problem := cache_mismatch(entry, scores, np.asarray(table.lines)):
+        out.error = f"skipped: cache does not match its history record ({problem})"
+        return out
     before, after = Policy(entry.threshold).band(scores), policy.band(scores)
     out.rows = int(np.isfinite(scores).sum())
     out.newly_flagged = int(np.count_nonzero((before == 0) & (after > 0)))

@@ -3,8 +3,11 @@
 WAL and ``synchronous=FULL``: an acknowledged record survives a power cut. The file carries its
 own identity and schema version in a ``meta`` table, checked on every open: a damaged file, a
 database of something else, or one written by a newer app is refused with one line naming it,
-and never overwritten or "repaired". Each record is stored as its JSON (every field checked when
-read back, rates recomputed from the counts) beside a few columns for listing.
+and never overwritten or "repaired". Reading (list, show, report, the records dialog) opens it
+read-only and never creates it; recording creates it only where no file exists (an empty file or
+a table-less database of another program is refused, not taken over). Each record is stored as
+its JSON (every field checked when read back, rates recomputed from the counts) beside a few
+columns for listing.
 
 Every record is also an activity event (``threshold_decision``): ``record_decision`` inserts the
 record and logs the event in one transaction of this table, so a record whose event could not be
@@ -14,6 +17,7 @@ written is not kept (the activity log is the evidence; the table is the index).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -22,11 +26,11 @@ from typing import Any
 
 from app.core.common.messages import printable
 from app.core.common.paths import decisions_db_path
+from app.core.common.sqlite_file import create_store_file, file_problem
 from app.core.decisions.records import DecisionError, DecisionRecord
 
 APP_ID = "abuse-desk decision records"
 SCHEMA_VERSION = 1
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
@@ -44,52 +48,54 @@ class DecisionStoreError(DecisionError):
 
 
 class DecisionStore:
-    """The records table of one file (default: the user's data folder)."""
+    """The records table of one file (default: the user's data folder).
 
-    def __init__(self, path: Path | None = None) -> None:
+    Opened to read (the default), a missing file is an empty store and nothing is created or
+    changed: the connection is read-only. With ``create=True`` (recording a decision) a missing
+    file is created as a new store; an existing file is used only if it is ours.
+    """
+
+    def __init__(self, path: Path | None = None, *, create: bool = False) -> None:
         self.path = path if path is not None else decisions_db_path()
-        self._check_file()
+        self._db: sqlite3.Connection | None = None
+        if create:
+            try:
+                create_store_file(self.path, _init_schema)
+            except (OSError, sqlite3.Error) as exc:
+                raise self._error(f"cannot be created ({exc})") from exc
+        elif not os.path.lexists(self.path):
+            return  # no records yet; reading creates nothing
+        if (problem := file_problem(self.path)) is not None:
+            raise self._error(f"{problem}; it was left as it is")
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+            if create:
+                db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+            else:
+                uri = f"{self.path.absolute().as_uri()}?mode=ro"
+                db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
         except sqlite3.Error as exc:
             raise self._error(f"cannot be opened ({exc})") from exc
         try:
-            self._check_or_create()  # before WAL: switching it would rewrite a foreign header
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._check(db)  # before WAL: switching it would rewrite a foreign header
+            if create:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
-            self._db.close()
+            db.close()
             raise self._error(f"is not a readable decision records database ({exc})") from exc
         except DecisionStoreError:
-            self._db.close()
+            db.close()
             raise
+        self._db = db
 
     def _error(self, what: str) -> DecisionStoreError:
         return DecisionStoreError(f"decision records {printable(str(self.path))}: {what}")
 
-    def _check_file(self) -> None:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return
-        if not self.path.is_file():
-            raise self._error("is not a file")
-        with open(self.path, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-        if head and head != _SQLITE_MAGIC:
-            raise self._error("is not an SQLite database (damaged?); it was left as it is")
-
-    def _check_or_create(self) -> None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
-        if not tables:  # a new (or empty) file: ours to create
-            self._db.executescript(_SCHEMA)
-            self._db.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))],
-            )
-            return
+    def _check(self, db: sqlite3.Connection) -> None:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
         if "meta" not in tables or "records" not in tables:
             raise self._error("is another program's database; it was left as it is")
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("app") != APP_ID:
             raise self._error("is another program's database; it was left as it is")
         version = str(meta.get("schema_version", ""))
@@ -102,7 +108,8 @@ class DecisionStore:
             )
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
     def __enter__(self) -> DecisionStore:
         return self
@@ -111,10 +118,12 @@ class DecisionStore:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._db is None:
+            raise self._error("was opened to read only")
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield
+            yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -124,14 +133,14 @@ class DecisionStore:
         """Store ``record``; ``log(record_with_id)`` runs inside the transaction (the activity
         event): if it raises, nothing is stored. Returns the record with its id."""
         try:
-            with self._transaction():
-                cur = self._db.execute(
+            with self._transaction() as db:
+                cur = db.execute(
                     "INSERT INTO records (time_utc, author, threshold, body) VALUES (?,?,?,?)",
                     (record.time_utc, record.author, record.policy.threshold, "{}"),
                 )
                 stored = DecisionRecord.from_dict(record.as_dict(), cur.lastrowid)
                 body = json.dumps(stored.as_dict(), ensure_ascii=False, allow_nan=False)
-                self._db.execute("UPDATE records SET body = ? WHERE id = ?", (body, stored.id))
+                db.execute("UPDATE records SET body = ? WHERE id = ?", (body, stored.id))
                 if log is not None:
                     log(stored)
         except sqlite3.Error as exc:
@@ -146,6 +155,8 @@ class DecisionStore:
 
     def list(self) -> list[DecisionRecord]:
         """Every record, oldest first; DecisionStoreError naming the first damaged one."""
+        if self._db is None:
+            return []
         try:
             rows = self._db.execute("SELECT id, body FROM records ORDER BY id").fetchall()
         except sqlite3.Error as exc:
@@ -153,6 +164,9 @@ class DecisionStore:
         return [self._parse(int(i), body) for i, body in rows]
 
     def get(self, record_id: int) -> DecisionRecord | None:
+        """The record, or None (also for an id no record can have: SQLite ids are 64-bit)."""
+        if self._db is None or not 1 <= record_id < 2**63:
+            return None
         try:
             row = self._db.execute(
                 "SELECT id, body FROM records WHERE id = ?", (record_id,)
@@ -162,8 +176,16 @@ class DecisionStore:
         return None if row is None else self._parse(int(row[0]), row[1])
 
 
-def open_store(path: Path | None = None) -> DecisionStore:
-    return DecisionStore(path)
+def open_store(path: Path | None = None, *, create: bool = False) -> DecisionStore:
+    return DecisionStore(path, create=create)
+
+
+def _init_schema(db: sqlite3.Connection) -> None:
+    for statement in filter(str.strip, _SCHEMA.split(";")):
+        db.execute(statement)
+    db.executemany(
+        "INSERT INTO meta VALUES (?, ?)", [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))]
+    )
 
 
 def decision_event_detail(record: DecisionRecord) -> str:
@@ -189,5 +211,5 @@ def record_decision(ctx: Any, record: DecisionRecord, path: Path | None = None) 
                     "tn": m.tn},
         )  # fmt: skip
 
-    with closing(DecisionStore(path)) as store:
+    with closing(DecisionStore(path, create=True)) as store:
         return store.add(record, log)

@@ -4,7 +4,9 @@ verdict (abusive, benign, skip) from the keyboard; verdicts are kept in the loca
 the reviewer's workstation name, and exported as a CSV that ``abuse-desk audit estimate`` reads.
 
 Reading the sample (hashing it: its SHA-256 identifies it in the store) runs on the worker
-pool; the store's writes are one small transaction each and run here. Reopening a sample shows
+pool; the store's writes are one small transaction each and run here, with a short busy timeout
+(a store held by another process is a message at once, not a frozen window). A verdict is stored
+first and logged second, and withdrawn if the log cannot record it. Reopening a sample shows
 its verdicts from the store and goes to the first item without one: a reviewer resumes where
 they left off, in this window or another (every verdict is read back from the store).
 """
@@ -26,7 +28,7 @@ from app.core.audit.review_queue import (
     review_progress,
 )
 from app.core.audit.verdict_export import export_verdicts
-from app.core.audit.verdicts import LabelsStore, Verdict
+from app.core.audit.verdicts import GUI_BUSY_TIMEOUT_MS, LabelsStore, Verdict
 from app.core.common.errors import AbuseDeskError
 from app.core.common.messages import fmt_score
 from app.core.common.user import workstation_user
@@ -95,10 +97,12 @@ class ReviewPanel(QWidget):
     def store(self) -> LabelsStore:
         """The labels store, opened on first use (InputError naming it if it cannot be used)."""
         if self._store is None:
+            # A short busy timeout: the writes run on the GUI thread, and a store held by
+            # another process must give a message at once, not freeze the window for 10 s.
             if self._store_path is None:
-                self._store = LabelsStore.open_default()
+                self._store = LabelsStore.open_default(busy_timeout_ms=GUI_BUSY_TIMEOUT_MS)
             else:
-                self._store = LabelsStore(self._store_path)
+                self._store = LabelsStore(self._store_path, busy_timeout_ms=GUI_BUSY_TIMEOUT_MS)
         return self._store
 
     def _refresh_recent(self) -> None:
@@ -206,8 +210,9 @@ class ReviewPanel(QWidget):
                 self._show(found)
 
     def give_verdict(self, verdict: str) -> None:
-        """Log the verdict, then store it (the event first: a verdict the log could not record
-        is not made), then go to the next item without one."""
+        """Store the verdict, then log it; if the log cannot record it the verdict is withdrawn
+        (an undo record), so the log never holds a verdict the store does not, nor the store
+        one the log does not. Then go to the next item without one."""
         queue, item = self.queue, self.item
         if queue is None or item is None:
             return
@@ -216,42 +221,89 @@ class ReviewPanel(QWidget):
             f"{verdict} on line {item.line} (item {item.index + 1} of {len(queue.items)}, "
             f"stratum {item.stratum or '-'}) by {self.reviewer}" + ("; with a note" if note else "")
         )
+        what = f"{VERDICT_WORDS[verdict].lower()} on line {item.line}"
+        try:
+            stored = self.store().record(queue.sha256, item.line, verdict, note, self.reviewer)
+        except AbuseDeskError as exc:
+            self._say(f"Verdict not saved ({what}; press the key again to retry): {exc}",
+                      error=True)  # fmt: skip
+            return
         try:
             self._log(detail, item.score)
-            self.store().record(queue.sha256, item.line, verdict, note, self.reviewer)
-            # Read back, with what other windows added meanwhile: the counts are the store's.
-            self.verdicts = self.store().current(queue.sha256)
-        except AbuseDeskError as exc:
-            self._say(f"Verdict not saved: {exc}", error=True)
+        except (AbuseDeskError, OSError, RuntimeError) as exc:
+            self._say(self._withdraw(stored, what, exc), error=True)
+            self._read_back(queue)
             return
-        self._labels_changed()
+        if not self._read_back(queue):
+            return
         following = next_unreviewed(queue, self.verdicts, item.index)
         self._show(following if following is not None else item.index)
-        self._say(f"Line {item.line}: {VERDICT_WORDS[verdict].lower()}.")
+        self._say_done_or(f"Line {item.line}: {VERDICT_WORDS[verdict].lower()}.")
+
+    def _withdraw(self, stored: Verdict, what: str, exc: Exception) -> str:
+        """Take back a stored verdict the activity log could not record; the words to say."""
+        why = f"the activity log could not record it ({exc})"
+        try:
+            self.store().withdraw(stored, self.reviewer)
+        except AbuseDeskError as again:
+            return f"Verdict {what} saved but {why}, and could not be withdrawn: {again}"
+        return f"Verdict not saved ({what}): {why}; it was withdrawn from the labels store."
+
+    def _read_back(self, queue: ReviewQueue) -> bool:
+        """The store's current verdicts, with what other windows added meanwhile."""
+        try:
+            self.verdicts = self.store().current(queue.sha256)
+        except AbuseDeskError as exc:
+            self._say(f"Saved, but the verdicts could not be read back: {exc}", error=True)
+            return False
+        self._labels_changed()
+        self._show(self.index)
+        return True
+
+    def _say_done_or(self, text: str) -> None:
+        """``text``, or once every item has a verdict, what to do next (the export button
+        focused: Enter exports)."""
+        queue = self.queue
+        if queue is None or next_unreviewed(queue, self.verdicts) is not None:
+            self._say(text)
+            return
+        skipped = sum(1 for v in self.verdicts.values() if v.verdict == "skip")
+        self._say(
+            f"{text} All {len(queue.items):,} items reviewed"
+            + (f" ({skipped:,} skipped)" if skipped else "")
+            + ". Export verdicts… to estimate, or use the sample in the Threshold panel."
+        )
+        self.w.export_button.setFocus()
 
     def undo(self) -> None:
-        """Withdraw the sample's last standing verdict (the store keeps both records)."""
+        """Withdraw the sample's last standing verdict (the store keeps both records), then log
+        it; if the log cannot record the undo, the verdict is put back and nothing changes."""
         queue = self.queue
         if queue is None:
             return
-        try:  # the store's latest, which may be another window's
-            self.verdicts = self.store().current(queue.sha256)
+        try:
+            last = self.store().undo_last(queue.sha256, self.reviewer)
         except AbuseDeskError as exc:
             self._say(f"Not undone: {exc}", error=True)
             return
-        last = max(self.verdicts.values(), key=lambda v: v.id, default=None)
         if last is None:
+            self._read_back(queue)
             self._say("Nothing to undo.")
             return
         try:
             self._log(f"undo: the {last.verdict} on line {last.item_line} withdrawn by "
                       f"{self.reviewer}", None)  # fmt: skip
-            self.store().undo_last(queue.sha256, self.reviewer)
-            self.verdicts = self.store().current(queue.sha256)
-        except AbuseDeskError as exc:
-            self._say(f"Not undone: {exc}", error=True)
+        except (AbuseDeskError, OSError, RuntimeError) as exc:
+            try:  # put it back as it was: the log and the store agree again
+                self.store().record(queue.sha256, last.item_line, last.verdict, last.note,
+                                    last.reviewer)  # fmt: skip
+                said = f"Not undone: the activity log could not record it ({exc})."
+            except AbuseDeskError as again:
+                said = f"Undone, but the activity log could not record it ({exc}): {again}"
+            self._read_back(queue)
+            self._say(said, error=True)
             return
-        self._labels_changed()
+        self._read_back(queue)
         index = next((i.index for i in queue.items if i.line == last.item_line), self.index)
         self._show(index)
         self._say(f"Undone: the {last.verdict} on line {last.item_line}.")

@@ -65,7 +65,7 @@ class ApplyActions:
             dialog.deleteLater()
 
     def show_decision_records(self) -> None:
-        dialog = DecisionRecordsDialog(self)  # type: ignore[arg-type]
+        dialog = DecisionRecordsDialog(self, settings=self._ctx.settings)  # type: ignore[arg-type]
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

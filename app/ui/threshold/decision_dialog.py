@@ -8,7 +8,9 @@ Records are built, stored and read by the core (`app.core.decisions`); the PDF i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -99,8 +101,11 @@ def record_text(r: DecisionRecord) -> str:
 class DecisionRecordsDialog(QDialog):
     """Every record, newest first; the selected one in full; Export PDF…"""
 
-    def __init__(self, parent: QWidget | None = None, path: Path | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, path: Path | None = None, *, settings: Any = None
+    ) -> None:
         super().__init__(parent)
+        self.settings = settings  # the app's: the last folder a file was saved in, if given
         self.setWindowTitle("Decision records")
         self.records: list[DecisionRecord] = []
         layout = QVBoxLayout(self)
@@ -149,9 +154,22 @@ class DecisionRecordsDialog(QDialog):
         self.details.setPlainText(record_text(record) if record else "")
         self.export_button.setEnabled(record is not None)
 
+    def suggested_pdf_path(self, record: DecisionRecord) -> Path:
+        """decision-N.pdf in the last folder the app saved to (else the documents folder), as
+        the other export dialogs suggest: never a bare name in the working directory."""
+        last = getattr(self.settings, "last_folder", "") or ""
+        if last and Path(last).is_dir():
+            folder = Path(last)
+        else:
+            docs = QStandardPaths.writableLocation(
+                QStandardPaths.StandardLocation.DocumentsLocation
+            )
+            folder = Path(docs) if docs and Path(docs).is_dir() else Path.home()
+        return folder / f"decision-{record.id}.pdf"
+
     def ask_pdf_path(self, record: DecisionRecord) -> Path | None:
         name, _ = QFileDialog.getSaveFileName(
-            self, "Export decision record", f"decision-{record.id}.pdf", "PDF (*.pdf)"
+            self, "Export decision record", str(self.suggested_pdf_path(record)), "PDF (*.pdf)"
         )
         return Path(name) if name else None
 
@@ -169,3 +187,5 @@ class DecisionRecordsDialog(QDialog):
             QMessageBox.warning(self, "Export PDF", str(exc))
             return
         self.notice.setText(f"Record {record.id} exported to {path}")
+        if self.settings is not None:
+            self.settings.last_folder = str(path.parent)  # the next export starts there
