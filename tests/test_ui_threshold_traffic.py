@@ -80,3 +80,15 @@ def test_equal_or_close_band_cuts_never_print_over_each_other(panel):
     assert (review.get_ha(), escalate.get_ha()) == ("right", "left")
     bp.review_spin.setValue(0.3)  # far apart: centred on their lines
     assert (review.get_ha(), escalate.get_ha()) == ("center", "center")
+
+
+def test_confidence_names_which_precision_is_the_traffics_and_puts_it_first(panel, qtbot):
+    set_traffic(panel, 5.0, 20_000)
+    panel.spin.setValue(0.6)
+    conf = panel.planner.confidence
+    qtbot.waitUntil(lambda: "flagged" in conf.day_label.text(), timeout=20_000)
+    assert "precision at your traffic (5% abusive) " in conf.day_label.text()
+    share = panel.dataset.analysis.positives / panel.dataset.analysis.n
+    assert f"precision in the data source ({100 * share:.1f}% abusive)" in conf.source_label.text()
+    layout = conf.layout()
+    assert layout.indexOf(conf.day_label) < layout.indexOf(conf.source_label)

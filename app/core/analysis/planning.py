@@ -184,8 +184,10 @@ def bootstrap_confidence(
     return replace(base, day=day)
 
 
-def source_confidence_words(c: Confidence) -> str:
-    """ "95% intervals: recall 68.1–74.0%, false-alarm rate …, precision …"."""
+def source_confidence_words(c: Confidence, share: float | None = None) -> str:
+    """ "95% intervals (…): recall 68.1–74.0%, false-alarm rate …, precision in the data source
+    (65.8% abusive) …" — ``share``: the source's own share of abuse, said beside its precision
+    so it is never read as the precision at the supervisor's traffic."""
     w = c.wilson
     if c.method != "Wilson":
         where = f"{c.method}, estimates for the batch"
@@ -193,23 +195,29 @@ def source_confidence_words(c: Confidence) -> str:
             return f"95% intervals ({where}): …"
     else:
         where = "Wilson, on the data source"
+    which = "in the batch" if c.method != "Wilson" else "in the data source"
+    if share is not None:
+        which += f" ({fmt_percent(share)} abusive)"
     return (
         f"95% intervals ({where}): recall {fmt_interval(w['tpr'], True)}, "
-        f"false-alarm rate {fmt_interval(w['fpr'], True)}, precision "
+        f"false-alarm rate {fmt_interval(w['fpr'], True)}, precision {which} "
         f"{fmt_interval(w['precision_source'], True)}"
     )
 
 
-def day_confidence_words(c: Confidence) -> str:
-    """The bootstrap intervals of the per-day counts and of precision at the prevalence."""
+def day_confidence_words(c: Confidence, prevalence: float | None = None) -> str:
+    """The bootstrap intervals of precision at the supervisor's traffic (first: the one that
+    describes their day) and of the per-day counts."""
     d = c.day or {}
     if not d:
         return ""
     how = "bootstrap" if c.method == "Wilson" else c.method
+    at = "" if prevalence is None else f" ({fmt_percent(prevalence)} abusive)"
     return (
-        f"95% intervals per day ({how}): flagged {fmt_interval(d['flagged'])}, caught "
+        f"95% intervals ({how}): <b>precision at your traffic{at} "
+        f"{fmt_interval(d['precision'], True)}</b>; per day: flagged {fmt_interval(d['flagged'])}, caught "
         f"{fmt_interval(d['caught'])}, missed {fmt_interval(d['missed'])}, false alarms "
-        f"{fmt_interval(d['false_alarms'])}, precision {fmt_interval(d['precision'], True)}"
+        f"{fmt_interval(d['false_alarms'])}"
     )
 
 

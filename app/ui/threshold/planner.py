@@ -42,6 +42,11 @@ SAVE_DELAY_MS = 600  # typing settles before the settings file is written
 PENDING = "…"
 
 
+def _share(ds: Dataset) -> float:
+    """The data source's own share of abuse (an audit sample's: its weighted estimate)."""
+    return ds.analysis.positives / ds.analysis.n
+
+
 class Planner(QObject):
     """Owns the planning inputs and their widgets; tells the panel when to redraw."""
 
@@ -165,14 +170,14 @@ class Planner(QObject):
                 f"<b>{self.planning.traffic_words().capitalize()}:</b> {day_words(day)}"
             )
         c = wilson_confidence(ds.analysis, threshold, ds.resampler)
-        self.confidence.source_label.setText(source_confidence_words(c))
+        self.confidence.source_label.setText(source_confidence_words(c, _share(ds)))
         self.confidence.warnings.setText("<br>".join(f"⚠ {w}" for w in c.warnings))
         self.confidence.warnings.setVisible(bool(c.warnings))
         self.warned.emit(self.confidence, bool(c.warnings))
         self.confidence.day_label.setVisible(day is not None)
         self._gen += 1
         if day is not None:
-            self.confidence.day_label.setText(f"95% intervals per day: {PENDING}")
+            self.confidence.day_label.setText(f"95% intervals at your traffic: {PENDING}")
         if day is not None or ds.resampler is not None:  # a sample's source intervals too
             self._boot_timer.start()
 
@@ -230,9 +235,11 @@ class Planner(QObject):
         if gen != self._gen:
             return
         if confidence.method != "Wilson":  # a resampled source's own intervals came with it
-            self.confidence.source_label.setText(source_confidence_words(confidence))
+            share = None if self._ds is None else _share(self._ds)
+            self.confidence.source_label.setText(source_confidence_words(confidence, share))
         if not self.confidence.day_label.isHidden():
-            self.confidence.day_label.setText(day_confidence_words(confidence))
+            p = self.planning.prevalence
+            self.confidence.day_label.setText(day_confidence_words(confidence, p))
 
     def _on_failed(self, message: str) -> None:
         self.confidence.day_label.setText(f"No interval: {message}")

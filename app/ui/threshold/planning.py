@@ -150,7 +150,8 @@ class ConfidenceBox(QWidget):
         layout = QVBoxLayout(self)
         layout.setSpacing(3)
         layout.setContentsMargins(6, 4, 6, 6)
-        for label in (self.source_label, self.day_label, self.finder_label, self.warnings):
+        # the precision at the supervisor's traffic first: it is the one that describes their day
+        for label in (self.day_label, self.source_label, self.finder_label, self.warnings):
             layout.addWidget(label)
         layout.addStretch(1)
         self.finder_label.hide()
