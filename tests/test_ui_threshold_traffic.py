@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.analysis.workload import workload_at
@@ -92,3 +93,40 @@ def test_confidence_names_which_precision_is_the_traffics_and_puts_it_first(pane
     assert f"precision in the data source ({100 * share:.1f}% abusive)" in conf.source_label.text()
     layout = conf.layout()
     assert layout.indexOf(conf.day_label) < layout.indexOf(conf.source_label)
+
+
+def test_band_finder_warns_about_capacity_and_an_empty_review_band(panel, qtbot, bundled_scorer):
+    from app.core.analysis.bands import band_counts_per_day
+
+    set_traffic(panel, 4.0, 20_000, rev=3, items=150)  # capacity 450 a day
+    bp = panel.planner.bands
+    qtbot.mouseClick(bp.find_button, Qt.MouseButton.LeftButton)
+    counts = band_counts_per_day(bundled(bundled_scorer), panel.planner.policy(), 0.04, 20_000)
+    need = counts["review"] + counts["escalate"]
+    assert need > 450
+    assert not bp.warnings.isHidden()
+    assert f"Bands need {need:,.0f} items/day; capacity 450" in bp.warnings.text()
+    assert ">=" not in bp.result.text() and "≥" in bp.result.text()
+    bp.review_spin.setValue(bp.escalate_spin.value())  # an empty review band
+    assert "The review band is empty (review = escalate ≥" in bp.warnings.text()
+    bp.escalate_spin.setValue(0.3)
+    bp.review_spin.setValue(0.2)  # escalating below the app-wide 0.45
+    assert "is below the app-wide threshold 0.45" in bp.warnings.text()
+    assert len(panel.planner.band_warnings) == 2  # over capacity, and below the app-wide
+
+
+def test_the_finders_message_in_the_apps_wording_when_escalation_alone_meets_the_floor(
+    panel, qtbot
+):
+    # 9 abusive at 0.99, 1 at 0.5, 10 benign at 0.1: precision 100% from 0.5 (escalate), recall
+    # 80% up to 0.99 (review): escalating from 0.5 catches all, so the review band is empty
+    scores = np.array([0.99] * 9 + [0.5] + [0.1] * 10)
+    panel.show_dataset("separable", scores, np.array([1] * 10 + [0] * 10))
+    set_traffic(panel, 5.0, 10_000)
+    bp = panel.planner.bands
+    qtbot.mouseClick(bp.find_button, Qt.MouseButton.LeftButton)
+    assert bp.result.text() == (
+        "Found at 5% abusive: escalate ≥ 0.50, review ≥ 0.50; the escalate band alone catches "
+        "100% of the abuse (recall floor 80%): the review band is empty"
+    )
+    assert "review band is empty" in bp.warnings.text()

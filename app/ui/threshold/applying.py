@@ -56,6 +56,8 @@ class ApplyActions:
             f"Apply {what} app-wide (now {fmt_threshold(previous, 6)}), "
             f"decided on {self.dataset.name if self.dataset else 'no data'}."
         )
+        if bands is not None and self.planner.band_warnings:  # said again, before it is applied
+            summary += "".join(f"\n⚠ {w}" for w in self.planner.band_warnings)
         dialog = RationaleDialog(summary, self)  # type: ignore[arg-type]
         try:
             return (

@@ -13,7 +13,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSignalBlocker, QTimer, Signal
 
-from app.core.analysis.bands import BandPolicy, band_counts_per_day, find_bands
+from app.core.analysis.bands import (
+    BandPolicy,
+    band_counts_per_day,
+    band_warnings,
+    find_bands,
+)
 from app.core.analysis.intervals import Capacity, Finder
 from app.core.analysis.planning import (
     Planning,
@@ -68,6 +73,7 @@ class Planner(QObject):
         self._day_error = ""  # why the counts cannot be shown per day (one class only)
         self._fit_key: tuple[int, Planning] | None = None  # what the capacity label is for
         self._workers: list[Worker] = []
+        self.band_warnings: list[str] = []  # what is wrong with the bands shown, said before Apply
         self._boot_timer = QTimer(self)
         self._boot_timer.setSingleShot(True)
         self._boot_timer.setInterval(BOOTSTRAP_DELAY_MS)
@@ -163,6 +169,7 @@ class Planner(QObject):
         """Capacity, backlog and confidence at ``threshold``; the bootstrap is (re)started."""
         self._t = threshold
         self._show_capacity(ds, day)
+        self._show_band_counts()  # per day at the traffic; warnings against the capacity
         self.traffic.day_label.setVisible(day is not None or bool(self._day_error))
         self.traffic.day_label.setText(self._day_error)
         if day is not None:
@@ -325,6 +332,8 @@ class Planner(QObject):
     def _show_band_counts(self) -> None:
         bp, ds, policy = self.bands, self._ds, self.policy()
         bp.apply_button.setEnabled(ds is not None and policy is not None)
+        self.band_warnings = []
+        bp.show_warnings([])
         if ds is None:
             bp.counts.setText("")
             return
@@ -343,6 +352,11 @@ class Planner(QObject):
             + ", ".join(f"{name} <b>{counts[name]:,.0f}</b>" for name in ("clear", "review",
                                                                           "escalate"))
         )  # fmt: skip
+        capacity = self.planning.capacity if self.planning.reweighting else None
+        self.band_warnings = band_warnings(
+            policy, counts, capacity=capacity, app_wide=self._ctx.state.threshold
+        )
+        bp.show_warnings(self.band_warnings)
 
     def _apply_bands_clicked(self) -> None:
         if (policy := self.policy()) is not None:

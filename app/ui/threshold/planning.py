@@ -177,6 +177,9 @@ class BandsPage(QWidget):
         self.result = _label()
         self.counts = _label()
         self.counts.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings = _label()
+        self.warnings.setStyleSheet(f"color: {warn_colour()};")
+        self.warnings.hide()
 
         targets = QFormLayout()
         targets.setVerticalSpacing(3)
@@ -197,4 +200,10 @@ class BandsPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.result)
         layout.addWidget(self.counts)
+        layout.addWidget(self.warnings)
         layout.addStretch(1)
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        """What is wrong with the cut points, beside the Apply button."""
+        self.warnings.setText("\n".join(f"⚠ {w[0].upper()}{w[1:]}." for w in warnings))
+        self.warnings.setVisible(bool(warnings))
