@@ -5,6 +5,8 @@ estimate "from this batch", rounded logged counts, and Apply saving bands and th
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -130,3 +132,64 @@ def test_the_finders_message_in_the_apps_wording_when_escalation_alone_meets_the
         "100% of the abuse (recall floor 80%): the review band is empty"
     )
     assert "review band is empty" in bp.warnings.text()
+
+
+def test_logged_counts_of_an_audit_sample_are_rounded_estimates(panel, app_context, tmp_path):
+    from app.core.analysis.planning import logged_count
+    from app.core.audit.sample_source import audit_dataset, from_file
+    from tests.test_audit_sources import fill_verdicts, make_sample
+
+    # by hand: whole counts unchanged, estimates to 1 decimal, float noise to 0
+    assert [logged_count(x) for x in (3, 2.2737367544323206e-12, 2866.9999999999977,
+                                      6.59999999999998, -1e-13)] == [3, 0.0, 2867.0, 6.6, 0.0]  # fmt: skip
+    path = make_sample(tmp_path)
+    fill_verdicts(path)
+    ds = audit_dataset(from_file(path))
+    panel._sources.add(ds)
+    panel.spin.setValue(0.5)
+    m = ds.analysis.at(0.5)
+    noisy = [k for k in ("tp", "fp", "fn", "tn") if getattr(m, k) != round(getattr(m, k), 1)]
+    assert noisy  # weighted sums carry float noise (the pass saw fp 2.27e-12)
+    panel.apply_threshold(rationale="weighted sample")
+    events = app_context.activity.query(action="threshold_applied")
+    assert len(events) == 1, panel.controls.notice.text()
+    counts = json.loads(events[0].counts)
+    for key in ("n", "tp", "fp", "fn", "tn"):
+        expected = round(getattr(m, key), 1)
+        assert counts[key] == (0.0 if abs(getattr(m, key)) < 1e-9 else expected)
+        assert len(repr(counts[key])) <= 8, counts
+
+
+def test_apply_with_bands_saves_bands_and_threshold_together_in_a_script_built_window(
+    qtbot, tmp_path, monkeypatch, worker_pool
+):
+    """As a user script builds it: `MainWindow(open_context())`, no app-start saver."""
+    from app.core.context.bootstrap import open_context
+    from app.core.context.settings import settings_path
+    from app.ui.shell.main_window import MainWindow
+
+    monkeypatch.setenv("ABUSE_DESK_HOME", str(tmp_path / "home"))
+    window = MainWindow(open_context())
+    qtbot.addWidget(window)
+    try:
+        panel = window.threshold
+        bp = panel.planner.bands
+        bp.escalate_spin.setValue(0.94)
+        bp.review_spin.setValue(0.7)
+        panel.apply_threshold(rationale="script", bands=panel.planner.policy())
+        saved = json.loads(settings_path().read_text())
+        assert (saved["threshold"], saved["band_review_at"], saved["band_escalate_at"]) == (
+            0.7,
+            0.7,
+            0.94,
+        )
+        panel.spin.setValue(0.6)  # a single threshold afterwards: no bands kept, saved so
+        panel.apply_threshold(rationale="single")
+        saved = json.loads(settings_path().read_text())
+        assert (saved["threshold"], saved["band_review_at"], saved["band_escalate_at"]) == (
+            0.6,
+            None,
+            None,
+        )
+    finally:
+        window.close()

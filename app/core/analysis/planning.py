@@ -249,3 +249,17 @@ def day_comparison_words(now: Workload, reference: Workload, traffic: str) -> st
         f"review queue {now.flagged_per_day - reference.flagged_per_day:+,.0f}</b> "
         f"{traffic}, at {now.threshold:.4g} instead of {reference.threshold:.4g}"
     )
+
+
+def logged_count(x: float) -> float | int:
+    """A count as logged and shown: whole counts as they are; an audit sample's weighted
+    estimate to 1 decimal, with float noise (|x| < 1e-9, e.g. 2.27e-12) as 0."""
+    if isinstance(x, int | np.integer):
+        return int(x)
+    value = float(x)
+    return 0.0 if abs(value) < 1e-9 else round(value, 1) + 0.0  # + 0.0: never "-0.0"
+
+
+def logged_counts(m: Any) -> dict[str, float | int]:
+    """{"n", "tp", "fp", "fn", "tn"} of a ThresholdMetrics, for an activity event."""
+    return {key: logged_count(getattr(m, key)) for key in ("n", "tp", "fp", "fn", "tn")}

@@ -117,16 +117,20 @@ class Planner(QObject):
         self._save_timer.start()
         self.changed.emit()
 
-    def save(self) -> None:
-        """Write the planning inputs to the settings file (the panel says if it cannot)."""
+    def save(self, *also: str) -> str:
+        """Write the planning inputs (and the settings fields ``also``, e.g. "threshold") to
+        the settings file in one write; returns why it could not ("" when saved, also said on
+        the panel)."""
         self._save_timer.stop()
         for name, value in self.planning.settings_values().items():
             setattr(self._ctx.settings, name, value)
         try:
-            self._ctx.save_settings(*self.planning.settings_values())
+            self._ctx.save_settings(*self.planning.settings_values(), *also)
         except (OSError, AbuseDeskError) as exc:
             self.traffic.caveat.setText(f"Not saved: {exc}")
             self.traffic.caveat.show()
+            return str(exc)
+        return ""
 
     def estimate_from_batch(self) -> None:
         """The share of abuse as the batch's mean calibrated score, shown with its caveat."""
@@ -362,10 +366,13 @@ class Planner(QObject):
         if (policy := self.policy()) is not None:
             self.apply_bands.emit(policy)
 
-    def keep_bands(self, policy: BandPolicy | None) -> None:
-        """Remember the applied bands (None: a single threshold was applied) in the settings."""
+    def keep_bands(self, policy: BandPolicy | None) -> str:
+        """Remember the applied bands (None: a single threshold was applied) and save them
+        with the app-wide threshold in one write, so the settings never hold the bands of one
+        Apply and the threshold of another (whoever built the context). Returns why it could
+        not save ("" when saved)."""
         self.planning = self.planning.with_(
             review_at=None if policy is None else policy.review_at,
             escalate_at=None if policy is None else policy.escalate_at,
         )
-        self.save()
+        return self.save("threshold")
