@@ -193,3 +193,62 @@ def test_apply_with_bands_saves_bands_and_threshold_together_in_a_script_built_w
         )
     finally:
         window.close()
+
+
+def test_from_this_batch_needs_no_labels_and_says_why_when_unavailable(panel, qtbot):
+    tb = panel.planner.traffic
+    assert not tb.estimate_button.isEnabled()  # the bundled set, no batch scored
+    assert "Score a batch first" in tb.estimate_button.toolTip()
+    scores = np.array([0.02, 0.04, 0.06, 0.9, 0.03])  # an unlabelled day: mean 0.21
+    panel.planner.batch_scores = lambda: ("monday.csv", scores)
+    panel.spin.setValue(0.5)  # any refresh notices the scored batch
+    assert tb.estimate_button.isEnabled()
+    assert "“monday.csv”" in tb.estimate_button.toolTip()
+    qtbot.mouseClick(tb.estimate_button, Qt.MouseButton.LeftButton)
+    assert tb.prevalence_spin.value() == 21.0
+    assert "21% over 5 scored rows of “monday.csv”" in tb.caveat.text()
+    assert "mean calibrated score" in tb.caveat.text()
+
+
+def test_from_this_batch_on_an_audit_sample_is_its_weighted_estimate(panel, qtbot, tmp_path):
+    from app.core.analysis.planning import fmt_interval, sample_prevalence
+    from app.core.audit.sample_source import audit_dataset, from_file
+    from tests.test_audit_sources import fill_verdicts, make_sample
+
+    path = make_sample(tmp_path)
+    fill_verdicts(path)
+    ds = audit_dataset(from_file(path))
+    panel._sources.add(ds)
+    tb = panel.planner.traffic
+    assert tb.estimate_button.isEnabled() and "weighted estimate" in tb.estimate_button.toolTip()
+    qtbot.mouseClick(tb.estimate_button, Qt.MouseButton.LeftButton)
+    share = ds.analysis.positives / ds.analysis.n
+    value, iv = sample_prevalence(ds.analysis, ds.resampler)
+    assert value == share and iv[0] <= share <= iv[1]
+    assert tb.prevalence_spin.value() == round(100 * share, 1)
+    assert f"(95% interval {fmt_interval(iv, True)})" in tb.caveat.text()
+    assert "Audit sample: SAMPLE.csv" in tb.caveat.text()
+
+
+def test_the_main_window_offers_the_batch_panels_scored_batch(qtbot, app_context, worker_pool,
+                                                              monkeypatch):  # fmt: skip
+    from types import SimpleNamespace
+
+    from tests.main_window import shown_main_window
+
+    window = shown_main_window(qtbot, app_context, worker_pool, monkeypatch)
+    window.tabs.setCurrentWidget(window.threshold_tab)
+    button = window.threshold.planner.traffic.estimate_button
+    assert not button.isEnabled()
+    scores = np.array([0.1, 0.3])  # an unlabelled batch, scored in the Batch panel
+    table = SimpleNamespace(scores=scores)
+    job = SimpleNamespace(
+        path=SimpleNamespace(name="tuesday.csv"), result=SimpleNamespace(table=table)
+    )
+    monkeypatch.setattr(window.batch, "shown", job)
+    window.tabs.setCurrentWidget(window.batch)
+    window.tabs.setCurrentWidget(window.threshold_tab)
+    assert button.isEnabled() and "“tuesday.csv”" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.threshold.planner.traffic.prevalence_spin.value() == 20.0
+    monkeypatch.setattr(window.batch, "shown", None)  # the window closes without this job

@@ -263,3 +263,18 @@ def logged_count(x: float) -> float | int:
 def logged_counts(m: Any) -> dict[str, float | int]:
     """{"n", "tp", "fp", "fn", "tn"} of a ThresholdMetrics, for an activity event."""
     return {key: logged_count(getattr(m, key)) for key in ("n", "tp", "fp", "fn", "tn")}
+
+
+def sample_prevalence(
+    analysis: ThresholdAnalysis, resampler: Resampler, seed: int = 0, reps: int = 2_000
+) -> tuple[float, Interval]:
+    """An audit sample's weighted estimate of its batch's share of abuse and the 95 % interval
+    of its stratified bootstrap (clipped to [0, 1]): "from this batch" for an audit-sample
+    source, measured by the verdicts, no calibration assumed."""
+    _, draw, total = resampler.counts(np.asarray([0.0]), reps, seed)  # ≥ 0 flags every item
+    share = (draw[:, 0, 0] + draw[:, 2, 0]) / total  # (TP + FN) / population
+    finite = share[np.isfinite(share)]
+    if not len(finite):
+        return analysis.positives / analysis.n, (math.nan, math.nan)
+    lo, hi = np.clip(np.quantile(finite, [0.025, 0.975]), 0.0, 1.0)
+    return analysis.positives / analysis.n, (float(lo), float(hi))

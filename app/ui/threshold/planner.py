@@ -9,8 +9,10 @@ dropped), and the panel asks `day` for the per-day numbers it shows.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, QSignalBlocker, QTimer, Signal
 
 from app.core.analysis.bands import (
@@ -28,8 +30,10 @@ from app.core.analysis.planning import (
     day_confidence_words,
     day_words,
     finder_interval_words,
+    fmt_interval,
     fmt_percent,
     planning_day,
+    sample_prevalence,
     source_confidence_words,
     wilson_confidence,
 )
@@ -73,6 +77,8 @@ class Planner(QObject):
         self._day_error = ""  # why the counts cannot be shown per day (one class only)
         self._fit_key: tuple[int, Planning] | None = None  # what the capacity label is for
         self._workers: list[Worker] = []
+        # (name, scores) of the Batch panel's scored batch, or None: set by the main window
+        self.batch_scores: Callable[[], tuple[str, np.ndarray] | None] | None = None
         self.band_warnings: list[str] = []  # what is wrong with the bands shown, said before Apply
         self._boot_timer = QTimer(self)
         self._boot_timer.setSingleShot(True)
@@ -132,25 +138,65 @@ class Planner(QObject):
             return str(exc)
         return ""
 
+    def _estimate_source(self) -> tuple[str, Any, str] | None:
+        """What "From this batch" estimates from: ("sample", dataset, name) for an audit-sample
+        source (its weighted estimate), else ("batch", scores, name) for the Batch panel's
+        scored batch or a batch sent here; None when there is none. No labels needed: it is
+        the share of abuse in the agency's traffic."""
+        ds = self._ds
+        if ds is not None and ds.resampler is not None:
+            return "sample", ds, ds.name
+        if self.batch_scores is not None and (shown := self.batch_scores()) is not None:
+            return "batch", shown[1], shown[0]
+        if ds is not None and ds.source is not None and not ds.file_sha256:
+            return "batch", ds.scores, ds.name
+        return None
+
+    def update_estimate_button(self) -> None:
+        """Enabled when there is a batch to estimate from; its tooltip says which, or why not."""
+        src, button = self._estimate_source(), self.traffic.estimate_button
+        button.setEnabled(src is not None)
+        if src is None:
+            button.setToolTip(
+                "Score a batch first (Batch panel), or choose an audit sample as the data source."
+            )
+        elif src[0] == "sample":
+            button.setToolTip(
+                f"Use the weighted estimate of “{src[2]}” for its batch's share of abuse (with "
+                "its 95% interval)."
+            )
+        else:
+            button.setToolTip(
+                f"Estimate the share as the mean calibrated score of the scored batch “{src[2]}”."
+            )
+
     def estimate_from_batch(self) -> None:
-        """The share of abuse as the batch's mean calibrated score, shown with its caveat."""
-        if self._ds is None:
+        """The share of abuse from a batch, shown with its caveat (an audit sample: its
+        weighted estimate and interval)."""
+        if (src := self._estimate_source()) is None:
             return
-        est = estimate_prevalence(self._ds.scores)
-        if not 0.0 < est.value < 1.0:
+        kind, what, name = src
+        if kind == "sample":
+            value, iv = sample_prevalence(what.analysis, what.resampler)
+            words = (
+                f"{fmt_percent(value)} (95% interval {fmt_interval(iv, True)}): the weighted "
+                f"estimate of “{name}” for its batch, measured by the verdicts."
+            )
+        else:
+            est = estimate_prevalence(what)
+            value = est.value
+            words = f"{fmt_percent(value)} over {est.n:,} scored rows of “{name}”, {est.caveat}."
+        if not 0.0 < value < 1.0:
             return
-        self.traffic.prevalence_spin.setValue(max(0.1, round(100 * est.value, 1)))
-        self.traffic.caveat.setText(
-            f"{fmt_percent(est.value)} over {est.n:,} scored rows, {est.caveat}."
-        )
+        self.traffic.prevalence_spin.setValue(max(0.1, round(100 * value, 1)))
+        self.traffic.caveat.setText(words)
         self.traffic.caveat.show()
 
     # --- the data source and the explored threshold ------------------------------------------
 
     def show_dataset(self, ds: Dataset | None) -> None:
         self._ds, self._fit_key = ds, None
-        from_batch = ds is not None and ds.source is not None and not ds.file_sha256
-        self.traffic.estimate_button.setEnabled(from_batch)
+        self.update_estimate_button()
         self.confidence.finder_label.hide()
         self._finder_gen += 1  # a finder's interval belongs to its data source
         for button in (self.bands.find_button, self.bands.apply_button):
@@ -172,6 +218,7 @@ class Planner(QObject):
     def refresh(self, ds: Dataset, threshold: float, day: Workload | None) -> None:
         """Capacity, backlog and confidence at ``threshold``; the bootstrap is (re)started."""
         self._t = threshold
+        self.update_estimate_button()  # a batch may have been scored meanwhile
         self._show_capacity(ds, day)
         self._show_band_counts()  # per day at the traffic; warnings against the capacity
         self.traffic.day_label.setVisible(day is not None or bool(self._day_error))
