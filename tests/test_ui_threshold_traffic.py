@@ -252,3 +252,25 @@ def test_the_main_window_offers_the_batch_panels_scored_batch(qtbot, app_context
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.threshold.planner.traffic.prevalence_spin.value() == 20.0
     monkeypatch.setattr(window.batch, "shown", None)  # the window closes without this job
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1280, 800)])
+def test_the_left_columns_tab_names_fit_without_scrolling(panel, qtbot, size):
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_dataset("tiny", np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 0, 1, 0]))  # "⚠"
+    bar = panel.controls.pages.tabBar()
+    names = [bar.tabText(i) for i in range(bar.count())]
+    assert names == ["Reference", "Traffic", "Confidence ⚠"]
+    right = max(bar.tabRect(i).right() for i in range(bar.count()))
+    assert right <= bar.width(), (right, bar.width())
+    for i in range(bar.count()):  # not elided: each tab is as wide as its name
+        assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(bar.tabText(i))
+
+
+def test_a_point_at_recall_1_is_drawn_whole_inside_the_pr_plot(panel):
+    ax = panel.pr_plot.axes
+    assert ax.get_xlim()[1] >= 1.02 and ax.get_ylim()[1] >= 1.02  # room for the marker
+    for marker in (panel.pr_plot.app_wide, panel.pr_plot.exploring):
+        assert not marker.get_clip_on()  # never cut in half by the axes' edge

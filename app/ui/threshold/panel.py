@@ -88,8 +88,9 @@ class ThresholdPanel(LabeledCsvActions, ApplyActions, QWidget):
         c.reference_spin.valueChanged.connect(self._refresh)
         self.slider, self.spin = c.slider, c.spin
         pl = self.planner
-        c.insert_tab(1, pl.traffic, "Your traffic")
-        c.insert_tab(2, pl.confidence, "Confidence")
+        # short names: the three tabs must fit the column at 1024x700 (and "Confidence ⚠")
+        c.insert_tab(1, pl.traffic, "Traffic", "Your traffic: share of abuse, volume, capacity")
+        c.insert_tab(2, pl.confidence, "Confidence", "95% intervals and small-sample warnings")
         if pl.planning.reweighting:  # the supervisor planned before: show it first
             c.pages.setCurrentWidget(pl.traffic)
         pl.changed.connect(self._refresh)

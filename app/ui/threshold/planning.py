@@ -1,4 +1,4 @@
-"""The Threshold panel's planning widgets: "Your traffic" (prevalence, volume, capacity),
+"""The Threshold panel's planning widgets: "Traffic" (prevalence, volume, capacity),
 "Confidence", and the "Three-band policy" page.
 
 Layout and display only: `planner.Planner` connects them and decides what they show; the words
