@@ -78,10 +78,12 @@ def test_equal_or_close_band_cuts_never_print_over_each_other(panel):
     review, escalate = panel.curves.band_texts
     assert not review.get_visible() and escalate.get_visible()
     assert escalate.get_text() == "review = escalate 0.94"
-    bp.review_spin.setValue(0.9)  # close: pushed apart, one each side of its line
+    bp.review_spin.setValue(0.9)  # close: one label for both
+    assert not review.get_visible() and escalate.get_text() == "review 0.90 · escalate 0.94"
+    bp.escalate_spin.setValue(0.8)
+    bp.review_spin.setValue(0.3)  # far apart: one label each, centred on its line
     assert review.get_visible() and review.get_text() == "review"
-    assert (review.get_ha(), escalate.get_ha()) == ("right", "left")
-    bp.review_spin.setValue(0.3)  # far apart: centred on their lines
+    assert escalate.get_text() == "escalate"
     assert (review.get_ha(), escalate.get_ha()) == ("center", "center")
 
 

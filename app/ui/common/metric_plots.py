@@ -122,19 +122,22 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
         self.redraw_moving()
 
     def _place_band_texts(self, review: float, escalate: float) -> None:
-        """Equal cuts: one label ("review = escalate 0.94"); close ones: pushed apart (review
-        to the left of its line, escalate to the right), so they never print over each other."""
+        """Equal or close cuts get one label ("review = escalate 0.94", "review 0.90 ·
+        escalate 0.94") beside the lines, so two labels never print over each other; a label
+        near the right edge is drawn to the left of its line, inside the axes."""
         review_text, escalate_text = self.band_texts
         review_text.set_text("review")
         escalate_text.set_text("escalate")
-        if review == escalate:
+        if escalate - review < BAND_LABEL_GAP:
             review_text.set_visible(False)
-            escalate_text.set_text(f"review = escalate {fmt_threshold(escalate)}")
-            escalate_text.set_ha("right" if escalate > 0.6 else "left")
+            r, e = fmt_threshold(review), fmt_threshold(escalate)
+            both = f"review = escalate {e}" if review == escalate else f"review {r} · escalate {e}"
+            escalate_text.set_text(both)
+            escalate_text.set_x(escalate if escalate > 0.5 else review)
+            escalate_text.set_ha("right" if escalate > 0.5 else "left")
             return
-        close = escalate - review < BAND_LABEL_GAP
-        review_text.set_ha("right" if close else "center")
-        escalate_text.set_ha("left" if close else "center")
+        review_text.set_ha("center")
+        escalate_text.set_ha("right" if escalate > 0.92 else "center")
 
     def set_curves(self, curves: Mapping[str, np.ndarray], where: str = "") -> None:
         """Plot ``ThresholdAnalysis.many`` output (one array per metric, plus "threshold"), or
