@@ -9,10 +9,8 @@ dropped), and the panel asks `day` for the per-day numbers it shows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QSignalBlocker, QTimer, Signal
 
 from app.core.analysis.bands import (
@@ -30,20 +28,19 @@ from app.core.analysis.planning import (
     day_confidence_words,
     day_words,
     finder_interval_words,
-    fmt_interval,
     fmt_percent,
     planning_day,
-    sample_prevalence,
     source_confidence_words,
     wilson_confidence,
 )
 from app.core.analysis.threshold_sources import Dataset
 from app.core.analysis.thresholds import ThresholdInputError
-from app.core.analysis.workload import Workload, capacity_threshold, estimate_prevalence
+from app.core.analysis.workload import Workload, capacity_threshold
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import AppContext
 from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
+from app.ui.threshold.estimate import PrevalenceEstimate
 from app.ui.threshold.planning import BandsPage, ConfidenceBox, TrafficBox
 
 BOOTSTRAP_DELAY_MS = 250  # the slider settles before a bootstrap starts
@@ -56,7 +53,7 @@ def _share(ds: Dataset) -> float:
     return ds.analysis.positives / ds.analysis.n
 
 
-class Planner(QObject):
+class Planner(PrevalenceEstimate, QObject):
     """Owns the planning inputs and their widgets; tells the panel when to redraw."""
 
     changed = Signal()  # inputs changed: the panel redraws its counts
@@ -77,8 +74,6 @@ class Planner(QObject):
         self._day_error = ""  # why the counts cannot be shown per day (one class only)
         self._fit_key: tuple[int, Planning] | None = None  # what the capacity label is for
         self._workers: list[Worker] = []
-        # (name, scores) of the Batch panel's scored batch, or None: set by the main window
-        self.batch_scores: Callable[[], tuple[str, np.ndarray] | None] | None = None
         self.band_warnings: list[str] = []  # what is wrong with the bands shown, said before Apply
         self._boot_timer = QTimer(self)
         self._boot_timer.setSingleShot(True)
@@ -137,60 +132,6 @@ class Planner(QObject):
             self.traffic.caveat.show()
             return str(exc)
         return ""
-
-    def _estimate_source(self) -> tuple[str, Any, str] | None:
-        """What "From this batch" estimates from: ("sample", dataset, name) for an audit-sample
-        source (its weighted estimate), else ("batch", scores, name) for the Batch panel's
-        scored batch or a batch sent here; None when there is none. No labels needed: it is
-        the share of abuse in the agency's traffic."""
-        ds = self._ds
-        if ds is not None and ds.resampler is not None:
-            return "sample", ds, ds.name
-        if self.batch_scores is not None and (shown := self.batch_scores()) is not None:
-            return "batch", shown[1], shown[0]
-        if ds is not None and ds.source is not None and not ds.file_sha256:
-            return "batch", ds.scores, ds.name
-        return None
-
-    def update_estimate_button(self) -> None:
-        """Enabled when there is a batch to estimate from; its tooltip says which, or why not."""
-        src, button = self._estimate_source(), self.traffic.estimate_button
-        button.setEnabled(src is not None)
-        if src is None:
-            button.setToolTip(
-                "Score a batch first (Batch panel), or choose an audit sample as the data source."
-            )
-        elif src[0] == "sample":
-            button.setToolTip(
-                f"Use the weighted estimate of “{src[2]}” for its batch's share of abuse (with "
-                "its 95% interval)."
-            )
-        else:
-            button.setToolTip(
-                f"Estimate the share as the mean calibrated score of the scored batch “{src[2]}”."
-            )
-
-    def estimate_from_batch(self) -> None:
-        """The share of abuse from a batch, shown with its caveat (an audit sample: its
-        weighted estimate and interval)."""
-        if (src := self._estimate_source()) is None:
-            return
-        kind, what, name = src
-        if kind == "sample":
-            value, iv = sample_prevalence(what.analysis, what.resampler)
-            words = (
-                f"{fmt_percent(value)} (95% interval {fmt_interval(iv, True)}): the weighted "
-                f"estimate of “{name}” for its batch, measured by the verdicts."
-            )
-        else:
-            est = estimate_prevalence(what)
-            value = est.value
-            words = f"{fmt_percent(value)} over {est.n:,} scored rows of “{name}”, {est.caveat}."
-        if not 0.0 < value < 1.0:
-            return
-        self.traffic.prevalence_spin.setValue(max(0.1, round(100 * value, 1)))
-        self.traffic.caveat.setText(words)
-        self.traffic.caveat.show()
 
     # --- the data source and the explored threshold ------------------------------------------
 
