@@ -68,12 +68,35 @@ def test_precision_target_depends_on_prevalence(small) -> None:
 def test_a_recall_floor_met_by_escalation_alone_leaves_the_review_band_empty(small) -> None:
     found = find_bands(small, 0.5, 800, min_precision=0.9, min_recall=0.25)
     assert found.policy == BandPolicy(0.8, 0.8)
-    assert found.notes and "review band is empty" in found.notes[0]
+    assert found.notes == (
+        "the escalate band alone catches 50% of the abuse (recall floor 25%): the review band "
+        "is empty",
+    )
 
 
 def test_an_unreachable_precision_target_gives_none_and_the_reason() -> None:
     a = ThresholdAnalysis([0.95, 0.9, 0.8, 0.3], [0, 1, 1, 0])  # the top score is benign
     found = find_bands(a, 0.05, 1000, min_precision=0.99, min_recall=0.5)
     assert found.policy is None and found.escalate is None
-    assert "no threshold reaches precision 0.99 at prevalence 0.05" in found.reason
+    # the app's wording: percent, "≥", thresholds as elsewhere. Best at 0.8: TPR 1, FPR 0.5,
+    # precision 0.05 / (0.05 + 0.95·0.5) = 9.5%
+    assert found.reason == (
+        "no threshold reaches precision 99% at 5% abusive: the highest is 9.5%, at ≥ 0.80"
+    )
     assert found.review is not None  # the recall floor alone is still answered
+
+
+def test_band_warnings_by_hand() -> None:
+    from app.core.analysis.bands import band_warnings
+
+    counts = {"clear": 18_952.0, "review": 531.0, "escalate": 517.0}
+    assert band_warnings(BandPolicy(0.843, 0.99), counts, capacity=450, app_wide=0.45) == [
+        "bands need 1,048 items/day; capacity 450: +598 a day to the backlog"
+    ]
+    assert band_warnings(BandPolicy(0.843, 0.99), counts, capacity=1_048, app_wide=0.45) == []
+    assert band_warnings(BandPolicy(0.94, 0.94), counts, app_wide=0.95) == [
+        "the review band is empty (review = escalate ≥ 0.94): every flagged item is escalated, "
+        "none reviewed",
+        "escalate ≥ 0.94 is below the app-wide threshold 0.95: items the app does not flag now "
+        "would be escalated",
+    ]

@@ -17,7 +17,9 @@ from app.core.analysis.workload import (
     check_capacity,
     check_prevalence,
     check_volume,
+    curves_at_prevalence,
     estimate_prevalence,
+    pr_at_prevalence,
     recall_floor_threshold,
     reweight,
     workload_at,
@@ -146,3 +148,29 @@ def test_estimate_from_a_batch_is_the_mean_score_of_scored_rows_with_its_caveat(
     assert est.caveat == PREVALENCE_CAVEAT and "calibrated" in est.caveat
     empty = estimate_prevalence([math.nan])
     assert math.isnan(empty.value) and empty.n == 0
+
+
+def test_curves_at_a_prevalence_by_hand() -> None:
+    # TPR 0.9, FPR 0.1 at 0.5 (as above); at p = 0.05: flagged share 0.05·0.9 + 0.95·0.1 = 0.14,
+    # precision 0.045 / 0.14, recall 0.9, F1 = 2·0.045 / (0.045 + 0.095 + 0.05) = 0.09 / 0.19.
+    scores = [0.1] + [0.6] * 9 + [0.7] + [0.2] * 9
+    a = ThresholdAnalysis(scores, [1] * 10 + [0] * 10)
+    c = curves_at_prevalence(a, [0.5, 0.0, 0.95], 0.05)
+    assert c["threshold"].tolist() == [0.5, 0.0, 0.95]
+    assert c["queue_rate"][0] == pytest.approx(0.14)
+    assert c["precision"][0] == pytest.approx(0.045 / 0.14)
+    assert c["recall"][0] == pytest.approx(0.9)
+    assert c["f1"][0] == pytest.approx(0.09 / 0.19)
+    assert c["queue_rate"][1] == pytest.approx(1.0) and c["precision"][1] == pytest.approx(0.05)
+    assert math.isnan(c["precision"][2]) and c["queue_rate"][2] == 0.0 and c["f1"][2] == 0.0
+    # at the source's own share (50%) they are the source's curves
+    own = a.many([0.5, 0.0])
+    again = curves_at_prevalence(a, [0.5, 0.0], 0.5)
+    for key in ("precision", "recall", "f1", "queue_rate"):
+        np.testing.assert_allclose(again[key], own[key])
+    precision, recall = pr_at_prevalence(a, 0.05)
+    p_src, r_src, _ = a.pr_curve()
+    np.testing.assert_allclose(recall, r_src)
+    w = workload_curves(a, a.candidate_thresholds(), 0.05, 1.0)
+    np.testing.assert_allclose(precision, w["precision"])
+    assert np.all(np.nan_to_num(precision) <= p_src + 1e-12)  # 5% < 50%: lower everywhere

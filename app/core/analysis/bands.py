@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from app.core.analysis.planning import fmt_percent
 from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdInputError
 from app.core.analysis.workload import (
     Workload,
@@ -25,6 +26,7 @@ from app.core.analysis.workload import (
     workload_at,
     workload_curves,
 )
+from app.core.common.messages import fmt_threshold
 
 BANDS = ("clear", "review", "escalate")
 NO_BAND = ""  # what band_of gives a row without a score
@@ -106,8 +108,8 @@ def find_bands(
     if not len(ok):
         best = int(np.nanargmax(prec))
         return BandFinding(None, None, review, reason=(
-            f"no threshold reaches precision {min_precision:g} at prevalence {p:g}: the "
-            f"highest is {prec[best]:.3f}, at {t[best]:.4g}"
+            f"no threshold reaches precision {fmt_percent(min_precision)} at {fmt_percent(p)} "
+            f"abusive: the highest is {fmt_percent(prec[best])}, at ≥ {fmt_threshold(t[best])}"
         ))  # fmt: skip
     escalate = workload_at(analysis, float(t[ok[0]]), p, volume)
     notes: tuple[str, ...] = ()
@@ -116,7 +118,38 @@ def find_bands(
         review_at = escalate.threshold
         review = workload_at(analysis, review_at, p, volume)
         notes = (
-            f"the escalate band alone reaches recall {escalate.recall:.3f} >= {min_recall:g}: "
-            "the review band is empty",
+            f"the escalate band alone catches {fmt_percent(escalate.recall)} of the abuse "
+            f"(recall floor {fmt_percent(min_recall)}): the review band is empty",
         )
     return BandFinding(BandPolicy(review_at, escalate.threshold), escalate, review, notes=notes)
+
+
+def band_warnings(
+    policy: BandPolicy,
+    counts: dict[str, float],
+    *,
+    capacity: float | None = None,
+    app_wide: float | None = None,
+) -> list[str]:
+    """What makes a band policy useless or unworkable, said before it is applied: more review
+    and escalation per day than the ``capacity`` (``counts`` per day; pass no capacity when
+    they are not), an empty review band, an escalate cut below the ``app_wide`` threshold."""
+    warnings = []
+    need = counts["review"] + counts["escalate"]
+    if capacity is not None and need > capacity:
+        warnings.append(
+            f"bands need {need:,.0f} items/day; capacity {capacity:,.0f}: "
+            f"+{need - capacity:,.0f} a day to the backlog"
+        )
+    cut = fmt_threshold(policy.escalate_at)
+    if policy.review_at == policy.escalate_at:
+        warnings.append(
+            f"the review band is empty (review = escalate ≥ {cut}): every flagged item is "
+            "escalated, none reviewed"
+        )
+    if app_wide is not None and policy.escalate_at < app_wide:
+        warnings.append(
+            f"escalate ≥ {cut} is below the app-wide threshold {fmt_threshold(app_wide)}: "
+            "items the app does not flag now would be escalated"
+        )
+    return warnings

@@ -185,8 +185,10 @@ def bootstrap_confidence(
     return replace(base, day=day)
 
 
-def source_confidence_words(c: Confidence) -> str:
-    """ "95% intervals: recall 68.1–74.0%, false-alarm rate …, precision …"."""
+def source_confidence_words(c: Confidence, share: float | None = None) -> str:
+    """ "95% intervals (…): recall 68.1–74.0%, false-alarm rate …, precision in the data source
+    (65.8% abusive) …" — ``share``: the source's own share of abuse, said beside its precision
+    so it is never read as the precision at the supervisor's traffic."""
     w = c.wilson
     if c.method != "Wilson":
         where = f"{c.method}, estimates for the batch"
@@ -194,23 +196,29 @@ def source_confidence_words(c: Confidence) -> str:
             return f"95% intervals ({where}): …"
     else:
         where = "Wilson, on the data source"
+    which = "in the batch" if c.method != "Wilson" else "in the data source"
+    if share is not None:
+        which += f" ({fmt_percent(share)} abusive)"
     return (
         f"95% intervals ({where}): recall {fmt_interval(w['tpr'], True)}, "
-        f"false-alarm rate {fmt_interval(w['fpr'], True)}, precision "
+        f"false-alarm rate {fmt_interval(w['fpr'], True)}, precision {which} "
         f"{fmt_interval(w['precision_source'], True)}"
     )
 
 
-def day_confidence_words(c: Confidence) -> str:
-    """The bootstrap intervals of the per-day counts and of precision at the prevalence."""
+def day_confidence_words(c: Confidence, prevalence: float | None = None) -> str:
+    """The bootstrap intervals of precision at the supervisor's traffic (first: the one that
+    describes their day) and of the per-day counts."""
     d = c.day or {}
     if not d:
         return ""
     how = "bootstrap" if c.method == "Wilson" else c.method
+    at = "" if prevalence is None else f" ({fmt_percent(prevalence)} abusive)"
     return (
-        f"95% intervals per day ({how}): flagged {fmt_interval(d['flagged'])}, caught "
+        f"95% intervals ({how}): <b>precision at your traffic{at} "
+        f"{fmt_interval(d['precision'], True)}</b>; per day: flagged {fmt_interval(d['flagged'])}, caught "
         f"{fmt_interval(d['caught'])}, missed {fmt_interval(d['missed'])}, false alarms "
-        f"{fmt_interval(d['false_alarms'])}, precision {fmt_interval(d['precision'], True)}"
+        f"{fmt_interval(d['false_alarms'])}"
     )
 
 
@@ -242,3 +250,32 @@ def day_comparison_words(now: Workload, reference: Workload, traffic: str) -> st
         f"review queue {now.flagged_per_day - reference.flagged_per_day:+,.0f}</b> "
         f"{traffic}, at {now.threshold:.4g} instead of {reference.threshold:.4g}"
     )
+
+
+def logged_count(x: float) -> float | int:
+    """A count as logged and shown: whole counts as they are; an audit sample's weighted
+    estimate to 1 decimal, with float noise (|x| < 1e-9, e.g. 2.27e-12) as 0."""
+    if isinstance(x, int | np.integer):
+        return int(x)
+    value = float(x)
+    return 0.0 if abs(value) < 1e-9 else round(value, 1) + 0.0  # + 0.0: never "-0.0"
+
+
+def logged_counts(m: Any) -> dict[str, float | int]:
+    """{"n", "tp", "fp", "fn", "tn"} of a ThresholdMetrics, for an activity event."""
+    return {key: logged_count(getattr(m, key)) for key in ("n", "tp", "fp", "fn", "tn")}
+
+
+def sample_prevalence(
+    analysis: ThresholdAnalysis, resampler: Resampler, seed: int = 0, reps: int = 2_000
+) -> tuple[float, Interval]:
+    """An audit sample's weighted estimate of its batch's share of abuse and the 95 % interval
+    of its stratified bootstrap (clipped to [0, 1]): "from this batch" for an audit-sample
+    source, measured by the verdicts, no calibration assumed."""
+    _, draw, total = resampler.counts(np.asarray([0.0]), reps, seed)  # ≥ 0 flags every item
+    share = (draw[:, 0, 0] + draw[:, 2, 0]) / total  # (TP + FN) / population
+    finite = share[np.isfinite(share)]
+    if not len(finite):
+        return analysis.positives / analysis.n, (math.nan, math.nan)
+    lo, hi = np.clip(np.quantile(finite, [0.025, 0.975]), 0.0, 1.0)
+    return analysis.positives / analysis.n, (float(lo), float(hi))

@@ -150,6 +150,31 @@ def workload_curves(
     return {"threshold": t, "tpr": tpr, "fpr": fpr} | reweight(tpr, fpr, prevalence, volume)
 
 
+def curves_at_prevalence(
+    analysis: ThresholdAnalysis, thresholds: ArrayLike, prevalence: float
+) -> dict[str, np.ndarray]:
+    """The plotted metrics at ``thresholds`` re-weighted to ``prevalence``: "threshold",
+    "precision" (NaN where nothing is flagged), "recall" (= TPR, unchanged), "f1" and
+    "queue_rate" (the share flagged, p·TPR + (1−p)·FPR). F1 = 2pTPR / (pTPR + (1−p)FPR + p),
+    from TP, FP and FN as shares of a day. Keys as ``ThresholdAnalysis.many``'s, so a plot of
+    the data source's curves takes these unchanged."""
+    c = workload_curves(analysis, thresholds, prevalence, 1.0)  # volume 1: shares of a day
+    p, tpr = float(prevalence), c["tpr"]
+    return {
+        "threshold": c["threshold"], "precision": c["precision"], "recall": tpr,
+        "f1": 2 * p * tpr / (c["flagged"] + p), "queue_rate": c["flagged"],
+    }  # fmt: skip
+
+
+def pr_at_prevalence(
+    analysis: ThresholdAnalysis, prevalence: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(precision, recall) at each distinct score, precision re-weighted to ``prevalence``
+    (recall does not depend on it): the precision-recall curve of a day at that share."""
+    c = curves_at_prevalence(analysis, analysis.candidate_thresholds(), prevalence)
+    return c["precision"], c["recall"]
+
+
 def workload_at(
     analysis: ThresholdAnalysis, threshold: float, prevalence: float, volume: float
 ) -> Workload:

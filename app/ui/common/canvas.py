@@ -121,8 +121,11 @@ class BlittingCanvas(FigureCanvasQTAgg):
         if self._title is None:
             return
         title, text, size = self._title
-        room, renderer = self.figure.bbox.width - 8, self.get_renderer()
+        renderer = self.get_renderer()
         title.set_text(text)
+        # from where the title starts (a left title starts at the axes, not the figure's edge)
+        start = max(0.0, title.get_window_extent(renderer).x0) if title.get_ha() == "left" else 0.0
+        room = self.figure.bbox.width - start - 8
         for scale in (1.0, 0.9, 0.8):
             title.set_fontsize(size * scale)
             if title.get_window_extent(renderer).width <= room:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.ui.common.canvas import BlittingCanvas, plot_style
 from app.ui.common.colours import is_dark
+from app.ui.common.threshold_widgets import fmt_threshold
 
 METRIC_COLORS = {
     "precision": "#1f77b4",
@@ -31,6 +32,9 @@ APP_WIDE = "#8e44ad"
 REFERENCE = "#e67e22"
 BAND_COLOUR = "#16a085"
 MAX_CURVE_POINTS = 2_000
+BAND_LABEL_GAP = 0.12  # cut points closer than this (in threshold) get their labels pushed apart
+CURVES_TITLE = "Metrics by threshold"
+PR_TITLE = "Precision vs recall"
 
 
 def exploring_colour() -> str:
@@ -101,7 +105,8 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
             ax.set_ylabel("share")
             ax.grid(alpha=0.25)
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-            ax.set_title("Metrics by threshold", loc="left")
+            self.title = ax.set_title(CURVES_TITLE, loc="left")
+            self._title_size = self.title.get_fontsize()
         self._moves(self.reference, self.app_wide, self.exploring, *self.band_lines,
                     *self.band_texts)  # fmt: skip
 
@@ -112,12 +117,35 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
             text.set_visible(cuts is not None)
             line.set_xdata([x, x])
             text.set_x(x)
+        if cuts is not None:
+            self._place_band_texts(*cuts)
         self.redraw_moving()
 
-    def set_curves(self, curves: Mapping[str, np.ndarray]) -> None:
-        """Plot ``ThresholdAnalysis.many`` output (one array per metric, plus "threshold")."""
+    def _place_band_texts(self, review: float, escalate: float) -> None:
+        """Equal or close cuts get one label ("review = escalate 0.94", "review 0.90 ·
+        escalate 0.94") beside the lines, so two labels never print over each other; a label
+        near the right edge is drawn to the left of its line, inside the axes."""
+        review_text, escalate_text = self.band_texts
+        review_text.set_text("review")
+        escalate_text.set_text("escalate")
+        if escalate - review < BAND_LABEL_GAP:
+            review_text.set_visible(False)
+            r, e = fmt_threshold(review), fmt_threshold(escalate)
+            both = f"review = escalate {e}" if review == escalate else f"review {r} · escalate {e}"
+            escalate_text.set_text(both)
+            escalate_text.set_x(escalate if escalate > 0.5 else review)
+            escalate_text.set_ha("right" if escalate > 0.5 else "left")
+            return
+        review_text.set_ha("center")
+        escalate_text.set_ha("right" if escalate > 0.92 else "center")
+
+    def set_curves(self, curves: Mapping[str, np.ndarray], where: str = "") -> None:
+        """Plot ``ThresholdAnalysis.many`` output (one array per metric, plus "threshold"), or
+        `workload.curves_at_prevalence`'s; ``where`` says which, in the title ("at 5%
+        abusive")."""
         for key, line in self.lines.items():
             line.set_data(curves["threshold"], curves[key])
+        self.set_title(self.title, f"{CURVES_TITLE} {where}".strip(), self._title_size)
         self.draw_idle()
 
     def set_markers(self, exploring: float, app_wide: float, reference: float) -> None:
@@ -140,25 +168,30 @@ class PrecisionRecallCanvas(_ExploringFollowsTheme, BlittingCanvas):
             ax = self.figure.add_subplot()
             self.axes = ax
             (self.curve,) = ax.plot([], [], color=METRIC_COLORS["precision"], lw=2)
+            # not clipped: a point at recall or precision 1.0 sits on the axes' edge
             (self.app_wide,) = ax.plot(
-                [], [], "o", ms=9, mfc="none", mec=APP_WIDE, mew=2, label="app-wide"
-            )
+                [], [], "o", ms=9, mfc="none", mec=APP_WIDE, mew=2, label="app-wide",
+                clip_on=False,
+            )  # fmt: skip
             (self.exploring,) = ax.plot(
-                [], [], "o", ms=7, color=exploring_colour(), label="exploring"
+                [], [], "o", ms=7, color=exploring_colour(), label="exploring", clip_on=False
             )
-            ax.set_xlim(0, 1.01)
-            ax.set_ylim(0, 1.02)
+            ax.set_xlim(0, 1.03)  # room for a marker at recall 1.0 inside the frame
+            ax.set_ylim(0, 1.04)
             ax.set_xlabel("recall (share of abusive caught)")
             ax.set_ylabel("precision (share of flags correct)")
             ax.grid(alpha=0.25)
             ax.legend(loc="lower left", frameon=False)
-            ax.set_title("Precision vs recall", loc="left")
+            self.title = ax.set_title(PR_TITLE, loc="left")
+            self._title_size = self.title.get_fontsize()
         self._moves(self.app_wide, self.exploring)
 
-    def set_curve(self, precision: np.ndarray, recall: np.ndarray) -> None:
-        """Plot the curve (one point per distinct score: thinned to what a plot can show)."""
+    def set_curve(self, precision: np.ndarray, recall: np.ndarray, where: str = "") -> None:
+        """Plot the curve (one point per distinct score: thinned to what a plot can show);
+        ``where`` says at which share of abuse, in the title."""
         keep = thin(len(recall))
         self.curve.set_data(recall[keep], precision[keep])
+        self.set_title(self.title, f"{PR_TITLE} {where}".strip(), self._title_size)
         self.draw_idle()
 
     def set_points(self, exploring: tuple[float, float], app_wide: tuple[float, float]) -> None:

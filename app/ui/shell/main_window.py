@@ -83,7 +83,16 @@ class MainWindow(QMainWindow):
 
         panel = ThresholdPanel(self.ctx, self.pool)
         panel.open_in_score.connect(self._open_in_score)
+        panel.planner.batch_scores = self._scored_batch  # "From this batch": no labels needed
+        self.tabs.currentChanged.connect(lambda _i: panel.planner.update_estimate_button())
         return panel
+
+    def _scored_batch(self) -> tuple[str, Any] | None:
+        """(file name, scores) of the batch the Batch panel shows, if it is scored."""
+        job = self.batch.shown
+        if job is None or job.result is None:
+            return None
+        return job.path.name, job.result.table.scores
 
     def _build_compare(self) -> Any:
         from app.ui.compare.panel import ComparePanel

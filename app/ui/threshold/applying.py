@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 
 from app.core.analysis.bands import BandPolicy
+from app.core.analysis.planning import logged_counts
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import AppContext
 from app.core.decisions.evidence import decide
@@ -56,6 +57,8 @@ class ApplyActions:
             f"Apply {what} app-wide (now {fmt_threshold(previous, 6)}), "
             f"decided on {self.dataset.name if self.dataset else 'no data'}."
         )
+        if bands is not None and self.planner.band_warnings:  # said again, before it is applied
+            summary += "".join(f"\n⚠ {w}" for w in self.planner.band_warnings)
         dialog = RationaleDialog(summary, self)  # type: ignore[arg-type]
         try:
             return (
@@ -114,18 +117,23 @@ class ApplyActions:
                 "threshold_applied",
                 threshold=applied,
                 detail=f"from {ds.name} (previous {fmt_threshold(previous, 6)}){why}",
-                counts={"n": m.n, "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn},
+                counts=logged_counts(m),
             )
         except AbuseDeskError as exc:
             self.controls.show_notice(f"Not applied: {exc}", error=True)
             return
-        self.planner.keep_bands(bands)  # a single threshold applied: no bands kept
         self._applying = True  # our own change: _on_state must not replace the reason logged
         try:
             self._ctx.state.set_threshold(applied)
         finally:
             self._applying = False
+        # bands (none for a single threshold) and threshold saved together, in one write
+        not_saved = self.planner.keep_bands(bands)
         if bands is not None:
             self.set_threshold(applied, "review cut of the applied bands")
-        self.controls.show_notice(f"{fmt_threshold(applied)} is now the app-wide threshold.")
+        self.controls.show_notice(
+            f"{fmt_threshold(applied)} is now the app-wide threshold"
+            + (f" (not saved: {not_saved})." if not_saved else "."),
+            error=bool(not_saved),
+        )
         self._refresh()

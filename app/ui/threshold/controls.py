@@ -167,7 +167,8 @@ class ThresholdControls(QScrollArea):
         reference.setFlat(True)
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
-        self.pages.addTab(reference, "Compared with a reference")
+        self.pages.addTab(reference, "Reference")
+        self.pages.setTabToolTip(0, "Compared with a reference threshold")
         column.addWidget(self.pages)
         column.addWidget(self.notice)
         column.addStretch(1)
@@ -182,9 +183,10 @@ class ThresholdControls(QScrollArea):
         self.setFixedWidth(width + self.verticalScrollBar().sizeHint().width())
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-    def insert_tab(self, index: int, page: QWidget, title: str) -> None:
+    def insert_tab(self, index: int, page: QWidget, title: str, tip: str = "") -> None:
         """Add a page (e.g. the planner's) beside the reference comparison, at ``index``."""
         self.pages.insertTab(index, page, title)
+        self.pages.setTabToolTip(index, tip)
         page.setProperty("tab_title", title)
 
     def mark_page(self, page: QWidget, warn: bool) -> None:

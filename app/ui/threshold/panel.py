@@ -21,8 +21,14 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QWidget
 
 from app.core.analysis.intervals import BestF1, CostRatio, RecallFloor
-from app.core.analysis.planning import day_comparison_words, day_matrix, planning_day
-from app.core.analysis.threshold_sources import Dataset, sample_dataset
+from app.core.analysis.planning import (
+    day_comparison_words,
+    day_matrix,
+    fmt_percent,
+    planning_day,
+)
+from app.core.analysis.threshold_sources import CURVE_THRESHOLDS, Dataset, sample_dataset
+from app.core.analysis.workload import Workload, curves_at_prevalence, pr_at_prevalence
 from app.core.common.drill import RowOrigin, RowSource
 from app.core.context.state import ACTIVE_SCORER, THRESHOLD, AppContext
 from app.ui.common.confusion_matrix import ConfusionMatrixCanvas
@@ -54,6 +60,7 @@ class ThresholdPanel(LabeledCsvActions, ApplyActions, QWidget):
         self._why = ""  # where the explored threshold came from ("best F1", ...)
         self._cell: tuple[int, int] | None = None
         self._applying = False
+        self._curves_key: tuple[int, float | None] | None = None  # what the curves show
         self.planner = Planner(ctx, pool, self)  # traffic, capacity, bands, confidence
         self._build()
         self._sources = SourcePicker(ctx.state, pool, self.controls, self)
@@ -81,8 +88,9 @@ class ThresholdPanel(LabeledCsvActions, ApplyActions, QWidget):
         c.reference_spin.valueChanged.connect(self._refresh)
         self.slider, self.spin = c.slider, c.spin
         pl = self.planner
-        c.insert_tab(1, pl.traffic, "Your traffic")
-        c.insert_tab(2, pl.confidence, "Confidence")
+        # short names: the three tabs must fit the column at 1024x700 (and "Confidence ⚠")
+        c.insert_tab(1, pl.traffic, "Traffic", "Your traffic: share of abuse, volume, capacity")
+        c.insert_tab(2, pl.confidence, "Confidence", "95% intervals and small-sample warnings")
         if pl.planning.reweighting:  # the supervisor planned before: show it first
             c.pages.setCurrentWidget(pl.traffic)
         pl.changed.connect(self._refresh)
@@ -178,9 +186,26 @@ class ThresholdPanel(LabeledCsvActions, ApplyActions, QWidget):
             self.controls.show_summary(None)
             return
         self.controls.show_summary(ds.analysis, ds.note, ds.rejected, ds.blank)
-        self.curves.set_curves(ds.curves)
-        self.pr_plot.set_curve(*ds.pr)
+        self._curves_key = None
         self._refresh()
+
+    def _show_curves(self, ds: Dataset, day: Workload | None) -> None:
+        """The curves at the supervisor's traffic when the counts are per day (precision, F1
+        and the queue rate re-weighted, recall unchanged), else the data source's; titled so.
+        Redrawn only when the source or the share changes, not at each slider step."""
+        p = day.prevalence if day is not None else None
+        if self._curves_key == (id(ds), p):
+            return
+        self._curves_key = (id(ds), p)
+        if p is None:
+            a = ds.analysis
+            where = f"in the data source ({fmt_percent(a.positives / a.n)} abusive)"
+            self.curves.set_curves(ds.curves, where)
+            self.pr_plot.set_curve(*ds.pr, where)
+            return
+        where = f"at {fmt_percent(p)} abusive"
+        self.curves.set_curves(curves_at_prevalence(ds.analysis, CURVE_THRESHOLDS, p), where)
+        self.pr_plot.set_curve(*pr_at_prevalence(ds.analysis, p), where)
 
     def set_threshold(self, threshold: float, why: str = "") -> None:
         """Explore ``threshold`` exactly; the slider and spin box follow without feeding back."""
@@ -224,10 +249,14 @@ class ThresholdPanel(LabeledCsvActions, ApplyActions, QWidget):
                 f"At {fmt_threshold(t)}, {traffic}: {day.flagged_per_day:,.0f} flagged",
             )
         self.controls.table.show_metrics(now, delta.reference)
+        self._show_curves(ds, day)
         self.curves.set_markers(t, applied, reference)
-        self.pr_plot.set_points(
-            (now.recall, now.precision), (at_applied.recall, at_applied.precision)
-        )
+        if day is None:
+            points = (now.recall, now.precision), (at_applied.recall, at_applied.precision)
+        else:  # on the re-weighted curve
+            at = curves_at_prevalence(ds.analysis, [t, applied], day.prevalence)
+            points = (at["recall"][0], at["precision"][0]), (at["recall"][1], at["precision"][1])
+        self.pr_plot.set_points(*points)
         self.controls.show_comparison(delta)
         if day is not None:
             ref_day = planning_day(ds.analysis, reference, self.planner.planning)

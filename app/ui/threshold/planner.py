@@ -13,7 +13,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSignalBlocker, QTimer, Signal
 
-from app.core.analysis.bands import BandPolicy, band_counts_per_day, find_bands
+from app.core.analysis.bands import (
+    BandPolicy,
+    band_counts_per_day,
+    band_warnings,
+    find_bands,
+)
 from app.core.analysis.intervals import Capacity, Finder
 from app.core.analysis.planning import (
     Planning,
@@ -30,11 +35,12 @@ from app.core.analysis.planning import (
 )
 from app.core.analysis.threshold_sources import Dataset
 from app.core.analysis.thresholds import ThresholdInputError
-from app.core.analysis.workload import Workload, capacity_threshold, estimate_prevalence
+from app.core.analysis.workload import Workload, capacity_threshold
 from app.core.common.errors import AbuseDeskError
 from app.core.context.state import AppContext
 from app.ui.common.threshold_widgets import fmt_threshold
 from app.ui.common.workers import Worker, WorkerPool, run_in_pool
+from app.ui.threshold.estimate import PrevalenceEstimate
 from app.ui.threshold.planning import BandsPage, ConfidenceBox, TrafficBox
 
 BOOTSTRAP_DELAY_MS = 250  # the slider settles before a bootstrap starts
@@ -42,7 +48,12 @@ SAVE_DELAY_MS = 600  # typing settles before the settings file is written
 PENDING = "…"
 
 
-class Planner(QObject):
+def _share(ds: Dataset) -> float:
+    """The data source's own share of abuse (an audit sample's: its weighted estimate)."""
+    return ds.analysis.positives / ds.analysis.n
+
+
+class Planner(PrevalenceEstimate, QObject):
     """Owns the planning inputs and their widgets; tells the panel when to redraw."""
 
     changed = Signal()  # inputs changed: the panel redraws its counts
@@ -63,6 +74,7 @@ class Planner(QObject):
         self._day_error = ""  # why the counts cannot be shown per day (one class only)
         self._fit_key: tuple[int, Planning] | None = None  # what the capacity label is for
         self._workers: list[Worker] = []
+        self.band_warnings: list[str] = []  # what is wrong with the bands shown, said before Apply
         self._boot_timer = QTimer(self)
         self._boot_timer.setSingleShot(True)
         self._boot_timer.setInterval(BOOTSTRAP_DELAY_MS)
@@ -106,36 +118,26 @@ class Planner(QObject):
         self._save_timer.start()
         self.changed.emit()
 
-    def save(self) -> None:
-        """Write the planning inputs to the settings file (the panel says if it cannot)."""
+    def save(self, *also: str) -> str:
+        """Write the planning inputs (and the settings fields ``also``, e.g. "threshold") to
+        the settings file in one write; returns why it could not ("" when saved, also said on
+        the panel)."""
         self._save_timer.stop()
         for name, value in self.planning.settings_values().items():
             setattr(self._ctx.settings, name, value)
         try:
-            self._ctx.save_settings(*self.planning.settings_values())
+            self._ctx.save_settings(*self.planning.settings_values(), *also)
         except (OSError, AbuseDeskError) as exc:
             self.traffic.caveat.setText(f"Not saved: {exc}")
             self.traffic.caveat.show()
-
-    def estimate_from_batch(self) -> None:
-        """The share of abuse as the batch's mean calibrated score, shown with its caveat."""
-        if self._ds is None:
-            return
-        est = estimate_prevalence(self._ds.scores)
-        if not 0.0 < est.value < 1.0:
-            return
-        self.traffic.prevalence_spin.setValue(max(0.1, round(100 * est.value, 1)))
-        self.traffic.caveat.setText(
-            f"{fmt_percent(est.value)} over {est.n:,} scored rows, {est.caveat}."
-        )
-        self.traffic.caveat.show()
+            return str(exc)
+        return ""
 
     # --- the data source and the explored threshold ------------------------------------------
 
     def show_dataset(self, ds: Dataset | None) -> None:
         self._ds, self._fit_key = ds, None
-        from_batch = ds is not None and ds.source is not None and not ds.file_sha256
-        self.traffic.estimate_button.setEnabled(from_batch)
+        self.update_estimate_button()
         self.confidence.finder_label.hide()
         self._finder_gen += 1  # a finder's interval belongs to its data source
         for button in (self.bands.find_button, self.bands.apply_button):
@@ -157,7 +159,9 @@ class Planner(QObject):
     def refresh(self, ds: Dataset, threshold: float, day: Workload | None) -> None:
         """Capacity, backlog and confidence at ``threshold``; the bootstrap is (re)started."""
         self._t = threshold
+        self.update_estimate_button()  # a batch may have been scored meanwhile
         self._show_capacity(ds, day)
+        self._show_band_counts()  # per day at the traffic; warnings against the capacity
         self.traffic.day_label.setVisible(day is not None or bool(self._day_error))
         self.traffic.day_label.setText(self._day_error)
         if day is not None:
@@ -165,14 +169,14 @@ class Planner(QObject):
                 f"<b>{self.planning.traffic_words().capitalize()}:</b> {day_words(day)}"
             )
         c = wilson_confidence(ds.analysis, threshold, ds.resampler)
-        self.confidence.source_label.setText(source_confidence_words(c))
+        self.confidence.source_label.setText(source_confidence_words(c, _share(ds)))
         self.confidence.warnings.setText("<br>".join(f"⚠ {w}" for w in c.warnings))
         self.confidence.warnings.setVisible(bool(c.warnings))
         self.warned.emit(self.confidence, bool(c.warnings))
         self.confidence.day_label.setVisible(day is not None)
         self._gen += 1
         if day is not None:
-            self.confidence.day_label.setText(f"95% intervals per day: {PENDING}")
+            self.confidence.day_label.setText(f"95% intervals at your traffic: {PENDING}")
         if day is not None or ds.resampler is not None:  # a sample's source intervals too
             self._boot_timer.start()
 
@@ -230,9 +234,11 @@ class Planner(QObject):
         if gen != self._gen:
             return
         if confidence.method != "Wilson":  # a resampled source's own intervals came with it
-            self.confidence.source_label.setText(source_confidence_words(confidence))
+            share = None if self._ds is None else _share(self._ds)
+            self.confidence.source_label.setText(source_confidence_words(confidence, share))
         if not self.confidence.day_label.isHidden():
-            self.confidence.day_label.setText(day_confidence_words(confidence))
+            p = self.planning.prevalence
+            self.confidence.day_label.setText(day_confidence_words(confidence, p))
 
     def _on_failed(self, message: str) -> None:
         self.confidence.day_label.setText(f"No interval: {message}")
@@ -318,6 +324,8 @@ class Planner(QObject):
     def _show_band_counts(self) -> None:
         bp, ds, policy = self.bands, self._ds, self.policy()
         bp.apply_button.setEnabled(ds is not None and policy is not None)
+        self.band_warnings = []
+        bp.show_warnings([])
         if ds is None:
             bp.counts.setText("")
             return
@@ -336,15 +344,23 @@ class Planner(QObject):
             + ", ".join(f"{name} <b>{counts[name]:,.0f}</b>" for name in ("clear", "review",
                                                                           "escalate"))
         )  # fmt: skip
+        capacity = self.planning.capacity if self.planning.reweighting else None
+        self.band_warnings = band_warnings(
+            policy, counts, capacity=capacity, app_wide=self._ctx.state.threshold
+        )
+        bp.show_warnings(self.band_warnings)
 
     def _apply_bands_clicked(self) -> None:
         if (policy := self.policy()) is not None:
             self.apply_bands.emit(policy)
 
-    def keep_bands(self, policy: BandPolicy | None) -> None:
-        """Remember the applied bands (None: a single threshold was applied) in the settings."""
+    def keep_bands(self, policy: BandPolicy | None) -> str:
+        """Remember the applied bands (None: a single threshold was applied) and save them
+        with the app-wide threshold in one write, so the settings never hold the bands of one
+        Apply and the threshold of another (whoever built the context). Returns why it could
+        not save ("" when saved)."""
         self.planning = self.planning.with_(
             review_at=None if policy is None else policy.review_at,
             escalate_at=None if policy is None else policy.escalate_at,
         )
-        self.save()
+        return self.save("threshold")

@@ -1,4 +1,4 @@
-"""The Threshold panel's planning widgets: "Your traffic" (prevalence, volume, capacity),
+"""The Threshold panel's planning widgets: "Traffic" (prevalence, volume, capacity),
 "Confidence", and the "Three-band policy" page.
 
 Layout and display only: `planner.Planner` connects them and decides what they show; the words
@@ -150,7 +150,8 @@ class ConfidenceBox(QWidget):
         layout = QVBoxLayout(self)
         layout.setSpacing(3)
         layout.setContentsMargins(6, 4, 6, 6)
-        for label in (self.source_label, self.day_label, self.finder_label, self.warnings):
+        # the precision at the supervisor's traffic first: it is the one that describes their day
+        for label in (self.day_label, self.source_label, self.finder_label, self.warnings):
             layout.addWidget(label)
         layout.addStretch(1)
         self.finder_label.hide()
@@ -176,6 +177,9 @@ class BandsPage(QWidget):
         self.result = _label()
         self.counts = _label()
         self.counts.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings = _label()
+        self.warnings.setStyleSheet(f"color: {warn_colour()};")
+        self.warnings.hide()
 
         targets = QFormLayout()
         targets.setVerticalSpacing(3)
@@ -196,4 +200,10 @@ class BandsPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.result)
         layout.addWidget(self.counts)
+        layout.addWidget(self.warnings)
         layout.addStretch(1)
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        """What is wrong with the cut points, beside the Apply button."""
+        self.warnings.setText("\n".join(f"⚠ {w[0].upper()}{w[1:]}." for w in warnings))
+        self.warnings.setVisible(bool(warnings))
