@@ -260,7 +260,7 @@ def test_an_audit_sample_of_a_banded_file(scorer, tmp_path) -> None:
     src, out = _input(tmp_path / "in.csv", 200), tmp_path / "scored.csv"
     run_batch(scorer, BatchOptions(src, out, 0.45, bands=POLICY))
     sample = tmp_path / "sample.csv"
-    written = write_sample(out, sample, size=30, seed=3, threshold=0.45)
+    written = write_sample(out, sample, size=40, seed=3, threshold=0.45)
     read = read_sample(sample)
     assert read.text_column == "comment" and len(read.rows) == written.rows_written
     assert BAND_COLUMN in read.header
