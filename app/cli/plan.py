@@ -350,10 +350,26 @@ def _threshold_ci(
     an end above 1 ("flag nothing") is null, as no threshold `score` takes is above 1."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return [None, None]
-    ends = [analysis.readable(x) for x in (low, high)]
+    ends = [_readable_end(analysis, low, up=False), _readable_end(analysis, high, up=True)]
     if shown <= 1.0:
         ends = [min(ends[0], shown), max(ends[1], shown)]
     return [x if x <= 1.0 else None for x in ends]
+
+
+END_DECIMALS = 9  # an interval end's digits at most: a short decimal, never 0.9999994137146853
+
+
+def _readable_end(analysis: ThresholdAnalysis, x: float, up: bool) -> float:
+    """An end of a threshold's interval as a short decimal: one deciding the sample's items as
+    ``x`` does when there is one (as the threshold is made readable), else ``x`` rounded
+    outwards (the low end down, the high end up), so the interval shown only ever widens."""
+    if not 0.0 <= x <= 1.0:
+        return x  # above every score: "flag nothing" (null in JSON)
+    short = analysis.readable(x, max_decimals=END_DECIMALS)
+    if short != x or round(x, END_DECIMALS) == x:
+        return short
+    scale = 10**END_DECIMALS
+    return min((math.ceil(x * scale) if up else math.floor(x * scale)) / scale, 1.0)
 
 
 def _json(x: float) -> float | None:
