@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from app import APP_NAME
 from app.cli.common import EXIT_OK, EXIT_USAGE, JSON_HELP, path_arg, say, threshold_arg
+from app.cli.common import finite_arg as _finite
+from app.cli.common import positive_number_arg as _positive_number
 from app.cli.context import active_scorer, cli_context, threshold_kind
 from app.cli.labels import flatten_positive, positive_arg
 from app.core.common.errors import InputError
@@ -31,13 +33,6 @@ if TYPE_CHECKING:
 
 BUNDLED = "bundled"
 COUNTS = ("flagged", "caught", "missed", "false_alarms")
-
-
-def _positive_number(text: str) -> float:
-    value = _finite(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text.strip()}")
-    return value
 
 
 def _non_negative(text: str) -> float:
@@ -61,16 +56,6 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
-    return value
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
 
 
