@@ -135,3 +135,16 @@ def test_a_huge_volume_is_written_readably(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     day = [ln for ln in done.stdout.splitlines() if "/day" in ln]
     assert len(day) == 2 and all("e+30" in ln and len(ln) < 80 for ln in day), day
+
+
+@pytest.mark.parametrize("volume", ["0", "-5"])
+def test_a_volume_not_above_0_says_so_as_plan_does(tmp_path: Path, volume: str) -> None:
+    """Recheck H11: "--volume 0" said "not a number: '0'"; it says what plan says."""
+    sample = tmp_path / "SAMPLE.csv"
+    sample.write_text("verdict\n", encoding="utf-8")
+    done = run_cli("audit", "estimate", str(sample), "--threshold", "0.45", f"--volume={volume}")
+    planned = run_cli("plan", "--prevalence", "0.05", f"--volume={volume}")
+    assert done.returncode == planned.returncode == 2
+    assert f"argument --volume: must be above 0, got {volume}" in done.stderr
+    assert f"argument --volume: must be above 0, got {volume}" in planned.stderr
+    assert "not a number" not in done.stderr and done.stderr.count("\n") <= 2

@@ -52,3 +52,21 @@ def test_an_unlabelled_sample_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 3 and result.stdout == ""  # EXIT_INPUT
     assert result.stderr.count("\n") == 1 and "no labelled item in band" in result.stderr
     assert str(path) in result.stderr
+
+
+def test_a_threshold_interval_reads_in_short_decimals() -> None:
+    """Recheck N6: "(95% interval 0.94 – 0.9999994137146853)". Each end is the shortest decimal
+    deciding the items as the raw end does (or the raw end rounded outwards), in text and JSON."""
+    from app.cli.plan import _threshold_ci
+    from app.core.analysis.thresholds import ThresholdAnalysis
+
+    scores = [0.2, 0.93, 0.9400012, 0.99934, 0.9993512, 0.9999991, 0.9999994137146853]
+    analysis = ThresholdAnalysis(scores, [0, 0, 1, 0, 1, 1, 1])
+    # 0.9999994 lies above 0.9999991 (the next score down) and at or below the raw end
+    assert _threshold_ci(analysis, 0.9400012, 0.9999994137146853, 0.99935) == [0.94, 0.9999994]
+    # no short decimal between two scores 1e-13 apart: the ends are rounded outwards (the
+    # interval only widens), 9 decimals at most
+    close = ThresholdAnalysis([0.1, 0.3333333331, 0.3333333331001, 0.9], [0, 1, 1, 1])
+    assert _threshold_ci(close, 0.3333333331001, 0.9, 0.5) == [0.333333333, 0.9]
+    close_high = ThresholdAnalysis([0.1, 0.6666666661, 0.6666666661001], [0, 1, 1])
+    assert _threshold_ci(close_high, 0.1, 0.6666666661001, 0.5) == [0.1, 0.666666667]

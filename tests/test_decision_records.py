@@ -279,3 +279,26 @@ def test_estimates_are_read_back_only_for_a_sample_and_checked():
     bad["fp"] = -1.0
     with pytest.raises(DecisionError, match="not numbers"):
         Outcome.from_dict(bad, "sample")
+
+
+def test_estimated_counts_are_kept_as_the_activity_event_logs_them():
+    """Recheck: `decisions show --json` held fp 2.2737367544323206e-12, tn 2866.9999999999977
+    and precision 0.9999999999999828 for a sample record."""
+    from app.core.analysis.planning import logged_count
+    from app.core.decisions.outcome import Outcome
+
+    raw = (131.96, 2.2737367544323206e-12, 0.04, 2866.9999999999977)
+    cis = {"recall": (0.9, 0.99), "precision": (0.95, 0.99), "fpr": (0.0, 0.001),
+           "flag_rate": (0.04, 0.05)}  # fmt: skip
+    out = Outcome.from_estimates(raw, cis, 147)
+    d = out.as_dict()
+    assert [d[k] for k in ("tp", "fp", "fn", "tn")] == [132.0, 0.0, 0.0, 2867.0]
+    assert [d[k] for k in ("tp", "fp", "fn", "tn")] == [logged_count(x) for x in raw]
+    assert d["n"] == 2999.0
+    # the rates are the kept counts' (132 / 132 exactly), each interval widened to hold them
+    assert d["precision"] == {"estimate": 1.0, "ci95": [0.95, 1.0]}
+    assert d["recall"] == {"estimate": 1.0, "ci95": [0.9, 1.0]}
+    assert d["fpr"] == {"estimate": 0.0, "ci95": [0.0, 0.001]}
+    assert d["flag_rate"]["estimate"] == pytest.approx(132 / 2999)
+    back = Outcome.from_dict(json.loads(json.dumps(d)), "sample")  # read back unchanged
+    assert back.as_dict() == d

@@ -256,3 +256,19 @@ def test_a_source_with_one_class_says_why_counts_are_not_per_day(panel):
     np.testing.assert_array_equal(panel.matrix.shown_counts(), [[0, 0], [1, 2]])
     text = panel.planner.traffic.day_label.text()
     assert text.startswith("Counts are the data source's own: all 3 labelled items are benign")
+
+
+def test_capacity_words_show_the_readable_threshold_never_a_rounded_one():
+    """Recheck: "Fits capacity (450/day) at ≥ 1" for 0.9999989647934867 — 1 flags nothing."""
+    from app.core.analysis.planning import capacity_words
+    from app.core.analysis.thresholds import ThresholdAnalysis
+    from app.core.analysis.workload import Workload
+
+    t = 0.9999989647934867
+    analysis = ThresholdAnalysis([0.2, 0.9999971, t, 0.9999999], [0, 1, 1, 1])
+    w = Workload(t, 0.28, 10_000, 0.08, 0.0, 449.0, 224.0, 2576.0, 225.0, 6975.0, 0.5)
+    words = capacity_words(w, 450, analysis)
+    # 0.999998: the shortest decimal above 0.9999971 and at or below t (the same items flagged)
+    assert words.startswith("Fits capacity (450/day) at ≥ 0.999998: ")
+    assert analysis.at(0.999998).tp == analysis.at(t).tp and analysis.at(1.0).tp == 0
+    assert "at ≥ 0.9999989647934867:" in capacity_words(w, 450)  # no analysis: every digit

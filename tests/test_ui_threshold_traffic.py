@@ -276,3 +276,27 @@ def test_a_point_at_recall_1_is_drawn_whole_inside_the_pr_plot(panel):
     assert ax.get_xlim()[1] >= 1.02 and ax.get_ylim()[1] >= 1.02  # room for the marker
     for marker in (panel.pr_plot.app_wide, panel.pr_plot.exploring):
         assert not marker.get_clip_on()  # never cut in half by the axes' edge
+
+
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_band_labels_never_overlap_at_the_window_width(panel, qtbot, width):
+    """Recheck N8: review 0.843 / escalate 0.99 (the bundled "Find bands" answer) read
+    "reviewescalate" at 1024 px: the merge follows the labels' measured extents."""
+    panel.resize(width, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    canvas = panel.curves
+    canvas.setVisible(True)
+    bp = panel.planner.bands
+    for review, escalate in ((0.843, 0.99), (0.3, 0.8), (0.7, 0.84), (0.5, 0.6), (0.2, 0.26)):
+        bp.escalate_spin.setValue(escalate)
+        bp.review_spin.setValue(review)
+        canvas.draw()  # a full draw at this width: the layout, then the moving artists
+        renderer = canvas.get_renderer()
+        shown = [t for t in canvas.band_texts if t.get_visible() and t.get_text()]
+        assert shown, (review, escalate)
+        if len(shown) == 2:
+            a, b = (t.get_window_extent(renderer) for t in shown)
+            assert a.x1 <= b.x0 or b.x1 <= a.x0, (width, review, escalate, a, b)
+        else:  # one label for both, naming both cuts
+            assert "review" in shown[0].get_text() and "escalate" in shown[0].get_text()

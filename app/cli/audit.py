@@ -16,7 +16,7 @@ import math
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import EXIT_OK, JSON_HELP, path_arg, threshold_arg
+from app.cli.common import EXIT_OK, JSON_HELP, path_arg, positive_number_arg, threshold_arg
 from app.cli.labels import flatten_positive, positive_arg
 from app.core.common.messages import fmt_number, fmt_threshold, printable
 
@@ -42,19 +42,6 @@ def _seed_arg(text: str) -> int:
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"must be from 0 to 2^63-1, got {value}")
     return value
-
-
-def _volume_arg(text: str) -> float:
-    """Messages per day, as ``plan`` takes it (`workload.check_volume`: finite, above 0)."""
-    from app.core.analysis.workload import check_volume
-    from app.core.common.errors import InputError
-
-    try:
-        return check_volume(float(text.strip()))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_audit_parser(sub: Any) -> None:
@@ -97,7 +84,9 @@ def add_audit_parser(sub: Any) -> None:
         help="a threshold to estimate at (repeat for several)",
     )
     e.add_argument(
-        "--volume", type=_volume_arg, help="messages per day: adds false alarms and misses per day"
+        "--volume",
+        type=positive_number_arg,
+        help="messages per day: adds false alarms and misses per day",
     )
     e.add_argument("--json", action="store_true", help=JSON_HELP)
 

@@ -94,6 +94,25 @@ def _unit_float(text: str) -> float:
     return value + 0.0  # -0.0 becomes 0.0
 
 
+def finite_arg(text: str) -> float:
+    """A finite number (``plan``'s and ``audit estimate``'s numeric options)."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def positive_number_arg(text: str) -> float:
+    """A finite number above 0 (``--volume``: messages per day, in ``plan`` and ``audit``)."""
+    value = finite_arg(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text.strip()}")
+    return value
+
+
 def threshold_arg(text: str) -> float:
     """``--threshold``: a finite number in [0, 1]."""
     return _unit_float(text)

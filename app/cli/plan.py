@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from app import APP_NAME
 from app.cli.common import EXIT_OK, EXIT_USAGE, JSON_HELP, path_arg, say, threshold_arg
+from app.cli.common import finite_arg as _finite
+from app.cli.common import positive_number_arg as _positive_number
 from app.cli.context import active_scorer, cli_context, threshold_kind
 from app.cli.labels import flatten_positive, positive_arg
 from app.core.common.errors import InputError
@@ -31,13 +33,6 @@ if TYPE_CHECKING:
 
 BUNDLED = "bundled"
 COUNTS = ("flagged", "caught", "missed", "false_alarms")
-
-
-def _positive_number(text: str) -> float:
-    value = _finite(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text.strip()}")
-    return value
 
 
 def _non_negative(text: str) -> float:
@@ -61,16 +56,6 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"must be from 0 to 2**63 - 1, got {value}")
-    return value
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
 
 
@@ -350,10 +335,26 @@ def _threshold_ci(
     an end above 1 ("flag nothing") is null, as no threshold `score` takes is above 1."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return [None, None]
-    ends = [analysis.readable(x) for x in (low, high)]
+    ends = [_readable_end(analysis, low, up=False), _readable_end(analysis, high, up=True)]
     if shown <= 1.0:
         ends = [min(ends[0], shown), max(ends[1], shown)]
     return [x if x <= 1.0 else None for x in ends]
+
+
+END_DECIMALS = 9  # an interval end's digits at most: a short decimal, never 0.9999994137146853
+
+
+def _readable_end(analysis: ThresholdAnalysis, x: float, up: bool) -> float:
+    """An end of a threshold's interval as a short decimal: one deciding the sample's items as
+    ``x`` does when there is one (as the threshold is made readable), else ``x`` rounded
+    outwards (the low end down, the high end up), so the interval shown only ever widens."""
+    if not 0.0 <= x <= 1.0:
+        return x  # above every score: "flag nothing" (null in JSON)
+    short = analysis.readable(x, max_decimals=END_DECIMALS)
+    if short != x or round(x, END_DECIMALS) == x:
+        return short
+    scale = 10**END_DECIMALS
+    return min((math.ceil(x * scale) if up else math.floor(x * scale)) / scale, 1.0)
 
 
 def _json(x: float) -> float | None:

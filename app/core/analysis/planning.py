@@ -32,6 +32,7 @@ from app.core.analysis.resampled import (
 )
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.analysis.workload import Workload, capacity_of, workload_at
+from app.core.common.messages import fmt_threshold
 
 # the settings' field of each planning input (app.core.context.settings.Settings)
 SETTINGS_FIELDS = {
@@ -120,10 +121,16 @@ def day_words(w: Workload) -> str:
     )
 
 
-def capacity_words(fit: Workload, capacity: float) -> str:
-    """ "fits capacity (500/day) at ≥ 0.62: recall 71%" for capacity_threshold's answer."""
+def capacity_words(
+    fit: Workload, capacity: float, analysis: ThresholdAnalysis | None = None
+) -> str:
+    """ "fits capacity (500/day) at ≥ 0.62: recall 71%" for capacity_threshold's answer. The
+    threshold reads as ``plan`` prints it: ``analysis.readable`` (a short decimal deciding
+    every item alike), never rounded to one that decides otherwise (0.9999989647934867 is
+    not "1", which would flag nothing)."""
     flags_nothing = fit.flagged_per_day == 0 and fit.tpr == 0
-    where = "only by flagging nothing" if flags_nothing else f"at ≥ {fit.threshold:.4g}"
+    t = fit.threshold if analysis is None else analysis.readable(fit.threshold)
+    where = "only by flagging nothing" if flags_nothing else f"at ≥ {fmt_threshold(t)}"
     return (
         f"Fits capacity ({capacity:,.0f}/day) {where}: recall {100 * fit.recall:.0f}%, "
         f"{fit.flagged_per_day:,.0f} flagged/day"

@@ -13,7 +13,7 @@ the same formulas as `intervals` (`rate_intervals`, `Finder.pick`).
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from app.core.analysis.intervals import (
 )
 from app.core.analysis.threshold_metrics import ThresholdMetrics
 from app.core.analysis.thresholds import ThresholdAnalysis
+from app.core.analysis.workload import reweight
 
 METHOD = "stratified bootstrap"  # how the intervals were drawn, in the words shown
 
@@ -79,13 +80,39 @@ def resampled_rates(
     at that prevalence and per-day counts."""
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
-    _, draw, total = resampler.counts(np.asarray([threshold], dtype=np.float64), reps, seed)
-    tp, fp, fn = draw[:, 0, 0], draw[:, 1, 0], draw[:, 2, 0]
+    point, draw, total = resampler.counts(np.asarray([threshold], dtype=np.float64), reps, seed)
+    out = _rates(draw[:, :, 0], total, prevalence, volume)
+    estimates = _rates(point[None, :, 0], total, prevalence, volume, own=True)
+    # the estimate counts the verdicts seen, the smoothed replicates also what they could have
+    # missed (recall 1.0 when no labelled abusive item was missed): the percentile interval may
+    # leave its own estimate out. Every caller (panel, `plan`, decision records) shows the
+    # estimate beside its interval, so the interval is widened here, once, to hold it.
+    return {key: hold(iv, estimates[key][0]) for key, iv in out.items()}
+
+
+def hold(iv: Interval, point: float) -> Interval:
+    """``iv`` widened to hold ``point`` (as is, when either is undefined)."""
+    lo, hi = iv
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(point)):
+        return iv
+    return (min(lo, point), max(hi, point))
+
+
+def _rates(
+    c: np.ndarray, total: float, prevalence: float | None, volume: float | None, own: bool = False
+) -> dict[str, Any]:
+    """The rates of weighted (TP, FP, FN) rows ``c`` (shape (rows, 3)): their 95 % intervals,
+    or with ``own`` the rows' values themselves (the point estimate: one row)."""
+    tp, fp, fn = c[:, 0], c[:, 1], c[:, 2]
     tn = total - tp - fp - fn
     tpr, fpr = _ratio(tp, tp + fn), _ratio(fp, fp + tn)  # NaN: a replicate without a class
-    out = {"tpr": _quantiles(tpr), "fpr": _quantiles(fpr),
-           "precision_source": _quantiles(_ratio(tp, tp + fp)),
-           "flag_rate": _quantiles((tp + fp) / total)}  # fmt: skip
+    values = {"tpr": tpr, "fpr": fpr, "precision_source": _ratio(tp, tp + fp),
+              "flag_rate": (tp + fp) / total}  # fmt: skip
+    if own:
+        if prevalence is not None and volume is not None:
+            values |= reweight(np.nan_to_num(tpr), np.nan_to_num(fpr), prevalence, volume)
+        return values
+    out: dict[str, Any] = {key: _quantiles(v) for key, v in values.items()}
     if prevalence is not None and volume is not None:
         out |= rate_intervals(tpr, fpr, prevalence, volume)
     return out

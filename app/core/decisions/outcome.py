@@ -21,6 +21,7 @@ from typing import Any
 
 from app.core.analysis.bands import BandPolicy, band_counts_per_day
 from app.core.analysis.intervals import Interval, wilson
+from app.core.analysis.planning import logged_count
 from app.core.analysis.resampled import Resampler, resampled_rates
 from app.core.analysis.thresholds import ThresholdAnalysis, ThresholdInputError
 from app.core.analysis.weighted import Estimated, WeightedThresholdAnalysis
@@ -116,8 +117,11 @@ class Outcome:
     def from_estimates(
         cls, counts: tuple[float, float, float, float], cis: dict[str, Interval], n_labelled: int
     ) -> Outcome:
-        """Weighted (tp, fp, fn, tn) with their bootstrap intervals (keys of `RATES`)."""
-        tp, fp, fn, tn = (Estimated(max(0.0, float(c))) for c in counts)
+        """Weighted (tp, fp, fn, tn) with their bootstrap intervals (keys of `RATES`). The
+        counts are kept as the activity event logs them (`planning.logged_count`: 1 decimal,
+        float noise such as 2.27e-12 as 0), and the rates are those of the kept counts, so a
+        record read back gives the same rates and intervals."""
+        tp, fp, fn, tn = (Estimated(logged_count(max(0.0, float(c)))) for c in counts)
         n = tp + fp + fn + tn
         rates = {
             "recall": _estimated_rate(tp, tp + fn, cis["recall"]),

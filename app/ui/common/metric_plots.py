@@ -32,7 +32,7 @@ APP_WIDE = "#8e44ad"
 REFERENCE = "#e67e22"
 BAND_COLOUR = "#16a085"
 MAX_CURVE_POINTS = 2_000
-BAND_LABEL_GAP = 0.12  # cut points closer than this (in threshold) get their labels pushed apart
+BAND_LABEL_PAD = 6.0  # pixels: band labels closer than this are merged into one label
 CURVES_TITLE = "Metrics by threshold"
 PR_TITLE = "Precision vs recall"
 
@@ -109,6 +109,7 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
             self._title_size = self.title.get_fontsize()
         self._moves(self.reference, self.app_wide, self.exploring, *self.band_lines,
                     *self.band_texts)  # fmt: skip
+        self._band_cuts: tuple[float, float] | None = None  # the cuts the labels are placed for
 
     def set_bands(self, cuts: tuple[float, float] | None) -> None:
         """Show the review and escalate cut lines at ``cuts`` (None: hide them)."""
@@ -117,27 +118,46 @@ class ThresholdCurvesCanvas(_ExploringFollowsTheme, BlittingCanvas):
             text.set_visible(cuts is not None)
             line.set_xdata([x, x])
             text.set_x(x)
+        self._band_cuts = None
         if cuts is not None:
             self._place_band_texts(*cuts)
         self.redraw_moving()
 
     def _place_band_texts(self, review: float, escalate: float) -> None:
-        """Equal or close cuts get one label ("review = escalate 0.94", "review 0.90 ·
-        escalate 0.94") beside the lines, so two labels never print over each other; a label
-        near the right edge is drawn to the left of its line, inside the axes."""
+        """One label per cut line, unless the two labels' measured extents (at the canvas's
+        current width and font) would touch: then one label for both ("review = escalate
+        0.94", "review 0.84 · escalate 0.99") beside the lines, so two labels never print over
+        each other at any width; a label near the right edge is drawn to the left of its line,
+        inside the axes. Run again before each draw of the moving artists (`_draw_moving`):
+        a resize or a font change moves the extents, not the cuts."""
+        self._band_cuts = (review, escalate)
         review_text, escalate_text = self.band_texts
         review_text.set_text("review")
         escalate_text.set_text("escalate")
-        if escalate - review < BAND_LABEL_GAP:
-            review_text.set_visible(False)
-            r, e = fmt_threshold(review), fmt_threshold(escalate)
-            both = f"review = escalate {e}" if review == escalate else f"review {r} · escalate {e}"
-            escalate_text.set_text(both)
-            escalate_text.set_x(escalate if escalate > 0.5 else review)
-            escalate_text.set_ha("right" if escalate > 0.5 else "left")
-            return
+        review_text.set_visible(True)
+        review_text.set_x(review)
+        escalate_text.set_x(escalate)
         review_text.set_ha("center")
         escalate_text.set_ha("right" if escalate > 0.92 else "center")
+        if review != escalate and not self._band_texts_touch():
+            return
+        review_text.set_visible(False)
+        r, e = fmt_threshold(review), fmt_threshold(escalate)
+        both = f"review = escalate {e}" if review == escalate else f"review {r} · escalate {e}"
+        escalate_text.set_text(both)
+        escalate_text.set_x(escalate if escalate > 0.5 else review)
+        escalate_text.set_ha("right" if escalate > 0.5 else "left")
+
+    def _band_texts_touch(self) -> bool:
+        """The two band labels' window extents overlap or come within BAND_LABEL_PAD pixels."""
+        renderer = self.get_renderer()
+        a, b = (text.get_window_extent(renderer) for text in self.band_texts)
+        return a.x0 < b.x1 + BAND_LABEL_PAD and b.x0 < a.x1 + BAND_LABEL_PAD
+
+    def _draw_moving(self) -> None:
+        if self._band_cuts is not None and self.band_lines[0].get_visible():
+            self._place_band_texts(*self._band_cuts)  # the extents follow the width
+        super()._draw_moving()
 
     def set_curves(self, curves: Mapping[str, np.ndarray], where: str = "") -> None:
         """Plot ``ThresholdAnalysis.many`` output (one array per metric, plus "threshold"), or

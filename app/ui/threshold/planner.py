@@ -201,7 +201,7 @@ class Planner(PrevalenceEstimate, QObject):
         if self._fit_key != key:
             self._fit_key = key
             tb.capacity_label.setText(
-                capacity_words(capacity_threshold(ds.analysis, p, v, cap), cap)
+                capacity_words(capacity_threshold(ds.analysis, p, v, cap), cap, ds.analysis)
             )
         tb.backlog_label.setText(backlog_words(day, cap))
         over = day.backlog_per_day(cap) > 0
