@@ -16,22 +16,19 @@ import math
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from app.cli.common import EXIT_OK, JSON_HELP, path_arg, positive_number_arg, threshold_arg
+from app.cli.common import (
+    EXIT_OK,
+    JSON_HELP,
+    path_arg,
+    positive_number_arg,
+    threshold_arg,
+    whole_number_arg,
+)
 from app.cli.labels import flatten_positive, positive_arg
 from app.core.common.messages import fmt_number, fmt_threshold, printable
 
 if TYPE_CHECKING:
     from app.core.audit.estimate import Estimate
-
-
-def _size_arg(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def _seed_arg(text: str) -> int:
@@ -49,7 +46,7 @@ def add_audit_parser(sub: Any) -> None:
     audit = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     s = audit.add_parser("sample", help="draw a stratified audit sample of a `score` output")
     s.add_argument("input", type=path_arg, help="a CSV written by `score`")
-    s.add_argument("--size", type=_size_arg, required=True, help="items to sample (exactly)")
+    s.add_argument("--size", type=whole_number_arg, required=True, help="items to sample (exactly)")
     s.add_argument("--seed", type=_seed_arg, help="random seed (default: drawn and printed)")
     s.add_argument(
         "--threshold",

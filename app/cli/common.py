@@ -148,6 +148,11 @@ def path_or_version_arg(text: str) -> str:
 def workers_arg(text: str) -> int:
     """``--workers``: a whole number of processes, 1 or more (the cap at the number of cores is
     applied, with a note, by `app.core.batch.parallel.usable_workers`)."""
+    return whole_number_arg(text)
+
+
+def whole_number_arg(text: str) -> int:
+    """A whole number, 1 or more (``--workers``, ``audit sample --size``)."""
     try:
         value = int(text.strip())
     except ValueError:

@@ -21,26 +21,10 @@ from app.core.common import portable_fs
 from app.core.common.errors import InputError
 from app.core.common.output_guard import PROVENANCE_SUFFIX, provenance_path
 
-_HEAD_BYTES = 1 << 20
-
-
-def _head(path: Path) -> bytes | None:
-    """The first bytes of a regular file (never blocks on a FIFO), None if unreadable."""
-    try:
-        fd = portable_fs.open_regular_file(path, follow_links=True)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, _HEAD_BYTES)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
 
 def is_sample_sidecar(path: Path) -> bool:
     """`path` is an audit sample's provenance (JSON whose ``kind`` says so)."""
-    head = _head(path)
+    head = portable_fs.read_head(path)
     try:
         data = json.loads(head.decode("utf-8")) if head else None
     except ValueError:
@@ -51,7 +35,7 @@ def is_sample_sidecar(path: Path) -> bool:
 def is_earlier_sample(path: Path) -> bool:
     """`path` is an audit sample we wrote: its header ends with our columns and its sidecar is
     an audit sample's provenance."""
-    head = _head(path)
+    head = portable_fs.read_head(path)
     if not head:
         return False
     header = next(csv.reader(io.StringIO(head.decode("utf-8-sig", "replace"))), None)

@@ -96,6 +96,24 @@ def open_regular_file(
     return fd
 
 
+HEAD_BYTES = 1 << 20  # a CSV header or a JSON file's first keys are well within this
+
+
+def read_head(path: Path, limit: int = HEAD_BYTES) -> bytes | None:
+    """The first ``limit`` bytes of a regular file (never blocks on a FIFO), None if it cannot
+    be read: how the app recognises a file it wrote before replacing it."""
+    try:
+        fd = open_regular_file(path, follow_links=True)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def same_inode(path: Path, info: os.stat_result) -> bool:
     try:
         now = os.lstat(path)

@@ -41,7 +41,6 @@ __all__ = [
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 KINDS = ("csv", "xlsx", "report", "log")
-_HEAD_BYTES = 1 << 20  # a header (or a report's first keys) is well within this
 _WORKBOOK_MAX = 1 << 20  # xl/workbook.xml of a workbook we wrote is a few hundred bytes
 _EDIT_SLACK_S = 2.0  # FAT keeps times to 2 s; our sidecar is written just before the output
 _REPORT_KEYS = ("input", "output", "output_format", "rows_read", "rows_scored")
@@ -85,22 +84,8 @@ def export_name_refusal(path: Path, fmt: str) -> str | None:
     return None
 
 
-def _head(path: Path) -> bytes | None:
-    """The first bytes of a regular file (never blocks on a FIFO), or None if unreadable."""
-    try:
-        fd = portable_fs.open_regular_file(path, follow_links=True)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, _HEAD_BYTES)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def _first_record(path: Path) -> list[str] | None:
-    head = _head(path)
+    head = portable_fs.read_head(path)
     if not head:
         return None
     text = head.decode("utf-8-sig", "replace")
@@ -122,7 +107,7 @@ def _ends_with_ours(header: list[str]) -> bool:
 
 
 def _our_provenance(sidecar: Path) -> bool:
-    head = _head(sidecar)
+    head = portable_fs.read_head(sidecar)
     try:
         data = json.loads(head.decode("utf-8")) if head else None
     except ValueError:
@@ -168,7 +153,7 @@ def _ours_xlsx(output: Path) -> bool:
 
 
 def _ours_report(output: Path) -> bool:
-    head = _head(output)
+    head = portable_fs.read_head(output)
     if not head or not head.lstrip().startswith(b"{"):
         return False
     keys = set(re.findall(rb'"([a-z_]+)"\s*:', head))
