@@ -99,8 +99,8 @@ def test_estimate_without_verdicts_exits_3_with_what_to_do(tmp_path: Path) -> No
     assert str(out) in line and "label at least one item of every band (Review panel)" in line
 
 
-@pytest.mark.parametrize(("volume", "code"), [("0", 2), ("1e309", 2), ("1e308", 0)])
-def test_estimate_volume_as_plan_takes_it(tmp_path: Path, volume: str, code: int) -> None:
+def _labelled_sample(tmp_path: Path) -> Path:
+    """A drawn sample whose verdicts are filled in (abusive where the score is ≥ 0.5)."""
     scored, out = tmp_path / "scored.csv", tmp_path / "SAMPLE.csv"
     _write_scored(scored)
     assert _draw(scored, out).returncode == 0
@@ -111,6 +111,12 @@ def test_estimate_volume_as_plan_takes_it(tmp_path: Path, volume: str, code: int
         row[col] = "abusive" if float(row[2]) >= 0.5 else "benign"
     with open(out, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize(("volume", "code"), [("0", 2), ("1e309", 2), ("1e308", 0)])
+def test_estimate_volume_as_plan_takes_it(tmp_path: Path, volume: str, code: int) -> None:
+    out = _labelled_sample(tmp_path)
     done = run_cli("audit", "estimate", str(out), "--threshold", "0.45", "--volume", volume,
                    "--json")  # fmt: skip
     assert done.returncode == code, done.stderr
@@ -121,16 +127,7 @@ def test_estimate_volume_as_plan_takes_it(tmp_path: Path, volume: str, code: int
 
 
 def test_a_huge_volume_is_written_readably(tmp_path: Path) -> None:
-    scored, out = tmp_path / "scored.csv", tmp_path / "SAMPLE.csv"
-    _write_scored(scored)
-    assert _draw(scored, out).returncode == 0
-    with open(out, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))
-    col = rows[0].index("verdict")
-    for row in rows[1:]:
-        row[col] = "abusive" if float(row[2]) >= 0.5 else "benign"
-    with open(out, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows(rows)
+    out = _labelled_sample(tmp_path)
     done = run_cli("audit", "estimate", str(out), "--threshold", "0.45", "--volume", "1e308")
     assert done.returncode == 0, done.stderr
     day = [ln for ln in done.stdout.splitlines() if "/day" in ln]
