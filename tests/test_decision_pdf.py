@@ -3,7 +3,6 @@ blank, its text holds the threshold and the author); the PNG is kept to be looke
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from app.core.decisions.records import DataSource
 from app.reports.decision_pdf import render_pdf, write_pdf
 from tests.test_decision_records import make
 
-SHOTS = Path(os.environ.get("ABUSE_DESK_SHOTS", "/tmp/shots15"))
+SHOTS = Path(__file__).resolve().parent / "_artifacts"
 
 
 def test_pdf_is_one_a4_page_with_the_threshold_and_author(tmp_path: Path):

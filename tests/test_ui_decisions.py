@@ -5,7 +5,6 @@ disabled while blank), the record stored and the event logged; Cancel applies no
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -89,7 +88,7 @@ def test_records_dialog_lists_and_exports_pdf(
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     assert out.read_bytes().startswith(b"%PDF") and "exported" in dialog.notice.text()
     dialog.show()
-    shots = Path(os.environ.get("ABUSE_DESK_SHOTS", "/tmp/shots15"))
+    shots = Path(__file__).resolve().parent / "_artifacts"
     shots.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(shots / "decision-records.png"))
 

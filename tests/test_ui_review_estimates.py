@@ -21,7 +21,7 @@ from tests.cli_runner import run_cli
 from tests.test_audit_sample import _write_scored
 from tests.test_ui_review import key, make_panel, open_sample
 
-SHOTS = Path("/tmp/shots15")
+SHOTS = Path(__file__).resolve().parent / "_artifacts"
 
 
 def _sample(tmp_path: Path, size: int = 40) -> Path:
@@ -182,6 +182,6 @@ def test_screenshot_with_estimates(qtbot, app_context, worker_pool, tmp_path, si
     _settled(qtbot, panel)
     assert panel.w.estimates.text_of("flag_rate", 0).endswith("(exact)")  # the bands' edge
     qtbot.wait(50)  # the layout follows the new texts
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     assert panel.grab().save(str(SHOTS / f"review_estimates_{size[0]}x{size[1]}.png"))
     panel.shutdown()

@@ -18,7 +18,7 @@ from app.core.analysis.workload import capacity_threshold, workload_at
 from app.core.decisions.store import DecisionStore
 from app.ui.threshold.panel import BANDS_TAB, ThresholdPanel
 
-SHOTS = Path("/tmp/shots15")
+SHOTS = Path(__file__).resolve().parent / "_artifacts"
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_screenshots_at_5_percent(qtbot, app_context, worker_pool, size, scale, 
         for canvas in (panel.matrix, panel.pr_plot, panel.curves):
             canvas.draw()
         QApplication.processEvents()
-        SHOTS.mkdir(exist_ok=True)
+        SHOTS.mkdir(parents=True, exist_ok=True)
         panel.controls.pages.setCurrentWidget(panel.planner.traffic)
         QApplication.processEvents()
         assert panel.grab().save(str(SHOTS / f"threshold_{name}.png"))
