@@ -176,7 +176,7 @@ COMMITTED = sorted(p.parent.name for p in (REPO / "models").glob("*/manifest.jso
 
 @pytest.fixture(scope="module", params=COMMITTED)
 def committed_scorer(request):
-    """Each bundled version in turn (1.0.0, the default, and 2.0.0)."""
+    """Each bundled version in turn (1.0.0, and 2.0.0, the default fast model)."""
     return Scorer.load(REPO / "models" / request.param)
 
 

@@ -36,6 +36,14 @@ from app.core.bundles.bundle_schema import (
     check_features,
     check_manifest,
 )
+from app.core.bundles.encoder_schema import (
+    ENCODER_TYPE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    check_encoder_classifier,
+    check_tokenizer,
+)
+from app.core.bundles.onnx_check import check_encoder_signature, check_onnx_model
 from app.core.common.atomic import atomic_write_bytes, atomic_write_json
 from app.core.common.errors import ModelError
 from app.core.common.hashing import sha256_stream
@@ -48,6 +56,15 @@ MAX_FILE_BYTES = 256 << 20
 SIGNATURE_NAME = "manifest.sig"  # the one file not listed in the manifest: it signs the manifest
 MAX_SIGNATURE_BYTES = 4096
 _UNLISTED = (MANIFEST_NAME, SIGNATURE_NAME)
+# The manifest's "evaluation_arrays": which files hold the test part's scores, labels, dataset
+# of origin and item ids (every bundle written by a recipe carries them under these names).
+EVALUATION_ARRAYS = {
+    "scores": "eval_scores.npy",
+    "labels": "eval_labels.npy",
+    "origin": "eval_origin.npy",
+    "ids": "eval_ids.npy",
+    "part": "test",
+}
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -70,6 +87,15 @@ class VerifiedBundle:
     json_files: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)  # ONNX graphs, checked before use
+
+    @property
+    def engine(self) -> str:
+        """ "encoder" for a transformer bundle (abuse-mini), else "linear"."""
+        classifier = self.json_files.get("classifier.json")
+        if isinstance(classifier, dict) and classifier.get("type") == ENCODER_TYPE:
+            return ENCODER_TYPE
+        return "linear"
 
     @property
     def name(self) -> str:
@@ -155,6 +181,8 @@ def _parse(folder: Path, name: str, data: bytes, bundle: VerifiedBundle) -> None
             bundle.json_files[name] = parse_json(data)
         elif name.endswith(".npy"):
             bundle.arrays[name] = load_npy(data)  # header checked before any allocation
+        elif name.endswith(".onnx"):
+            bundle.blobs[name] = data  # its graph is checked in _check_contents
         else:
             bundle.texts[name] = data.decode("utf-8")
     except BundleDataError as exc:
@@ -165,6 +193,9 @@ def _parse(folder: Path, name: str, data: bytes, bundle: VerifiedBundle) -> None
 
 def _check_contents(bundle: VerifiedBundle) -> None:
     """The schema of every parsed file (app.core.bundles.bundle_schema), naming the file at fault."""
+    if bundle.engine == ENCODER_TYPE:
+        _check_encoder_contents(bundle)
+        return
     current = "features.json"
     try:
         sizes, names = None, None
@@ -176,6 +207,27 @@ def _check_contents(bundle: VerifiedBundle) -> None:
             check_classifier(bundle.json_files[current], names)
         current = "arrays"
         check_arrays(bundle.arrays, sizes)
+    except BundleDataError as exc:
+        where = "" if current == "arrays" else f"{current}: "
+        raise ModelError(f"model bundle {bundle.path}: {where}{exc}") from None
+
+
+def _check_encoder_contents(bundle: VerifiedBundle) -> None:
+    """An encoder bundle: its classifier.json, tokenizer and ONNX graph (allow-listed operators,
+    no external data or custom ops, sizes within limits), before any session is created."""
+    current = "classifier.json"
+    try:
+        check_encoder_classifier(bundle.json_files[current])
+        current = TOKENIZER_FILE
+        if current not in bundle.json_files:
+            raise BundleDataError("is missing")
+        check_tokenizer(bundle.json_files[current])
+        current = MODEL_FILE
+        if current not in bundle.blobs:
+            raise BundleDataError("is missing")
+        check_encoder_signature(check_onnx_model(bundle.blobs[current]))
+        current = "arrays"
+        check_arrays(bundle.arrays, None)
     except BundleDataError as exc:
         where = "" if current == "arrays" else f"{current}: "
         raise ModelError(f"model bundle {bundle.path}: {where}{exc}") from None

@@ -25,7 +25,8 @@ SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")  # a model name or v
 BLOCK_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # names the block's <name>_idf.npy
 SHA256 = re.compile(r"[0-9a-f]{64}")
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a file the manifest lists
-FILE_TYPES = (".json", ".npy", ".md")  # data only: nothing that runs code when loaded
+FILE_TYPES = (".json", ".npy", ".md", ".onnx")  # data only: nothing that runs code when loaded
+# (an .onnx graph is data too, once `app.core.bundles.onnx_check` has allowed its operators)
 UNLISTED = ("manifest.json", "manifest.sig")  # the manifest and its signature list no one
 MAX_TEXT = 4096  # a string in the free-form parts
 MAX_ITEMS = 10_000  # items of a list or keys of an object in the free-form parts
