@@ -44,6 +44,20 @@ def bundled_scorer(bundled_model_path: Path):
 
 
 @pytest.fixture(scope="session")
+def v1_model_path() -> Path:
+    """abuse-lr 1.0.0 by name (sublinear TF-IDF): for tests about that version, which is no
+    longer the default fast model (`bundled_model_path` follows the rule)."""
+    return REPO / "models" / "abuse-lr-1.0.0"
+
+
+@pytest.fixture(scope="session")
+def v1_scorer(v1_model_path: Path):
+    from app.core.engine.scoring import Scorer
+
+    return Scorer.load(v1_model_path)
+
+
+@pytest.fixture(scope="session")
 def private_home(tmp_path_factory: pytest.TempPathFactory):
     """User folders of the test session (ABUSE_DESK_HOME), for in-process code that reads or
     creates user files (the workstation key of checkpoints): never the real user's."""
@@ -171,3 +185,25 @@ def batch_panel(qtbot, app_context, worker_pool):
     qtbot.addWidget(widget)
     yield widget
     widget.shutdown()
+
+
+@pytest.fixture
+def registry_context(app_context, model_registry):
+    """The app context with the test's model registry (bundled models + a user folder)."""
+    app_context.registry = model_registry
+    return app_context
+
+
+@pytest.fixture
+def models_panel(qtbot, registry_context, worker_pool):
+    """The Models panel, shown at 1280x800 and idle (its listing done)."""
+    from app.ui.models.panel import ModelsPanel
+
+    panel = ModelsPanel(registry_context, worker_pool)
+    qtbot.addWidget(panel)
+    panel.resize(1280, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+    yield panel
+    panel.shutdown()

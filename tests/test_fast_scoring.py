@@ -84,9 +84,10 @@ def reference_logits(scorer: Scorer, texts: list[str]) -> np.ndarray:
     return features @ model.coef + model.intercept
 
 
-def test_each_feature_map_gets_its_own_fast_path(additive_scorer, bundled_scorer):
+def test_each_feature_map_gets_its_own_fast_path(additive_scorer, v1_scorer, bundled_scorer):
     assert type(additive_scorer.model.fast).__name__ == "FastAdditiveScorer"
-    assert type(bundled_scorer.model.fast).__name__ == "SublinearTfidfScorer"  # 1.0.0
+    assert type(v1_scorer.model.fast).__name__ == "SublinearTfidfScorer"  # 1.0.0
+    assert type(bundled_scorer.model.fast).__name__ == "FastAdditiveScorer"  # the default, 2.0.0
 
 
 ODD = [
@@ -210,3 +211,24 @@ def test_an_alphabet_too_large_for_integer_keys_falls_back_to_the_loop(additive_
     chunks = ["you", "idiot!", "é🙂", "a"]
     s, _ = wide.sums_many(chunks)
     assert s.tolist() == [wide.chunk_sums(c)[0] for c in chunks]
+
+
+# --- probabilities ------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=50))
+def test_sigmoid_is_scipys_expit_bit_for_bit(logits):
+    """Scores stay the bytes they were when SciPy computed them (eval arrays, earlier runs)."""
+    from scipy.special import expit
+
+    from app.core.engine.reference import sigmoid
+
+    edges = [0.0, -0.0, 708.9, 709.0, 709.5, 709.78, 709.79, 745.2, 1e308, 36.7, -36.7, 1e-300]
+    z = np.array(logits + edges + [-e for e in edges], dtype=np.float64)
+    got = sigmoid(z)
+    np.testing.assert_array_equal(got, expit(z))  # NaN where expit gives NaN
+    assert got.dtype == np.float64 and sigmoid(z[:24].reshape(2, 12)).shape == (2, 12)
+    rng = np.random.default_rng(7)
+    dense = rng.normal(0.0, 6.0, 20_000)
+    assert np.array_equal(sigmoid(dense), expit(dense))

@@ -153,8 +153,9 @@ def test_after_a_supervisor_applies_060_the_cli_labels_at_060_and_logs_it(
     try:
         _apply_in_the_threshold_panel(ctx, qtbot, worker_pool, 60)
         source = tmp_path / "file.csv"
-        # Two texts score between 0.45 and 0.60: only the applied threshold calls them benign.
-        texts = ["you are an idiot", "have a nice day", "go home", "stop it", "go away"]
+        # Two texts score between 0.45 and 0.60 (2.0.0, the default fast model: "nobody asked"
+        # 0.544, "so annoying" 0.553): only the applied threshold calls them benign.
+        texts = ["you are an idiot", "have a nice day", "go home", "nobody asked", "so annoying"]
         source.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)))
         out = tmp_path / "out.csv"
         result = run_cli("score", str(source), "-o", str(out), ABUSE_DESK_HOME=str(home))
@@ -202,8 +203,8 @@ def test_each_command_leaves_exactly_its_own_events(tmp_path, signing_key, signe
         (["models", "trust", str(signing_key[1] / "test-team.pem")], ["key_trusted"]),
         (["models", "import", str(signed_tiny_bundle)], ["model_imported"]),
         # A switch of the active model migrates the threshold as Promote does (issue 14).
-        (["models", "activate", "2.0.0"], ["model_activated", "threshold_applied"]),
-        (["models", "challenger", "1.0.0"], ["challenger_set"]),
+        (["models", "activate", "1.0.0"], ["model_activated", "threshold_applied"]),
+        (["models", "challenger", "2.0.0"], ["challenger_set"]),
         (["models", "challenger", "--clear"], ["challenger_cleared"]),
         (["models", "rollback"], ["model_rolled_back", "threshold_applied"]),
         (["info"], []),

@@ -78,7 +78,7 @@ def test_startup_falls_back_and_says_why(model_registry, signed_tiny_bundle):
     import_bundle(model_registry, signed_tiny_bundle)
     settings = Settings(active_model="gone-1.0.0", challenger_model="tiny-0.0.1")
     active, challenger, problems = model_registry.load_startup(settings)
-    assert active.bundle.path.name == "abuse-lr-1.0.0"
+    assert active.bundle.path.name == "abuse-lr-2.0.0"  # the default fast model
     assert challenger is not None and challenger.version_label == "tiny 0.0.1"
     assert len(problems) == 1 and "gone-1.0.0" in problems[0] and "not installed" in problems[0]
     # A challenger that no longer verifies is dropped, with the reason.
@@ -89,7 +89,7 @@ def test_startup_falls_back_and_says_why(model_registry, signed_tiny_bundle):
     active, challenger, problems = model_registry.load_startup(
         Settings(active_model="tiny-0.0.1", challenger_model="tiny-0.0.1")
     )
-    assert challenger is None and active.bundle.path.name == "abuse-lr-1.0.0"
+    assert challenger is None and active.bundle.path.name == "abuse-lr-2.0.0"
     assert "SHA-256" in problems[0]
 
 
@@ -154,18 +154,18 @@ def test_activate_rollback_and_settings_survive_restart(switch_ctx, model_regist
     assert ctx.state.scorer is tiny
     assert (ctx.settings.active_model, ctx.settings.previous_model) == (
         "tiny-0.0.1",
-        "abuse-lr-1.0.0",
+        "abuse-lr-2.0.0",
     )
     saved = load_settings(ctx.settings_path)
-    assert saved.active_model == "tiny-0.0.1" and saved.previous_model == "abuse-lr-1.0.0"
+    assert saved.active_model == "tiny-0.0.1" and saved.previous_model == "abuse-lr-2.0.0"
     assert not model_switch.activate(ctx, tiny)  # already active: nothing logged
     back = model_registry.load(ctx.settings.previous_model)
     assert model_switch.rollback(ctx, back)
-    assert ctx.state.scorer.bundle.path.name == "abuse-lr-1.0.0"
+    assert ctx.state.scorer.bundle.path.name == "abuse-lr-2.0.0"
     assert ctx.settings.previous_model == "tiny-0.0.1"  # a second rollback undoes the first
     assert _actions(ctx)[-2:] == ["model_activated", "model_rolled_back"]
     event = ctx.activity.query(limit=1)[0]
-    assert event.detail == "tiny 0.0.1 -> abuse-lr 1.0.0"
+    assert event.detail == "tiny 0.0.1 -> abuse-lr 2.0.0"
     assert event.file_sha256 == back.bundle.manifest_sha256
     assert bundled.bundle.path == back.bundle.path
 
@@ -180,7 +180,7 @@ def test_challenger_and_promotion(switch_ctx, model_registry):
     model_switch.promote_challenger(ctx, 0.37, "keeps recall >= 0.9")
     assert ctx.state.scorer is tiny and ctx.state.challenger is None
     assert ctx.state.threshold == 0.37 and ctx.settings.threshold == 0.37
-    assert ctx.settings.challenger_model == "" and ctx.settings.previous_model == "abuse-lr-1.0.0"
+    assert ctx.settings.challenger_model == "" and ctx.settings.previous_model == "abuse-lr-2.0.0"
     actions = _actions(ctx)
     assert actions[-3:] == ["challenger_set", "model_promoted", "threshold_applied"]
     assert "keeps recall >= 0.9" in ctx.activity.query(limit=1)[0].detail

@@ -32,13 +32,13 @@ def _on_disk() -> dict:
 def test_the_app_never_puts_back_what_a_command_changed_meanwhile(home: Path) -> None:
     app = open_context(load_models=False, app_start=True)  # the desktop app, running
     install_models(app, load_models(registry_of(app), app.settings))
-    changed = run_cli("models", "challenger", "abuse-lr-2.0.0", ABUSE_DESK_HOME=str(home))
+    changed = run_cli("models", "challenger", "abuse-lr-1.0.0", ABUSE_DESK_HOME=str(home))
     assert changed.returncode == 0, changed.stderr
     app.state.set_threshold(0.6)  # a supervisor applies a threshold: saved at once
     app.settings.window_geometry = "AAAA"
     app.save_settings("window_geometry", "last_folder")  # what closing the window saves
     disk = _on_disk()
-    assert disk["challenger_model"] == "abuse-lr-2.0.0"
+    assert disk["challenger_model"] == "abuse-lr-1.0.0"
     assert (disk["threshold"], disk["window_geometry"]) == (0.6, "AAAA")
     used = run_cli("score-text", "hello", "--json", ABUSE_DESK_HOME=str(home))
     assert json.loads(used.stdout)["threshold"] == 0.6
@@ -67,7 +67,7 @@ def test_two_commands_at_once_keep_both_changes(home: Path) -> None:
 def test_a_switch_that_cannot_be_saved_is_neither_logged_nor_made(home: Path, monkeypatch) -> None:
     ctx = open_context()
     before = ctx.activity.count()
-    two = registry_of(ctx).load("abuse-lr-2.0.0")
+    two = registry_of(ctx).load("abuse-lr-1.0.0")  # not the default: a real switch
     real_open = os.open
 
     def refuse(path, flags, *args):  # the folder cannot be written (read-only, full, immutable)
@@ -81,7 +81,7 @@ def test_a_switch_that_cannot_be_saved_is_neither_logged_nor_made(home: Path, mo
     with pytest.raises(SettingsNotSaved):
         model_switch.set_challenger(ctx, two)
     monkeypatch.setattr(os, "open", real_open)
-    assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
+    assert ctx.state.scorer.version_label == "abuse-lr 2.0.0"  # the default fast model
     assert ctx.state.challenger is None
     assert (ctx.settings.active_model, ctx.settings.challenger_model) == ("", "")
     assert ctx.activity.count() == before
@@ -93,9 +93,9 @@ def test_challenger_option_refuses_the_deciding_model_and_an_empty_value(
     source = tmp_path / "in.csv"
     source.write_text("id,text\n1,hello\n", encoding="utf-8")
     base = ["score", str(source), "-o", str(tmp_path / "out.csv")]
-    same = run_cli(*base, "--challenger", "abuse-lr-1.0.0", ABUSE_DESK_HOME=str(home))
+    same = run_cli(*base, "--challenger", "abuse-lr-2.0.0", ABUSE_DESK_HOME=str(home))
     assert same.returncode == 4 and same.stderr.count("\n") == 1
-    assert "abuse-lr 1.0.0 is the deciding model" in same.stderr
+    assert "abuse-lr 2.0.0 is the deciding model" in same.stderr
     empty = run_cli(*base, "--challenger", "", ABUSE_DESK_HOME=str(home))
     assert empty.returncode == 2 and empty.stderr.count("\n") == 1
     assert not (tmp_path / "out.csv").exists()

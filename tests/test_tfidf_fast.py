@@ -36,29 +36,29 @@ def tiny(tiny_training) -> Scorer:
 
 
 @pytest.mark.parametrize("batch", [ODD, ODD[:3], [ODD[5]], ["you you you idiot idiot"]])
-def test_odd_batches_match_scikit_learn(bundled_scorer, batch):
-    assert isinstance(bundled_scorer.model.fast, SublinearTfidfScorer)
-    fast = bundled_scorer.model.raw_logits(batch)
+def test_odd_batches_match_scikit_learn(v1_scorer, batch):
+    assert isinstance(v1_scorer.model.fast, SublinearTfidfScorer)
+    fast = v1_scorer.model.raw_logits(batch)
     assert fast.shape == (len(batch),)
-    np.testing.assert_allclose(fast, reference(bundled_scorer, batch), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast, reference(v1_scorer, batch), rtol=0, atol=1e-9)
 
 
-def test_an_empty_batch_has_no_logits(bundled_scorer):
-    assert bundled_scorer.model.raw_logits([]).shape == (0,)
+def test_an_empty_batch_has_no_logits(v1_scorer):
+    assert v1_scorer.model.raw_logits([]).shape == (0,)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(texts, min_size=1, max_size=30))
-def test_random_batches_match_scikit_learn(bundled_scorer, batch):
-    fast = bundled_scorer.model.raw_logits(batch)
-    np.testing.assert_allclose(fast, reference(bundled_scorer, batch), rtol=0, atol=1e-9)
+def test_random_batches_match_scikit_learn(v1_scorer, batch):
+    fast = v1_scorer.model.raw_logits(batch)
+    np.testing.assert_allclose(fast, reference(v1_scorer, batch), rtol=0, atol=1e-9)
 
 
-def test_repeated_terms_use_the_sublinear_count(bundled_scorer):
+def test_repeated_terms_use_the_sublinear_count(v1_scorer):
     """1 + ln(count): a word said five times is not five times the evidence."""
     batch = ["idiot", "idiot idiot idiot idiot idiot", "idiot " * 40 + "lovely day"]
     np.testing.assert_allclose(
-        bundled_scorer.model.raw_logits(batch), reference(bundled_scorer, batch), atol=1e-9
+        v1_scorer.model.raw_logits(batch), reference(v1_scorer, batch), atol=1e-9
     )
 
 
@@ -72,19 +72,28 @@ def test_a_trained_tfidf_bundle_takes_the_fast_path_too(tiny):
     "change",
     [{"sublinear_tf": False}, {"norm": "l1"}, {"use_idf": False}, {"analyzer": "char"}],
 )
-def test_settings_it_does_not_reproduce_go_to_scikit_learn(bundled_scorer, change):
-    model = bundled_scorer.model
+def test_settings_it_does_not_reproduce_go_to_scikit_learn(v1_scorer, change):
+    model = v1_scorer.model
     blocks = [replace(b, settings=dict(b.settings, **change)) for b in model.blocks]
     assert not SublinearTfidfScorer.supports(blocks)
-    assert LinearTextModel(bundled_scorer.bundle).fast is not None  # the real one still does
+    assert LinearTextModel(v1_scorer.bundle).fast is not None  # the real one still does
 
 
-def test_the_default_model_scores_without_importing_scikit_learn():
+@pytest.mark.parametrize(
+    ("load", "label"),
+    [
+        ("default_bundle_path()", "abuse-lr 2.0.0"),  # the default fast model
+        ("REPO / 'models' / 'abuse-lr-1.0.0'", "abuse-lr 1.0.0"),  # this file's TF-IDF path
+    ],
+)
+def test_the_bundled_models_score_without_importing_scikit_learn(load, label):
     code = (
         "import sys\n"
+        "from pathlib import Path\n"
         "from app.core.engine.scoring import Scorer, default_bundle_path\n"
-        "scorer = Scorer.load(default_bundle_path())\n"
-        "assert scorer.version_label == 'abuse-lr 1.0.0'\n"
+        f"REPO = Path({str(REPO)!r})\n"
+        f"scorer = Scorer.load({load})\n"
+        f"assert scorer.version_label == {label!r}\n"
         "scores = scorer.score_many(['you are an idiot', 'have a lovely day'])[0]\n"
         "assert scores[0] > 0.5 > scores[1], scores\n"
         "assert not any(m.startswith(('sklearn', 'scipy.sparse')) for m in sys.modules)\n"

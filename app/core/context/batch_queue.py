@@ -43,6 +43,8 @@ from app.core.batch.parallel import default_workers
 from app.core.batch.words import counted
 from app.core.common.limits import Limits
 from app.core.common.messages import fmt_threshold
+from app.core.context.bootstrap import registry_of
+from app.core.context.engines import score_in_mode
 from app.core.context.state import AppContext
 from app.core.engine.scoring import Scorer
 from app.core.export.xlsx_writer import control_note
@@ -100,6 +102,7 @@ class BatchJob:
     scorer: Scorer | None = None
     challenger: Scorer | None = None
     history_id: str = ""  # its batch-history entry, which owns the cache (none: the session)
+    mode: str = "fast"  # fast, cascade or thorough (`app.core.batch.cascade`)
 
 
 @dataclass(frozen=True)
@@ -197,12 +200,20 @@ class BatchQueue:
         job.scorer, job.challenger = self.ctx.state.scorer, self.ctx.state.challenger
         if job.scorer is None:  # the panel offers Start only once a model is loaded
             raise RuntimeError("a batch job was started before a model was loaded")
-        work = partial(score_file, job.scorer, options, job.gold_column, challenger=job.challenger)
+        work: Work = partial(
+            score_file, job.scorer, options, job.gold_column, challenger=job.challenger
+        )
+        if job.mode != "fast" or job.scorer.engine != "linear":  # models loaded by the job
+            work = partial(score_in_mode, registry_of(self.ctx), job.scorer, job.mode, options,
+                           job.gold_column, job.challenger)  # fmt: skip
         job.status = "running"
         self.ctx.state.job_started()
         self.handles[job.id] = self._launch(job, work, "score", f"batch {job.path.name}")
         shadow = f"challenger {job.challenger.version_label}" if job.challenger else None
-        self.ctx.log("batch_started", file_name=job.path.name, threshold=threshold, detail=shadow)
+        said = "; ".join(p for p in (shadow, f"mode {job.mode}" if job.mode != "fast" else "") if p)
+        self.ctx.log(
+            "batch_started", file_name=job.path.name, threshold=threshold, detail=said or None
+        )
 
     def finished(self, job: BatchJob, result: ScoredFile) -> None:
         report = result.report
@@ -214,7 +225,8 @@ class BatchQueue:
             file_sha256=report.input_sha256,
             threshold=report.threshold,
             model_version=report.model_version,  # the job's model, whatever is active now
-            detail=report.disagreement() or None,
+            detail="; ".join(p for p in (report.disagreement(), report.rescored_line()) if p)
+            or None,
         )
         self.ctx.session.record_batch(report.rows_scored, report.rows_flagged, report.seconds)
         self._record(job, result)

@@ -130,9 +130,10 @@ def _persist_threshold(ctx: AppContext, warn: Warn) -> None:
 
 def load_models_for(ctx: AppContext, model: ModelRef = None, *, warm: bool = True) -> LoadedModels:
     """`model` for this run only, else the settings' choice with fallbacks
-    (`ModelRegistry.load_startup`), from the context's registry. `warm` builds the explanation
-    vectorisers now (the GUI, on its worker), not at the first keystroke; the CLI skips them
-    (its worker processes never explain)."""
+    (`ModelRegistry.load_startup`), from the context's registry. `warm` builds a model's
+    scikit-learn vectorisers now (the GUI, on its worker), not at the first keystroke, if it
+    needs any: only models no fast scorer covers (the bundled ones explain from their own
+    counts); the CLI skips them (its worker processes never explain)."""
     return load_models(registry_of(ctx), ctx.settings, model, warm=warm)
 
 

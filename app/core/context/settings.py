@@ -53,6 +53,10 @@ class Settings:
     active_model: str = ""
     previous_model: str = ""  # what "Roll back" returns to
     challenger_model: str = ""
+    # Which rule picks the model of an empty active_model: 1 = abuse-lr-1.0.0 (until issue 16),
+    # 2 = the default fast model's rule (app.core.engine.default_model). A file saved before the
+    # field existed has none: it ran on 1.0.0, and keeps 1.0.0 (`_keep_the_model_it_ran_on`).
+    default_model_rule: int = 2
     # An administrator's explicit choice: accept bundles with no signature (each use is logged).
     allow_unsigned_models: bool = False
     # Limits a user may tune by editing the file (see app.core.common.limits; each must be >= 1).
@@ -229,7 +233,23 @@ def load_settings(path: Path | None = None) -> Settings:
                 + ("; log retention paused" if f.name == "log_retention_days" else "")
             )
     _check_bands(settings, path)
+    _keep_the_model_it_ran_on(settings, payload)
     return settings
+
+
+LEGACY_DEFAULT_MODEL = "abuse-lr-1.0.0"  # the default bundled model before rule 2
+
+
+def _keep_the_model_it_ran_on(settings: Settings, payload: dict[str, Any]) -> None:
+    """A settings file from before the default changed, that never chose a model, ran on
+    abuse-lr-1.0.0 with a threshold chosen for it: it keeps 1.0.0 (an upgrade never changes
+    which model labels a user's texts); only a fresh install starts on the new default."""
+    # The earlier app wrote every field: its files hold active_model (empty when none was
+    # chosen) and no default_model_rule. A file written by hand with neither is not one of them.
+    if payload.get("default_model_rule") != 2:
+        settings.default_model_rule = 2
+        if payload.get("active_model") == "":
+            settings.active_model = LEGACY_DEFAULT_MODEL
 
 
 def _check_bands(settings: Settings, path: Path) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.engine.model import LinearTextModel
+from app.core.engine.model import FeatureBlock, LinearTextModel
 from app.core.engine.normalize import URL_TOKEN, USER_TOKEN, normalize_text, placeholder_pattern
+from app.core.engine.occurrences import BlockFeatures
 
 _WORD = re.compile(r"\w\w+")
 _EDGE_PUNCT = re.compile(r"^\W+|\W+$")
@@ -33,11 +35,16 @@ class TermContribution:
         return _DISPLAY.get(self.term, self.term)
 
 
+SHARES = "shares"  # a linear model: each term's exact share of the logit (they add up)
+
+
 @dataclass(frozen=True)
 class Explanation:
     logit: float  # calibrated logit; probability = sigmoid(logit)
-    bias: float  # share of the logit that belongs to no word (intercept and calibration)
+    bias: float  # share of the logit that belongs to no word (NaN when terms are not shares)
     terms: list[TermContribution]  # strongest first (by absolute contribution)
+    # SHARES, or "occlusion" (app.core.engine.occlusion): the logit's change without the word
+    method: str = SHARES
 
 
 def _token_keys(token: str) -> list[str]:
@@ -52,45 +59,50 @@ def _token_keys(token: str) -> list[str]:
 def explain_text(model: LinearTextModel, text: str, top_k: int | None = None) -> Explanation:
     normalized = normalize_text(text)
     slope = model.calibration_slope
+    if model.fast is not None:  # the fast scorer's own analysis: no scikit-learn
+        parts = model.fast.text_features(normalized)
+    else:  # settings no fast scorer reproduces: the vectorisers (imported here only)
+        from app.core.engine.reference import block_features
+
+        parts = [block_features(block, normalized) for block in model.blocks]
     shares: dict[str, float] = defaultdict(float)
     total = 0.0
-    for block in model.blocks:
-        row = block.vectorizer.transform([normalized])
-        weights = np.asarray(row.data) * model.coef[block.offset + row.indices] * slope
-        per_feature = dict(zip(row.indices.tolist(), weights.tolist(), strict=True))
+    for block, part in zip(model.blocks, parts, strict=True):
+        weights = part.values * model.coef[block.offset + part.features] * slope
         total += float(weights.sum())
-        analyzer = block.vectorizer.build_analyzer()
-        vocab = block.vectorizer.vocabulary_
-        if block.vectorizer.analyzer == "word":
-            grams = [g for g in analyzer(normalized) if g in vocab]
-            counts: dict[str, int] = defaultdict(int)
-            for gram in grams:
-                counts[gram] += 1
-            for gram in grams:
-                share = per_feature[vocab[gram]] / counts[gram]
-                words = gram.split(" ")
-                for word in words:
-                    shares[word] += share / len(words)
-        else:
-            # char_wb: analyse each whitespace token on its own; the union is the document's grams.
-            preprocessed = block.vectorizer.build_preprocessor()(normalized)
-            per_token = [
-                (tok, [g for g in analyzer(tok) if g in vocab]) for tok in preprocessed.split()
-            ]
-            counts = defaultdict(int)
-            for _, grams in per_token:
-                for gram in grams:
-                    counts[gram] += 1
-            for token, grams in per_token:
-                token_share = sum(per_feature[vocab[g]] / counts[g] for g in grams)
-                keys = _token_keys(token)
-                for key in keys:
-                    shares[key] += token_share / len(keys)
+        for key, share in _occurrence_shares(block, part, weights):
+            shares[key] += share
     logit = slope * (total / slope + model.intercept) + model.calibration_offset
     bias = slope * model.intercept + model.calibration_offset
     terms = [TermContribution(term, value) for term, value in shares.items() if value != 0.0]
     terms.sort(key=lambda t: abs(t.contribution), reverse=True)
     return Explanation(logit=logit, bias=bias, terms=terms[:top_k] if top_k else terms)
+
+
+def _occurrence_shares(
+    block: FeatureBlock, part: BlockFeatures, weights: np.ndarray
+) -> Iterator[tuple[str, float]]:
+    """(word, share) pairs of one block, in text order: each feature's weight split evenly
+    between its occurrences; a word n-gram's share split between its words, a char n-gram's
+    summed per whitespace chunk and split between the chunk's words."""
+    rows = part.rows
+    at = np.minimum(np.searchsorted(part.features, rows), max(0, len(part.features) - 1))
+    found = part.features[at] == rows if len(part.features) else np.zeros(len(rows), bool)
+    counts = np.bincount(at[found], minlength=len(part.features))
+    per_occurrence = np.zeros(len(rows))  # a row without a value (idf 0) has no share
+    per_occurrence[found] = weights[at[found]] / counts[at[found]]
+    if block.analyzer == "word":
+        for row, share in zip(rows.tolist(), per_occurrence.tolist(), strict=True):
+            words = block.terms[row].split(" ")
+            for word in words:
+                yield word, share / len(words)
+        return
+    # bincount adds in occurrence order, from 0.0: each chunk's n-grams in the analyser's order
+    token_shares = np.bincount(part.chunk, weights=per_occurrence, minlength=len(part.chunks))
+    for token, token_share in zip(part.chunks, token_shares.tolist(), strict=True):
+        keys = _token_keys(token)
+        for key in keys:
+            yield key, token_share / len(keys)
 
 
 def find_spans(text: str, term: str) -> list[tuple[int, int]]:

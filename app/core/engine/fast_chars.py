@@ -159,7 +159,8 @@ class CharBlock:
 
     def rows_many(self, chunks: list[str], owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The vocabulary row of every n-gram of the chunks that is in the vocabulary, and the
-        ``owner`` of its chunk; in order (by chunk, then n, then offset). Needs ``table``."""
+        ``owner`` of its chunk; by n, then chunk, then offset (so within a chunk: by n, then
+        offset, scikit-learn's order). Needs ``table``."""
         assert self.table is not None
         padded = " " + "  ".join(chunks) + " "  # " c1 " + " c2 " + ...
         lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)) + 2
@@ -168,6 +169,44 @@ class CharBlock:
         rows = self.table.lookup(keys[valid])
         hit = rows >= 0
         return rows[hit], owner[chunk_of[valid[hit]]]
+
+    def rows_of(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`rows_many` with each occurrence's chunk index as owner, for any alphabet (one
+        text's chunks, for an explanation: no cache involved)."""
+        if not chunks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        if self.table is not None:
+            return self.rows_many(chunks, np.arange(len(chunks)))
+        rows, owner = [], []
+        for i, chunk in enumerate(chunks):
+            found = self.chunk_rows(chunk)
+            rows += found
+            owner += [i] * len(found)
+        return np.array(rows, dtype=np.int64), np.array(owner, dtype=np.int64)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """term -> vocabulary row, for `chunk_rows` only (built when first needed)."""
+        return {term: row for row, term in enumerate(self.terms)}
+
+    def chunk_rows(self, chunk: str) -> list[int]:
+        """The rows of one chunk's n-grams in the vocabulary, in `chunk_sums`'s order."""
+        padded = " " + chunk + " "
+        length = len(padded)
+        row_of = self.row_of
+        rows: list[int] = []
+        for n in range(self.min_n, self.max_n + 1):
+            offset = 0
+            while True:
+                row = row_of.get(padded[offset : offset + n])
+                if row is not None:
+                    rows.append(row)
+                if offset + n >= length:
+                    break
+                offset += 1
+            if offset == 0:  # as in chunk_sums: shorter than n, counted once
+                break
+        return rows
 
     @cached_property
     def grams(self) -> dict[str, tuple[float, float]]:

@@ -32,11 +32,13 @@ import numpy as np
 
 from app.core.engine.fast_chars import CharBlock, PairTable, analysis_reproduced, per_text, segments
 from app.core.engine.fast_chars import lookup_rows as _rows
+from app.core.engine.occurrences import BlockFeatures, count_idf_sqrt
 
 CACHE_CHUNKS = 300_000
 SEP = "\x00"  # joins a batch: neither whitespace nor a word character
 _JOIN = " " + SEP + " "
 SEPARATOR = -2  # what the cache answers for SEP
+_NONE = np.zeros(0, np.int64)
 
 
 class _Growing:
@@ -97,6 +99,7 @@ class _WordBlock:
         self.findall = re.compile(spec.token_pattern).findall  # spec: a model.FeatureBlock
         self.bigrams = spec.ngram_range[1] == 2
         unigram_rows = [i for i, term in enumerate(terms) if " " not in term]
+        self.unigram_rows = np.array(unigram_rows, dtype=np.int64)  # k -> vocabulary row
         self.index = {terms[i]: k for k, i in enumerate(unigram_rows)}
         self.w, self.q, self.size = w[unigram_rows], q[unigram_rows], len(unigram_rows)
         rows = np.flatnonzero(np.fromiter((" " in t for t in terms), dtype=bool, count=len(terms)))
@@ -108,6 +111,18 @@ class _WordBlock:
         keys = left * self.size + right
         self.pairs = PairTable(keys)
         self.pair_w, self.pair_q = w[rows], q[rows]
+        self.bigram_rows = rows.astype(np.int64)  # pair -> vocabulary row
+
+    def text_rows(self, chunks: list[str]) -> np.ndarray:
+        """Vocabulary rows of one text's known unigrams in text order, then of its bigrams."""
+        rows = np.array(self.token_rows(" ".join(chunks)), dtype=np.int64)
+        known = rows >= 0
+        found = [self.unigram_rows[rows[known]]]
+        if self.bigrams and len(rows) > 1 and len(self.pair_w):
+            left = np.flatnonzero(known[1:] & known[:-1])
+            pair = self.pairs.lookup(rows[left] * self.size + rows[left + 1])
+            found.append(self.bigram_rows[pair[pair >= 0]])
+        return np.concatenate(found)
 
     def token_rows(self, chunk: str) -> list[int]:
         return [self.index.get(token, -1) for token in self.findall(chunk)]
@@ -139,6 +154,7 @@ class FastAdditiveScorer:
 
     def __init__(self, blocks: list[Any], coef: np.ndarray, intercept: float) -> None:
         self.intercept = intercept
+        self.idf = [block.idf for block in blocks]  # for explanations
         self.order: list[tuple[str, int]] = []  # ("word", 0) or ("char", i), in block order
         word: _WordBlock | None = None
         chars: list[CharBlock] = []
@@ -160,6 +176,22 @@ class FastAdditiveScorer:
         if not all(block.additive and analysis_reproduced(block) for block in blocks):
             return False
         return sum(block.analyzer == "word" for block in blocks) <= 1
+
+    def text_features(self, normalized: str) -> list[BlockFeatures]:
+        """Each block's occurrences and feature values in one normalised text (block order),
+        from the same analysis as `logits`: what `app.core.engine.explain` splits into terms."""
+        chunks = normalized.lower().split()
+        parts = []
+        for (kind, i), idf in zip(self.order, self.idf, strict=True):
+            if kind == "char":
+                rows, chunk = self.chars[i].rows_of(chunks)
+                part = BlockFeatures(rows, chunk, chunks, *count_idf_sqrt(rows, idf))
+            else:
+                assert self.word is not None
+                rows = self.word.text_rows(chunks)
+                part = BlockFeatures(rows, _NONE, [], *count_idf_sqrt(rows, idf))
+            parts.append(part)
+        return parts
 
     def _chunks(
         self, cache: ChunkCache, texts: list[str]

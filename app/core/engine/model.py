@@ -7,14 +7,15 @@ Platt calibration fitted on validation data (``a = 1, b = 0`` when calibration d
 
 Scoring normally takes a fast path that reproduces those features without scikit-learn (equal
 within 1e-9): `app.core.engine.fast_scorer` for count-idf-sqrt blocks (2.0.0), `app.core.engine.tfidf_fast`
-for sublinear TF-IDF (1.0.0). The vectorisers are then built only for explanations, or for
-settings no fast path reproduces.
+for sublinear TF-IDF (1.0.0). Their explanations come from the same fast analysis
+(`text_features`), so the vectorisers are built only for settings no fast path reproduces.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +39,17 @@ PROBE_TEXTS = (
     "x" * 2000,
     "a",
 )
+
+
+def refuse_non_probabilities(bundle: VerifiedBundle, scores: np.ndarray) -> None:
+    """ModelError unless every probe score is a probability (finite, within [0, 1])."""
+    bad = ~(np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0))
+    if bad.any():
+        raise ModelError(
+            f"model bundle {bundle.path}: scores a probe text as {scores[bad][0]!r}; "
+            "the model's numbers are unusable"
+        )
+
 
 if TYPE_CHECKING:  # a SciPy type: `reference` names it so that this module never imports SciPy
     from app.core.engine.reference import FeatureMatrix
@@ -154,6 +166,11 @@ class LinearTextModel:
                     self.fast = kind(blocks, self.coef, self.intercept)
                 except ValueError:  # a vocabulary it cannot use: scikit-learn scores it
                     self.fast = None
+        if self.fast is None and find_spec("sklearn") is None:  # the frozen app leaves it out
+            raise ModelError(
+                f"model bundle {bundle.path}: its features need scikit-learn, which this "
+                "installation does not include (only the fast-path feature settings do without)"
+            )
         self._probe(bundle)
 
     def _probe(self, bundle: VerifiedBundle) -> None:
@@ -166,17 +183,16 @@ class LinearTextModel:
             raise ModelError(
                 f"model bundle {bundle.path}: cannot score a probe text ({exc})"
             ) from None
-        bad = ~(np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0))
-        if bad.any():
-            raise ModelError(
-                f"model bundle {bundle.path}: scores a probe text as {scores[bad][0]!r}; "
-                "the model's numbers are unusable"
-            )
+        refuse_non_probabilities(bundle, scores)
 
     def build_vectorizers(self) -> None:
-        """Build every block's scikit-learn vectoriser now instead of on first use. The GUI loads
+        """Build every block's scikit-learn vectoriser now instead of on first use, when the
+        model needs them (no fast scorer: it scores and explains with them). The GUI loads
         models on a worker thread but scores and explains on its own: calling this there moves
-        the import and the build (~1 s) off the first keystroke."""
+        the import and the build (~1 s) off the first keystroke. A fast-path model never needs
+        them (it explains from its own counts), so this does nothing for it."""
+        if self.fast is not None:
+            return
         for block in self.blocks:
             _ = block.vectorizer
 

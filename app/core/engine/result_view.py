@@ -13,13 +13,32 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.common.messages import fmt_score, fmt_threshold
-from app.core.engine.explain import TermContribution
+from app.core.engine.explain import SHARES, TermContribution
+from app.core.engine.occlusion import OCCLUSION
 from app.core.engine.scoring import TextScore
 
 FULL_TINT_LOGIT = 2.0  # a share of ±2.0 logit (or more) gets the full tint
 MIN_TINT_LOGIT = 0.1  # smaller shares stay plain: a symbol on every "a" and "the" is noise
 RAISES, LOWERS = "▲", "▼"
 EXCERPT_CHARS = 200
+# What an explanation's numbers are, in words: the terms table's header, the note beside it
+# (an encoder's effects only), and the heading of the terms in a copied or printed result.
+TERMS_HEADER = {SHARES: "share of score (logit)", OCCLUSION: "effect when removed (logit)"}
+OCCLUSION_NOTE = "occlusion: each word's effect when removed; effects do not add up"
+_TERMS_HEADING = {
+    SHARES: "Top terms (share of the score, logit; ▲ raises, ▼ lowers):",
+    OCCLUSION: f"Top terms ({OCCLUSION_NOTE}; logit; ▲ raises, ▼ lowers):",
+}
+
+
+def terms_header(method: str) -> str:
+    """The header of a terms table's number column for an explanation ``method``."""
+    return TERMS_HEADER.get(method, TERMS_HEADER[SHARES])
+
+
+def method_note(method: str) -> str:
+    """The one line said beside an explanation's terms: "" for shares (they add up)."""
+    return OCCLUSION_NOTE if method == OCCLUSION else ""
 
 
 def tint_strength(contribution: float) -> float:
@@ -37,13 +56,15 @@ def signed_share(contribution: float) -> str:
 
 
 def result_json(
-    result: TextScore, terms: Sequence[TermContribution] | None = None
+    result: TextScore, terms: Sequence[TermContribution] | None = None, method: str = SHARES
 ) -> dict[str, Any]:
     """One scored text as `score-text --json` lists it under "results" (and the GUI copies it):
-    the score's fields, plus "terms" (display term and signed logit share) when explained."""
+    the score's fields, plus "terms" (display term and signed logit contribution) and
+    "explanation" (how they were measured: "shares" or "occlusion") when explained."""
     row: dict[str, Any] = result.as_dict()
     if terms is not None and result.score is not None:
         row["terms"] = [{"term": t.display, "contribution": t.contribution} for t in terms]
+        row["explanation"] = method
     return row
 
 
@@ -59,6 +80,7 @@ def result_text(
     model_version: str,
     terms: Sequence[TermContribution],
     extra_lines: Sequence[str] = (),
+    method: str = SHARES,
 ) -> str:
     """The readable block "Copy result" puts on the clipboard (for a ticket or an e-mail)."""
     lines = [
@@ -72,6 +94,6 @@ def result_text(
         lines.append(f"Note: long text ({result.chars:,} characters); only its start was scored")
     lines.extend(extra_lines)
     if terms:
-        lines.append("Top terms (share of the score, logit; ▲ raises, ▼ lowers):")
+        lines.append(_TERMS_HEADING.get(method, _TERMS_HEADING[SHARES]))
         lines.extend(f"  {signed_share(t.contribution)}  {t.display}" for t in terms)
     return "\n".join(lines)

@@ -13,12 +13,14 @@ from typing import overload
 
 import numpy as np
 
-from app.core.bundles.bundle import VerifiedBundle, find_bundles, load_verified
-from app.core.common.errors import ModelError
+from app.core.bundles.bundle import VerifiedBundle, load_verified
 from app.core.common.limits import Limits
 from app.core.common.paths import bundled_models_dir
+from app.core.engine.default_model import choose_default
+from app.core.engine.encoder import EncoderTextModel
 from app.core.engine.explain import Explanation, explain_text
 from app.core.engine.model import LinearTextModel
+from app.core.engine.occlusion import occlusion_explain
 
 DEFAULT_THRESHOLD = 0.45
 DEFAULT_MAX_CHARS = Limits().max_text_chars  # every limit lives in app.core.common.limits
@@ -75,7 +77,11 @@ class Scorer:
         if max_chars < 1:
             raise ValueError("max_chars must be at least 1")
         self.bundle = bundle
-        self.model = LinearTextModel(bundle)
+        self.model: LinearTextModel | EncoderTextModel
+        if bundle.engine == "encoder":
+            self.model = EncoderTextModel(bundle)
+        else:
+            self.model = LinearTextModel(bundle)
         self.max_chars = max_chars
 
     @classmethod
@@ -121,32 +127,20 @@ class Scorer:
             score, label_for(score, threshold), threshold, len(text), bool(truncated[0]), False
         )
 
+    @property
+    def engine(self) -> str:
+        """ "linear" (the fast engine) or "encoder" (the thorough one, abuse-mini)."""
+        return self.bundle.engine
+
     def explain(self, text: str, top_k: int | None = 15) -> Explanation:
-        """Terms that moved this text's score, strongest first (on the truncated copy if long)."""
+        """Terms that moved this text's score, strongest first (on the truncated copy if long):
+        exact shares for a linear model, occlusion effects for an encoder."""
+        if isinstance(self.model, EncoderTextModel):
+            return occlusion_explain(self.model, text[: self.max_chars], top_k)
         return explain_text(self.model, text[: self.max_chars], top_k)
 
 
-def _version_key(path: Path) -> tuple[int, ...]:
-    version = path.name.rsplit("-", 1)[-1]
-    try:
-        return tuple(int(part) for part in version.split("."))
-    except ValueError:
-        return (-1,)
-
-
-# The bundled version a fresh install scores with: a product decision, not "the newest". 2.0.0
-# ships beside it for supervisors to compare and adopt (Compare and Models panels): it is several
-# times faster and flags no benign identity-term sentence, but at 0.45 it catches 34 fewer of
-# the 3,718 abusive test items (its model card and the README give the figures).
-DEFAULT_MODEL = "abuse-lr-1.0.0"
-
-
 def default_bundle_path(models_dir: Path | None = None) -> Path:
-    """The default bundled model (`DEFAULT_MODEL`), or the newest bundled version (by the version
-    at the end of its folder name) when the default is not among them."""
-    folder = models_dir or bundled_models_dir()
-    bundles = find_bundles(folder)
-    if not bundles:
-        raise ModelError(f"no model bundle found in {folder}")
-    default = [path for path in bundles if path.name == DEFAULT_MODEL]
-    return default[0] if default else max(bundles, key=_version_key)
+    """The default fast model a fresh install scores with, chosen by the written rule of
+    `app.core.engine.default_model.choose_default` (validation figures only, never test figures)."""
+    return choose_default(models_dir or bundled_models_dir())

@@ -28,6 +28,7 @@ import numpy as np
 
 from app.core.engine.fast_chars import CharBlock, PairTable, analysis_reproduced
 from app.core.engine.fast_chars import lookup_rows as _rows
+from app.core.engine.occurrences import BlockFeatures, sublinear_l2
 
 SLICE_TEXTS = 1000
 _HAS_SPACE = methodcaller("__contains__", " ")
@@ -114,6 +115,22 @@ class SublinearTfidfScorer:
             if not s.get("use_idf", True) or not analysis_reproduced(block):
                 return False
         return True
+
+    def text_features(self, normalized: str) -> list[BlockFeatures]:
+        """Each block's occurrences and feature values in one normalised text (block order),
+        from the same analysis as `logits`: what `app.core.engine.explain` splits into terms."""
+        lowered = normalized.lower()
+        chunks = lowered.split()
+        parts = []
+        for finder, idf, _ in self.blocks:
+            if isinstance(finder, _Words):
+                rows = finder.rows([lowered])[0]
+                part = BlockFeatures(rows, np.zeros(0, np.int64), [], *sublinear_l2(rows, idf))
+            else:
+                rows, chunk = finder.block.rows_of(chunks)
+                part = BlockFeatures(rows, chunk, chunks, *sublinear_l2(rows, idf))
+            parts.append(part)
+        return parts
 
     def logits(self, normalized: list[str]) -> np.ndarray:
         # Slices keep the temporaries (a few int64 arrays per n-gram) to ~20 MB at a time.

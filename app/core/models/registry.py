@@ -8,17 +8,32 @@ Every load goes through the signature policy (`app.core.bundles.signing`) and th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.core.bundles.bundle import MANIFEST_NAME, VerifiedBundle, find_bundles, load_verified
+from app.core.bundles.bundle import (
+    MANIFEST_NAME,
+    VerifiedBundle,
+    find_bundles,
+    load_verified,
+    sha256_bytes,
+)
+from app.core.bundles.bundle_json import BundleDataError, parse_json
+from app.core.bundles.encoder_schema import (
+    ENCODER_TYPE,
+    TOKENIZER_FILE,
+    check_encoder_classifier,
+    check_tokenizer,
+)
 from app.core.bundles.signing import SignatureStatus, TrustStore, signature_policy
 from app.core.common.errors import AbuseDeskError, ModelError
 from app.core.common.paths import bundled_models_dir, user_data_dir
 from app.core.engine.scoring import Scorer, default_bundle_path
 
 BUNDLED, USER = "bundled", "user"
+LINEAR = "linear"  # the fast engine; ENCODER_TYPE ("encoder") the thorough one (abuse-mini)
+CLASSIFIER_FILE = "classifier.json"
 
 
 def user_models_dir() -> Path:
@@ -47,6 +62,18 @@ class ModelEntry:
     test_auc: dict[str, float] = field(default_factory=dict)  # "all" and per dataset of origin
     eval_items: int = 0
     size_bytes: int = 0
+    engine: str = LINEAR  # LINEAR or ENCODER_TYPE
+    max_tokens: int | None = None  # an encoder's token limit ([CLS] and [SEP] included)
+    vocabulary: int | None = None  # an encoder's tokenizer vocabulary size
+
+    @property
+    def engine_text(self) -> str:
+        """ "linear", or "encoder (64 tokens, 30,522-token vocabulary)"."""
+        if self.engine != ENCODER_TYPE:
+            return self.engine
+        return f"encoder ({self.max_tokens} tokens, {self.vocabulary or 0:,}-token vocabulary)"
+
+    default_fast: bool = False  # the bundled model a fresh install starts on (`default_bundled`)
 
     @property
     def ref(self) -> str:
@@ -74,6 +101,13 @@ class ModelEntry:
             "test_auc": self.test_auc,
             "eval_items": self.eval_items,
             "folder": str(self.folder),
+            "engine": self.engine,
+            **(
+                {"max_tokens": self.max_tokens, "vocabulary": self.vocabulary}
+                if self.engine == ENCODER_TYPE
+                else {}
+            ),
+            "default_fast": self.default_fast,
         }
 
 
@@ -87,6 +121,45 @@ def _headline(manifest: dict[str, Any]) -> dict[str, float]:
             if isinstance(auc, int | float):
                 out[key] = float(auc)
     return out
+
+
+def _checked_json(bundle: VerifiedBundle, name: str) -> Any:
+    """One JSON file of a bundle listed without parsing (``parse=False``), read again and
+    checked against the manifest's hash before it is parsed (with the loader's bounds)."""
+    data = (bundle.path / name).read_bytes()
+    if sha256_bytes(data) != bundle.manifest["files"][name]["sha256"]:
+        raise ModelError(f"model bundle {bundle.path}: {name} changed while it was checked")
+    try:
+        return parse_json(data)
+    except BundleDataError as exc:
+        raise ModelError(f"model bundle {bundle.path}: {name}: {exc}") from None
+
+
+def engine_facts(bundle: VerifiedBundle) -> dict[str, Any]:
+    """Which engine a bundle scores with, and for an encoder its token limit and vocabulary
+    size: what a listing shows, read from the two small files that say it when the bundle was
+    checked without parsing (``parse=False``)."""
+    listed = bundle.manifest["files"]
+    classifier = bundle.json_files.get(CLASSIFIER_FILE)
+    if classifier is None and not bundle.json_files and CLASSIFIER_FILE in listed:
+        classifier = _checked_json(bundle, CLASSIFIER_FILE)
+    if not (isinstance(classifier, dict) and classifier.get("type") == ENCODER_TYPE):
+        return {"engine": LINEAR}
+    tokenizer = bundle.json_files.get(TOKENIZER_FILE)
+    try:
+        check_encoder_classifier(classifier)
+        if tokenizer is None:
+            if TOKENIZER_FILE not in listed:
+                raise BundleDataError(f"{TOKENIZER_FILE} is not in the manifest")
+            tokenizer = _checked_json(bundle, TOKENIZER_FILE)
+        vocabulary = check_tokenizer(tokenizer)
+    except BundleDataError as exc:
+        raise ModelError(f"model bundle {bundle.path}: {exc}") from None
+    return {
+        "engine": ENCODER_TYPE,
+        "max_tokens": int(classifier["max_tokens"]),
+        "vocabulary": vocabulary,
+    }
 
 
 class ModelRegistry:
@@ -119,11 +192,14 @@ class ModelRegistry:
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
         try:
             bundle = load_verified(folder, check_manifest=self.check, parse=False)
+            facts = engine_facts(bundle)
         except (ModelError, OSError) as exc:
             return ModelEntry(folder, source, problem=str(exc), size_bytes=size)
-        return self._entry(bundle, source, size)
+        return self._entry(bundle, source, size, facts)
 
-    def _entry(self, bundle: VerifiedBundle, source: str, size: int) -> ModelEntry:
+    def _entry(
+        self, bundle: VerifiedBundle, source: str, size: int, facts: dict[str, Any]
+    ) -> ModelEntry:
         m = bundle.manifest
         threshold = m.get("default_threshold")
         test_all = m.get("metrics", {}).get("test", {}).get("all", {})
@@ -140,11 +216,17 @@ class ModelRegistry:
             test_auc=_headline(m),
             eval_items=int(items) if isinstance(items, int) else 0,
             size_bytes=size,
+            **facts,
         )
 
     def entries(self) -> list[ModelEntry]:
         """Every installed version, newest first (bundled before user for equal versions)."""
         found = [self.describe(folder, source) for folder, source in self._folders()]
+        default = self._default_or_none()
+        found = [
+            replace(e, default_fast=True) if e.source == BUNDLED and e.folder == default else e
+            for e in found
+        ]
         return sorted(
             found,
             key=lambda e: (e.name, version_key(e.version), e.source == BUNDLED),
@@ -177,9 +259,15 @@ class ModelRegistry:
         return Scorer(load_verified(self.find(ref), check_manifest=self.check))
 
     def default_bundled(self) -> Path:
-        """The default bundled model (`scoring.default_bundle_path`: `DEFAULT_MODEL`, else the
-        newest bundled version)."""
+        """The default fast model among the bundled versions, by the written rule of
+        `app.core.engine.default_model.choose_default` (validation figures only)."""
         return default_bundle_path(self.bundled_dir)
+
+    def _default_or_none(self) -> Path | None:
+        try:
+            return self.default_bundled()
+        except (ModelError, OSError):  # no bundled model: nothing to mark
+            return None
 
     def load_startup(self, settings: Any) -> tuple[Scorer, Scorer | None, list[str]]:
         """The active model and challenger the settings name, with fallbacks that never stop the

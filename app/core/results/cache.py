@@ -73,6 +73,7 @@ def score_file(
     cancelled: Callable[[], bool] | None = None,
     *,
     challenger: Scorer | None = None,
+    rescorer: Scorer | None = None,
 ) -> ScoredFile:
     """`run_batch` into the cache file named by ``options.output_path``, keeping the results
     (with ``challenger``'s scores beside the active model's, if given).
@@ -80,6 +81,8 @@ def score_file(
     The input is read once for the whole job (`batch.source.resolve_input`) and the cache is
     written without checkpoints: it lives for the session only, and nothing ever resumes it.
     ``options.workers`` above 1 scores a large file in worker processes, as the CLI does.
+    ``rescorer``: a cascade's thorough engine (`batch.cascade`); the cache is never looked up
+    by its inputs, so a job's results are always its own mode's (the report names the mode).
     """
     source = resolve_input(options)
     header, text_column = source.sniffed.header, source.text_column
@@ -105,6 +108,7 @@ def score_file(
         challenger=challenger,
         sniffed=source,
         checkpoint=False,
+        rescorer=rescorer,
     )
     table = ResultsTable.from_arrays(
         collector.column(0, np.int64),

@@ -107,6 +107,8 @@ def load_report(path: Path) -> BatchReport:
         if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
             raise ValueError(f"report field {f.name} is not a number")
         values[f.name] = value
+    if values.get("mode", "fast") not in ("fast", "cascade", "thorough"):
+        raise ValueError("report field mode is not a scoring mode")
     if values.get("delimiter", ",") not in DELIMITERS:
         raise ValueError("report field delimiter is not a supported delimiter")
     rejected = values.get("rejected", [])

@@ -1,7 +1,8 @@
 """The self-test: a quick proof, runnable anywhere, that the installed app and model work.
 
 It checks what a broken install or a damaged bundle would break: the bundle verifies, known texts
-score in the expected order, explanations add up to the score, the fast threshold arithmetic
+score in the expected order, explanations add up to the score (a linear model's shares) or are
+what removing the word does (an encoder's occlusion effects, two re-measured), the fast threshold arithmetic
 agrees with a direct count on the bundled evaluation arrays, the activity log keeps and chains
 events across a reopen, and CSV/XLSX exports keep formula-looking text inert. The last two run
 in a temporary folder (`app.core.selftest.report`) and leave nothing behind.
@@ -20,6 +21,10 @@ import numpy as np
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.bundles.bundle import ManifestCheck, load_verified
 from app.core.common.errors import AbuseDeskError
+from app.core.engine.encoder import EncoderTextModel
+from app.core.engine.explain import SHARES, Explanation
+from app.core.engine.normalize import normalize_text
+from app.core.engine.occlusion import word_key
 from app.core.engine.scoring import Scorer
 from app.core.selftest import report as selftest_io
 
@@ -89,20 +94,63 @@ def _model_checks(scorer: Scorer) -> list[Check]:
     abusive = scorer.model.predict_proba(list(ABUSIVE_SAMPLES))
     ordered = bool(benign.max() < 0.5 <= abusive.min())
     explanation = scorer.explain(ABUSIVE_SAMPLES[0], top_k=None)
-    total = explanation.bias + sum(t.contribution for t in explanation.terms)
-    prob = 1 / (1 + math.exp(-total))
+    if explanation.method != SHARES:  # an encoder's effects do not add up: re-measure two
+        explained = _occlusion_check(scorer, explanation)
+    else:
+        total = explanation.bias + sum(t.contribution for t in explanation.terms)
+        prob = 1 / (1 + math.exp(-total))
+        explained = Check(
+            "explanation adds up",
+            bool(abs(prob - abusive[0]) < 1e-9),
+            f"sum of term shares gives {prob:.6f}, model gives {abusive[0]:.6f}",
+        )
     return [
         Check(
             "sample texts scored",
             ordered,
             f"benign {np.round(benign, 3).tolist()}, abusive {np.round(abusive, 3).tolist()}",
         ),
-        Check(
-            "explanation adds up",
-            bool(abs(prob - abusive[0]) < 1e-9),
-            f"sum of term shares gives {prob:.6f}, model gives {abusive[0]:.6f}",
-        ),
+        explained,
     ]
+
+
+# The engine runs every text alone (an int8 graph scales a run's activations as a whole, so
+# batching would make a text's logit depend on its neighbours): the shortened copies built here
+# and scored as any texts are must give exactly the explanation's effects.
+OCCLUSION_TOLERANCE = 1e-6
+
+
+def _without_word(text: str, key: str) -> str:
+    """The text with every occurrence of the word ``key`` removed, as occlusion defines it."""
+    return " ".join(t for t in normalize_text(text).split(" ") if word_key(t) != key)
+
+
+def _occlusion_check(scorer: Scorer, explanation: Explanation) -> Check:
+    """An encoder's explanation: its logit is the text's, and each of its two strongest
+    effects is the change of the logit when that word is removed. The shortened copies are
+    built here and scored as any texts are (`calibrated_logits`; see `OCCLUSION_TOLERANCE`)."""
+    model = scorer.model
+    text = ABUSIVE_SAMPLES[0]
+    assert isinstance(model, EncoderTextModel)
+    words = list(dict.fromkeys(word_key(t) for t in normalize_text(text).split(" ")))
+    logits = model.calibrated_logits([text] + [_without_word(text, w) for w in words])
+    full, without = float(logits[0]), dict(zip(words, logits[1:].tolist(), strict=True))
+    worst = abs(full - explanation.logit)
+    measured = []
+    for term in explanation.terms[:2]:
+        effect = full - without[term.term] if term.term in without else math.inf
+        worst = max(worst, abs(effect - term.contribution))
+        measured.append(f"{term.display!r} {term.contribution:+.3f}")
+    ok = bool(worst <= OCCLUSION_TOLERANCE and measured)
+    return Check(
+        "explanation re-measured (occlusion)",
+        ok,
+        f"effects {', '.join(measured) or 'none'} match the shortened texts' logits "
+        f"(largest difference {worst:.1e})"
+        if ok
+        else f"effects {', '.join(measured) or 'none'} differ from the shortened texts' "
+        f"logits by up to {worst:.3g}",
+    )
 
 
 def _threshold_check(scorer: Scorer) -> Check:
