@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from app.core.batch.cascade import Cascade, job_mode
 from app.core.batch.options import BatchOptions, BatchReport
 from app.core.engine.scoring import Scorer
 
@@ -50,9 +51,11 @@ BAND_COUNTS = ("rows_clear", "rows_review", "rows_escalate")  # in the ledger if
 _JOB_STRINGS = "input model_version text_column encoding delimiter output_format".split()
 _JOB_KEYS = frozenset(
     [*_JOB_STRINGS, "input_size", "input_sha256", "model_fingerprint", "threshold"]
-    + ["output_header", "challenger", "bands"]
+    + ["output_header", "challenger", "bands", "mode", "rescorer"]
 )
-_OPTIONAL_JOB_KEYS = frozenset(["challenger", "bands"])  # absent: the job had none
+# absent: the job had none (mode: a fast job, whose checkpoints are as before modes existed)
+_OPTIONAL_JOB_KEYS = frozenset(["challenger", "bands", "mode", "rescorer"])
+_MODES = ("cascade", "thorough")  # a job's "mode" when present
 
 
 class BadCheckpoint(ValueError):
@@ -155,6 +158,7 @@ def _check_job(job: dict[str, Any]) -> None:
         raise BadCheckpoint("challenger is malformed")
     if other is not None:
         _check_hex(other, "fingerprint")
+    _check_mode(job)
     bands = job.get("bands", [0.0, 0.0])
     if not (
         isinstance(bands, list)
@@ -165,13 +169,41 @@ def _check_job(job: dict[str, Any]) -> None:
         raise BadCheckpoint("bands is not a review and an escalate cut point")
 
 
+def _check_mode(job: dict[str, Any]) -> None:
+    """A cascade job names its thorough engine (version, fingerprint, band); others none."""
+    mode, rescorer = job.get("mode"), job.get("rescorer")
+    if mode is not None and mode not in _MODES:
+        raise BadCheckpoint("mode is not a scoring mode")
+    if (mode == "cascade") != (rescorer is not None):
+        raise BadCheckpoint("rescorer does not match the mode")
+    if rescorer is None:
+        return
+    if not (
+        isinstance(rescorer, dict)
+        and set(rescorer) == {"version", "fingerprint", "low", "high"}
+        and isinstance(rescorer["version"], str)
+        and all(
+            type(rescorer[k]) in (int, float)
+            and math.isfinite(rescorer[k])
+            and 0 <= rescorer[k] <= 1
+            for k in ("low", "high")
+        )
+    ):
+        raise BadCheckpoint("rescorer is malformed")
+    _check_hex(rescorer, "fingerprint")
+
+
 def _check_ledger(data: dict[str, Any]) -> None:
     ledger = data["ledger"]
     banded = "bands" in data["job"]
-    if set(ledger) != LEDGER_KEYS | (set(BAND_COUNTS) if banded else set()):
+    cascade = data["job"].get("mode") == "cascade"
+    expected = LEDGER_KEYS | (set(BAND_COUNTS) if banded else set())
+    if set(ledger) != expected | ({"rows_rescored"} if cascade else set()):
         raise BadCheckpoint("unexpected ledger fields")
     for name in [*COUNTS, *(BAND_COUNTS if banded else ())]:
         _check_count(ledger, name)
+    if cascade:  # re-scored rows are scored rows
+        _check_count(ledger, "rows_rescored", 0, ledger["rows_scored"])
     seconds = ledger["seconds"]
     if type(seconds) not in (int, float) or not (math.isfinite(seconds) and seconds >= 0):
         raise BadCheckpoint("seconds is not a duration")
@@ -212,6 +244,7 @@ def job_identity(
     report: BatchReport,
     header: list[str],
     challenger: Scorer | None = None,
+    cascade: Cascade | None = None,
 ) -> dict[str, Any]:
     """What must be the same for a checkpoint to be resumed into this job's output.
 
@@ -235,12 +268,28 @@ def job_identity(
     }
     if options.bands is not None:  # absent without a policy: such checkpoints are unchanged
         identity["bands"] = list(options.bands)
+    mode = job_mode(scorer, cascade)
+    if mode != "fast":  # absent for a fast job: its checkpoints are as before modes existed
+        identity["mode"] = mode
+    if cascade is not None:
+        identity["rescorer"] = {
+            "version": cascade.thorough.version_label,
+            "fingerprint": _fingerprint(cascade.thorough),
+            "low": cascade.low,
+            "high": cascade.high,
+        }
     if challenger is not None:
         identity["challenger"] = {
             "version": challenger.version_label,
             "fingerprint": _fingerprint(challenger),
         }
     return identity
+
+
+def _short_rescorer(rescorer: Mapping[str, Any] | None) -> str:
+    if not rescorer:
+        return "none"
+    return f"{rescorer.get('version')} band {rescorer.get('low')}–{rescorer.get('high')}"
 
 
 def _challenger_name(challenger: Mapping[str, Any] | None) -> str:
@@ -261,6 +310,12 @@ def _short(value: object) -> str:
 
 def mismatch(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
     """Why a saved job is not this job (first differing item), or None if they are the same."""
+    then, now = saved.get("mode", "fast"), current.get("mode", "fast")
+    if then != now:  # named first: a mode changes the models too, which would be less clear
+        return f"scoring mode changed ({then} then, {now} now)"
+    then, now = saved.get("rescorer"), current.get("rescorer")
+    if then != now:
+        return f"cascade's thorough engine or band changed ({_short_rescorer(then)} then, {_short_rescorer(now)} now)"
     then, now = saved.get("challenger"), current.get("challenger")
     if then != now:  # named first: it also changes the header, which would be less clear
         what = f"{_challenger_name(then)} then, {_challenger_name(now)} now"

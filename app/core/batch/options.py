@@ -15,7 +15,7 @@ from typing import Any
 
 from app import __version__
 from app.core.batch.rows import BAND_COUNT_KEYS
-from app.core.batch.words import ledger_counts, renamed_line
+from app.core.batch.words import counted, ledger_counts, renamed_line
 from app.core.common.messages import fmt_threshold
 from app.core.export.xlsx_writer import control_note
 
@@ -101,6 +101,14 @@ class BatchReport:
     model_version: str = ""
     challenger_version: str = ""  # "" when the job had no challenger
     challenger_manifest_sha256: str = ""
+    # The scoring mode (`app.core.batch.cascade`): fast, cascade or thorough. In cascade mode the
+    # thorough engine that re-scored the rows in its band [cascade_low, cascade_high], and how many.
+    mode: str = "fast"
+    rescored_by: str = ""
+    rescored_manifest_sha256: str = ""
+    cascade_low: float = 0.0
+    cascade_high: float = 0.0
+    rows_rescored: int = 0
     threshold: float = 0.0
     input_sha256: str = ""
     started_utc: str = ""
@@ -142,6 +150,16 @@ class BatchReport:
                 challenger_manifest_sha256=self.challenger_manifest_sha256,
                 rows_disagreeing=self.rows_disagreeing,
             )
+        if self.mode != "fast":  # absent in fast mode: such outputs are unchanged
+            provenance["mode"] = self.mode
+        if self.rescored_by:
+            provenance["cascade"] = {
+                "rescored_by": self.rescored_by,
+                "rescored_manifest_sha256": self.rescored_manifest_sha256,
+                "low": self.cascade_low,
+                "high": self.cascade_high,
+                "rows_rescored": self.rows_rescored,
+            }
         if self.bands:  # absent without a policy: such outputs are unchanged
             provenance["bands"] = {
                 "review_at": self.bands[0],
@@ -179,6 +197,16 @@ class BatchReport:
             f"{self.rows_scored:,} scored rows"
         )
 
+    def rescored_line(self) -> str:
+        """ "N rows re-scored by abuse-mini 1.0.0 (...)" in cascade mode, else ""."""
+        if not self.rescored_by:
+            return ""
+        low, high = fmt_threshold(self.cascade_low), fmt_threshold(self.cascade_high)
+        return (
+            f"{counted(self.rows_rescored)} re-scored by {self.rescored_by} "
+            f"(cascade: fast score from {low} to {high})"
+        )
+
     def summary(self) -> str:
         rate = self.rows_read / self.seconds if self.seconds > 0 else 0.0
         counts = ledger_counts(
@@ -194,6 +222,8 @@ class BatchReport:
             text += f"\nnote: {control_note(self.control_cells_replaced)}"
         if self.challenger_version:
             text += f"\n{self.disagreement()}"
+        if self.rescored_by:
+            text += f"\n{self.rescored_line()}"
         if self.bands:
             text += f"\n{self.band_line()}"
             if note := band_threshold_note(self.threshold, self.bands):
@@ -250,4 +280,5 @@ def summary_counts(report: BatchReport) -> Mapping[str, int]:
     """The ledger as logged with batch_finished (with the disagreements, given a challenger)."""
     keys = ["rows_read", "rows_scored", "rows_rejected", "rows_blank", "rows_flagged"]
     keys += ["rows_disagreeing"] if report.challenger_version else []
+    keys += ["rows_rescored"] if report.rescored_by else []
     return {key: int(getattr(report, key)) for key in keys}

@@ -34,6 +34,7 @@ from typing import Any, TextIO, cast
 
 from app.core.batch import checkpoint as batch_checkpoint
 from app.core.batch import checkpoint_schema
+from app.core.batch.cascade import Cascade, mark_rescored, mode_fields
 from app.core.batch.options import (
     DEFAULT_CHUNK_ROWS,
     BatchOptions,
@@ -94,6 +95,7 @@ def run_batch(
     before_commit: Callable[[BatchReport], None] | None = None,
     sniffed: BatchInput | None = None,
     checkpoint: bool = True,
+    rescorer: Scorer | None = None,
 ) -> BatchReport:
     """Score ``options.input_path`` into ``options.output_path``; returns the ledger.
 
@@ -119,11 +121,17 @@ def run_batch(
     ``sniffed``: the input as the caller already resolved it (`resolve_input`), so the file is
     sniffed once per job. ``checkpoint=False``: no checkpoint, work files or workstation key
     (a job nobody will resume); it cannot be combined with ``resume``.
+
+    Modes (`app.core.batch.cascade`): an encoder ``scorer`` scores every row in this process
+    (onnxruntime uses every core; no worker processes), a linear one as before; ``rescorer``
+    (an encoder whose cascade band was chosen for ``scorer``, else ModelError) re-scores the rows
+    whose fast score is in its band, and the report counts them.
     """
     if options.output_format not in ("csv", "xlsx"):
         raise InputError(f"unknown output format {options.output_format!r} (use csv or xlsx)")
     if resume and not checkpoint:
         raise ValueError("resume needs a checkpointed job")
+    cascade = Cascade.for_models(scorer, rescorer) if rescorer is not None else None
     csv_job = options.output_format == "csv"
     check_output(
         options.output_path,
@@ -145,6 +153,7 @@ def run_batch(
     with output_lock(options.output_path):  # held until the output and provenance are in place
         hooks = _Hooks(progress, cancelled, on_rows, notice, before_commit)
         job = _Job(scorer, challenger, options, hooks, before, sniffed or resolve_input(options))
+        job.cascade = cascade
         return job.run(resume, checkpoint)
 
 
@@ -173,6 +182,7 @@ class _Job:
         self.digest = hashlib.sha256()  # the bytes actually scored, for the provenance
         # Read under the lock, before this job replaces the output's provenance.
         self.previous = recorded_rejected(options.output_path, options.output_format)
+        self.cascade: Cascade | None = None  # set by `run_batch` for a cascade job
 
     def elapsed(self) -> float:
         return self.earlier + time.perf_counter() - self.started
@@ -219,6 +229,7 @@ class _Job:
             ),
             threshold=options.threshold,
             bands=list(options.bands) if options.bands is not None else [],
+            **mode_fields(self.scorer, self.cascade),
             started_utc=datetime.now(UTC).replace(microsecond=0).isoformat(),
         )
 
@@ -241,7 +252,9 @@ class _Job:
     def _scored_chunks(self) -> Generator[tuple[tuple[int, Chunk], Any], None, None]:
         """Each chunk with its scores when worker processes computed them (else None)."""
         options = self.options
-        if options.workers <= 1 or self.source.sniffed.size_bytes < PARALLEL_MIN_BYTES:
+        # An encoder scores here, with every core (N processes of N threads would fight).
+        encoder = self.scorer.engine == "encoder"
+        if options.workers <= 1 or encoder or self.source.sniffed.size_bytes < PARALLEL_MIN_BYTES:
             for item in self._chunks():
                 yield item, None
             return
@@ -295,7 +308,13 @@ class _Job:
             report.rejected.append(_rejected_entry(row, len(report.rejected) < MAX_REJECTED_TEXTS))
         if not chunk.rows:
             return []
-        return score_rows(
+        chosen: list[int] = []
+        if self.cascade is not None:  # fast scores for every row, then the band re-scored
+            precomputed, chosen = self.cascade.rescore(
+                self.scorer, chunk.rows, self.source.text_index, precomputed
+            )
+            report.rows_rescored += len(chosen)
+        out = score_rows(
             self.scorer,
             self.challenger,
             chunk.rows,
@@ -305,6 +324,10 @@ class _Job:
             precomputed,
             self.options.bands,
         )
+        if chosen and self.cascade is not None:
+            label = self.cascade.thorough.version_label
+            mark_rescored(out, chunk.rows, chosen, self.options.bands is not None, label)
+        return out
 
     def _progress(self, chunk: Chunk) -> BatchProgress:
         report = self.report
@@ -354,7 +377,8 @@ class _Job:
 
     def _ledger_keys(self) -> tuple[str, ...]:
         """The ledger a checkpoint keeps: with a band policy, the rows per band too."""
-        return (*_LEDGER, *(BAND_COUNT_KEYS if self.options.bands is not None else ()))
+        rescored = ("rows_rescored",) if self.cascade is not None else ()
+        return (*_LEDGER, *(BAND_COUNT_KEYS if self.options.bands is not None else ()), *rescored)
 
     def _resume_from(self, job: dict[str, Any]) -> None:
         saved, note = batch_checkpoint.load(self.options.output_path, job)
@@ -376,7 +400,7 @@ class _Job:
         """The CLI's CSV: a work file and a checkpoint after every chunk (`batch.checkpoint`)."""
         options, report = self.options, self.report
         job = checkpoint_schema.job_identity(
-            self.scorer, options, report, self.header, self.challenger
+            self.scorer, options, report, self.header, self.challenger, self.cascade
         )
         if resume:
             self._resume_from(job)
