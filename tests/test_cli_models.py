@@ -54,19 +54,19 @@ def test_import_activate_challenger_rollback(home, signed_tiny_bundle, signing_k
     scored = cli(home, "score-text", "hello there", "--json")
     assert json.loads(scored.stdout)["model_version"] == "tiny 0.0.1"
 
-    chal = cli(home, "models", "challenger", "abuse-lr-1.0.0")
-    assert "challenger: abuse-lr 1.0.0" in chal.stdout
+    chal = cli(home, "models", "challenger", "abuse-lr-2.0.0")
+    assert "challenger: abuse-lr 2.0.0" in chal.stdout
     roles = {r["ref"]: r["role"] for r in json.loads(cli(home, "models", "list", "--json").stdout)}
-    assert roles["abuse-lr-1.0.0"] == "challenger" and roles["tiny-0.0.1"] == "active"
-    assert "abuse-lr-2.0.0" in roles  # the other bundled version: installed, no role
-    assert {role for ref, role in roles.items() if ref.startswith("abuse-lr-2")} == {""}
+    assert roles["abuse-lr-2.0.0"] == "challenger" and roles["tiny-0.0.1"] == "active"
+    assert "abuse-lr-1.0.0" in roles  # the other bundled version: installed, no role
+    assert {role for ref, role in roles.items() if ref.startswith("abuse-lr-1")} == {""}
 
     back = cli(home, "models", "rollback")
-    assert back.returncode == 0 and "active model: abuse-lr 1.0.0" in back.stdout
+    assert back.returncode == 0 and "active model: abuse-lr 2.0.0" in back.stdout
     # The challenger was the model rolled back to: comparing it with itself is meaningless,
     # so it is cleared, said and logged; the way back is named.
     assert "; challenger:" not in back.stdout
-    assert "challenger cleared: abuse-lr 1.0.0 is now the active model" in back.stdout
+    assert "challenger cleared: abuse-lr 2.0.0 is now the active model" in back.stdout
     assert "`models rollback` returns to tiny 0.0.1" in back.stdout
     assert "threshold unchanged (0.45). It is kept:" in back.stdout  # nothing to pair with
     assert _actions(home) == [  # the command line logs scoring and trust too, as the GUI does
@@ -206,16 +206,16 @@ def test_activate_and_rollback_migrate_the_threshold_like_the_gui(home):
     it."""
     from app.core.common.messages import fmt_threshold
 
-    on = cli(home, "models", "activate", "2.0.0")
+    on = cli(home, "models", "activate", "1.0.0")
     assert on.returncode == 0, on.stderr
     migrated = _threshold(home)
     assert migrated != 0.45
-    assert f"threshold: 0.45 -> {fmt_threshold(migrated)}, migrated for abuse-lr 2.0.0" in on.stdout
+    assert f"threshold: 0.45 -> {fmt_threshold(migrated)}, migrated for abuse-lr 1.0.0" in on.stdout
     assert "Keeps recall" in on.stdout and "--keep-threshold" in on.stdout
     back = cli(home, "models", "rollback")
     assert back.returncode == 0, back.stderr
     assert f"threshold: {fmt_threshold(migrated)} -> " in back.stdout
-    assert _threshold(home) != migrated  # 1.0.0 does not decide at 2.0.0's threshold
+    assert _threshold(home) != migrated  # 2.0.0 does not decide at 1.0.0's threshold
     rolled_back_to = _threshold(home)
     assert _actions(home) == [
         "model_activated",
@@ -223,7 +223,7 @@ def test_activate_and_rollback_migrate_the_threshold_like_the_gui(home):
         "model_rolled_back",
         "threshold_applied",
     ]
-    kept = cli(home, "models", "activate", "2.0.0", "--keep-threshold")
+    kept = cli(home, "models", "activate", "1.0.0", "--keep-threshold")
     assert kept.returncode == 0, kept.stderr
     assert f"threshold unchanged ({fmt_threshold(rolled_back_to)})" in kept.stdout
     assert _threshold(home) == rolled_back_to

@@ -24,14 +24,24 @@ def test_text_and_json_mark_the_same_active_and_challenger(tmp_path: Path):
     assert fresh.returncode == 0, fresh.stderr
     assert fresh.stdout.splitlines()[0].split()[:2] == ["version", "role"]
     # a fresh workstation decides with the default bundled model: it is the active one
-    assert _roles_in_text(fresh.stdout) == {"abuse-lr-2.0.0": "-", "abuse-lr-1.0.0": "active"}
-    assert run_cli("models", "activate", "2.0.0", ABUSE_DESK_HOME=home).returncode == 0
-    assert run_cli("models", "challenger", "1.0.0", ABUSE_DESK_HOME=home).returncode == 0
+    assert _roles_in_text(fresh.stdout) == {"abuse-lr-2.0.0": "active", "abuse-lr-1.0.0": "-"}
+    assert run_cli("models", "activate", "1.0.0", ABUSE_DESK_HOME=home).returncode == 0
+    assert run_cli("models", "challenger", "2.0.0", ABUSE_DESK_HOME=home).returncode == 0
     text = run_cli("models", "list", ABUSE_DESK_HOME=home)
     as_json = run_cli("models", "list", "--json", ABUSE_DESK_HOME=home)
-    expected = {"abuse-lr-2.0.0": "active", "abuse-lr-1.0.0": "challenger"}
+    expected = {"abuse-lr-1.0.0": "active", "abuse-lr-2.0.0": "challenger"}
     assert _roles_in_text(text.stdout) == expected
-    assert {r["ref"]: r["role"] for r in json.loads(as_json.stdout)} == expected
+    rows = json.loads(as_json.stdout)
+    assert {r["ref"]: r["role"] for r in rows} == expected
+    # the default fast model stays marked, whichever model is active
+    assert {r["ref"]: r["default_fast"] for r in rows} == {
+        "abuse-lr-1.0.0": False,
+        "abuse-lr-2.0.0": True,
+    }
+    marked = [line for line in text.stdout.splitlines() if line.endswith("the default fast model")]
+    assert len(marked) == 1 and "2.0.0" not in marked[0].split(";")[0]  # the entry's 2nd line
+    first_lines = text.stdout.splitlines()
+    assert first_lines[first_lines.index(marked[0]) - 1].startswith("abuse-lr-2.0.0 ")
 
 
 def test_a_damaged_bundle_is_listed_and_exits_4_in_text_and_json(tmp_path: Path):
@@ -49,14 +59,16 @@ def test_a_damaged_bundle_is_listed_and_exits_4_in_text_and_json(tmp_path: Path)
         assert str(damaged) in result.stderr
     assert "abuse-lr-1.0.0" in text.stdout and "MODEL_CARD.md does not match" in text.stdout
     rows = {r["ref"]: r for r in json.loads(as_json.stdout)}  # what is fine is still listed
-    assert rows["abuse-lr-1.0.0"]["verified"] and rows["abuse-lr-1.0.0"]["role"] == "active"
+    assert rows["abuse-lr-1.0.0"]["verified"] and rows["abuse-lr-1.0.0"]["role"] == ""
+    assert rows["abuse-lr-2.0.0"]["verified"] and rows["abuse-lr-2.0.0"]["role"] == "active"
     assert not rows["abuse-lr-9.0.0"]["verified"] and rows["abuse-lr-9.0.0"]["role"] == ""
 
 
 def test_info_json_names_the_signer_key_and_manifest_hash(tmp_path: Path):
     home = str(tmp_path / "home")
     info = run_cli("info", "--json", ABUSE_DESK_HOME=home)
-    verify = run_cli("models", "verify", "1.0.0", "--json", ABUSE_DESK_HOME=home)
+    # info describes the active model: a fresh home's is the default fast model, 2.0.0
+    verify = run_cli("models", "verify", "2.0.0", "--json", ABUSE_DESK_HOME=home)
     assert info.returncode == 0 and verify.returncode == 0, info.stderr + verify.stderr
     got, verified = json.loads(info.stdout), json.loads(verify.stdout)
     assert got["manifest_sha256"] == verified["manifest_sha256"]

@@ -54,14 +54,14 @@ def test_score_labels_at_the_app_wide_threshold_and_says_so(home: Path, tmp_path
 
 def test_score_shadow_scores_with_the_app_wide_challenger(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    chosen = run_cli("models", "challenger", "abuse-lr-2.0.0", ABUSE_DESK_HOME=str(home))
+    chosen = run_cli("models", "challenger", "abuse-lr-1.0.0", ABUSE_DESK_HOME=str(home))
     assert chosen.returncode == 0, chosen.stderr
     source = tmp_path / "in.csv"
     source.write_text("id,text\n1,you are an idiot\n2,have a nice day\n", encoding="utf-8")
     out = tmp_path / "out.csv"
     result = run_cli("score", str(source), "-o", str(out), ABUSE_DESK_HOME=str(home))
     assert result.returncode == 0, result.stderr
-    assert "challenger abuse-lr 2.0.0 shadow-scored every row (the app-wide challenger)" in (
+    assert "challenger abuse-lr 1.0.0 shadow-scored every row (the app-wide challenger)" in (
         result.stdout
     )
     header = out.read_text(encoding="utf-8-sig").splitlines()[0]
@@ -76,25 +76,27 @@ def test_score_shadow_scores_with_the_app_wide_challenger(tmp_path: Path) -> Non
 
 
 def test_score_text_says_which_threshold_and_model_it_used(home: Path) -> None:
-    result = run_cli("score-text", "go home", ABUSE_DESK_HOME=str(home))
+    result = run_cli("score-text", "nobody asked", ABUSE_DESK_HOME=str(home))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split("\t")[1] == "benign"  # scores ~0.52: abusive at 0.45, not at 0.6
+    assert lines[0].split("\t")[1] == "benign"  # 2.0.0 (default): ~0.54, abusive at 0.45 only
     assert lines[-1] == (
-        "model abuse-lr 1.0.0 at threshold 0.60 (the app-wide threshold; --threshold overrides it)"
+        "model abuse-lr 2.0.0 at threshold 0.60 (the app-wide threshold; --threshold overrides it)"
     )
     as_json = json.loads(
-        run_cli("score-text", "go home", "--json", ABUSE_DESK_HOME=str(home)).stdout
+        run_cli("score-text", "nobody asked", "--json", ABUSE_DESK_HOME=str(home)).stdout
     )
     assert (as_json["threshold"], as_json["threshold_source"]) == (0.6, "app-wide")
-    given = run_cli("score-text", "go home", "--threshold", "0.45", ABUSE_DESK_HOME=str(home))
+    given = run_cli("score-text", "nobody asked", "--threshold", "0.45", ABUSE_DESK_HOME=str(home))
     assert given.stdout.splitlines()[0].split("\t")[1] == "abusive"
     assert given.stdout.splitlines()[-1].endswith("at threshold 0.45 (given with --threshold)")
 
 
 def test_evaluate_reports_at_the_app_wide_threshold_unless_told(home: Path, tmp_path: Path) -> None:
     labelled = tmp_path / "labelled.csv"
-    labelled.write_text("text,label\nyou idiot,1\nhello friend,0\ngo home,0\n", encoding="utf-8")
+    labelled.write_text(
+        "text,label\nyou idiot,1\nhello friend,0\nnobody asked,0\n", encoding="utf-8"
+    )
     base = ["evaluate", str(labelled), "--label-column", "label", "--positive", "1"]
 
     def evaluated(*extra: str) -> dict:
@@ -104,7 +106,7 @@ def test_evaluate_reports_at_the_app_wide_threshold_unless_told(home: Path, tmp_
 
     app_wide = evaluated()
     assert [m["threshold"] for m in app_wide["thresholds"]] == [0.6]
-    assert app_wide["thresholds"][0]["fp"] == 0  # "go home" (~0.52) is not flagged at 0.6
+    assert app_wide["thresholds"][0]["fp"] == 0  # "nobody asked" (~0.54) is not flagged at 0.6
     assert app_wide["threshold_source"] == "app-wide"
     given = evaluated("--threshold", "0.45")
     assert [m["threshold"] for m in given["thresholds"]] == [0.45]
@@ -116,7 +118,7 @@ def test_evaluate_reports_at_the_app_wide_threshold_unless_told(home: Path, tmp_
     text = run_cli(*base, ABUSE_DESK_HOME=str(home))
     assert "\nthreshold 0.60   [[TP 1  FN 0]  [FP 0  TN 2]]" in text.stdout
     assert text.stdout.rstrip().endswith(
-        "model abuse-lr 1.0.0 at threshold 0.60 (the app-wide threshold; --threshold overrides it)"
+        "model abuse-lr 2.0.0 at threshold 0.60 (the app-wide threshold; --threshold overrides it)"
     )
 
 

@@ -278,7 +278,7 @@ def test_score_labeled_pair_scores_the_same_rows_with_both(bundled_scorer, tiny_
     np.testing.assert_array_equal(paired.labels, labels)
     np.testing.assert_allclose(paired.champion_scores, bundled_scorer.score_many(texts)[0])
     np.testing.assert_allclose(paired.challenger_scores, tiny.score_many(texts)[0])
-    assert (paired.champion_label, paired.challenger_label) == ("abuse-lr 1.0.0", "tiny 0.0.1")
+    assert (paired.champion_label, paired.challenger_label) == ("abuse-lr 2.0.0", "tiny 0.0.1")
     assert paired.note == (
         "4,500 rows scored by both models; labels from “label”, texts from “comment”; "
         "1 blank (empty text)"

@@ -47,7 +47,7 @@ def window(qtbot, app_context, model_registry, worker_pool, monkeypatch):
 
     app_context.registry = model_registry
     # A challenger, so the Compare panel shows its plots, matrices and tables too.
-    model_switch.set_challenger(app_context, model_registry.load("abuse-lr-2.0.0"))
+    model_switch.set_challenger(app_context, model_registry.load("abuse-lr-1.0.0"))
     win = shown_main_window(qtbot, app_context, worker_pool, monkeypatch)
     for panel in win.panels:  # builds the lazy Threshold and Compare panels
         win.tabs.setCurrentWidget(panel)

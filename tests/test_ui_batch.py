@@ -252,24 +252,24 @@ def test_label_header_follows_relabel_and_is_not_clipped(qtbot, panel, app_conte
 def test_relabel_after_a_model_switch_names_both_models(
     qtbot, panel, app_context, model_registry, tmp_path
 ):
-    """A job scored by 1.0.0 and a threshold set for 2.0.0: said before and after re-labelling,
+    """A job scored by 2.0.0 and a threshold set for 1.0.0: said before and after re-labelling,
     and the export's provenance names both."""
     _run(qtbot, panel, _write(tmp_path / "in.csv", 30))
-    app_context.state.set_scorer(model_registry.load("abuse-lr-2.0.0"))
+    app_context.state.set_scorer(model_registry.load("abuse-lr-1.0.0"))
     app_context.state.set_threshold(0.4071)
     notice = panel.notice.text()
     assert panel.notice.isVisibleTo(panel) and panel.relabel_button.isVisibleTo(panel)
-    assert "scored by abuse-lr 1.0.0" in notice and "was set for abuse-lr 2.0.0" in notice
+    assert "scored by abuse-lr 2.0.0" in notice and "was set for abuse-lr 1.0.0" in notice
     panel.relabel_button.click()  # still allowed: a threshold is a number
     assert panel.results.model.threshold == 0.4071
-    assert "set for abuse-lr 2.0.0, on the scores of abuse-lr 1.0.0" in panel.status.text()
+    assert "set for abuse-lr 1.0.0, on the scores of abuse-lr 2.0.0" in panel.status.text()
     assert panel.notice.isVisibleTo(panel)  # never silent, even once re-labelled
-    assert "set for abuse-lr 2.0.0, on the scores of abuse-lr 1.0.0" in panel.notice.text()
+    assert "set for abuse-lr 1.0.0, on the scores of abuse-lr 2.0.0" in panel.notice.text()
     with qtbot.waitSignal(panel.export_done):
         panel.export(tmp_path / "out.csv", "csv")
     sidecar = json.loads((tmp_path / "out.csv.provenance.json").read_text())
-    assert sidecar["model_version"] == "abuse-lr 1.0.0"
-    assert sidecar["threshold_set_for_model"] == "abuse-lr 2.0.0"
+    assert sidecar["model_version"] == "abuse-lr 2.0.0"
+    assert sidecar["threshold_set_for_model"] == "abuse-lr 1.0.0"
     assert (sidecar["threshold"], sidecar["relabelled"]) == (0.4071, True)
 
 

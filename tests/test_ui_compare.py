@@ -123,7 +123,7 @@ def test_bundled_pairing_shows_the_agreement_counted_independently(
     champ, chall, labels = by_id_pairing(bundled_scorer, recalibrated)
     assert panel.paired.n == len(champ) == 5650
     assert panel.source_bar.note.text().endswith(
-        "5,650 items are in both held-out test sets (of 5,650 in abuse-lr 1.0.0's and "
+        "5,650 items are in both held-out test sets (of 5,650 in abuse-lr 2.0.0's and "
         "5,650 in abuse-lr 1.0.1-test's)."
     )
     assert_agreement_shown(panel, champ, chall, 0.45)
@@ -162,7 +162,7 @@ def test_migration_proposal_is_the_cores(panel, app_context, bundled_scorer, rec
     box = panel.migration_box
     for index, keep in enumerate(("recall", "precision", "queue_rate")):
         box.keep.setCurrentIndex(index)
-        expected = migrate_threshold(a, b, 0.45, keep, champion_label="abuse-lr 1.0.0")
+        expected = migrate_threshold(a, b, 0.45, keep, champion_label="abuse-lr 2.0.0")
         assert panel.migration == expected and expected.reachable
         t = fmt_threshold(expected.threshold)
         assert f"<b>{t}</b>" in box.proposed.text()
@@ -294,12 +294,12 @@ def test_cancelling_keeps_the_pairing_error_in_view(panel, qtbot, app_context, t
 
 def test_a_new_active_model_is_paired_again(panel, app_context, bundled_scorer, tiny, recalibrated):
     set_challenger(app_context, recalibrated)
-    assert panel.paired.champion_label == "abuse-lr 1.0.0"
+    assert panel.paired.champion_label == "abuse-lr 2.0.0"
     activate(app_context, tiny)  # tiny's test set shares nothing with the challenger's
     assert panel.paired is None and "share no items" in panel.source_bar.error.text()
     assert "<b>Champion</b> tiny 0.0.1" in panel.source_bar.models.text()
     activate(app_context, bundled_scorer)
-    assert panel.paired.champion_label == "abuse-lr 1.0.0"
+    assert panel.paired.champion_label == "abuse-lr 2.0.0"
     assert panel.view.body.currentIndex() == CONTENT_BODY
     assert panel.source_bar.error.isHidden()
 
@@ -337,14 +337,16 @@ def test_screenshot_on_a_labelled_csv(panel, qtbot, app_context, tmp_path, tiny)
 
 
 def test_the_shipped_pair_1_0_0_and_2_0_0_is_compared_on_the_shared_test_items(
-    panel, app_context, bundled_scorer, bundled_model_path
+    panel, app_context, v1_scorer, bundled_model_path
 ):
-    """What a supervisor sees when weighing 2.0.0 against the default: both were trained on the
-    same split, so every held-out item pairs; the counts are recomputed here by item id."""
+    """What a supervisor sees when weighing 2.0.0 against 1.0.0 (the README's pairing: 1.0.0
+    active, 2.0.0 as challenger): both were trained on the same split, so every held-out item
+    pairs; the counts are recomputed here by item id."""
     v2 = Scorer.load(bundled_model_path.parent / "abuse-lr-2.0.0")
+    app_context.state.set_scorer(v1_scorer)
     set_challenger(app_context, v2)
     assert panel.view.pages.currentIndex() == COMPARE_PAGE
-    champ, chall, labels = by_id_pairing(bundled_scorer, v2)
+    champ, chall, labels = by_id_pairing(v1_scorer, v2)
     assert panel.paired.n == len(champ) == 5650
     assert_agreement_shown(panel, champ, chall, 0.45)
     for canvas, scores in ((panel.champion_matrix, champ), (panel.challenger_matrix, chall)):

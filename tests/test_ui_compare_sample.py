@@ -30,8 +30,8 @@ def panel(qtbot, app_context, worker_pool):
 def test_compare_on_an_audit_sample(
     panel, qtbot, app_context, tmp_path: Path, monkeypatch, bundled_scorer, bundled_model_path
 ) -> None:
-    v2 = Scorer.load(bundled_model_path.parent / "abuse-lr-2.0.0")
-    set_challenger(app_context, v2)
+    other = Scorer.load(bundled_model_path.parent / "abuse-lr-1.0.0")
+    set_challenger(app_context, other)
     path = make_sample(tmp_path)
     fill_verdicts(path)
     monkeypatch.setattr(
@@ -46,7 +46,7 @@ def test_compare_on_an_audit_sample(
     data = sample_source.from_file(path)
     paired = panel.paired
     assert paired.texts == data.texts and paired.labels.tolist() == data.labels.tolist()
-    champ, chall = bundled_scorer.score_many(data.texts)[0], v2.score_many(data.texts)[0]
+    champ, chall = bundled_scorer.score_many(data.texts)[0], other.score_many(data.texts)[0]
     np.testing.assert_allclose(paired.champion_scores, champ)
     np.testing.assert_allclose(paired.challenger_scores, chall)
     np.testing.assert_array_equal(paired.weights, data.weights)

@@ -138,7 +138,7 @@ def test_a_model_or_threshold_changed_since_the_batch_is_said_not_hidden(
     _scored(qtbot, window, tmp_path)
     table = window.batch.shown.result.table
     old = app_context.state.scorer.version_label
-    new_scorer = Scorer.load(REPO / "models" / "abuse-lr-2.0.0")
+    new_scorer = Scorer.load(REPO / "models" / "abuse-lr-1.0.0")
     assert new_scorer.version_label != old
     app_context.state.set_scorer(new_scorer)
     app_context.state.set_threshold(0.6)
@@ -212,7 +212,7 @@ def test_session_does_not_ask_for_a_self_test_again_on_a_fresh_start(
     qtbot.waitUntil(lambda: len(panel.self_test_checks) == 6, timeout=30_000)
     qtbot.waitUntil(panel.self_test_button.isEnabled, timeout=10_000)
     assert panel.self_test_status.text().startswith("All 6 checks passed")
-    other = Scorer.load(REPO / "models" / "abuse-lr-2.0.0")
+    other = Scorer.load(REPO / "models" / "abuse-lr-1.0.0")
     app_context.state.set_scorer(other)  # a real change after a self-test: run it again
     assert panel.self_test_status.text() == (
         f"The model changed since the self-test on {scorer.version_label} "

@@ -154,7 +154,7 @@ def test_screenshot_of_every_panel_with_data(
     qtbot, window, app_context, bundled_model_path, tmp_path, size, request
 ):
     """Saves tests/_artifacts/window_<panel>.png (1280x800) and window_<panel>_1024x700.png
-    for each panel, with data loaded (2.0.0 as the challenger, so Compare shows its plots), and
+    for each panel, with data loaded (1.0.0 as the challenger, so Compare shows its plots), and
     checks that the window really is that size: no panel needs more than the screen has."""
     from app.core.context.model_switch import set_challenger
     from app.core.engine.scoring import Scorer
@@ -163,7 +163,7 @@ def test_screenshot_of_every_panel_with_data(
     before = QApplication.font()
     request.addfinalizer(lambda: QApplication.setFont(before))
     ensure_fonts(QApplication.instance())  # as the app starts: emoji fallback appended
-    set_challenger(app_context, Scorer.load(bundled_model_path.parent / "abuse-lr-2.0.0"))
+    set_challenger(app_context, Scorer.load(bundled_model_path.parent / "abuse-lr-1.0.0"))
     window.resize(*size)
     window.score.editor.setPlainText("Shut up, you pathetic idiot 🤡💩. Nobody wants you here.")
     window.score.score_now()

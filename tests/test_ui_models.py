@@ -18,7 +18,7 @@ from app.ui.models.table import AUC_ALL, NAME, ROLE, SIGNATURE, VERIFIED, VERSIO
 
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 TIMEOUT = 10_000
-BUNDLED = "abuse-lr-1.0.0"
+BUNDLED = "abuse-lr-2.0.0"
 TINY = "tiny-0.0.1"
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -33,21 +33,13 @@ def wait_idle(qtbot, panel: ModelsPanel) -> None:
 
 
 @pytest.fixture
-def ctx(app_context, model_registry):
-    app_context.registry = model_registry
-    return app_context
+def ctx(registry_context):
+    return registry_context
 
 
 @pytest.fixture
-def panel(qtbot, ctx, worker_pool):
-    panel = ModelsPanel(ctx, worker_pool)
-    qtbot.addWidget(panel)
-    panel.resize(1280, 800)
-    panel.show()
-    qtbot.waitExposed(panel)
-    wait_idle(qtbot, panel)
-    yield panel
-    panel.shutdown()
+def panel(models_panel):
+    return models_panel
 
 
 def row_texts(panel: ModelsPanel, ref: str, role=Qt.ItemDataRole.DisplayRole) -> dict[int, str]:
@@ -79,16 +71,16 @@ def select(qtbot, panel: ModelsPanel, ref: str) -> None:
 def test_bundled_model_listed_active_signed_verified(panel, ctx, model_registry):
     refs = [e.ref for e in panel.model.entries]
     assert refs == [e.ref for e in model_registry.entries()]
-    assert set(refs) == set(bundled_refs()) and len(refs) >= 2  # 1.0.0 and 2.0.0 ship
+    assert set(refs) == set(bundled_refs()) and len(refs) >= 2  # 2.0.0 and 1.0.0 ship
     for other in set(refs) - {BUNDLED}:
         assert row_texts(panel, other)[ROLE] == ""  # installed, neither active nor challenger
         assert row_texts(panel, other)[VERIFIED] == "✓"
     cells = row_texts(panel, BUNDLED)
-    assert cells[ROLE] == "active"
-    assert (cells[NAME], cells[VERSION]) == ("abuse-lr", "1.0.0")
+    assert cells[ROLE] == "active · default fast"  # the rule's default fast model (README)
+    assert (cells[NAME], cells[VERSION]) == ("abuse-lr", "2.0.0")
     assert cells[SIGNATURE].startswith("signed by abuse-desk-training-2026")
     assert cells[VERIFIED] == "✓"
-    assert panel.view.active_line.text() == "Active model: abuse-lr 1.0.0"
+    assert panel.view.active_line.text() == "Active model: abuse-lr 2.0.0"
     assert panel.view.challenger_line.text() == "Challenger: none"
     # The details area shows the selected (active) version and its model card.
     assert panel.selected_entry().ref == BUNDLED
@@ -225,24 +217,24 @@ def test_activate_roll_back_and_challenger(qtbot, panel, ctx, signed_tiny_bundle
     assert ctx.state.scorer.version_label == "tiny 0.0.1"
     assert (ctx.settings.active_model, ctx.settings.previous_model) == (TINY, BUNDLED)
     (event,) = events(ctx, "model_activated")
-    assert event.detail == "abuse-lr 1.0.0 -> tiny 0.0.1"
+    assert event.detail == "abuse-lr 2.0.0 -> tiny 0.0.1"
     assert panel.last_switch_seconds is not None and panel.last_switch_seconds > 0
     first_switch = panel.last_switch_seconds
     assert panel.view.active_line.text() == (
         f"Active model: tiny 0.0.1 · switched in {first_switch:.2f} s"
     )
     assert row_texts(panel, TINY)[ROLE] == "active"
-    assert row_texts(panel, BUNDLED)[ROLE] == "previous"
+    assert row_texts(panel, BUNDLED)[ROLE] == "previous · default fast"
 
     rollback = panel.view.rollback_button
-    assert rollback.text() == "Roll back to abuse-lr 1.0.0"
+    assert rollback.text() == "Roll back to abuse-lr 2.0.0"
     click(qtbot, rollback)
     wait_idle(qtbot, panel)
-    assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
+    assert ctx.state.scorer.version_label == "abuse-lr 2.0.0"
     assert ctx.settings.previous_model == TINY  # a second rollback would undo this one
     assert asked == ["Make active", "Roll back"]  # Roll back asks as Make active does
     assert len(events(ctx, "model_rolled_back")) == 1
-    assert row_texts(panel, BUNDLED)[ROLE] == "active"
+    assert row_texts(panel, BUNDLED)[ROLE] == "active · default fast"
 
     select(qtbot, panel, TINY)
     click(qtbot, panel.view.challenger_button)
@@ -282,7 +274,7 @@ def test_load_failure_is_shown(qtbot, panel, ctx, signed_tiny_bundle):
     wait_idle(qtbot, panel)
     assert panel.view.message_kind == "error"
     assert "intercept.npy does not match its SHA-256" in panel.view.message.text()
-    assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
+    assert ctx.state.scorer.version_label == "abuse-lr 2.0.0"
     assert events(ctx, "model_activated") == []
 
 
@@ -291,7 +283,7 @@ def test_screenshot(qtbot, panel, ctx, signed_tiny_bundle):
     select(qtbot, panel, TINY)
     click(qtbot, panel.view.challenger_button)
     wait_idle(qtbot, panel)
-    assert row_texts(panel, BUNDLED)[ROLE] == "active"
+    assert row_texts(panel, BUNDLED)[ROLE] == "active · default fast"
     assert row_texts(panel, TINY)[ROLE] == "challenger"
     select(qtbot, panel, BUNDLED)  # its model card is the one worth reading
     qtbot.wait(50)

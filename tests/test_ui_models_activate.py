@@ -12,26 +12,18 @@ from app.core.context import model_switch
 from app.ui.models.panel import ModelsPanel
 
 TIMEOUT = 10_000
-OLD, NEW, TINY = "abuse-lr-1.0.0", "abuse-lr-2.0.0", "tiny-0.0.1"
+OLD, NEW, TINY = "abuse-lr-2.0.0", "abuse-lr-1.0.0", "tiny-0.0.1"
 YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 
 
 @pytest.fixture
-def ctx(app_context, model_registry):
-    app_context.registry = model_registry
-    return app_context
+def ctx(registry_context):
+    return registry_context
 
 
 @pytest.fixture
-def panel(qtbot, ctx, worker_pool):
-    panel = ModelsPanel(ctx, worker_pool)
-    qtbot.addWidget(panel)
-    panel.resize(1280, 800)
-    panel.show()
-    qtbot.waitExposed(panel)
-    qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
-    yield panel
-    panel.shutdown()
+def panel(models_panel):
+    return models_panel
 
 
 def answer(monkeypatch, button, asked: list[str]) -> None:
@@ -68,7 +60,7 @@ def test_cancel_changes_nothing(qtbot, monkeypatch, panel, ctx):
     before = snapshot(ctx)
     make_active(qtbot, panel, NEW)
     (text,) = asked
-    assert "abuse-lr 1.0.0 → abuse-lr 2.0.0" in text
+    assert "abuse-lr 2.0.0 → abuse-lr 1.0.0" in text
     assert snapshot(ctx) == before
     assert "not made active: nothing changed" in panel.view.message.text()
 
@@ -81,23 +73,23 @@ def test_confirm_migrates_threshold_as_promote_and_logs_it(qtbot, monkeypatch, p
     make_active(qtbot, panel, NEW)
     (text,) = asked
     old_t, new_t = fmt_threshold(0.45), fmt_threshold(plan.new_threshold)
-    assert "Active model: abuse-lr 1.0.0 → abuse-lr 2.0.0" in text
+    assert "Active model: abuse-lr 2.0.0 → abuse-lr 1.0.0" in text
     assert f"Threshold: {old_t} → {new_t}, as Promote would migrate it" in text
     assert "Keeps recall ≥" in text and "Challenger: unchanged." in text
-    assert ctx.state.scorer.version_label == "abuse-lr 2.0.0"
+    assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
     assert ctx.state.threshold == plan.new_threshold
     assert (ctx.settings.active_model, ctx.settings.previous_model) == (NEW, OLD)
     on_disk = ctx.settings_path.read_text()
     assert NEW in on_disk and repr(plan.new_threshold) in on_disk
     (activated,) = ctx.activity.query(action="model_activated")
-    assert activated.detail == "abuse-lr 1.0.0 -> abuse-lr 2.0.0"
+    assert activated.detail == "abuse-lr 2.0.0 -> abuse-lr 1.0.0"
     (applied,) = ctx.activity.query(action="threshold_applied")
     assert applied.threshold == plan.new_threshold
     assert applied.detail.startswith(  # written in full, not rounded as :g would (0.407055)
-        f"0.45 -> {fmt_threshold(plan.new_threshold)} on activation of abuse-lr 2.0.0"
+        f"0.45 -> {fmt_threshold(plan.new_threshold)} on activation of abuse-lr 1.0.0"
     )
     assert ctx.activity.query(action="challenger_cleared") == []
-    assert panel.view.message.text() == "abuse-lr 2.0.0 now decides."
+    assert panel.view.message.text() == "abuse-lr 1.0.0 now decides."
 
 
 def test_same_plan_as_promote(ctx):
@@ -121,7 +113,7 @@ def test_challenger_made_active_is_cleared_and_logged(
     answer(monkeypatch, YES, asked)
     make_active(qtbot, panel, TINY)
     (text,) = asked
-    assert "Active model: abuse-lr 1.0.0 → tiny 0.0.1" in text
+    assert "Active model: abuse-lr 2.0.0 → tiny 0.0.1" in text
     assert "Threshold: stays 0.45. It is kept:" in text
     assert "Challenger: tiny 0.0.1 stops being the challenger" in text
     assert ctx.state.scorer.version_label == "tiny 0.0.1" and ctx.state.challenger is None
@@ -131,7 +123,7 @@ def test_challenger_made_active_is_cleared_and_logged(
     assert newest == ["model_activated", "challenger_cleared"]
     (cleared,) = [e for e in ctx.activity.query(action="challenger_cleared")]
     assert cleared.detail == "tiny 0.0.1 stops being the challenger: it becomes the active model"
-    assert cleared.model_version == "abuse-lr 1.0.0"
+    assert cleared.model_version == "abuse-lr 2.0.0"
     assert ctx.activity.query(action="threshold_applied") == []
 
 
@@ -151,17 +143,17 @@ def test_roll_back_asks_and_migrates_back_like_make_active(qtbot, monkeypatch, p
     qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
     assert len(asked) == 2
     title, _, text = asked[1].partition("\n")
-    assert title == "Roll back" and "Roll back to abuse-lr 1.0.0?" in text
-    assert "Active model: abuse-lr 2.0.0 → abuse-lr 1.0.0" in text
+    assert title == "Roll back" and "Roll back to abuse-lr 2.0.0?" in text
+    assert "Active model: abuse-lr 1.0.0 → abuse-lr 2.0.0" in text
     assert f"Threshold: {fmt_threshold(migrated)} → {fmt_threshold(back.new_threshold)}" in text
-    assert ctx.state.scorer.version_label == "abuse-lr 1.0.0"
+    assert ctx.state.scorer.version_label == "abuse-lr 2.0.0"
     assert ctx.state.threshold == back.new_threshold
     (rolled,) = ctx.activity.query(action="model_rolled_back")
-    assert rolled.detail == "abuse-lr 2.0.0 -> abuse-lr 1.0.0"
+    assert rolled.detail == "abuse-lr 1.0.0 -> abuse-lr 2.0.0"
     applied = ctx.activity.query(action="threshold_applied")[0]  # newest first
     assert applied.detail.startswith(
         f"{fmt_threshold(migrated)} -> {fmt_threshold(back.new_threshold)} "
-        "on roll-back to abuse-lr 1.0.0"
+        "on roll-back to abuse-lr 2.0.0"
     )
 
 
@@ -176,4 +168,4 @@ def test_roll_back_no_changes_nothing(qtbot, monkeypatch, panel, ctx):
     qtbot.waitUntil(lambda: not panel.busy, timeout=TIMEOUT)
     assert len(asked) == 2 and asked[1].startswith("Roll back\n")
     assert snapshot(ctx) == before
-    assert "Not rolled back to abuse-lr 1.0.0: nothing changed" in panel.view.message.text()
+    assert "Not rolled back to abuse-lr 2.0.0: nothing changed" in panel.view.message.text()

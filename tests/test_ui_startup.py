@@ -52,8 +52,8 @@ def test_window_shows_loading_then_the_model_arrives(qtbot, empty_window, app_co
     loader.start()
     qtbot.waitUntil(lambda: app_context.state.scorer is not None, timeout=TIMEOUT)
     scorer = app_context.state.scorer
-    assert scorer.version_label == "abuse-lr 1.0.0"
-    assert win.model_status.text() == "Model abuse-lr 1.0.0 · verified"
+    assert scorer.version_label == "abuse-lr 2.0.0"
+    assert win.model_status.text() == "Model abuse-lr 2.0.0 · verified"
     expected = scorer.score_text("you are an idiot", app_context.state.threshold).score
     assert win.score.score_label.text() == fmt_score(expected)  # re-scored when the model came
     win.tabs.setCurrentWidget(win.threshold_tab)  # first shown: built now, with the model's set
@@ -102,17 +102,32 @@ def test_startup_probe_records_window_model_and_first_score(tmp_path):
 
 
 def test_models_loaded_for_the_gui_are_ready_to_explain(model_registry):
-    """Vectorisers are built on first use (so workers and the CLI can skip scikit-learn); the
-    GUI loads on a worker thread and explains on its own, so loading builds them there."""
+    """The bundled models explain from their fast scorers' counts: loading builds no
+    scikit-learn vectoriser, and explaining needs none. A model no fast scorer covers gets its
+    vectorisers built when loaded for the GUI (on the worker), not at the first keystroke."""
+    import copy
+    from dataclasses import replace
+
     from app.core.context.bootstrap import load_models
     from app.core.context.settings import Settings
+    from app.core.engine.model import LinearTextModel
     from app.ui.models.jobs import load_model
 
-    lazy = model_registry.load("abuse-lr-2.0.0")
-    assert not any("vectorizer" in vars(block) for block in lazy.model.blocks)
     for scorer in (
-        load_models(model_registry, Settings(), "abuse-lr-2.0.0")[0],
-        load_models(model_registry, Settings(), None)[0],  # the default, 1.0.0
-        load_model(model_registry, "abuse-lr-2.0.0"),
+        load_models(model_registry, Settings(), "abuse-lr-1.0.0")[0],
+        load_models(model_registry, Settings(), None)[0],  # the default, 2.0.0
+        load_model(model_registry, "abuse-lr-1.0.0"),
     ):
-        assert all("vectorizer" in vars(block) for block in scorer.model.blocks)
+        assert scorer.model.fast is not None
+        assert "idiot" in [t.term for t in scorer.explain("you are an idiot").terms]
+        assert not any("vectorizer" in vars(block) for block in scorer.model.blocks)
+    bundle = model_registry.load("abuse-lr-1.0.0").bundle
+    features = copy.deepcopy(bundle.json_files["features.json"])
+    for block in features["blocks"]:
+        block["settings"]["sublinear_tf"] = False  # settings no fast scorer reproduces
+    slow = LinearTextModel(
+        replace(bundle, json_files={**bundle.json_files, "features.json": features})
+    )
+    assert slow.fast is None
+    slow.build_vectorizers()  # what both loading paths call
+    assert all("vectorizer" in vars(block) for block in slow.blocks)

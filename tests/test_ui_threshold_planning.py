@@ -15,6 +15,7 @@ from app.core.analysis.bands import band_counts_per_day, find_bands
 from app.core.analysis.planning import Planning
 from app.core.analysis.thresholds import ThresholdAnalysis
 from app.core.analysis.workload import capacity_threshold, workload_at
+from app.core.common.messages import fmt_threshold
 from app.core.decisions.store import DecisionStore
 from app.ui.threshold.panel import BANDS_TAB, ThresholdPanel
 
@@ -95,7 +96,8 @@ def test_capacity_move_button_and_backlog(panel, qtbot, bundled_scorer):
     set_traffic(panel, qtbot, 5.0, 10_000, rev=2, items=250)  # 500 a day
     fit = capacity_threshold(bundled(bundled_scorer), 0.05, 10_000, 500)
     tb = panel.planner.traffic
-    assert f"at ≥ {fit.threshold:.4g}: recall {100 * fit.recall:.0f}%" in tb.capacity_label.text()
+    shown = fmt_threshold(bundled(bundled_scorer).readable(fit.threshold))  # as `plan` prints it
+    assert f"at ≥ {shown}: recall {100 * fit.recall:.0f}%" in tb.capacity_label.text()
     panel.slider.setValue(10)
     over = workload_at(bundled(bundled_scorer), 0.10, 0.05, 10_000).flagged_per_day - 500
     assert over > 0 and tb.backlog_label.text().startswith(f"+{over:,.0f} items/day over")
@@ -246,7 +248,8 @@ def test_capacity_stays_shown_with_the_source_counts(panel, bundled_scorer):
     set_traffic(panel, None, 5.0, 10_000, rev=2, items=250)
     panel.planner.traffic.per_day_check.setChecked(False)
     fit = capacity_threshold(bundled(bundled_scorer), 0.05, 10_000, 500)
-    assert f"at ≥ {fit.threshold:.4g}" in panel.planner.traffic.capacity_label.text()
+    shown = fmt_threshold(bundled(bundled_scorer).readable(fit.threshold))
+    assert f"at ≥ {shown}" in panel.planner.traffic.capacity_label.text()
     assert panel.planner.traffic.capacity_button.isEnabled()
 
 

@@ -68,7 +68,9 @@ def batch_logged(
             file_sha256=report.input_sha256,
             threshold=report.threshold,
             model_version=report.model_version,
-            detail=detail(report.disagreement(), text_column=report.text_column),
+            detail=detail(
+                report.disagreement(), report.rescored_line(), text_column=report.text_column
+            ),
         )
 
     try:

@@ -6,11 +6,28 @@ activity log, so they work (and say what is wrong) even where the log cannot be 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from app.cli.common import EXIT_MODEL, EXIT_OK
 from app.cli.context import active_scorer, cli_context, threshold_kind, threshold_source
 from app.cli.score import print_json
 from app.core.common.messages import fmt_threshold
+
+
+def engine_info(scorer: Any) -> dict[str, Any]:
+    """The engine and its size: a linear model's feature count, an encoder's token limit and
+    vocabulary size (an encoder has no feature count)."""
+    if scorer.engine == "encoder":
+        model = scorer.model
+        return {"engine": "encoder", "max_tokens": model.max_tokens,
+                "vocabulary": model.vocabulary_size}  # fmt: skip
+    return {"engine": scorer.engine, "features": scorer.model.n_features}
+
+
+def engine_line(info: dict[str, Any]) -> str:
+    if info["engine"] == "encoder":
+        return f"encoder, {info['max_tokens']} tokens, {info['vocabulary']:,}-token vocabulary"
+    return f"{info['engine']}, {info['features']:,} features"
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -28,7 +45,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "threshold": ctx.state.threshold,
         "threshold_source": threshold_kind(args, ctx),
         "challenger": challenger.version_label if challenger is not None else None,
-        "features": scorer.model.n_features,
+        **engine_info(scorer),
         # who vouches for it, as `models verify` prints it (None: unsigned, allowed here)
         "signer": signature.key_name if signature is not None else None,
         "key_id": signature.key_id if signature is not None else None,
@@ -46,6 +63,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"  model's default threshold: {info['default_threshold']}")
     print(f"  decides at: {fmt_threshold(ctx.state.threshold)} ({threshold_source(args, ctx)})")
     print(f"  challenger: {info['challenger'] or 'none'}")
+    print(f"  engine: {engine_line(info)}")
     print(f"  {info['signature']}; manifest SHA-256 {info['manifest_sha256']}")
     for name, digest in info["files"].items():
         print(f"  {digest}  {name}")

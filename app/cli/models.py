@@ -85,7 +85,11 @@ def _print_entry(entry: Any, role: str) -> None:
     aucs = ", ".join(f"{k} {v:.4f}" for k, v in entry.test_auc.items())
     print(f"{entry.ref:28s} {role or '-':10s} {entry.source:8s} {state:9s} {entry.signature_text}")
     if entry.verified:
-        print(f"{'':28s} created {entry.created_utc}; test ROC-AUC {aucs or 'n/a'}")
+        default = "; the default fast model" if entry.default_fast else ""
+        print(
+            f"{'':28s} created {entry.created_utc}; {entry.engine_text} engine; "
+            f"test ROC-AUC {aucs or 'n/a'}{default}"
+        )
     else:
         print(f"{'':28s} {entry.problem}")
 
@@ -96,7 +100,8 @@ def _roles(registry: ModelRegistry, settings: Any, entries: list[Any]) -> dict[s
     challenger, or one that is the active model, is not used."""
     usable = {e.ref for e in entries if e.verified}
     active = settings.active_model if settings.active_model in usable else None
-    roles = {active or registry.default_bundled().name: "active"}
+    default = next((e.ref for e in entries if e.default_fast), None)
+    roles = {active or default or registry.default_bundled().name: "active"}
     if settings.challenger_model in usable and settings.challenger_model not in roles:
         roles[settings.challenger_model] = "challenger"
     return roles

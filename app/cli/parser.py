@@ -106,6 +106,14 @@ def _add_score(sub: Any) -> None:
         action="store_true",
         help="continue an interrupted CSV job from its checkpoint (XLSX jobs restart)",
     )
+    p.add_argument(
+        "--mode",
+        choices=("fast", "cascade", "thorough"),
+        default="fast",
+        help="fast (default): the linear model scores every row; thorough: the encoder "
+        "(abuse-mini) scores every row; cascade: the linear model scores every row and the "
+        "rows whose score is in the encoder's cascade band are re-scored by the encoder",
+    )
     add_band_args(p)
     p.add_argument(
         "--overwrite",
@@ -184,8 +192,22 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--sign-key", type=path_arg, help="sign the new bundle with this private key")
     p.add_argument(
         "--recipe",
-        choices=("v1", "search"),
+        choices=("v1", "search", "mini"),
         default="v1",
         help="v1: the candidates of the shipped abuse-lr 1.0.0 (reproduces it); search: the "
-        "count-idf-sqrt candidates of abuse-lr 2.0.0 (reproduces it with --model-version 2.0.0)",
+        "count-idf-sqrt candidates of abuse-lr 2.0.0 (reproduces it with --model-version 2.0.0); "
+        "mini: fine-tune the abuse-mini encoder (needs pip install .[train-mini]; about an hour "
+        "on 2 cores; --name defaults to abuse-mini)",
+    )
+    p.add_argument(
+        "--fast-model",
+        type=path_arg,
+        help="mini: the fast bundle its cascade band is chosen with (default: the bundled "
+        "default fast model)",
+    )
+    p.add_argument(
+        "--cache",
+        type=path_arg,
+        help="mini: folder for the fine-tuned weights of each stage, reused by a re-run with "
+        "the same data and settings (default: .mini-cache beside --out)",
     )

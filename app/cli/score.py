@@ -65,6 +65,9 @@ def cmd_score_text(args: argparse.Namespace) -> int:
             }
         )
         return EXIT_OK
+    from app.core.engine.occlusion import OCCLUSION
+    from app.core.engine.result_view import OCCLUSION_NOTE
+
     for text, row in zip(args.texts, results, strict=True):
         # Three decimals as the GUI shows them, never "1.000" below 1 (--json has the number).
         score = "  -   " if row["score"] is None else fmt_score(row["score"])
@@ -73,6 +76,8 @@ def cmd_score_text(args: argparse.Namespace) -> int:
             note += f", {row['band'] or 'no band'}"
         # Escaped: a hostile text must not move the cursor, clear the screen or reorder lines.
         print(f"{score}\t{row['label']}{note}\t{printable(text[:80])}")
+        if row.get("explanation") == OCCLUSION and row["terms"]:  # not shares: said so
+            print(f"\t\t({OCCLUSION_NOTE}; logit)")
         for term in row.get("terms", []):
             print(f"\t\t{term['contribution']:+.3f} {printable(term['term'])}")
     print(used_line(scorer.version_label, threshold, args, ctx))
@@ -82,11 +87,13 @@ def cmd_score_text(args: argparse.Namespace) -> int:
 def _scored(
     scorer: Any, text: str, threshold: float, explain: bool, bands: tuple[float, float] | None
 ) -> dict[str, Any]:
+    from app.core.engine.explain import SHARES
     from app.core.engine.result_view import result_json  # the keys the GUI copies too
 
     result = scorer.score_text(text, threshold)
-    terms = scorer.explain(text, top_k=10).terms if explain and not result.empty else None
-    row = result_json(result, terms)
+    explanation = scorer.explain(text, top_k=10) if explain and not result.empty else None
+    terms = explanation.terms if explanation is not None else None
+    row = result_json(result, terms, explanation.method if explanation is not None else SHARES)
     if bands is not None:  # "band": "" for a blank text (no score), as in the score output
         from app.core.analysis.bands import BandPolicy, band_of
 
@@ -200,6 +207,19 @@ def _stale_rejected(args: argparse.Namespace) -> Path | None:
     return None if any(same_file(path, p) for p in users) else path
 
 
+def _mode_scorers(args: argparse.Namespace, ctx: Any) -> tuple[Any, Any]:
+    """The models of ``--mode`` (`app.core.context.engines`): ModelError, one line, if refused."""
+    from app.core.context.bootstrap import registry_of
+    from app.core.context.engines import mode_scorers
+
+    return mode_scorers(registry_of(ctx), active_scorer(ctx), getattr(args, "mode", "fast"))
+
+
+def _mode_note(args: argparse.Namespace, note: str) -> str:
+    mode = getattr(args, "mode", "fast")
+    return note if mode == "fast" else f"{note}; mode {mode} given with --mode"
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     from app.cli.outputs import check_score_outputs
     from app.core.batch import run as batch
@@ -212,7 +232,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     workers = _workers(args)
     _stop_on_signals()
     with cli_context(args) as ctx:
-        scorer, challenger = active_scorer(ctx), challenger_for(args, ctx)
+        scorer, rescorer = _mode_scorers(args, ctx)
+        challenger = challenger_for(args, ctx)
         options = batch.BatchOptions(
             input_path=args.input,
             output_path=args.output,
@@ -236,7 +257,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                 scorer,
                 challenger,
                 outputs.facts,
-                note=run_note(args, ctx),
+                note=_mode_note(args, run_note(args, ctx)),
             ) as finished:
                 report = batch.run_batch(
                     scorer,
@@ -246,6 +267,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                     challenger=challenger,
                     notice=lambda note: say(f"{APP_NAME}: note: {note}"),
                     before_commit=finished,  # logged before the output appears: no log, no output
+                    rescorer=rescorer,
                 )
         finally:
             progress.end()

@@ -46,6 +46,7 @@ from app.ui.batch.audit_sample import BatchAuditSample
 from app.ui.batch.exports import BatchExports
 from app.ui.batch.history_actions import BatchHistoryActions
 from app.ui.batch.jobs import JobQueue
+from app.ui.batch.mode_box import BatchModes
 from app.ui.batch.view import BatchPanelView
 from app.ui.common.colours import warn_colour
 from app.ui.common.workers import WorkerPool
@@ -53,7 +54,7 @@ from app.ui.common.workers import WorkerPool
 DROP_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
-class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchPanelView):
+class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchModes, BatchPanelView):
     """What the Batch panel does; its widgets and their arrangement are `BatchPanelView`."""
 
     title = "Batch"
@@ -185,7 +186,11 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchPanel
         if self.ctx.state.scorer is None:
             self.status.setText("No model is loaded; choose one before scoring.")
             return
-        job = BatchJob(self._next_id, self._path, encoding, delimiter, text, label)
+        mode = self.mode_box.mode()
+        if mode != "fast" and (why := self._mode_problem(mode)):
+            self.status.setText(f"{mode.capitalize()} mode cannot be used: {why}.")
+            return
+        job = BatchJob(self._next_id, self._path, encoding, delimiter, text, label, mode=mode)
         self._next_id += 1
         waiting = self.jobs.enqueue(job)
         if waiting:  # the concurrency limit: say why it waits; the job is kept in the queue
@@ -209,6 +214,7 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchPanel
             self._show(job)
             report = job.result.report
             said = [renamed_line(report.columns_renamed)] if report.columns_renamed else []
+            said += [report.rescored_line()] if report.rescored_by else []
             said += [report.band_status()] if report.bands else []  # counts per band, and a
             if said:  # policy that contradicts the threshold is said so
                 self.status.setText("\n".join(said))
@@ -303,6 +309,8 @@ class BatchPanel(BatchExports, BatchHistoryActions, BatchAuditSample, BatchPanel
                 "(scored by the previous model)."
             )
         self._sent_status = ""
+        if self.isVisible():
+            self.refresh_modes()
 
     def send_to_threshold(self) -> None:
         """Emit the scores and the parsed file labels; unknown labels are counted, not sent."""

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidg
 from app.ui.batch.history import HistoryBar
 from app.ui.batch.jobs import JobQueue
 from app.ui.batch.layout import group, hbox, split
+from app.ui.batch.mode_box import ModeBox
 from app.ui.batch.results_view import ResultsView
 from app.ui.batch.widgets import JobProgressBar, LedgerWidget, PreviewWidget
 
@@ -29,6 +30,7 @@ class BatchPanelView(QWidget):
         self.open_button = QPushButton("Open CSV…")
         self.file_label = QLabel("Open a CSV file (Ctrl+O) or drop .csv, .tsv or .txt files here.")
         self.start_button = QPushButton("Start scoring")
+        self.mode_box = ModeBox()  # fast, cascade, thorough
         self.cancel_button = QPushButton("Cancel")
         self.progress = JobProgressBar()
         self.preview, self.results, self.ledger = PreviewWidget(), ResultsView(), LedgerWidget()
@@ -90,6 +92,8 @@ class BatchPanelView(QWidget):
         main = split(horizontal, [940, 320], left, side)
         main.setStretchFactor(0, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(hbox(self.open_button, (self.file_label, 1), self.start_button))
+        layout.addLayout(
+            hbox(self.open_button, (self.file_label, 1), self.mode_box, self.start_button)
+        )
         layout.addLayout(hbox(self.progress, self.cancel_button))
         layout.addWidget(main, 1)

@@ -207,6 +207,8 @@ class JobProgressBar(QProgressBar):
             text = f"{name}: {counted(report.rows_read)} in {report.seconds:.1f} s"
             if report.challenger_version:
                 text += f" · challenger disagrees on {report.rows_disagreeing:,}"
+            if report.rescored_by:
+                text += f" · {counted(report.rows_rescored)} re-scored"
             if report.bands:
                 text += " · " + " / ".join(f"{n:,} {b}" for b, n in report.band_counts().items())
             self.setFormat(text)

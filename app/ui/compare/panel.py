@@ -113,7 +113,11 @@ class ComparePanel(LabeledCsvActions, QWidget):
             return
         self.view.promoted.clear()
         self.view.pages.setCurrentIndex(COMPARE_PAGE)
-        self.source_bar.set_models(champion.version_label, challenger.version_label)
+        self.source_bar.set_models(
+            champion.version_label,
+            challenger.version_label,
+            (champion.engine, challenger.engine),
+        )
         if self.source_bar.key() == CSV and self._csv is not None:
             if self._csv_paired is not None and self._csv_models == (champion, challenger):
                 self._show(self._csv_paired)

@@ -7,6 +7,7 @@ and errors); ``PairedCsvJob`` scores a labelled CSV with both models on a worker
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,10 +129,15 @@ class SourceBar(QWidget):
         self.set_loading(False)
         self.show_error("")
 
-    def set_models(self, champion: str, challenger: str) -> None:
+    def set_models(
+        self, champion: str, challenger: str, engines: tuple[str, str] = ("linear", "linear")
+    ) -> None:
+        """Name both models and their engines ("linear" or "encoder"): a linear model and an
+        encoder compare like any two versions, item by item on their shared test items."""
         self.models.setText(
-            f"<b>Champion</b> {champion} (decides) &nbsp;vs&nbsp; <b>challenger</b> "
-            f"{challenger} (shadow-scores only) — at the app-wide threshold unless stated"
+            f"<b>Champion</b> {html.escape(champion)} ({engines[0]} engine; decides) &nbsp;vs"
+            f"&nbsp; <b>challenger</b> {html.escape(challenger)} ({engines[1]} engine; "
+            "shadow-scores only) — at the app-wide threshold unless stated"
         )
 
     def key(self) -> str:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.messages import fmt_threshold
+from app.core.models.registry import ModelEntry
 from app.ui.common.colours import fail_colour, muted_style
 from app.ui.common.model_card_view import MODEL_CARD, model_card_box
 from app.ui.models.jobs import ListedModel
@@ -26,6 +27,7 @@ from app.ui.models.table import auc_text, created_text
 
 _FACTS = (
     ("folder", "Folder"),
+    ("engine", "Engine"),
     ("source", "Source"),
     ("signature", "Signature"),
     ("created", "Created"),
@@ -40,6 +42,8 @@ _ROLES_HELP = (
     "<b>Active</b>: decides every score and batch started from now on (a running batch keeps "
     "the model it started with). <b>Challenger</b>: scores the same texts in the shadow, for "
     "comparison; it never decides. <b>Previous</b>: the model “Roll back” returns to. "
+    "<b>Default fast</b>: the bundled model a fresh install starts on, chosen by a written rule "
+    "on validation figures (README, “Two bundled versions”). "
     "Every change is written to the activity log."
 )
 
@@ -52,6 +56,15 @@ def format_size(size: int) -> str:
     return ""  # unreachable; keeps type checkers content
 
 
+def _engine_fact(e: ModelEntry) -> str:
+    if e.engine == "encoder":
+        return (
+            f"encoder (thorough): reads up to {e.max_tokens} tokens, "
+            f"{e.vocabulary or 0:,}-token vocabulary; explained by occlusion"
+        )
+    return "linear (fast): explained by exact term shares"
+
+
 def facts(listed: ListedModel) -> dict[str, str]:
     """The text of each fact row for one version ("" where the bundle gives nothing)."""
     e = listed.entry
@@ -62,6 +75,7 @@ def facts(listed: ListedModel) -> dict[str, str]:
     )
     return {
         "folder": str(e.folder),
+        "engine": _engine_fact(e) if e.verified else "",
         "source": "shipped with the app" if e.source == "bundled" else "imported by a user",
         "signature": e.signature_text if e.verified else "—",
         "created": created_text(e.created_utc),

@@ -86,7 +86,7 @@ def load_model(registry: ModelRegistry, ref: str) -> Scorer:
         scorer = registry.load(ref)
     except OSError as exc:
         raise ModelError(f"model {ref} could not be read: {exc}") from None
-    scorer.model.build_vectorizers()  # on this worker: the GUI thread explains with them
+    scorer.model.build_vectorizers()  # on this worker, if the model needs them (no fast path)
     return scorer
 
 

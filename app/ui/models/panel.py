@@ -120,6 +120,9 @@ class ModelsPanel(QWidget):
         ):
             if ref and not (role == "previous" and ref == self._active_ref()):
                 roles.setdefault(ref, []).append(role)
+        for ref, item in self.listed.items():  # the bundled model a fresh install starts on
+            if item.entry.default_fast:
+                roles.setdefault(ref, []).append("default fast")
         self.model.set_roles(roles)
         state = self.ctx.state
         self.view.show_lines(state.scorer, state.challenger, self._notes)

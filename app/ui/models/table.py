@@ -29,6 +29,7 @@ COLUMNS = (
     "Role",
     "Name",
     "Version",
+    "Engine",
     "Source",
     "Signature",
     "Verified",
@@ -38,12 +39,12 @@ COLUMNS = (
     "OLID",
     "Default",
 )
-ROLE, NAME, VERSION, SOURCE, SIGNATURE, VERIFIED, CREATED = range(7)
-AUC_ALL, AUC_DAVIDSON, AUC_OLID, THRESHOLD = range(7, 11)
+ROLE, NAME, VERSION, ENGINE, SOURCE, SIGNATURE, VERIFIED, CREATED = range(8)
+AUC_ALL, AUC_DAVIDSON, AUC_OLID, THRESHOLD = range(8, 12)
 _AUC_KEYS = {AUC_ALL: "all", AUC_DAVIDSON: "davidson", AUC_OLID: "olid"}
 _NUMBER_COLUMNS = (AUC_ALL, AUC_DAVIDSON, AUC_OLID, THRESHOLD)
 # Initial widths; the Signature column stretches (a key name and id are the longest text).
-COLUMN_WIDTHS = (135, 100, 70, 72, 0, 64, 125, 72, 72, 60, 80)
+COLUMN_WIDTHS = (165, 100, 70, 68, 72, 0, 64, 125, 72, 72, 60, 80)
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 REFUSED_BACKGROUND, REFUSED_TEXT = QColor("#fbe9e7"), QColor(FAIL_COLOUR)
 OK_TEXT = QColor(OK_COLOUR)
@@ -111,6 +112,11 @@ class ModelTableModel(QAbstractTableModel):
             if section in _AUC_KEYS:
                 part = "overall" if section == AUC_ALL else f"on {COLUMNS[section]} items"
                 return f"ROC-AUC on the held-out test set, {part} (from the bundle's manifest)"
+            if section == ENGINE:
+                return (
+                    "linear: the fast bag-of-words model; encoder: the thorough transformer "
+                    "(abuse-mini), slower, explained by occlusion"
+                )
             if section == THRESHOLD:
                 return (
                     "The default threshold the bundle recommends; the app decides at the "
@@ -129,6 +135,7 @@ class ModelTableModel(QAbstractTableModel):
             ROLE: self.role_text(e),
             NAME: e.name or e.folder.name,  # a refused bundle's manifest was never read
             VERSION: e.version,
+            ENGINE: e.engine if e.verified else "",  # a refused bundle was never read
             SOURCE: e.source,
             SIGNATURE: e.signature_text,
             CREATED: created_text(e.created_utc),
@@ -157,6 +164,8 @@ class ModelTableModel(QAbstractTableModel):
             return f"{e.created_utc} (as recorded in the manifest)"
         if column == NAME:
             return str(e.folder)
+        if column == ENGINE:
+            return e.engine_text
         text = self.display(e, column)
         return text or None
 

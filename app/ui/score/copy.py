@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 
+from app.core.engine.explain import SHARES
 from app.core.engine.result_view import result_json, result_text
 
 
@@ -31,7 +32,7 @@ class ScoreCopy:
         if self.result is None or self.result.empty or self.explanation is None:
             return {"score": None, "label": "empty"}
         return {
-            **result_json(self.result, self._top_terms()),
+            **result_json(self.result, self._top_terms(), self.explanation.method),
             "model_version": self.ctx.state.scorer.version_label,
             **({"challenger": self.shadow.as_dict()} if self.shadow is not None else {}),
         }
@@ -46,6 +47,7 @@ class ScoreCopy:
             self.ctx.state.scorer.version_label,
             self._top_terms(),
             [self.shadow.line()] if self.shadow is not None else [],
+            self.explanation.method if self.explanation is not None else SHARES,
         )
 
     def copy_result(self) -> None:

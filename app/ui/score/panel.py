@@ -1,7 +1,10 @@
 """The Score panel (the original service's /predict): type or paste, see the score as you type.
 
 Scoring is debounced (about 150 ms after the last keystroke) and takes a millisecond or two for
-ordinary texts, so it runs on the GUI thread without ever holding up typing. Each text the user
+ordinary texts with a linear model, so it runs on the GUI thread without ever holding up typing;
+with an encoder (abuse-mini) active or as the challenger it runs on the pool instead
+(`app.ui.score.background`), and its explanation (occlusion effects, which do not add up) is
+labelled as such above the terms. Each text the user
 settles on is one activity event: the log is written when typing has paused for ``LOG_IDLE_MS``
 (or at once with Ctrl+Enter), so a sentence typed letter by letter is not logged forty times.
 
@@ -46,16 +49,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.common.drill import RowOrigin
-from app.core.common.limits import Limits, RateGuard, suppressed_note
+from app.core.common.limits import Limits, RateGuard
 from app.core.common.messages import fmt_score, fmt_threshold
 from app.core.context.state import ACTIVE_SCORER, CHALLENGER, THRESHOLD, AppContext
-from app.core.engine.explain import Explanation, TermContribution
-from app.core.engine.result_view import signed_share
+from app.core.engine.explain import SHARES, Explanation, TermContribution
+from app.core.engine.result_view import method_note, signed_share, terms_header
 from app.core.engine.scoring import TextScore
 from app.core.engine.shadow import ShadowScore, shadow_score
 from app.ui.common.colours import muted_colour, ui_scale, warn_colour
 from app.ui.common.workers import WorkerPool
+from app.ui.score.background import (
+    BackgroundScorer,
+    ScoreInBackground,
+    ScoreRequest,
+    needs_background,
+)
 from app.ui.score.copy import ScoreCopy
+from app.ui.score.log import ScoreLog
 from app.ui.score.widgets import (
     ABUSIVE_COLOUR,
     BENIGN_COLOUR,
@@ -71,7 +81,7 @@ LOG_IDLE_MS = 2_000
 TOP_TERMS = 12
 
 
-class ScorePanel(ScoreCopy, QWidget):
+class ScorePanel(ScoreCopy, ScoreLog, ScoreInBackground, QWidget):
     title = "Score"
     back_requested = Signal(object)  # RowOrigin of the shown row: return to it
 
@@ -94,6 +104,11 @@ class ScorePanel(ScoreCopy, QWidget):
         self._warm: weakref.WeakSet[Any] = weakref.WeakSet()  # scorers that scored a text here
         self._logged_text: str | None = None
         self.origin: RowOrigin | None = None  # the row whose text is shown, if opened from one
+        self.background = BackgroundScorer(pool, self)  # an encoder's scoring, off this thread
+        self.background.scored.connect(self._on_scored)
+        self.background.failed.connect(self._on_failed)
+        self._awaiting = False  # a background result for the text shown is still to come
+        self._log_wanted = False  # logging was asked for meanwhile: done when it comes
         self._build()
         self._debounce = QTimer(
             self, singleShot=True, interval=DEBOUNCE_MS, objectName="scoreDebounce"
@@ -168,7 +183,7 @@ class ScorePanel(ScoreCopy, QWidget):
         self.legend.setAccessibleName("Tint legend")
         self.terms = QTableWidget(0, 2)
         self.terms.setAccessibleName("Top terms and their contributions")
-        self.terms.setHorizontalHeaderLabels(["term", "share of score (logit)"])
+        self.terms.setHorizontalHeaderLabels(["term", terms_header(SHARES)])
         self.terms.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.terms.horizontalHeader().setSectionResizeMode(
             1, QHeaderView.ResizeMode.ResizeToContents
@@ -194,6 +209,13 @@ class ScorePanel(ScoreCopy, QWidget):
         line.setFrameShape(QFrame.Shape.HLine)
         right.addWidget(line)
         right.addWidget(QLabel(f"<b>Top terms</b> (up to {TOP_TERMS}, strongest first)"))
+        self.method_note = QLabel()  # what the numbers are when they are not shares
+        self.method_note.setObjectName("scoreMethodNote")
+        self.method_note.setAccessibleName("How the terms were measured")
+        self.method_note.setWordWrap(True)
+        self.method_note.setStyleSheet(f"color: {muted_colour()};")
+        self.method_note.hide()
+        right.addWidget(self.method_note)
         right.addWidget(self.terms, 1)
 
         left_widget, right_widget = QWidget(), QWidget()
@@ -244,7 +266,8 @@ class ScorePanel(ScoreCopy, QWidget):
         try:
             self._score_now()
         finally:
-            self._show_origin(self.editor.toPlainText())
+            if not self._awaiting:  # else with its result: the banner compares the scores
+                self._show_origin(self.editor.toPlainText())
 
     def _score_now(self) -> None:
         scorer = self.ctx.state.scorer
@@ -256,12 +279,27 @@ class ScorePanel(ScoreCopy, QWidget):
         self.model_line.setText(
             f"Model {scorer.version_label} · threshold {fmt_threshold(threshold)}"
         )
+        challenger = self.ctx.state.challenger
+        if text.strip() and needs_background(scorer, challenger):
+            self._awaiting = True
+            self.background.submit(ScoreRequest(scorer, challenger, text, threshold))
+            return
+        self._awaiting = False
         started = time.perf_counter()
         result = scorer.score_text(text, threshold)
         explanation = None if result.empty else scorer.explain(text, top_k=None)
         self.last_score_ms = 1000 * (time.perf_counter() - started)
-        self.result, self.explanation = result, explanation
-        self.shadow = shadow_score(self.ctx.state.challenger, text, result)
+        self._present(result, explanation, shadow_score(challenger, text, result), text)
+
+    def _present(
+        self,
+        result: TextScore,
+        explanation: Explanation | None,
+        shadow: ShadowScore | None,
+        text: str,
+    ) -> None:
+        scorer = self.ctx.state.scorer
+        self.result, self.explanation, self.shadow = result, explanation, shadow
         if result.empty or explanation is None:
             self._show_empty("Empty text: nothing to score." if text else "")
             return
@@ -283,6 +321,7 @@ class ScorePanel(ScoreCopy, QWidget):
         self.gauge.set_values(None, self.ctx.state.threshold)
         self.highlight.clear()
         self.terms.setRowCount(0)
+        self.method_note.hide()
         self.notice.setText(notice)
         self.challenger_line.show_shadow(None)  # nothing to compare
         self._log_timer.stop()
@@ -306,6 +345,7 @@ class ScorePanel(ScoreCopy, QWidget):
             else ""
         )
         self.highlight.setHtml(highlighted_html(text[: scorer.max_chars], explanation))
+        self._show_method(explanation.method)
         top = explanation.terms[:TOP_TERMS]
         self.terms.setRowCount(len(top))
         for row, term in enumerate(top):
@@ -315,69 +355,19 @@ class ScorePanel(ScoreCopy, QWidget):
             share.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.terms.setItem(row, 1, share)
 
+    def _show_method(self, method: str) -> None:
+        """The terms' header, note and legend for how they were measured (shares: as always)."""
+        header = self.terms.horizontalHeaderItem(1)
+        if header is not None and header.text() != terms_header(method):
+            header.setText(terms_header(method))
+            self.legend.setText(legend_html(method))
+        self.method_note.setText(method_note(method))
+        self.method_note.setVisible(bool(method_note(method)))
+
     def _score_and_log(self) -> None:
         self._debounce.stop()
         self.score_now()
         self.log_current()
-
-    def log_current(self, *, force: bool = False) -> None:
-        """One activity event for the text now shown (not again if it was already logged).
-
-        Above the rate limit the text is counted instead (once), and the count goes with the
-        next logged event; ``force`` (used at shutdown) logs regardless of the limit.
-        """
-        self._log_timer.stop()
-        text = self.editor.toPlainText()
-        if self.result is None or self.result.empty or text == self._logged_text:
-            return
-        if text == self._suppressed_text and not force:
-            return  # already counted: a second Ctrl+Enter does not count it twice
-        if force:
-            self.rate_guard.force()
-        elif not self.rate_guard.allow():
-            self._suppressed_text = text
-            self._show_rate_notice()
-            return
-        if text == self._suppressed_text:  # forced after being counted: now logged instead
-            self.rate_guard.suppressed = max(0, self.rate_guard.suppressed - 1)
-        suppressed = self.rate_guard.take_suppressed()
-        detail = f"{self.result.label}; {self.result.chars:,} chars"
-        detail += "; truncated" if self.result.truncated else ""
-        detail += f"; {self.shadow.detail()}" if self.shadow is not None else ""
-        detail += f"; {suppressed_note(suppressed)}" if suppressed else ""
-        self.ctx.log(
-            "score_text",
-            text=text,
-            score=self.result.score,
-            detail=detail,
-            counts={"suppressed_since_last": suppressed} if suppressed else None,
-        )
-        self._logged_text, self._suppressed_text = text, None
-        self.rate_notice.hide()
-
-    def _show_rate_notice(self) -> None:
-        guard = self.rate_guard
-        wait = guard.seconds_until_free()
-        self.rate_notice.setText(
-            f"Activity log limit ({guard.per_window} texts a minute) reached: "
-            f"{suppressed_note(guard.suppressed)}. The next logged text records the count"
-            + (f" (logging resumes in about {wait:.0f} s)." if wait >= 1 else ".")
-        )
-        self.rate_notice.show()
-
-    def flush_suppressed(self) -> None:
-        """Record a pending suppressed count now, as a summary event without a text."""
-        suppressed = self.rate_guard.take_suppressed()
-        if not suppressed:
-            return
-        self.rate_guard.force()
-        self.ctx.log(
-            "score_text",
-            detail=suppressed_note(suppressed),
-            counts={"suppressed_since_last": suppressed},
-        )
-        self._suppressed_text = None
-        self.rate_notice.hide()
 
     def _top_terms(self) -> list[TermContribution]:
         return [] if self.explanation is None else self.explanation.terms[:TOP_TERMS]
@@ -388,4 +378,5 @@ class ScorePanel(ScoreCopy, QWidget):
         self.flush_suppressed()  # texts counted but not yet recorded are not lost
         self._debounce.stop()
         self._log_timer.stop()
+        self.background.forget()
         self._unsubscribe()

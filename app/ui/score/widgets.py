@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from app.core.common.drill import BATCH, RowOrigin, origin_banner
 from app.core.common.messages import fmt_score, fmt_threshold
-from app.core.engine.explain import Explanation, find_spans
+from app.core.engine.explain import SHARES, Explanation, find_spans
+from app.core.engine.occlusion import OCCLUSION
 from app.core.engine.result_view import (
     FULL_TINT_LOGIT,
     LOWERS,
@@ -193,8 +194,9 @@ def _signed(value: float) -> str:
     return f"{value:+.1f}".replace("-", "\u2212")  # a typographic minus, as wide as the plus
 
 
-def legend_html() -> str:
-    """The key to the tints: a few swatches from lowers to raises on the fixed scale."""
+def legend_html(method: str = SHARES) -> str:
+    """The key to the tints: a few swatches from lowers to raises on the fixed scale, of
+    shares of the logit or (an encoder's occlusion) effects on it."""
     steps = (-FULL_TINT_LOGIT, -FULL_TINT_LOGIT / 2, FULL_TINT_LOGIT / 2, FULL_TINT_LOGIT)
     swatches = "".join(
         f'<span style="background-color: {tint_rgba(v)};">&nbsp;{_signed(v)}&nbsp;</span> '
@@ -204,7 +206,8 @@ def legend_html() -> str:
         f'<span style="color: {BENIGN_COLOUR.name()};">{LOWERS}</span> lowers the score '
         f"{swatches}"
         f'<span style="color: {ABUSIVE_COLOUR.name()};">{RAISES}</span> raises it '
-        f"· share of the logit, full tint at ±{FULL_TINT_LOGIT:.1f} on every text"
+        f"· {'effect on the logit when removed' if method == OCCLUSION else 'share of the logit'}"
+        f", full tint at ±{FULL_TINT_LOGIT:.1f} on every text"
     )
 
 
