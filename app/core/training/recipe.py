@@ -27,7 +27,7 @@ from scipy.special import expit
 
 from app.core.analysis.evaluation import evaluate_scores
 from app.core.analysis.thresholds import ThresholdAnalysis
-from app.core.bundles.bundle import write_bundle
+from app.core.bundles.bundle import EVALUATION_ARRAYS, write_bundle
 from app.core.bundles.token_patterns import NAME_KEY, TEXT_KEY, pattern_name
 from app.core.engine.additive import CountIdfVectorizer
 from app.core.engine.feature_settings import ADDITIVE_KEYS, VECTORIZER_KEYS, WEIGHTING
@@ -61,6 +61,7 @@ from app.core.training.report import (
 )
 
 DEFAULT_SEED = 20261130
+OUT_OF_FOLD = "out-of-fold on train+validation"  # where the linear recipe's thresholds come from
 Progress = Callable[[str], None]
 
 
@@ -225,9 +226,14 @@ def _refit(candidate: Candidate, split: Split, seed: int, say: Progress) -> _Ref
     return _Refit(model, development, dev_logits, calibration_check, test_scores)
 
 
-def recommended_thresholds(probabilities: np.ndarray, development: Corpus) -> list[dict[str, Any]]:
-    """The thresholds a bundle recommends, from calibrated out-of-fold development scores. The
-    second is the best-F1 one, which the test metrics also report."""
+def recommended_thresholds(
+    probabilities: np.ndarray,
+    development: Corpus,
+    source: str = OUT_OF_FOLD,
+) -> list[dict[str, Any]]:
+    """The thresholds a bundle recommends, from calibrated scores of items the model was not
+    fitted on (``source`` says which). The second is the best-F1 one, which the test metrics
+    also report."""
     val_analysis = ThresholdAnalysis(probabilities, development.labels)
     return [
         {
@@ -238,17 +244,19 @@ def recommended_thresholds(probabilities: np.ndarray, development: Corpus) -> li
         {
             "name": "best_f1",
             "threshold": val_analysis.best_f1().threshold,
-            "rule": "highest F1, out-of-fold on train+validation",
+            "rule": f"highest F1, {source}",
         },
         {
             "name": "min_errors",
             "threshold": val_analysis.cost_threshold(1.0, 1.0).threshold,
-            "rule": "fewest misses + false alarms, out-of-fold on train+validation (FN:FP cost 1:1)",
+            "rule": f"fewest misses + false alarms, {source} (FN:FP cost 1:1)",
         },
         {
             "name": "recall_0.93",
             "threshold": (val_analysis.recall_floor(0.93) or val_analysis.at(0.0)).threshold,
-            "rule": "highest threshold keeping out-of-fold recall >= 0.93",
+            "rule": "highest threshold keeping out-of-fold recall >= 0.93"
+            if source == OUT_OF_FOLD
+            else f"highest threshold keeping recall >= 0.93, {source}",
         },
     ]
 
@@ -288,13 +296,7 @@ def _manifest(
         "default_threshold": DEFAULT_THRESHOLD,
         "recommended_thresholds": recommended,
         "metrics": metrics,
-        "evaluation_arrays": {
-            "scores": "eval_scores.npy",
-            "labels": "eval_labels.npy",
-            "origin": "eval_origin.npy",
-            "ids": "eval_ids.npy",
-            "part": "test",
-        },
+        "evaluation_arrays": dict(EVALUATION_ARRAYS),
     }
 
 
