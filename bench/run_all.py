@@ -30,8 +30,10 @@ QUICK = {
     "switch": ["--repeat", "3"],
     "day": ["--quick"],
     "supervisor": ["--quick"],
+    "engines": ["--quick"],
+    "quality": ["--quick"],
 }
-TAKES_PEER_AND_MODEL = {"core", "batch"}
+TAKES_PEER_AND_MODEL = {"core", "batch", "engines"}
 
 
 def main() -> int:

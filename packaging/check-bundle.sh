@@ -5,15 +5,23 @@
 #   bash packaging/check-bundle.sh [BUNDLE_DIR]
 #
 # Runs the frozen self-test (core checks plus Qt, fonts and the QtAgg plot stack, offscreen),
-# verifies the bundled model, scores a text, checks the GUI's "no display" message, checks that
-# every shared library in the folder resolves (Linux), and that the folder is under
-# SIZE_LIMIT_MB. Prints each step and the size; exits non-zero on the first failure.
+# verifies the bundled model, scores a text, scores with an encoder bundle (the thorough engine)
+# with no network and compares its scores with the development install's, checks what the
+# folder carries (onnxruntime and tokenizers; no hub client, scikit-learn, SciPy, onnx or
+# torch), checks the GUI's "no display" message, checks that every shared library in the folder
+# resolves (Linux), and that the folder is under SIZE_LIMIT_MB. Prints each step and the size;
+# exits non-zero on the first failure.
+#
+# PY (default .venv/bin/python, the development venv) writes the tiny encoder bundle with
+# tests/encoder_fixture.py (the real abuse-mini may not be built yet) and reads the folder's
+# module archive with PyInstaller's reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUNDLE=${1:-dist/abuse-desk}
 SIZE_LIMIT_MB=${SIZE_LIMIT_MB:-350}
 MODEL=${MODEL:-abuse-lr-1.0.0}
+PY=${PY:-.venv/bin/python}
 EXE="$BUNDLE/abuse-desk"
 [ -x "$EXE" ] || { echo "check-bundle: no $EXE; build it first (make bundle)" >&2; exit 2; }
 
@@ -43,6 +51,69 @@ echo "== score-text"
 out=$(run score-text "you idiot" --json) || fail "score-text"
 echo "$out"
 grep -q '"label": "abusive"' <<<"$out" || fail "score-text did not flag 'you idiot' as abusive"
+
+echo "== the thorough engine: a tiny encoder bundle scored frozen, with no network"
+enc_home="$home/encoder-home"  # its own user folders: unsigned test bundles allowed there only
+mkdir -p "$enc_home/config"
+echo '{"schema_version": 1, "allow_unsigned_models": true}' > "$enc_home/config/settings.json"
+encoder=$(PYTHONPATH="$PWD" "$PY" -c 'import sys; from pathlib import Path
+from tests.encoder_fixture import write_tiny_encoder_bundle
+print(write_tiny_encoder_bundle(Path(sys.argv[1])))' "$home/encoder") \
+  || fail "writing the tiny encoder bundle with $PY (the development venv: PY=...)"
+NO_NET=()
+if unshare -n true 2>/dev/null; then NO_NET=(unshare -n); else
+  echo "check-bundle: unshare -n is unavailable here: the frozen run keeps the network" >&2; fi
+# A hub cache it could read or fill: it must stay untouched (the app never calls the hub client).
+hub="$home/hf-home"
+texts=("you idiot" "hello friend, thanks for the help today")
+frozen=$(env -u DISPLAY -u WAYLAND_DISPLAY -u PYTHONPATH -u PYTHONHOME -u HF_HUB_OFFLINE \
+  ABUSE_DESK_HOME="$enc_home" QT_QPA_PLATFORM=offscreen HF_HOME="$hub" \
+  "${NO_NET[@]}" "$EXE" --model "$encoder" score-text "${texts[@]}" --explain --json) \
+  || fail "the frozen score-text with the encoder bundle $encoder"
+[ ! -e "$hub" ] || fail "the frozen encoder run created a hub cache at $hub"
+source_run=$(ABUSE_DESK_HOME="$enc_home" PYTHONPATH="$PWD" "$PY" -m app --model "$encoder" \
+  score-text "${texts[@]}" --explain --json) || fail "score-text with $encoder from the checkout"
+"$PY" - "$frozen" "$source_run" <<'PY' || fail "the frozen encoder scores differ from the checkout's"
+import json, math, sys
+frozen, source = (json.loads(text) for text in sys.argv[1:])
+assert frozen["model_version"] == "abuse-mini 0.0.1", frozen["model_version"]
+assert len(frozen["results"]) == len(source["results"]) == 2
+for a, b in zip(frozen["results"], source["results"]):
+    assert math.isclose(a["score"], b["score"], abs_tol=1e-6), (a["score"], b["score"])
+    assert a["label"] == b["label"] and [t["term"] for t in a["terms"]] == [t["term"] for t in b["terms"]]
+    assert a["terms"], "no occlusion effects"
+print("frozen:", [round(r["score"], 6) for r in frozen["results"]], "= the checkout's")
+PY
+
+echo "== what the folder carries (top-level packages, frozen modules)"
+"$PY" - "$BUNDLE" <<'PY' || fail "the folder carries what it must not (or lacks the engines)"
+import sys
+from pathlib import Path
+
+from PyInstaller.archive.readers import CArchiveReader
+
+bundle = Path(sys.argv[1])
+internal = bundle / "_internal"
+# Top-level entries of _internal: packages with binaries or data (PyInstaller puts pure
+# modules in the PYZ archive inside the executable; both are checked).
+tops = {p.name.split(".")[0] for p in internal.iterdir() if p.name.split(".")[0].isidentifier()}
+pyz = CArchiveReader(str(bundle / "abuse-desk")).open_embedded_archive("PYZ.pyz")
+frozen = {name.split(".")[0] for name in pyz.toc}
+# The hub client tokenizers depends on (and its own dependencies), training-only packages.
+FORBIDDEN = {
+    "huggingface_hub", "hf_xet", "httpx", "httpx2", "httpcore", "httpcore2", "anyio", "h11",
+    "idna", "truststore", "fsspec", "filelock", "yaml", "tqdm", "click", "typer", "requests",
+    "sklearn", "scipy", "pandas", "onnx", "torch", "safetensors", "transformers",
+}
+bad = sorted((tops | frozen) & FORBIDDEN)
+bad += [m for m in pyz.toc if m.startswith(("google.protobuf", "onnxruntime.quantization",
+                                            "onnxruntime.tools", "onnxruntime.transformers"))]
+print("_internal:", " ".join(sorted(tops)))
+print("frozen modules:", len(pyz.toc), "in", len(frozen), "top-level packages")
+assert not bad, f"must not ship: {bad[:20]}"
+for needed in ("onnxruntime", "tokenizers"):
+    assert needed in tops and needed in frozen, f"{needed} is missing"
+PY
 
 echo "== GUI without a display"
 set +e

@@ -12,7 +12,14 @@ from app import APP_NAME
 from app.cli.main import main
 
 # Top-level packages the spec excludes, and what needs them.
-LEFT_OUT = {"pandas": "training (the 'train' command)"}
+LEFT_OUT = {
+    "pandas": "training (the 'train' command)",
+    "sklearn": "training, or a model whose features only scikit-learn computes,",
+    "scipy": "training, or a model whose features only scikit-learn computes,",
+    "onnx": "training the thorough engine (train --recipe mini)",
+    "torch": "training the thorough engine (train --recipe mini)",
+    "safetensors": "training the thorough engine (train --recipe mini)",
+}
 
 
 def run() -> int:

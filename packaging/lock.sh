@@ -3,6 +3,10 @@
 #   packaging/requirements.lock      runtime dependencies ([project] dependencies)
 #   packaging/requirements-dev.lock  runtime + the dev and bundle extras + the build backend
 #                                    ([build-system] requires: setuptools, wheel)
+#   packaging/requirements-train-mini.lock
+#                                    runtime + the train-mini extra (torch, safetensors, onnx),
+#                                    at the dev lock's versions (make train-mini-deps installs it
+#                                    over the dev install)
 # Usage: bash packaging/lock.sh [--upgrade]   (or: make lock)
 #
 # Without --upgrade, pins already in the locks are kept unless pyproject.toml forces a change;
@@ -68,9 +72,18 @@ note() {
       print "#    Do not edit by hand: change pyproject.toml, then regenerate."
     } { print }' "$file" > "$file.tmp" && mv "$file.tmp" "$file"
 }
+# The training extra of the thorough engine, constrained to the dev lock's versions, so that
+# installing it over the dev install (make train-mini-deps) changes no package the tests use.
+grep -E '^[A-Za-z0-9._-]+==' packaging/requirements-dev.lock | sed 's/ *\\$//' > build/dev-constraints.txt
+"$LOCK_VENV/bin/pip-compile" "${COMMON[@]}" \
+  --extra train-mini --constraint build/dev-constraints.txt \
+  --output-file packaging/requirements-train-mini.lock pyproject.toml
+sed -i 's|build/dev-constraints.txt|packaging/requirements-dev.lock|' packaging/requirements-train-mini.lock
+
 note packaging/requirements.lock "Runtime dependencies ([project] dependencies in pyproject.toml)."
 note packaging/requirements-dev.lock "Runtime + the dev and bundle extras + the build backend ([build-system] requires)."
+note packaging/requirements-train-mini.lock "Runtime + the train-mini extra, at the dev lock's versions (make train-mini-deps)."
 
-for f in packaging/requirements.lock packaging/requirements-dev.lock; do
+for f in packaging/requirements.lock packaging/requirements-dev.lock packaging/requirements-train-mini.lock; do
   echo "$f: $(grep -cE '^[A-Za-z0-9._-]+==' "$f") packages pinned"
 done

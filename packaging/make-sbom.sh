@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Write the release's SBOM, dist/abuse-desk-sbom.cdx.json (CycloneDX 1.6 JSON; what `make sbom` runs).
 #
-#   bash packaging/make-sbom.sh [PYTHON] [--out FILE]
+#   bash packaging/make-sbom.sh [PYTHON] [--out FILE] [--models DIR]
 #
 # PYTHON (default .venv/bin/python) must have cyclonedx-bom (the 'bundle' extra: make test installs
 # it). The components come from packaging/requirements.lock, the runtime lock, so the SBOM lists
@@ -9,18 +9,25 @@
 # each of its distribution files. The metadata component is the app itself (abuse-desk and the
 # version in app/__init__.py), which depends on the lock's direct requirements; each bundled
 # model under models/ is added as a machine-learning-model component whose SHA-256 is its
-# manifest's (the value `abuse-desk models verify VERSION` prints). The result is validated
-# against the CycloneDX 1.6 schema. No network is used.
+# manifest's (the value `abuse-desk models verify VERSION` prints). An encoder bundle's manifest
+# names the pretrained weights it was fine-tuned from (training.base_model: name, licence,
+# SHA-256 of model.safetensors); each such base model is a component of its own (its licence,
+# the weights' SHA-256, which must be the official one pinned in app/core/training/mini_weights.py,
+# and which bundles derive from it), and each encoder bundle depends on it. DIR (default models)
+# is the folder of bundles. The result is validated against the CycloneDX 1.6 schema. No network
+# is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
 OUT=dist/abuse-desk-sbom.cdx.json
+MODELS=models
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-    -*) echo "usage: $0 [PYTHON] [--out FILE]" >&2; exit 2 ;;
+    --models) MODELS=$2; shift 2 ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -*) echo "usage: $0 [PYTHON] [--out FILE] [--models DIR]" >&2; exit 2 ;;
     *) PY=$1; shift ;;
   esac
 done
@@ -44,7 +51,7 @@ trap 'rm -f "$RAW"' EXIT
   --mc-type application --spec-version 1.6 --output-format JSON --output-reproducible \
   -o "$RAW" "$LOCK"
 
-"$PY" - "$RAW" "$OUT" "$LOCK" <<'PY'
+"$PY" - "$RAW" "$OUT" "$LOCK" "$MODELS" <<'PY'
 """Name the app (version) as the metadata component, add its dependency edges and the models."""
 
 import ast
@@ -55,7 +62,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-raw, out, lock = sys.argv[1:]
+raw, out, lock, models_dir = sys.argv[1:]
 bom = json.loads(Path(raw).read_text(encoding="utf-8"))
 
 
@@ -63,12 +70,18 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-tree = ast.parse(Path("app/__init__.py").read_text(encoding="utf-8"))
-version = next(
-    node.value.value
-    for node in tree.body
-    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "__version__"
-)
+def constant(path: str, name: str) -> str:
+    """A module-level string constant, read without importing the module."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    return next(
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name
+    )
+
+
+version = constant("app/__init__.py", "__version__")
+OFFICIAL_SHA256 = constant("app/core/training/mini_weights.py", "OFFICIAL_SAFETENSORS_SHA256")
 root = bom["metadata"]["component"]
 root_ref = f"pkg:pypi/abuse-desk@{version}"
 old_ref = root.get("bom-ref")
@@ -92,7 +105,9 @@ dependencies = [d for d in bom.get("dependencies", []) if d.get("ref") not in (o
 dependencies.append({"ref": root_ref, "dependsOn": sorted(refs[name] for name in direct)})
 
 # Each bundled model: a machine-learning-model component pinned by its manifest's SHA-256.
-for manifest_path in sorted(Path("models").glob("*/manifest.json")):
+base_models: dict[str, dict] = {}  # the pretrained weights encoder bundles derive from, by SHA-256
+derived: dict[str, list[str]] = {}  # base weights' SHA-256 -> the bundle refs fine-tuned from them
+for manifest_path in sorted(Path(models_dir).glob("*/manifest.json")):
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     digest = hashlib.sha256(manifest_path.read_bytes()).hexdigest()
     ref = f"model:{manifest_path.parent.name}"
@@ -111,6 +126,45 @@ for manifest_path in sorted(Path("models").glob("*/manifest.json")):
         }
     )
     dependencies[-1]["dependsOn"].append(ref)
+    training = manifest.get("training")
+    base = training.get("base_model") if isinstance(training, dict) else None
+    if base is not None:
+        sha = base.get("safetensors_sha256") if isinstance(base, dict) else None
+        if not (
+            isinstance(base, dict)
+            and all(isinstance(base.get(k), str) and base[k] for k in ("name", "license"))
+            and sha == OFFICIAL_SHA256
+        ):
+            sys.exit(
+                f"make-sbom: {manifest_path}: training.base_model must give name, license and "
+                f"safetensors_sha256 = the official {OFFICIAL_SHA256} (app/core/training/"
+                f"mini_weights.py); it has {json.dumps(base)[:200]}"
+            )
+        base_models.setdefault(sha, base)
+        derived.setdefault(sha, []).append(ref)
+
+for sha, base in base_models.items():
+    group, _, name = base["name"].rpartition("/")
+    ref = f"model-base:{base['name']}@sha256:{sha}"
+    bundles = ", ".join(r.removeprefix("model:") for r in derived[sha])
+    component = {
+        "type": "machine-learning-model",
+        "bom-ref": ref,
+        "name": name,
+        "licenses": [{"license": {"id": base["license"]}}],
+        "hashes": [{"alg": "SHA-256", "content": sha}],
+        "description": (
+            f"pretrained weights {base['name']} (model.safetensors; the SHA-256 is the official "
+            "one, pinned in app/core/training/mini_weights.py); not shipped as such: the model "
+            f"bundles {bundles} derive from it (fine-tuned, exported to ONNX and quantised to "
+            "int8) and carry its licence and attribution"
+        ),
+    }
+    if group:
+        component["group"] = group
+    bom["components"].append(component)
+    dependencies += [{"ref": bundle_ref, "dependsOn": [ref]} for bundle_ref in derived[sha]]
+    dependencies.append({"ref": ref})
 bom["dependencies"] = dependencies
 
 from cyclonedx.schema import SchemaVersion  # noqa: E402
@@ -124,7 +178,8 @@ Path(out).write_text(text, encoding="utf-8")
 components = bom["components"]
 print(
     f"make-sbom: {out}: abuse-desk {version}, {len(components)} components "
-    f"({sum(c['type'] == 'machine-learning-model' for c in components)} models), "
+    f"({sum(c['type'] == 'machine-learning-model' for c in components) - len(base_models)} "
+    f"model bundles, {len(base_models)} base models), "
     f"CycloneDX {bom['specVersion']}"
 )
 PY
