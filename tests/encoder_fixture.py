@@ -13,7 +13,7 @@ import numpy as np
 
 from app.core.bundles.bundle import EVALUATION_ARRAYS, write_bundle
 from app.core.training.mini_bundle import encoder_files, evaluation_files
-from app.core.training.mini_onnx import build_graph
+from app.core.training.mini_onnx import build_graph, build_int8_graph
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = (
@@ -82,6 +82,24 @@ def tiny_onnx(seed: int = 0, vocab: int | None = None) -> bytes:
     tokenizer = tiny_tokenizer()
     size = vocab or len(tokenizer["model"]["vocab"])
     return build_graph(tiny_weights(size, seed=seed), heads=2).SerializeToString()
+
+
+def tiny_int8_onnx(seed: int = 0, per_channel: bool = True) -> bytes:
+    """The tiny network as abuse-mini ships: the recipe's int8 graph (per-token activations)."""
+    size = len(tiny_tokenizer()["model"]["vocab"])
+    weights = tiny_weights(size, seed=seed)
+    return build_int8_graph(weights, 2, per_channel).SerializeToString()
+
+
+def tool_int8_onnx(seed: int, work: Path) -> bytes:
+    """The tiny network quantised by onnxruntime's own tool (one activation scale per run): a
+    graph a bundle may hold, whose texts must be run one at a time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "fp32.onnx").write_bytes(tiny_onnx(seed=seed))
+    quantize_dynamic(work / "fp32.onnx", work / "int8.onnx", weight_type=QuantType.QInt8)
+    return (work / "int8.onnx").read_bytes()
 
 
 def write_tiny_encoder_bundle(

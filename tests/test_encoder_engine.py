@@ -14,12 +14,19 @@ import pytest
 
 from app.core.bundles.bundle import load_verified, write_bundle
 from app.core.common.errors import ModelError
-from app.core.engine.encoder import EncoderTextModel
+from app.core.engine.encoder import EncoderTextModel, text_logits
 from app.core.engine.encoder_text import encoder_text
 from app.core.engine.explain import find_spans
 from app.core.engine.occlusion import OCCLUSION, word_key
 from app.core.engine.scoring import Scorer
-from tests.encoder_fixture import tiny_onnx, tiny_tokenizer, tiny_weights, write_tiny_encoder_bundle
+from tests.encoder_fixture import (
+    tiny_int8_onnx,
+    tiny_onnx,
+    tiny_tokenizer,
+    tiny_weights,
+    tool_int8_onnx,
+    write_tiny_encoder_bundle,
+)
 
 TEXTS = [
     "you are an idiot",
@@ -95,19 +102,42 @@ def test_scores_do_not_depend_on_the_batch(tiny: Scorer) -> None:
     assert np.all((together > 0) & (together < 1))
 
 
-def test_an_int8_models_scores_do_not_depend_on_the_batch(tmp_path: Path) -> None:
-    """Dynamic int8 quantisation scales a run's activations as a whole: texts are run alone,
-    so a text's score is the same whatever it is scored with (and with any thread count)."""
-    from app.core.training.mini_onnx import quantize_int8
+def test_the_shipped_int8_graph_batches_and_gives_each_text_its_own_bits(tmp_path: Path) -> None:
+    """abuse-mini's int8 graph quantises activations per token: the engine batches texts of one
+    length, and every score is bit-identical to the text scored alone, in any company, order or
+    thread count; the int8 logits stay near fp32's."""
+    scorer = Scorer.load(write_tiny_encoder_bundle(tmp_path, onnx_model=tiny_int8_onnx(seed=3)))
+    assert scorer.model.batched
+    many = [*TEXTS, *(f"you {w} idiot" for w in ("are", "were", "stupid", "all")), "idiot " * 50]
+    alone = np.array([scorer.model.predict_proba([t])[0] for t in many])
+    mixed = scorer.model.predict_proba([*many, *many[::-1]])
+    np.testing.assert_array_equal(mixed[: len(many)], alone)
+    np.testing.assert_array_equal(mixed[len(many) :], alone[::-1])
+    one_thread = EncoderTextModel(scorer.bundle, threads=1).predict_proba(many)
+    np.testing.assert_array_equal(one_thread, alone)
+    fp32 = Scorer.load(write_tiny_encoder_bundle(tmp_path / "fp32", onnx_model=tiny_onnx(seed=3)))
+    int8_logits, fp32_logits = scorer.model.raw_logits(many), fp32.model.raw_logits(many)
+    assert 0 < np.abs(int8_logits - fp32_logits).max() < 0.1 * np.ptp(fp32_logits)
+    assert np.corrcoef(int8_logits, fp32_logits)[0, 1] > 0.99
 
-    int8 = quantize_int8(tiny_onnx(seed=3), tmp_path / "q")
+
+def test_a_graph_with_one_activation_scale_per_run_is_scored_one_text_at_a_time(
+    tmp_path: Path,
+) -> None:
+    """onnxruntime's dynamic quantisation scales a run's activations as a whole: the batching
+    probe catches it, and each text runs alone, so its score is its own."""
+    int8 = tool_int8_onnx(3, tmp_path / "q")
     scorer = Scorer.load(write_tiny_encoder_bundle(tmp_path, onnx_model=int8))
+    assert not scorer.model.batched
     alone = np.array([scorer.model.predict_proba([t])[0] for t in TEXTS])
     mixed = scorer.model.predict_proba([*TEXTS, "idiot " * 50, *TEXTS])
     np.testing.assert_array_equal(mixed[: len(TEXTS)], alone)
     np.testing.assert_array_equal(mixed[len(TEXTS) + 1 :], alone)
-    one_thread = EncoderTextModel(scorer.bundle, threads=1).predict_proba(TEXTS)
-    np.testing.assert_array_equal(one_thread, alone)
+    rows = scorer.model.token_ids(
+        [encoder_text(t) for t in ("you are an idiot", "thank you all today")]
+    )
+    together = text_logits(scorer.model.session, rows, batched=True)
+    assert not np.array_equal(together, text_logits(scorer.model.session, rows))
 
 
 def test_calibration_is_applied(tmp_path: Path, tiny: Scorer) -> None:

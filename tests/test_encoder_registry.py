@@ -162,14 +162,12 @@ def test_labelled_csv_compare_scores_with_either_engine(installed, tmp_path, enc
 
 
 def test_self_test_is_exact_on_an_int8_encoder(tmp_path):
-    """An int8 graph quantises a run's activations as a whole; texts are run alone, so each
-    effect re-measured on its own shortened text is exactly the explanation's, and so is the
-    self-test's."""
+    """The shipped int8 graph batches occlusion's shortened texts, yet each effect re-measured
+    on its own shortened text alone is exactly the explanation's, and so is the self-test's."""
     from app.core.engine.scoring import Scorer
-    from app.core.training.mini_onnx import quantize_int8
-    from tests.encoder_fixture import tiny_onnx, write_tiny_encoder_bundle
+    from tests.encoder_fixture import tiny_int8_onnx, write_tiny_encoder_bundle
 
-    int8 = quantize_int8(tiny_onnx(0), tmp_path)
+    int8 = tiny_int8_onnx(0)
     bundle = write_tiny_encoder_bundle(tmp_path / "int8", onnx_model=int8)
     scorer = Scorer.load(bundle)
     text = selftest.ABUSIVE_SAMPLES[0]

@@ -58,7 +58,7 @@ ALLOWED_OPS: frozenset[str] = frozenset(
     {
         # arithmetic and elementwise
         "Abs", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Reciprocal", "Exp", "Log", "Erf",
-        "Tanh", "Sigmoid", "Relu", "Gelu", "Neg", "Max", "Min", "Clip", "Floor", "Ceil",
+        "Tanh", "Sigmoid", "Relu", "Gelu", "Neg", "Max", "Min", "Clip", "Floor", "Ceil", "Round",
         # comparisons and logic
         "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Where",
         # linear algebra and normalisation
@@ -67,7 +67,7 @@ ALLOWED_OPS: frozenset[str] = frozenset(
         # shapes and indexing
         "Gather", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Slice", "Split",
         "Flatten", "Shape", "Expand", "ConstantOfShape", "Constant", "Identity", "Range", "Cast",
-        # int8 dynamic quantisation (onnxruntime.quantization.quantize_dynamic)
+        # int8: per-token (abuse-mini's own graph) and onnxruntime's dynamic quantisation
         "DynamicQuantizeLinear", "MatMulInteger", "QuantizeLinear", "DequantizeLinear",
     }
 )  # fmt: skip

@@ -4,8 +4,8 @@ The bundle's ONNX graph and tokenizer were checked by the loader (allow-listed o
 external data, a BERT WordPiece tokenizer of bounded size) before this module sees them; the
 session is created from the verified bytes, never from a path, so nothing can change between
 check and use. Texts are normalised as in training (`app.core.engine.encoder_text`), tokenised,
-truncated to the bundle's ``max_tokens`` and run one per session call (`text_logits` says why),
-a text per core at a time. The probability is ``sigmoid(a * logit + b)`` with the bundle's Platt
+truncated to the bundle's ``max_tokens`` and run in groups of one length (`text_logits` says
+why), or one text per call for a graph that fails the batching probe. The probability is ``sigmoid(a * logit + b)`` with the bundle's Platt
 calibration, fitted on the int8 model itself.
 
 onnxruntime's session options: one intra-op thread per core (the batch runs in this process,
@@ -55,28 +55,75 @@ def make_session(model: bytes, threads: int) -> Any:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def text_logits(session: Any, ids: list[np.ndarray], threads: int = 1) -> np.ndarray:
-    """Logits of token-id sequences, one session run per text, ``threads`` texts at a time.
+# A run holds at most this many rows and tokens: bounds its activations (there is no arena).
+MAX_RUN_ROWS = 64
+MAX_RUN_TOKENS = 8192
 
-    Never several texts in one run: the int8 graph quantises each run's activations with one
-    scale for the whole input, so in a batch a text's score would depend on the other texts and
-    on their padding (by up to 0.26 in probability, measured on the real-size model). Alone, a
-    text's score is its own, whatever else is scored and whichever thread count runs it.
+
+def length_groups(ids: list[np.ndarray]) -> list[np.ndarray]:
+    """Indices of the sequences, grouped by length, in runs of bounded rows and tokens."""
+    lengths = np.fromiter((len(seq) for seq in ids), np.int64, len(ids))
+    order = np.argsort(lengths, kind="stable")
+    runs: list[np.ndarray] = []
+    for length in np.unique(lengths):
+        same = order[lengths[order] == length]
+        rows = int(max(1, min(MAX_RUN_ROWS, MAX_RUN_TOKENS // max(1, int(length)))))
+        runs.extend(same[i : i + rows] for i in range(0, len(same), rows))
+    return runs
+
+
+def text_logits(
+    session: Any, ids: list[np.ndarray], threads: int = 1, *, batched: bool = False
+) -> np.ndarray:
+    """Logits of token-id sequences: with ``batched``, sequences of one length share a session
+    run (no padding, so each row is computed as it would be alone); otherwise one run per text.
+
+    abuse-mini's int8 graph quantises activations per token, so its rows are independent and
+    batching gives the same bits as running each text alone (`runs_rows_independently` checks
+    this on every model before it is trusted). A graph quantised by onnxruntime's tool uses one
+    scale for a whole run, so in a batch a text's score would depend on its neighbours (by up
+    to 0.26 in probability, measured): such graphs run one text per call. Runs go ``threads``
+    at a time.
     """
     out = np.zeros(len(ids), np.float64)
+    runs = length_groups(ids) if batched else [np.array([i]) for i in range(len(ids))]
 
-    def one(index: int) -> None:
-        seq = ids[index].reshape(1, -1)
-        result = session.run(["logits"], {"input_ids": seq, "attention_mask": np.ones_like(seq)})
-        out[index] = float(np.asarray(result[0]).reshape(-1)[0])
+    def run(rows: np.ndarray) -> None:
+        seqs = np.stack([ids[i] for i in rows])
+        result = session.run(["logits"], {"input_ids": seqs, "attention_mask": np.ones_like(seqs)})
+        out[rows] = np.asarray(result[0], np.float64).reshape(-1)
 
-    if threads > 1 and len(ids) > 1:
-        with ThreadPoolExecutor(min(threads, len(ids))) as pool:
-            list(pool.map(one, range(len(ids))))  # list(): re-raises a run's error here
+    if threads > 1 and len(runs) > 1:
+        with ThreadPoolExecutor(min(threads, len(runs))) as pool:
+            list(pool.map(run, runs))  # list(): re-raises a run's error here
     else:
-        for index in range(len(ids)):
-            one(index)
+        for rows in runs:
+            run(rows)
     return out
+
+
+PROBE_LENGTHS = (3, 9, 33, 100)  # GEMM kernels change with the rows of a run: probe several
+PROBE_ROWS = (2, 5, 17)
+
+
+def runs_rows_independently(session: Any, probe_ids: list[np.ndarray]) -> bool:
+    """Whether sequences of one length scored in one run get exactly the bits each gets alone,
+    for several lengths and run sizes: sequences cut from the probe texts' tokens at different
+    offsets, so their activations differ."""
+    pool = np.concatenate(probe_ids)
+    if len(np.unique(pool)) < 3:  # identical rows would prove nothing
+        return False
+    for length in PROBE_LENGTHS:
+        for rows in PROBE_ROWS:
+            seqs = [
+                np.take(pool, np.arange(7 * k, 7 * k + length), mode="wrap") for k in range(rows)
+            ]
+            alone = text_logits(session, seqs)
+            together = text_logits(session, seqs, batched=True)
+            reverse = text_logits(session, seqs[::-1], batched=True)[::-1]
+            if not (np.array_equal(alone, together) and np.array_equal(alone, reverse)):
+                return False
+    return True
 
 
 def _session(bundle: VerifiedBundle, threads: int) -> Any:
@@ -121,7 +168,11 @@ class EncoderTextModel:
         self._lock = (
             threading.Lock()
         )  # tokenizers' batch encoding is not re-entrant in every version
+        self.batched = False
         self._probe(bundle)
+        self.batched = runs_rows_independently(
+            self.session, self.token_ids([encoder_text(t) for t in PROBE_TEXTS])
+        )
 
     def _probe(self, bundle: VerifiedBundle) -> None:
         """Refuse a model whose scores are not probabilities, or that fails on a probe text."""
@@ -144,7 +195,7 @@ class EncoderTextModel:
 
     def logits_of_ids(self, ids: list[np.ndarray]) -> np.ndarray:
         """Uncalibrated logits of token-id sequences (`text_logits`, a thread per core)."""
-        return text_logits(self.session, ids, self.threads)
+        return text_logits(self.session, ids, self.threads, batched=self.batched)
 
     def raw_logits(self, texts: list[str]) -> np.ndarray:
         return self.logits_of_ids(self.token_ids([encoder_text(t) for t in texts]))

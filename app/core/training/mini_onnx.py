@@ -8,12 +8,19 @@ models with the same code. Needs the ``onnx`` package (the `train-mini` and dev 
 
 Inputs ``input_ids`` and ``attention_mask`` (int64, batch × length); output ``logits`` (float,
 batch): the uncalibrated logit of "abusive" per text.
+
+The int8 graph (`build_int8_graph`) is built the same way, not by a quantisation tool: weights
+are int8 (one scale per matrix or per output column), the embedding table int8 with one scale
+per token, and each linear layer quantises its input with one scale per token (its largest
+absolute value / 127). A tool's dynamic quantisation uses one scale for the whole run's input,
+so a text's score would depend on the texts batched with it; here every token is quantised on
+its own, integer products are exact, and texts of one length scored together give the same
+bits as each alone (the engine checks this before it batches, `app.core.engine.encoder`).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,10 +59,80 @@ class _Graph:
         b = self.const(f"{prefix}.bias", weights[f"{prefix}.bias"].astype(np.float32))
         return self.op("Add", self.op("MatMul", x, w), b)
 
+    def embedding(self, table: np.ndarray, ids: str) -> str:
+        return self.op("Gather", self.const("words.weight", table.astype(np.float32)), ids)
+
     def layer_norm(self, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
         gamma = self.const(f"{prefix}.weight", weights[f"{prefix}.weight"].astype(np.float32))
         beta = self.const(f"{prefix}.bias", weights[f"{prefix}.bias"].astype(np.float32))
         return self.op("LayerNormalization", x, gamma, beta, axis=-1, epsilon=LAYER_NORM_EPS)
+
+
+def _int8_columns(matrix: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 of a weight matrix (in × out): one scale per output column, or one."""
+    largest = np.abs(matrix).max(axis=0 if per_channel else None, keepdims=per_channel)
+    scale = np.maximum(largest, 1e-12) / 127.0
+    quantized = np.clip(np.rint(matrix / scale), -127, 127).astype(np.int8)
+    return quantized, np.asarray(scale, np.float32).reshape(-1)
+
+
+class _Int8Graph(_Graph):
+    """Linear layers and the embedding table in int8, activations quantised per token."""
+
+    def __init__(self, per_channel: bool) -> None:
+        super().__init__()
+        self.per_channel = per_channel
+        self._shared: dict[str, str] = {}
+
+    def _shared_const(self, name: str, value: np.ndarray) -> str:
+        if name not in self._shared:
+            self._shared[name] = self.const(name, value)
+        return self._shared[name]
+
+    def _quantize_tokens(self, x: str) -> tuple[str, str]:
+        """(uint8 codes with zero point 128, float scale per token) of activations x."""
+        largest = self.op("ReduceMax", self.op("Abs", x), axes=[-1], keepdims=1)
+        tiny = self._shared_const("q.tiny", np.array(1e-12, np.float32))
+        scale = self.op(
+            "Div",
+            self.op("Max", largest, tiny),
+            self._shared_const("q.levels", np.array(127.0, np.float32)),
+        )
+        low = self._shared_const("q.low", np.array(-127.0, np.float32))
+        high = self._shared_const("q.high", np.array(127.0, np.float32))
+        codes = self.op("Clip", self.op("Round", self.op("Div", x, scale)), low, high)
+        shifted = self.op("Add", codes, self._shared_const("q.shift", np.array(128.0, np.float32)))
+        return self.op("Cast", shifted, to=_uint8()), scale
+
+    def linear(self, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
+        matrix = weights[f"{prefix}.weight"].T.astype(np.float32)
+        quantized, column_scale = _int8_columns(matrix, self.per_channel)
+        w = self.const(f"{prefix}.weight_t_int8", quantized)
+        w_scale = self.const(f"{prefix}.weight_scale", column_scale)
+        b = self.const(f"{prefix}.bias", weights[f"{prefix}.bias"].astype(np.float32))
+        codes, token_scale = self._quantize_tokens(x)
+        zero = self._shared_const("q.zero_point", np.array(128, np.uint8))
+        product = self.op("Cast", self.op("MatMulInteger", codes, w, zero), to=_float())
+        return self.op("Add", self.op("Mul", self.op("Mul", product, token_scale), w_scale), b)
+
+    def embedding(self, table: np.ndarray, ids: str) -> str:
+        quantized, row_scale = _int8_columns(table.T.astype(np.float32), per_channel=True)
+        codes = self.const("words.weight_int8", np.ascontiguousarray(quantized.T))
+        scales = self.const("words.scale", row_scale.reshape(-1, 1))
+        looked_up = self.op("Cast", self.op("Gather", codes, ids), to=_float())
+        return self.op("Mul", looked_up, self.op("Gather", scales, ids))
+
+
+def _uint8() -> int:
+    from onnx import TensorProto
+
+    return int(TensorProto.UINT8)
+
+
+def _float() -> int:
+    from onnx import TensorProto
+
+    return int(TensorProto.FLOAT)
 
 
 def _layer(
@@ -99,15 +176,14 @@ def _layer(
     return g.layer_norm(out, weights, f"{p}.output_norm")
 
 
-def build_graph(weights: dict[str, np.ndarray], heads: int) -> Any:
+def build_graph(weights: dict[str, np.ndarray], heads: int, graph: _Graph | None = None) -> Any:
     """The ONNX ModelProto of the classifier whose PyTorch ``state_dict`` (as numpy) is
-    ``weights``."""
+    ``weights`` (float32, or int8 with an `_Int8Graph`)."""
     import onnx
     from onnx import TensorProto
 
-    g = _Graph()
+    g = graph or _Graph()
     layers = len({k.split(".")[1] for k in weights if k.startswith("layers.")})
-    words = g.const("words.weight", weights["words.weight"].astype(np.float32))
     positions = g.const("positions.weight", weights["positions.weight"].astype(np.float32))
     token_type = g.const("token_type", weights["token_type"].astype(np.float32))
     shape = g.op("Shape", "input_ids")
@@ -119,7 +195,11 @@ def build_graph(weights: dict[str, np.ndarray], heads: int) -> Any:
     )
     zero_i = g.const("zero_i", np.array([0], np.int64))
     used_positions = g.op("Slice", positions, zero_i, length, zero_i)
-    x = g.op("Add", g.op("Add", g.op("Gather", words, "input_ids"), used_positions), token_type)
+    x = g.op(
+        "Add",
+        g.op("Add", g.embedding(weights["words.weight"], "input_ids"), used_positions),
+        token_type,
+    )
     x = g.layer_norm(x, weights, "embedding_norm")
     mask = g.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     one = g.const("one_f", np.array(1.0, np.float32))
@@ -128,9 +208,11 @@ def build_graph(weights: dict[str, np.ndarray], heads: int) -> Any:
     mask_bias = g.op("Unsqueeze", bias, g.const("axes_1_2", np.array([1, 2], np.int64)))
     for i in range(layers):
         x = _layer(g, x, mask_bias, weights, i, heads)
-    weights_3d = g.op("Unsqueeze", mask, g.const("axes_2", np.array([2], np.int64)))
+    # The masked sum over tokens as a (1 × length)·(length × hidden) product per text: a
+    # ReduceSum's order of addition changes with the batch's shape, a per-text product does not.
+    mask_row = g.op("Unsqueeze", mask, g.const("axes_1", np.array([1], np.int64)))
     axis_1 = g.const("axis_1", np.array([1], np.int64))
-    summed = g.op("ReduceSum", g.op("Mul", x, weights_3d), axis_1, keepdims=0)
+    summed = g.op("Squeeze", g.op("MatMul", mask_row, x), axis_1)
     count = g.op("Max", g.op("ReduceSum", mask, axis_1, keepdims=1), one)
     pooled = g.op("Div", summed, count)
     head_w = g.const("head.weight_t", weights["head.weight"].T.astype(np.float32))
@@ -160,20 +242,7 @@ def build_graph(weights: dict[str, np.ndarray], heads: int) -> Any:
 QUANTISATIONS = {"per-tensor": False, "per-channel": True}  # name -> per_channel
 
 
-def quantize_int8(fp32: bytes, work: Path, per_channel: bool = False) -> bytes:
-    """Dynamic int8 quantisation of the MatMul weights and the embedding table (signed, per
-    tensor or per output channel), as onnxruntime's tool does it; returns the model's bytes."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    work.mkdir(parents=True, exist_ok=True)
-    source, target = work / "fp32.onnx", work / "int8.onnx"
-    source.write_bytes(fp32)
-    quantize_dynamic(
-        source,
-        target,
-        weight_type=QuantType.QInt8,
-        per_channel=per_channel,
-        op_types_to_quantize=["MatMul", "Gather"],
-        extra_options={"MatMulConstBOnly": True},
-    )
-    return target.read_bytes()
+def build_int8_graph(weights: dict[str, np.ndarray], heads: int, per_channel: bool) -> Any:
+    """The int8 ModelProto of the classifier (see the module's docstring): weights with one
+    scale per matrix or per output column, activations and embeddings per token."""
+    return build_graph(weights, heads, _Int8Graph(per_channel))

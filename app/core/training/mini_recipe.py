@@ -52,6 +52,11 @@ THREADS = session_threads()
 FP32_MAX_DIFF = 1e-3  # PyTorch and the ONNX graph, on logits (float32 sums in another order)
 
 
+def _logits(session: Any, ids: list[np.ndarray]) -> np.ndarray:
+    """The graph's logits, texts of one length batched (both graphs score rows independently)."""
+    return text_logits(session, ids, THREADS, batched=True)
+
+
 def _selected_ratio(record: dict[str, Any]) -> float | None:
     chosen = next(c for c in record["checkpoints"] if c["step"] == record["selected_step"])
     return chosen["identity_tuning"]["ratio"]
@@ -73,32 +78,30 @@ def _fine_tune(
 
 
 def _export(
-    model: Any, tokenizer: Any, split: Split, work: Path, tolerance: float, say: Progress
+    model: Any, tokenizer: Any, split: Split, tolerance: float, say: Progress
 ) -> tuple[bytes, dict[str, Any]]:
     """The int8 graph's bytes, after checking fp32 against PyTorch; of the quantisation
     variants, the one whose ranking on validation stays closest to fp32, checked on test."""
     from app.core.training.mini_fit import predict_logits
     from app.core.training.mini_model import HEADS
-    from app.core.training.mini_onnx import QUANTISATIONS, build_graph, quantize_int8
+    from app.core.training.mini_onnx import QUANTISATIONS, build_graph, build_int8_graph
 
     weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     fp32 = build_graph(weights, HEADS).SerializeToString()
     val_ids = token_ids(tokenizer, split.validation.texts)
     test_ids = token_ids(tokenizer, split.test.texts)
     fp32_session = make_session(fp32, session_threads())
-    fp32_test = text_logits(fp32_session, test_ids, THREADS)
+    fp32_test = _logits(fp32_session, test_ids)
     diff = float(np.max(np.abs(fp32_test - predict_logits(model, test_ids))))
     if diff > FP32_MAX_DIFF:
         raise RuntimeError(f"the ONNX graph differs from the PyTorch model by {diff:.3g}")
     val, test = split.validation, split.test
-    fp32_val_auc = per_origin_auc(
-        text_logits(fp32_session, val_ids, THREADS), val.labels, val.origins
-    )
+    fp32_val_auc = per_origin_auc(_logits(fp32_session, val_ids), val.labels, val.origins)
     variants: dict[str, dict[str, Any]] = {}
     for name, per_channel in QUANTISATIONS.items():
-        graph = quantize_int8(fp32, work / name, per_channel)
+        graph = build_int8_graph(weights, HEADS, per_channel).SerializeToString()
         auc = per_origin_auc(
-            text_logits(make_session(graph, THREADS), val_ids, THREADS), val.labels, val.origins
+            _logits(make_session(graph, THREADS), val_ids), val.labels, val.origins
         )
         shift = max(abs(auc[o] - fp32_val_auc[o]) for o in auc)
         variants[name] = {
@@ -108,7 +111,7 @@ def _export(
         }
     chosen = min(variants, key=lambda n: variants[n]["validation_max_auc_shift"])
     int8 = variants[chosen]["graph"]
-    int8_test = text_logits(make_session(int8, THREADS), test_ids, THREADS)
+    int8_test = _logits(make_session(int8, THREADS), test_ids)
     auc32 = per_origin_auc(fp32_test, test.labels, test.origins)
     auc8 = per_origin_auc(int8_test, test.labels, test.origins)
     worst = max(abs(auc32[o] - auc8[o]) for o in auc32)
@@ -155,7 +158,7 @@ def _identity(
     report: dict[str, Any] = {}
     for which, source in (("evaluation", evaluation_set), ("tuning", tuning_set)):
         texts, labels, groups = source()
-        scores = calibrate(text_logits(session, token_ids(tokenizer, texts), THREADS))
+        scores = calibrate(_logits(session, token_ids(tokenizer, texts)))
         report[which] = identity_bias(scores, labels, groups, test_fpr)
     out = report["evaluation"]
     out["tuning"] = {k: report["tuning"][k] for k in ("benign_fpr", "ratio", "abusive_tpr")}
@@ -189,10 +192,10 @@ def train_mini_bundle(
     split = split_corpus(corpus, seed)
     cache = cache or Path(out_dir).parent / ".mini-cache"
     model, stages = _fine_tune(weights, tokenizer, split, settings, cache, say)
-    int8, export_check = _export(model, tokenizer, split, cache / "export", int8_tolerance, say)
+    int8, export_check = _export(model, tokenizer, split, int8_tolerance, say)
     session = make_session(int8, session_threads())
-    val_logits = text_logits(session, token_ids(tokenizer, split.validation.texts), THREADS)
-    test_logits = text_logits(session, token_ids(tokenizer, split.test.texts), THREADS)
+    val_logits = _logits(session, token_ids(tokenizer, split.validation.texts))
+    test_logits = _logits(session, token_ids(tokenizer, split.test.texts))
     calibration_check = compare_platt(
         val_logits, split.validation.labels, seed, origins=split.validation.origins
     )
