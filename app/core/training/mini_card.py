@@ -72,6 +72,10 @@ def _stages(training: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _fine_tuning_minutes(training: dict[str, Any]) -> float:
+    return sum(float(stage["seconds"]) for stage in training["stages"]) / 60
+
+
 def _export(training: dict[str, Any]) -> list[str]:
     e = training["export"]
     a32, a8 = e["test_auc_fp32_by_origin"], e["test_auc_int8_by_origin"]
@@ -79,9 +83,10 @@ def _export(training: dict[str, Any]) -> list[str]:
         "## Export and quantisation",
         "",
         f"ONNX fp32 graph vs PyTorch: max |logit difference| {e['fp32_vs_pytorch_max_abs_logit_diff']:.2e} "
-        f"on the test part. Dynamic int8 quantisation ({e['fp32_bytes'] / 1e6:.0f} MB → "
-        f"{e['int8_bytes'] / 1e6:.0f} MB) moves logits by up to {e['int8_max_abs_logit_shift']:.3f}; "
-        "test-part ROC-AUC fp32 → int8: "
+        f"on the test part. int8 graph ({e['quantisation']} weight scales, one activation "
+        f"scale per token, so a text's score never depends on the texts batched with it; "
+        f"{e['fp32_bytes'] / 1e6:.0f} MB → {e['int8_bytes'] / 1e6:.0f} MB) moves logits by up "
+        f"to {e['int8_max_abs_logit_shift']:.3f}; test-part ROC-AUC fp32 → int8: "
         + ", ".join(f"{o} {a32[o]:.4f} → {a8[o]:.4f}" for o in a32)
         + ". Calibration, thresholds and every figure below are the int8 model's, as shipped.",
         "",
@@ -132,8 +137,10 @@ def render_mini_card(
         + ", ".join(f"{s['file']} `{s['sha256'][:16]}…`" for s in training["sources"])
         + ".",
         "",
-        f"Training took {training['seconds'] / 60:.0f} minutes on this machine "
-        f"({training['machine']}).",
+        f"Fine-tuning took {_fine_tuning_minutes(training):.0f} minutes and export, "
+        f"quantisation, calibration and evaluation {training['seconds_after_fine_tuning'] / 60:.0f}"
+        f" on this machine ({training['machine']}); each stage's time is its own run's, also "
+        "when a later run reused its cached weights.",
         "",
         *_stages(training),
         *_export(training),

@@ -192,6 +192,7 @@ def train_mini_bundle(
     split = split_corpus(corpus, seed)
     cache = cache or Path(out_dir).parent / ".mini-cache"
     model, stages = _fine_tune(weights, tokenizer, split, settings, cache, say)
+    fine_tuned = time.perf_counter()
     int8, export_check = _export(model, tokenizer, split, int8_tolerance, say)
     session = make_session(int8, session_threads())
     val_logits = _logits(session, token_ids(tokenizer, split.validation.texts))
@@ -264,6 +265,7 @@ def train_mini_bundle(
         ece,
         cascade_metrics,
         time.perf_counter() - started,
+        time.perf_counter() - fine_tuned,
     )
     files = encoder_files(int8, tokenizer_json(weights.tokenizer), (a, b), cascade=cascade)
     files |= evaluation_files(test_scores, split.test.labels, split.test.origins, split.test.texts)
@@ -303,6 +305,7 @@ def _manifest(
     ece: dict[str, float],
     cascade: dict[str, Any],
     seconds: float,
+    seconds_after_fine_tuning: float,
 ) -> dict[str, Any]:
     from datetime import UTC, datetime
 
@@ -343,6 +346,7 @@ def _manifest(
             "export": export_check,
             "calibration": calibration_check,
             "seconds": round(seconds, 1),
+            "seconds_after_fine_tuning": round(seconds_after_fine_tuning, 1),
             "machine": f"{platform.machine()}, {session_threads()} cores, CPU only",
         },
         "default_threshold": DEFAULT_THRESHOLD,
