@@ -13,6 +13,7 @@
   cascade`` (when ``score`` has ``--mode``), rows/s, and the share re-scored.
 * Single-text latency at 500 characters, p50/p99 over unseen texts, fast and thorough
   interleaved in one process.
+* Thorough batch rate: texts/s on 2,000 unseen tweets in one call, in process.
 * Memory: peak RSS of a fresh process that loads the thorough engine and scores 1,000 texts.
 * Size of the frozen bundle when ``dist/abuse-desk`` exists (``make bundle``).
 
@@ -147,6 +148,18 @@ def _latency(
     return out
 
 
+def _thorough_batch_rate(thorough: Path, pool: list[str] | None) -> dict[str, float]:
+    """Texts/s of the thorough engine on 2,000 unseen tweets in one batch, in this process
+    (the model loaded, the texts never scored before)."""
+    from app.core.engine.scoring import Scorer
+
+    scorer = Scorer.load(thorough)
+    tweets = [t for t in mixed_texts(6000, 4242, pool) if len(t) < 300][:2000]
+    started = time.perf_counter()
+    scorer.model.predict_proba(tweets)
+    return {"thorough_tweets_texts_per_s": len(tweets) / (time.perf_counter() - started)}
+
+
 def _thorough_rss(thorough: Path, pool: list[str] | None) -> dict[str, float]:
     code = (
         "import sys; sys.path.insert(0, sys.argv[2]); from app.core.engine.scoring import Scorer;"
@@ -208,6 +221,7 @@ def main() -> None:
     figures |= {k: statistics.median(v) for k, v in runs.items()}
     figures |= _latency(args.model, thorough, pool)
     if thorough is not None:
+        figures |= _thorough_batch_rate(thorough, pool)
         figures |= _thorough_rss(thorough, pool)
     dist = REPO / "dist" / "abuse-desk"
     if dist.is_dir():

@@ -138,8 +138,9 @@ def render_mini_card(
         + ".",
         "",
         f"Fine-tuning took {_fine_tuning_minutes(training):.0f} minutes and export, "
-        f"quantisation, calibration and evaluation {training['seconds_after_fine_tuning'] / 60:.0f}"
-        f" on this machine ({training['machine']}); each stage's time is its own run's, also "
+        f"quantisation, calibration and evaluation "
+        f"{training['seconds_after_fine_tuning'] / 60:.0f} minutes on this machine "
+        f"({training['machine']}); each stage's time is its own run's, also "
         "when a later run reused its cached weights.",
         "",
         *_stages(training),
