@@ -78,3 +78,41 @@ def test_cancel_stops_the_workers_and_writes_nothing(tiny_training, tmp_path):
             cancelled=cancelled,
         )
     assert not out.exists()
+
+
+_HALF_A_RESULT = """
+import os, struct, sys, threading, time
+from pathlib import Path
+from app.core.batch.parallel import ChunkScorer
+from app.core.engine.scoring import Scorer
+
+scorer = Scorer.load(Path(sys.argv[1]))
+pool = ChunkScorer(scorer, None, 2)
+pool.submit(["warm up"]).result()  # the workers exist and have loaded the model
+results = pool._pool._result_queue
+# What a worker terminated while sending leaves: a header announcing 1 MB, then a few bytes.
+os.write(results._writer.fileno(), struct.pack("!i", 1_000_000) + b"partial")
+time.sleep(0.3)  # the pool's thread is now reading a message that will never be complete
+started = time.monotonic()
+pool.abandon()
+threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+print(f"{time.monotonic() - started:.2f} {threads}")
+"""
+
+
+def test_abandon_returns_when_a_worker_ended_half_way_through_a_result(tiny_training, tmp_path):
+    """A worker terminated mid-write left the pool's thread waiting forever for the rest of a
+    message (a hung cancel on Python 3.11). Abandon now ends that thread too, promptly."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ABUSE_DESK_HOME=str(tmp_path / "home"))
+    done = subprocess.run(
+        [sys.executable, "-c", _HALF_A_RESULT, str(tiny_training.bundle_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seconds, threads = done.stdout.split(" ", 1)
+    assert float(seconds) < 5.0 and threads.strip() == "[]", done.stdout

@@ -42,6 +42,7 @@ _models: tuple[Scorer, Scorer | None] | None = None  # the worker process's mode
 PARENT_POLL_SECONDS = 0.5
 CANCEL_POLL_SECONDS = 0.05  # how often a job waiting on a worker looks at its cancel flag
 MAX_DEFAULT_WORKERS = 4  # the default cap; `score --workers N` asks for more
+MANAGER_EXIT_SECONDS = 1.0  # after the workers end, the pool's own thread ends within this
 
 
 def default_workers() -> int:
@@ -126,14 +127,29 @@ class ChunkScorer:
     def abandon(self) -> None:
         """End the workers now, whatever they are doing (the job was cancelled or failed): a
         worker writes nothing, so nothing is lost, and a cancel does not wait for a worker still
-        loading the model. Returns once every worker process has ended."""
-        terminate = getattr(self._pool, "terminate_workers", None)  # Python 3.14+
-        if terminate is not None:
-            terminate()
-        else:
-            for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        loading the model. Returns once every worker process and the pool's thread have ended.
+
+        A worker terminated while sending a result leaves half a message in the result pipe,
+        and the pool's manager thread then waits forever for the rest (seen under load on
+        Python 3.11: `shutdown(wait=True)` never returned, and the job hung). So the pool is
+        shut down without waiting, and if its thread is still reading once every worker is
+        gone, the parent closes the pipe's last write end: the read ends (EOF) and so does the
+        thread."""
+        pool = self._pool
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
+        results = getattr(pool, "_result_queue", None)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if manager is None:
+            return
+        manager.join(MANAGER_EXIT_SECONDS)
+        if manager.is_alive() and results is not None:
+            results._writer.close()
+            manager.join(MANAGER_EXIT_SECONDS * 10)
 
     def ahead(
         self,
