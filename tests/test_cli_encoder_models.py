@@ -80,7 +80,10 @@ def test_encoder_active_scores_explains_by_occlusion_and_self_tests(home, encode
         assert row["explanation"] == "occlusion"
         assert {t["term"] for t in row["terms"]} <= {"you", "idiot", "hello", "friend"}
     text = cli(home, "score-text", "you idiot", "--explain").stdout
-    assert "(occlusion: each word's effect when removed; effects do not add up; logit)" in text
+    assert (
+        "(occlusion: what each word adds (the logit with it minus without it); effects do not add up; logit)"
+        in text
+    )
 
     checked = cli(home, "self-test")
     lines = {line.split(":")[0] for line in checked.stdout.splitlines()}

@@ -156,6 +156,21 @@ def test_long_texts_are_read_up_to_max_tokens(tmp_path: Path) -> None:
     )
 
 
+def test_a_text_past_max_tokens_is_marked_as_read_in_part(tmp_path: Path) -> None:
+    """Words past the token limit are never read: the score says so, like a linear model's
+    character cut, in score-text's flag and in a batch row's note."""
+    from app.core.batch.rows import _rows_with_notes
+
+    scorer = Scorer.load(write_tiny_encoder_bundle(tmp_path, max_tokens=16))
+    texts = ["idiot " * 14, "idiot " * 15, "hello friend"]  # 14 words + [CLS] [SEP] = 16 tokens
+    scores, truncated, empty = scorer.score_many(texts)
+    assert truncated.tolist() == [False, True, False] and not empty.any()
+    assert scorer.score_text("idiot " * 15, 0.45).truncated
+    assert scorer.truncation_note == "read the first 16 tokens"
+    rows = _rows_with_notes(scorer, [["a"], ["b"], ["c"]], scores, truncated, empty, 0.45)
+    assert [row[-1] for row in rows] == ["", "read the first 16 tokens", ""]
+
+
 def test_empty_texts_get_no_score_and_the_engine_is_named(tiny: Scorer) -> None:
     scores, _, empty = tiny.score_many(["", "  ", "hello"])
     assert np.isnan(scores[:2]).all() and empty.tolist() == [True, True, False]

@@ -54,7 +54,7 @@ def test_empty_and_truncated_texts_get_a_notice(qtbot, panel, app_context):
     try:
         panel.editor.setPlainText("idiot " * 50)
         panel.score_now()
-        assert "only the first 100 of 300 characters" in panel.notice.text()
+        assert "Long text (300 characters): scored the first 100 characters." == panel.notice.text()
         assert panel.result.truncated
     finally:
         app_context.state.scorer.max_chars = 20_000

@@ -67,9 +67,9 @@ def test_encoder_terms_are_labelled_occlusion(qtbot, score_panel, app_context, e
     expected = encoder.explain(TEXT, top_k=None)
     assert panel.explanation.method == "occlusion"
     assert panel.score_label.text() == f"{encoder.score_text(TEXT, 0.45).score:.3f}"
-    assert header(panel) == "effect when removed (logit)"
+    assert header(panel) == "what the word adds (logit)"
     assert panel.method_note.isVisible() and panel.method_note.text() == OCCLUSION_NOTE
-    assert "effect on the logit when removed" in panel.legend.text()
+    assert "logit with the word minus without it" in panel.legend.text()
     rows = [
         (panel.terms.item(r, 0).text(), panel.terms.item(r, 1).text())
         for r in range(panel.terms.rowCount())
@@ -156,4 +156,4 @@ def test_a_row_opened_from_batch_is_explained_under_its_banner(
     assert score_panel.origin_banner.isVisible()
     expected = origin_banner(origin, TEXT, "abuse-mini 0.0.1", score, 0.45)
     assert score_panel.origin_banner.label.text() == expected  # the same score: no "differs"
-    assert header(score_panel) == "effect when removed (logit)"
+    assert header(score_panel) == "what the word adds (logit)"

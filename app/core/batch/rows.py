@@ -146,7 +146,7 @@ def _rows_with_notes(
         if blank:
             out.append([*row, None, "", version, "blank text"])
             continue
-        note = f"scored the first {scorer.max_chars:,} characters" if cut else ""
+        note = scorer.truncation_note if cut else ""
         out.append([*row, score, label_for(score, threshold), version, note])
     return out
 

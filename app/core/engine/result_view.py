@@ -23,8 +23,10 @@ RAISES, LOWERS = "▲", "▼"
 EXCERPT_CHARS = 200
 # What an explanation's numbers are, in words: the terms table's header, the note beside it
 # (an encoder's effects only), and the heading of the terms in a copied or printed result.
-TERMS_HEADER = {SHARES: "share of score (logit)", OCCLUSION: "effect when removed (logit)"}
-OCCLUSION_NOTE = "occlusion: each word's effect when removed; effects do not add up"
+TERMS_HEADER = {SHARES: "share of score (logit)", OCCLUSION: "what the word adds (logit)"}
+OCCLUSION_NOTE = (
+    "occlusion: what each word adds (the logit with it minus without it); effects do not add up"
+)
 _TERMS_HEADING = {
     SHARES: "Top terms (share of the score, logit; ▲ raises, ▼ lowers):",
     OCCLUSION: f"Top terms ({OCCLUSION_NOTE}; logit; ▲ raises, ▼ lowers):",

@@ -56,7 +56,7 @@ class TextScore:
     label: str  # "abusive", "benign" or "empty"
     threshold: float
     chars: int  # length of the original text
-    truncated: bool  # scored on the first ``max_chars`` characters only
+    truncated: bool  # scored on part of the text only (`Scorer.truncation_note` says which)
     empty: bool
 
     def as_dict(self) -> dict[str, object]:
@@ -114,9 +114,19 @@ class Scorer:
         prepared, truncated, empty = self.prepare(texts)
         scores = np.full(len(texts), np.nan)
         keep = np.flatnonzero(~empty)
-        if keep.size:
+        if keep.size and isinstance(self.model, EncoderTextModel):
+            scores[keep], cut = self.model.predict_proba_and_cut([prepared[i] for i in keep])
+            truncated[keep] |= cut
+        elif keep.size:
             scores[keep] = self.model.predict_proba([prepared[i] for i in keep])
         return scores, truncated, empty
+
+    @property
+    def truncation_note(self) -> str:
+        """What a truncated text's score was computed on (the batch note, the Score panel)."""
+        if isinstance(self.model, EncoderTextModel):
+            return f"read the first {self.model.max_tokens} tokens"
+        return f"scored the first {self.max_chars:,} characters"
 
     def score_text(self, text: str, threshold: float) -> TextScore:
         scores, truncated, empty = self.score_many([text])

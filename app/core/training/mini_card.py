@@ -126,8 +126,8 @@ def render_mini_card(
         "",
         "The thorough engine: a small transformer encoder (MiniLM-L6, 6 layers, 384 wide), "
         "fine-tuned to give the probability that a text is abusive, shipped as an int8 ONNX "
-        "graph with its WordPiece tokenizer. Explanations are word occlusion: the change in the "
-        "logit when a word is removed.",
+        "graph with its WordPiece tokenizer. Explanations are word occlusion: what a word adds "
+        "(the logit of the text minus the logit without the word).",
         "",
         "## Data",
         "",

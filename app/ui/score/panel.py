@@ -340,7 +340,7 @@ class ScorePanel(ScoreCopy, ScoreLog, ScoreInBackground, QWidget):
         self.challenger_line.show_shadow(self.shadow)
         scorer = self.ctx.state.scorer
         self.notice.setText(
-            f"Long text: only the first {scorer.max_chars:,} of {result.chars:,} characters were scored."
+            f"Long text ({result.chars:,} characters): {scorer.truncation_note}."
             if result.truncated
             else ""
         )

@@ -206,7 +206,7 @@ def legend_html(method: str = SHARES) -> str:
         f'<span style="color: {BENIGN_COLOUR.name()};">{LOWERS}</span> lowers the score '
         f"{swatches}"
         f'<span style="color: {ABUSIVE_COLOUR.name()};">{RAISES}</span> raises it '
-        f"· {'effect on the logit when removed' if method == OCCLUSION else 'share of the logit'}"
+        f"· {'logit with the word minus without it' if method == OCCLUSION else 'share of the logit'}"
         f", full tint at ±{FULL_TINT_LOGIT:.1f} on every text"
     )
 
