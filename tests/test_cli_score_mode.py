@@ -74,7 +74,10 @@ def test_cascade_end_to_end(home, fast, rows, tmp_path):
 
 def test_thorough_and_the_default_fast(home, rows, tmp_path):
     src = write_csv(tmp_path / "in.csv", rows)
-    thorough = _score(home, src, tmp_path / "t.csv", "--mode", "thorough")
+    thorough = run_cli(
+        "score", str(src), "-o", str(tmp_path / "t.csv"), "--mode", "thorough",
+        ABUSE_DESK_HOME=str(home),
+    )  # fmt: skip
     assert thorough.returncode == 0, thorough.stderr
     assert {r["model_version"] for r in _read(tmp_path / "t.csv")} == {ENCODER}
     assert "re-scored" not in thorough.stdout
@@ -114,3 +117,23 @@ def test_without_an_encoder_thorough_is_refused(rows, tmp_path):
     assert result.returncode == 4
     assert result.stderr.count("\n") == 1 and "no thorough engine" in result.stderr
     assert not out.exists()
+
+
+def test_a_model_given_for_the_run_is_never_swapped_for_the_other_engine(home, rows, tmp_path):
+    """``--model`` names the model of this run: a mode that would score with the other engine
+    only is refused in one line, not run with another model."""
+    src = write_csv(tmp_path / "in.csv", rows)
+    linear = _score(home, src, tmp_path / "a.csv", "--mode", "thorough")
+    encoder_folder = home / "data" / "models" / "abuse-mini-9.9.9"
+    encoder = run_cli(
+        "--model", str(encoder_folder), "score", str(src), "-o", str(tmp_path / "b.csv"),
+        ABUSE_DESK_HOME=str(home),
+    )  # fmt: skip
+    for result, named, use in (
+        (linear, "abuse-lr 2.0.0", "--mode fast or --mode cascade"),
+        (encoder, ENCODER, "--mode thorough or --mode cascade"),
+    ):
+        assert result.returncode == 4, result.stdout
+        [line] = result.stderr.strip().splitlines()
+        assert f"--model {named} is" in line and use in line
+    assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b.csv").exists()

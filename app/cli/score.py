@@ -212,7 +212,12 @@ def _mode_scorers(args: argparse.Namespace, ctx: Any) -> tuple[Any, Any]:
     from app.core.context.bootstrap import registry_of
     from app.core.context.engines import mode_scorers
 
-    return mode_scorers(registry_of(ctx), active_scorer(ctx), getattr(args, "mode", "fast"))
+    return mode_scorers(
+        registry_of(ctx),
+        active_scorer(ctx),
+        getattr(args, "mode", "fast"),
+        given=getattr(args, "model", None) is not None,
+    )
 
 
 def _mode_note(args: argparse.Namespace, note: str) -> str:

@@ -51,13 +51,32 @@ def thorough_scorer(registry: ModelRegistry, active: Scorer, mode: str) -> Score
     return scorer
 
 
+def _refuse_the_other_engine(active: Scorer, mode: str) -> None:
+    """A model given for this run (``--model``) is never silently replaced: a mode that scores
+    with the other engine only is refused, naming the mode that would use it."""
+    if mode == FAST and active.engine == ENCODER_TYPE:
+        raise ModelError(
+            f"--model {active.version_label} is an encoder (the thorough engine) and --mode fast "
+            "scores with a linear model: use --mode thorough or --mode cascade"
+        )
+    if mode == THOROUGH and active.engine != ENCODER_TYPE:
+        raise ModelError(
+            f"--model {active.version_label} is a linear model (the fast engine) and --mode "
+            "thorough scores with an encoder: use --mode fast or --mode cascade, or give an "
+            "encoder with --model"
+        )
+
+
 def mode_scorers(
-    registry: ModelRegistry, active: Scorer, mode: str
+    registry: ModelRegistry, active: Scorer, mode: str, *, given: bool = False
 ) -> tuple[Scorer, Scorer | None]:
     """(the scorer, the cascade's re-scorer or None) of a job in `mode`; ModelError (one line)
-    when the mode cannot be used."""
+    when the mode cannot be used. ``given``: `active` was named for this run (``--model``), so
+    a mode that would leave it out is refused rather than run with another model."""
     if mode not in MODES:
         raise InputError(f"unknown scoring mode {mode!r} (use {', '.join(MODES)})")
+    if given:
+        _refuse_the_other_engine(active, mode)
     if mode == FAST:
         return fast_scorer(registry, active), None
     thorough = thorough_scorer(registry, active, mode)
