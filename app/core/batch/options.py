@@ -201,7 +201,9 @@ class BatchReport:
         """ "N rows re-scored by abuse-mini 1.0.0 (...)" in cascade mode, else ""."""
         if not self.rescored_by:
             return ""
-        low, high = fmt_threshold(self.cascade_low), fmt_threshold(self.cascade_high)
+        # Four significant digits: the band ends are validation quantiles, not chosen numbers
+        # (the report's JSON keeps them exact).
+        low, high = f"{self.cascade_low:.4g}", f"{self.cascade_high:.4g}"
         return (
             f"{counted(self.rows_rescored)} re-scored by {self.rescored_by} "
             f"(cascade: fast score from {low} to {high})"
