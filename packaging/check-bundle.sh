@@ -85,6 +85,33 @@ for a, b in zip(frozen["results"], source["results"]):
 print("frozen:", [round(r["score"], 6) for r in frozen["results"]], "= the checkout's")
 PY
 
+MINI="abuse-mini-1.0.0"
+if [ -d "$BUNDLE/_internal/models/$MINI" ]; then
+  echo "== the shipped thorough engine ($MINI): cascade and thorough batches, frozen, no network"
+  csv="$home/mini.csv"
+  { echo "id,text"; for i in $(seq 1 60); do
+      if (( i % 3 )); then echo "$i,thanks for the lovely lunch $i"; else echo "$i,you are a stupid idiot $i"; fi
+    done; } > "$csv"
+  for mode in cascade thorough; do
+    env -u DISPLAY -u WAYLAND_DISPLAY -u PYTHONPATH -u PYTHONHOME ABUSE_DESK_HOME="$home" \
+      QT_QPA_PLATFORM=offscreen "${NO_NET[@]}" "$EXE" score "$csv" -o "$home/mini-$mode.csv" \
+      --mode "$mode" --quiet || fail "the frozen score --mode $mode with $MINI"
+  done
+  PYTHONPATH="$PWD" ABUSE_DESK_HOME="$home/source-home" "$PY" -m app --model "$MINI" score \
+    "$csv" -o "$home/mini-source.csv" --mode thorough --quiet || fail "thorough from the checkout"
+  "$PY" - "$home/mini-thorough.csv" "$home/mini-source.csv" "$home/mini-cascade.csv" <<'PY' \
+    || fail "the frozen $MINI scores differ from the checkout's"
+import csv, math, sys
+frozen, source, cascade = (list(csv.DictReader(open(p, encoding="utf-8-sig"))) for p in sys.argv[1:])
+assert {r["model_version"] for r in frozen} == {"abuse-mini 1.0.0"}, frozen[0]
+for a, b in zip(frozen, source, strict=True):
+    assert math.isclose(float(a["abuse_score"]), float(b["abuse_score"]), abs_tol=1e-6), (a, b)
+assert {r["abuse_label"] for r in frozen} == {"abusive", "benign"}
+assert len(cascade) == 60 and "abuse-lr 2.0.0" in {r["model_version"] for r in cascade}
+print("frozen thorough = the checkout's on 60 rows; cascade ran")
+PY
+fi
+
 echo "== what the folder carries (top-level packages, frozen modules)"
 "$PY" - "$BUNDLE" <<'PY' || fail "the folder carries what it must not (or lacks the engines)"
 import sys
