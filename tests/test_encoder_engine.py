@@ -257,6 +257,42 @@ def test_a_tokenizer_of_another_kind_is_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("part", "key", "value"),
+    [
+        ("model", "max_input_chars_per_word", 10**9),  # one long word would take minutes
+        ("model", "continuing_subword_prefix", "@@"),
+        ("normalizer", "lowercase", False),  # "IDIOT" read as an unknown word
+        ("normalizer", "strip_accents", True),
+        ("post_processor", "single", [{"Sequence": {"id": "A", "type_id": 0}}]),
+        ("", "truncation", {"max_length": 4, "strategy": "LongestFirst", "stride": 0}),
+    ],
+)
+def test_tokenizer_settings_other_than_trainings_are_refused(
+    tmp_path: Path, part: str, key: str, value: object
+) -> None:
+    tokenizer = tiny_tokenizer()
+    (tokenizer[part] if part else tokenizer)[key] = value
+    folder = write_tiny_encoder_bundle(tmp_path)
+    _refused(
+        _rewrite(folder, **{"tokenizer.json": json.dumps(tokenizer).encode()}),
+        "tokenizer.json",
+        key,
+    )
+
+
+def test_tokens_past_the_embedding_table_are_refused_at_load(tmp_path: Path) -> None:
+    """A vocabulary with a few ids beyond the graph's embedding table: refused when the bundle
+    is loaded (the widest probe), not when a batch reaches the one row that uses them."""
+    tokenizer = tiny_tokenizer()
+    vocab = tokenizer["model"]["vocab"]
+    size = len(vocab)
+    for i in range(3):
+        vocab[f"zzextra{i}"] = size + i
+    folder = write_tiny_encoder_bundle(tmp_path, onnx_model=tiny_onnx(vocab=size))
+    _refused(_rewrite(folder, **{"tokenizer.json": json.dumps(tokenizer).encode()}), "probe")
+
+
 def test_a_vocabulary_with_shared_ids_is_refused(tmp_path: Path) -> None:
     folder = write_tiny_encoder_bundle(tmp_path)
     tokenizer = tiny_tokenizer()

@@ -181,6 +181,12 @@ BUNDLE_CASES: dict[str, tuple[Tamper, str]] = {
         _features(lambda f: json.dumps(f).replace('"lowercase": true', '"lowercase": NaN', 1)),
         "NaN",
     ),
+    "a key twice in classifier.json (readers disagree on which value counts)": (
+        _classifier(
+            lambda c: json.dumps(c).replace('"calibration":', '"type": "tree", "calibration":', 1)
+        ),
+        "appears twice",
+    ),
     # classifier.json: calibration and structure
     "calibration offset NaN": (_raw_calibration("b", "NaN"), "JSON allows"),
     "calibration offset Infinity": (_raw_calibration("b", "-Infinity"), "JSON allows"),

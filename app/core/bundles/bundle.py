@@ -36,6 +36,7 @@ from app.core.bundles.bundle_schema import (
     check_features,
     check_manifest,
 )
+from app.core.bundles.claims import check_claimed_auc
 from app.core.bundles.encoder_schema import (
     ENCODER_TYPE,
     MODEL_FILE,
@@ -207,6 +208,7 @@ def _check_contents(bundle: VerifiedBundle) -> None:
             check_classifier(bundle.json_files[current], names)
         current = "arrays"
         check_arrays(bundle.arrays, sizes)
+        check_claimed_auc(bundle.manifest, bundle.arrays)
     except BundleDataError as exc:
         where = "" if current == "arrays" else f"{current}: "
         raise ModelError(f"model bundle {bundle.path}: {where}{exc}") from None
@@ -228,6 +230,7 @@ def _check_encoder_contents(bundle: VerifiedBundle) -> None:
         check_encoder_signature(check_onnx_model(bundle.blobs[current]))
         current = "arrays"
         check_arrays(bundle.arrays, None)
+        check_claimed_auc(bundle.manifest, bundle.arrays)
     except BundleDataError as exc:
         where = "" if current == "arrays" else f"{current}: "
         raise ModelError(f"model bundle {bundle.path}: {where}{exc}") from None

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,7 @@ def parse_json(data: bytes) -> Any:
             parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_keys,
         )
     except RecursionError:
         raise BundleDataError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
@@ -73,6 +75,16 @@ def parse_json(data: bytes) -> Any:
         except UnicodeEncodeError:
             # a lone surrogate cannot be printed or written as UTF-8: every report would fail
             raise BundleDataError("text that is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's keys, each once: with a key twice, one reader would take the first value and
+    another (this one) the last, so a reviewer could read a different bundle from the one used."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        twice = next(key for key, n in Counter(key for key, _ in pairs).items() if n > 1)
+        raise BundleDataError(f"the key {twice[:40]!r} appears twice in one object")
     return value
 
 

@@ -39,6 +39,23 @@ TOKENIZER_PARTS = {
     "post_processor": "TemplateProcessing",
     "decoder": "WordPiece",
 }
+# Every setting that changes how text becomes tokens, pinned to the values training used
+# (all-MiniLM-L6-v2's): a bundle that lowercases differently, splits differently, reads 10^9
+# characters per word (a hang on one long word) or frames texts differently is refused.
+PINNED_SETTINGS: dict[str, dict[str, object]] = {
+    "model": {"continuing_subword_prefix": "##", "max_input_chars_per_word": 100},
+    "normalizer": {
+        "clean_text": True,
+        "handle_chinese_chars": True,
+        "strip_accents": None,
+        "lowercase": True,
+    },
+}
+SINGLE_TEMPLATE = [
+    {"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+    {"Sequence": {"id": "A", "type_id": 0}},
+    {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+]
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+ -]{0,128}")
 
 
@@ -112,6 +129,7 @@ def check_tokenizer(tokenizer: Any) -> int:
         raise _fail("tokenizer.model.vocab", "two tokens share an id")
     if _text(model.get("unk_token"), "tokenizer.model.unk_token", MAX_TOKEN_CHARS) not in vocab:
         raise _fail("tokenizer.model.unk_token", "is not in the vocabulary")
+    _check_pinned(tokenizer, vocab)
     added = _type(tokenizer.get("added_tokens", []), (list,), "tokenizer.added_tokens")
     if len(added) > MAX_ADDED_TOKENS:
         raise _fail("tokenizer.added_tokens", f"holds {len(added):,} tokens")
@@ -121,3 +139,27 @@ def check_tokenizer(tokenizer: Any) -> int:
         if token.get("content") not in vocab or vocab[token["content"]] != token.get("id"):
             raise _fail(where, "is not the vocabulary's own token")
     return len(vocab)
+
+
+def _check_pinned(tokenizer: dict[str, Any], vocab: dict[str, Any]) -> None:
+    """The tokenizer's settings are training's (`PINNED_SETTINGS`), it frames a text as
+    [CLS] text [SEP] with the vocabulary's own ids, and it neither truncates nor pads by itself
+    (the engine does both)."""
+    for part, settings in PINNED_SETTINGS.items():
+        for key, expected in settings.items():
+            if tokenizer[part].get(key, "missing") != expected:
+                got = str(tokenizer[part].get(key, "missing"))[:40]
+                raise _fail(f"tokenizer.{part}.{key}", f"is {got}, training used {expected}")
+    processor = tokenizer["post_processor"]
+    if processor.get("single") != SINGLE_TEMPLATE:
+        raise _fail("tokenizer.post_processor.single", "must frame a text as [CLS] text [SEP]")
+    specials = _type(processor.get("special_tokens"), (dict,), "tokenizer.post_processor")
+    for token in ("[CLS]", "[SEP]"):
+        entry = specials.get(token)
+        if token not in vocab or entry != {"id": token, "ids": [vocab[token]], "tokens": [token]}:
+            raise _fail(
+                f"tokenizer.post_processor.special_tokens.{token}", "is not the vocabulary's"
+            )
+    for part in ("truncation", "padding"):
+        if tokenizer.get(part) is not None:
+            raise _fail(f"tokenizer.{part}", "must be null (the engine truncates, never pads)")

@@ -54,6 +54,9 @@ __all__ = [
 # dynamically int8-quantised form use. Never control flow or anything taking a subgraph (If,
 # Loop, Scan, SequenceMap), no random operators (Dropout included: random in training mode), no
 # string, sequence, optional or I/O operators.
+# No operator that makes a tensor of a size read from data (ConstantOfShape, Expand, Range,
+# Tile): a graph of a few kilobytes could otherwise ask for gigabytes or minutes of work at run
+# time, which no check of its stored tensors would see.
 ALLOWED_OPS: frozenset[str] = frozenset(
     {
         # arithmetic and elementwise
@@ -66,7 +69,7 @@ ALLOWED_OPS: frozenset[str] = frozenset(
         "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
         # shapes and indexing
         "Gather", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Slice", "Split",
-        "Flatten", "Shape", "Expand", "ConstantOfShape", "Constant", "Identity", "Range", "Cast",
+        "Flatten", "Shape", "Constant", "Identity", "Cast",
         # int8: per-token (abuse-mini's own graph) and onnxruntime's dynamic quantisation
         "DynamicQuantizeLinear", "MatMulInteger", "QuantizeLinear", "DequantizeLinear",
     }

@@ -43,6 +43,9 @@ def make_session(model: bytes, threads: int) -> Any:
     """An onnxruntime CPU session over a checked graph's bytes, with this engine's options."""
     import onnxruntime as ort
 
+    # onnxruntime's own log lines (coloured, multi-line) never reach the user's terminal: a
+    # failure is reported as one line by the caller.
+    ort.set_default_logger_severity(3)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -164,6 +167,7 @@ class EncoderTextModel:
         self.tokenizer = _tokenizer(bundle, self.max_tokens)
         self.vocabulary_size = int(self.tokenizer.get_vocab_size())
         self.threads = threads or session_threads()
+        self.bundle_path = bundle.path
         self.session = _session(bundle, self.threads)
         self._lock = (
             threading.Lock()
@@ -175,8 +179,13 @@ class EncoderTextModel:
         )
 
     def _probe(self, bundle: VerifiedBundle) -> None:
-        """Refuse a model whose scores are not probabilities, or that fails on a probe text."""
+        """Refuse a model whose scores are not probabilities, or that fails on a probe text or
+        on the longest input of the highest token id (a vocabulary larger than the graph's
+        embedding table, or a token limit past its position table, fails here, not on the one
+        row of a batch that reaches it)."""
+        widest = np.full(self.max_tokens, self.vocabulary_size - 1, np.int64)
         try:
+            text_logits(self.session, [widest])
             with np.errstate(all="ignore"):
                 scores = self.predict_proba(list(PROBE_TEXTS))
         except ModelError:
@@ -208,8 +217,15 @@ class EncoderTextModel:
         return sigmoid(self.calibration_slope * logits + self.calibration_offset), cut
 
     def logits_of_ids(self, ids: list[np.ndarray]) -> np.ndarray:
-        """Uncalibrated logits of token-id sequences (`text_logits`, a thread per core)."""
-        return text_logits(self.session, ids, self.threads, batched=self.batched)
+        """Uncalibrated logits of token-id sequences (`text_logits`, a thread per core); a
+        failing run is a ModelError naming the bundle (one line), never an internal error."""
+        try:
+            return text_logits(self.session, ids, self.threads, batched=self.batched)
+        except Exception as exc:  # onnxruntime's own error types
+            raise ModelError(
+                f"model bundle {self.bundle_path}: {MODEL_FILE} failed while scoring "
+                f"({' '.join(str(exc).split())[:300]})"
+            ) from None
 
     def raw_logits(self, texts: list[str]) -> np.ndarray:
         return self.logits_of_ids(self.token_ids([encoder_text(t) for t in texts]))
