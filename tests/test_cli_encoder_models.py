@@ -102,6 +102,7 @@ def test_encoder_challenger_shadow_scores(home, encoder_zip):
     assert cli(home, "models", "import", str(encoder_zip)).returncode == 0
     chal = cli(home, "models", "challenger", "abuse-mini 0.0.1")
     assert chal.returncode == 0 and "challenger: abuse-mini 0.0.1" in chal.stdout
+    assert "abuse-mini 0.0.1 (encoder engine) shadow-scores for abuse-lr 2.0.0" in chal.stdout
     assert json.loads(cli(home, "info", "--json").stdout)["challenger"] == "abuse-mini 0.0.1"
     roles = {r["ref"]: r["role"] for r in json.loads(cli(home, "models", "list", "--json").stdout)}
     assert roles[ENCODER_REF] == "challenger" and roles["abuse-lr-2.0.0"] == "active"  # default

@@ -238,6 +238,14 @@ def _switch(args: argparse.Namespace) -> int:
             print(f"challenger cleared: {before_challenger.version_label} no longer shadow-scores")
         else:
             print(f"challenger cleared: {before_challenger.version_label} is now the active model")
+    if changed and challenger is not None and challenger.engine != active.engine:
+        # The challenger shadow-scores every row of every job: an encoder behind a linear model
+        # makes a fast job run at the encoder's speed (hundreds of rows/s, not tens of thousands).
+        print(
+            f"note: {challenger.version_label} ({challenger.engine} engine) shadow-scores for "
+            f"{active.version_label} ({active.engine} engine): every job and text is also "
+            "scored by it, at its speed"
+        )
     if changed and plan is not None and before_active is not None:
         _print_threshold(plan)
         print(f"`models rollback` returns to {before_active.version_label}")
