@@ -99,6 +99,18 @@ def _score(csv_path: Path, out: Path, home: Path, extra: list[str]) -> float:
     return seconds
 
 
+def _fresh_process(code: str, argument: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter with ``argument`` and this checkout as
+    sys.argv[1:3]."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, argument, str(REPO)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
 def _peer_rate(csv_path: Path) -> float:
     """The peer's in-memory texts/s on the file's texts, in a fresh process (load not counted)."""
     code = (
@@ -107,13 +119,7 @@ def _peer_rate(csv_path: Path) -> float:
         "peer.peer_predict_prob(['warm up']); t=time.perf_counter(); peer.peer_predict_prob(texts);"
         "print(len(texts)/(time.perf_counter()-t))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(csv_path), str(REPO)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(done.stdout.strip().splitlines()[-1])
+    return float(_fresh_process(code, str(csv_path)).strip().splitlines()[-1])
 
 
 def _has_modes() -> bool:
@@ -168,13 +174,7 @@ def _thorough_rss(thorough: Path, pool: list[str] | None) -> dict[str, float]:
         "f=open('/proc/self/status').read().split('\\n');"
         "print(*[l.split()[1] for l in f if l.startswith(('VmRSS','VmHWM'))])"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(thorough), str(REPO)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rss, hwm = (int(x) / 1024 for x in done.stdout.split())
+    rss, hwm = (int(x) / 1024 for x in _fresh_process(code, str(thorough)).split())
     return {"thorough_process_rss_mb": rss, "thorough_process_peak_rss_mb": hwm}
 
 
