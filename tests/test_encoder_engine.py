@@ -218,6 +218,26 @@ def test_occlusion_effect_is_the_logit_without_the_word(tiny: Scorer) -> None:
     assert word_key("Idiot!!") == "idiot" and word_key("!!!") == "!!!"
 
 
+def test_occlusion_of_a_text_longer_than_the_window_reads_what_the_encoder_reads(
+    tmp_path: Path,
+) -> None:
+    """Variants of a long text are tokenised only up to what fits the window: every effect is
+    still the logit of the whole text minus that of the whole text without the word."""
+    from app.core.engine.occlusion import occlusion_effects, word_key
+
+    scorer = Scorer.load(write_tiny_encoder_bundle(tmp_path, max_tokens=16))
+    words = "you idiot are stupid thanks friend hello good bad nice people live here".split()
+    text = " ".join(words[(i * 5) % len(words)] for i in range(60))  # 60 words, 16 tokens read
+    model = scorer.model
+    full = model.calibrated_logits([text])[0]
+    keys = list(dict.fromkeys(word_key(w) for w in text.split()))
+    expected = [
+        full - model.calibrated_logits([" ".join(w for w in text.split() if w != key)])[0]
+        for key in keys
+    ]
+    np.testing.assert_allclose(occlusion_effects(model, text), expected, rtol=0, atol=1e-9)
+
+
 def test_occlusion_of_a_one_word_text(tiny: Scorer) -> None:
     explanation = tiny.explain("idiot")
     assert [t.term for t in explanation.terms] in ([], ["idiot"])

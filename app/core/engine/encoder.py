@@ -198,9 +198,9 @@ class EncoderTextModel:
 
     def token_ids(self, normalized_texts: list[str]) -> list[np.ndarray]:
         """Token ids of texts already in the encoder's form (`encoder_text`)."""
-        return self._encode(normalized_texts)[0]
+        return self.encode(normalized_texts)[0]
 
-    def _encode(self, normalized_texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+    def encode(self, normalized_texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
         """(token ids, whether each text was cut at ``max_tokens``: words past it unread)."""
         with self._lock:
             encoded = self.tokenizer.encode_batch(normalized_texts)
@@ -212,7 +212,7 @@ class EncoderTextModel:
         part): a long text's cut is said beside its score, as for a linear model's."""
         if not texts:
             return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=bool)
-        ids, cut = self._encode([encoder_text(t) for t in texts])
+        ids, cut = self.encode([encoder_text(t) for t in texts])
         logits = self.logits_of_ids(ids)
         return sigmoid(self.calibration_slope * logits + self.calibration_offset), cut
 

@@ -39,7 +39,7 @@ def occlusion_explain(model: EncoderTextModel, text: str, top_k: int | None = No
     variants = [" ".join(tokens)]
     for key in distinct:
         variants.append(" ".join(t for t, k in zip(tokens, keys, strict=True) if k != key))
-    ids = model.token_ids([placeholders_as_words(v) for v in variants])
+    ids = _variant_ids(model, variants)
     logits = model.calibration_slope * model.logits_of_ids(ids) + model.calibration_offset
     full = float(logits[0])
     effects = full - logits[1:]
@@ -52,6 +52,29 @@ def occlusion_explain(model: EncoderTextModel, text: str, top_k: int | None = No
     return Explanation(
         logit=full, bias=float("nan"), terms=terms[:top_k] if top_k else terms, method=OCCLUSION
     )
+
+
+def _variant_ids(model: EncoderTextModel, variants: list[str]) -> list[np.ndarray]:
+    """Token ids of the texts as the encoder reads them, tokenising only what can be read.
+
+    BERT tokenises word by word, so the tokens of a text's first words are the first tokens of
+    the whole text: a text cut after ``max_tokens`` words that still fills the token window
+    reads exactly as the whole text does. A long text's 128 variants are tokenised that way
+    (not tens of thousands of unread tokens each); a cut text that no longer fills the window
+    (words that give no token) is tokenised whole."""
+    words = model.max_tokens
+    cut = [" ".join(v.split(" ")[:words]) for v in variants]
+    ids, overflowed = model.encode([placeholders_as_words(v) for v in cut])
+    redo = [
+        i
+        for i, (a, b) in enumerate(zip(cut, variants, strict=True))
+        if a != b and not overflowed[i]
+    ]
+    if redo:
+        whole, _ = model.encode([placeholders_as_words(variants[i]) for i in redo])
+        for i, seq in zip(redo, whole, strict=True):
+            ids[i] = seq
+    return ids
 
 
 def occlusion_effects(model: EncoderTextModel, text: str) -> np.ndarray:
