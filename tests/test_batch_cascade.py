@@ -173,6 +173,26 @@ def test_a_band_chosen_for_another_fast_model_is_refused(encoder, tmp_path, rows
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_band_for_another_build_of_the_same_version_names_both_hashes():
+    """Same name, other bytes: the refusal says the hashes differ (not "for X, not for X")."""
+    from types import SimpleNamespace
+
+    from app.core.batch.cascade import cascade_band
+
+    section = {"fast_model": "abuse-lr 2.0.0", "fast_manifest_sha256": "a" * 64, "low": 0.1,
+               "high": 0.2}  # fmt: skip
+    thorough = SimpleNamespace(
+        json_files={"classifier.json": {"cascade": section}}, engine="encoder", label="abuse-mini 1"
+    )
+    fast = SimpleNamespace(engine="linear", label="abuse-lr 2.0.0", manifest_sha256="b" * 64)
+    with pytest.raises(ModelError) as caught:
+        cascade_band(fast, thorough)
+    message = str(caught.value)
+    assert (
+        "(manifest SHA-256 aaaaaaaaaaaa…), not for this abuse-lr 2.0.0 (bbbbbbbbbbbb…)" in message
+    )
+
+
 def test_an_encoder_without_a_band_is_refused_for_cascade(fast, tmp_path, rows, band):
     plain = Scorer.load(write_encoder(tmp_path, None, band, version="0.0.2"))
     src = write_csv(tmp_path / "in.csv", rows)

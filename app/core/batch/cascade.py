@@ -94,11 +94,21 @@ def cascade_band(fast: object, thorough: object) -> tuple[float, float]:
             f"cascade refused: {thorough_label} has no cascade band (for the fast model "
             f"{fast_label}); use fast or thorough"
         )
-    if section.get("fast_manifest_sha256") != getattr(fast, "manifest_sha256", None):
+    chosen_for, fast_sha = (
+        section.get("fast_manifest_sha256"),
+        getattr(fast, "manifest_sha256", None),
+    )
+    if chosen_for != fast_sha:
+        named = str(section.get("fast_model"))
+        which = (  # same name, other bytes: say so, or the line reads "for X, not for X"
+            f"{named} (manifest SHA-256 {str(chosen_for)[:12]}…), not for this {fast_label} "
+            f"({str(fast_sha)[:12]}…)"
+            if named == fast_label
+            else f"{named}, not for the fast model {fast_label}"
+        )
         raise ModelError(
-            f"cascade refused: the band of {thorough_label} was chosen for "
-            f"{section.get('fast_model')}, not for the fast model {fast_label}; "
-            "use fast or thorough, or make that fast model active"
+            f"cascade refused: the band of {thorough_label} was chosen for {which}; use fast "
+            f"or thorough, or make {named} the active model"
         )
     return float(section["low"]), float(section["high"])
 
