@@ -206,7 +206,7 @@ def test_activate_and_rollback_migrate_the_threshold_like_the_gui(home):
     it."""
     from app.core.common.messages import fmt_threshold
 
-    on = cli(home, "models", "activate", "1.0.0")
+    on = cli(home, "models", "activate", "abuse-lr-1.0.0")
     assert on.returncode == 0, on.stderr
     migrated = _threshold(home)
     assert migrated != 0.45
@@ -223,7 +223,7 @@ def test_activate_and_rollback_migrate_the_threshold_like_the_gui(home):
         "model_rolled_back",
         "threshold_applied",
     ]
-    kept = cli(home, "models", "activate", "1.0.0", "--keep-threshold")
+    kept = cli(home, "models", "activate", "abuse-lr-1.0.0", "--keep-threshold")
     assert kept.returncode == 0, kept.stderr
     assert f"threshold unchanged ({fmt_threshold(rolled_back_to)})" in kept.stdout
     assert _threshold(home) == rolled_back_to

@@ -24,19 +24,24 @@ def test_text_and_json_mark_the_same_active_and_challenger(tmp_path: Path):
     assert fresh.returncode == 0, fresh.stderr
     assert fresh.stdout.splitlines()[0].split()[:2] == ["version", "role"]
     # a fresh workstation decides with the default bundled model: it is the active one
-    assert _roles_in_text(fresh.stdout) == {"abuse-lr-2.0.0": "active", "abuse-lr-1.0.0": "-"}
-    assert run_cli("models", "activate", "1.0.0", ABUSE_DESK_HOME=home).returncode == 0
+    assert _roles_in_text(fresh.stdout) == {
+        "abuse-mini-1.0.0": "-",
+        "abuse-lr-2.0.0": "active",
+        "abuse-lr-1.0.0": "-",
+    }
+    assert run_cli("models", "activate", "abuse-lr-1.0.0", ABUSE_DESK_HOME=home).returncode == 0
     assert run_cli("models", "challenger", "2.0.0", ABUSE_DESK_HOME=home).returncode == 0
     text = run_cli("models", "list", ABUSE_DESK_HOME=home)
     as_json = run_cli("models", "list", "--json", ABUSE_DESK_HOME=home)
-    expected = {"abuse-lr-1.0.0": "active", "abuse-lr-2.0.0": "challenger"}
+    expected = {"abuse-lr-1.0.0": "active", "abuse-lr-2.0.0": "challenger", "abuse-mini-1.0.0": "-"}
     assert _roles_in_text(text.stdout) == expected
     rows = json.loads(as_json.stdout)
-    assert {r["ref"]: r["role"] for r in rows} == expected
+    assert {r["ref"]: r["role"] or "-" for r in rows} == expected  # JSON: "" for no role
     # the default fast model stays marked, whichever model is active
     assert {r["ref"]: r["default_fast"] for r in rows} == {
         "abuse-lr-1.0.0": False,
         "abuse-lr-2.0.0": True,
+        "abuse-mini-1.0.0": False,
     }
     marked = [line for line in text.stdout.splitlines() if line.endswith("the default fast model")]
     assert len(marked) == 1 and "2.0.0" not in marked[0].split(";")[0]  # the entry's 2nd line

@@ -203,7 +203,7 @@ def test_each_command_leaves_exactly_its_own_events(tmp_path, signing_key, signe
         (["models", "trust", str(signing_key[1] / "test-team.pem")], ["key_trusted"]),
         (["models", "import", str(signed_tiny_bundle)], ["model_imported"]),
         # A switch of the active model migrates the threshold as Promote does (issue 14).
-        (["models", "activate", "1.0.0"], ["model_activated", "threshold_applied"]),
+        (["models", "activate", "abuse-lr-1.0.0"], ["model_activated", "threshold_applied"]),
         (["models", "challenger", "2.0.0"], ["challenger_set"]),
         (["models", "challenger", "--clear"], ["challenger_cleared"]),
         (["models", "rollback"], ["model_rolled_back", "threshold_applied"]),

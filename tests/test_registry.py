@@ -28,11 +28,14 @@ from tests.conftest import REPO
 
 def test_shipped_bundle_is_signed_by_the_shipped_key():
     trust = TrustStore.load([REPO / "resources" / "trusted_keys"])
-    assert len(trust.keys) == 1 and trust.problems == []
+    shipped = list((REPO / "resources" / "trusted_keys").glob("*.pem"))
+    assert len(trust.keys) == len(shipped) and trust.problems == []
     registry = ModelRegistry(REPO / "models", REPO / "no-such-folder", trust)
-    [entry] = [e for e in registry.entries() if e.ref == "abuse-lr-1.0.0"]
-    assert entry.verified and entry.signature is not None and entry.signature.signed
-    assert entry.signature.key_id in trust.keys
+    entries = registry.entries()
+    assert {e.ref for e in entries} >= {"abuse-lr-1.0.0", "abuse-lr-2.0.0", "abuse-mini-1.0.0"}
+    for entry in entries:  # every bundled version, linear or encoder
+        assert entry.verified and entry.signature is not None and entry.signature.signed
+        assert entry.signature.key_id in trust.keys
     assert entry.test_auc["davidson"] > 0.98 and entry.eval_items == 5650
     assert entry.default_threshold == 0.45
     # Without the shipped key the same bundle is refused, naming the key.

@@ -180,7 +180,7 @@ def test_a_cli_save_over_a_damaged_file_keeps_it_first(tmp_path: Path):
     path = home / "config" / "settings.json"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x00\x01binary settings\xff")
-    result = run_cli("models", "activate", "1.0.0", ABUSE_DESK_HOME=str(home))
+    result = run_cli("models", "activate", "abuse-lr-1.0.0", ABUSE_DESK_HOME=str(home))
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("\n") == 1 and str(path) in result.stderr
     [kept] = _broken_copies(path.parent)
