@@ -87,10 +87,11 @@ def _write(path: Path, texts: list[str]) -> None:
         writer.writerows(enumerate(texts))
 
 
-def _score(csv_path: Path, out: Path, home: Path, extra: list[str]) -> float:
+def _score(csv_path: Path, out: Path, home: Path, model: list[str], mode: str = "fast") -> float:
+    """Seconds of one cold ``score`` in a fresh process (``model``: [] or ["--model", M])."""
     env = dict(os.environ, ABUSE_DESK_HOME=str(home), QT_QPA_PLATFORM="offscreen")
-    command = [sys.executable, "-m", "app", *extra[:2], "score", str(csv_path), "-o", str(out)]
-    command += ["--quiet", "--overwrite", *extra[2:]]
+    command = [sys.executable, "-m", "app", *model, "score", str(csv_path), "-o", str(out)]
+    command += ["--quiet", "--overwrite", "--mode", mode]
     t0 = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -210,9 +211,7 @@ def main() -> None:
                 runs.setdefault("fast_e2e_over_peer_ratio", []).append(args.rows / seconds / rate)
             if modes:
                 for mode in ("cascade", "thorough"):
-                    seconds = _score(
-                        csv_path, Path(tmp) / "out.csv", home, [*model, "--mode", mode]
-                    )
+                    seconds = _score(csv_path, Path(tmp) / "out.csv", home, model, mode)
                     runs.setdefault(f"{mode}_e2e_rows_per_s", []).append(args.rows / seconds)
             print(
                 f"  run {r + 1}/{args.repeat}: "
