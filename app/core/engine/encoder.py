@@ -27,7 +27,7 @@ from app.core.bundles.bundle import VerifiedBundle
 from app.core.bundles.encoder_schema import MODEL_FILE, TOKENIZER_FILE
 from app.core.common.errors import ModelError
 from app.core.engine.encoder_text import encoder_text
-from app.core.engine.model import PROBE_TEXTS, refuse_non_probabilities
+from app.core.engine.model import PROBE_TEXTS, CalibratedModel, refuse_non_probabilities
 from app.core.engine.reference import sigmoid
 
 
@@ -159,7 +159,7 @@ def _tokenizer(bundle: VerifiedBundle, max_tokens: int) -> Any:
     return tokenizer
 
 
-class EncoderTextModel:
+class EncoderTextModel(CalibratedModel):
     """Tokenise and score texts with an encoder bundle. Thread-safe: the session and the
     tokenizer are safe for concurrent calls."""
 
@@ -221,7 +221,7 @@ class EncoderTextModel:
             return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=bool)
         ids, cut = self.encode([encoder_text(t) for t in texts])
         logits = self.logits_of_ids(ids)
-        return sigmoid(self.calibration_slope * logits + self.calibration_offset), cut
+        return sigmoid(self.calibrate(logits)), cut
 
     def logits_of_ids(self, ids: list[np.ndarray]) -> np.ndarray:
         """Uncalibrated logits of token-id sequences (`text_logits`, a thread per core); a
@@ -236,15 +236,6 @@ class EncoderTextModel:
 
     def raw_logits(self, texts: list[str]) -> np.ndarray:
         return self.logits_of_ids(self.token_ids([encoder_text(t) for t in texts]))
-
-    def calibrated_logits(self, texts: list[str]) -> np.ndarray:
-        return self.calibration_slope * self.raw_logits(texts) + self.calibration_offset
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probability that each text is abusive (float64, one per text)."""
-        if not texts:
-            return np.zeros(0, dtype=np.float64)
-        return sigmoid(self.calibrated_logits(list(texts)))
 
     def build_vectorizers(self) -> None:
         """Nothing to build: kept so callers can warm any model the same way."""

@@ -109,7 +109,31 @@ def _float_array(bundle: VerifiedBundle, name: str) -> np.ndarray:
     return array
 
 
-class LinearTextModel:
+class CalibratedModel:
+    """What both engines share on top of their own ``raw_logits``: Platt calibration
+    ``a * logit + b`` and the probability ``sigmoid`` of it."""
+
+    calibration_slope: float
+    calibration_offset: float
+
+    def raw_logits(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated logits of uncalibrated ones."""
+        return self.calibration_slope * logits + self.calibration_offset
+
+    def calibrated_logits(self, texts: list[str]) -> np.ndarray:
+        return self.calibrate(self.raw_logits(texts))
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probability that each text is abusive (float64, one per text)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        return sigmoid(self.calibrated_logits(list(texts)))
+
+
+class LinearTextModel(CalibratedModel):
     """Featurise and score texts. Thread-safe for concurrent reads (no mutable state)."""
 
     def __init__(self, bundle: VerifiedBundle) -> None:
@@ -210,12 +234,3 @@ class LinearTextModel:
         if self.fast is not None:
             return self.fast.logits(normalized)
         return self.features(normalized) @ self.coef + self.intercept
-
-    def calibrated_logits(self, texts: list[str]) -> np.ndarray:
-        return self.calibration_slope * self.raw_logits(texts) + self.calibration_offset
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probability that each text is abusive (float64, one per text)."""
-        if not texts:
-            return np.zeros(0, dtype=np.float64)
-        return sigmoid(self.calibrated_logits(list(texts)))

@@ -40,7 +40,7 @@ def occlusion_explain(model: EncoderTextModel, text: str, top_k: int | None = No
     for key in distinct:
         variants.append(" ".join(t for t, k in zip(tokens, keys, strict=True) if k != key))
     ids = _variant_ids(model, variants)
-    logits = model.calibration_slope * model.logits_of_ids(ids) + model.calibration_offset
+    logits = model.calibrate(model.logits_of_ids(ids))
     full = float(logits[0])
     effects = full - logits[1:]
     terms = [
