@@ -214,6 +214,9 @@ class EncoderTextModel(CalibratedModel):
         cut = np.fromiter((bool(e.overflowing) for e in encoded), bool, len(encoded))
         return [np.asarray(e.ids, dtype=np.int64) for e in encoded], cut
 
+    def reading_limit(self) -> str | None:
+        return f"the first {self.max_tokens} tokens"
+
     def predict_proba_and_cut(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities, whether each text was longer than ``max_tokens`` and read only in
         part): a long text's cut is said beside its score, as for a linear model's."""

@@ -132,6 +132,15 @@ class CalibratedModel:
             return np.zeros(0, dtype=np.float64)
         return sigmoid(self.calibrated_logits(list(texts)))
 
+    def predict_proba_and_cut(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, whether the model read each text only in part): a model with its own
+        reading limit (the encoder's tokens) says so; the scorer's character cut is its own."""
+        return self.predict_proba(texts), np.zeros(len(texts), dtype=bool)
+
+    def reading_limit(self) -> str | None:
+        """What a text cut by the model's own limit was read up to, or None (no such limit)."""
+        return None
+
 
 class LinearTextModel(CalibratedModel):
     """Featurise and score texts. Thread-safe for concurrent reads (no mutable state)."""

@@ -114,19 +114,16 @@ class Scorer:
         prepared, truncated, empty = self.prepare(texts)
         scores = np.full(len(texts), np.nan)
         keep = np.flatnonzero(~empty)
-        if keep.size and isinstance(self.model, EncoderTextModel):
+        if keep.size:
             scores[keep], cut = self.model.predict_proba_and_cut([prepared[i] for i in keep])
             truncated[keep] |= cut
-        elif keep.size:
-            scores[keep] = self.model.predict_proba([prepared[i] for i in keep])
         return scores, truncated, empty
 
     @property
     def truncation_note(self) -> str:
         """What a truncated text's score was computed on (the batch note, the Score panel)."""
-        if isinstance(self.model, EncoderTextModel):
-            return f"read the first {self.model.max_tokens} tokens"
-        return f"scored the first {self.max_chars:,} characters"
+        limit = self.model.reading_limit()
+        return f"read {limit}" if limit else f"scored the first {self.max_chars:,} characters"
 
     def score_text(self, text: str, threshold: float) -> TextScore:
         scores, truncated, empty = self.score_many([text])
