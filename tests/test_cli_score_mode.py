@@ -12,7 +12,6 @@ import pytest
 from app.core.engine.scoring import Scorer
 from tests.cascade_fixture import FAST_FOLDER, band_for, texts, write_csv, write_encoder
 from tests.cli_runner import run_cli
-from tests.conftest import REPO
 
 ENCODER = "abuse-mini 9.9.9"  # newer than any real abuse-mini bundled beside it
 
@@ -106,17 +105,6 @@ def test_unknown_mode_is_a_usage_error(home, rows, tmp_path):
     src = write_csv(tmp_path / "in.csv", rows)
     result = _score(home, src, tmp_path / "out.csv", "--mode", "slow")
     assert result.returncode == 2 and "invalid choice" in result.stderr
-
-
-def test_without_an_encoder_thorough_is_refused(rows, tmp_path):
-    if any((folder / "model.onnx").exists() for folder in (REPO / "models").iterdir()):
-        pytest.skip("an encoder is bundled: 'none installed' cannot happen here")
-    src = write_csv(tmp_path / "in.csv", rows)
-    out = tmp_path / "out.csv"
-    result = run_cli("score", str(src), "-o", str(out), "--mode", "thorough")
-    assert result.returncode == 4
-    assert result.stderr.count("\n") == 1 and "no thorough engine" in result.stderr
-    assert not out.exists()
 
 
 def test_a_model_given_for_the_run_is_never_swapped_for_the_other_engine(home, rows, tmp_path):
