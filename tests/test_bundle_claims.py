@@ -4,7 +4,6 @@ a threshold (on activation, in Compare) on numbers nobody saw."""
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
@@ -16,14 +15,8 @@ from app.core.bundles.bundle import load_verified
 from app.core.bundles.claims import rank_auc
 from app.core.common.errors import ModelError
 from app.core.engine.scoring import Scorer
+from tests.adversarial.bundle_kit import npy_bytes, put
 from tests.conftest import REPO
-from tests.test_encoder_engine import _rewrite
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -42,12 +35,14 @@ def test_the_bundled_models_claims_hold():
         load_verified(folder)  # would raise on a mismatch
 
 
-def test_arrays_that_rank_better_than_the_manifest_says_are_refused(tmp_path: Path):
-    source = tmp_path / "abuse-lr-2.0.0"
-    shutil.copytree(REPO / "models" / "abuse-lr-2.0.0", source)
-    labels = load_verified(source).arrays["eval_labels.npy"]
+def test_arrays_that_rank_better_than_the_manifest_says_are_refused(tmp_path: Path, signing_key):
+    changed = tmp_path / "abuse-lr-2.0.0"
+    shutil.copytree(REPO / "models" / "abuse-lr-2.0.0", changed)
+    labels = load_verified(changed).arrays["eval_labels.npy"]
     perfect = np.where(labels == 1, 0.9, 0.1).astype("<f8")
-    changed = _rewrite(source, **{"eval_scores.npy": _npy(perfect)})
+    put(
+        changed, "eval_scores.npy", npy_bytes(perfect), signing_key[0]
+    )  # re-signed, as a signer could
     with pytest.raises(ModelError) as caught:
         Scorer.load(changed)
     message = str(caught.value)
