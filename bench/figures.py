@@ -87,8 +87,9 @@ ENGINE_ROWS = (
     ("fast_single_500_chars_p99_ms", "fast, one 500-character text, p99 (ms)", "{:.3f}"),
     ("thorough_single_500_chars_p50_ms", "thorough, one 500-character text, p50 (ms)", "{:.1f}"),
     ("thorough_single_500_chars_p99_ms", "thorough, one 500-character text, p99 (ms)", "{:.1f}"),
-    ("thorough_process_peak_rss_mb", "peak RSS of a process holding the thorough engine (MB)",
-     "{:.0f}"),
+    # VmRSS after 1,000 mixed texts: the kernel's VmHWM lags it here, so the larger is shown
+    ("thorough_process_rss_mb", "RSS of a process holding the thorough engine, after 1,000 "
+     "texts (MB)", "{:.0f}"),
     ("frozen_bundle_mb", "frozen app bundle, both engines (MB)", "{:.0f}"),
 )  # fmt: skip
 STARTUP_ROWS = (
